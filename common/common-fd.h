@@ -1,0 +1,14 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#pragma once
+
+#include <stddef.h>
+#include <sys/types.h>
+
+/* Writes all of buf, retrying on EINTR and short writes. */
+int fd_write_all(int fd, const void *buf, size_t len);
+/* Reads until EOF, at most max bytes; -EFBIG when there is more. The result is NUL-terminated. */
+int fd_read_full(int fd, size_t max, char **ret, size_t *ret_len);
+/* Sets or clears O_NONBLOCK. */
+int fd_set_nonblock(int fd, int nonblock);
+/* Moves fd to at least 3 so it cannot be mistaken for stdin/stdout/stderr. */
+int fd_move_above_stdio(int fd);

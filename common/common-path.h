@@ -1,0 +1,15 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#pragma once
+
+#include <stdbool.h>
+
+/* Joins two path parts with exactly one '/' between them; NULL on allocation failure. */
+char *path_join(const char *a, const char *b);
+/* A single path component: not empty, no '/', not "." or "..", no NUL, at most NAME_MAX bytes. */
+bool path_is_filename(const char *p);
+/* Absolute, no "." or ".." components, no "//", no trailing '/' (except "/" itself). */
+bool path_is_normalized_absolute(const char *p);
+/* Creates every missing directory of path with mode; existing directories are fine. */
+int path_mkdir_p(const char *path, unsigned mode);
+/* Removes a directory tree without following symlinks; a missing path is fine. */
+int path_rm_rf(const char *path);

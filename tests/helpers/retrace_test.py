@@ -1,0 +1,282 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
+"""Helpers shared by the Python tests and the testos generator.
+
+- skip()/require_*(): a missing capability skips (exit 77), or fails when RETRACE_TEST_STRICT=1.
+- Rootfs helpers: extract RPMs without root (rpm2cpio | cpio) and run a command chrooted into the
+  result inside an unprivileged user namespace (unshare), with /proc and a minimal /dev.
+- Server helpers: free loopback port, start a program, wait until it answers HTTP, stop it, print
+  its log when the test fails.
+"""
+
+import contextlib
+import json
+import os
+import shlex
+import shutil
+import signal
+import socket
+import stat
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.request
+
+SKIP = 77
+
+
+def strict():
+    return os.environ.get("RETRACE_TEST_STRICT") == "1"
+
+
+def skip(reason):
+    """Skip the whole test program because something it needs is missing here."""
+    if strict():
+        print(f"FAIL (RETRACE_TEST_STRICT=1 forbids skipping): {reason}", file=sys.stderr)
+        sys.exit(1)
+    print(f"SKIP: {reason}", file=sys.stderr)
+    sys.exit(SKIP)
+
+
+def fail(msg):
+    print(f"FAIL: {msg}", file=sys.stderr)
+    sys.exit(1)
+
+
+def check(cond, msg):
+    if not cond:
+        fail(msg)
+
+
+def require_tool(*names):
+    for n in names:
+        if shutil.which(n) is None:
+            skip(f"'{n}' is not installed (run tools/install-deps)")
+
+
+_userns_ok = None
+
+
+def userns_available():
+    """True when this process can create an unprivileged user namespace with a mount namespace."""
+    global _userns_ok
+    if _userns_ok is None:
+        r = subprocess.run(["unshare", "--user", "--map-root-user", "--mount", "true"],
+                           stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        _userns_ok = r.returncode == 0
+    return _userns_ok
+
+
+def userns_problem():
+    """A sentence saying why user namespaces do not work here, with the fix."""
+    try:
+        with open("/proc/sys/user/max_user_namespaces") as f:
+            if f.read().strip() == "0":
+                return "user namespaces are disabled (sysctl user.max_user_namespaces=0); " \
+                       "enable them with: sysctl -w user.max_user_namespaces=10000"
+    except OSError:
+        pass
+    try:
+        with open("/proc/sys/kernel/unprivileged_userns_clone") as f:
+            if f.read().strip() == "0":
+                return "unprivileged user namespaces are disabled " \
+                       "(sysctl kernel.unprivileged_userns_clone=0); enable them with: " \
+                       "sysctl -w kernel.unprivileged_userns_clone=1"
+    except OSError:
+        pass
+    r = subprocess.run(["unshare", "--user", "--map-root-user", "--mount", "true"],
+                       stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    return f"cannot create a user namespace: {r.stderr.strip()}"
+
+
+def require_userns():
+    if not userns_available():
+        skip(userns_problem())
+
+
+# ---------------------------------------------------------------- root file systems
+
+def extract_rpms(root, rpms):
+    """Unpacks RPM payloads into root without root privileges and without scriptlets."""
+    os.makedirs(root, exist_ok=True)
+    for rpm in rpms:
+        p1 = subprocess.Popen(["rpm2cpio", rpm], stdout=subprocess.PIPE)
+        p2 = subprocess.run(["cpio", "-idmu", "--quiet", "--no-absolute-filenames"],
+                            stdin=p1.stdout, cwd=root, stderr=subprocess.PIPE, text=True)
+        p1.stdout.close()
+        if p1.wait() != 0 or p2.returncode != 0:
+            raise RuntimeError(f"cannot unpack {rpm} into {root}: {p2.stderr.strip()}")
+
+
+def rmtree(path):
+    """rm -rf that also empties read-only directories (as packages may contain)."""
+    if not os.path.lexists(path):
+        return
+
+    def onerror(func, p, exc):
+        parent = os.path.dirname(p)
+        with contextlib.suppress(OSError):
+            os.chmod(parent, 0o755)
+        with contextlib.suppress(OSError):
+            if os.path.isdir(p) and not os.path.islink(p):
+                os.chmod(p, 0o755)
+        func(p)
+
+    for dirpath, dirnames, _ in os.walk(path):
+        for d in dirnames:
+            full = os.path.join(dirpath, d)
+            if not os.path.islink(full):
+                with contextlib.suppress(OSError):
+                    os.chmod(full, 0o755)
+    shutil.rmtree(path, onerror=onerror)
+
+
+def run_in_root(root, argv, *, timeout=120, stdin=subprocess.DEVNULL, binds=(), check_rc=False):
+    """Runs argv chrooted into root, in new user/mount/pid namespaces (works without root).
+
+    /proc is fresh for the new pid namespace; /dev has null, zero, urandom bound from the host.
+    binds: (host_path, path_inside) pairs bound read-write. Returns CompletedProcess."""
+    dev_nodes = ["null", "zero", "urandom"]
+    script = ["set -e"]
+    for node in dev_nodes:
+        target = os.path.join(root, "dev", node)
+        if not os.path.exists(target):
+            os.makedirs(os.path.dirname(target), exist_ok=True)
+            open(target, "a").close()
+        script.append(f"mount --bind /dev/{node} {shlex.quote(target)}")
+    for host, inside in binds:
+        target = os.path.join(root, inside.lstrip("/"))
+        os.makedirs(target, exist_ok=True)
+        script.append(f"mount --bind {shlex.quote(host)} {shlex.quote(target)}")
+    script.append("exec chroot " + shlex.quote(root) + " " + " ".join(shlex.quote(a) for a in argv))
+    os.makedirs(os.path.join(root, "proc"), exist_ok=True)
+    cmd = ["unshare", "--user", "--map-root-user", "--mount", "--pid", "--fork",
+           "--mount-proc=" + os.path.join(root, "proc"), "sh", "-c", "\n".join(script)]
+    r = subprocess.run(cmd, stdin=stdin, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                       text=True, errors="replace", timeout=timeout,
+                       env={"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "LANG": "C", "HOME": "/root"})
+    if check_rc and r.returncode != 0:
+        raise RuntimeError(f"{' '.join(argv)} in {root} failed ({r.returncode}):\n{r.stderr}")
+    return r
+
+
+# ---------------------------------------------------------------- fixtures
+
+def testos_dir():
+    """The generated test distribution (tests/testos/generate.py), shared by every test."""
+    d = os.environ.get("RETRACE_TESTOS_DIR")
+    if not d:
+        fail("RETRACE_TESTOS_DIR is not set (run the tests through meson test)")
+    if not os.path.exists(os.path.join(d, "manifest.json")):
+        fail(f"{d}/manifest.json is missing: the testos generator did not run or failed")
+    return d
+
+
+def testos_manifest():
+    with open(os.path.join(testos_dir(), "manifest.json")) as f:
+        return json.load(f)
+
+
+# ---------------------------------------------------------------- servers
+
+def free_port():
+    """A TCP port on 127.0.0.1 that was free a moment ago."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Server:
+    """A program started for one test: it gets a port and a temporary directory, and its output
+    goes to a log file that is printed when the test fails."""
+
+    def __init__(self, argv_for_port, *, cwd=None, env=None, name=None):
+        self.port = free_port()
+        self.tmpdir = tempfile.mkdtemp(prefix="retrace-test-")
+        self.argv = argv_for_port(self.port, self.tmpdir)
+        self.name = name or os.path.basename(self.argv[0])
+        self.log_path = os.path.join(self.tmpdir, f"{self.name}.log")
+        self.cwd = cwd or self.tmpdir
+        self.env = env
+        self.proc = None
+        self.base_url = f"http://127.0.0.1:{self.port}/"
+
+    def start(self, ready_path="", timeout=30):
+        self._log = open(self.log_path, "wb")
+        self.proc = subprocess.Popen(self.argv, cwd=self.cwd, env=self.env, stdout=self._log,
+                                     stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                                     start_new_session=True)
+        self.wait_ready(ready_path, timeout)
+        return self
+
+    def wait_ready(self, path, timeout):
+        """Polls until the program answers HTTP on path (any status): no fixed sleeps."""
+        deadline = time.monotonic() + timeout
+        delay = 0.01
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"{self.name} exited with {self.proc.returncode} before it was ready")
+            try:
+                urllib.request.urlopen(self.base_url + path, timeout=2).close()
+                return
+            except urllib.error.HTTPError:
+                return
+            except (urllib.error.URLError, ConnectionError, socket.timeout):
+                time.sleep(delay)
+                delay = min(delay * 2, 0.2)
+        raise RuntimeError(f"{self.name} did not answer on port {self.port} within {timeout}s")
+
+    def stop(self):
+        if self.proc and self.proc.poll() is None:
+            os.killpg(self.proc.pid, signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+                self.proc.wait()
+        if self.proc:
+            self._log.close()
+
+    def log(self):
+        with open(self.log_path, "rb") as f:
+            return f.read().decode(errors="replace")
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, exc_type, exc, tb):
+        self.stop()
+        if exc_type is not None:
+            print(f"--- log of {self.name} ({self.log_path}) ---", file=sys.stderr)
+            print(self.log(), file=sys.stderr)
+            print(f"--- end of log of {self.name} ---", file=sys.stderr)
+        else:
+            rmtree(self.tmpdir)
+        return False
+
+
+def http_get(url, headers=None, timeout=10):
+    """Returns (status, headers, body) without raising on HTTP error codes."""
+    req = urllib.request.Request(url, headers=headers or {})
+    try:
+        with urllib.request.urlopen(req, timeout=timeout) as r:
+            return r.status, dict(r.headers), r.read()
+    except urllib.error.HTTPError as e:
+        return e.code, dict(e.headers), e.read()
+
+
+def run_tests(tests):
+    """Runs test functions in order, printing each name; the first failing assertion ends the run
+    with its traceback (exit 1)."""
+    only = sys.argv[1] if len(sys.argv) > 1 else None
+    for t in tests:
+        if only and only not in t.__name__:
+            continue
+        print(f"== {t.__name__}", flush=True)
+        t()
+    return 0
+
+
+def file_mode_is_readonly(path):
+    return not (os.stat(path).st_mode & (stat.S_IWUSR | stat.S_IWGRP | stat.S_IWOTH))
