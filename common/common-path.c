@@ -78,17 +78,17 @@ int path_mkdir_p(const char *path, unsigned mode)
         return 0;
 }
 
-static int rm_rf_at(int dirfd, const char *name)
+static int rm_rf_at(int dir_fd, const char *name)
 {
         _cleanup_closedir_ DIR *d = NULL;
         int fd, r = 0;
 
-        if (unlinkat(dirfd, name, 0) >= 0 || errno == ENOENT)
+        if (unlinkat(dir_fd, name, 0) >= 0 || errno == ENOENT)
                 return 0;
         if (errno != EISDIR && errno != EPERM)
                 return -errno;
 
-        fd = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        fd = openat(dir_fd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
         if (fd < 0)
                 return -errno;
         /* Read-only directories (as in the object store) must become writable to empty them. */
@@ -107,7 +107,7 @@ static int rm_rf_at(int dirfd, const char *name)
                 if (k < 0 && r == 0)
                         r = k;
         }
-        if (unlinkat(dirfd, name, AT_REMOVEDIR) < 0 && r == 0 && errno != ENOENT)
+        if (unlinkat(dir_fd, name, AT_REMOVEDIR) < 0 && r == 0 && errno != ENOENT)
                 r = -errno;
         return r;
 }

@@ -9,14 +9,16 @@ public:
         explicit Config(std::string path) : path_(std::move(path)) {}
 
 #if CRASHY_MAJOR >= 2
-        __attribute__((noinline)) void reload()
+        __attribute__((noipa)) void reload()
         {
-                throw std::runtime_error("cannot reload " + path_); // @line crashy::Config::reload
+                const std::string message = "cannot reload " + path_;
+                throw std::runtime_error(message); // @line crashy::Config::reload
         }
 #else
-        __attribute__((noinline)) void load()
+        __attribute__((noipa)) void load()
         {
-                throw std::runtime_error("cannot load " + path_); // @line crashy::Config::load
+                const std::string message = "cannot load " + path_;
+                throw std::runtime_error(message); // @line crashy::Config::load
         }
 #endif
 

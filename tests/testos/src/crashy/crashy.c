@@ -24,7 +24,7 @@ static volatile int sink;
 
 #if CRASHY_MAJOR == 1 && CRASHY_BUILD >= 2
 /* Since 1.0-2 every record goes through this helper, which adds a frame. */
-__attribute__((noinline)) static int parse_input(const char *record)
+__attribute__((noipa)) static int parse_input(const char *record)
 {
         int r = parse_record(record); /* @line parse_input */
         sink = r;
@@ -35,14 +35,14 @@ __attribute__((noinline)) static int parse_input(const char *record)
 #define PARSE(record) parse_record(record)
 #endif
 
-__attribute__((noinline)) static int run_null(void)
+__attribute__((noipa)) static int run_null(void)
 {
         int r = PARSE(""); /* @line run_null */
         sink = r;
         return r;
 }
 
-__attribute__((noinline)) static int run_abort(void)
+__attribute__((noipa)) static int run_abort(void)
 {
         int r = parse_validate("alpha averyveryverylongtoken", 8); /* @line run_abort */
         sink = r;
@@ -72,7 +72,7 @@ static void *worker_crash(void *arg)
         return NULL;
 }
 
-__attribute__((noinline)) static int run_threads(void)
+__attribute__((noipa)) static int run_threads(void)
 {
         pthread_t threads[3];
         pthread_attr_t attr;

@@ -5,7 +5,7 @@
 
 #include "token.h"
 
-__attribute__((noinline)) static int parse_field(struct token_stream *s)
+__attribute__((noipa)) static int parse_field(struct token_stream *s)
 {
         size_t n = token_next(s); /* @line parse_field */
         return n > 0;

@@ -10,7 +10,7 @@ typedef struct ParseState {
         int nodes;
 } ParseState;
 
-__attribute__((noinline)) static int parse_node(ParseState *st)
+__attribute__((noipa)) static int parse_node(ParseState *st)
 {
         size_t len = token_read(st->reader); /* @line parse_node */
 
@@ -18,7 +18,7 @@ __attribute__((noinline)) static int parse_node(ParseState *st)
         return (int)len;
 }
 
-__attribute__((noinline)) static int parse_document(ParseState *st)
+__attribute__((noipa)) static int parse_document(ParseState *st)
 {
         int total = 0;
 

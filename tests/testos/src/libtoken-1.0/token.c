@@ -9,24 +9,23 @@ void token_stream_init(struct token_stream *s, const char *text)
 {
         s->cursor = text;
         s->current = NULL;
+        s->slots[0] = NULL;
+        s->slots[1] = &slot;
 }
 
-__attribute__((noinline)) static size_t token_measure(const struct token *t)
+__attribute__((noipa)) static size_t token_measure(const struct token *t)
 {
-        size_t n = t->len; /* @line token_measure */
-        return n + (t->text[0] == ' ');
+        return t->len; /* @line token_measure */
 }
 
 size_t token_next(struct token_stream *s)
 {
         size_t n;
 
-        if (*s->cursor == '\0')
-                s->current = NULL; /* end of input: the caller must stop here */
-        else {
-                slot.text = s->cursor;
-                slot.len = strcspn(s->cursor, " ");
-                s->current = &slot;
+        s->current = s->slots[*s->cursor != '\0']; /* no token at the end: the caller must stop */
+        if (s->current) {
+                s->current->text = s->cursor;
+                s->current->len = strcspn(s->cursor, " ");
         }
         n = token_measure(s->current); /* @line token_next */
         s->cursor += n;

@@ -10,6 +10,8 @@ void token_stream_init(struct token_stream *s, const char *text)
 {
         s->cursor = text;
         s->current = NULL;
+        s->slots[0] = NULL;
+        s->slots[1] = &slot;
 }
 
 /* Skips leading blanks, so that runs of spaces do not yield empty tokens. */
@@ -20,10 +22,9 @@ static const char *token_skip_blanks(const char *p)
         return p;
 }
 
-__attribute__((noinline)) static size_t token_span_of(const struct token *t)
+__attribute__((noipa)) static size_t token_span_of(const struct token *t)
 {
-        size_t span = t->len + 1; /* @line token_span_of */
-        return span;
+        return t->len + 1; /* @line token_span_of */
 }
 
 size_t token_next(struct token_stream *s)
@@ -31,12 +32,10 @@ size_t token_next(struct token_stream *s)
         size_t n;
 
         s->cursor = token_skip_blanks(s->cursor);
-        if (*s->cursor == '\0') {
-                s->current = NULL;
-        } else {
-                slot.text = s->cursor;
-                slot.len = strcspn(s->cursor, " \t");
-                s->current = &slot;
+        s->current = s->slots[*s->cursor != '\0'];
+        if (s->current) {
+                s->current->text = s->cursor;
+                s->current->len = strcspn(s->cursor, " \t");
         }
         n = token_span_of(s->current); /* @line token_next */
         s->cursor += n - 1;

@@ -10,6 +10,7 @@ struct token {
 struct token_stream {
         const char *cursor;
         struct token *current;
+        struct token *slots[2]; /* [0]: end of input (NULL), [1]: the token being read */
 };
 
 void token_stream_init(struct token_stream *s, const char *text);

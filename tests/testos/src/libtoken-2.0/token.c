@@ -23,7 +23,7 @@ size_t token_limit(void)
         return 16;
 }
 
-__attribute__((noinline)) static size_t token_peek_length(const char *word)
+__attribute__((noipa)) static size_t token_peek_length(const char *word)
 {
         size_t len = 0;
 
@@ -36,7 +36,7 @@ size_t token_read(TokenReader *r)
 {
         size_t len;
 
-        r->word = r->input[r->offset] ? r->input + r->offset : NULL;
+        r->word = r->input[r->offset] ? r->input + r->offset : r->end_of_input;
         len = token_peek_length(r->word); /* @line token_read */
         r->offset += len;
         return len;

@@ -6,6 +6,7 @@ typedef struct TokenReader {
         const char *input;
         size_t offset;
         const char *word;
+        const char *end_of_input; /* what word is at the end (NULL) */
 } TokenReader;
 
 TokenReader *token_reader_new(const char *input);
