@@ -582,8 +582,9 @@ def make_archives(out, name, pdir):
 # ---------------------------------------------------------------- main
 
 def check_prerequisites():
+    path = os.environ.get("PATH", "") + ":/usr/sbin:/sbin"
     missing = [t for t in ("rpmbuild", "createrepo_c", "rpm2cpio", "cpio", "gcc", "g++", "eu-unstrip",
-                           "unshare", "chroot", "dpkg-query") if shutil.which(t) is None]
+                           "unshare", "chroot", "dpkg-query") if shutil.which(t, path=path) is None]
     if missing:
         sys.exit(f"testos: missing tools: {' '.join(missing)} (run tools/install-deps)")
     if not os.path.isdir("/usr/lib/debug/.build-id"):
