@@ -23,7 +23,7 @@ int fd_write_all(int fd, const void *buf, size_t len)
                 if (n == 0)
                         return -EIO;
                 p += n;
-                len -= (size_t)n;
+                len -= (size_t) n;
         }
         return 0;
 }
@@ -57,7 +57,7 @@ int fd_read_full(int fd, size_t max, char **ret, size_t *ret_len)
                 }
                 if (n == 0)
                         break;
-                len += (size_t)n;
+                len += (size_t) n;
                 if (len > max)
                         return -EFBIG;
         }

@@ -26,7 +26,7 @@ int file_read_at(int dirfd, const char *name, size_t max, char **ret, size_t *re
                 return -errno;
         if (!S_ISREG(st.st_mode))
                 return -EBADFD;
-        if ((size_t)st.st_size > max)
+        if ((size_t) st.st_size > max)
                 return -EFBIG;
         return fd_read_full(fd, max, ret, ret_len);
 }
@@ -53,7 +53,7 @@ int file_write_atomic_at(int dirfd, const char *name, const void *data, size_t l
 
         if (getrandom(&rnd, sizeof(rnd), 0) != sizeof(rnd))
                 return negative_errno();
-        (void) snprintf(tmp, sizeof(tmp), ".#tmp.%016llx", (unsigned long long)rnd);
+        (void) snprintf(tmp, sizeof(tmp), ".#tmp.%016llx", (unsigned long long) rnd);
 
         fd = openat(dirfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, mode);
         if (fd < 0)

@@ -29,7 +29,7 @@ void log_set_program(const char *name)
 int log_level_from_string(const char *s)
 {
         static const char *const names[] = {
-                [LOG_EMERG] = "emerg", [LOG_ALERT] = "alert", [LOG_CRIT] = "crit",
+                [LOG_EMERG] = "emerg", [LOG_ALERT] = "alert",     [LOG_CRIT] = "crit",
                 [LOG_ERR] = "err",     [LOG_WARNING] = "warning", [LOG_NOTICE] = "notice",
                 [LOG_INFO] = "info",   [LOG_DEBUG] = "debug",
         };
@@ -37,11 +37,11 @@ int log_level_from_string(const char *s)
 
         for (size_t i = 0; i < ELEMENTSOF(names); i++)
                 if (streq(s, names[i]))
-                        return (int)i;
+                        return (int) i;
         if (streq(s, "error"))
                 return LOG_ERR;
         if (parse_uint(s, &u) >= 0 && u <= LOG_DEBUG)
-                return (int)u;
+                return (int) u;
         return -EINVAL;
 }
 

@@ -15,7 +15,7 @@ int parse_uint64(const char *s, uint64_t *ret)
         unsigned long long v;
         char *end;
 
-        if (isempty(s) || !isdigit((unsigned char)s[0]))
+        if (isempty(s) || !isdigit((unsigned char) s[0]))
                 return -EINVAL;
         errno = 0;
         v = strtoull(s, &end, 10);
@@ -32,7 +32,7 @@ int parse_int64(const char *s, int64_t *ret)
         long long v;
         char *end;
 
-        if (isempty(s) || !(isdigit((unsigned char)s[0]) || (s[0] == '-' && isdigit((unsigned char)s[1]))))
+        if (isempty(s) || !(isdigit((unsigned char) s[0]) || (s[0] == '-' && isdigit((unsigned char) s[1]))))
                 return -EINVAL;
         errno = 0;
         v = strtoll(s, &end, 10);
@@ -53,7 +53,7 @@ int parse_uint(const char *s, unsigned *ret)
                 return r;
         if (v > UINT_MAX)
                 return -ERANGE;
-        *ret = (unsigned)v;
+        *ret = (unsigned) v;
         return 0;
 }
 
@@ -66,7 +66,7 @@ int parse_int(const char *s, int *ret)
                 return r;
         if (v < INT_MIN || v > INT_MAX)
                 return -ERANGE;
-        *ret = (int)v;
+        *ret = (int) v;
         return 0;
 }
 
@@ -124,16 +124,11 @@ static int parse_with_units(const char *s, const struct unit *units, size_t n_un
 int parse_size(const char *s, uint64_t *ret)
 {
         static const struct unit units[] = {
-                { "", 1 },
-                { "B", 1 },
-                { "K", 1ULL << 10 },
-                { "KiB", 1ULL << 10 },
-                { "M", 1ULL << 20 },
-                { "MiB", 1ULL << 20 },
-                { "G", 1ULL << 30 },
-                { "GiB", 1ULL << 30 },
-                { "T", 1ULL << 40 },
-                { "TiB", 1ULL << 40 },
+                { "", 1 },           { "B", 1 },
+                { "K", 1ULL << 10 }, { "KiB", 1ULL << 10 },
+                { "M", 1ULL << 20 }, { "MiB", 1ULL << 20 },
+                { "G", 1ULL << 30 }, { "GiB", 1ULL << 30 },
+                { "T", 1ULL << 40 }, { "TiB", 1ULL << 40 },
         };
         return parse_with_units(s, units, ELEMENTSOF(units), ret);
 }
@@ -141,9 +136,8 @@ int parse_size(const char *s, uint64_t *ret)
 int parse_seconds(const char *s, uint64_t *ret)
 {
         static const struct unit units[] = {
-                { "", 1 },      { "s", 1 },      { "sec", 1 },     { "min", 60 },
-                { "m", 60 },    { "h", 3600 },   { "hour", 3600 }, { "d", 86400 },
-                { "day", 86400 }, { "days", 86400 },
+                { "", 1 },     { "s", 1 },       { "sec", 1 },   { "min", 60 },    { "m", 60 },
+                { "h", 3600 }, { "hour", 3600 }, { "d", 86400 }, { "day", 86400 }, { "days", 86400 },
         };
         return parse_with_units(s, units, ELEMENTSOF(units), ret);
 }

@@ -21,7 +21,7 @@ char *path_join(const char *a, const char *b)
         while (al > 0 && a[al - 1] == '/')
                 al--;
         b += strspn(b, "/");
-        if (asprintf(&r, "%.*s/%s", (int)al, a, b) < 0)
+        if (asprintf(&r, "%.*s/%s", (int) al, a, b) < 0)
                 return NULL;
         return r;
 }

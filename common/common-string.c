@@ -13,7 +13,7 @@ char *string_startswith(const char *s, const char *prefix)
 
         if (strncmp(s, prefix, l) != 0)
                 return NULL;
-        return (char *)s + l;
+        return (char *) s + l;
 }
 
 char *string_endswith(const char *s, const char *suffix)
@@ -22,7 +22,7 @@ char *string_endswith(const char *s, const char *suffix)
 
         if (xl > sl || memcmp(s + sl - xl, suffix, xl) != 0)
                 return NULL;
-        return (char *)s + sl - xl;
+        return (char *) s + sl - xl;
 }
 
 char *string_strip(char *s)
