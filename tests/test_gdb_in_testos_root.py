@@ -22,13 +22,6 @@ SYSTEM = ("filesystem-", "glibc-", "libstdc++-", "python3-libs-", "gdb-")
 FRAME = re.compile(r"^#(\d+)\s+(?:0x[0-9a-f]+ in )?(\S+?) \(.*?\)(?: at (\S+):(\d+)| from (\S+))?\s*$")
 
 
-def rpm_path(nevra):
-    for p in MANIFEST["packages"]:
-        if f"{p['name']}-{p['version']}-{p['release']}.{p['arch']}" == nevra:
-            return os.path.join(TOS, p["file"])
-    rt.fail(f"{nevra} is not in the manifest")
-
-
 def debuginfo_for(path):
     """The -debuginfo package built from the same source package as the RPM at path."""
     src = subprocess.run(["rpm", "-qp", "--qf", "%{SOURCERPM}", path], capture_output=True, text=True,
@@ -52,7 +45,7 @@ class Roots:
         dist = crash["release"]
         if dist not in self.bases:
             d = os.path.join(self.tmp, f"base-{dist}")
-            system = [rpm_path(n) for n in crash["packages"] if n.startswith(SYSTEM)]
+            system = [rt.testos_package_path(n) for n in crash["packages"] if n.startswith(SYSTEM)]
             glibc = next(p for p in system if os.path.basename(p).startswith("glibc-"))
             rt.extract_rpms(d, system + [debuginfo_for(glibc)])
             self.bases[dist] = d
@@ -61,7 +54,7 @@ class Roots:
     def make(self, crash, name, packages):
         root = os.path.join(self.tmp, name)
         subprocess.run(["cp", "-al", self.base(crash), root], check=True)
-        paths = [rpm_path(n) for n in packages if not n.startswith(SYSTEM)]
+        paths = [rt.testos_package_path(n) for n in packages if not n.startswith(SYSTEM)]
         debug = sorted({debuginfo_for(p) for p in paths})
         rt.extract_rpms(root, paths + debug)
         shutil.copy(os.path.join(TOS, "crashes", crash["name"], "coredump"), os.path.join(root, "tmp", "coredump"))

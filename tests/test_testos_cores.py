@@ -17,13 +17,6 @@ TOS = rt.testos_dir()
 MANIFEST = rt.testos_manifest()
 
 
-def package_file(nevra):
-    for p in MANIFEST["packages"]:
-        if f"{p['name']}-{p['version']}-{p['release']}.{p['arch']}" == nevra:
-            return os.path.join(TOS, p["file"])
-    rt.fail(f"{nevra} is not in the manifest")
-
-
 def elf_build_ids(root):
     """{build-id: path inside root} of every ELF file under root."""
     ids = {}
@@ -57,7 +50,7 @@ def test_core_build_ids_are_testos_binaries():
         with tempfile.TemporaryDirectory() as root:
             non_system = [n for n in crash["packages"]
                           if not n.startswith(("gdb-", "python3-libs-", "filesystem-"))]
-            rt.extract_rpms(root, [package_file(n) for n in non_system])
+            rt.extract_rpms(root, [rt.testos_package_path(n) for n in non_system])
             pkg_ids = elf_build_ids(root)
             core = core_build_ids(os.path.join(TOS, "crashes", crash["name"], "coredump"))
             rt.check(crash["executable"] in core, f"{crash['name']}: {crash['executable']} not in core: {core}")

@@ -173,9 +173,23 @@ def testos_dir():
     return d
 
 
+_manifest = None
+
+
 def testos_manifest():
-    with open(os.path.join(testos_dir(), "manifest.json")) as f:
-        return json.load(f)
+    global _manifest
+    if _manifest is None:
+        with open(os.path.join(testos_dir(), "manifest.json")) as f:
+            _manifest = json.load(f)
+    return _manifest
+
+
+def testos_package_path(nevra):
+    """The RPM file of a TestOS package given as name-version-release.arch."""
+    for p in testos_manifest()["packages"]:
+        if f"{p['name']}-{p['version']}-{p['release']}.{p['arch']}" == nevra:
+            return os.path.join(testos_dir(), p["file"])
+    fail(f"{nevra} is not in the TestOS manifest")
 
 
 # ---------------------------------------------------------------- servers

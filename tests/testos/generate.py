@@ -145,13 +145,13 @@ class Builder:
         sys.exit(f"testos: internal error: no package {name}-{vr}.tos{dist_release}")
 
 
-def make_tarball(builder, srcdir, name, version, extra_dirs=()):
-    """Creates SOURCES/name-version.tar.gz from srcdir (+ more dirs merged in)."""
+def make_tarball(builder, srcdir, name, version, extra_files=()):
+    """Creates SOURCES/name-version.tar.gz from the files of srcdir plus extra_files."""
     out = os.path.join(builder.topdir, "SOURCES", f"{name}-{version}.tar.gz")
+    files = [os.path.join(srcdir, f) for f in sorted(os.listdir(srcdir))] + list(extra_files)
     with tarfile.open(out, "w:gz") as tar:
-        for d in (srcdir, *extra_dirs):
-            for f in sorted(os.listdir(d)):
-                tar.add(os.path.join(d, f), arcname=f"{name}-{version}/{f}")
+        for f in files:
+            tar.add(f, arcname=f"{name}-{version}/{os.path.basename(f)}")
     return out
 
 
@@ -166,7 +166,9 @@ def build_own_packages(builder, work):
     specs = os.path.join(HERE, "specs")
     src = os.path.join(HERE, "src")
     for ver, rel, dist, comp in LIBTOKEN:
-        make_tarball(builder, os.path.join(src, f"libtoken-{ver}"), "libtoken", ver)
+        # libtoken 1.1 keeps the interface of 1.0: it ships the same header.
+        extra = [os.path.join(src, "libtoken-1.0", "token.h")] if ver == "1.1" else []
+        make_tarball(builder, os.path.join(src, f"libtoken-{ver}"), "libtoken", ver, extra)
         builder.rpmbuild(os.path.join(specs, "libtoken.spec"), dist, comp,
                          [("ver", ver), ("rel", rel), ("somajor", ver.split(".")[0]), ("sysroot", "/")])
     for ver, rel, dist, comp, tver in LIBPARSE:
