@@ -2,6 +2,8 @@
 #pragma once
 
 #include <dirent.h>
+#include <stdbool.h>
+#include <stddef.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,6 +20,19 @@
 
 #define ELEMENTSOF(x) (sizeof(x) / sizeof((x)[0]))
 #define STRLEN(x)     (sizeof("" x "") - 1)
+
+/* True when x equals one of the following values. */
+#define IN_SET(x, ...)                                                         \
+        ({                                                                     \
+                const __typeof__(x) _in_set_values_[] = { __VA_ARGS__ };       \
+                bool _in_set_found_ = false;                                   \
+                for (size_t _i_ = 0; _i_ < ELEMENTSOF(_in_set_values_); _i_++) \
+                        if ((x) == _in_set_values_[_i_]) {                     \
+                                _in_set_found_ = true;                         \
+                                break;                                         \
+                        }                                                      \
+                _in_set_found_;                                                \
+        })
 
 #define MIN(a, b) ((a) < (b) ? (a) : (b))
 #define MAX(a, b) ((a) > (b) ? (a) : (b))

@@ -1,0 +1,35 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#pragma once
+
+#include <errno.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+/* X-Task-Type values of PROTOCOL.md. */
+typedef enum TaskType {
+        TASK_TYPE_RETRACE = 0,
+        TASK_TYPE_DEBUG = 1,
+        TASK_TYPE_VMCORE = 2,
+        TASK_TYPE_RETRACE_INTERACTIVE = 3,
+        TASK_TYPE_VMCORE_INTERACTIVE = 4,
+        _TASK_TYPE_MAX,
+        _TASK_TYPE_INVALID = -EINVAL,
+} TaskType;
+
+/* "0" … "4" as in the X-Task-Type header. */
+const char *task_type_to_string(TaskType t);
+TaskType task_type_from_string(const char *s);
+bool task_type_is_vmcore(TaskType t);
+bool task_type_is_interactive(TaskType t);
+
+/* A crash data file that an upload may contain, with its own byte limit (0: only the global one). */
+typedef struct CrashFile {
+        const char *name;
+        uint64_t max_size;
+} CrashFile;
+
+/* The allowed top-level file of that name, or NULL: anything else makes an archive malicious. */
+const CrashFile *crash_file_lookup(const char *name);
+
+/* The first file that tasks of this type require and that is missing in dirfd, or NULL. */
+const char *crash_files_find_missing(TaskType type, int dirfd);

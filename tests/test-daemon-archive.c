@@ -1,0 +1,249 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* Upload archives: what is accepted, and every kind of bad archive refused with nothing left behind. */
+#include <archive.h>
+#include <archive_entry.h>
+#include <dirent.h>
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <unistd.h>
+
+#include "common-macro.h"
+#include "common-path.h"
+#include "daemon-archive.h"
+#include "daemon-crashdata.h"
+#include "tests.h"
+
+enum { PLAIN, GZIP, XZ };
+
+typedef struct Member {
+        const char *name;
+        mode_t type; /* AE_IFREG (default when 0), AE_IFLNK, AE_IFDIR, AE_IFCHR */
+        const char *data;
+        size_t size; /* bytes of data; when data is NULL, this many zero bytes */
+        const char *link;
+} Member;
+
+/* Writes a tar archive with the given members into a memfd, compressed as asked. */
+static int make_archive(int compression, const Member *members, size_t n)
+{
+        struct archive *a = archive_write_new();
+        int fd = memfd_create("archive", MFD_CLOEXEC);
+        static char zeros[65536];
+
+        ASSERT_TRUE(fd >= 0);
+        ASSERT_EQ(archive_write_set_format_gnutar(a), ARCHIVE_OK);
+        if (compression == GZIP)
+                ASSERT_EQ(archive_write_add_filter_gzip(a), ARCHIVE_OK);
+        else if (compression == XZ)
+                ASSERT_EQ(archive_write_add_filter_xz(a), ARCHIVE_OK);
+        ASSERT_EQ(archive_write_open_fd(a, fd), ARCHIVE_OK);
+        for (size_t i = 0; i < n; i++) {
+                struct archive_entry *e = archive_entry_new();
+                mode_t type = members[i].type ? members[i].type : AE_IFREG;
+                size_t size = members[i].data ? strlen(members[i].data) : members[i].size;
+
+                archive_entry_set_pathname(e, members[i].name);
+                archive_entry_set_filetype(e, type);
+                archive_entry_set_perm(e, 0644);
+                if (type == AE_IFLNK)
+                        archive_entry_set_symlink(e, members[i].link);
+                if (type == AE_IFREG && members[i].link)
+                        archive_entry_set_hardlink(e, members[i].link);
+                if (type == AE_IFREG && !members[i].link)
+                        archive_entry_set_size(e, (la_int64_t) size);
+                if (type == AE_IFCHR)
+                        archive_entry_set_rdev(e, makedev(1, 3));
+                ASSERT_EQ(archive_write_header(a, e), ARCHIVE_OK);
+                if (type == AE_IFREG && !members[i].link) {
+                        if (members[i].data)
+                                ASSERT_EQ(archive_write_data(a, members[i].data, size), (la_ssize_t) size);
+                        else
+                                for (size_t done = 0; done < size;) {
+                                        size_t k = MIN(sizeof(zeros), size - done);
+                                        ASSERT_EQ(archive_write_data(a, zeros, k), (la_ssize_t) k);
+                                        done += k;
+                                }
+                }
+                archive_entry_free(e);
+        }
+        ASSERT_EQ(archive_write_close(a), ARCHIVE_OK);
+        archive_write_free(a);
+        ASSERT_TRUE(lseek(fd, 0, SEEK_SET) == 0);
+        return fd;
+}
+
+static const Member good[] = {
+        { .name = "coredump", .data = "\177ELF core" },
+        { .name = "executable", .data = "/usr/bin/crashy" },
+        { .name = "package", .data = "crashy-1.0-1.tos1" },
+        { .name = "os_release", .data = "TestOS release 1 (Amber)\n" },
+};
+
+static const ArchiveLimits limits = { .max_unpacked = 1024 * 1024, .max_entries = 20 };
+
+static char *make_dir(void)
+{
+        char *d = strdup("/tmp/test-daemon-archive.XXXXXX");
+        ASSERT_NOT_NULL(mkdtemp(d));
+        return d;
+}
+
+static int count_entries(const char *dir)
+{
+        DIR *d = opendir(dir);
+        int n = 0;
+
+        ASSERT_NOT_NULL(d);
+        for (struct dirent *de; (de = readdir(d));)
+                if (!streq(de->d_name, ".") && !streq(de->d_name, ".."))
+                        n++;
+        closedir(d);
+        return n;
+}
+
+/* Unpacks and checks the result; on failure the directory must be empty again. */
+static void expect(int compression, const Member *m, size_t n, const ArchiveLimits *l, int error,
+                   const char *message_part)
+{
+        _cleanup_free_ char *dir = make_dir(), *message = NULL;
+        _cleanup_close_ int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        _cleanup_close_ int fd = make_archive(compression, m, n);
+        int r = archive_unpack_crash_data(fd, dfd, l, &message);
+
+        if (error == 0) {
+                ASSERT_OK(r);
+                ASSERT_EQ(count_entries(dir), (int) n);
+        } else {
+                if (r != -error)
+                        fprintf(stderr, "message: %s\n", strna(message));
+                ASSERT_EQ(r, -error);
+                ASSERT_NOT_NULL(message);
+                if (message_part && !strstr(message, message_part))
+                        fprintf(stderr, "message \"%s\" lacks \"%s\"\n", message, message_part);
+                ASSERT_TRUE(!message_part || strstr(message, message_part));
+                ASSERT_EQ(count_entries(dir), 0);
+        }
+        ASSERT_OK(path_rm_rf(dir));
+}
+
+TEST(accepts_every_compression)
+{
+        expect(PLAIN, good, ELEMENTSOF(good), &limits, 0, NULL);
+        expect(GZIP, good, ELEMENTSOF(good), &limits, 0, NULL);
+        expect(XZ, good, ELEMENTSOF(good), &limits, 0, NULL);
+}
+
+TEST(content_is_written)
+{
+        _cleanup_free_ char *dir = make_dir(), *buf = NULL;
+        _cleanup_close_ int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        _cleanup_close_ int fd = make_archive(XZ, good, ELEMENTSOF(good));
+        char b[64] = { 0 };
+        int f;
+
+        ASSERT_OK(archive_unpack_crash_data(fd, dfd, &limits, NULL));
+        f = openat(dfd, "package", O_RDONLY | O_CLOEXEC);
+        ASSERT_TRUE(f >= 0);
+        ASSERT_TRUE(read(f, b, sizeof(b) - 1) > 0);
+        close(f);
+        ASSERT_STREQ(b, "crashy-1.0-1.tos1");
+        ASSERT_TRUE(crash_files_find_missing(TASK_TYPE_RETRACE, dfd) == NULL);
+        ASSERT_STREQ(crash_files_find_missing(TASK_TYPE_VMCORE, dfd), "vmcore");
+        ASSERT_OK(path_rm_rf(dir));
+}
+
+TEST(malicious_members)
+{
+        const Member traversal[] = { good[0], { .name = "../coredump", .data = "x" } };
+        const Member absolute[] = { good[0], { .name = "/etc/passwd", .data = "x" } };
+        const Member subdir[] = { good[0], { .name = "dir/package", .data = "x" } };
+        const Member dotslash[] = { { .name = "./coredump", .data = "x" } };
+        const Member symlink[] = { good[0], { .name = "package", .type = AE_IFLNK, .link = "/etc/shadow" } };
+        const Member hardlink[] = { good[0], { .name = "package", .link = "coredump" } };
+        const Member device[] = { good[0], { .name = "package", .type = AE_IFCHR } };
+        const Member directory[] = { { .name = "coredump", .type = AE_IFDIR } };
+        const Member unknown[] = { good[0], { .name = "evil.sh", .data = "rm -rf /" } };
+        const Member twice[] = { good[0], good[1], good[0] };
+
+        expect(XZ, traversal, ELEMENTSOF(traversal), &limits, EPERM, "'..'");
+        expect(XZ, absolute, ELEMENTSOF(absolute), &limits, EPERM, "absolute");
+        expect(GZIP, subdir, ELEMENTSOF(subdir), &limits, EPERM, "top level");
+        expect(PLAIN, dotslash, ELEMENTSOF(dotslash), &limits, EPERM, "top level");
+        expect(XZ, symlink, ELEMENTSOF(symlink), &limits, EPERM, "not a regular file");
+        expect(XZ, hardlink, ELEMENTSOF(hardlink), &limits, EPERM, "hard link");
+        expect(XZ, device, ELEMENTSOF(device), &limits, EPERM, "not a regular file");
+        expect(PLAIN, directory, ELEMENTSOF(directory), &limits, EPERM, "not a regular file");
+        expect(XZ, unknown, ELEMENTSOF(unknown), &limits, EPERM, "evil.sh");
+        expect(XZ, twice, ELEMENTSOF(twice), &limits, EPERM, "twice");
+}
+
+TEST(size_limits)
+{
+        const Member big_package[] = { good[0], { .name = "package", .size = 129 } };
+        const Member exact_package[] = { good[0], { .name = "package", .size = 128 } };
+        /* 8 MiB of zeros compress to a few KiB: the limit must hold on unpacked bytes. */
+        const Member bomb[] = { { .name = "coredump", .size = 8 * 1024 * 1024 } };
+        const ArchiveLimits two_entries = { .max_unpacked = 1024 * 1024, .max_entries = 2 };
+
+        expect(XZ, big_package, ELEMENTSOF(big_package), &limits, EFBIG,
+               "'package' is larger than its limit of 128");
+        expect(XZ, exact_package, ELEMENTSOF(exact_package), &limits, 0, NULL);
+        expect(XZ, bomb, ELEMENTSOF(bomb), &limits, EFBIG, "more than the limit of 1048576 bytes");
+        expect(GZIP, good, ELEMENTSOF(good), &two_entries, E2BIG, "more than 2 members");
+}
+
+TEST(damaged_archives)
+{
+        _cleanup_free_ char *dir = make_dir(), *message = NULL;
+        _cleanup_close_ int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        const Member one[] = { { .name = "coredump", .size = 300000 } };
+        int fd, r;
+        struct stat st;
+
+        /* Truncated: the first half of an xz-compressed tar. */
+        fd = make_archive(XZ, one, ELEMENTSOF(one));
+        ASSERT_OK(fstat(fd, &st));
+        ASSERT_OK(ftruncate(fd, st.st_size / 2));
+        r = archive_unpack_crash_data(fd, dfd, &limits, &message);
+        ASSERT_EQ(r, -EBADMSG);
+        ASSERT_EQ(count_entries(dir), 0);
+        close(fd);
+        message = mfree(message);
+
+        /* Not an archive at all. */
+        fd = memfd_create("garbage", MFD_CLOEXEC);
+        ASSERT_EQ(write(fd, "this is not a tar archive, just some text that goes on and on\n", 63), 63);
+        ASSERT_OK(lseek(fd, 0, SEEK_SET));
+        r = archive_unpack_crash_data(fd, dfd, &limits, &message);
+        ASSERT_EQ(r, -EBADMSG);
+        close(fd);
+        message = mfree(message);
+
+        /* Empty upload. */
+        fd = memfd_create("empty", MFD_CLOEXEC);
+        r = archive_unpack_crash_data(fd, dfd, &limits, &message);
+        ASSERT_EQ(r, -EBADMSG);
+        close(fd);
+        ASSERT_OK(path_rm_rf(dir));
+}
+
+TEST(task_types)
+{
+        ASSERT_EQ(task_type_from_string("0"), TASK_TYPE_RETRACE);
+        ASSERT_EQ(task_type_from_string("4"), TASK_TYPE_VMCORE_INTERACTIVE);
+        ASSERT_EQ(task_type_from_string("5"), _TASK_TYPE_INVALID);
+        ASSERT_EQ(task_type_from_string("01"), _TASK_TYPE_INVALID);
+        ASSERT_STREQ(task_type_to_string(TASK_TYPE_VMCORE), "2");
+        ASSERT_TRUE(task_type_is_vmcore(TASK_TYPE_VMCORE_INTERACTIVE));
+        ASSERT_FALSE(task_type_is_vmcore(TASK_TYPE_DEBUG));
+        ASSERT_TRUE(task_type_is_interactive(TASK_TYPE_RETRACE_INTERACTIVE));
+        ASSERT_TRUE(crash_file_lookup("vmcore.vmss") != NULL);
+        ASSERT_NULL(crash_file_lookup("vmcore.img"));
+        ASSERT_EQ(crash_file_lookup("os_info")->max_size, 8192);
+}
+
+DEFINE_TEST_MAIN(TEST_ENTRY(accepts_every_compression), TEST_ENTRY(content_is_written),
+                 TEST_ENTRY(malicious_members), TEST_ENTRY(size_limits), TEST_ENTRY(damaged_archives),
+                 TEST_ENTRY(task_types))
