@@ -1,0 +1,392 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#include "daemon-store.h"
+
+#include <gnutls/crypto.h>
+#include <sqlite3.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <time.h>
+
+#include "common-macro.h"
+#include "common-string.h"
+
+#define SCHEMA_VERSION 1
+
+/* One connection in serialized mode (SQLITE_OPEN_FULLMUTEX): HTTP threads and workers share it. */
+struct TaskStore {
+        sqlite3 *db;
+};
+
+DEFINE_TRIVIAL_CLEANUP_FUNC(sqlite3_stmt *, sqlite3_finalize);
+
+static const char *const task_status_table[_TASK_STATUS_MAX] = {
+        [TASK_STATUS_PENDING] = "PENDING",
+        [TASK_STATUS_FINISHED_SUCCESS] = "FINISHED_SUCCESS",
+        [TASK_STATUS_FINISHED_FAILURE] = "FINISHED_FAILURE",
+};
+
+const char *task_status_to_string(TaskStatus s)
+{
+        if (s < 0 || s >= _TASK_STATUS_MAX)
+                return NULL;
+        return task_status_table[s];
+}
+
+TaskStatus task_status_from_string(const char *s)
+{
+        for (int i = 0; i < _TASK_STATUS_MAX; i++)
+                if (streq(s, task_status_table[i]))
+                        return (TaskStatus) i;
+        return _TASK_STATUS_INVALID;
+}
+
+Task *task_free(Task *t)
+{
+        if (!t)
+                return NULL;
+        free(t->stage);
+        return mfree(t);
+}
+
+static int64_t now_usec(void)
+{
+        struct timespec ts;
+
+        (void) clock_gettime(CLOCK_REALTIME, &ts);
+        return (int64_t) ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+/* Maps an sqlite result code to a negative errno. */
+static int sqlite_error(int rc)
+{
+        switch (rc & 0xff) {
+        case SQLITE_OK:
+        case SQLITE_ROW:
+        case SQLITE_DONE:
+                return 0;
+        case SQLITE_NOMEM:
+                return -ENOMEM;
+        case SQLITE_BUSY:
+        case SQLITE_LOCKED:
+                return -EBUSY;
+        case SQLITE_FULL:
+                return -ENOSPC;
+        case SQLITE_READONLY:
+        case SQLITE_PERM:
+        case SQLITE_CANTOPEN:
+                return -EACCES;
+        case SQLITE_CORRUPT:
+        case SQLITE_NOTADB:
+                return -EBADMSG;
+        case SQLITE_CONSTRAINT:
+                return -EEXIST;
+        default:
+                return -EIO;
+        }
+}
+
+static int store_exec(TaskStore *s, const char *sql)
+{
+        return sqlite_error(sqlite3_exec(s->db, sql, NULL, NULL, NULL));
+}
+
+static int store_prepare(TaskStore *s, const char *sql, sqlite3_stmt **ret)
+{
+        return sqlite_error(sqlite3_prepare_v2(s->db, sql, -1, ret, NULL));
+}
+
+static int store_migrate(TaskStore *s)
+{
+        _cleanup_(sqlite3_finalizep) sqlite3_stmt *st = NULL;
+        int r, version;
+
+        r = store_prepare(s, "PRAGMA user_version", &st);
+        if (r < 0)
+                return r;
+        if (sqlite3_step(st) != SQLITE_ROW)
+                return -EIO;
+        version = sqlite3_column_int(st, 0);
+        if (version == SCHEMA_VERSION)
+                return 0;
+        if (version > SCHEMA_VERSION)
+                return -EPROTONOSUPPORT; /* written by a newer daemon */
+        return store_exec(s, "BEGIN;"
+                             "CREATE TABLE tasks ("
+                             "  id INTEGER PRIMARY KEY,"
+                             "  password_hash BLOB NOT NULL,"
+                             "  type INTEGER NOT NULL,"
+                             "  status TEXT NOT NULL,"
+                             "  stage TEXT NOT NULL,"
+                             "  created_usec INTEGER NOT NULL,"
+                             "  started_usec INTEGER,"
+                             "  finished_usec INTEGER);"
+                             "CREATE INDEX tasks_status ON tasks(status, created_usec);"
+                             "PRAGMA user_version = 1;"
+                             "COMMIT;");
+}
+
+int task_store_open(const char *path, TaskStore **ret)
+{
+        _cleanup_(task_store_freep) TaskStore *s = NULL;
+        int r;
+
+        s = calloc(1, sizeof(TaskStore));
+        if (!s)
+                return -ENOMEM;
+        r = sqlite3_open_v2(path, &s->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX,
+                            NULL);
+        if (r != SQLITE_OK)
+                return sqlite_error(r) ?: -EIO;
+        (void) sqlite3_busy_timeout(s->db, 5000);
+        r = store_exec(s, "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;");
+        if (r < 0)
+                return r;
+        r = store_migrate(s);
+        if (r < 0)
+                return r;
+        *ret = TAKE_PTR(s);
+        return 0;
+}
+
+TaskStore *task_store_free(TaskStore *s)
+{
+        if (!s)
+                return NULL;
+        if (s->db)
+                (void) sqlite3_close_v2(s->db);
+        return mfree(s);
+}
+
+static int password_hash(const char *password, uint8_t ret[32])
+{
+        return gnutls_hash_fast(GNUTLS_DIG_SHA256, password, strlen(password), ret) < 0 ? -EIO : 0;
+}
+
+static int random_password(char ret[TASK_PASSWORD_LEN + 1])
+{
+        static const char alphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+        size_t i = 0;
+
+        while (i < TASK_PASSWORD_LEN) {
+                uint8_t buf[64];
+
+                if (getrandom(buf, sizeof(buf), 0) != sizeof(buf))
+                        return negative_errno();
+                /* Rejection sampling keeps every character equally likely: 248 = 4 × 62. */
+                for (size_t k = 0; k < sizeof(buf) && i < TASK_PASSWORD_LEN; k++)
+                        if (buf[k] < 248)
+                                ret[i++] = alphabet[buf[k] % 62];
+        }
+        ret[TASK_PASSWORD_LEN] = '\0';
+        return 0;
+}
+
+static int random_task_id(uint64_t *ret)
+{
+        uint64_t v;
+
+        if (getrandom(&v, sizeof(v), 0) != sizeof(v))
+                return negative_errno();
+        /* 9 decimal digits, never starting with 0: 100000000 … 999999999. */
+        *ret = 100000000 + v % 900000000;
+        return 0;
+}
+
+int task_store_create(TaskStore *s, TaskType type, uint64_t *ret_id,
+                      char ret_password[TASK_PASSWORD_LEN + 1])
+{
+        char password[TASK_PASSWORD_LEN + 1];
+        uint8_t hash[32];
+        int r;
+
+        r = random_password(password);
+        if (r < 0)
+                return r;
+        r = password_hash(password, hash);
+        if (r < 0)
+                return r;
+        for (int attempt = 0; attempt < 100; attempt++) {
+                _cleanup_(sqlite3_finalizep) sqlite3_stmt *st = NULL;
+                uint64_t id;
+
+                r = random_task_id(&id);
+                if (r < 0)
+                        return r;
+                r = store_prepare(s,
+                                  "INSERT INTO tasks (id, password_hash, type, status, stage, created_usec) "
+                                  "VALUES (?, ?, ?, 'PENDING', 'Analyzing crash data', ?)",
+                                  &st);
+                if (r < 0)
+                        return r;
+                sqlite3_bind_int64(st, 1, (sqlite3_int64) id);
+                sqlite3_bind_blob(st, 2, hash, sizeof(hash), SQLITE_STATIC);
+                sqlite3_bind_int(st, 3, type);
+                sqlite3_bind_int64(st, 4, now_usec());
+                r = sqlite3_step(st);
+                if ((r & 0xff) == SQLITE_CONSTRAINT)
+                        continue; /* id taken: draw again */
+                if (r != SQLITE_DONE)
+                        return sqlite_error(r) ?: -EIO;
+                *ret_id = id;
+                memcpy(ret_password, password, sizeof(password));
+                return 0;
+        }
+        return -EEXIST;
+}
+
+int task_store_get(TaskStore *s, uint64_t id, Task **ret)
+{
+        _cleanup_(sqlite3_finalizep) sqlite3_stmt *st = NULL;
+        _cleanup_(task_freep) Task *t = NULL;
+        int r;
+
+        r = store_prepare(s,
+                          "SELECT type, status, stage, created_usec, started_usec, finished_usec FROM tasks "
+                          "WHERE id = ?",
+                          &st);
+        if (r < 0)
+                return r;
+        sqlite3_bind_int64(st, 1, (sqlite3_int64) id);
+        r = sqlite3_step(st);
+        if (r == SQLITE_DONE)
+                return -ENOENT;
+        if (r != SQLITE_ROW)
+                return sqlite_error(r) ?: -EIO;
+        t = calloc(1, sizeof(Task));
+        if (!t)
+                return -ENOMEM;
+        t->id = id;
+        t->type = (TaskType) sqlite3_column_int(st, 0);
+        t->status = task_status_from_string((const char *) sqlite3_column_text(st, 1));
+        t->stage = strdup((const char *) sqlite3_column_text(st, 2));
+        if (!t->stage)
+                return -ENOMEM;
+        t->created_usec = sqlite3_column_int64(st, 3);
+        t->started_usec = sqlite3_column_int64(st, 4);
+        t->finished_usec = sqlite3_column_int64(st, 5);
+        *ret = TAKE_PTR(t);
+        return 0;
+}
+
+int task_store_check_password(TaskStore *s, uint64_t id, const char *password)
+{
+        _cleanup_(sqlite3_finalizep) sqlite3_stmt *st = NULL;
+        uint8_t hash[32], diff = 0;
+        const uint8_t *stored;
+        int r;
+
+        r = store_prepare(s, "SELECT password_hash FROM tasks WHERE id = ?", &st);
+        if (r < 0)
+                return r;
+        sqlite3_bind_int64(st, 1, (sqlite3_int64) id);
+        r = sqlite3_step(st);
+        if (r == SQLITE_DONE)
+                return -ENOENT;
+        if (r != SQLITE_ROW)
+                return sqlite_error(r) ?: -EIO;
+        if (sqlite3_column_bytes(st, 0) != sizeof(hash))
+                return -EBADMSG;
+        stored = sqlite3_column_blob(st, 0);
+        r = password_hash(password, hash);
+        if (r < 0)
+                return r;
+        /* Compare hashes in constant time. */
+        for (size_t i = 0; i < sizeof(hash); i++)
+                diff |= hash[i] ^ stored[i];
+        return diff == 0 ? 0 : -EACCES;
+}
+
+static int store_update(TaskStore *s, const char *sql, uint64_t id, const char *text, int64_t usec)
+{
+        _cleanup_(sqlite3_finalizep) sqlite3_stmt *st = NULL;
+        int r;
+
+        r = store_prepare(s, sql, &st);
+        if (r < 0)
+                return r;
+        sqlite3_bind_text(st, 1, text, -1, SQLITE_STATIC);
+        sqlite3_bind_int64(st, 2, usec);
+        sqlite3_bind_int64(st, 3, (sqlite3_int64) id);
+        r = sqlite3_step(st);
+        if (r != SQLITE_DONE)
+                return sqlite_error(r) ?: -EIO;
+        return sqlite3_changes(s->db) > 0 ? 0 : -ENOENT;
+}
+
+int task_store_set_stage(TaskStore *s, uint64_t id, const char *stage)
+{
+        return store_update(
+                s, "UPDATE tasks SET stage = ?1, started_usec = COALESCE(started_usec, ?2) WHERE id = ?3",
+                id, stage, now_usec());
+}
+
+int task_store_finish(TaskStore *s, uint64_t id, bool success, const char *stage)
+{
+        return store_update(
+                s,
+                success ? "UPDATE tasks SET status = 'FINISHED_SUCCESS', stage = ?1, finished_usec = ?2 "
+                          "WHERE id = ?3"
+                        : "UPDATE tasks SET status = 'FINISHED_FAILURE', stage = ?1, finished_usec = ?2 "
+                          "WHERE id = ?3",
+                id, stage, now_usec());
+}
+
+int task_store_delete(TaskStore *s, uint64_t id)
+{
+        _cleanup_(sqlite3_finalizep) sqlite3_stmt *st = NULL;
+        int r;
+
+        r = store_prepare(s, "DELETE FROM tasks WHERE id = ?", &st);
+        if (r < 0)
+                return r;
+        sqlite3_bind_int64(st, 1, (sqlite3_int64) id);
+        r = sqlite3_step(st);
+        if (r != SQLITE_DONE)
+                return sqlite_error(r) ?: -EIO;
+        return sqlite3_changes(s->db) > 0 ? 0 : -ENOENT;
+}
+
+int task_store_count(TaskStore *s, TaskStatus status, uint64_t *ret)
+{
+        _cleanup_(sqlite3_finalizep) sqlite3_stmt *st = NULL;
+        int r;
+
+        r = store_prepare(s, "SELECT COUNT(*) FROM tasks WHERE status = ?", &st);
+        if (r < 0)
+                return r;
+        sqlite3_bind_text(st, 1, task_status_to_string(status), -1, SQLITE_STATIC);
+        if (sqlite3_step(st) != SQLITE_ROW)
+                return -EIO;
+        *ret = (uint64_t) sqlite3_column_int64(st, 0);
+        return 0;
+}
+
+int task_store_list_pending(TaskStore *s, uint64_t **ret_ids, size_t *ret_n)
+{
+        _cleanup_(sqlite3_finalizep) sqlite3_stmt *st = NULL;
+        _cleanup_free_ uint64_t *ids = NULL;
+        size_t n = 0, alloc = 0;
+        int r;
+
+        r = store_prepare(s, "SELECT id FROM tasks WHERE status = 'PENDING' ORDER BY created_usec", &st);
+        if (r < 0)
+                return r;
+        while ((r = sqlite3_step(st)) == SQLITE_ROW) {
+                if (n == alloc) {
+                        uint64_t *nids;
+
+                        alloc = alloc ? alloc * 2 : 16;
+                        nids = realloc(ids, alloc * sizeof(uint64_t));
+                        if (!nids)
+                                return -ENOMEM;
+                        ids = nids;
+                }
+                ids[n++] = (uint64_t) sqlite3_column_int64(st, 0);
+        }
+        if (r != SQLITE_DONE)
+                return sqlite_error(r) ?: -EIO;
+        *ret_ids = TAKE_PTR(ids);
+        *ret_n = n;
+        return 0;
+}

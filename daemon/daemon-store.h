@@ -1,0 +1,64 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#pragma once
+
+#include <errno.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "daemon-crashdata.h"
+
+#define TASK_PASSWORD_LEN 32 /* [A-Za-z0-9]: 190 bits from the kernel's random source */
+#define TASK_ID_DIGITS    9  /* decimal, as the old server and its clients expect */
+
+typedef enum TaskStatus {
+        TASK_STATUS_PENDING,
+        TASK_STATUS_FINISHED_SUCCESS,
+        TASK_STATUS_FINISHED_FAILURE,
+        _TASK_STATUS_MAX,
+        _TASK_STATUS_INVALID = -EINVAL,
+} TaskStatus;
+
+const char *task_status_to_string(TaskStatus s);
+TaskStatus task_status_from_string(const char *s);
+
+typedef struct Task {
+        uint64_t id;
+        TaskType type;
+        TaskStatus status;
+        char *stage; /* the human status text of PROTOCOL.md */
+        int64_t created_usec;
+        int64_t started_usec;
+        int64_t finished_usec;
+} Task;
+
+Task *task_free(Task *t);
+static inline void task_freep(Task **t)
+{
+        task_free(*t);
+}
+
+typedef struct TaskStore TaskStore;
+
+/* Opens (creating when needed) the sqlite task database at path: WAL, schema version checked. */
+int task_store_open(const char *path, TaskStore **ret);
+TaskStore *task_store_free(TaskStore *s);
+static inline void task_store_freep(TaskStore **s)
+{
+        task_store_free(*s);
+}
+
+/* A new PENDING task with a random unused id and a random password (stored only hashed). */
+int task_store_create(TaskStore *s, TaskType type, uint64_t *ret_id,
+                      char ret_password[TASK_PASSWORD_LEN + 1]);
+/* -ENOENT for an unknown id. */
+int task_store_get(TaskStore *s, uint64_t id, Task **ret);
+/* 0 when password is the task's, -EACCES when not, -ENOENT for an unknown id; constant time. */
+int task_store_check_password(TaskStore *s, uint64_t id, const char *password);
+int task_store_set_stage(TaskStore *s, uint64_t id, const char *stage);
+int task_store_finish(TaskStore *s, uint64_t id, bool success, const char *stage);
+int task_store_delete(TaskStore *s, uint64_t id);
+/* Number of tasks with that status. */
+int task_store_count(TaskStore *s, TaskStatus status, uint64_t *ret);
+/* Ids of PENDING tasks, oldest first (to requeue after a restart). */
+int task_store_list_pending(TaskStore *s, uint64_t **ret_ids, size_t *ret_n);
