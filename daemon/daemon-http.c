@@ -1,0 +1,560 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* The HTTP API of PROTOCOL.md on libmicrohttpd: uploads stream to a spool file under the size limits,
+ * are unpacked with the archive rules, and become tasks; per-task requests check the password. */
+#include "daemon-http.h"
+
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <unistd.h>
+
+#include "common-fd.h"
+#include "common-file.h"
+#include "common-log.h"
+#include "common-macro.h"
+#include "common-parse.h"
+#include "common-path.h"
+#include "common-string.h"
+#include "daemon-archive.h"
+#include "daemon-crashdata.h"
+
+#define MAX_RESULT_SIZE (256ULL << 20) /* a backtrace or log served from a task directory */
+
+static const char *const refusal_names[_REFUSAL_MAX] = {
+        [REFUSAL_HTTPS] = "https_required",
+        [REFUSAL_FULL] = "queue_full",
+        [REFUSAL_METHOD] = "method",
+        [REFUSAL_CONTENT_TYPE] = "content_type",
+        [REFUSAL_NO_LENGTH] = "no_content_length",
+        [REFUSAL_PACKED_SIZE] = "packed_size",
+        [REFUSAL_DISK] = "disk_full",
+        [REFUSAL_UNPACKED_SIZE] = "unpacked_size",
+        [REFUSAL_MALICIOUS] = "malicious",
+        [REFUSAL_BAD_ARCHIVE] = "bad_archive",
+        [REFUSAL_TYPE] = "task_type",
+        [REFUSAL_MISSING_FILE] = "missing_file",
+};
+
+static const char *const accepted_types[] = {
+        "application/x-xz-compressed-tar",
+        "application/x-gzip",
+        "application/x-tar",
+};
+
+typedef struct Upload {
+        char *spool; /* SaveDir/.incoming/XXXXXX, removed unless it became a task */
+        int fd;      /* the archive as received */
+        uint64_t received;
+        uint64_t length; /* Content-Length */
+        bool failed;
+} Upload;
+
+static Upload *upload_free(Upload *u)
+{
+        if (!u)
+                return NULL;
+        safe_close(u->fd);
+        if (u->spool)
+                (void) path_rm_rf(u->spool);
+        free(u->spool);
+        return mfree(u);
+}
+
+_printf_(3, 4) static enum MHD_Result
+        respond(struct MHD_Connection *c, unsigned status, const char *format, ...)
+{
+        _cleanup_free_ char *body = NULL;
+        struct MHD_Response *r;
+        enum MHD_Result ret;
+        va_list ap;
+        int n;
+
+        va_start(ap, format);
+        n = vasprintf(&body, format, ap);
+        va_end(ap);
+        if (n < 0)
+                return MHD_NO;
+        r = MHD_create_response_from_buffer(strlen(body), body, MHD_RESPMEM_MUST_COPY);
+        if (!r)
+                return MHD_NO;
+        (void) MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, "text/plain; charset=utf-8");
+        ret = MHD_queue_response(c, status, r);
+        MHD_destroy_response(r);
+        return ret;
+}
+
+static enum MHD_Result refuse(HttpServer *s, struct MHD_Connection *c, Refusal why, unsigned status,
+                              const char *message)
+{
+        __atomic_add_fetch(&s->refused[why], 1, __ATOMIC_RELAXED);
+        return respond(c, status, "%s\n", message);
+}
+
+static bool request_is_https(HttpServer *s, struct MHD_Connection *c)
+{
+        const union MHD_ConnectionInfo *info;
+        const char *proto;
+
+        info = MHD_get_connection_info(c, MHD_CONNECTION_INFO_PROTOCOL);
+        if (info && info->protocol != 0)
+                return true;
+        /* Behind a trusted reverse proxy, the proxy says how the client connected. */
+        proto = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "X-Forwarded-Proto");
+        return s->trust_forwarded_proto && proto && strcasecmp(proto, "https") == 0;
+}
+
+static bool content_type_accepted(const char *value)
+{
+        char type[128];
+        size_t n;
+
+        if (!value)
+                return false;
+        n = strcspn(value, ";");
+        if (n >= sizeof(type))
+                return false;
+        memcpy(type, value, n);
+        type[n] = '\0';
+        string_strip(type);
+        for (size_t i = 0; i < ELEMENTSOF(accepted_types); i++)
+                if (strcasecmp(type, accepted_types[i]) == 0)
+                        return true;
+        return false;
+}
+
+static int free_disk(const char *path, uint64_t *ret)
+{
+        struct statvfs st;
+
+        if (statvfs(path, &st) < 0)
+                return -errno;
+        *ret = (uint64_t) st.f_bavail * st.f_frsize;
+        return 0;
+}
+
+/* The checks PROTOCOL.md makes before any byte of the body is read, in its order. */
+static enum MHD_Result create_begin(HttpServer *s, struct MHD_Connection *c, const char *method,
+                                    void **con_cls)
+{
+        const DaemonConfig *cfg = s->config;
+        _cleanup_free_ char *incoming = NULL, *spool = NULL, *archive = NULL;
+        const char *length_header;
+        uint64_t length, free_bytes = 0;
+        Upload *u;
+        int r;
+
+        if (cfg->require_https && !request_is_https(s, c))
+                return refuse(s, c, REFUSAL_HTTPS, MHD_HTTP_FORBIDDEN, "HTTPS is required");
+        if (s->queue_is_full && s->queue_is_full(s->userdata)) {
+                struct MHD_Response *resp;
+                enum MHD_Result ret;
+                static const char body[] = "The server is busy and its queue is full; try again later\n";
+
+                __atomic_add_fetch(&s->refused[REFUSAL_FULL], 1, __ATOMIC_RELAXED);
+                resp = MHD_create_response_from_buffer(strlen(body), (void *) body, MHD_RESPMEM_PERSISTENT);
+                if (!resp)
+                        return MHD_NO;
+                (void) MHD_add_response_header(resp, MHD_HTTP_HEADER_RETRY_AFTER, "60");
+                ret = MHD_queue_response(c, MHD_HTTP_SERVICE_UNAVAILABLE, resp);
+                MHD_destroy_response(resp);
+                return ret;
+        }
+        if (!streq(method, MHD_HTTP_METHOD_POST))
+                return refuse(s, c, REFUSAL_METHOD, MHD_HTTP_METHOD_NOT_ALLOWED,
+                              "Use POST to create a task");
+        if (!content_type_accepted(
+                    MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_TYPE)))
+                return refuse(
+                        s, c, REFUSAL_CONTENT_TYPE, MHD_HTTP_UNSUPPORTED_MEDIA_TYPE,
+                        "Content-Type must be one of application/x-xz-compressed-tar, application/x-gzip, "
+                        "application/x-tar");
+        length_header = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
+        if (!length_header || parse_uint64(length_header, &length) < 0)
+                return refuse(s, c, REFUSAL_NO_LENGTH, MHD_HTTP_LENGTH_REQUIRED,
+                              "Content-Length is required");
+        if (length > cfg->max_packed_size) {
+                char msg[128];
+
+                (void) snprintf(msg, sizeof(msg), "The archive is larger than the limit of %" PRIu64 " MiB",
+                                cfg->max_packed_size >> 20);
+                return refuse(s, c, REFUSAL_PACKED_SIZE, MHD_HTTP_CONTENT_TOO_LARGE, msg);
+        }
+        r = free_disk(cfg->save_dir, &free_bytes);
+        if (r < 0 || free_bytes < length || free_bytes - length < cfg->min_storage_left)
+                return refuse(s, c, REFUSAL_DISK, MHD_HTTP_INSUFFICIENT_STORAGE,
+                              "The server is low on disk space; try again later");
+
+        incoming = path_join(cfg->save_dir, ".incoming");
+        if (!incoming)
+                return MHD_NO;
+        if (mkdir(incoming, 0700) < 0 && errno != EEXIST)
+                return respond(c, MHD_HTTP_INTERNAL_SERVER_ERROR, "Cannot store the upload\n");
+        spool = path_join(incoming, "XXXXXX");
+        if (!spool || !mkdtemp(spool))
+                return respond(c, MHD_HTTP_INTERNAL_SERVER_ERROR, "Cannot store the upload\n");
+        u = calloc(1, sizeof(Upload));
+        if (!u) {
+                (void) path_rm_rf(spool);
+                return MHD_NO;
+        }
+        u->spool = TAKE_PTR(spool);
+        u->length = length;
+        archive = path_join(u->spool, "upload");
+        u->fd = archive ? open(archive, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600) : -ENOMEM;
+        if (u->fd < 0) {
+                upload_free(u);
+                return respond(c, MHD_HTTP_INTERNAL_SERVER_ERROR, "Cannot store the upload\n");
+        }
+        *con_cls = u;
+        return MHD_YES;
+}
+
+static enum MHD_Result create_finish(HttpServer *s, struct MHD_Connection *c, Upload *u)
+{
+        const DaemonConfig *cfg = s->config;
+        ArchiveLimits limits = { .max_unpacked = cfg->max_unpacked_size,
+                                 .max_entries = cfg->max_archive_members };
+        _cleanup_free_ char *message = NULL, *crash = NULL, *dest = NULL;
+        _cleanup_close_ int crash_fd = -EBADF;
+        char password[TASK_PASSWORD_LEN + 1], idbuf[32];
+        const char *type_header, *missing;
+        struct MHD_Response *resp;
+        enum MHD_Result ret;
+        TaskType type;
+        uint64_t id;
+        int r;
+
+        if (u->received != u->length)
+                return refuse(s, c, REFUSAL_BAD_ARCHIVE, MHD_HTTP_BAD_REQUEST, "The upload ended early");
+        crash = path_join(u->spool, "crash");
+        if (!crash || mkdir(crash, 0750) < 0)
+                return respond(c, MHD_HTTP_INTERNAL_SERVER_ERROR, "Cannot unpack the upload\n");
+        crash_fd = open(crash, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (crash_fd < 0 || lseek(u->fd, 0, SEEK_SET) < 0)
+                return respond(c, MHD_HTTP_INTERNAL_SERVER_ERROR, "Cannot unpack the upload\n");
+        r = archive_unpack_crash_data(u->fd, crash_fd, &limits, &message);
+        if (IN_SET(r, -EFBIG, -E2BIG))
+                return refuse(s, c, REFUSAL_UNPACKED_SIZE, MHD_HTTP_CONTENT_TOO_LARGE, strna(message));
+        if (r == -EPERM)
+                return refuse(s, c, REFUSAL_MALICIOUS, MHD_HTTP_FORBIDDEN, strna(message));
+        if (r == -EBADMSG)
+                return refuse(s, c, REFUSAL_BAD_ARCHIVE, MHD_HTTP_BAD_REQUEST, strna(message));
+        if (r < 0) {
+                log_error_errno(r, "Failed to unpack an upload into %s: %m", crash);
+                return respond(c, MHD_HTTP_INTERNAL_SERVER_ERROR, "Cannot unpack the upload\n");
+        }
+        /* The archive itself is not needed any more: only its members are. */
+        u->fd = safe_close(u->fd);
+        {
+                _cleanup_free_ char *archive = path_join(u->spool, "upload");
+                if (archive)
+                        (void) unlink(archive);
+        }
+
+        type_header = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "X-Task-Type");
+        type = type_header ? task_type_from_string(type_header) : TASK_TYPE_RETRACE;
+        if (type < 0)
+                return refuse(s, c, REFUSAL_TYPE, MHD_HTTP_BAD_REQUEST,
+                              "X-Task-Type must be 0, 1, 2, 3 or 4");
+        if (task_type_is_interactive(type) && !cfg->allow_interactive)
+                return refuse(s, c, REFUSAL_TYPE, MHD_HTTP_CONFLICT,
+                              "Interactive tasks are not enabled on this server");
+        missing = crash_files_find_missing(type, crash_fd);
+        if (missing) {
+                char msg[64];
+
+                (void) snprintf(msg, sizeof(msg), "Required file '%s' is missing", missing);
+                return refuse(s, c, REFUSAL_MISSING_FILE, MHD_HTTP_FORBIDDEN, msg);
+        }
+
+        r = task_store_create(s->store, type, &id, password);
+        if (r < 0) {
+                log_error_errno(r, "Failed to record a new task: %m");
+                return respond(c, MHD_HTTP_INTERNAL_SERVER_ERROR, "Cannot create the task\n");
+        }
+        (void) snprintf(idbuf, sizeof(idbuf), "%" PRIu64, id);
+        dest = path_join(cfg->save_dir, idbuf);
+        if (!dest || rename(u->spool, dest) < 0) {
+                log_error_errno(errno, "Failed to move the upload to %s: %m", strna(dest));
+                (void) task_store_delete(s->store, id);
+                return respond(c, MHD_HTTP_INTERNAL_SERVER_ERROR, "Cannot create the task\n");
+        }
+        u->spool = mfree(u->spool);
+        if (s->task_created)
+                s->task_created(s->userdata, id);
+
+        resp = MHD_create_response_from_buffer(0, (void *) "", MHD_RESPMEM_PERSISTENT);
+        if (!resp)
+                return MHD_NO;
+        (void) MHD_add_response_header(resp, "X-Task-Id", idbuf);
+        (void) MHD_add_response_header(resp, "X-Task-Password", password);
+        ret = MHD_queue_response(c, MHD_HTTP_CREATED, resp);
+        MHD_destroy_response(resp);
+        log_info("Task %" PRIu64 " created (type %s)", id, task_type_to_string(type));
+        return ret;
+}
+
+static enum MHD_Result handle_create(HttpServer *s, struct MHD_Connection *c, const char *method,
+                                     const char *upload_data, size_t *upload_data_size, void **con_cls)
+{
+        Upload *u = *con_cls;
+        int r;
+
+        if (!u)
+                return create_begin(s, c, method, con_cls);
+        if (*upload_data_size > 0) {
+                if (!u->failed) {
+                        u->received += *upload_data_size;
+                        r = u->received > u->length ? -EFBIG
+                                                    : fd_write_all(u->fd, upload_data, *upload_data_size);
+                        if (r < 0)
+                                u->failed = true;
+                }
+                *upload_data_size = 0;
+                return MHD_YES;
+        }
+        if (u->failed)
+                return respond(c, MHD_HTTP_INTERNAL_SERVER_ERROR, "Cannot store the upload\n");
+        return create_finish(s, c, u);
+}
+
+/* Splits "/…/<id>[/<action>]" into id and action; false when the path is not a task path. */
+static bool parse_task_path(const char *url, uint64_t *ret_id, const char **ret_action)
+{
+        _cleanup_strv_free_ char **parts = NULL;
+        size_t n;
+
+        if (strv_split(url, "/", &parts) < 0)
+                return false;
+        n = strv_length(parts);
+        for (size_t k = 1; k <= 2 && k <= n; k++) {
+                const char *idpart = parts[n - k];
+
+                if (strlen(idpart) > 0 && strlen(idpart) <= 19 && string_in_charset(idpart, "0123456789") &&
+                    parse_uint64(idpart, ret_id) >= 0) {
+                        static const char *const actions[] = { "", "backtrace", "log", "exploitable",
+                                                               "delete" };
+                        const char *action = k == 2 ? parts[n - 1] : "";
+
+                        for (size_t i = 0; i < ELEMENTSOF(actions); i++)
+                                if (streq(action, actions[i])) {
+                                        *ret_action = actions[i];
+                                        return true;
+                                }
+                        return false;
+                }
+        }
+        return false;
+}
+
+static enum MHD_Result serve_result(HttpServer *s, struct MHD_Connection *c, uint64_t id, const char *name)
+{
+        _cleanup_free_ char *buf = NULL, *rel = NULL;
+        _cleanup_close_ int dfd = -EBADF;
+        struct MHD_Response *resp;
+        enum MHD_Result ret;
+        size_t len;
+        int r;
+
+        if (asprintf(&rel, "%" PRIu64 "/results", id) < 0)
+                return MHD_NO;
+        dfd = openat(s->save_dirfd, rel, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (dfd < 0)
+                return respond(c, MHD_HTTP_NOT_FOUND, "The task has no %s (yet)\n", name);
+        r = file_read_at(dfd, name, MAX_RESULT_SIZE, &buf, &len);
+        if (r == -ENOENT)
+                return respond(c, MHD_HTTP_NOT_FOUND, "The task has no %s (yet)\n", name);
+        if (r < 0)
+                return respond(c, MHD_HTTP_INTERNAL_SERVER_ERROR, "Cannot read the %s\n", name);
+        resp = MHD_create_response_from_buffer(len, TAKE_PTR(buf), MHD_RESPMEM_MUST_FREE);
+        if (!resp)
+                return MHD_NO;
+        (void) MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, "text/plain; charset=utf-8");
+        ret = MHD_queue_response(c, MHD_HTTP_OK, resp);
+        MHD_destroy_response(resp);
+        return ret;
+}
+
+static enum MHD_Result handle_task(HttpServer *s, struct MHD_Connection *c, const char *method, uint64_t id,
+                                   const char *action)
+{
+        _cleanup_(task_freep) Task *t = NULL;
+        const char *password;
+        struct MHD_Response *resp;
+        enum MHD_Result ret;
+        int r;
+
+        if (!streq(method, MHD_HTTP_METHOD_GET) &&
+            !(streq(action, "delete") && streq(method, MHD_HTTP_METHOD_POST)))
+                return respond(c, MHD_HTTP_METHOD_NOT_ALLOWED, "Use GET\n");
+        r = task_store_get(s->store, id, &t);
+        if (r == -ENOENT)
+                return respond(c, MHD_HTTP_NOT_FOUND, "There is no task %" PRIu64 "\n", id);
+        if (r < 0)
+                return respond(c, MHD_HTTP_INTERNAL_SERVER_ERROR, "Cannot read task %" PRIu64 "\n", id);
+        password = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "X-Task-Password");
+        if (!password || strlen(password) > 256)
+                return respond(c, MHD_HTTP_FORBIDDEN, "The X-Task-Password header is missing\n");
+        r = task_store_check_password(s->store, id, password);
+        if (r == -ENOENT)
+                return respond(c, MHD_HTTP_NOT_FOUND, "There is no task %" PRIu64 "\n", id);
+        if (r < 0)
+                return respond(c, MHD_HTTP_FORBIDDEN, "Wrong password for task %" PRIu64 "\n", id);
+
+        if (streq(action, "")) {
+                _cleanup_free_ char *body = NULL;
+
+                int n = asprintf(&body, "%s\n", t->stage);
+
+                if (n < 0)
+                        return MHD_NO;
+                resp = MHD_create_response_from_buffer((size_t) n, TAKE_PTR(body), MHD_RESPMEM_MUST_FREE);
+                if (!resp)
+                        return MHD_NO;
+                (void) MHD_add_response_header(resp, "X-Task-Status", task_status_to_string(t->status));
+                (void) MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE,
+                                               "text/plain; charset=utf-8");
+                ret = MHD_queue_response(c, MHD_HTTP_OK, resp);
+                MHD_destroy_response(resp);
+                return ret;
+        }
+        if (streq(action, "delete")) {
+                _cleanup_free_ char *dir = NULL;
+
+                if (!s->config->allow_api_delete)
+                        return respond(c, MHD_HTTP_FORBIDDEN,
+                                       "Deleting tasks through the API is not enabled\n");
+                if (s->task_deleted)
+                        s->task_deleted(s->userdata, id);
+                if (asprintf(&dir, "%s/%" PRIu64, s->config->save_dir, id) < 0)
+                        return MHD_NO;
+                (void) path_rm_rf(dir);
+                (void) task_store_delete(s->store, id);
+                log_info("Task %" PRIu64 " deleted through the API", id);
+                return respond(c, MHD_HTTP_OK, "Task %" PRIu64 " deleted\n", id);
+        }
+        return serve_result(s, c, id, action);
+}
+
+static enum MHD_Result handle_settings(HttpServer *s, struct MHD_Connection *c)
+{
+        const DaemonConfig *cfg = s->config;
+        _cleanup_free_ char *releases = NULL;
+        unsigned load = s->load ? s->load(s->userdata) : 0;
+
+        releases = s->supported_releases ? strv_join(s->supported_releases, " ") : strdup("");
+        if (!releases)
+                return MHD_NO;
+        /* Capacity counts the queue: ABRT clients upload while running_tasks < max_running_tasks. */
+        return respond(
+                c, MHD_HTTP_OK,
+                "running_tasks %u\n"
+                "max_running_tasks %u\n"
+                "max_packed_size %" PRIu64 "\n"
+                "max_unpacked_size %" PRIu64 "\n"
+                "supported_formats application/x-xz-compressed-tar application/x-gzip application/x-tar\n"
+                "supported_releases %s\n",
+                load, cfg->max_parallel_tasks + cfg->max_queued_tasks, cfg->max_packed_size >> 20,
+                cfg->max_unpacked_size >> 20, releases);
+}
+
+static enum MHD_Result handle_metrics(HttpServer *s, struct MHD_Connection *c)
+{
+        _cleanup_free_ char *body = NULL;
+        size_t size = 0;
+        FILE *f;
+        uint64_t free_bytes = 0;
+
+        if (!s->config->allow_metrics)
+                return respond(c, MHD_HTTP_FORBIDDEN, "Metrics are not enabled\n");
+        f = open_memstream(&body, &size);
+        if (!f)
+                return MHD_NO;
+        fputs("# HELP retrace_tasks Tasks in the store by status.\n# TYPE retrace_tasks gauge\n", f);
+        for (TaskStatus st = 0; st < _TASK_STATUS_MAX; st++) {
+                uint64_t n = 0;
+
+                (void) task_store_count(s->store, st, &n);
+                fprintf(f, "retrace_tasks{status=\"%s\"} %" PRIu64 "\n", task_status_to_string(st), n);
+        }
+        fputs("# HELP retrace_uploads_refused_total Uploads refused, by reason.\n"
+              "# TYPE retrace_uploads_refused_total counter\n",
+              f);
+        for (int i = 0; i < _REFUSAL_MAX; i++)
+                fprintf(f, "retrace_uploads_refused_total{reason=\"%s\"} %" PRIu64 "\n", refusal_names[i],
+                        __atomic_load_n(&s->refused[i], __ATOMIC_RELAXED));
+        (void) free_disk(s->config->save_dir, &free_bytes);
+        fprintf(f,
+                "# HELP retrace_free_disk_bytes Free space where tasks are stored.\n"
+                "# TYPE retrace_free_disk_bytes gauge\nretrace_free_disk_bytes %" PRIu64 "\n",
+                free_bytes);
+        if (fclose(f) != 0)
+                return MHD_NO;
+        return respond(c, MHD_HTTP_OK, "%s", body);
+}
+
+static enum MHD_Result handle_request(void *cls, struct MHD_Connection *c, const char *url,
+                                      const char *method, const char *version, const char *upload_data,
+                                      size_t *upload_data_size, void **con_cls)
+{
+        HttpServer *s = cls;
+        const char *action;
+        uint64_t id;
+
+        if (string_endswith(url, "/create"))
+                return handle_create(s, c, method, upload_data, upload_data_size, con_cls);
+        if (*upload_data_size > 0) { /* a body nobody asked for */
+                *upload_data_size = 0;
+                return MHD_YES;
+        }
+        if (string_endswith(url, "/settings"))
+                return handle_settings(s, c);
+        if (string_endswith(url, "/metrics"))
+                return handle_metrics(s, c);
+        if (parse_task_path(url, &id, &action))
+                return handle_task(s, c, method, id, action);
+        return respond(c, MHD_HTTP_NOT_FOUND, "Not found: %s\n", url);
+}
+
+static void request_completed(void *cls, struct MHD_Connection *c, void **con_cls,
+                              enum MHD_RequestTerminationCode toe)
+{
+        upload_free(*con_cls);
+        *con_cls = NULL;
+}
+
+int http_server_start(HttpServer *s)
+{
+        struct sockaddr_in addr = { .sin_family = AF_INET, .sin_port = htons(s->config->port) };
+
+        if (inet_pton(AF_INET, s->config->listen_address, &addr.sin_addr) != 1)
+                return -EINVAL;
+        s->save_dirfd = open(s->config->save_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (s->save_dirfd < 0)
+                return -errno;
+        s->mhd = MHD_start_daemon(
+                MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION | MHD_USE_POLL, 0, NULL,
+                NULL, handle_request, s, MHD_OPTION_SOCK_ADDR, &addr, MHD_OPTION_NOTIFY_COMPLETED,
+                request_completed, s, MHD_OPTION_CONNECTION_LIMIT, (unsigned) 256,
+                MHD_OPTION_CONNECTION_TIMEOUT, (unsigned) 120, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
+                (size_t) 256 * 1024, MHD_OPTION_END);
+        if (!s->mhd) {
+                s->save_dirfd = safe_close(s->save_dirfd);
+                return -EADDRINUSE;
+        }
+        return 0;
+}
+
+void http_server_stop(HttpServer *s)
+{
+        if (s->mhd)
+                MHD_stop_daemon(s->mhd);
+        s->mhd = NULL;
+        s->save_dirfd = safe_close(s->save_dirfd);
+}
