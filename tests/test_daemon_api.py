@@ -1,0 +1,179 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0-or-later
+"""The HTTP API of PROTOCOL.md against a real retrace-server on loopback: uploads in every accepted
+format, the refusals in PROTOCOL.md's order, per-task password checks, /settings and /metrics."""
+
+import io
+import os
+import socket
+import tarfile
+
+import retrace_test as rt
+
+BUILD = os.environ["RETRACE_BUILD_DIR"]
+TOS = rt.testos_dir()
+CRASH = os.path.join(TOS, "crashes", "r1-null")
+
+
+def start():
+    return rt.Server(lambda port, tmp: [os.path.join(BUILD, "daemon", "retrace-server"),
+                                        "--listen", f"127.0.0.1:{port}"], name="retrace-server")
+
+
+def raw_request(srv, head, body=b""):
+    """Sends bytes as they are (for requests urllib will not make); returns (status, headers, body)."""
+    with socket.create_connection(("127.0.0.1", srv.port), timeout=30) as s:
+        s.sendall(head.encode() + body)
+        s.shutdown(socket.SHUT_WR)
+        data = b""
+        while chunk := s.recv(65536):
+            data += chunk
+    header, _, rest = data.partition(b"\r\n\r\n")
+    lines = header.decode().split("\r\n")
+    headers = dict(line.split(": ", 1) for line in lines[1:] if ": " in line)
+    return int(lines[0].split()[1]), headers, rest
+
+
+def post(srv, body, ctype="application/x-xz-compressed-tar", task_type=None, path="create"):
+    head = f"POST /{path} HTTP/1.1\r\nHost: x\r\nContent-Type: {ctype}\r\nContent-Length: {len(body)}\r\n"
+    if task_type is not None:
+        head += f"X-Task-Type: {task_type}\r\n"
+    return raw_request(srv, head + "Connection: close\r\n\r\n", body)
+
+
+def tar_of(members, mode="w:xz"):
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode=mode, format=tarfile.GNU_FORMAT) as tar:
+        for name, data in members:
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            tar.addfile(info, io.BytesIO(data))
+    return buf.getvalue()
+
+
+def crash_members(skip=()):
+    out = []
+    for f in ("coredump", "executable", "package", "os_release"):
+        if f not in skip:
+            with open(os.path.join(CRASH, f), "rb") as fh:
+                out.append((f, fh.read()))
+    return out
+
+
+def test_upload_formats():
+    with start() as srv:
+        srv.start(ready_path="settings")
+        uploads = [("tar.xz", "application/x-xz-compressed-tar"), ("tar.gz", "application/x-gzip"),
+                   ("tar", "application/x-tar"), ("tar.gz", "application/x-tar")]  # gzip sent as x-tar
+        for ext, ctype in uploads:
+            with open(f"{CRASH}.{ext}", "rb") as f:
+                st, h, body = post(srv, f.read(), ctype)
+            rt.check(st == 201, f"{ext} as {ctype}: {st} {body!r}")
+            rt.check(body == b"", f"201 with a body: {body!r}")
+            rt.check(h["X-Task-Id"].isdigit() and len(h["X-Task-Id"]) == 9, h)
+            rt.check(len(h["X-Task-Password"]) >= 22, h)  # >= 128 bits in [A-Za-z0-9]
+            url = f"{srv.base_url}{h['X-Task-Id']}"
+            st, hh, body = rt.http_get(url, {"X-Task-Password": h["X-Task-Password"]})
+            rt.check(st == 200 and hh["X-Task-Status"] == "PENDING", f"{st} {hh}")
+            rt.check(body.decode().strip() in ("Analyzing crash data", "Preparing environment for backtrace generation",
+                                               "Generating backtrace"), body)
+            with open(os.path.join(srv.tmpdir, "data", "tasks", h["X-Task-Id"], "crash", "package")) as f:
+                rt.check(f.read() == open(os.path.join(CRASH, "package")).read(), "package differs")
+
+
+def test_refusals_in_protocol_order():
+    with start() as srv:
+        srv.start(ready_path="settings")
+        good = tar_of(crash_members())
+        st, _, _ = rt.http_get(srv.base_url + "create")
+        rt.check(st == 405, f"GET /create: {st}")
+        st, _, body = post(srv, good, "application/zip")
+        rt.check(st == 415, f"bad content type: {st} {body!r}")
+        st, _, body = raw_request(srv, "POST /create HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-tar\r\n"
+                                       "Transfer-Encoding: chunked\r\nConnection: close\r\n\r\n", b"0\r\n\r\n")
+        rt.check(st == 411, f"no Content-Length: {st} {body!r}")
+        st, _, body = raw_request(srv, "POST /create HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-tar\r\n"
+                                       f"Content-Length: {51 * 1024 * 1024}\r\nConnection: close\r\n\r\n")
+        rt.check(st == 413, f"over MaxPackedSize: {st} {body!r}")
+        # Method is checked before the content type, the content type before the length.
+        st, _, _ = raw_request(srv, "PUT /create HTTP/1.1\r\nHost: x\r\nContent-Type: application/zip\r\n"
+                                    "Connection: close\r\n\r\n")
+        rt.check(st == 405, f"PUT with a bad type: {st}")
+
+        bad = [
+            ([("../coredump", b"x")] + crash_members(), 403),
+            ([("/etc/passwd", b"x")] + crash_members(), 403),
+            ([("dir/package", b"x")] + crash_members(), 403),
+            (crash_members() + [("evil.sh", b"x")], 403),
+            (crash_members(skip=("package",)) + [("package", b"p" * 129)], 413),
+        ]
+        for members, want in bad:
+            st, _, body = post(srv, tar_of(members))
+            rt.check(st == want, f"{[m[0] for m in members]}: {st} {body!r}, expected {want}")
+            rt.check(body.strip() and b"\n" not in body.strip(), f"error body must be one line: {body!r}")
+        st, _, body = post(srv, good[: len(good) // 2])
+        rt.check(st == 400, f"truncated archive: {st} {body!r}")
+        st, _, body = post(srv, good, task_type="3")
+        rt.check(st == 409, f"interactive type: {st} {body!r}")
+        st, _, body = post(srv, good, task_type="7")
+        rt.check(st == 400, f"unknown type: {st} {body!r}")
+        st, _, body = post(srv, tar_of(crash_members(skip=("package",))))
+        rt.check(st == 403 and body.strip() == b"Required file 'package' is missing", f"{st} {body!r}")
+        st, _, body = post(srv, good, task_type="2")
+        rt.check(st == 403 and body.strip() == b"Required file 'vmcore' is missing", f"{st} {body!r}")
+        # Nothing of the refused uploads is left on disk.
+        d = os.path.join(srv.tmpdir, "data", "tasks")
+        left = [e for e in os.listdir(d) if not e.startswith("tasks.db") and e != ".incoming"]
+        rt.check(left == [], f"refused uploads left task directories: {left}")
+        rt.check(os.listdir(os.path.join(d, ".incoming")) == [], "refused uploads left spool files")
+        st, _, body = rt.http_get(srv.base_url + "metrics")
+        text = body.decode()
+        for reason, n in (("method", 2), ("content_type", 1), ("no_content_length", 1), ("packed_size", 1),
+                          ("malicious", 4), ("unpacked_size", 1), ("bad_archive", 1), ("task_type", 2),
+                          ("missing_file", 2)):
+            rt.check(f'retrace_uploads_refused_total{{reason="{reason}"}} {n}\n' in text,
+                     f"metrics lack {reason}={n}:\n{text}")
+
+
+def test_task_access():
+    with start() as srv:
+        srv.start(ready_path="settings")
+        with open(f"{CRASH}.tar.xz", "rb") as f:
+            _, h, _ = post(srv, f.read())
+        with open(f"{CRASH}.tar.xz", "rb") as f:
+            _, other, _ = post(srv, f.read())
+        tid, pw = h["X-Task-Id"], h["X-Task-Password"]
+        for path in ("", "/backtrace", "/log", "/exploitable"):
+            st, _, _ = rt.http_get(f"{srv.base_url}{tid}{path}")
+            rt.check(st == 403, f"{path} without password: {st}")
+            st, _, _ = rt.http_get(f"{srv.base_url}{tid}{path}", {"X-Task-Password": "wrong"})
+            rt.check(st == 403, f"{path} with a wrong password: {st}")
+            st, _, _ = rt.http_get(f"{srv.base_url}{tid}{path}", {"X-Task-Password": other["X-Task-Password"]})
+            rt.check(st == 403, f"{path} with another task's password: {st}")
+            st, _, _ = rt.http_get(f"{srv.base_url}100000000{path}", {"X-Task-Password": pw})
+            rt.check(st == 404, f"{path} of an unknown task: {st}")
+        st, _, _ = rt.http_get(f"{srv.base_url}{tid}/backtrace", {"X-Task-Password": pw})
+        rt.check(st == 404, f"backtrace before there is one: {st}")
+        st, _, body = rt.http_get(f"{srv.base_url}{tid}/delete", {"X-Task-Password": pw})
+        rt.check(st == 403, f"delete while AllowAPIDelete is off: {st}")
+        # A base URL with a path prefix works too.
+        st, hh, _ = rt.http_get(f"{srv.base_url}retrace/{tid}", {"X-Task-Password": pw})
+        rt.check(st == 200 and hh["X-Task-Status"] == "PENDING", f"prefixed URL: {st}")
+
+
+def test_settings():
+    with start() as srv:
+        srv.start(ready_path="settings")
+        st, _, body = rt.http_get(srv.base_url + "settings")
+        rt.check(st == 200, st)
+        kv = dict(line.split(" ", 1) if " " in line else (line, "") for line in body.decode().splitlines())
+        for key in ("running_tasks", "max_running_tasks", "max_packed_size", "max_unpacked_size",
+                    "supported_formats", "supported_releases"):
+            rt.check(key in kv, f"/settings lacks {key}: {body!r}")
+        rt.check(int(kv["running_tasks"]) < int(kv["max_running_tasks"]), kv)
+        rt.check(set(kv["supported_formats"].split()) == {"application/x-xz-compressed-tar", "application/x-gzip",
+                                                          "application/x-tar"}, kv)
+        rt.check(kv["max_packed_size"] == "50" and kv["max_unpacked_size"] == "1024", kv)
+
+
+rt.run_tests([test_upload_formats, test_refusals_in_protocol_order, test_task_access, test_settings])
