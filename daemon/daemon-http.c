@@ -48,21 +48,26 @@ static const char *const accepted_types[] = {
 };
 
 typedef struct Upload {
-        char *spool; /* SaveDir/.incoming/XXXXXX, removed unless it became a task */
-        int fd;      /* the archive as received */
+        char *spool;   /* SaveDir/.incoming/XXXXXX, removed unless it became a task */
+        int fd;        /* the archive as received */
+        bool refused;  /* the body is read and dropped, then the refusal below is sent */
+        bool answered; /* the refusal went out before the body */
+        Refusal why;
+        unsigned status;
+        char *message;
         uint64_t received;
         uint64_t length; /* Content-Length */
         bool failed;
 } Upload;
 
+static void upload_drop_spool(Upload *u);
+
 static Upload *upload_free(Upload *u)
 {
         if (!u)
                 return NULL;
-        safe_close(u->fd);
-        if (u->spool)
-                (void) path_rm_rf(u->spool);
-        free(u->spool);
+        upload_drop_spool(u);
+        free(u->message);
         return mfree(u);
 }
 
@@ -138,59 +143,99 @@ static int free_disk(const char *path, uint64_t *ret)
         return 0;
 }
 
-/* The checks PROTOCOL.md makes before any byte of the body is read, in its order. */
+/* The checks PROTOCOL.md makes before any byte of the body is read, in its order. Returns true and
+ * fills ret_why/ret_status/ret_message when the upload must be refused. */
+static bool create_check(HttpServer *s, struct MHD_Connection *c, const char *method, uint64_t *ret_length,
+                         Refusal *ret_why, unsigned *ret_status, char **ret_message)
+{
+        const DaemonConfig *cfg = s->config;
+        const char *length_header;
+        uint64_t length, free_bytes = 0;
+        int r;
+
+#define REFUSE(why, status, ...)                            \
+        do {                                                \
+                *ret_why = (why);                           \
+                *ret_status = (status);                     \
+                if (asprintf(ret_message, __VA_ARGS__) < 0) \
+                        *ret_message = NULL;                \
+                return true;                                \
+        } while (0)
+
+        if (cfg->require_https && !request_is_https(s, c))
+                REFUSE(REFUSAL_HTTPS, MHD_HTTP_FORBIDDEN, "HTTPS is required");
+        if (s->queue_is_full && s->queue_is_full(s->userdata))
+                REFUSE(REFUSAL_FULL, MHD_HTTP_SERVICE_UNAVAILABLE,
+                       "The server is busy and its queue is full; try again later");
+        if (!streq(method, MHD_HTTP_METHOD_POST))
+                REFUSE(REFUSAL_METHOD, MHD_HTTP_METHOD_NOT_ALLOWED, "Use POST to create a task");
+        if (!content_type_accepted(
+                    MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_TYPE)))
+                REFUSE(REFUSAL_CONTENT_TYPE, MHD_HTTP_UNSUPPORTED_MEDIA_TYPE,
+                       "Content-Type must be one of application/x-xz-compressed-tar, application/x-gzip, "
+                       "application/x-tar");
+        length_header = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
+        if (!length_header || parse_uint64(length_header, &length) < 0)
+                REFUSE(REFUSAL_NO_LENGTH, MHD_HTTP_LENGTH_REQUIRED, "Content-Length is required");
+        if (length > cfg->max_packed_size)
+                REFUSE(REFUSAL_PACKED_SIZE, MHD_HTTP_CONTENT_TOO_LARGE,
+                       "The archive is larger than the limit of %" PRIu64 " MiB",
+                       cfg->max_packed_size >> 20);
+        r = free_disk(cfg->save_dir, &free_bytes);
+        if (r < 0 || free_bytes < length || free_bytes - length < cfg->min_storage_left)
+                REFUSE(REFUSAL_DISK, MHD_HTTP_INSUFFICIENT_STORAGE,
+                       "The server is low on disk space; try again later");
+#undef REFUSE
+        *ret_length = length;
+        return false;
+}
+
+static enum MHD_Result create_refuse(HttpServer *s, struct MHD_Connection *c, Upload *u)
+{
+        struct MHD_Response *resp;
+        enum MHD_Result ret;
+        _cleanup_free_ char *body = NULL;
+        int n;
+
+        __atomic_add_fetch(&s->refused[u->why], 1, __ATOMIC_RELAXED);
+        n = asprintf(&body, "%s\n", strna(u->message));
+        if (n < 0)
+                return MHD_NO;
+        resp = MHD_create_response_from_buffer((size_t) n, TAKE_PTR(body), MHD_RESPMEM_MUST_FREE);
+        if (!resp)
+                return MHD_NO;
+        (void) MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, "text/plain; charset=utf-8");
+        if (u->why == REFUSAL_FULL)
+                (void) MHD_add_response_header(resp, MHD_HTTP_HEADER_RETRY_AFTER, "60");
+        ret = MHD_queue_response(c, u->status, resp);
+        MHD_destroy_response(resp);
+        return ret;
+}
+
 static enum MHD_Result create_begin(HttpServer *s, struct MHD_Connection *c, const char *method,
                                     void **con_cls)
 {
-        const DaemonConfig *cfg = s->config;
         _cleanup_free_ char *incoming = NULL, *spool = NULL, *archive = NULL;
-        const char *length_header;
-        uint64_t length, free_bytes = 0;
         Upload *u;
-        int r;
 
-        if (cfg->require_https && !request_is_https(s, c))
-                return refuse(s, c, REFUSAL_HTTPS, MHD_HTTP_FORBIDDEN, "HTTPS is required");
-        if (s->queue_is_full && s->queue_is_full(s->userdata)) {
-                struct MHD_Response *resp;
-                enum MHD_Result ret;
-                static const char body[] = "The server is busy and its queue is full; try again later\n";
-
-                __atomic_add_fetch(&s->refused[REFUSAL_FULL], 1, __ATOMIC_RELAXED);
-                resp = MHD_create_response_from_buffer(strlen(body), (void *) body, MHD_RESPMEM_PERSISTENT);
-                if (!resp)
-                        return MHD_NO;
-                (void) MHD_add_response_header(resp, MHD_HTTP_HEADER_RETRY_AFTER, "60");
-                ret = MHD_queue_response(c, MHD_HTTP_SERVICE_UNAVAILABLE, resp);
-                MHD_destroy_response(resp);
-                return ret;
+        u = calloc(1, sizeof(Upload));
+        if (!u)
+                return MHD_NO;
+        u->fd = -EBADF;
+        *con_cls = u; /* freed by request_completed() */
+        if (create_check(s, c, method, &u->length, &u->why, &u->status, &u->message)) {
+                /* An oversized or bodiless request is answered at once (clients sending
+                 * "Expect: 100-continue" then skip the body). Otherwise the body is read and dropped
+                 * first, so that closing the connection cannot reset the answer away. */
+                u->refused = true;
+                if (IN_SET(u->why, REFUSAL_PACKED_SIZE, REFUSAL_METHOD)) {
+                        u->answered = true;
+                        return create_refuse(s, c, u);
+                }
+                return MHD_YES;
         }
-        if (!streq(method, MHD_HTTP_METHOD_POST))
-                return refuse(s, c, REFUSAL_METHOD, MHD_HTTP_METHOD_NOT_ALLOWED,
-                              "Use POST to create a task");
-        if (!content_type_accepted(
-                    MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_TYPE)))
-                return refuse(
-                        s, c, REFUSAL_CONTENT_TYPE, MHD_HTTP_UNSUPPORTED_MEDIA_TYPE,
-                        "Content-Type must be one of application/x-xz-compressed-tar, application/x-gzip, "
-                        "application/x-tar");
-        length_header = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
-        if (!length_header || parse_uint64(length_header, &length) < 0)
-                return refuse(s, c, REFUSAL_NO_LENGTH, MHD_HTTP_LENGTH_REQUIRED,
-                              "Content-Length is required");
-        if (length > cfg->max_packed_size) {
-                char msg[128];
 
-                (void) snprintf(msg, sizeof(msg), "The archive is larger than the limit of %" PRIu64 " MiB",
-                                cfg->max_packed_size >> 20);
-                return refuse(s, c, REFUSAL_PACKED_SIZE, MHD_HTTP_CONTENT_TOO_LARGE, msg);
-        }
-        r = free_disk(cfg->save_dir, &free_bytes);
-        if (r < 0 || free_bytes < length || free_bytes - length < cfg->min_storage_left)
-                return refuse(s, c, REFUSAL_DISK, MHD_HTTP_INSUFFICIENT_STORAGE,
-                              "The server is low on disk space; try again later");
-
-        incoming = path_join(cfg->save_dir, ".incoming");
+        incoming = path_join(s->config->save_dir, ".incoming");
         if (!incoming)
                 return MHD_NO;
         if (mkdir(incoming, 0700) < 0 && errno != EEXIST)
@@ -198,21 +243,29 @@ static enum MHD_Result create_begin(HttpServer *s, struct MHD_Connection *c, con
         spool = path_join(incoming, "XXXXXX");
         if (!spool || !mkdtemp(spool))
                 return respond(c, MHD_HTTP_INTERNAL_SERVER_ERROR, "Cannot store the upload\n");
-        u = calloc(1, sizeof(Upload));
-        if (!u) {
-                (void) path_rm_rf(spool);
-                return MHD_NO;
-        }
         u->spool = TAKE_PTR(spool);
-        u->length = length;
         archive = path_join(u->spool, "upload");
         u->fd = archive ? open(archive, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600) : -ENOMEM;
-        if (u->fd < 0) {
-                upload_free(u);
+        if (u->fd < 0)
                 return respond(c, MHD_HTTP_INTERNAL_SERVER_ERROR, "Cannot store the upload\n");
-        }
-        *con_cls = u;
         return MHD_YES;
+}
+
+/* Removes what an upload left on disk, before the answer goes out (so nothing is left once the client
+ * has its answer). */
+static void upload_drop_spool(Upload *u)
+{
+        u->fd = safe_close(u->fd);
+        if (u->spool)
+                (void) path_rm_rf(u->spool);
+        u->spool = mfree(u->spool);
+}
+
+static enum MHD_Result refuse_upload(HttpServer *s, struct MHD_Connection *c, Upload *u, Refusal why,
+                                     unsigned status, const char *message)
+{
+        upload_drop_spool(u);
+        return refuse(s, c, why, status, message);
 }
 
 static enum MHD_Result create_finish(HttpServer *s, struct MHD_Connection *c, Upload *u)
@@ -231,23 +284,28 @@ static enum MHD_Result create_finish(HttpServer *s, struct MHD_Connection *c, Up
         int r;
 
         if (u->received != u->length)
-                return refuse(s, c, REFUSAL_BAD_ARCHIVE, MHD_HTTP_BAD_REQUEST, "The upload ended early");
+                return refuse_upload(s, c, u, REFUSAL_BAD_ARCHIVE, MHD_HTTP_BAD_REQUEST,
+                                     "The upload ended early");
         crash = path_join(u->spool, "crash");
         if (!crash || mkdir(crash, 0750) < 0)
-                return respond(c, MHD_HTTP_INTERNAL_SERVER_ERROR, "Cannot unpack the upload\n");
+                return upload_drop_spool(u),
+                       respond(c, MHD_HTTP_INTERNAL_SERVER_ERROR, "Cannot unpack the upload\n");
         crash_fd = open(crash, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         if (crash_fd < 0 || lseek(u->fd, 0, SEEK_SET) < 0)
-                return respond(c, MHD_HTTP_INTERNAL_SERVER_ERROR, "Cannot unpack the upload\n");
+                return upload_drop_spool(u),
+                       respond(c, MHD_HTTP_INTERNAL_SERVER_ERROR, "Cannot unpack the upload\n");
         r = archive_unpack_crash_data(u->fd, crash_fd, &limits, &message);
         if (IN_SET(r, -EFBIG, -E2BIG))
-                return refuse(s, c, REFUSAL_UNPACKED_SIZE, MHD_HTTP_CONTENT_TOO_LARGE, strna(message));
+                return refuse_upload(s, c, u, REFUSAL_UNPACKED_SIZE, MHD_HTTP_CONTENT_TOO_LARGE,
+                                     strna(message));
         if (r == -EPERM)
-                return refuse(s, c, REFUSAL_MALICIOUS, MHD_HTTP_FORBIDDEN, strna(message));
+                return refuse_upload(s, c, u, REFUSAL_MALICIOUS, MHD_HTTP_FORBIDDEN, strna(message));
         if (r == -EBADMSG)
-                return refuse(s, c, REFUSAL_BAD_ARCHIVE, MHD_HTTP_BAD_REQUEST, strna(message));
+                return refuse_upload(s, c, u, REFUSAL_BAD_ARCHIVE, MHD_HTTP_BAD_REQUEST, strna(message));
         if (r < 0) {
                 log_error_errno(r, "Failed to unpack an upload into %s: %m", crash);
-                return respond(c, MHD_HTTP_INTERNAL_SERVER_ERROR, "Cannot unpack the upload\n");
+                return upload_drop_spool(u),
+                       respond(c, MHD_HTTP_INTERNAL_SERVER_ERROR, "Cannot unpack the upload\n");
         }
         /* The archive itself is not needed any more: only its members are. */
         u->fd = safe_close(u->fd);
@@ -260,30 +318,32 @@ static enum MHD_Result create_finish(HttpServer *s, struct MHD_Connection *c, Up
         type_header = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "X-Task-Type");
         type = type_header ? task_type_from_string(type_header) : TASK_TYPE_RETRACE;
         if (type < 0)
-                return refuse(s, c, REFUSAL_TYPE, MHD_HTTP_BAD_REQUEST,
-                              "X-Task-Type must be 0, 1, 2, 3 or 4");
+                return refuse_upload(s, c, u, REFUSAL_TYPE, MHD_HTTP_BAD_REQUEST,
+                                     "X-Task-Type must be 0, 1, 2, 3 or 4");
         if (task_type_is_interactive(type) && !cfg->allow_interactive)
-                return refuse(s, c, REFUSAL_TYPE, MHD_HTTP_CONFLICT,
-                              "Interactive tasks are not enabled on this server");
+                return refuse_upload(s, c, u, REFUSAL_TYPE, MHD_HTTP_CONFLICT,
+                                     "Interactive tasks are not enabled on this server");
         missing = crash_files_find_missing(type, crash_fd);
         if (missing) {
                 char msg[64];
 
                 (void) snprintf(msg, sizeof(msg), "Required file '%s' is missing", missing);
-                return refuse(s, c, REFUSAL_MISSING_FILE, MHD_HTTP_FORBIDDEN, msg);
+                return refuse_upload(s, c, u, REFUSAL_MISSING_FILE, MHD_HTTP_FORBIDDEN, msg);
         }
 
         r = task_store_create(s->store, type, &id, password);
         if (r < 0) {
                 log_error_errno(r, "Failed to record a new task: %m");
-                return respond(c, MHD_HTTP_INTERNAL_SERVER_ERROR, "Cannot create the task\n");
+                return upload_drop_spool(u),
+                       respond(c, MHD_HTTP_INTERNAL_SERVER_ERROR, "Cannot create the task\n");
         }
         (void) snprintf(idbuf, sizeof(idbuf), "%" PRIu64, id);
         dest = path_join(cfg->save_dir, idbuf);
         if (!dest || rename(u->spool, dest) < 0) {
                 log_error_errno(errno, "Failed to move the upload to %s: %m", strna(dest));
                 (void) task_store_delete(s->store, id);
-                return respond(c, MHD_HTTP_INTERNAL_SERVER_ERROR, "Cannot create the task\n");
+                return upload_drop_spool(u),
+                       respond(c, MHD_HTTP_INTERNAL_SERVER_ERROR, "Cannot create the task\n");
         }
         u->spool = mfree(u->spool);
         if (s->task_created)
@@ -309,7 +369,7 @@ static enum MHD_Result handle_create(HttpServer *s, struct MHD_Connection *c, co
         if (!u)
                 return create_begin(s, c, method, con_cls);
         if (*upload_data_size > 0) {
-                if (!u->failed) {
+                if (!u->failed && !u->refused) {
                         u->received += *upload_data_size;
                         r = u->received > u->length ? -EFBIG
                                                     : fd_write_all(u->fd, upload_data, *upload_data_size);
@@ -319,6 +379,10 @@ static enum MHD_Result handle_create(HttpServer *s, struct MHD_Connection *c, co
                 *upload_data_size = 0;
                 return MHD_YES;
         }
+        if (u->answered)
+                return MHD_YES;
+        if (u->refused)
+                return create_refuse(s, c, u);
         if (u->failed)
                 return respond(c, MHD_HTTP_INTERNAL_SERVER_ERROR, "Cannot store the upload\n");
         return create_finish(s, c, u);
