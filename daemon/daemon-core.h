@@ -1,0 +1,31 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#pragma once
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* A module (executable, shared library, vdso) mapped in a core, as the core itself records it. */
+typedef struct CoreModule {
+        char *name;     /* the path the process had it at, or a name such as "linux-vdso.so.1" */
+        char *build_id; /* lower-case hex, NULL when the core has none for it */
+        uint64_t start, end;
+} CoreModule;
+
+typedef struct CoreInfo {
+        char *arch; /* from the ELF header: "x86_64", "aarch64", "i386", "ppc64le", "s390x", … */
+        int signal; /* of the first thread (the one that crashed), 0 when unknown */
+        CoreModule *modules;
+        size_t n_modules;
+} CoreInfo;
+
+CoreInfo *core_info_free(CoreInfo *c);
+static inline void core_info_freep(CoreInfo **c)
+{
+        core_info_free(*c);
+}
+
+/* Reads an ELF core file from fd, using nothing but the core: never looks at the host's files.
+ * -EBADMSG when fd is not an ELF core. */
+int core_info_read(int fd, CoreInfo **ret);
+/* The architecture name for an ELF machine, class and byte order; NULL when unknown. */
+const char *core_arch_name(unsigned machine, unsigned elf_class, unsigned data);
