@@ -1,0 +1,44 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* Upload archives: whatever the bytes, unpacking must not crash, must not write outside a fresh
+ * directory, and must leave nothing behind when it fails. */
+#include <dirent.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "common-fd.h"
+#include "common-macro.h"
+#include "common-path.h"
+#include "daemon-archive.h"
+#include "fuzz.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+        static const ArchiveLimits limits = { .max_unpacked = 4 << 20, .max_entries = 16 };
+        char dir[] = "/tmp/fuzz-archive.XXXXXX";
+        _cleanup_free_ char *message = NULL;
+        _cleanup_close_ int fd = -EBADF, dfd = -EBADF;
+        int r;
+
+        if (!mkdtemp(dir))
+                abort();
+        fd = memfd_create("upload", MFD_CLOEXEC);
+        dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (fd < 0 || dfd < 0 || fd_write_all(fd, data, size) < 0 || lseek(fd, 0, SEEK_SET) < 0)
+                abort();
+        r = archive_unpack_crash_data(fd, dfd, &limits, &message);
+        if (r < 0) {
+                _cleanup_closedir_ DIR *d = opendir(dir);
+                struct dirent *de;
+
+                if (!message)
+                        abort(); /* every refusal explains itself */
+                while (d && (de = readdir(d)))
+                        if (de->d_name[0] != '.')
+                                abort(); /* a failed unpack left a file */
+        }
+        if (path_rm_rf(dir) < 0)
+                abort();
+        return 0;
+}
