@@ -45,6 +45,7 @@ static const ConfigKey config_keys[] = {
         KEY("CacheMaxFileSize", CONFIG_SIZE, cache_max_file_size, "4G"),
         KEY("CacheMaxPackageFiles", CONFIG_UINT, cache_max_package_files, "200000"),
         KEY("SyncTimeout", CONFIG_SECONDS, sync_timeout, "300"),
+        KEY("SyncMaxMetadataSize", CONFIG_SIZE, sync_max_metadata_size, "1G"),
 };
 
 RetraceConfig *config_free(RetraceConfig *c)

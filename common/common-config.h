@@ -29,6 +29,7 @@ typedef struct RetraceConfig {
         uint64_t cache_max_file_size;     /* CacheMaxFileSize: largest single file unpacked from an RPM */
         unsigned cache_max_package_files; /* CacheMaxPackageFiles: most files in one RPM */
         uint64_t sync_timeout;            /* SyncTimeout: seconds a download may stall */
+        uint64_t sync_max_metadata_size;  /* SyncMaxMetadataSize: largest repomd.xml or primary file */
 } RetraceConfig;
 
 #define RETRACE_CONFIG_ENV     "RETRACE_SERVER_CONFIG_PATH"

@@ -58,21 +58,6 @@ void assemble_result_done(AssembleResult *r)
         *r = (AssembleResult){};
 }
 
-_printf_(2, 3) static void set_reason(char **ret_reason, const char *format, ...)
-{
-        va_list ap;
-        char *s;
-
-        if (!ret_reason)
-                return;
-        va_start(ap, format);
-        if (vasprintf(&s, format, ap) < 0)
-                s = NULL;
-        va_end(ap);
-        free(*ret_reason);
-        *ret_reason = s;
-}
-
 /* Opens rel (relative to the tree, "" for its top) with symlinks resolved inside the tree. */
 static int open_in_tree(int root_fd, const char *rel, int flags)
 {
@@ -181,8 +166,8 @@ static int builder_add(Builder *b, const PackageInfo *p, const PackageFile *f, c
 
         r = builder_parent(b, rel, &pfd);
         if (r < 0) {
-                set_reason(ret_reason, "cannot create the directory of %s from %s: %s", f->path, p->name,
-                           strerror(-r));
+                string_set_printf(ret_reason, "cannot create the directory of %s from %s: %s", f->path,
+                                  p->name, strerror(-r));
                 return r;
         }
         if (S_ISDIR(f->mode)) {
@@ -190,8 +175,8 @@ static int builder_add(Builder *b, const PackageInfo *p, const PackageFile *f, c
 
                 if (mkdirat(pfd, base, 0755) < 0 && errno != EEXIST) {
                         r = -errno;
-                        set_reason(ret_reason, "cannot create directory %s from %s: %s", f->path, p->name,
-                                   strerror(-r));
+                        string_set_printf(ret_reason, "cannot create directory %s from %s: %s", f->path,
+                                          p->name, strerror(-r));
                         return r;
                 }
                 nd = reallocarray(b->dirs, b->n_dirs + 1, sizeof(PackageFile));
@@ -202,8 +187,8 @@ static int builder_add(Builder *b, const PackageInfo *p, const PackageFile *f, c
         } else if (S_ISLNK(f->mode)) {
                 if (symlinkat(f->link, pfd, base) < 0 && errno != EEXIST) {
                         r = -errno;
-                        set_reason(ret_reason, "cannot create symlink %s from %s: %s", f->path, p->name,
-                                   strerror(-r));
+                        string_set_printf(ret_reason, "cannot create symlink %s from %s: %s", f->path,
+                                          p->name, strerror(-r));
                         return r;
                 }
         } else if (S_ISREG(f->mode)) {
@@ -211,8 +196,8 @@ static int builder_add(Builder *b, const PackageInfo *p, const PackageFile *f, c
 
                 r = cache_object_name(p->digest_algo, f->digest, f->mode, &object);
                 if (r < 0) {
-                        set_reason(ret_reason, "index entry for %s in %s has a bad digest", f->path,
-                                   p->name);
+                        string_set_printf(ret_reason, "index entry for %s in %s has a bad digest", f->path,
+                                          p->name);
                         return r;
                 }
                 if (linkat(b->cache->objects_fd, object, pfd, base, 0) < 0) {
@@ -220,15 +205,15 @@ static int builder_add(Builder *b, const PackageInfo *p, const PackageFile *f, c
                                 return 0; /* the same path from an earlier package in the set wins */
                         if (errno != EMLINK && errno != EXDEV) {
                                 r = -errno;
-                                set_reason(ret_reason, "cannot link %s from %s to object %s: %s%s", f->path,
-                                           p->name, object, strerror(-r),
-                                           r == -ENOENT ? " (run retrace-server-cache verify)" : "");
+                                string_set_printf(ret_reason, "cannot link %s from %s to object %s: %s%s",
+                                                  f->path, p->name, object, strerror(-r),
+                                                  r == -ENOENT ? " (run retrace-server-cache verify)" : "");
                                 return r;
                         }
                         r = copy_object(b->cache->objects_fd, object, pfd, base, f->mode);
                         if (r < 0) {
-                                set_reason(ret_reason, "cannot copy object %s to %s: %s", object, f->path,
-                                           strerror(-r));
+                                string_set_printf(ret_reason, "cannot copy object %s to %s: %s", object,
+                                                  f->path, strerror(-r));
                                 return r;
                         }
                         b->result->copied++;
@@ -304,7 +289,7 @@ static int assemble_locked(Cache *c, const int64_t *ids, size_t n, AssembleResul
                 r = cache_index_get_package(c->index, ids[i], &p);
                 if (r < 0) {
                         strv_free(shas);
-                        set_reason(ret_reason, "package #%" PRId64 " is not in the index", ids[i]);
+                        string_set_printf(ret_reason, "package #%" PRId64 " is not in the index", ids[i]);
                         return r;
                 }
                 shas[i] = TAKE_PTR(p.sha256);

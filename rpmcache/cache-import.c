@@ -57,22 +57,6 @@ int cache_rpm_init(void)
         return 0;
 }
 
-_printf_(2, 3) static int set_reason(char **ret_reason, const char *format, ...)
-{
-        va_list ap;
-        char *s;
-
-        if (!ret_reason)
-                return 0;
-        va_start(ap, format);
-        if (vasprintf(&s, format, ap) < 0)
-                s = NULL;
-        va_end(ap);
-        free(*ret_reason);
-        *ret_reason = s;
-        return 0;
-}
-
 DEFINE_TRIVIAL_CLEANUP_FUNC(rpmts, rpmtsFree);
 DEFINE_TRIVIAL_CLEANUP_FUNC(Header, headerFree);
 DEFINE_TRIVIAL_CLEANUP_FUNC(rpmfiles, rpmfilesFree);
@@ -96,7 +80,7 @@ int cache_validate_paths(const PackageFile *files, size_t n, char **ret_reason)
                 return -ENOMEM;
         for (size_t i = 0; i < n; i++) {
                 if (!path_is_normalized_absolute(files[i].path) || streq(files[i].path, "/")) {
-                        set_reason(
+                        string_set_printf(
                                 ret_reason,
                                 "file path '%s' is not a normalized absolute path (\"..\", \".\" or \"//\")",
                                 files[i].path);
@@ -104,7 +88,7 @@ int cache_validate_paths(const PackageFile *files, size_t n, char **ret_reason)
                 }
                 if (S_ISLNK(files[i].mode)) {
                         if (isempty(files[i].link)) {
-                                set_reason(ret_reason, "symlink '%s' has no target", files[i].path);
+                                string_set_printf(ret_reason, "symlink '%s' has no target", files[i].path);
                                 return -EBADMSG;
                         }
                         links[n_links++] = files[i].path;
@@ -121,9 +105,9 @@ int cache_validate_paths(const PackageFile *files, size_t n, char **ret_reason)
 
                         *s = '\0';
                         if (bsearch(&key, links, n_links, sizeof(char *), compare_strp)) {
-                                set_reason(ret_reason,
-                                           "file '%s' lies beneath symlink '%s' of the same package",
-                                           files[i].path, p);
+                                string_set_printf(ret_reason,
+                                                  "file '%s' lies beneath symlink '%s' of the same package",
+                                                  files[i].path, p);
                                 return -EBADMSG;
                         }
                 }
@@ -146,18 +130,18 @@ static int load_keyring(char **gpgkeys, rpmKeyring *ret, char **ret_reason)
 
                 r = file_read_at(AT_FDCWD, *k, 1024 * 1024, &armor, NULL);
                 if (r < 0) {
-                        set_reason(ret_reason, "cannot read GPG key %s: %s", *k, strerror(-r));
+                        string_set_printf(ret_reason, "cannot read GPG key %s: %s", *k, strerror(-r));
                         return r;
                 }
                 if (pgpParsePkts(armor, &pkt, &len) != PGPARMOR_PUBKEY) {
                         free(pkt);
-                        set_reason(ret_reason, "GPG key %s is not an ASCII-armored public key", *k);
+                        string_set_printf(ret_reason, "GPG key %s is not an ASCII-armored public key", *k);
                         return -EBADMSG;
                 }
                 key = rpmPubkeyNew(pkt, len);
                 free(pkt);
                 if (!key) {
-                        set_reason(ret_reason, "GPG key %s cannot be parsed", *k);
+                        string_set_printf(ret_reason, "GPG key %s cannot be parsed", *k);
                         return -EBADMSG;
                 }
                 (void)rpmKeyringAddKey(keyring, key);
@@ -194,29 +178,31 @@ static int read_header(FD_t fd, const char *path, const ImportOptions *o, Header
                 if (!o->gpgcheck)
                         break;
                 headerFree(h);
-                set_reason(ret_reason, "signature by an unknown or untrusted key (%s)",
-                           (rpm_last_message[0] == 0) ? "no detail" : rpm_last_message);
+                string_set_printf(ret_reason, "signature by an unknown or untrusted key (%s)",
+                                  (rpm_last_message[0] == 0) ? "no detail" : rpm_last_message);
                 return -EKEYREJECTED;
         case RPMRC_NOTFOUND:
                 headerFree(h);
-                set_reason(ret_reason, "not an RPM package (%s)",
-                           (rpm_last_message[0] == 0) ? "bad lead" : rpm_last_message);
+                string_set_printf(ret_reason, "not an RPM package (%s)",
+                                  (rpm_last_message[0] == 0) ? "bad lead" : rpm_last_message);
                 return -EBADMSG;
         default:
                 headerFree(h);
-                set_reason(ret_reason, "header digest or signature check failed (%s)",
-                           (rpm_last_message[0] == 0) ? "corrupt or truncated header" : rpm_last_message);
+                string_set_printf(ret_reason, "header digest or signature check failed (%s)",
+                                  (rpm_last_message[0] == 0) ? "corrupt or truncated header"
+                                                             : rpm_last_message);
                 return -EBADMSG;
         }
         if (o->gpgcheck && !headerIsEntry(h, RPMTAG_RSAHEADER) && !headerIsEntry(h, RPMTAG_DSAHEADER)) {
                 headerFree(h);
-                set_reason(ret_reason,
-                           "package is not signed, but the repository requires signatures (gpgcheck)");
+                string_set_printf(
+                        ret_reason,
+                        "package is not signed, but the repository requires signatures (gpgcheck)");
                 return -EKEYREJECTED;
         }
         if (headerIsSource(h)) {
                 headerFree(h);
-                set_reason(ret_reason, "source packages are not imported");
+                string_set_printf(ret_reason, "source packages are not imported");
                 return -EMEDIUMTYPE;
         }
         *ret = h;
@@ -268,7 +254,8 @@ static int verify_payload_digest(Header h, int raw_fd, off_t offset, char **ret_
         }
         r = digest_fd(fd, algo, &hex, NULL);
         if (r >= 0 && (!want || strcasecmp(want, hex) != 0)) {
-                set_reason(ret_reason, "payload digest mismatch: the package is corrupt or truncated");
+                string_set_printf(ret_reason,
+                                  "payload digest mismatch: the package is corrupt or truncated");
                 r = -EBADMSG;
         }
         rpmtdFreeData(&td);
@@ -301,8 +288,8 @@ static int collect_files(Cache *c, rpmfiles files, int algo, ImportFile **ret, s
         int r;
 
         if (n > c->limits.max_package_files) {
-                set_reason(ret_reason, "%zu files, more than CacheMaxPackageFiles=%u", n,
-                           c->limits.max_package_files);
+                string_set_printf(ret_reason, "%zu files, more than CacheMaxPackageFiles=%u", n,
+                                  c->limits.max_package_files);
                 return -E2BIG;
         }
         a = calloc(n ? n : 1, sizeof(ImportFile));
@@ -332,8 +319,9 @@ static int collect_files(Cache *c, rpmfiles files, int algo, ImportFile **ret, s
                 if (!S_ISREG(mode) || f->ghost)
                         continue;
                 if (f->file.size > c->limits.max_file_size) {
-                        set_reason(ret_reason, "file %s is %" PRIu64 " bytes, more than CacheMaxFileSize",
-                                   f->file.path, f->file.size);
+                        string_set_printf(ret_reason,
+                                          "file %s is %" PRIu64 " bytes, more than CacheMaxFileSize",
+                                          f->file.path, f->file.size);
                         r = -EFBIG;
                         goto fail;
                 }
@@ -347,13 +335,15 @@ static int collect_files(Cache *c, rpmfiles files, int algo, ImportFile **ret, s
                                 (void)rpmDigestFinal(ctx, (void **)&hex, NULL, 1);
                 }
                 if (isempty(hex)) {
-                        set_reason(ret_reason, "regular file %s has no digest in the header", f->file.path);
+                        string_set_printf(ret_reason, "regular file %s has no digest in the header",
+                                          f->file.path);
                         r = -EBADMSG;
                         goto fail;
                 }
                 r = cache_object_name(algo, hex, mode, &f->object);
                 if (r < 0) {
-                        set_reason(ret_reason, "file %s has an unusable digest '%s'", f->file.path, hex);
+                        string_set_printf(ret_reason, "file %s has an unusable digest '%s'", f->file.path,
+                                          hex);
                         goto fail;
                 }
                 f->file.digest = TAKE_PTR(hex);
@@ -396,25 +386,27 @@ static int stage_one(Cache *c, int staging_fd, rpmfi fi, ImportFile *f, int algo
 
                 if (got <= 0) {
                         object_writer_abort(&w);
-                        set_reason(ret_reason, "payload ends inside %s: the package is corrupt or truncated",
-                                   f->file.path);
+                        string_set_printf(ret_reason,
+                                          "payload ends inside %s: the package is corrupt or truncated",
+                                          f->file.path);
                         return -EBADMSG;
                 }
                 r = object_writer_write(&w, buf, got);
                 if (r < 0) {
                         object_writer_abort(&w);
-                        set_reason(ret_reason, "cannot write the object for %s: %s", f->file.path,
-                                   strerror(-r));
+                        string_set_printf(ret_reason, "cannot write the object for %s: %s", f->file.path,
+                                          strerror(-r));
                         return r;
                 }
                 left -= got;
         }
         r = object_writer_finish(&w, f->file.digest, f->file.mode);
         if (r == -EBADMSG)
-                set_reason(ret_reason, "content of %s does not match the digest in the header",
-                           f->file.path);
+                string_set_printf(ret_reason, "content of %s does not match the digest in the header",
+                                  f->file.path);
         else if (r < 0)
-                set_reason(ret_reason, "cannot write the object for %s: %s", f->file.path, strerror(-r));
+                string_set_printf(ret_reason, "cannot write the object for %s: %s", f->file.path,
+                                  strerror(-r));
         return r;
 }
 
@@ -431,17 +423,18 @@ static int stage_objects(Cache *c, FD_t fd, Header h, rpmfiles files, ImportFile
         int rc, r;
 
         if (format && !streq(format, "cpio")) {
-                set_reason(ret_reason, "unsupported payload format '%s'", format);
+                string_set_printf(ret_reason, "unsupported payload format '%s'", format);
                 return -EPROTONOSUPPORT;
         }
         flags = payload_io_flags(compressor ? compressor : "gzip");
         if (!flags) {
-                set_reason(ret_reason, "unknown payload compressor '%s'", compressor);
+                string_set_printf(ret_reason, "unknown payload compressor '%s'", compressor);
                 return -EPROTONOSUPPORT;
         }
         payload = Fdopen(fd, flags); /* same FD_t as fd, with the decompressor pushed on */
         if (!payload || Ferror(payload)) {
-                set_reason(ret_reason, "cannot open the %s payload", compressor ? compressor : "gzip");
+                string_set_printf(ret_reason, "cannot open the %s payload",
+                                  compressor ? compressor : "gzip");
                 return -EBADMSG;
         }
         fi = rpmfiNewArchiveReader(payload, files, RPMFI_ITER_READ_ARCHIVE_CONTENT_FIRST);
@@ -462,12 +455,12 @@ static int stage_objects(Cache *c, FD_t fd, Header h, rpmfiles files, ImportFile
         if (rc != RPMERR_ITER_END) {
                 _cleanup_free_ char *e = rpmfileStrerror(rc);
 
-                set_reason(ret_reason, "payload is corrupt or truncated (%s)", strna(e));
+                string_set_printf(ret_reason, "payload is corrupt or truncated (%s)", strna(e));
                 return -EBADMSG;
         }
         for (size_t i = 0; i < n; i++)
                 if (a[i].need && !a[i].staged) {
-                        set_reason(ret_reason, "payload lacks the content of %s", a[i].file.path);
+                        string_set_printf(ret_reason, "payload lacks the content of %s", a[i].file.path);
                         return -EBADMSG;
                 }
         return 0;
@@ -594,8 +587,8 @@ static int check_header_fields(Header h, char **ret_reason)
                 const char *s = headerGetString(h, required[i]);
 
                 if (isempty(s) || strpbrk(s, "/\n") || (required[i] != RPMTAG_NAME && strchr(s, '-'))) {
-                        set_reason(ret_reason, "header tag %s is missing or invalid",
-                                   rpmTagGetName(required[i]));
+                        string_set_printf(ret_reason, "header tag %s is missing or invalid",
+                                          rpmTagGetName(required[i]));
                         return -EBADMSG;
                 }
         }
@@ -637,25 +630,36 @@ static int import_locked(Cache *c, const char *path, const ImportOptions *o, int
 
         fd = Fopen(path, "r.ufdio");
         if (!fd || Ferror(fd)) {
-                set_reason(ret_reason, "cannot open %s: %s", path, fd ? Fstrerror(fd) : "out of memory");
+                string_set_printf(ret_reason, "cannot open %s: %s", path,
+                                  fd ? Fstrerror(fd) : "out of memory");
                 return -ENOENT;
         }
         if (fstat(Fileno(fd), &st) < 0)
                 return -errno;
         if (!S_ISREG(st.st_mode)) {
-                set_reason(ret_reason, "%s is not a regular file", path);
+                string_set_printf(ret_reason, "%s is not a regular file", path);
                 return -EBADMSG;
         }
         if ((uint64_t)st.st_size > c->limits.max_rpm_size) {
-                set_reason(ret_reason, "%" PRIu64 " bytes, more than CacheMaxRpmSize", (uint64_t)st.st_size);
+                string_set_printf(ret_reason, "%" PRIu64 " bytes, more than CacheMaxRpmSize",
+                                  (uint64_t)st.st_size);
                 return -EFBIG;
+        }
+        /* A sync hands over the sha256 its download was verified against: a package already in
+         * the index then costs no hashing at all. */
+        if (o->expected_sha256 && cache_index_find_sha256(c->index, o->expected_sha256, &id) >= 0) {
+                r = import_known(c, id, o);
+                if (r < 0)
+                        return r;
+                *ret_id = id;
+                return 0;
         }
         r = digest_fd(Fileno(fd), PGPHASHALGO_SHA256, &sha256, NULL);
         if (r < 0)
                 return r;
         if (o->expected_sha256 && strcasecmp(o->expected_sha256, sha256) != 0) {
-                set_reason(ret_reason, "sha256 %s differs from the repository metadata's %s", sha256,
-                           o->expected_sha256);
+                string_set_printf(ret_reason, "sha256 %s differs from the repository metadata's %s", sha256,
+                                  o->expected_sha256);
                 return -EBADMSG;
         }
         r = cache_index_find_sha256(c->index, sha256, &id);
@@ -686,12 +690,12 @@ static int import_locked(Cache *c, const char *path, const ImportOptions *o, int
 
         files = rpmfilesNew(NULL, h, RPMTAG_BASENAMES, RPMFI_KEEPHEADER);
         if (!files) {
-                set_reason(ret_reason, "the header's file list is unreadable");
+                string_set_printf(ret_reason, "the header's file list is unreadable");
                 return -EBADMSG;
         }
         algo = rpmfilesDigestAlgo(files);
         if (!digest_algo_to_string(algo)) {
-                set_reason(ret_reason, "unsupported file digest algorithm %d", algo);
+                string_set_printf(ret_reason, "unsupported file digest algorithm %d", algo);
                 return -EPROTONOSUPPORT;
         }
         r = collect_files(c, files, algo, &a, &n, ret_reason);
@@ -718,14 +722,14 @@ static int import_locked(Cache *c, const char *path, const ImportOptions *o, int
         if (r >= 0) {
                 r = publish_objects(c, staging_fd, a, n);
                 if (r < 0)
-                        set_reason(ret_reason, "cannot store objects in %s/objects: %s", c->dir,
-                                   strerror(-r));
+                        string_set_printf(ret_reason, "cannot store objects in %s/objects: %s", c->dir,
+                                          strerror(-r));
         }
         if (r >= 0) {
                 r = record_package(c, h, sha256, st.st_size, algo, a, n, o, &id);
                 if (r < 0)
-                        set_reason(ret_reason, "cannot record the package in the index: %s",
-                                   cache_index_strerror(c->index));
+                        string_set_printf(ret_reason, "cannot record the package in the index: %s",
+                                          cache_index_strerror(c->index));
         }
         {
                 _cleanup_free_ char *full = path_join(c->dir, "tmp");
@@ -751,7 +755,7 @@ int cache_import_rpm(Cache *c, const char *path, const ImportOptions *o, int64_t
 
         r = cache_rpm_init();
         if (r < 0) {
-                set_reason(ret_reason, "cannot load the rpm configuration (is rpm installed?)");
+                string_set_printf(ret_reason, "cannot load the rpm configuration (is rpm installed?)");
                 return r;
         }
         r = cache_lock(c, LOCK_SH);
