@@ -94,6 +94,6 @@ int fd_move_above_stdio(int fd)
         nfd = fcntl(fd, F_DUPFD_CLOEXEC, 3);
         if (nfd < 0)
                 return -errno;
-        (void)close(fd);
+        (void) close(fd);
         return nfd;
 }

@@ -53,7 +53,7 @@ int file_write_atomic_at(int dirfd, const char *name, const void *data, size_t l
 
         if (getrandom(&rnd, sizeof(rnd), 0) != sizeof(rnd))
                 return negative_errno();
-        (void)snprintf(tmp, sizeof(tmp), ".#tmp.%016llx", (unsigned long long)rnd);
+        (void) snprintf(tmp, sizeof(tmp), ".#tmp.%016llx", (unsigned long long)rnd);
 
         fd = openat(dirfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, mode);
         if (fd < 0)
@@ -66,6 +66,6 @@ int file_write_atomic_at(int dirfd, const char *name, const void *data, size_t l
         if (r >= 0 && renameat(dirfd, tmp, dirfd, name) < 0)
                 r = -errno;
         if (r < 0)
-                (void)unlinkat(dirfd, tmp, 0);
+                (void) unlinkat(dirfd, tmp, 0);
         return r;
 }

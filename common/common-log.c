@@ -29,7 +29,7 @@ void log_set_program(const char *name)
 int log_level_from_string(const char *s)
 {
         static const char *const names[] = {
-                [LOG_EMERG] = "emerg", [LOG_ALERT] = "alert",     [LOG_CRIT] = "crit",
+                [LOG_EMERG] = "emerg", [LOG_ALERT] = "alert", [LOG_CRIT] = "crit",
                 [LOG_ERR] = "err",     [LOG_WARNING] = "warning", [LOG_NOTICE] = "notice",
                 [LOG_INFO] = "info",   [LOG_DEBUG] = "debug",
         };

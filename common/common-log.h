@@ -16,17 +16,18 @@ int log_level_from_string(const char *s);
 
 /* Logs a line to stderr. When error is non-zero, "%m" in format shows strerror(|error|).
  * Returns -|error| (or -EIO when error is 0), so `return log_error_errno(r, …);` works. */
-int log_internal(int level, int error, const char *file, int line, const char *format, ...) _printf_(5, 6);
+int log_internal(int level, int error, const char *file, int line, const char *format, ...)
+        _printf_(5, 6);
 
 #define log_full_errno(level, error, ...) log_internal((level), (error), __FILE__, __LINE__, __VA_ARGS__)
-#define log_debug(...)                    log_full_errno(LOG_DEBUG, 0, __VA_ARGS__)
-#define log_info(...)                     log_full_errno(LOG_INFO, 0, __VA_ARGS__)
-#define log_notice(...)                   log_full_errno(LOG_NOTICE, 0, __VA_ARGS__)
-#define log_warning(...)                  log_full_errno(LOG_WARNING, 0, __VA_ARGS__)
-#define log_error(...)                    log_full_errno(LOG_ERR, 0, __VA_ARGS__)
-#define log_debug_errno(error, ...)       log_full_errno(LOG_DEBUG, (error), __VA_ARGS__)
-#define log_warning_errno(error, ...)     log_full_errno(LOG_WARNING, (error), __VA_ARGS__)
-#define log_error_errno(error, ...)       log_full_errno(LOG_ERR, (error), __VA_ARGS__)
+#define log_debug(...)                     log_full_errno(LOG_DEBUG, 0, __VA_ARGS__)
+#define log_info(...)                      log_full_errno(LOG_INFO, 0, __VA_ARGS__)
+#define log_notice(...)                    log_full_errno(LOG_NOTICE, 0, __VA_ARGS__)
+#define log_warning(...)                   log_full_errno(LOG_WARNING, 0, __VA_ARGS__)
+#define log_error(...)                     log_full_errno(LOG_ERR, 0, __VA_ARGS__)
+#define log_debug_errno(error, ...)        log_full_errno(LOG_DEBUG, (error), __VA_ARGS__)
+#define log_warning_errno(error, ...)      log_full_errno(LOG_WARNING, (error), __VA_ARGS__)
+#define log_error_errno(error, ...)        log_full_errno(LOG_ERR, (error), __VA_ARGS__)
 
 /* The same, with the error known to be an out-of-memory condition. */
 #define log_oom() log_error_errno(ENOMEM, "Out of memory.")

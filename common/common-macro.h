@@ -8,13 +8,13 @@
 #include <string.h>
 #include <unistd.h>
 
-#define _cleanup_(f)   __attribute__((cleanup(f)))
-#define _unused_       __attribute__((unused))
-#define _noreturn_     __attribute__((noreturn))
-#define _printf_(a, b) __attribute__((format(printf, a, b)))
-#define _warn_unused_  __attribute__((warn_unused_result))
-#define _likely_(x)    (__builtin_expect(!!(x), 1))
-#define _unlikely_(x)  (__builtin_expect(!!(x), 0))
+#define _cleanup_(f)     __attribute__((cleanup(f)))
+#define _unused_         __attribute__((unused))
+#define _noreturn_       __attribute__((noreturn))
+#define _printf_(a, b)   __attribute__((format(printf, a, b)))
+#define _warn_unused_    __attribute__((warn_unused_result))
+#define _likely_(x)      (__builtin_expect(!!(x), 1))
+#define _unlikely_(x)    (__builtin_expect(!!(x), 0))
 
 #define ELEMENTSOF(x) (sizeof(x) / sizeof((x)[0]))
 #define STRLEN(x)     (sizeof("" x "") - 1)
@@ -23,12 +23,12 @@
 #define MAX(a, b) ((a) > (b) ? (a) : (b))
 
 /* Hand ownership over: returns the value and resets the variable so its cleanup does nothing. */
-#define TAKE_GENERIC(var, type, nullvalue) \
-        ({                                 \
-                type *_pvar_ = &(var);     \
-                type _var_ = *_pvar_;      \
-                *_pvar_ = (nullvalue);     \
-                _var_;                     \
+#define TAKE_GENERIC(var, type, nullvalue)                                                                   \
+        ({                                                                                                   \
+                type *_pvar_ = &(var);                                                                       \
+                type _var_ = *_pvar_;                                                                        \
+                *_pvar_ = (nullvalue);                                                                       \
+                _var_;                                                                                       \
         })
 #define TAKE_PTR(p) TAKE_GENERIC(p, __typeof__(p), NULL)
 #define TAKE_FD(fd) TAKE_GENERIC(fd, int, -EBADF)
@@ -49,7 +49,7 @@ static inline int safe_close(int fd)
 {
         if (fd >= 0) {
                 int saved = errno;
-                (void)close(fd);
+                (void) close(fd);
                 errno = saved;
         }
         return -EBADF;
@@ -57,19 +57,19 @@ static inline int safe_close(int fd)
 
 static inline void closep(int *fd)
 {
-        (void)safe_close(*fd);
+        (void) safe_close(*fd);
 }
 
 static inline void fclosep(FILE **f)
 {
         if (*f)
-                (void)fclose(*f);
+                (void) fclose(*f);
 }
 
 static inline void closedirp(DIR **d)
 {
         if (*d)
-                (void)closedir(*d);
+                (void) closedir(*d);
 }
 
 #define _cleanup_free_     _cleanup_(freep)
@@ -78,11 +78,11 @@ static inline void closedirp(DIR **d)
 #define _cleanup_closedir_ _cleanup_(closedirp)
 
 /* Defines name##p(type *) that calls func(*p) when *p is not NULL, for _cleanup_(). */
-#define DEFINE_TRIVIAL_CLEANUP_FUNC(type, func) \
-        static inline void func##p(type *p)     \
-        {                                       \
-                if (*p)                         \
-                        (void)func(*p);         \
+#define DEFINE_TRIVIAL_CLEANUP_FUNC(type, func)                                                              \
+        static inline void func##p(type *p)                                                                  \
+        {                                                                                                    \
+                if (*p)                                                                                      \
+                        (void) func(*p);                                                                     \
         }
 
 static inline int negative_errno(void)

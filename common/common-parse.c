@@ -72,8 +72,8 @@ int parse_int(const char *s, int *ret)
 
 int parse_boolean(const char *s, bool *ret)
 {
-        static const char *const yes[] = {"1", "yes", "y", "true", "t", "on"};
-        static const char *const no[] = {"0", "no", "n", "false", "f", "off"};
+        static const char *const yes[] = { "1", "yes", "y", "true", "t", "on" };
+        static const char *const no[] = { "0", "no", "n", "false", "f", "off" };
 
         for (size_t i = 0; i < ELEMENTSOF(yes); i++)
                 if (strcasecmp(s, yes[i]) == 0) {
@@ -124,11 +124,16 @@ static int parse_with_units(const char *s, const struct unit *units, size_t n_un
 int parse_size(const char *s, uint64_t *ret)
 {
         static const struct unit units[] = {
-                {"", 1},           {"B", 1},
-                {"K", 1ULL << 10}, {"KiB", 1ULL << 10},
-                {"M", 1ULL << 20}, {"MiB", 1ULL << 20},
-                {"G", 1ULL << 30}, {"GiB", 1ULL << 30},
-                {"T", 1ULL << 40}, {"TiB", 1ULL << 40},
+                { "", 1 },
+                { "B", 1 },
+                { "K", 1ULL << 10 },
+                { "KiB", 1ULL << 10 },
+                { "M", 1ULL << 20 },
+                { "MiB", 1ULL << 20 },
+                { "G", 1ULL << 30 },
+                { "GiB", 1ULL << 30 },
+                { "T", 1ULL << 40 },
+                { "TiB", 1ULL << 40 },
         };
         return parse_with_units(s, units, ELEMENTSOF(units), ret);
 }
@@ -136,8 +141,9 @@ int parse_size(const char *s, uint64_t *ret)
 int parse_seconds(const char *s, uint64_t *ret)
 {
         static const struct unit units[] = {
-                {"", 1},     {"s", 1},       {"sec", 1},   {"min", 60},    {"m", 60},
-                {"h", 3600}, {"hour", 3600}, {"d", 86400}, {"day", 86400}, {"days", 86400},
+                { "", 1 },      { "s", 1 },      { "sec", 1 },     { "min", 60 },
+                { "m", 60 },    { "h", 3600 },   { "hour", 3600 }, { "d", 86400 },
+                { "day", 86400 }, { "days", 86400 },
         };
         return parse_with_units(s, units, ELEMENTSOF(units), ret);
 }

@@ -92,10 +92,10 @@ static int rm_rf_at(int dir_fd, const char *name)
         if (fd < 0)
                 return -errno;
         /* Read-only directories (as in the object store) must become writable to empty them. */
-        (void)fchmod(fd, 0700);
+        (void) fchmod(fd, 0700);
         d = fdopendir(fd);
         if (!d) {
-                (void)safe_close(fd);
+                (void) safe_close(fd);
                 return -errno;
         }
         for (struct dirent *de; (de = readdir(d));) {
