@@ -154,7 +154,26 @@ static int parse_assignment(IniFile *f, char *line, unsigned lineno, char **ret_
                 .key = TAKE_PTR(key),
                 .value = TAKE_PTR(value),
                 .line = lineno,
+                .line_last = lineno,
         };
+        return 0;
+}
+
+static int append_continuation(IniFile *f, const char *line, unsigned lineno, char **ret_error)
+{
+        IniSection *s = f->n_sections > 0 ? &f->sections[f->n_sections - 1] : NULL;
+        IniEntry *e;
+        char *v;
+
+        if (!s || s->n_entries == 0 || s->entries[s->n_entries - 1].line_last + 1 != lineno)
+                return ini_error(ret_error, f->filename, lineno,
+                                 "indented line does not continue a 'key = value' line right above it");
+        e = &s->entries[s->n_entries - 1];
+        if (asprintf(&v, "%s%s%s", e->value, isempty(e->value) ? "" : " ", line) < 0)
+                return -ENOMEM;
+        free(e->value);
+        e->value = v;
+        e->line_last = lineno;
         return 0;
 }
 
@@ -192,6 +211,14 @@ int ini_parse(const char *filename, const char *buf, size_t len, IniFile **ret, 
                 line = string_strip(copy);
                 if (isempty(line) || line[0] == '#' || line[0] == ';')
                         continue;
+                if ((buf[pos - n - 1] == ' ' || buf[pos - n - 1] == '\t') && line[0] != '[' &&
+                    !strchr(line, '=')) {
+                        /* An indented line without '=' continues the value above it (lists of mirrors). */
+                        r = append_continuation(f, line, lineno, ret_error);
+                        if (r < 0)
+                                return r;
+                        continue;
+                }
                 if (line[0] == '[')
                         r = parse_section_header(f, line, lineno, ret_error);
                 else

@@ -123,6 +123,25 @@ static int regex_first_group(const regex_t *re, const char *text, char **ret)
         return 0;
 }
 
+int plugin_repo_gpgkeys(const PluginRepo *repo, const char *version, const char *arch, char ***ret)
+{
+        _cleanup_strv_free_ char **keys = NULL;
+        int r;
+
+        STRV_FOREACH (k, repo->gpgkeys) {
+                _cleanup_free_ char *e = NULL;
+
+                r = plugin_expand(*k, version, arch, &e);
+                if (r < 0)
+                        return r;
+                r = strv_extend(&keys, e);
+                if (r < 0)
+                        return r;
+        }
+        *ret = TAKE_PTR(keys);
+        return 0;
+}
+
 int plugin_match_release(const Plugin *p, const char *text, char **ret)
 {
         return regex_first_group(&p->abrt_re, text, ret);
@@ -181,8 +200,13 @@ static int take_keys(ParseContext *ctx, const IniEntry *e, char ***field)
                 const char *k = string_startswith(*w, "file://") ?: *w;
                 _cleanup_free_ char *path = k[0] == '/' ? strdup(k) : path_join(ctx->dir, k);
 
+                _cleanup_free_ char *probe = NULL;
+
                 if (!path)
                         return -ENOMEM;
+                if (plugin_expand(k, "0", "noarch", &probe) < 0)
+                        return ini_error(ctx->error, ctx->ini->filename, e->line,
+                                         "gpgkey '%s' uses a variable other than $VER and $ARCH", *w);
                 if (mirror_is_url(k))
                         return ini_error(ctx->error, ctx->ini->filename, e->line,
                                          "gpgkey '%s' must be a local file, not a URL", *w);

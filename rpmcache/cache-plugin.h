@@ -55,6 +55,8 @@ int plugin_expand(const char *template, const char *version, const char *arch, c
  * plugin's directory. */
 int plugin_mirror_resolve(const Plugin *p, const char *template, const char *version, const char *arch,
                           char **ret);
+/* The repository's GPG key files with $VER and $ARCH expanded. */
+int plugin_repo_gpgkeys(const PluginRepo *repo, const char *version, const char *arch, char ***ret);
 /* Applies abrtparser to the crash's os-release text; *ret is the version (first group). -ENOENT
  * when the text does not match. */
 int plugin_match_release(const Plugin *p, const char *text, char **ret);

@@ -202,14 +202,15 @@ static int fetch_package(Sync *s, char **mirrors, size_t first, const RepoFile *
         return r;
 }
 
-static int sync_package(Sync *s, const PluginRepo *repo, char **mirrors, size_t first, const RepoFile *f)
+static int sync_package(Sync *s, const PluginRepo *repo, char **gpgkeys, char **mirrors, size_t first,
+                        const RepoFile *f)
 {
         _cleanup_free_ char *dir = NULL, *stored = NULL, *reason = NULL;
         ImportOptions o = {
                 .release = s->release,
                 .repo = repo->name,
                 .gpgcheck = repo->gpgcheck,
-                .gpgkeys = repo->gpgkeys,
+                .gpgkeys = gpgkeys,
         };
         int64_t id;
         int r;
@@ -253,7 +254,7 @@ static int sync_package(Sync *s, const PluginRepo *repo, char **mirrors, size_t 
 
 static int sync_repo(Sync *s, const PluginRepo *repo)
 {
-        _cleanup_strv_free_ char **mirrors = NULL;
+        _cleanup_strv_free_ char **mirrors = NULL, **gpgkeys = NULL;
         RepoFile *files = NULL;
         size_t n = 0, used = 0;
         int r = -ENOLINK;
@@ -268,6 +269,9 @@ static int sync_repo(Sync *s, const PluginRepo *repo)
                 if (r < 0)
                         return r;
         }
+        r = plugin_repo_gpgkeys(repo, s->version, s->arch, &gpgkeys);
+        if (r < 0)
+                return r;
         s->counters.repo = repo->name;
         for (size_t i = 0; mirrors && mirrors[i]; i++) {
                 _cleanup_free_ char *error = NULL;
@@ -291,7 +295,7 @@ static int sync_repo(Sync *s, const PluginRepo *repo)
         s->counters.packages_total += n;
         sync_progress(s);
         for (size_t i = 0; i < n && r >= 0; i++) {
-                r = sync_package(s, repo, mirrors, used, &files[i]);
+                r = sync_package(s, repo, gpgkeys, mirrors, used, &files[i]);
                 s->counters.packages_done++;
                 sync_progress(s);
         }
