@@ -697,9 +697,10 @@ int cache_index_binary_for_debuginfo(CacheIndex *idx, const PackageInfo *debugin
                 return -ENOMEM;
         r = sql_prepare(idx,
                         "SELECT " PACKAGE_COLUMNS " FROM packages p WHERE p.name = ?1 AND p.version = ?2"
-                        " AND p.release = ?3 AND p.arch = ?4 AND (?5 IS NULL OR p.sourcerpm IS ?5)"
+                        " AND p.release = ?3 AND p.arch = ?4"
                         " AND (?6 IS NULL OR EXISTS (SELECT 1 FROM package_releases r"
-                        "  WHERE r.package_id = p.id AND r.release = ?6)) ORDER BY p.id LIMIT 1",
+                        "  WHERE r.package_id = p.id AND r.release = ?6)) ORDER BY (p.sourcerpm IS ?5) "
+                        "DESC, p.id LIMIT 1",
                         &st);
         if (r < 0)
                 return r;

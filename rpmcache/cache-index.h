@@ -110,8 +110,8 @@ void build_id_hit_done(BuildIdHit *h);
 /* Every package that has build_id under a .build-id tree, restricted to release when not NULL. */
 int cache_index_lookup_build_id(CacheIndex *idx, const char *build_id, const char *release, BuildIdHit **ret,
                                 size_t *ret_n);
-/* The binary package built together with a debuginfo package: same source RPM, version, release
- * and arch, name without "-debuginfo" (or whatever package has the build-id's binary link). */
+/* The binary package of a debuginfo package: name without "-debuginfo", same version, release and
+ * arch (the same source RPM preferred). For build-ids without a binary .build-id link. */
 int cache_index_binary_for_debuginfo(CacheIndex *idx, const PackageInfo *debuginfo, const char *release,
                                      PackageInfo *ret);
 
