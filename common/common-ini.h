@@ -8,8 +8,8 @@
 
 /* A parsed INI file: "[name]" or "[name argument]" sections holding "key = value" lines.
  * Lines starting with '#' or ';' are comments; an indented line without '=' continues the value
- * of the line above it (joined with one space), for long lists. Every section and entry remembers its line so that
- * the code validating values can name file:line in its error. */
+ * of the line above it (joined with one space), for long lists. Every section and entry remembers its line
+ * so that the code validating values can name file:line in its error. */
 typedef struct IniEntry {
         char *key;
         char *value;
