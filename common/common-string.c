@@ -2,6 +2,7 @@
 #include "common-string.h"
 
 #include <errno.h>
+#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -146,4 +147,19 @@ char *strv_join(char *const *l, const char *separator)
         }
         *p = '\0';
         return r;
+}
+
+void string_set_printf(char **s, const char *format, ...)
+{
+        va_list ap;
+        char *n;
+
+        if (!s)
+                return;
+        va_start(ap, format);
+        if (vasprintf(&n, format, ap) < 0)
+                n = NULL;
+        va_end(ap);
+        free(*s);
+        *s = n;
 }

@@ -35,3 +35,8 @@ static inline void strv_freep(char ***l)
 #define STRV_FOREACH(s, l) for (char *const *s = (l); s && *s; s++)
 
 #define WHITESPACE " \t\n\r"
+
+/* Formats into a new string that replaces *s (freeing the old one); does nothing when s is NULL.
+ * For the "ret_reason"/"ret_error" out-parameters of library functions. On allocation failure *s
+ * becomes NULL. */
+void string_set_printf(char **s, const char *format, ...) __attribute__((format(printf, 2, 3)));

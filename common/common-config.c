@@ -1,0 +1,249 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#include "common-config.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common-parse.h"
+#include "common-path.h"
+#include "config.h"
+
+#define RETRACE_CONFIG_INSTALLED SYSCONFDIR "/retrace-server/retrace-server.conf"
+
+typedef enum ConfigType {
+        CONFIG_PATH,
+        CONFIG_UINT,
+        CONFIG_SIZE,
+        CONFIG_SECONDS,
+} ConfigType;
+
+typedef struct ConfigKey {
+        const char *name;
+        ConfigType type;
+        size_t offset;
+        const char *default_value;
+} ConfigKey;
+
+#define KEY(n, t, field, def)                             \
+        {                                                 \
+                n, t, offsetof(RetraceConfig, field), def \
+        }
+
+static const ConfigKey config_keys[] = {
+        KEY("RepoDir", CONFIG_PATH, repo_dir, "/var/cache/retrace-server"),
+        KEY("CacheDir", CONFIG_PATH, cache_dir, "/var/cache/retrace-server/cache"),
+        KEY("PluginDir", CONFIG_PATH, plugin_dir, DATADIR "/retrace-server/plugins"),
+        KEY("SaveDir", CONFIG_PATH, save_dir, "/var/spool/retrace-server"),
+        KEY("MaxParallelTasks", CONFIG_UINT, max_parallel_tasks, "2"),
+        KEY("MaxPackedSize", CONFIG_SIZE, max_packed_size, "30M"),
+        KEY("MaxUnpackedSize", CONFIG_SIZE, max_unpacked_size, "600M"),
+        KEY("CacheKeepRoots", CONFIG_UINT, cache_keep_roots, "16"),
+        KEY("CacheMaxRpmSize", CONFIG_SIZE, cache_max_rpm_size, "4G"),
+        KEY("CacheMaxFileSize", CONFIG_SIZE, cache_max_file_size, "4G"),
+        KEY("CacheMaxPackageFiles", CONFIG_UINT, cache_max_package_files, "200000"),
+        KEY("SyncTimeout", CONFIG_SECONDS, sync_timeout, "300"),
+        KEY("SyncMaxMetadataSize", CONFIG_SIZE, sync_max_metadata_size, "1G"),
+};
+
+RetraceConfig *config_free(RetraceConfig *c)
+{
+        if (!c)
+                return NULL;
+        for (size_t i = 0; i < ELEMENTSOF(config_keys); i++)
+                if (config_keys[i].type == CONFIG_PATH)
+                        free(*(char **)((char *)c + config_keys[i].offset));
+        free(c->path);
+        return mfree(c);
+}
+
+/* Parses value for key into c; base is the directory relative paths are resolved against (NULL
+ * for the embedded defaults, which are absolute). Returns -EINVAL for a bad value. */
+static int config_set(RetraceConfig *c, const ConfigKey *k, const char *value, const char *base)
+{
+        void *field = (char *)c + k->offset;
+        uint64_t u;
+        unsigned v;
+        int r;
+
+        switch (k->type) {
+        case CONFIG_PATH: {
+                char *p;
+
+                if (isempty(value))
+                        return -EINVAL;
+                if (value[0] != '/' && base)
+                        p = path_join(base, value);
+                else
+                        p = strdup(value);
+                if (!p)
+                        return -ENOMEM;
+                free(*(char **)field);
+                *(char **)field = p;
+                return 0;
+        }
+        case CONFIG_UINT:
+                r = parse_uint(value, &v);
+                if (r < 0)
+                        return -EINVAL;
+                *(unsigned *)field = v;
+                return 0;
+        case CONFIG_SIZE:
+                r = parse_size(value, &u);
+                if (r < 0)
+                        return -EINVAL;
+                *(uint64_t *)field = u;
+                return 0;
+        case CONFIG_SECONDS:
+                r = parse_seconds(value, &u);
+                if (r < 0)
+                        return -EINVAL;
+                *(uint64_t *)field = u;
+                return 0;
+        }
+        return -EINVAL;
+}
+
+static const char *config_type_to_string(ConfigType t)
+{
+        switch (t) {
+        case CONFIG_PATH:
+                return "a path";
+        case CONFIG_UINT:
+                return "a non-negative integer";
+        case CONFIG_SIZE:
+                return "a size such as 512, 10K, 50M or 1G";
+        case CONFIG_SECONDS:
+                return "a duration such as 90, 15min, 2h or 7d";
+        }
+        return "?";
+}
+
+int config_new_default(RetraceConfig **ret)
+{
+        _cleanup_(config_freep) RetraceConfig *c = calloc(1, sizeof(RetraceConfig));
+        int r;
+
+        if (!c)
+                return -ENOMEM;
+        for (size_t i = 0; i < ELEMENTSOF(config_keys); i++) {
+                r = config_set(c, &config_keys[i], config_keys[i].default_value, NULL);
+                if (r < 0)
+                        return r; /* a bad embedded default is a bug; tests catch it */
+        }
+        *ret = TAKE_PTR(c);
+        return 0;
+}
+
+int config_apply_ini(RetraceConfig *c, const IniFile *ini, char **ret_error)
+{
+        _cleanup_free_ char *base = NULL;
+        const char *slash = strrchr(ini->filename, '/');
+        int r;
+
+        base = slash ? strndup(ini->filename, slash == ini->filename ? 1 : (size_t)(slash - ini->filename))
+                     : strdup(".");
+        if (!base)
+                return -ENOMEM;
+
+        for (size_t i = 0; i < ini->n_sections; i++) {
+                const IniSection *s = &ini->sections[i];
+
+                if (!streq(s->name, "retrace") || s->argument)
+                        return ini_error(ret_error, ini->filename, s->line,
+                                         "unknown section [%s%s%s]; the only section is [retrace]", s->name,
+                                         s->argument ? " " : "", strempty(s->argument));
+                for (size_t j = 0; j < s->n_entries; j++) {
+                        const IniEntry *e = &s->entries[j];
+                        const ConfigKey *k = NULL;
+
+                        for (size_t n = 0; n < ELEMENTSOF(config_keys); n++)
+                                if (streq(config_keys[n].name, e->key))
+                                        k = &config_keys[n];
+                        if (!k)
+                                return ini_error(ret_error, ini->filename, e->line,
+                                                 "unknown key '%s' in [retrace]", e->key);
+                        r = config_set(c, k, e->value, base);
+                        if (r == -EINVAL)
+                                return ini_error(ret_error, ini->filename, e->line,
+                                                 "invalid value '%s' for %s: expected %s", e->value, e->key,
+                                                 config_type_to_string(k->type));
+                        if (r < 0)
+                                return r;
+                }
+        }
+        return 0;
+}
+
+int config_load(const char *explicit_path, RetraceConfig **ret, char **ret_error)
+{
+        _cleanup_(config_freep) RetraceConfig *c = NULL;
+        _cleanup_(ini_file_freep) IniFile *ini = NULL;
+        const char *path = explicit_path, *plugins;
+        bool must_exist = true;
+        int r;
+
+        if (!path)
+                path = getenv(RETRACE_CONFIG_ENV);
+        if (isempty(path)) {
+                path = RETRACE_CONFIG_INSTALLED;
+                must_exist = false;
+        }
+
+        r = config_new_default(&c);
+        if (r < 0)
+                return r;
+
+        r = ini_load(path, &ini, ret_error);
+        if (r == -ENOENT && !must_exist)
+                ini = NULL;
+        else if (r < 0) {
+                if (r != -EINVAL || !ret_error || !*ret_error)
+                        (void)ini_error(ret_error, path, 0, "cannot read configuration: %s", strerror(-r));
+                return r;
+        } else {
+                r = config_apply_ini(c, ini, ret_error);
+                if (r < 0)
+                        return r;
+                c->path = strdup(path);
+                if (!c->path)
+                        return -ENOMEM;
+        }
+
+        plugins = getenv(RETRACE_PLUGIN_DIR_ENV);
+        if (!isempty(plugins)) {
+                char *p = strdup(plugins);
+
+                if (!p)
+                        return -ENOMEM;
+                free(c->plugin_dir);
+                c->plugin_dir = p;
+        }
+
+        *ret = TAKE_PTR(c);
+        return 0;
+}
+
+void config_dump(const RetraceConfig *c, FILE *f)
+{
+        fprintf(f, "[retrace]\n");
+        for (size_t i = 0; i < ELEMENTSOF(config_keys); i++) {
+                const ConfigKey *k = &config_keys[i];
+                const void *field = (const char *)c + k->offset;
+
+                switch (k->type) {
+                case CONFIG_PATH:
+                        fprintf(f, "%s = %s\n", k->name, *(char *const *)field);
+                        break;
+                case CONFIG_UINT:
+                        fprintf(f, "%s = %u\n", k->name, *(const unsigned *)field);
+                        break;
+                case CONFIG_SIZE:
+                case CONFIG_SECONDS:
+                        fprintf(f, "%s = %" PRIu64 "\n", k->name, *(const uint64_t *)field);
+                        break;
+                }
+        }
+}

@@ -1,0 +1,52 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "common-ini.h"
+#include "common-macro.h"
+
+/* retrace-server.conf, shared by every program. One [retrace] section; key names follow the old
+ * server where it had them (RepoDir, SaveDir, MaxParallelTasks, …). Relative paths are relative
+ * to the directory of the file that sets them. The daemon adds its keys to the table in
+ * common-config.c and the fields here. */
+typedef struct RetraceConfig {
+        char *path; /* the file that was read; NULL when only the embedded defaults apply */
+
+        char *repo_dir;   /* RepoDir: downloaded RPMs (by sha256) and per-release sync state */
+        char *cache_dir;  /* CacheDir: package index, file objects, assembled roots */
+        char *plugin_dir; /* PluginDir: distribution plugins (*.conf) */
+        char *save_dir;   /* SaveDir: tasks */
+
+        unsigned max_parallel_tasks; /* MaxParallelTasks */
+        uint64_t max_packed_size;    /* MaxPackedSize: bytes uploaded per task */
+        uint64_t max_unpacked_size;  /* MaxUnpackedSize: bytes unpacked per task */
+
+        unsigned cache_keep_roots;        /* CacheKeepRoots: assembled roots kept (least recently used go) */
+        uint64_t cache_max_rpm_size;      /* CacheMaxRpmSize: largest RPM downloaded or imported */
+        uint64_t cache_max_file_size;     /* CacheMaxFileSize: largest single file unpacked from an RPM */
+        unsigned cache_max_package_files; /* CacheMaxPackageFiles: most files in one RPM */
+        uint64_t sync_timeout;            /* SyncTimeout: seconds a download may stall */
+        uint64_t sync_max_metadata_size;  /* SyncMaxMetadataSize: largest repomd.xml or primary file */
+} RetraceConfig;
+
+#define RETRACE_CONFIG_ENV     "RETRACE_SERVER_CONFIG_PATH"
+#define RETRACE_PLUGIN_DIR_ENV "RETRACE_SERVER_PLUGIN_DIR"
+
+RetraceConfig *config_free(RetraceConfig *c);
+DEFINE_TRIVIAL_CLEANUP_FUNC(RetraceConfig *, config_free);
+
+/* The embedded defaults only. */
+int config_new_default(RetraceConfig **ret);
+/* Applies the [retrace] section of a parsed file over c (pure: no file system access). Unknown
+ * sections or keys and bad values fail with "FILE:LINE: …" naming the key. */
+int config_apply_ini(RetraceConfig *c, const IniFile *ini, char **ret_error);
+/* Finds and reads the configuration: explicit (from --config) if not NULL, else
+ * $RETRACE_SERVER_CONFIG_PATH, else the installed file (embedded defaults when that one is
+ * missing). Then $RETRACE_SERVER_PLUGIN_DIR overrides PluginDir. On failure *ret_error says
+ * which file and what is wrong when that is known. */
+int config_load(const char *explicit_path, RetraceConfig **ret, char **ret_error);
+/* Prints every key with its value in INI syntax (for --dump-config and the docs). */
+void config_dump(const RetraceConfig *c, FILE *f);

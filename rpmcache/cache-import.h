@@ -1,0 +1,34 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#pragma once
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "cache-store.h"
+
+typedef struct ImportOptions {
+        const char *release;         /* associate with this release (may be NULL) */
+        const char *repo;            /* … and repository */
+        const char *expected_sha256; /* from repository metadata; NULL when unknown */
+        bool gpgcheck;               /* require a valid signature by one of gpgkeys */
+        char **gpgkeys;              /* ASCII-armored public key files */
+} ImportOptions;
+
+/* Loads the rpm configuration once and routes rpm's own messages into the reason strings
+ * instead of stderr. Idempotent. */
+int cache_rpm_init(void);
+
+/* Imports one RPM file: checks its sha256 against expected_sha256, reads the header with librpm
+ * (digests verified; signature required when gpgcheck), verifies the payload digest, validates
+ * every path, extracts the regular files whose objects are missing into a private staging
+ * directory (never running scriptlets, never as root), checks each against the header's file
+ * digest, publishes the objects, and records the package in the index in one transaction.
+ * Returns 1 when the package was new, 0 when it was already known (only the release is recorded),
+ * and a negative errno when the package is refused; then *ret_reason (when not NULL) says why, and
+ * neither the index nor the object store holds anything from it. */
+int cache_import_rpm(Cache *c, const char *path, const ImportOptions *o, int64_t *ret_id, char **ret_reason);
+
+/* Pure: validates a package's file list. Paths must be absolute and normalized (no "." or ".."
+ * components, no "//"); no path may go through a symlink of the same package. ret_reason names
+ * the offending path. */
+int cache_validate_paths(const PackageFile *files, size_t n, char **ret_reason);

@@ -1,0 +1,160 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#pragma once
+
+#include <sqlite3.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "common-macro.h"
+
+/* The package index (sqlite3, WAL). Packages are identified by the sha256 of the RPM file; a
+ * package belongs to one or more releases ("<distribution>-<version>-<arch>") through the
+ * repositories it was synced from. */
+#define CACHE_INDEX_SCHEMA_VERSION 1
+
+typedef struct CacheIndex CacheIndex;
+
+typedef enum FileKind {
+        FILE_KIND_REGULAR,
+        FILE_KIND_DIRECTORY,
+        FILE_KIND_SYMLINK,
+        FILE_KIND_OTHER, /* devices, fifos, sockets: listed, never created in roots */
+        _FILE_KIND_MAX,
+        _FILE_KIND_INVALID = -EINVAL,
+} FileKind;
+
+typedef enum BuildIdKind {
+        BUILD_ID_DEBUG,  /* /usr/lib/debug/.build-id/xx/yyyy(.debug) */
+        BUILD_ID_BINARY, /* /usr/lib/.build-id/xx/yyyy */
+        _BUILD_ID_KIND_MAX,
+        _BUILD_ID_KIND_INVALID = -EINVAL,
+} BuildIdKind;
+
+const char *build_id_kind_to_string(BuildIdKind k);
+
+typedef struct PackageFile {
+        char *path;
+        mode_t mode;
+        uint64_t size;
+        char *digest; /* hex, regular files only */
+        char *link;   /* symlinks only */
+} PackageFile;
+
+typedef struct PackageDep {
+        char *name;
+        uint32_t flags; /* rpmsenseFlags */
+        char *evr;
+} PackageDep;
+
+typedef struct PackageInfo {
+        int64_t id;
+        char *sha256;
+        char *name;
+        uint32_t epoch;
+        char *version;
+        char *release;
+        char *arch;
+        char *sourcerpm;
+        uint64_t size;           /* of the RPM file */
+        uint64_t installed_size; /* RPMTAG_SIZE */
+        int digest_algo;         /* of the file digests (pgpHashAlgo) */
+} PackageInfo;
+
+void package_info_done(PackageInfo *p);
+void package_file_done(PackageFile *f);
+void package_dep_done(PackageDep *d);
+/* "name-version-release.arch" (epoch omitted, as rpm -q prints it). */
+char *package_info_nevra(const PackageInfo *p);
+
+/* A package being added: header facts, files, deps and build-ids, written in one transaction. */
+typedef struct PackageRecord {
+        PackageInfo info;
+        PackageFile *files;
+        size_t n_files;
+        PackageDep *provides;
+        size_t n_provides;
+        PackageDep *requires;
+        size_t n_requires;
+} PackageRecord;
+
+int cache_index_open(const char *path, CacheIndex **ret);
+CacheIndex *cache_index_close(CacheIndex *idx);
+DEFINE_TRIVIAL_CLEANUP_FUNC(CacheIndex *, cache_index_close);
+/* The last sqlite error message, for the caller's log line. */
+const char *cache_index_strerror(CacheIndex *idx);
+
+/* Looks a package up by the sha256 of its RPM: id, or -ENOENT. */
+int cache_index_find_sha256(CacheIndex *idx, const char *sha256, int64_t *ret_id);
+/* Adds a package with its files, dependencies and build-ids; returns the new id. */
+int cache_index_add_package(CacheIndex *idx, const PackageRecord *rec, int64_t *ret_id);
+/* Records that the package was seen in repo of release (idempotent). */
+int cache_index_add_release(CacheIndex *idx, int64_t package_id, const char *release, const char *repo);
+int cache_index_get_package(CacheIndex *idx, int64_t id, PackageInfo *ret);
+
+/* Packages of a release (or of every release when release is NULL) matching spec, which is
+ * "name", "name-version-release" or "name-version-release.arch" (optionally with "epoch:"
+ * before the version). Newest first. */
+int cache_index_find_packages(CacheIndex *idx, const char *release, const char *spec, const char *arch,
+                              PackageInfo **ret, size_t *ret_n);
+/* For /checkpackage: is package N-V-R (with arch, when not NULL) known for release (any when NULL)? */
+int cache_index_nvr_known(CacheIndex *idx, const char *nvr, const char *arch, const char *release,
+                          bool *ret_known);
+
+typedef struct BuildIdHit {
+        PackageInfo package;
+        char *path;
+        BuildIdKind kind;
+} BuildIdHit;
+void build_id_hit_done(BuildIdHit *h);
+/* Every package that has build_id under a .build-id tree, restricted to release when not NULL. */
+int cache_index_lookup_build_id(CacheIndex *idx, const char *build_id, const char *release, BuildIdHit **ret,
+                                size_t *ret_n);
+/* The binary package of a debuginfo package: name without "-debuginfo", same version, release and
+ * arch (the same source RPM preferred). For build-ids without a binary .build-id link. */
+int cache_index_binary_for_debuginfo(CacheIndex *idx, const PackageInfo *debuginfo, const char *release,
+                                     PackageInfo *ret);
+
+int cache_index_get_files(CacheIndex *idx, int64_t package_id, PackageFile **ret, size_t *ret_n);
+int cache_index_get_requires(CacheIndex *idx, int64_t package_id, PackageDep **ret, size_t *ret_n);
+/* Packages of release that provide name (with the provide's flags and EVR in ret_provides), and
+ * for names starting with '/', packages of release that contain that file. */
+int cache_index_find_providers(CacheIndex *idx, const char *release, const char *name, PackageInfo **ret,
+                               PackageDep **ret_provides, size_t *ret_n);
+/* Whether package_id provides name (as a provide or as a file). */
+int cache_index_package_provides(CacheIndex *idx, int64_t package_id, const char *name, PackageDep **ret,
+                                 size_t *ret_n);
+
+typedef struct CacheStats {
+        uint64_t packages;
+        uint64_t releases;
+        uint64_t files;          /* regular files over all packages */
+        uint64_t files_bytes;    /* their total size */
+        uint64_t unique_objects; /* distinct (digest, mode class) */
+        uint64_t unique_bytes;
+        uint64_t rpm_bytes;       /* sum of RPM sizes */
+        uint64_t installed_bytes; /* sum of RPMTAG_SIZE */
+} CacheStats;
+int cache_index_stats(CacheIndex *idx, CacheStats *ret);
+
+/* Calls cb for every distinct object referenced by the index (digest algorithm, hex digest,
+ * mode). Stops and returns cb's value when it is negative. */
+typedef int (*CacheObjectCallback)(int algo, const char *digest, mode_t mode, void *userdata);
+int cache_index_foreach_object(CacheIndex *idx, CacheObjectCallback cb, void *userdata);
+
+int cache_index_begin(CacheIndex *idx);
+int cache_index_commit(CacheIndex *idx);
+int cache_index_rollback(CacheIndex *idx);
+
+/* Free helpers for arrays returned above. */
+void package_info_array_free(PackageInfo *a, size_t n);
+void package_file_array_free(PackageFile *a, size_t n);
+void package_dep_array_free(PackageDep *a, size_t n);
+void build_id_hit_array_free(BuildIdHit *a, size_t n);
+/* Sorts newest first by epoch, version, release (rpmvercmp). */
+int package_info_compare_evr(const PackageInfo *a, const PackageInfo *b);
+
+/* Recognizes a build-id path: "/usr/lib/debug/.build-id/xx/yyyy" or "….debug" (debug) and
+ * "/usr/lib/.build-id/xx/yyyy" (binary); duplicates such as "yyyy.1" are not build-ids. Writes the
+ * lower-case hex build-id (at most 128 digits) into ret. Pure. */
+int build_id_from_path(const char *path, BuildIdKind *ret_kind, char ret[static 129]);

@@ -1,0 +1,76 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#pragma once
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "cache-index.h"
+#include "common-macro.h"
+
+/* CacheDir layout:
+ *   index.sqlite   package index (WAL)
+ *   objects/       file objects (cache-objects.h)
+ *   roots/         assembled roots, one directory per package set
+ *   tmp/           staging for imports and roots being built; emptied by gc
+ *   lock           flock: importers and assemblers hold it shared, gc exclusive */
+typedef struct CacheLimits {
+        uint64_t max_rpm_size;
+        uint64_t max_file_size;
+        unsigned max_package_files;
+        unsigned keep_roots;
+} CacheLimits;
+
+typedef struct Cache {
+        char *dir;
+        int dir_fd;
+        int objects_fd;
+        int roots_fd;
+        int tmp_fd;
+        int lock_fd;
+        CacheIndex *index;
+        CacheLimits limits;
+} Cache;
+
+/* Opens (creating when missing) the cache in dir. */
+int cache_open(const char *dir, const CacheLimits *limits, Cache **ret);
+Cache *cache_close(Cache *c);
+DEFINE_TRIVIAL_CLEANUP_FUNC(Cache *, cache_close);
+
+/* flock(2) on CacheDir/lock: LOCK_SH for work that adds objects or links to them, LOCK_EX for gc. */
+int cache_lock(Cache *c, int operation);
+void cache_unlock(Cache *c);
+
+/* Makes a fresh private directory under tmp/ whose name starts with prefix; returns its name
+ * (relative to tmp/) and an fd to it. */
+int cache_make_tmpdir(Cache *c, const char *prefix, char **ret_name, int *ret_fd);
+
+typedef struct CacheDiskUse {
+        uint64_t objects;
+        uint64_t object_bytes; /* st_blocks * 512 */
+        uint64_t roots;
+} CacheDiskUse;
+/* Walks objects/ and roots/. */
+int cache_disk_use(Cache *c, CacheDiskUse *ret);
+
+/* verify: re-hashes every object referenced by the index. cb (may be NULL) is called for each bad
+ * or missing object with a reason; returns the number of bad objects. */
+typedef void (*CacheVerifyCallback)(const char *object, const char *reason, void *userdata);
+int cache_verify(Cache *c, CacheVerifyCallback cb, void *userdata, uint64_t *ret_checked);
+
+typedef struct CacheGcResult {
+        uint64_t objects_removed;
+        uint64_t bytes_removed;
+        uint64_t roots_removed;
+        uint64_t tmp_removed;
+} CacheGcResult;
+/* Drops objects no package references, roots beyond keep_roots (least recently used first, and
+ * only those unused for min_root_age_sec), and leftovers in tmp/. Takes the lock exclusively, so
+ * it waits for running imports and assemblies and is safe while the daemon runs. */
+int cache_gc(Cache *c, uint64_t min_root_age_sec, CacheGcResult *ret);
+/* Prunes roots only (least recently used beyond keep_roots, unused for min_root_age_sec); keep
+ * is never removed. Called after each assembly. Caller holds the lock shared. */
+int cache_prune_roots(Cache *c, const char *keep, uint64_t min_root_age_sec, uint64_t *ret_removed);
+
+typedef struct RetraceConfig RetraceConfig;
+/* The cache limits configured in retrace-server.conf. */
+void cache_limits_from_config(const RetraceConfig *cfg, CacheLimits *ret);

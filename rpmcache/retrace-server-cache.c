@@ -1,0 +1,419 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* retrace-server-cache: the package cache for people, scripts and tests.
+ *   stats | verify | gc | lookup BUILD-ID… | assemble RELEASE PACKAGE… [--with-debugger]
+ *   import [--release R --repo NAME] RPM… | known NVR [--release R] [--arch A] | closure RELEASE PACKAGE… */
+#include <getopt.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "cache-assemble.h"
+#include "cache-import.h"
+#include "cache-plugin.h"
+#include "cache-release.h"
+#include "cache-resolve.h"
+#include "cache-store.h"
+#include "common-config.h"
+#include "common-log.h"
+#include "common-string.h"
+
+static const char *arg_config = NULL;
+static const char *arg_release = NULL;
+static const char *arg_repo = NULL;
+static const char *arg_arch = NULL;
+static bool arg_with_debugger = false;
+static RetraceConfig *config = NULL;
+
+static int open_cache(Cache **ret)
+{
+        CacheLimits limits;
+        int r;
+
+        cache_limits_from_config(config, &limits);
+        r = cache_open(config->cache_dir, &limits, ret);
+        if (r < 0)
+                return log_error_errno(r, "Cannot open the cache in %s: %m (check CacheDir in %s)",
+                                       config->cache_dir,
+                                       config->path ? config->path : "the embedded defaults");
+        return 0;
+}
+
+static double ratio(uint64_t a, uint64_t b)
+{
+        return b ? (double)a / (double)b : 0.0;
+}
+
+static int cmd_stats(int argc, char **argv)
+{
+        _cleanup_(cache_closep) Cache *c = NULL;
+        CacheStats s;
+        CacheDiskUse u;
+        int r;
+
+        r = open_cache(&c);
+        if (r < 0)
+                return r;
+        r = cache_index_stats(c->index, &s);
+        if (r < 0)
+                return log_error_errno(r, "Cannot read the index in %s: %s", c->dir,
+                                       cache_index_strerror(c->index));
+        r = cache_disk_use(c, &u);
+        if (r < 0)
+                return log_error_errno(r, "Cannot walk %s/objects: %m", c->dir);
+        printf("packages: %" PRIu64 "\n", s.packages);
+        printf("releases: %" PRIu64 "\n", s.releases);
+        printf("package-files: %" PRIu64 "\n", s.files);
+        printf("package-file-bytes: %" PRIu64 "\n", s.files_bytes);
+        printf("objects: %" PRIu64 "\n", u.objects);
+        printf("object-bytes-unique: %" PRIu64 "\n", s.unique_bytes);
+        printf("object-disk-bytes: %" PRIu64 "\n", u.object_bytes);
+        printf("dedup-ratio: %.2f\n", ratio(s.files_bytes, s.unique_bytes));
+        printf("rpm-bytes: %" PRIu64 "\n", s.rpm_bytes);
+        printf("installed-bytes: %" PRIu64 "\n", s.installed_bytes);
+        printf("roots: %" PRIu64 "\n", u.roots);
+        return 0;
+}
+
+static void print_bad(const char *object, const char *reason, void *userdata)
+{
+        log_error("Object %s is bad: %s", object, reason);
+}
+
+static int cmd_verify(int argc, char **argv)
+{
+        _cleanup_(cache_closep) Cache *c = NULL;
+        uint64_t checked = 0;
+        int r;
+
+        r = open_cache(&c);
+        if (r < 0)
+                return r;
+        r = cache_verify(c, print_bad, NULL, &checked);
+        if (r < 0)
+                return log_error_errno(r, "Cannot verify the cache in %s: %m", c->dir);
+        printf("checked %" PRIu64 " objects, %d bad\n", checked, r);
+        if (r > 0) {
+                log_error("%d objects in %s/objects are damaged: re-import the packages that use them "
+                          "(retrace-server-reposync) after removing them",
+                          r, c->dir);
+                return -EBADMSG;
+        }
+        return 0;
+}
+
+static int cmd_gc(int argc, char **argv)
+{
+        _cleanup_(cache_closep) Cache *c = NULL;
+        CacheGcResult g;
+        int r;
+
+        r = open_cache(&c);
+        if (r < 0)
+                return r;
+        r = cache_gc(c, CACHE_ROOT_MIN_AGE_SEC, &g);
+        if (r < 0)
+                return log_error_errno(r, "Garbage collection in %s failed: %m", c->dir);
+        printf("removed %" PRIu64 " objects (%" PRIu64 " bytes), %" PRIu64 " roots, %" PRIu64 " leftovers\n",
+               g.objects_removed, g.bytes_removed, g.roots_removed, g.tmp_removed);
+        return 0;
+}
+
+static int cmd_lookup(int argc, char **argv)
+{
+        _cleanup_(cache_closep) Cache *c = NULL;
+        int r, missing = 0;
+
+        if (argc < 2)
+                return log_error_errno(EINVAL, "lookup needs at least one BUILD-ID");
+        r = open_cache(&c);
+        if (r < 0)
+                return r;
+        for (int i = 1; i < argc; i++) {
+                BuildIdHit *hits = NULL;
+                size_t n = 0;
+                bool binary = false;
+
+                r = cache_index_lookup_build_id(c->index, argv[i], arg_release, &hits, &n);
+                if (r < 0)
+                        return log_error_errno(r, "Lookup of %s failed: %s", argv[i],
+                                               cache_index_strerror(c->index));
+                for (size_t j = 0; j < n; j++) {
+                        _cleanup_free_ char *nevra = package_info_nevra(&hits[j].package);
+
+                        printf("%s %s %s %s\n", argv[i], build_id_kind_to_string(hits[j].kind), strna(nevra),
+                               hits[j].path);
+                        if (hits[j].kind == BUILD_ID_BINARY)
+                                binary = true;
+                }
+                /* A debuginfo hit without a binary link: name the binary package built with it. */
+                for (size_t j = 0; j < n && !binary; j++) {
+                        PackageInfo p = {};
+
+                        if (hits[j].kind != BUILD_ID_DEBUG ||
+                            cache_index_binary_for_debuginfo(c->index, &hits[j].package, arg_release, &p) <
+                                    0)
+                                continue;
+                        _cleanup_free_ char *nevra = package_info_nevra(&p);
+                        printf("%s binary %s -\n", argv[i], strna(nevra));
+                        package_info_done(&p);
+                        binary = true;
+                }
+                if (n == 0) {
+                        log_error("Build-id %s is in no package%s%s: sync the release that built it "
+                                  "(retrace-server-reposync)",
+                                  argv[i], arg_release ? " of " : "", strempty(arg_release));
+                        missing++;
+                }
+                build_id_hit_array_free(hits, n);
+        }
+        return missing ? -ENOENT : 0;
+}
+
+static int find_packages(Cache *c, const char *release, char **specs, int n_specs, int64_t **ret)
+{
+        _cleanup_free_ int64_t *ids = calloc(n_specs ? n_specs : 1, sizeof(int64_t));
+        _cleanup_free_ char *d = NULL, *v = NULL, *a = NULL;
+        int r;
+
+        if (!ids)
+                return log_oom();
+        for (int i = 0; i < n_specs; i++) {
+                r = cache_find_package(c->index, release, specs[i], &ids[i]);
+                if (r == -ENOENT) {
+                        if (release_split(release, &d, &v, &a) >= 0)
+                                return log_error_errno(r,
+                                                       "Package %s not found in release %s: run "
+                                                       "retrace-server-reposync %s %s %s",
+                                                       specs[i], release, d, v, a);
+                        return log_error_errno(r, "Package %s not found in release %s", specs[i], release);
+                }
+                if (r < 0)
+                        return log_error_errno(r, "Cannot look up %s: %s", specs[i],
+                                               cache_index_strerror(c->index));
+        }
+        *ret = TAKE_PTR(ids);
+        return 0;
+}
+
+static int debugger_closure(Cache *c, const char *release, const int64_t *fixed, size_t n_fixed,
+                            int64_t **ret, size_t *ret_n)
+{
+        _cleanup_free_ char *d = NULL, *v = NULL, *a = NULL, *error = NULL;
+        _cleanup_(plugin_freep) Plugin *p = NULL;
+        _cleanup_strv_free_ char **unresolved = NULL;
+        int r;
+
+        r = release_split(release, &d, &v, &a);
+        if (r < 0)
+                return log_error_errno(r, "Release '%s' is not DISTRIBUTION-VERSION-ARCH", release);
+        r = plugin_find(config->plugin_dir, d, &p, &error);
+        if (r < 0)
+                return log_error_errno(r, "No plugin for distribution %s in %s: %s", d, config->plugin_dir,
+                                       error ? error : "add one or set PluginDir");
+        r = cache_resolve_with_debugger(c->index, release, p->gdb_package, fixed, n_fixed, ret, ret_n,
+                                        &unresolved);
+        if (r == -ENOENT)
+                return log_error_errno(
+                        r,
+                        "Debugger package %s not found in release %s: run retrace-server-reposync %s %s %s",
+                        p->gdb_package, release, d, v, a);
+        if (r < 0)
+                return log_error_errno(r, "Cannot resolve the dependencies of %s: %m", p->gdb_package);
+        STRV_FOREACH (u, unresolved)
+                log_warning("Unresolved dependency in %s: %s", release, *u);
+        return 0;
+}
+
+static int cmd_assemble(int argc, char **argv)
+{
+        _cleanup_(cache_closep) Cache *c = NULL;
+        _cleanup_free_ int64_t *ids = NULL, *all = NULL;
+        _cleanup_free_ char *reason = NULL;
+        AssembleResult res = {};
+        struct timespec t0, t1;
+        size_t n;
+        int r;
+
+        if (argc < 3)
+                return log_error_errno(EINVAL, "assemble needs RELEASE and at least one PACKAGE");
+        r = open_cache(&c);
+        if (r < 0)
+                return r;
+        r = find_packages(c, argv[1], argv + 2, argc - 2, &ids);
+        if (r < 0)
+                return r;
+        n = argc - 2;
+        if (arg_with_debugger) {
+                r = debugger_closure(c, argv[1], ids, n, &all, &n);
+                if (r < 0)
+                        return r;
+        } else
+                all = TAKE_PTR(ids);
+        clock_gettime(CLOCK_MONOTONIC, &t0);
+        r = cache_assemble(c, all, n, &res, &reason);
+        clock_gettime(CLOCK_MONOTONIC, &t1);
+        if (r < 0)
+                return log_error_errno(r, "Cannot assemble the root for %s: %s", argv[1],
+                                       reason ? reason : strerror(-r));
+        printf("%s\n", res.path);
+        log_info("%s root of %zu packages (%" PRIu64 " entries, %" PRIu64 " copied) in %.1f ms",
+                 res.reused ? "reused" : "built", n, res.files, res.copied,
+                 (t1.tv_sec - t0.tv_sec) * 1e3 + (t1.tv_nsec - t0.tv_nsec) / 1e6);
+        assemble_result_done(&res);
+        return 0;
+}
+
+static int cmd_closure(int argc, char **argv)
+{
+        _cleanup_(cache_closep) Cache *c = NULL;
+        _cleanup_free_ int64_t *ids = NULL, *all = NULL;
+        size_t n;
+        int r;
+
+        if (argc < 2)
+                return log_error_errno(EINVAL, "closure needs RELEASE [PACKAGE…]");
+        r = open_cache(&c);
+        if (r < 0)
+                return r;
+        r = find_packages(c, argv[1], argv + 2, argc - 2, &ids);
+        if (r < 0)
+                return r;
+        r = debugger_closure(c, argv[1], ids, argc - 2, &all, &n);
+        if (r < 0)
+                return r;
+        for (size_t i = 0; i < n; i++) {
+                PackageInfo p = {};
+
+                if (cache_index_get_package(c->index, all[i], &p) < 0)
+                        continue;
+                _cleanup_free_ char *nevra = package_info_nevra(&p);
+                printf("%s\n", strna(nevra));
+                package_info_done(&p);
+        }
+        return 0;
+}
+
+static int cmd_import(int argc, char **argv)
+{
+        _cleanup_(cache_closep) Cache *c = NULL;
+        ImportOptions o = {.release = arg_release, .repo = arg_repo ?: "local"};
+        int r, failed = 0;
+
+        r = open_cache(&c);
+        if (r < 0)
+                return r;
+        for (int i = 1; i < argc; i++) {
+                _cleanup_free_ char *reason = NULL;
+                int64_t id;
+
+                r = cache_import_rpm(c, argv[i], &o, &id, &reason);
+                if (r < 0) {
+                        log_error_errno(r, "Refusing package %s: %s", argv[i],
+                                        reason ? reason : strerror(-r));
+                        failed++;
+                } else
+                        log_info("%s %s", r > 0 ? "Imported" : "Already known:", argv[i]);
+        }
+        return failed ? -EBADMSG : 0;
+}
+
+static int cmd_known(int argc, char **argv)
+{
+        _cleanup_(cache_closep) Cache *c = NULL;
+        bool known;
+        int r;
+
+        if (argc != 2)
+                return log_error_errno(EINVAL, "known needs exactly one N-V-R");
+        r = open_cache(&c);
+        if (r < 0)
+                return r;
+        r = cache_index_nvr_known(c->index, argv[1], arg_arch, arg_release, &known);
+        if (r < 0)
+                return log_error_errno(r, "Cannot look up %s: %s", argv[1], cache_index_strerror(c->index));
+        printf("%s\n", known ? "known" : "unknown");
+        return known ? 0 : -ENOENT;
+}
+
+static void help(void)
+{
+        printf("Usage: retrace-server-cache [--config FILE] COMMAND …\n"
+               "  stats                               packages, objects, bytes, dedup ratio\n"
+               "  verify                              re-hash every object\n"
+               "  gc                                  drop unreferenced objects, old roots, leftovers\n"
+               "  lookup [--release R] BUILD-ID…      packages providing each build-id\n"
+               "  assemble RELEASE PACKAGE… [--with-debugger]\n"
+               "                                      build or reuse a root, print its path\n"
+               "  closure RELEASE [PACKAGE…]          the debugger's dependency closure\n"
+               "  import [--release R --repo N] RPM…  import RPM files\n"
+               "  known [--release R] [--arch A] NVR  is the package known (exit 0) or not (1)\n");
+}
+
+int main(int argc, char *argv[])
+{
+        static const struct option options[] = {
+                {"config", required_argument, NULL, 'c'},
+                {"release", required_argument, NULL, 'r'},
+                {"repo", required_argument, NULL, 'R'},
+                {"arch", required_argument, NULL, 'a'},
+                {"with-debugger", no_argument, NULL, 'd'},
+                {"help", no_argument, NULL, 'h'},
+                {},
+        };
+        static const struct {
+                const char *name;
+                int (*func)(int argc, char **argv);
+        } commands[] = {
+                {"stats", cmd_stats},   {"verify", cmd_verify},     {"gc", cmd_gc},
+                {"lookup", cmd_lookup}, {"assemble", cmd_assemble}, {"closure", cmd_closure},
+                {"import", cmd_import}, {"known", cmd_known},
+        };
+        _cleanup_free_ char *error = NULL;
+        int c, r;
+
+        log_set_program("retrace-server-cache");
+        /* "+": options after the command are allowed too (permute), e.g. assemble R P --with-debugger */
+        while ((c = getopt_long(argc, argv, "c:r:R:a:dh", options, NULL)) >= 0)
+                switch (c) {
+                case 'c':
+                        arg_config = optarg;
+                        break;
+                case 'r':
+                        arg_release = optarg;
+                        break;
+                case 'R':
+                        arg_repo = optarg;
+                        break;
+                case 'a':
+                        arg_arch = optarg;
+                        break;
+                case 'd':
+                        arg_with_debugger = true;
+                        break;
+                case 'h':
+                        help();
+                        return EXIT_SUCCESS;
+                default:
+                        return 2;
+                }
+        if (optind >= argc) {
+                help();
+                return 2;
+        }
+        r = config_load(arg_config, &config, &error);
+        if (r < 0) {
+                log_error("%s", error ? error : "cannot load the configuration");
+                return EXIT_FAILURE;
+        }
+        for (size_t i = 0; i < ELEMENTSOF(commands); i++)
+                if (streq(argv[optind], commands[i].name)) {
+                        r = commands[i].func(argc - optind, argv + optind);
+                        config = config_free(config);
+                        return r < 0 ? EXIT_FAILURE : EXIT_SUCCESS;
+                }
+        log_error("Unknown command '%s'; see --help", argv[optind]);
+        config = config_free(config);
+        return 2;
+}
