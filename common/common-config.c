@@ -15,9 +15,14 @@
 
 typedef enum ConfigType {
         CONFIG_PATH,
+        CONFIG_OPTIONAL_PATH, /* empty: not set */
+        CONFIG_STRING,        /* may be empty */
         CONFIG_UINT,
         CONFIG_SIZE,
+        CONFIG_SIZE_MIB, /* a bare number is MiB, as in the old server's configuration */
         CONFIG_SECONDS,
+        CONFIG_HOURS, /* a bare number is hours, as in the old server's configuration */
+        CONFIG_BOOL,
 } ConfigType;
 
 typedef struct ConfigKey {
@@ -38,14 +43,31 @@ static const ConfigKey config_keys[] = {
         KEY("PluginDir", CONFIG_PATH, plugin_dir, DATADIR "/retrace-server/plugins"),
         KEY("SaveDir", CONFIG_PATH, save_dir, "/var/spool/retrace-server"),
         KEY("MaxParallelTasks", CONFIG_UINT, max_parallel_tasks, "2"),
-        KEY("MaxPackedSize", CONFIG_SIZE, max_packed_size, "30M"),
-        KEY("MaxUnpackedSize", CONFIG_SIZE, max_unpacked_size, "600M"),
+        KEY("MaxPackedSize", CONFIG_SIZE_MIB, max_packed_size, "30M"),
+        KEY("MaxUnpackedSize", CONFIG_SIZE_MIB, max_unpacked_size, "600M"),
         KEY("CacheKeepRoots", CONFIG_UINT, cache_keep_roots, "16"),
         KEY("CacheMaxRpmSize", CONFIG_SIZE, cache_max_rpm_size, "4G"),
         KEY("CacheMaxFileSize", CONFIG_SIZE, cache_max_file_size, "4G"),
         KEY("CacheMaxPackageFiles", CONFIG_UINT, cache_max_package_files, "200000"),
         KEY("SyncTimeout", CONFIG_SECONDS, sync_timeout, "300"),
         KEY("SyncMaxMetadataSize", CONFIG_SIZE, sync_max_metadata_size, "1G"),
+        KEY("Listen", CONFIG_STRING, listen, "127.0.0.1:8080"),
+        KEY("MaxQueuedTasks", CONFIG_UINT, max_queued_tasks, "100"),
+        KEY("MinStorageLeft", CONFIG_SIZE_MIB, min_storage_left, "1G"),
+        KEY("MaxArchiveMembers", CONFIG_SIZE, max_archive_members, "32"),
+        KEY("DeleteTaskAfter", CONFIG_HOURS, delete_task_after, "120h"),
+        KEY("DeleteFailedTaskAfter", CONFIG_HOURS, delete_failed_task_after, "24h"),
+        KEY("TaskTimeout", CONFIG_SECONDS, task_timeout, "30min"),
+        KEY("MaxOutputSize", CONFIG_SIZE, max_output_size, "64M"),
+        KEY("RequireHTTPS", CONFIG_BOOL, require_https, "no"),
+        KEY("AllowAPIDelete", CONFIG_BOOL, allow_api_delete, "no"),
+        KEY("AllowInteractive", CONFIG_BOOL, allow_interactive, "no"),
+        KEY("AllowMetrics", CONFIG_BOOL, allow_metrics, "yes"),
+        KEY("AllowTaskManager", CONFIG_BOOL, allow_task_manager, "no"),
+        KEY("TLSCertificate", CONFIG_OPTIONAL_PATH, tls_certificate, ""),
+        KEY("TLSKey", CONFIG_OPTIONAL_PATH, tls_key, ""),
+        KEY("TrustedProxy", CONFIG_STRING, trusted_proxy, ""),
+        KEY("SandboxPath", CONFIG_PATH, sandbox_path, LIBEXECDIR "/retrace-sandbox"),
 };
 
 RetraceConfig *config_free(RetraceConfig *c)
@@ -53,8 +75,8 @@ RetraceConfig *config_free(RetraceConfig *c)
         if (!c)
                 return NULL;
         for (size_t i = 0; i < ELEMENTSOF(config_keys); i++)
-                if (config_keys[i].type == CONFIG_PATH)
-                        free(*(char **)((char *)c + config_keys[i].offset));
+                if (IN_SET(config_keys[i].type, CONFIG_PATH, CONFIG_OPTIONAL_PATH, CONFIG_STRING))
+                        free(*(char **) ((char *) c + config_keys[i].offset));
         free(c->path);
         return mfree(c);
 }
@@ -63,7 +85,7 @@ RetraceConfig *config_free(RetraceConfig *c)
  * for the embedded defaults, which are absolute). Returns -EINVAL for a bad value. */
 static int config_set(RetraceConfig *c, const ConfigKey *k, const char *value, const char *base)
 {
-        void *field = (char *)c + k->offset;
+        void *field = (char *) c + k->offset;
         uint64_t u;
         unsigned v;
         int r;
@@ -80,27 +102,77 @@ static int config_set(RetraceConfig *c, const ConfigKey *k, const char *value, c
                         p = strdup(value);
                 if (!p)
                         return -ENOMEM;
-                free(*(char **)field);
-                *(char **)field = p;
+                free(*(char **) field);
+                *(char **) field = p;
                 return 0;
         }
+        case CONFIG_OPTIONAL_PATH:
+        case CONFIG_STRING: {
+                char *p;
+
+                if (k->type == CONFIG_OPTIONAL_PATH && !isempty(value) && value[0] != '/' && base)
+                        p = path_join(base, value);
+                else
+                        p = strdup(value);
+                if (!p)
+                        return -ENOMEM;
+                free(*(char **) field);
+                *(char **) field = p;
+                return 0;
+        }
+        case CONFIG_BOOL: {
+                bool b;
+
+                r = parse_boolean(value, &b);
+                if (r < 0)
+                        return -EINVAL;
+                *(bool *) field = b;
+                return 0;
+        }
+        case CONFIG_SIZE_MIB:
+                /* A bare number is MiB (the old server's unit); a suffix says otherwise. */
+                r = parse_uint64(value, &u);
+                if (r >= 0) {
+                        if (u > UINT64_MAX >> 20)
+                                return -EINVAL;
+                        *(uint64_t *) field = u << 20;
+                        return 0;
+                }
+                r = parse_size(value, &u);
+                if (r < 0)
+                        return -EINVAL;
+                *(uint64_t *) field = u;
+                return 0;
+        case CONFIG_HOURS:
+                r = parse_uint64(value, &u);
+                if (r >= 0) {
+                        if (u > UINT64_MAX / 3600)
+                                return -EINVAL;
+                        *(uint64_t *) field = u * 3600;
+                        return 0;
+                }
+                r = parse_seconds(value, &u);
+                if (r < 0)
+                        return -EINVAL;
+                *(uint64_t *) field = u;
+                return 0;
         case CONFIG_UINT:
                 r = parse_uint(value, &v);
                 if (r < 0)
                         return -EINVAL;
-                *(unsigned *)field = v;
+                *(unsigned *) field = v;
                 return 0;
         case CONFIG_SIZE:
                 r = parse_size(value, &u);
                 if (r < 0)
                         return -EINVAL;
-                *(uint64_t *)field = u;
+                *(uint64_t *) field = u;
                 return 0;
         case CONFIG_SECONDS:
                 r = parse_seconds(value, &u);
                 if (r < 0)
                         return -EINVAL;
-                *(uint64_t *)field = u;
+                *(uint64_t *) field = u;
                 return 0;
         }
         return -EINVAL;
@@ -111,6 +183,16 @@ static const char *config_type_to_string(ConfigType t)
         switch (t) {
         case CONFIG_PATH:
                 return "a path";
+        case CONFIG_OPTIONAL_PATH:
+                return "a path or nothing";
+        case CONFIG_STRING:
+                return "a string";
+        case CONFIG_BOOL:
+                return "yes or no";
+        case CONFIG_SIZE_MIB:
+                return "a size in MiB, or with a suffix such as 512K or 1G";
+        case CONFIG_HOURS:
+                return "a number of hours, or a duration such as 90min or 7d";
         case CONFIG_UINT:
                 return "a non-negative integer";
         case CONFIG_SIZE:
@@ -143,7 +225,7 @@ int config_apply_ini(RetraceConfig *c, const IniFile *ini, char **ret_error)
         const char *slash = strrchr(ini->filename, '/');
         int r;
 
-        base = slash ? strndup(ini->filename, slash == ini->filename ? 1 : (size_t)(slash - ini->filename))
+        base = slash ? strndup(ini->filename, slash == ini->filename ? 1 : (size_t) (slash - ini->filename))
                      : strdup(".");
         if (!base)
                 return -ENOMEM;
@@ -201,7 +283,7 @@ int config_load(const char *explicit_path, RetraceConfig **ret, char **ret_error
                 ini = NULL;
         else if (r < 0) {
                 if (r != -EINVAL || !ret_error || !*ret_error)
-                        (void)ini_error(ret_error, path, 0, "cannot read configuration: %s", strerror(-r));
+                        (void) ini_error(ret_error, path, 0, "cannot read configuration: %s", strerror(-r));
                 return r;
         } else {
                 r = config_apply_ini(c, ini, ret_error);
@@ -231,18 +313,29 @@ void config_dump(const RetraceConfig *c, FILE *f)
         fprintf(f, "[retrace]\n");
         for (size_t i = 0; i < ELEMENTSOF(config_keys); i++) {
                 const ConfigKey *k = &config_keys[i];
-                const void *field = (const char *)c + k->offset;
+                const void *field = (const char *) c + k->offset;
 
                 switch (k->type) {
                 case CONFIG_PATH:
-                        fprintf(f, "%s = %s\n", k->name, *(char *const *)field);
+                case CONFIG_OPTIONAL_PATH:
+                case CONFIG_STRING:
+                        fprintf(f, "%s = %s\n", k->name, strempty(*(char *const *) field));
+                        break;
+                case CONFIG_BOOL:
+                        fprintf(f, "%s = %s\n", k->name, *(const bool *) field ? "yes" : "no");
+                        break;
+                case CONFIG_SIZE_MIB:
+                        fprintf(f, "%s = %" PRIu64 "B\n", k->name, *(const uint64_t *) field);
+                        break;
+                case CONFIG_HOURS:
+                        fprintf(f, "%s = %" PRIu64 "s\n", k->name, *(const uint64_t *) field);
                         break;
                 case CONFIG_UINT:
-                        fprintf(f, "%s = %u\n", k->name, *(const unsigned *)field);
+                        fprintf(f, "%s = %u\n", k->name, *(const unsigned *) field);
                         break;
                 case CONFIG_SIZE:
                 case CONFIG_SECONDS:
-                        fprintf(f, "%s = %" PRIu64 "\n", k->name, *(const uint64_t *)field);
+                        fprintf(f, "%s = %" PRIu64 "\n", k->name, *(const uint64_t *) field);
                         break;
                 }
         }

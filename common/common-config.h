@@ -30,6 +30,25 @@ typedef struct RetraceConfig {
         unsigned cache_max_package_files; /* CacheMaxPackageFiles: most files in one RPM */
         uint64_t sync_timeout;            /* SyncTimeout: seconds a download may stall */
         uint64_t sync_max_metadata_size;  /* SyncMaxMetadataSize: largest repomd.xml or primary file */
+
+        /* The daemon. */
+        char *listen;                 /* Listen: ADDR:PORT */
+        unsigned max_queued_tasks;    /* MaxQueuedTasks: tasks waiting beyond MaxParallelTasks */
+        uint64_t min_storage_left;    /* MinStorageLeft: free bytes kept in SaveDir */
+        uint64_t max_archive_members; /* MaxArchiveMembers: entries in one upload */
+        uint64_t delete_task_after;   /* DeleteTaskAfter: seconds a finished task is kept (0: forever) */
+        uint64_t delete_failed_task_after; /* DeleteFailedTaskAfter: the same for failed tasks */
+        uint64_t task_timeout;             /* TaskTimeout: seconds one retrace may take */
+        uint64_t max_output_size;          /* MaxOutputSize: bytes of debugger output kept */
+        bool require_https;                /* RequireHTTPS */
+        bool allow_api_delete;             /* AllowAPIDelete */
+        bool allow_interactive;            /* AllowInteractive */
+        bool allow_metrics;                /* AllowMetrics */
+        bool allow_task_manager;           /* AllowTaskManager */
+        char *tls_certificate;             /* TLSCertificate: PEM file; with TLSKey, serve HTTPS */
+        char *tls_key;                     /* TLSKey */
+        char *trusted_proxy;               /* TrustedProxy: address whose X-Forwarded-Proto counts */
+        char *sandbox_path;                /* SandboxPath: the retrace-sandbox helper */
 } RetraceConfig;
 
 #define RETRACE_CONFIG_ENV     "RETRACE_SERVER_CONFIG_PATH"

@@ -4,6 +4,7 @@
 #include "daemon-http.h"
 
 #include <arpa/inet.h>
+#include <pthread.h>
 #include <fcntl.h>
 #include <inttypes.h>
 #include <stdarg.h>
@@ -23,6 +24,7 @@
 #include "common-string.h"
 #include "daemon-archive.h"
 #include "daemon-crashdata.h"
+#include "daemon-pipeline.h"
 
 #define MAX_RESULT_SIZE (256ULL << 20) /* a backtrace or log served from a task directory */
 
@@ -101,6 +103,18 @@ static enum MHD_Result refuse(HttpServer *s, struct MHD_Connection *c, Refusal w
         return respond(c, status, "%s\n", message);
 }
 
+/* Is the peer address the configured one (an IPv4 or IPv6 address in text form)? */
+static bool address_matches(const struct sockaddr *sa, const char *text)
+{
+        char buf[INET6_ADDRSTRLEN];
+        const void *addr =
+                sa->sa_family == AF_INET    ? (const void *) &((const struct sockaddr_in *) sa)->sin_addr
+                : sa->sa_family == AF_INET6 ? (const void *) &((const struct sockaddr_in6 *) sa)->sin6_addr
+                                            : NULL;
+
+        return addr && inet_ntop(sa->sa_family, addr, buf, sizeof(buf)) && streq(buf, text);
+}
+
 static bool request_is_https(HttpServer *s, struct MHD_Connection *c)
 {
         const union MHD_ConnectionInfo *info;
@@ -111,7 +125,12 @@ static bool request_is_https(HttpServer *s, struct MHD_Connection *c)
                 return true;
         /* Behind a trusted reverse proxy, the proxy says how the client connected. */
         proto = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "X-Forwarded-Proto");
-        return s->trust_forwarded_proto && proto && strcasecmp(proto, "https") == 0;
+        if (!proto || strcasecmp(proto, "https") != 0 || isempty(s->config->trusted_proxy))
+                return false;
+        info = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+        if (!info || !info->client_addr)
+                return false;
+        return address_matches(info->client_addr, s->config->trusted_proxy);
 }
 
 static bool content_type_accepted(const char *value)
@@ -148,7 +167,7 @@ static int free_disk(const char *path, uint64_t *ret)
 static bool create_check(HttpServer *s, struct MHD_Connection *c, const char *method, uint64_t *ret_length,
                          Refusal *ret_why, unsigned *ret_status, char **ret_message)
 {
-        const DaemonConfig *cfg = s->config;
+        const RetraceConfig *cfg = s->config;
         const char *length_header;
         uint64_t length, free_bytes = 0;
         int r;
@@ -270,7 +289,7 @@ static enum MHD_Result refuse_upload(HttpServer *s, struct MHD_Connection *c, Up
 
 static enum MHD_Result create_finish(HttpServer *s, struct MHD_Connection *c, Upload *u)
 {
-        const DaemonConfig *cfg = s->config;
+        const RetraceConfig *cfg = s->config;
         ArchiveLimits limits = { .max_unpacked = cfg->max_unpacked_size,
                                  .max_entries = cfg->max_archive_members };
         _cleanup_free_ char *message = NULL, *crash = NULL, *dest = NULL;
@@ -508,11 +527,15 @@ static enum MHD_Result handle_task(HttpServer *s, struct MHD_Connection *c, cons
 
 static enum MHD_Result handle_settings(HttpServer *s, struct MHD_Connection *c)
 {
-        const DaemonConfig *cfg = s->config;
+        const RetraceConfig *cfg = s->config;
         _cleanup_free_ char *releases = NULL;
         unsigned load = s->load ? s->load(s->userdata) : 0;
 
-        releases = s->supported_releases ? strv_join(s->supported_releases, " ") : strdup("");
+        _cleanup_strv_free_ char **list = NULL;
+
+        if (s->pipeline)
+                (void) pipeline_supported_releases(s->pipeline, &list);
+        releases = list ? strv_join(list, " ") : strdup("");
         if (!releases)
                 return MHD_NO;
         /* Capacity counts the queue: ABRT clients upload while running_tasks < max_running_tasks. */
@@ -563,6 +586,63 @@ static enum MHD_Result handle_metrics(HttpServer *s, struct MHD_Connection *c)
         return respond(c, MHD_HTTP_OK, "%s", body);
 }
 
+/* PROTOCOL.md: 302 without Location when known, 404 when not, 403 for missing or malformed headers. */
+static enum MHD_Result handle_checkpackage(HttpServer *s, struct MHD_Connection *c)
+{
+        const char *nvr = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "X-Package-NVR");
+        const char *arch = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "X-Package-Arch");
+        const char *release = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "X-OS-Release");
+        static const char allowed[] =
+                "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._+~:-^";
+        struct MHD_Response *resp;
+        enum MHD_Result ret;
+        bool known = false;
+        int r;
+
+        if (isempty(nvr) || isempty(arch) || strlen(nvr) > 256 || strlen(arch) > 32 ||
+            !string_in_charset(nvr, allowed) || !string_in_charset(arch, allowed) ||
+            (release && (strlen(release) > 128 || !string_in_charset(release, allowed))))
+                return respond(c, MHD_HTTP_FORBIDDEN,
+                               "X-Package-NVR and X-Package-Arch are required and must be "
+                               "package names\n");
+        if (!s->pipeline)
+                return respond(c, MHD_HTTP_NOT_FOUND, "Unknown package\n");
+        pthread_mutex_lock(&s->pipeline->cache_lock);
+        r = cache_index_nvr_known(s->pipeline->cache->index, nvr, arch, isempty(release) ? NULL : release,
+                                  &known);
+        pthread_mutex_unlock(&s->pipeline->cache_lock);
+        if (r < 0)
+                return respond(c, MHD_HTTP_INTERNAL_SERVER_ERROR, "Cannot look the package up\n");
+        if (!known)
+                return respond(c, MHD_HTTP_NOT_FOUND, "Package %s.%s is not known%s%s\n", nvr, arch,
+                               release ? " for " : "", strempty(release));
+        resp = MHD_create_response_from_buffer(0, (void *) "", MHD_RESPMEM_PERSISTENT);
+        if (!resp)
+                return MHD_NO;
+        ret = MHD_queue_response(c, MHD_HTTP_FOUND, resp);
+        MHD_destroy_response(resp);
+        return ret;
+}
+
+static enum MHD_Result handle_stats(HttpServer *s, struct MHD_Connection *c)
+{
+        _cleanup_free_ char *json = NULL;
+        struct MHD_Response *resp;
+        enum MHD_Result ret;
+        size_t len;
+
+        if (task_store_stats_json(s->store, &json) < 0)
+                return respond(c, MHD_HTTP_INTERNAL_SERVER_ERROR, "Cannot compute the statistics\n");
+        len = strlen(json);
+        resp = MHD_create_response_from_buffer(len, TAKE_PTR(json), MHD_RESPMEM_MUST_FREE);
+        if (!resp)
+                return MHD_NO;
+        (void) MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, "application/json");
+        ret = MHD_queue_response(c, MHD_HTTP_OK, resp);
+        MHD_destroy_response(resp);
+        return ret;
+}
+
 static enum MHD_Result handle_request(void *cls, struct MHD_Connection *c, const char *url,
                                       const char *method, const char *version, const char *upload_data,
                                       size_t *upload_data_size, void **con_cls)
@@ -581,6 +661,10 @@ static enum MHD_Result handle_request(void *cls, struct MHD_Connection *c, const
                 return handle_settings(s, c);
         if (string_endswith(url, "/metrics"))
                 return handle_metrics(s, c);
+        if (string_endswith(url, "/checkpackage"))
+                return handle_checkpackage(s, c);
+        if (string_endswith(url, "/stats"))
+                return handle_stats(s, c);
         if (parse_task_path(url, &id, &action))
                 return handle_task(s, c, method, id, action);
         return respond(c, MHD_HTTP_NOT_FOUND, "Not found: %s\n", url);
@@ -593,24 +677,89 @@ static void request_completed(void *cls, struct MHD_Connection *c, void **con_cl
         *con_cls = NULL;
 }
 
-int http_server_start(HttpServer *s)
+/* "127.0.0.1:8080", "[::1]:8080" → a socket address. */
+static int parse_listen(const char *text, struct sockaddr_storage *ret, bool *ret_ipv6)
 {
-        struct sockaddr_in addr = { .sin_family = AF_INET, .sin_port = htons(s->config->port) };
+        _cleanup_free_ char *host = NULL;
+        const char *colon = strrchr(text, ':');
+        unsigned port;
 
-        if (inet_pton(AF_INET, s->config->listen_address, &addr.sin_addr) != 1)
+        if (!colon || parse_uint(colon + 1, &port) < 0 || port == 0 || port > 65535)
                 return -EINVAL;
-        s->save_dirfd = open(s->config->save_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        host = strndup(text, (size_t) (colon - text));
+        if (!host)
+                return -ENOMEM;
+        memset(ret, 0, sizeof(*ret));
+        if (host[0] == '[' && string_endswith(host, "]")) {
+                struct sockaddr_in6 *a = (struct sockaddr_in6 *) ret;
+
+                host[strlen(host) - 1] = '\0';
+                a->sin6_family = AF_INET6;
+                a->sin6_port = htons((uint16_t) port);
+                *ret_ipv6 = true;
+                return inet_pton(AF_INET6, host + 1, &a->sin6_addr) == 1 ? 0 : -EINVAL;
+        }
+        struct sockaddr_in *a = (struct sockaddr_in *) ret;
+        a->sin_family = AF_INET;
+        a->sin_port = htons((uint16_t) port);
+        *ret_ipv6 = false;
+        return inet_pton(AF_INET, host, &a->sin_addr) == 1 ? 0 : -EINVAL;
+}
+
+int http_server_start(HttpServer *s, char **ret_error)
+{
+        const RetraceConfig *cfg = s->config;
+        _cleanup_free_ char *cert = NULL, *key = NULL;
+        struct sockaddr_storage addr;
+        unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION | MHD_USE_POLL;
+        bool ipv6;
+        int r;
+
+        r = parse_listen(cfg->listen, &addr, &ipv6);
+        if (r < 0)
+                return (void) asprintf(ret_error,
+                                       "Listen = %s is not ADDR:PORT (e.g. 127.0.0.1:8080 or [::1]:8080)",
+                                       cfg->listen),
+                       -EINVAL;
+        if (ipv6)
+                flags |= MHD_USE_IPv6;
+        if (!isempty(cfg->tls_certificate) || !isempty(cfg->tls_key)) {
+                if (isempty(cfg->tls_certificate) || isempty(cfg->tls_key))
+                        return (void) asprintf(ret_error, "TLSCertificate and TLSKey must be set together"),
+                               -EINVAL;
+                r = file_read_at(AT_FDCWD, cfg->tls_certificate, 1 << 20, &cert, NULL);
+                if (r >= 0)
+                        r = file_read_at(AT_FDCWD, cfg->tls_key, 1 << 20, &key, NULL);
+                if (r < 0)
+                        return (void) asprintf(ret_error,
+                                               "Cannot read the TLS certificate or key (%s, %s): %s",
+                                               cfg->tls_certificate, cfg->tls_key, strerror(-r)),
+                               r;
+                flags |= MHD_USE_TLS;
+        }
+        s->save_dirfd = open(cfg->save_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         if (s->save_dirfd < 0)
-                return -errno;
-        s->mhd = MHD_start_daemon(
-                MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION | MHD_USE_POLL, 0, NULL,
-                NULL, handle_request, s, MHD_OPTION_SOCK_ADDR, &addr, MHD_OPTION_NOTIFY_COMPLETED,
-                request_completed, s, MHD_OPTION_CONNECTION_LIMIT, (unsigned) 256,
-                MHD_OPTION_CONNECTION_TIMEOUT, (unsigned) 120, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
-                (size_t) 256 * 1024, MHD_OPTION_END);
+                return (void) asprintf(ret_error, "Cannot open SaveDir %s: %s", cfg->save_dir,
+                                       strerror(errno)),
+                       -errno;
+        if (cert)
+                s->mhd = MHD_start_daemon(
+                        flags, 0, NULL, NULL, handle_request, s, MHD_OPTION_SOCK_ADDR, &addr,
+                        MHD_OPTION_NOTIFY_COMPLETED, request_completed, s, MHD_OPTION_CONNECTION_LIMIT,
+                        (unsigned) 256, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned) 120,
+                        MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t) 256 * 1024, MHD_OPTION_HTTPS_MEM_CERT,
+                        cert, MHD_OPTION_HTTPS_MEM_KEY, key, MHD_OPTION_END);
+        else
+                s->mhd = MHD_start_daemon(
+                        flags, 0, NULL, NULL, handle_request, s, MHD_OPTION_SOCK_ADDR, &addr,
+                        MHD_OPTION_NOTIFY_COMPLETED, request_completed, s, MHD_OPTION_CONNECTION_LIMIT,
+                        (unsigned) 256, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned) 120,
+                        MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t) 256 * 1024, MHD_OPTION_END);
         if (!s->mhd) {
                 s->save_dirfd = safe_close(s->save_dirfd);
-                return -EADDRINUSE;
+                return (void) asprintf(ret_error, "Cannot listen on %s (address in use, or not allowed)",
+                                       cfg->listen),
+                       -EADDRINUSE;
         }
         return 0;
 }

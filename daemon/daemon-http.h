@@ -5,7 +5,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "daemon-config.h"
+#include "common-config.h"
 #include "daemon-store.h"
 
 /* Why an upload was refused, counted for /metrics. */
@@ -25,11 +25,12 @@ typedef enum Refusal {
         _REFUSAL_MAX,
 } Refusal;
 
+typedef struct Pipeline Pipeline;
+
 typedef struct HttpServer {
-        const DaemonConfig *config;
+        const RetraceConfig *config;
         TaskStore *store;
-        char **supported_releases; /* release ids for /settings */
-        bool trust_forwarded_proto;
+        Pipeline *pipeline; /* releases, /checkpackage; may be NULL */
 
         /* Hooks into the task queue; any may be NULL. */
         void *userdata;
@@ -44,5 +45,7 @@ typedef struct HttpServer {
         uint64_t refused[_REFUSAL_MAX];
 } HttpServer;
 
-int http_server_start(HttpServer *s);
+/* Listens on config->listen ("ADDR:PORT", "[ADDR]:PORT"); HTTPS when TLSCertificate and TLSKey are
+ * set. Error messages name the cause in *ret_error. */
+int http_server_start(HttpServer *s, char **ret_error);
 void http_server_stop(HttpServer *s);

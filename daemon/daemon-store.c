@@ -3,6 +3,7 @@
 
 #include <gnutls/crypto.h>
 #include <sqlite3.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
@@ -11,7 +12,7 @@
 #include "common-macro.h"
 #include "common-string.h"
 
-#define SCHEMA_VERSION 1
+#define SCHEMA_VERSION 2
 
 /* One connection in serialized mode (SQLITE_OPEN_FULLMUTEX): HTTP threads and workers share it. */
 struct TaskStore {
@@ -96,6 +97,8 @@ static int store_prepare(TaskStore *s, const char *sql, sqlite3_stmt **ret)
         return sqlite_error(sqlite3_prepare_v2(s->db, sql, -1, ret, NULL));
 }
 
+static int store_migrate_v1(TaskStore *s);
+
 static int store_migrate(TaskStore *s)
 {
         _cleanup_(sqlite3_finalizep) sqlite3_stmt *st = NULL;
@@ -111,6 +114,27 @@ static int store_migrate(TaskStore *s)
                 return 0;
         if (version > SCHEMA_VERSION)
                 return -EPROTONOSUPPORT; /* written by a newer daemon */
+        if (version < 1) {
+                r = store_migrate_v1(s);
+                if (r < 0)
+                        return r;
+        }
+        return store_exec(s, "BEGIN;"
+                             "CREATE TABLE stats ("
+                             "  task_id INTEGER PRIMARY KEY,"
+                             "  finished_usec INTEGER NOT NULL,"
+                             "  package TEXT, release TEXT, arch TEXT,"
+                             "  core_size INTEGER NOT NULL,"
+                             "  analyze_usec INTEGER NOT NULL, prepare_usec INTEGER NOT NULL,"
+                             "  run_usec INTEGER NOT NULL, total_usec INTEGER NOT NULL,"
+                             "  success INTEGER NOT NULL,"
+                             "  missing_build_ids TEXT NOT NULL);"
+                             "PRAGMA user_version = 2;"
+                             "COMMIT;");
+}
+
+static int store_migrate_v1(TaskStore *s)
+{
         return store_exec(s, "BEGIN;"
                              "CREATE TABLE tasks ("
                              "  id INTEGER PRIMARY KEY,"
@@ -388,5 +412,241 @@ int task_store_list_pending(TaskStore *s, uint64_t **ret_ids, size_t *ret_n)
                 return sqlite_error(r) ?: -EIO;
         *ret_ids = TAKE_PTR(ids);
         *ret_n = n;
+        return 0;
+}
+
+int task_store_add_stats(TaskStore *s, const TaskStats *t)
+{
+        _cleanup_(sqlite3_finalizep) sqlite3_stmt *st = NULL;
+        _cleanup_free_ char *missing = NULL;
+        int r;
+
+        missing = t->missing_build_ids ? strv_join(t->missing_build_ids, "\n") : strdup("");
+        if (!missing)
+                return -ENOMEM;
+        r = store_prepare(
+                s,
+                "INSERT OR REPLACE INTO stats (task_id, finished_usec, package, release, arch, core_size, "
+                "analyze_usec, prepare_usec, run_usec, total_usec, success, missing_build_ids) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                &st);
+        if (r < 0)
+                return r;
+        sqlite3_bind_int64(st, 1, (sqlite3_int64) t->id);
+        sqlite3_bind_int64(st, 2, now_usec());
+        sqlite3_bind_text(st, 3, t->package, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 4, t->release, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 5, t->arch, -1, SQLITE_STATIC);
+        sqlite3_bind_int64(st, 6, (sqlite3_int64) t->core_size);
+        sqlite3_bind_int64(st, 7, t->analyze_usec);
+        sqlite3_bind_int64(st, 8, t->prepare_usec);
+        sqlite3_bind_int64(st, 9, t->run_usec);
+        sqlite3_bind_int64(st, 10, t->total_usec);
+        sqlite3_bind_int(st, 11, t->success);
+        sqlite3_bind_text(st, 12, missing, -1, SQLITE_STATIC);
+        r = sqlite3_step(st);
+        return r == SQLITE_DONE ? 0 : sqlite_error(r) ?: -EIO;
+}
+
+int task_store_list_finished(TaskStore *s, FinishedTask **ret, size_t *ret_n)
+{
+        _cleanup_(sqlite3_finalizep) sqlite3_stmt *st = NULL;
+        _cleanup_free_ FinishedTask *l = NULL;
+        size_t n = 0, alloc = 0;
+        int r;
+
+        r = store_prepare(s,
+                          "SELECT id, status, COALESCE(finished_usec, created_usec) FROM tasks "
+                          "WHERE status != 'PENDING' ORDER BY 3",
+                          &st);
+        if (r < 0)
+                return r;
+        while ((r = sqlite3_step(st)) == SQLITE_ROW) {
+                if (n == alloc) {
+                        FinishedTask *nl;
+
+                        alloc = alloc ? alloc * 2 : 16;
+                        nl = realloc(l, alloc * sizeof(FinishedTask));
+                        if (!nl)
+                                return -ENOMEM;
+                        l = nl;
+                }
+                l[n++] = (FinishedTask){
+                        .id = (uint64_t) sqlite3_column_int64(st, 0),
+                        .success = streq((const char *) sqlite3_column_text(st, 1), "FINISHED_SUCCESS"),
+                        .finished_usec = sqlite3_column_int64(st, 2),
+                };
+        }
+        if (r != SQLITE_DONE)
+                return sqlite_error(r) ?: -EIO;
+        *ret = TAKE_PTR(l);
+        *ret_n = n;
+        return 0;
+}
+
+static int strcmp_ptr(const char *const *a, const char *const *b)
+{
+        return strcmp(*a, *b);
+}
+
+static void json_string(FILE *f, const char *v)
+{
+        fputc('"', f);
+        for (const unsigned char *c = (const unsigned char *) (v ?: ""); *c; c++)
+                if (*c == '"' || *c == '\\')
+                        fprintf(f, "\\%c", *c);
+                else if (*c < 0x20)
+                        fprintf(f, "\\u%04x", *c);
+                else
+                        fputc(*c, f);
+        fputc('"', f);
+}
+
+/* "name": [{"label": …, "count": N, "success": N}, …] from a query of (label, count, success). */
+static int json_rows(TaskStore *s, FILE *f, const char *name, const char *sql)
+{
+        _cleanup_(sqlite3_finalizep) sqlite3_stmt *st = NULL;
+        bool first = true;
+        int r;
+
+        r = store_prepare(s, sql, &st);
+        if (r < 0)
+                return r;
+        fprintf(f, ",\n  \"%s\": [", name);
+        while ((r = sqlite3_step(st)) == SQLITE_ROW) {
+                fputs(first ? "\n    {\"label\": " : ",\n    {\"label\": ", f);
+                first = false;
+                json_string(f, (const char *) sqlite3_column_text(st, 0) ?: "unknown");
+                fprintf(f, ", \"count\": %lld, \"success\": %lld}", (long long) sqlite3_column_int64(st, 1),
+                        (long long) sqlite3_column_int64(st, 2));
+        }
+        fputs("]", f);
+        return r == SQLITE_DONE ? 0 : sqlite_error(r) ?: -EIO;
+}
+
+static int cmp_int64(const void *a, const void *b)
+{
+        int64_t x = *(const int64_t *) a, y = *(const int64_t *) b;
+        return x < y ? -1 : x > y;
+}
+
+/* "stage": {"median": seconds, "p95": seconds} over one duration column of the statistics. */
+static int json_durations(TaskStore *s, FILE *f, const char *stage, const char *column, bool first)
+{
+        _cleanup_(sqlite3_finalizep) sqlite3_stmt *st = NULL;
+        _cleanup_free_ char *sql = NULL;
+        _cleanup_free_ int64_t *v = NULL;
+        size_t n = 0, alloc = 0;
+        int r;
+
+        if (asprintf(&sql, "SELECT %s FROM stats", column) < 0)
+                return -ENOMEM;
+        r = store_prepare(s, sql, &st);
+        if (r < 0)
+                return r;
+        while ((r = sqlite3_step(st)) == SQLITE_ROW) {
+                if (n == alloc) {
+                        int64_t *nv;
+
+                        alloc = alloc ? alloc * 2 : 64;
+                        nv = realloc(v, alloc * sizeof(int64_t));
+                        if (!nv)
+                                return -ENOMEM;
+                        v = nv;
+                }
+                v[n++] = sqlite3_column_int64(st, 0);
+        }
+        if (r != SQLITE_DONE)
+                return sqlite_error(r) ?: -EIO;
+        if (n > 0)
+                qsort(v, n, sizeof(int64_t), cmp_int64);
+        fprintf(f, "%s\n    \"%s\": {\"median\": %.3f, \"p95\": %.3f}", first ? "" : ",", stage,
+                n ? (double) v[(n - 1) / 2] / 1e6 : 0.0,
+                n ? (double) v[(n * 95 + 99) / 100 - 1] / 1e6 : 0.0);
+        return 0;
+}
+
+/* "missing_build_ids": the most frequent, counted over the newline-separated lists. */
+static int json_missing(TaskStore *s, FILE *f)
+{
+        _cleanup_(sqlite3_finalizep) sqlite3_stmt *st = NULL;
+        _cleanup_strv_free_ char **all = NULL;
+        size_t n;
+        int r;
+
+        r = store_prepare(s, "SELECT missing_build_ids FROM stats WHERE missing_build_ids != ''", &st);
+        if (r < 0)
+                return r;
+        while ((r = sqlite3_step(st)) == SQLITE_ROW) {
+                _cleanup_strv_free_ char **l = NULL;
+
+                r = strv_split((const char *) sqlite3_column_text(st, 0), "\n", &l);
+                if (r < 0)
+                        return r;
+                STRV_FOREACH (m, l)
+                        if ((r = strv_extend(&all, *m)) < 0)
+                                return r;
+        }
+        n = strv_length(all);
+        if (n > 0)
+                qsort(all, n, sizeof(char *), (int (*)(const void *, const void *)) strcmp_ptr);
+        fputs(",\n  \"missing_build_ids\": [", f);
+        for (size_t i = 0, shown = 0; i < n && shown < 20; shown++) {
+                size_t k = i;
+
+                while (k < n && streq(all[k], all[i]))
+                        k++;
+                fputs(shown ? ",\n    {\"label\": " : "\n    {\"label\": ", f);
+                json_string(f, all[i]);
+                fprintf(f, ", \"count\": %zu}", k - i);
+                i = k;
+        }
+        fputs("]", f);
+        return 0;
+}
+
+int task_store_stats_json(TaskStore *s, char **ret)
+{
+        _cleanup_free_ char *buf = NULL;
+        size_t size = 0;
+        FILE *f = open_memstream(&buf, &size);
+        int r;
+
+        if (!f)
+                return -ENOMEM;
+        fputs("{\n  \"schema\": 1", f);
+        r = json_rows(s, f, "totals", "SELECT 'all', COUNT(*), COALESCE(SUM(success), 0) FROM stats");
+        if (r >= 0)
+                r = json_rows(s, f, "releases",
+                              "SELECT release, COUNT(*), SUM(success) FROM stats GROUP BY release ORDER BY "
+                              "2 DESC");
+        if (r >= 0)
+                r = json_rows(s, f, "packages",
+                              "SELECT package, COUNT(*), SUM(success) FROM stats GROUP BY package "
+                              "ORDER BY 2 DESC LIMIT 20");
+        if (r >= 0)
+                r = json_rows(s, f, "days",
+                              "SELECT date(finished_usec / 1000000, 'unixepoch'), COUNT(*), SUM(success) "
+                              "FROM stats "
+                              "GROUP BY 1 ORDER BY 1 DESC LIMIT 60");
+        if (r >= 0)
+                r = json_missing(s, f);
+        if (r >= 0) {
+                fputs(",\n  \"durations\": {", f);
+                r = json_durations(s, f, "analyze", "analyze_usec", true);
+                if (r >= 0)
+                        r = json_durations(s, f, "prepare", "prepare_usec", false);
+                if (r >= 0)
+                        r = json_durations(s, f, "run", "run_usec", false);
+                if (r >= 0)
+                        r = json_durations(s, f, "total", "total_usec", false);
+                fputs("}", f);
+        }
+        fputs("\n}\n", f);
+        if (fclose(f) != 0 && r >= 0)
+                r = -ENOMEM;
+        if (r < 0)
+                return r;
+        *ret = TAKE_PTR(buf);
         return 0;
 }

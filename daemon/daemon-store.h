@@ -60,5 +60,29 @@ int task_store_finish(TaskStore *s, uint64_t id, bool success, const char *stage
 int task_store_delete(TaskStore *s, uint64_t id);
 /* Number of tasks with that status. */
 int task_store_count(TaskStore *s, TaskStatus status, uint64_t *ret);
+/* What the statistics keep of each finished task. */
+typedef struct TaskStats {
+        uint64_t id;
+        const char *package, *release, *arch;
+        uint64_t core_size;
+        int64_t analyze_usec, prepare_usec, run_usec, total_usec;
+        bool success;
+        char *const *missing_build_ids;
+} TaskStats;
+
+int task_store_add_stats(TaskStore *s, const TaskStats *st);
+
+/* Finished tasks, oldest first, for garbage collection. */
+typedef struct FinishedTask {
+        uint64_t id;
+        bool success;
+        int64_t finished_usec; /* CLOCK_REALTIME */
+} FinishedTask;
+int task_store_list_finished(TaskStore *s, FinishedTask **ret, size_t *ret_n);
+
+/* The statistics as JSON for /stats: totals, per release, packages, missing build-ids, stage
+ * durations (median and 95th percentile), tasks per day. */
+int task_store_stats_json(TaskStore *s, char **ret);
+
 /* Ids of PENDING tasks, oldest first (to requeue after a restart). */
 int task_store_list_pending(TaskStore *s, uint64_t **ret_ids, size_t *ret_n);

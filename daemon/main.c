@@ -2,104 +2,328 @@
 #include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <time.h>
 
+#include "cache-store.h"
+#include "common-config.h"
 #include "common-log.h"
 #include "common-macro.h"
-#include "common-parse.h"
 #include "common-path.h"
-#include "daemon-config.h"
+#include "config.h"
 #include "daemon-http.h"
+#include "daemon-pipeline.h"
+#include "daemon-queue.h"
 #include "daemon-store.h"
 
-static int parse_listen(const char *s, DaemonConfig *cfg)
-{
-        const char *colon = strrchr(s, ':');
-        _cleanup_free_ char *addr = NULL;
-        unsigned port;
+#define MAINTENANCE_INTERVAL_SEC 2
+#define GC_INTERVAL_SEC          60
 
-        if (!colon || parse_uint(colon + 1, &port) < 0 || port == 0 || port > 65535)
-                return -EINVAL;
-        addr = strndup(s, (size_t) (colon - s));
-        if (!addr)
-                return -ENOMEM;
-        free(cfg->listen_address);
-        cfg->listen_address = TAKE_PTR(addr);
-        cfg->port = (uint16_t) port;
-        return 0;
+typedef struct Daemon {
+        RetraceConfig *config;
+        TaskStore *store;
+        Pipeline pipeline;
+        TaskQueue *queue;
+        HttpServer http;
+        pthread_t maintenance;
+        pthread_mutex_t lock;
+        pthread_cond_t wake;
+        bool stopping;
+} Daemon;
+
+static bool hook_queue_is_full(void *userdata)
+{
+        Daemon *d = userdata;
+        return task_queue_is_full(d->queue);
+}
+
+static unsigned hook_load(void *userdata)
+{
+        Daemon *d = userdata;
+        return task_queue_running(d->queue) + task_queue_waiting(d->queue);
+}
+
+static void hook_task_created(void *userdata, uint64_t id)
+{
+        Daemon *d = userdata;
+        int r = task_queue_push(d->queue, id);
+
+        /* A full queue here is a race with another upload: the maintenance loop queues it later. */
+        if (r < 0 && r != -EAGAIN && r != -EEXIST)
+                log_warning_errno(r, "Task %" PRIu64 " could not be queued yet: %m", id);
+}
+
+static void hook_task_deleted(void *userdata, uint64_t id)
+{
+        Daemon *d = userdata;
+        (void) task_queue_cancel(d->queue, id);
+}
+
+/* Queues PENDING tasks that are not queued yet: after a restart (tasks that were waiting or running
+ * when the daemon died, even by SIGKILL), and uploads that raced for the last place. */
+static void queue_pending(Daemon *d)
+{
+        _cleanup_free_ uint64_t *ids = NULL;
+        size_t n = 0;
+
+        if (task_store_list_pending(d->store, &ids, &n) < 0)
+                return;
+        for (size_t i = 0; i < n; i++) {
+                int r = task_queue_push(d->queue, ids[i]);
+                if (r == -EAGAIN)
+                        break;
+                if (r >= 0)
+                        log_info("Task %" PRIu64 " queued again", ids[i]);
+        }
+}
+
+static void task_remove(Daemon *d, uint64_t id, const char *why)
+{
+        _cleanup_free_ char *dir = NULL;
+
+        if (asprintf(&dir, "%s/%" PRIu64, d->config->save_dir, id) < 0)
+                return;
+        (void) task_queue_cancel(d->queue, id);
+        (void) path_rm_rf(dir);
+        (void) task_store_delete(d->store, id);
+        log_info("Task %" PRIu64 " removed: %s", id, why);
+}
+
+static uint64_t free_disk(const char *path)
+{
+        struct statvfs st;
+
+        return statvfs(path, &st) < 0 ? UINT64_MAX : (uint64_t) st.f_bavail * st.f_frsize;
+}
+
+/* Deletes finished tasks past DeleteTaskAfter / DeleteFailedTaskAfter, then the oldest finished
+ * ones while free disk is under MinStorageLeft. */
+static void collect_garbage(Daemon *d)
+{
+        const RetraceConfig *cfg = d->config;
+        _cleanup_free_ FinishedTask *tasks = NULL;
+        struct timespec ts;
+        int64_t now;
+        size_t n = 0;
+
+        if (task_store_list_finished(d->store, &tasks, &n) < 0)
+                return;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        now = (int64_t) ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+        for (size_t i = 0; i < n; i++) {
+                uint64_t keep = tasks[i].success ? cfg->delete_task_after : cfg->delete_failed_task_after;
+
+                if (keep > 0 && now - tasks[i].finished_usec > (int64_t) keep * 1000000) {
+                        task_remove(d, tasks[i].id,
+                                    tasks[i].success ? "older than DeleteTaskAfter"
+                                                     : "older than DeleteFailedTaskAfter");
+                        tasks[i].id = 0;
+                }
+        }
+        for (size_t i = 0; i < n && free_disk(cfg->save_dir) < cfg->min_storage_left; i++)
+                if (tasks[i].id != 0)
+                        task_remove(d, tasks[i].id, "free disk below MinStorageLeft");
+}
+
+static void *maintenance_main(void *arg)
+{
+        Daemon *d = arg;
+        unsigned ticks = 0;
+
+        pthread_mutex_lock(&d->lock);
+        while (!d->stopping) {
+                struct timespec deadline;
+
+                pthread_mutex_unlock(&d->lock);
+                queue_pending(d);
+                if (ticks++ % (GC_INTERVAL_SEC / MAINTENANCE_INTERVAL_SEC) == 0)
+                        collect_garbage(d);
+                pthread_mutex_lock(&d->lock);
+                clock_gettime(CLOCK_REALTIME, &deadline);
+                deadline.tv_sec += MAINTENANCE_INTERVAL_SEC;
+                if (!d->stopping)
+                        (void) pthread_cond_timedwait(&d->wake, &d->lock, &deadline);
+        }
+        pthread_mutex_unlock(&d->lock);
+        return NULL;
 }
 
 static void help(void)
 {
-        printf("retrace-server [--listen ADDR:PORT]\n\n"
-               "Serves the Retrace Server HTTP API (see README.md).\n"
-               "  --listen ADDR:PORT   address to listen on (default 127.0.0.1:8080)\n");
+        printf("retrace-server [--config FILE] [--listen ADDR:PORT]\n\n"
+               "Retraces uploaded crash dumps; serves the HTTP API of PROTOCOL.md.\n\n"
+               "  --config FILE        retrace-server.conf to read (default: $%s, else %s)\n"
+               "  --listen ADDR:PORT   overrides Listen (default 127.0.0.1:8080)\n"
+               "  --dump-config        print the configuration in effect and exit\n"
+               "  --version            print the version and exit\n",
+               RETRACE_CONFIG_ENV, SYSCONFDIR "/retrace-server/retrace-server.conf");
+}
+
+static int setup(Daemon *d, const char *listen_override)
+{
+        _cleanup_free_ char *db = NULL, *error = NULL;
+        CacheLimits limits;
+        int r;
+
+        if (listen_override) {
+                char *l = strdup(listen_override);
+                if (!l)
+                        return log_oom();
+                free(d->config->listen);
+                d->config->listen = l;
+        }
+        r = path_mkdir_p(d->config->save_dir, 0750);
+        if (r < 0)
+                return log_error_errno(
+                        r,
+                        "Failed to create SaveDir %s: %m (set SaveDir in the configuration to a "
+                        "directory you may write)",
+                        d->config->save_dir);
+        db = path_join(d->config->save_dir, "tasks.db");
+        if (!db)
+                return log_oom();
+        r = task_store_open(db, &d->store);
+        if (r < 0)
+                return log_error_errno(r, "Failed to open the task database %s: %m", db);
+
+        cache_limits_from_config(d->config, &limits);
+        r = cache_open(d->config->cache_dir, &limits, &d->pipeline.cache);
+        if (r < 0)
+                return log_error_errno(r, "Failed to open the package cache in CacheDir %s: %m",
+                                       d->config->cache_dir);
+        d->pipeline.config = d->config;
+        d->pipeline.store = d->store;
+        pthread_mutex_init(&d->pipeline.cache_lock, NULL);
+        r = pipeline_load_plugins(&d->pipeline, &error);
+        if (r < 0)
+                return log_error_errno(r, "Failed to load the distribution plugins: %s", strna(error));
+        if (d->pipeline.n_plugins == 0)
+                log_warning("No distribution plugin in PluginDir %s: every task will fail with an unknown "
+                            "release",
+                            d->config->plugin_dir);
+
+        r = task_queue_new(d->config->max_parallel_tasks ?: 1, d->config->max_queued_tasks ?: 1,
+                           pipeline_run, &d->pipeline, &d->queue);
+        if (r < 0)
+                return log_error_errno(r, "Failed to start the workers: %m");
+
+        d->http = (HttpServer){
+                .config = d->config,
+                .store = d->store,
+                .pipeline = &d->pipeline,
+                .userdata = d,
+                .queue_is_full = hook_queue_is_full,
+                .load = hook_load,
+                .task_created = hook_task_created,
+                .task_deleted = hook_task_deleted,
+                .save_dirfd = -EBADF,
+        };
+        error = mfree(error);
+        r = http_server_start(&d->http, &error);
+        if (r < 0)
+                return log_error_errno(r, "%s", strna(error));
+
+        pthread_mutex_init(&d->lock, NULL);
+        pthread_cond_init(&d->wake, NULL);
+        r = -pthread_create(&d->maintenance, NULL, maintenance_main, d);
+        if (r < 0)
+                return log_error_errno(r, "Failed to start the maintenance thread: %m");
+        return 0;
 }
 
 int main(int argc, char *argv[])
 {
+        enum { ARG_DUMP_CONFIG = 0x100, ARG_VERSION };
         static const struct option options[] = {
+                { "config", required_argument, NULL, 'c' },
                 { "listen", required_argument, NULL, 'l' },
+                { "dump-config", no_argument, NULL, ARG_DUMP_CONFIG },
+                { "version", no_argument, NULL, ARG_VERSION },
                 { "help", no_argument, NULL, 'h' },
                 {},
         };
-        _cleanup_(task_store_freep) TaskStore *store = NULL;
-        _cleanup_free_ char *db = NULL;
-        DaemonConfig cfg;
-        HttpServer http = { .save_dirfd = -EBADF };
+        const char *arg_config = NULL, *arg_listen = NULL;
+        _cleanup_free_ char *error = NULL;
+        bool dump = false;
+        Daemon d = {};
         sigset_t mask;
         int r, c, sig;
 
         log_set_program("retrace-server");
-        r = daemon_config_init(&cfg, "data/tasks");
-        if (r < 0)
-                return log_oom(), EXIT_FAILURE;
         while ((c = getopt_long(argc, argv, "h", options, NULL)) >= 0)
                 switch (c) {
-                case 'l':
-                        if (parse_listen(optarg, &cfg) < 0) {
-                                log_error("Invalid --listen '%s': expected ADDR:PORT, e.g. 127.0.0.1:8080",
-                                          optarg);
-                                return EXIT_FAILURE;
-                        }
+                case 'c':
+                        arg_config = optarg;
                         break;
+                case 'l':
+                        arg_listen = optarg;
+                        break;
+                case ARG_DUMP_CONFIG:
+                        dump = true;
+                        break;
+                case ARG_VERSION:
+                        printf("retrace-server %s\n", PACKAGE_VERSION);
+                        return EXIT_SUCCESS;
                 case 'h':
                         help();
                         return EXIT_SUCCESS;
                 default:
                         return EXIT_FAILURE;
                 }
+        if (optind < argc) {
+                log_error("Unexpected argument '%s'; see --help", argv[optind]);
+                return EXIT_FAILURE;
+        }
 
-        r = path_mkdir_p(cfg.save_dir, 0750);
-        if (r < 0)
-                return log_error_errno(r, "Failed to create %s: %m", cfg.save_dir), EXIT_FAILURE;
-        db = path_join(cfg.save_dir, "tasks.db");
-        if (!db)
-                return log_oom(), EXIT_FAILURE;
-        r = task_store_open(db, &store);
-        if (r < 0)
-                return log_error_errno(r, "Failed to open the task database %s: %m", db), EXIT_FAILURE;
+        r = config_load(arg_config, &d.config, &error);
+        if (r < 0) {
+                log_error("%s", error ?: strerror(-r));
+                return EXIT_FAILURE;
+        }
+        if (dump) {
+                config_dump(d.config, stdout);
+                config_free(d.config);
+                return EXIT_SUCCESS;
+        }
 
+        /* Signals are taken synchronously; every thread started below inherits the mask. */
         sigemptyset(&mask);
         sigaddset(&mask, SIGTERM);
         sigaddset(&mask, SIGINT);
         pthread_sigmask(SIG_BLOCK, &mask, NULL);
+        (void) signal(SIGPIPE, SIG_IGN);
 
-        http.config = &cfg;
-        http.store = store;
-        r = http_server_start(&http);
-        if (r < 0)
-                return log_error_errno(r, "Failed to listen on %s:%u: %m", cfg.listen_address, cfg.port),
-                       EXIT_FAILURE;
-        log_info("Listening on http://%s:%u/, tasks in %s", cfg.listen_address, cfg.port, cfg.save_dir);
+        r = setup(&d, arg_listen);
+        if (r >= 0) {
+                log_info("Listening on %s://%s/, tasks in %s, %u workers, %zu distribution plugin(s)",
+                         isempty(d.config->tls_certificate) ? "http" : "https", d.config->listen,
+                         d.config->save_dir, d.config->max_parallel_tasks, d.pipeline.n_plugins);
+                (void) sigwait(&mask, &sig);
+                log_info("Received %s: no new uploads; running tasks are stopped and resume at the next "
+                         "start",
+                         strsignal(sig));
+        }
 
-        (void) sigwait(&mask, &sig);
-        log_info("Received %s, stopping", strsignal(sig));
-        http_server_stop(&http);
-        daemon_config_done(&cfg);
-        return EXIT_SUCCESS;
+        /* Stop accepting, then stop the workers (their tasks stay PENDING and are queued again). */
+        if (d.http.mhd)
+                http_server_stop(&d.http);
+        if (d.maintenance) {
+                pthread_mutex_lock(&d.lock);
+                d.stopping = true;
+                pthread_cond_broadcast(&d.wake);
+                pthread_mutex_unlock(&d.lock);
+                pthread_join(d.maintenance, NULL);
+        }
+        d.queue = task_queue_free(d.queue);
+        pipeline_done(&d.pipeline);
+        d.pipeline.cache = cache_close(d.pipeline.cache);
+        d.store = task_store_free(d.store);
+        config_free(d.config);
+        return r < 0 ? EXIT_FAILURE : EXIT_SUCCESS;
 }

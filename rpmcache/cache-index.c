@@ -871,6 +871,31 @@ static int query_u64(CacheIndex *idx, const char *sql, uint64_t *ret)
 #define OBJECT_MODE_SQL "(mode & 365)" /* 0555 */
 #define REGULAR_SQL     "(mode & 61440) = 32768"
 
+int cache_index_list_releases(CacheIndex *idx, char ***ret)
+{
+        _cleanup_stmt_ sqlite3_stmt *st = NULL;
+        _cleanup_strv_free_ char **l = NULL;
+        int r, rc;
+
+        r = sql_prepare(idx, "SELECT DISTINCT release FROM package_releases ORDER BY release", &st);
+        if (r < 0)
+                return r;
+        while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+                r = strv_extend(&l, (const char *) sqlite3_column_text(st, 0));
+                if (r < 0)
+                        return r;
+        }
+        if (rc != SQLITE_DONE)
+                return sql_error(rc);
+        if (!l) {
+                l = calloc(1, sizeof(char *));
+                if (!l)
+                        return -ENOMEM;
+        }
+        *ret = TAKE_PTR(l);
+        return 0;
+}
+
 int cache_index_stats(CacheIndex *idx, CacheStats *ret)
 {
         CacheStats s = {};

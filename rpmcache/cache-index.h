@@ -125,6 +125,9 @@ int cache_index_find_providers(CacheIndex *idx, const char *release, const char 
 int cache_index_package_provides(CacheIndex *idx, int64_t package_id, const char *name, PackageDep **ret,
                                  size_t *ret_n);
 
+/* The releases ("<distribution>-<version>-<arch>") the index holds packages for, sorted. */
+int cache_index_list_releases(CacheIndex *idx, char ***ret);
+
 typedef struct CacheStats {
         uint64_t packages;
         uint64_t releases;

@@ -128,6 +128,40 @@ static void expect_config_error(const char *text, const char *message)
         }
 }
 
+TEST(config_daemon_keys_old_units)
+{
+        _cleanup_(config_freep) RetraceConfig *c = NULL;
+        _cleanup_(ini_file_freep) IniFile *f = NULL;
+        _cleanup_free_ char *error = NULL;
+        /* Values as the old server's configuration has them: sizes in MiB, Delete* in hours. */
+        static const char text[] =
+                "[retrace]\nMaxPackedSize = 30\nMaxUnpackedSize = 2G\nMinStorageLeft = 10240\n"
+                "DeleteTaskAfter = 120\nDeleteFailedTaskAfter = 90min\nRequireHTTPS = 1\n"
+                "AllowAPIDelete = yes\nTLSCertificate = cert.pem\nTrustedProxy = 127.0.0.1\n"
+                "Listen = 0.0.0.0:443\nTaskTimeout = 1h\n";
+
+        ASSERT_OK(config_new_default(&c));
+        ASSERT_FALSE(c->require_https);
+        ASSERT_TRUE(c->allow_metrics);
+        ASSERT_STREQ(c->listen, "127.0.0.1:8080");
+        ASSERT_STREQ(c->tls_certificate, "");
+        ASSERT_OK(ini_parse("/etc/rs/retrace-server.conf", text, strlen(text), &f, NULL));
+        ASSERT_OK(config_apply_ini(c, f, &error));
+        ASSERT_EQ(c->max_packed_size, 30 * 1024 * 1024);
+        ASSERT_EQ(c->max_unpacked_size, 2ULL << 30);
+        ASSERT_EQ(c->min_storage_left, 10240ULL << 20);
+        ASSERT_EQ(c->delete_task_after, 120 * 3600);
+        ASSERT_EQ(c->delete_failed_task_after, 90 * 60);
+        ASSERT_EQ(c->task_timeout, 3600);
+        ASSERT_TRUE(c->require_https && c->allow_api_delete);
+        ASSERT_STREQ(c->tls_certificate, "/etc/rs/cert.pem");
+        ASSERT_STREQ(c->trusted_proxy, "127.0.0.1");
+        ASSERT_STREQ(c->listen, "0.0.0.0:443");
+        expect_config_error("[retrace]\nRequireHTTPS = maybe\n",
+                            "r.conf:2: invalid value 'maybe' for RequireHTTPS");
+        expect_config_error("[retrace]\nMinStorageLeft = 99999999999999999999\n", "for MinStorageLeft");
+}
+
 TEST(config_errors)
 {
         expect_config_error("[retrace]\nNoSuchKey = 1\n", "r.conf:2: unknown key 'NoSuchKey'");
@@ -147,7 +181,7 @@ TEST(config_load_order)
         static const char text[] = "[retrace]\nSaveDir = /srv/tasks\n";
 
         ASSERT_TRUE(fd >= 0);
-        ASSERT_EQ(write(fd, text, strlen(text)), (ssize_t)strlen(text));
+        ASSERT_EQ(write(fd, text, strlen(text)), (ssize_t) strlen(text));
         close(fd);
 
         ASSERT_OK(setenv(RETRACE_CONFIG_ENV, path, 1));
@@ -168,4 +202,5 @@ TEST(config_load_order)
 
 DEFINE_TEST_MAIN(TEST_ENTRY(parse_good), TEST_ENTRY(parse_errors), TEST_ENTRY(parse_no_trailing_newline),
                  TEST_ENTRY(continuation_lines), TEST_ENTRY(config_defaults_and_apply),
-                 TEST_ENTRY(config_errors), TEST_ENTRY(config_load_order))
+                 TEST_ENTRY(config_daemon_keys_old_units), TEST_ENTRY(config_errors),
+                 TEST_ENTRY(config_load_order))

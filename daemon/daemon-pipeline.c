@@ -1,0 +1,734 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* One coredump task from upload to backtrace: find the release and the exact packages from the
+ * core's build-ids, assemble a root from the cache, run gdb inside retrace-sandbox, collect. */
+#include "daemon-pipeline.h"
+
+#include <ctype.h>
+#include <dirent.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <signal.h>
+#include <spawn.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cache-assemble.h"
+#include "cache-release.h"
+#include "cache-resolve.h"
+#include "common-fd.h"
+#include "common-file.h"
+#include "common-log.h"
+#include "common-macro.h"
+#include "common-path.h"
+#include "common-string.h"
+#include "daemon-core.h"
+#include "daemon-crashdata.h"
+#include "daemon-exploitable.h"
+#include "daemon-gdb.h"
+
+extern char **environ;
+
+#define CRASH_MOUNT "/crash" /* where the task's crash files appear inside the sandbox */
+
+typedef struct TaskRun {
+        Pipeline *p;
+        TaskJob *job;
+        uint64_t id;
+        int dir_fd;     /* SaveDir/<id> */
+        int crash_fd;   /* SaveDir/<id>/crash */
+        int results_fd; /* SaveDir/<id>/results */
+        int log_fd;
+        int64_t start_usec;
+        int64_t stage_usec[4];
+
+        char *executable, *package, *os_release, *os_info, *packages_list;
+        CoreInfo *core;
+        uint64_t core_size;
+        const Plugin *plugin;
+        char *release;
+        int64_t *ids;
+        size_t n_ids;
+        char **missing; /* "build-id (module)" */
+        char *root;
+        bool cache_locked;
+} TaskRun;
+
+static int64_t now_usec(void)
+{
+        struct timespec ts;
+
+        (void) clock_gettime(CLOCK_MONOTONIC, &ts);
+        return (int64_t) ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+/* The task log, in the old server's format: "[YYYY-MM-DD HH:MM:SS] [I|W|E|D] message". */
+_printf_(3, 4) static void task_log(TaskRun *t, char level, const char *format, ...)
+{
+        _cleanup_free_ char *msg = NULL, *line = NULL;
+        char stamp[32];
+        time_t now = time(NULL);
+        struct tm tm;
+        va_list ap;
+        int n;
+
+        va_start(ap, format);
+        n = vasprintf(&msg, format, ap);
+        va_end(ap);
+        if (n < 0)
+                return;
+        (void) strftime(stamp, sizeof(stamp), "%Y-%m-%d %H:%M:%S", localtime_r(&now, &tm));
+        n = asprintf(&line, "[%s] [%c] %s\n", stamp, level, msg);
+        if (n < 0)
+                return;
+        if (t->log_fd >= 0)
+                (void) fd_write_all(t->log_fd, line, (size_t) n);
+}
+
+/* Sets the one-line reason a task failed (for its log) and returns error. */
+_printf_(3, 4) static int failf(char **ret_failure, int error, const char *format, ...)
+{
+        va_list ap;
+
+        free(*ret_failure);
+        va_start(ap, format);
+        if (vasprintf(ret_failure, format, ap) < 0)
+                *ret_failure = NULL;
+        va_end(ap);
+        return error;
+}
+
+static int task_stage(TaskRun *t, const char *stage)
+{
+        task_log(t, 'I', "%s", stage);
+        return task_store_set_stage(t->p->store, t->id, stage);
+}
+
+static void task_run_done(TaskRun *t)
+{
+        if (t->cache_locked)
+                cache_unlock(t->p->cache);
+        safe_close(t->dir_fd);
+        safe_close(t->crash_fd);
+        safe_close(t->results_fd);
+        safe_close(t->log_fd);
+        free(t->executable);
+        free(t->package);
+        free(t->os_release);
+        free(t->os_info);
+        free(t->packages_list);
+        core_info_free(t->core);
+        free(t->release);
+        free(t->ids);
+        strv_free(t->missing);
+        free(t->root);
+}
+
+/* ---------------------------------------------------------------- plugins and releases */
+
+int pipeline_load_plugins(Pipeline *p, char **ret_error)
+{
+        _cleanup_closedir_ DIR *d = NULL;
+        _cleanup_strv_free_ char **names = NULL;
+        int r;
+
+        d = opendir(p->config->plugin_dir);
+        if (!d) {
+                if (ret_error)
+                        (void) asprintf(ret_error, "cannot read the plugin directory %s: %s",
+                                        p->config->plugin_dir, strerror(errno));
+                return -errno;
+        }
+        for (struct dirent *de; (de = readdir(d));)
+                if (de->d_name[0] != '.' && string_endswith(de->d_name, ".conf")) {
+                        r = strv_extend(&names, de->d_name);
+                        if (r < 0)
+                                return r;
+                }
+        STRV_FOREACH (name, names) {
+                _cleanup_free_ char *path = path_join(p->config->plugin_dir, *name);
+                Plugin *pl = NULL, **np;
+
+                if (!path)
+                        return -ENOMEM;
+                r = plugin_load(path, &pl, ret_error);
+                if (r < 0)
+                        return r;
+                np = realloc(p->plugins, (p->n_plugins + 1) * sizeof(Plugin *));
+                if (!np) {
+                        plugin_free(pl);
+                        return -ENOMEM;
+                }
+                p->plugins = np;
+                p->plugins[p->n_plugins++] = pl;
+        }
+        return 0;
+}
+
+void pipeline_done(Pipeline *p)
+{
+        for (size_t i = 0; i < p->n_plugins; i++)
+                plugin_free(p->plugins[i]);
+        p->plugins = mfree(p->plugins);
+        p->n_plugins = 0;
+}
+
+int pipeline_supported_releases(Pipeline *p, char ***ret)
+{
+        int r;
+
+        pthread_mutex_lock(&p->cache_lock);
+        r = cache_index_list_releases(p->cache->index, ret);
+        pthread_mutex_unlock(&p->cache_lock);
+        return r;
+}
+
+/* The value of KEY in os-release text, unquoted; NULL when absent. */
+static char *os_info_get(const char *text, const char *key)
+{
+        size_t kl = strlen(key);
+
+        for (const char *line = text; line && *line;
+             line = strchr(line, '\n') ? strchr(line, '\n') + 1 : NULL) {
+                size_t n = strcspn(line, "\n");
+                const char *v;
+
+                if (n <= kl || strncmp(line, key, kl) != 0 || line[kl] != '=')
+                        continue;
+                v = line + kl + 1;
+                n -= kl + 1;
+                if (n >= 2 && (v[0] == '"' || v[0] == '\'') && v[n - 1] == v[0]) {
+                        v++;
+                        n -= 2;
+                }
+                return strndup(v, n);
+        }
+        return NULL;
+}
+
+/* "CentOS Stream" → "centos-stream". */
+static void slugify(char *s)
+{
+        for (; *s; s++)
+                *s = *s == ' ' ? '-' : (char) tolower((unsigned char) *s);
+}
+
+int pipeline_detect_release(Pipeline *p, const char *os_release, const char *os_info, const char *package,
+                            const char *arch, const Plugin **ret_plugin, char **ret_release)
+{
+        _cleanup_free_ char *version = NULL;
+        const Plugin *found = NULL;
+
+        for (size_t i = 0; !found && os_release && i < p->n_plugins; i++)
+                if (plugin_match_release(p->plugins[i], os_release, &version) >= 0)
+                        found = p->plugins[i];
+        if (!found && os_info) {
+                _cleanup_free_ char *id = os_info_get(os_info, "ID"), *name = os_info_get(os_info, "NAME"),
+                                    *version_id = os_info_get(os_info, "VERSION_ID");
+                if (name)
+                        slugify(name);
+                for (size_t i = 0; !found && version_id && i < p->n_plugins; i++) {
+                        const char *dist = p->plugins[i]->distribution;
+
+                        if ((id && streq(dist, id)) || (name && streq(dist, name))) {
+                                found = p->plugins[i];
+                                /* "9.2" names release "9" where the plugin lists major versions. */
+                                if (!plugin_has_version(found, version_id))
+                                        version_id[strcspn(version_id, ".")] = '\0';
+                                version = TAKE_PTR(version_id);
+                        }
+                }
+        }
+        if (!found && package) {
+                const char *tag = strrchr(package, '-');
+
+                for (size_t i = 0; !found && tag && i < p->n_plugins; i++)
+                        if (plugin_guess_release(p->plugins[i], tag + 1, &version) >= 0)
+                                found = p->plugins[i];
+        }
+        if (!found)
+                return -ENOENT;
+        *ret_plugin = found;
+        return release_join(found->distribution, version, arch, ret_release);
+}
+
+/* ---------------------------------------------------------------- analyze */
+
+/* Reads an optional crash file within its limit; missing is fine. */
+static int read_crash_file(TaskRun *t, const char *name, char **ret)
+{
+        const CrashFile *f = crash_file_lookup(name);
+        char *text = NULL;
+        int r;
+
+        r = file_read_at(t->crash_fd, name, f && f->max_size ? f->max_size : 1 << 20, &text, NULL);
+        if (r == -ENOENT) {
+                *ret = NULL;
+                return 0;
+        }
+        if (r < 0)
+                return r;
+        *ret = string_strip(text);
+        return 0;
+}
+
+static int add_id(TaskRun *t, int64_t id)
+{
+        int64_t *n;
+
+        for (size_t i = 0; i < t->n_ids; i++)
+                if (t->ids[i] == id)
+                        return 0;
+        n = realloc(t->ids, (t->n_ids + 1) * sizeof(int64_t));
+        if (!n)
+                return -ENOMEM;
+        t->ids = n;
+        t->ids[t->n_ids++] = id;
+        return 0;
+}
+
+/* The packages that provide each module of the core (binary and debuginfo of the same build). */
+static int find_packages_by_build_id(TaskRun *t)
+{
+        CacheIndex *idx = t->p->cache->index;
+        int r;
+
+        for (size_t i = 0; i < t->core->n_modules; i++) {
+                const CoreModule *m = &t->core->modules[i];
+                BuildIdHit *hits = NULL;
+                size_t n = 0;
+                int64_t binary = -1, debug = -1;
+                const PackageInfo *debug_info = NULL;
+
+                if (!m->build_id || string_startswith(m->name, "linux-vdso") ||
+                    string_startswith(m->name, "linux-gate"))
+                        continue;
+                r = cache_index_lookup_build_id(idx, m->build_id, t->release, &hits, &n);
+                if (r < 0)
+                        return r;
+                for (size_t k = 0; k < n; k++) {
+                        if (hits[k].kind == BUILD_ID_BINARY && binary < 0)
+                                binary = hits[k].package.id;
+                        if (hits[k].kind == BUILD_ID_DEBUG && debug < 0) {
+                                debug = hits[k].package.id;
+                                debug_info = &hits[k].package;
+                        }
+                }
+                if (binary < 0 && debug_info) {
+                        PackageInfo bin = {};
+
+                        if (cache_index_binary_for_debuginfo(idx, debug_info, t->release, &bin) >= 0)
+                                binary = bin.id;
+                        package_info_done(&bin);
+                }
+                build_id_hit_array_free(hits, n);
+                if (binary >= 0 && (r = add_id(t, binary)) < 0)
+                        return r;
+                if (debug >= 0 && (r = add_id(t, debug)) < 0)
+                        return r;
+                if (binary < 0 && debug < 0) {
+                        _cleanup_free_ char *s = NULL;
+
+                        if (asprintf(&s, "%s (%s)", m->build_id, m->name) < 0)
+                                return -ENOMEM;
+                        r = strv_extend(&t->missing, s);
+                        if (r < 0)
+                                return r;
+                        task_log(t, 'W', "Build-id %s of %s is not in any package of %s", m->build_id,
+                                 m->name, t->release);
+                } else if (debug < 0)
+                        task_log(t, 'W',
+                                 "No debuginfo package of %s has build-id %s of %s: its frames will lack "
+                                 "names and lines",
+                                 t->release, m->build_id, m->name);
+        }
+        return 0;
+}
+
+static int task_analyze(TaskRun *t, char **ret_failure)
+{
+        _cleanup_close_ int core_fd = -EBADF;
+        struct stat st;
+        char *release_line = NULL;
+        int r;
+
+        r = read_crash_file(t, "executable", &t->executable);
+        if (r >= 0)
+                r = read_crash_file(t, "package", &t->package);
+        if (r >= 0)
+                r = read_crash_file(t, "os_release", &t->os_release);
+        if (r >= 0 && !t->os_release)
+                r = read_crash_file(t, "release", &t->os_release);
+        if (r >= 0)
+                r = read_crash_file(t, "os_info", &t->os_info);
+        if (r >= 0)
+                r = read_crash_file(t, "packages", &t->packages_list);
+        if (r < 0)
+                return failf(ret_failure, r, "Cannot read the crash data: %s", strerror(-r));
+        if (isempty(t->executable) || t->executable[0] != '/')
+                return failf(ret_failure, -EINVAL,
+                             "The file 'executable' must hold the absolute path of the program");
+
+        core_fd = openat(t->crash_fd, "coredump", O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+        if (core_fd < 0 || fstat(core_fd, &st) < 0)
+                return failf(ret_failure, -errno, "Cannot open the coredump: %s", strerror(errno));
+        t->core_size = (uint64_t) st.st_size;
+        r = core_info_read(core_fd, &t->core);
+        if (r < 0)
+                return failf(ret_failure, r, "The file 'coredump' is not an ELF core file");
+        task_log(t, 'I', "Core: %s, %zu modules, signal %d, %" PRIu64 " bytes", t->core->arch,
+                 t->core->n_modules, t->core->signal, t->core_size);
+
+        r = pipeline_detect_release(t->p, t->os_release, t->os_info, t->package, t->core->arch, &t->plugin,
+                                    &t->release);
+        if (r < 0) {
+                _cleanup_strv_free_ char **releases = NULL;
+                _cleanup_free_ char *list = NULL;
+
+                (void) pipeline_supported_releases(t->p, &releases);
+                list = releases ? strv_join(releases, ", ") : NULL;
+                release_line = t->os_release ?: t->package;
+                return failf(
+                        ret_failure, -ENOENT,
+                        "Unknown release '%s': no distribution plugin recognises it. Supported releases: %s",
+                        strna(release_line), isempty(list) ? "none (run retrace-server-reposync)" : list);
+        }
+        task_log(t, 'I', "Release: %s (%s)", t->release,
+                 t->plugin->displayrelease ?: t->plugin->distribution);
+
+        pthread_mutex_lock(&t->p->cache_lock);
+        if (t->packages_list) {
+                _cleanup_strv_free_ char **specs = NULL;
+
+                r = strv_split(t->packages_list, WHITESPACE, &specs);
+                STRV_FOREACH (spec, specs) {
+                        int64_t id;
+
+                        if (r < 0)
+                                break;
+                        r = cache_find_package(t->p->cache->index, t->release, *spec, &id);
+                        if (r == -ENOENT) {
+                                pthread_mutex_unlock(&t->p->cache_lock);
+                                return failf(ret_failure, r,
+                                             "Package %s from the 'packages' file is not known in %s: run "
+                                             "retrace-server-reposync for that release",
+                                             *spec, t->release);
+                        }
+                        if (r >= 0)
+                                r = add_id(t, id);
+                }
+        } else
+                r = find_packages_by_build_id(t);
+        if (r >= 0 && t->package) {
+                int64_t id;
+
+                if (cache_find_package(t->p->cache->index, t->release, t->package, &id) >= 0)
+                        r = add_id(t, id);
+                else
+                        task_log(t, 'W', "Package %s is not known in %s", t->package, t->release);
+        }
+        pthread_mutex_unlock(&t->p->cache_lock);
+        if (r < 0)
+                return failf(ret_failure, r, "Cannot look packages up in the cache: %s", strerror(-r));
+        if (t->n_ids == 0)
+                return failf(ret_failure, -ENOENT,
+                             "No package of %s provides %s or any library of this crash, and package %s is "
+                             "unknown there: run retrace-server-reposync %s, or check the release",
+                             t->release, t->executable, strna(t->package), t->release);
+        if (t->missing) {
+                _cleanup_free_ char *list = strv_join(t->missing, ", ");
+                task_log(t, 'W', "Build-ids not found in any package: %s", strna(list));
+        }
+        return 0;
+}
+
+/* ---------------------------------------------------------------- prepare */
+
+static int task_prepare(TaskRun *t, char **ret_failure)
+{
+        _cleanup_free_ int64_t *all = NULL;
+        _cleanup_strv_free_ char **unresolved = NULL;
+        _cleanup_free_ char *reason = NULL;
+        AssembleResult a = {};
+        size_t n_all = 0;
+        int64_t start = now_usec();
+        int r;
+
+        pthread_mutex_lock(&t->p->cache_lock);
+        r = cache_resolve_with_debugger(t->p->cache->index, t->release, t->plugin->gdb_package, t->ids,
+                                        t->n_ids, &all, &n_all, &unresolved);
+        if (r >= 0) {
+                /* Held shared until the task ends, so that gc cannot remove the root under gdb. */
+                r = cache_lock(t->p->cache, LOCK_SH);
+                if (r >= 0) {
+                        t->cache_locked = true;
+                        r = cache_assemble(t->p->cache, all, n_all, &a, &reason);
+                }
+        }
+        pthread_mutex_unlock(&t->p->cache_lock);
+        if (r == -ENOENT && !reason)
+                return failf(ret_failure, r,
+                             "The debugger package %s is not in %s: run retrace-server-reposync %s",
+                             t->plugin->gdb_package, t->release, t->release);
+        if (r < 0)
+                return failf(ret_failure, r, "Cannot assemble the root for %s: %s", t->release,
+                             reason ?: strerror(-r));
+        STRV_FOREACH (u, unresolved)
+                task_log(t, 'W', "Unresolved dependency: %s", *u);
+        task_log(t, 'I', "Root with %zu packages %s in %.3f s", n_all, a.reused ? "reused" : "assembled",
+                 (double) (now_usec() - start) / 1e6);
+        t->root = TAKE_PTR(a.path);
+        assemble_result_done(&a);
+        return 0;
+}
+
+/* ---------------------------------------------------------------- run */
+
+static int spawn_sandbox(TaskRun *t, char **argv, int out_fd, int err_fd, int status_fd, pid_t *ret)
+{
+        posix_spawn_file_actions_t fa;
+        posix_spawnattr_t attr;
+        sigset_t none;
+        int r;
+
+        posix_spawn_file_actions_init(&fa);
+        posix_spawnattr_init(&attr);
+        sigemptyset(&none);
+        posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
+        posix_spawn_file_actions_adddup2(&fa, out_fd, 1);
+        posix_spawn_file_actions_adddup2(&fa, err_fd, 2);
+        posix_spawn_file_actions_adddup2(&fa, status_fd, 3);
+        /* Its own process group, so that cancelling kills the sandbox and everything it started. */
+        posix_spawnattr_setpgroup(&attr, 0);
+        posix_spawnattr_setsigmask(&attr, &none);
+        posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK);
+        r = posix_spawn(ret, argv[0], &fa, &attr, argv, environ);
+        posix_spawn_file_actions_destroy(&fa);
+        posix_spawnattr_destroy(&attr);
+        return -r;
+}
+
+static int open_result(TaskRun *t, const char *name)
+{
+        return openat(t->results_fd, name, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0640);
+}
+
+static int write_result(TaskRun *t, const char *name, const char *text)
+{
+        return file_write_atomic_at(t->results_fd, name, text, strlen(text), 0640);
+}
+
+static int task_run_gdb(TaskRun *t, char **ret_failure)
+{
+        const RetraceConfig *cfg = t->p->config;
+        _cleanup_strv_free_ char **gdb = NULL, **argv = NULL;
+        _cleanup_free_ char *crash_dir = NULL, *timeout = NULL, *limit = NULL, *out = NULL, *err = NULL,
+                            *bt = NULL, *ex = NULL;
+        _cleanup_close_ int out_fd = -EBADF, err_fd = -EBADF, status_fd = -EBADF;
+        _cleanup_(gdb_result_freep) GdbResult *res = NULL;
+        ExploitInput in;
+        size_t out_len;
+        pid_t pid;
+        int r, status;
+
+        r = gdb_build_argv(t->plugin->gdb_executable, t->executable, CRASH_MOUNT "/coredump", &gdb);
+        if (r < 0)
+                return r;
+        if (asprintf(&crash_dir, "%s/%" PRIu64 "/crash", cfg->save_dir, t->id) < 0 ||
+            asprintf(&timeout, "%" PRIu64, cfg->task_timeout) < 0 ||
+            asprintf(&limit, "%" PRIu64, cfg->max_output_size) < 0)
+                return -ENOMEM;
+        {
+                const char *head[] = {
+                        cfg->sandbox_path,
+                        "--root",
+                        t->root,
+                        "--ro-bind",
+                        crash_dir,
+                        CRASH_MOUNT,
+                        "--tmpfs",
+                        "/tmp",
+                        "--chdir",
+                        "/tmp",
+                        "--setenv",
+                        "HOME",
+                        "/tmp",
+                        "--setenv",
+                        "LANG",
+                        "C",
+                        "--setenv",
+                        "PATH",
+                        "/usr/bin:/bin",
+                        "--timeout",
+                        timeout,
+                        "--output-limit",
+                        limit,
+                        "--status-fd",
+                        "3",
+                        "--",
+                };
+                for (size_t i = 0; i < ELEMENTSOF(head); i++)
+                        if ((r = strv_extend(&argv, head[i])) < 0)
+                                return r;
+                STRV_FOREACH (a, gdb)
+                        if ((r = strv_extend(&argv, *a)) < 0)
+                                return r;
+        }
+
+        out_fd = open_result(t, "gdb-output");
+        err_fd = open_result(t, "sandbox-errors");
+        status_fd = open_result(t, "sandbox-status.json");
+        if (out_fd < 0 || err_fd < 0 || status_fd < 0)
+                return failf(ret_failure, -errno, "Cannot write the task's results: %s", strerror(errno));
+        r = spawn_sandbox(t, argv, out_fd, err_fd, status_fd, &pid);
+        if (r < 0)
+                return failf(ret_failure, r, "Cannot start %s: %s", cfg->sandbox_path, strerror(-r));
+        task_job_set_child(t->job, pid);
+        while (waitpid(pid, &status, 0) < 0)
+                if (errno != EINTR) {
+                        status = -1;
+                        break;
+                }
+        task_job_set_child(t->job, 0);
+        if (task_job_cancelled(t->job))
+                return -ECANCELED;
+
+        (void) file_read_at(t->results_fd, "sandbox-errors", 64 * 1024, &err, NULL);
+        if (WIFEXITED(status) && WEXITSTATUS(status) == 124)
+                return failf(ret_failure, -ETIME,
+                             "gdb did not finish within TaskTimeout (%" PRIu64 " s) and was killed",
+                             cfg->task_timeout);
+        if (WIFEXITED(status) && WEXITSTATUS(status) == 125)
+                return failf(ret_failure, -EPERM, "The sandbox could not be set up: %s",
+                             strna(err ? string_strip(err) : NULL));
+
+        r = file_read_at(t->results_fd, "gdb-output", cfg->max_output_size + (1 << 20), &out, &out_len);
+        if (r < 0)
+                return failf(ret_failure, r, "Cannot read gdb's output: %s", strerror(-r));
+        r = gdb_result_parse(out, out_len, &res);
+        if (r < 0)
+                return r;
+        if (!res->crash_thread || !strstr(res->crash_thread, "#0")) {
+                /* gdb's own words say what went wrong. */
+                task_log(t, 'E', "gdb output:\n%s", res->preamble ?: out);
+                return failf(ret_failure, -EBADMSG, "gdb printed no backtrace (exit status %d)",
+                             WIFEXITED(status) ? WEXITSTATUS(status) : -1);
+        }
+        if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+                task_log(t, 'W', "gdb exited with status %d", WIFEXITED(status) ? WEXITSTATUS(status) : -1);
+        r = gdb_result_format_backtrace(res, &bt);
+        if (r >= 0)
+                r = write_result(t, "backtrace", bt);
+        gdb_result_exploit_input(res, &in);
+        if (in.signal == 0)
+                in.signal = t->core->signal;
+        if (r >= 0)
+                r = exploit_format(&in, &ex);
+        if (r >= 0)
+                r = write_result(t, "exploitable", ex);
+        if (r < 0)
+                return failf(ret_failure, r, "Cannot write the backtrace: %s", strerror(-r));
+        return 0;
+}
+
+/* ---------------------------------------------------------------- the whole task */
+
+static int task_open(TaskRun *t)
+{
+        char name[32];
+
+        (void) snprintf(name, sizeof(name), "%" PRIu64, t->id);
+        t->dir_fd = openat(AT_FDCWD, t->p->config->save_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (t->dir_fd >= 0) {
+                int fd = openat(t->dir_fd, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+                safe_close(t->dir_fd);
+                t->dir_fd = fd;
+        }
+        if (t->dir_fd < 0)
+                return -errno;
+        t->crash_fd = openat(t->dir_fd, "crash", O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+        if (t->crash_fd < 0)
+                return -errno;
+        if (mkdirat(t->dir_fd, "results", 0750) < 0 && errno != EEXIST)
+                return -errno;
+        t->results_fd = openat(t->dir_fd, "results", O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+        if (t->results_fd < 0)
+                return -errno;
+        /* A task resumed after a restart starts its log again: its earlier run did not finish. */
+        t->log_fd = openat(t->results_fd, "log",
+                           O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC | O_NOFOLLOW, 0640);
+        return t->log_fd < 0 ? -errno : 0;
+}
+
+void pipeline_run(void *userdata, TaskJob *job)
+{
+        static const char *const stages[] = {
+                "Analyzing crash data",
+                "Preparing environment for backtrace generation",
+                "Generating backtrace",
+        };
+        int (*const steps[])(TaskRun *, char **) = { task_analyze, task_prepare, task_run_gdb };
+        Pipeline *p = userdata;
+        TaskRun t = { .p = p,
+                      .job = job,
+                      .id = task_job_id(job),
+                      .dir_fd = -EBADF,
+                      .crash_fd = -EBADF,
+                      .results_fd = -EBADF,
+                      .log_fd = -EBADF,
+                      .start_usec = now_usec() };
+        _cleanup_free_ char *failure = NULL;
+        int r;
+
+        r = task_open(&t);
+        if (r < 0) {
+                log_error_errno(r, "Task %" PRIu64 ": cannot open its directory: %m", t.id);
+                (void) task_store_finish(p->store, t.id, false, "Retrace job failed");
+                goto finish;
+        }
+        for (size_t i = 0; i < ELEMENTSOF(steps); i++) {
+                int64_t begin = now_usec();
+
+                if (task_job_cancelled(job))
+                        goto finish;
+                (void) task_stage(&t, stages[i]);
+                r = steps[i](&t, &failure);
+                t.stage_usec[i] = now_usec() - begin;
+                if (r == -ECANCELED || task_job_cancelled(job))
+                        goto finish;
+                task_log(&t, 'I', "%s took %.3f s", stages[i], (double) t.stage_usec[i] / 1e6);
+                if (r < 0)
+                        break;
+        }
+
+        (void) task_stage(&t, "Saving crash statistics");
+        (void) task_store_add_stats(p->store, &(TaskStats){
+                                                      .id = t.id,
+                                                      .package = t.package,
+                                                      .release = t.release,
+                                                      .arch = t.core ? t.core->arch : NULL,
+                                                      .core_size = t.core_size,
+                                                      .analyze_usec = t.stage_usec[0],
+                                                      .prepare_usec = t.stage_usec[1],
+                                                      .run_usec = t.stage_usec[2],
+                                                      .total_usec = now_usec() - t.start_usec,
+                                                      .success = r >= 0,
+                                                      .missing_build_ids = t.missing,
+                                              });
+        (void) task_stage(&t, "Finishing task");
+        if (r < 0)
+                task_log(&t, 'E', "%s", failure ?: "The retrace failed");
+        task_log(&t, 'I', "Retrace took %" PRIi64 " seconds",
+                 (now_usec() - t.start_usec + 500000) / 1000000);
+        (void) task_store_finish(p->store, t.id, r >= 0,
+                                 r >= 0 ? "Retrace job finished successfully" : "Retrace job failed");
+        log_info("Task %" PRIu64 " %s", t.id, r >= 0 ? "finished successfully" : "failed");
+finish:
+        task_run_done(&t);
+}

@@ -1,0 +1,40 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#pragma once
+
+#include <pthread.h>
+#include <stddef.h>
+
+#include "cache-plugin.h"
+#include "cache-store.h"
+#include "common-config.h"
+#include "daemon-queue.h"
+#include "daemon-store.h"
+
+/* Everything a worker needs to retrace a coredump task. The cache index is shared by the workers
+ * and the HTTP threads: cache_lock serializes its use. */
+typedef struct Pipeline {
+        const RetraceConfig *config;
+        TaskStore *store;
+        Cache *cache;
+        pthread_mutex_t cache_lock;
+        Plugin **plugins;
+        size_t n_plugins;
+} Pipeline;
+
+/* Loads every plugin (*.conf) of PluginDir; a bad file is an error naming it. */
+int pipeline_load_plugins(Pipeline *p, char **ret_error);
+void pipeline_done(Pipeline *p);
+
+/* The releases tasks can be retraced for: those the cache holds packages of. */
+int pipeline_supported_releases(Pipeline *p, char ***ret);
+
+/* Runs one task (a TaskRunFunc for the queue): analyze, prepare, run gdb in the sandbox, collect.
+ * Results go to SaveDir/<id>/results/{log,backtrace,exploitable}; the status to the store. When the
+ * job is cancelled the task is left as it is (deleted, or requeued at the next start). */
+void pipeline_run(void *userdata, TaskJob *job);
+
+/* Which release a crash comes from, given its files (any may be NULL): os_release (or release)
+ * through the plugins' abrtparser, else os_info's ID/NAME and VERSION_ID, else guessparser over
+ * the release tag of package. arch completes the release id. Pure apart from the plugins. */
+int pipeline_detect_release(Pipeline *p, const char *os_release, const char *os_info, const char *package,
+                            const char *arch, const Plugin **ret_plugin, char **ret_release);
