@@ -80,7 +80,9 @@ static int unpack_write_entry(Unpack *u, struct archive *a, const CrashFile *fil
         uint64_t written = 0;
         int r;
 
-        fd = openat(u->dest_dirfd, file->name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0640);
+        /* World-readable, so that the sandbox's unprivileged user may read it; the task directory (0700)
+         * keeps everyone else out. */
+        fd = openat(u->dest_dirfd, file->name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
         if (fd < 0)
                 return unpack_fail(u, -errno, "Cannot create '%s' in the task directory", file->name);
         r = strv_extend(&u->created, file->name);

@@ -306,7 +306,9 @@ static enum MHD_Result create_finish(HttpServer *s, struct MHD_Connection *c, Up
                 return refuse_upload(s, c, u, REFUSAL_BAD_ARCHIVE, MHD_HTTP_BAD_REQUEST,
                                      "The upload ended early");
         crash = path_join(u->spool, "crash");
-        if (!crash || mkdir(crash, 0750) < 0)
+        /* Readable by the sandbox's unprivileged user; the spool directory (0700, mkdtemp) and then the
+         * task directory keep everyone else out. */
+        if (!crash || mkdir(crash, 0755) < 0 || chmod(crash, 0755) < 0)
                 return upload_drop_spool(u),
                        respond(c, MHD_HTTP_INTERNAL_SERVER_ERROR, "Cannot unpack the upload\n");
         crash_fd = open(crash, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
