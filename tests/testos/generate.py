@@ -27,6 +27,7 @@ import lzma
 import os
 import re
 import shutil
+import struct
 import subprocess
 import sys
 import tarfile
@@ -240,8 +241,55 @@ def stage_dpkg(stage, pkgs, exclude=()):
                 stage_file(stage, p)
 
 
+def elf_build_id(path):
+    """The GNU build-id of an ELF file as hex, or None (reads the PT_NOTE segments of 64-bit LE ELF)."""
+    with open(path, "rb") as f:
+        head = f.read(64)
+        if len(head) < 64 or head[:4] != b"\x7fELF" or head[4] != 2 or head[5] != 1:
+            return None
+        phoff, = struct.unpack_from("<Q", head, 32)
+        phentsize, phnum = struct.unpack_from("<HH", head, 54)
+        for i in range(phnum):
+            f.seek(phoff + i * phentsize)
+            ptype, _, offset, _, _, filesz = struct.unpack("<IIQQQQ", f.read(40))
+            if ptype != 4:  # PT_NOTE
+                continue
+            f.seek(offset)
+            notes = f.read(filesz)
+            pos = 0
+            while pos + 12 <= len(notes):
+                namesz, descsz, ntype = struct.unpack_from("<III", notes, pos)
+                name_end = pos + 12 + ((namesz + 3) & ~3)
+                desc = notes[name_end:name_end + descsz]
+                if ntype == 3 and notes[pos + 12:pos + 12 + namesz].rstrip(b"\0") == b"GNU":
+                    return desc.hex()
+                pos = name_end + ((descsz + 3) & ~3)
+    return None
+
+
+def add_build_id_links(stage):
+    """/usr/lib/.build-id/xx/yyyy → the ELF file, as Fedora's main packages carry them."""
+    for dirpath, _, filenames in os.walk(stage):
+        if "/usr/lib/debug" in dirpath or "/.build-id" in dirpath:
+            continue
+        for fname in filenames:
+            full = os.path.join(dirpath, fname)
+            if os.path.islink(full) or not os.path.isfile(full):
+                continue
+            bid = elf_build_id(full)
+            if not bid:
+                continue
+            link = os.path.join(stage, "usr/lib/.build-id", bid[:2], bid[2:])
+            if os.path.lexists(link):
+                continue
+            os.makedirs(os.path.dirname(link), exist_ok=True)
+            os.symlink(os.path.relpath(full, os.path.dirname(link)), link)
+
+
 def write_repack_spec(builder, name, version, summary, stage, extra=""):
     """A spec that packages a staged tree as is; %files lists every staged path."""
+    if not name.endswith("-debuginfo"):
+        add_build_id_links(stage)
     files = []
     for dirpath, dirnames, filenames in os.walk(stage):
         for f in filenames + [d for d in dirnames if os.path.islink(os.path.join(dirpath, d))]:
@@ -339,7 +387,7 @@ cp -a {st}/. %{{buildroot}}/
     st = os.path.join(stages, "glibc")
     stage_dpkg(st, ["libc6"])
     spec = write_repack_spec(builder, "glibc", dpkg_version("libc6"), "The GNU C library of TestOS", st,
-                             "Provides: ld-linux-x86-64.so.2()(64bit)")
+                             "Provides: ld-linux-x86-64.so.2()(64bit)\nProvides: rtld(GNU_HASH)")
     builder.rpmbuild(spec, dist, ZSTD)
 
     # glibc-debuginfo: Debian's libc6-dbg build-id files.

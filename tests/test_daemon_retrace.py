@@ -1,0 +1,137 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0-or-later
+"""Coredump retracing end to end, as an ABRT client does it, against a real daemon whose cache holds
+TestOS synced with retrace-server-reposync: every crash kind and every version of crashy and its
+libraries comes back FINISHED_SUCCESS with the right frames (function, file, line) in the crashing
+thread; the upload formats; the failure path (unknown release); the statistics."""
+
+import os
+
+import retrace_test as rt
+from daemon_helpers import DaemonEnv, post, wait_finished
+
+TOS = rt.testos_dir()
+MANIFEST = rt.testos_manifest()
+ENV = DaemonEnv(releases=tuple(MANIFEST["releases"]))
+FORMATS = {".tar.xz": "application/x-xz-compressed-tar", ".tar.gz": "application/x-gzip",
+           ".tar": "application/x-tar"}
+
+
+def frames_of(section):
+    """(function, file, line) of each '#N' line of a backtrace section."""
+    import re
+    out = []
+    for line in section.splitlines():
+        m = re.match(r"^#\d+\s+(?:0x[0-9a-f]+ in )?(\S+?) \(.*?\)(?: at (\S+):(\d+))?", line)
+        if m:
+            out.append((m.group(1), os.path.basename(m.group(2)) if m.group(2) else None,
+                        int(m.group(3)) if m.group(3) else None))
+    return out
+
+
+def in_order(frames, expected):
+    i = 0
+    for f in frames:
+        e = expected[i]
+        if f == (e["function"], e["file"], e["line"]):
+            i += 1
+            if i == len(expected):
+                return True
+    return False
+
+
+def retrace(srv, archive, ctype):
+    with open(archive, "rb") as f:
+        st, h, body = post(srv.port, f.read(), ctype)
+    rt.check(st == 201, f"{archive}: {st} {body!r}")
+    status, seen = wait_finished(srv.base_url, h["X-Task-Id"], h["X-Task-Password"])
+    results = {}
+    for what in ("backtrace", "log", "exploitable"):
+        code, _, b = rt.http_get(f"{srv.base_url}{h['X-Task-Id']}/{what}", {"X-Task-Password": h["X-Task-Password"]})
+        results[what] = b.decode(errors="replace") if code == 200 else None
+    return status, seen, results
+
+
+def test_every_crash():
+    with ENV.server() as srv:
+        srv.start(ready_path="settings")
+        for i, crash in enumerate(MANIFEST["crashes"]):
+            ext = list(FORMATS)[i % len(FORMATS)]
+            status, seen, res = retrace(srv, os.path.join(TOS, "crashes", crash["name"] + ext), FORMATS[ext])
+            rt.check(status == "FINISHED_SUCCESS", f"{crash['name']}: {status}\n{res['log']}")
+            rt.check(seen[-1] == "Retrace job finished successfully", seen)
+            bt = res["backtrace"]
+            rt.check(bt and "Crashing thread:" in bt, f"{crash['name']}: no backtrace")
+            crashing = bt.split("Crashing thread:", 1)[1].split("\nAll threads:", 1)[0]
+            frames = frames_of(crashing)
+            rt.check(in_order(frames, crash["frames"]),
+                     f"{crash['name']}: expected {crash['frames']}\nin the crashing thread:\n{crashing}")
+            rt.check("Shared libraries:" in bt and "Registers:" in bt, f"{crash['name']}: sections missing")
+            if crash["threads"] > 1:
+                rt.check(bt.count("\nThread ") >= crash["threads"], f"{crash['name']}: threads missing:\n{bt}")
+            ex = res["exploitable"]
+            rt.check(ex and ex.startswith("Likely crash reason: ") and "Exploitable rating (0-9 scale): " in ex, ex)
+            if crash["signal"] == "SIGSEGV":
+                rt.check("NULL pointer dereference" in ex, ex)
+            if crash["name"].endswith("-abort"):
+                rt.check("Abort message:" in bt and "Assertion" in bt, f"no abort message:\n{bt}")
+            log = res["log"]
+            rt.check(log and "Retrace took " in log.splitlines()[-1], log)
+            for line in log.splitlines():
+                rt.check(line.startswith("[") and line[20:25] in ("] [I]", "] [W]", "] [E]", "] [D]"), line)
+            print(f"   {crash['name']} ({ext}): {len(frames)} frames in the crashing thread, "
+                  f"statuses {' → '.join(seen)}")
+
+
+def test_unknown_release_fails_with_advice():
+    import tempfile
+    from daemon_helpers import tar_of
+    d = os.path.join(TOS, "crashes", "r1-null")
+    members = [(f, open(os.path.join(d, f), "rb").read()) for f in ("coredump", "executable", "package")]
+    members.append(("os_release", b"Plan 9 release 4 (Labs)\n"))
+    members[2] = ("package", b"crashy-1.0-1.p9")
+    with ENV.server() as srv:
+        srv.start(ready_path="settings")
+        st, h, body = post(srv.port, tar_of(members))
+        rt.check(st == 201, f"{st} {body!r}")
+        status, _ = wait_finished(srv.base_url, h["X-Task-Id"], h["X-Task-Password"])
+        rt.check(status == "FINISHED_FAILURE", status)
+        st, _, log = rt.http_get(f"{srv.base_url}{h['X-Task-Id']}/log", {"X-Task-Password": h["X-Task-Password"]})
+        log = log.decode()
+        rt.check("Unknown release 'Plan 9 release 4 (Labs)'" in log and "testos-1-x86_64" in log, log)
+        st, _, _ = rt.http_get(f"{srv.base_url}{h['X-Task-Id']}/backtrace", {"X-Task-Password": h["X-Task-Password"]})
+        rt.check(st == 404, f"a failed task has a backtrace: {st}")
+
+
+def test_checkpackage_and_stats():
+    import json
+    with ENV.server() as srv:
+        srv.start(ready_path="settings")
+        st, h, _ = rt.http_get(srv.base_url + "checkpackage", {"X-Package-NVR": "crashy-1.0-2.tos1",
+                                                                "X-Package-Arch": "x86_64",
+                                                                "X-OS-Release": "testos-1-x86_64"})
+        rt.check(st == 302 and "Location" not in h, f"known package: {st} {h}")
+        st, _, _ = rt.http_get(srv.base_url + "checkpackage", {"X-Package-NVR": "crashy-1.0-2.tos1",
+                                                                "X-Package-Arch": "x86_64",
+                                                                "X-OS-Release": "testos-2-x86_64"})
+        rt.check(st == 404, f"package of the other release: {st}")
+        st, _, _ = rt.http_get(srv.base_url + "checkpackage", {"X-Package-NVR": "crashy-9.9-9.tos1",
+                                                                "X-Package-Arch": "x86_64"})
+        rt.check(st == 404, f"unknown package: {st}")
+        st, _, _ = rt.http_get(srv.base_url + "checkpackage", {"X-Package-Arch": "x86_64"})
+        rt.check(st == 403, f"missing X-Package-NVR: {st}")
+        st, _, body = rt.http_get(srv.base_url + "settings")
+        rt.check(b"supported_releases testos-1-x86_64 testos-2-x86_64" in body, body)
+        st, _, body = rt.http_get(srv.base_url + "stats")
+        stats = json.loads(body)
+        total = stats["totals"][0]
+        rt.check(total["count"] >= len(MANIFEST["crashes"]) + 1, stats)
+        rt.check(total["success"] >= len(MANIFEST["crashes"]), stats)
+        rt.check(any(r["label"] == "testos-2-x86_64" for r in stats["releases"]), stats)
+        rt.check(stats["durations"]["total"]["p95"] > 0, stats)
+
+
+try:
+    rt.run_tests([test_every_crash, test_unknown_release_fails_with_advice, test_checkpackage_and_stats])
+finally:
+    ENV.cleanup()
