@@ -57,7 +57,7 @@ typedef struct TaskRun {
         size_t n_ids;
         char **missing; /* "build-id (module)" */
         char *root;
-        bool cache_locked;
+        int cache_lock_fd; /* a shared flock on CacheDir/lock while the task uses a root */
 } TaskRun;
 
 static int64_t now_usec(void)
@@ -112,8 +112,7 @@ static int task_stage(TaskRun *t, const char *stage)
 
 static void task_run_done(TaskRun *t)
 {
-        if (t->cache_locked)
-                cache_unlock(t->p->cache);
+        safe_close(t->cache_lock_fd);
         safe_close(t->dir_fd);
         safe_close(t->crash_fd);
         safe_close(t->results_fd);
@@ -450,6 +449,11 @@ static int task_analyze(TaskRun *t, char **ret_failure)
 
 /* ---------------------------------------------------------------- prepare */
 
+static bool job_keep_waiting(void *userdata)
+{
+        return !task_job_cancelled(userdata);
+}
+
 static int task_prepare(TaskRun *t, char **ret_failure)
 {
         _cleanup_free_ int64_t *all = NULL;
@@ -460,17 +464,19 @@ static int task_prepare(TaskRun *t, char **ret_failure)
         int64_t start = now_usec();
         int r;
 
+        /* Held shared until the task ends, so that gc cannot remove the root under gdb; a lock of this
+         * task's own (flock belongs to the open file, which other workers must not share). Taken before
+         * the mutex: a running gc may make us wait, and nobody else should wait for that. */
+        r = cache_lock_shared(t->p->cache, job_keep_waiting, t->job, &t->cache_lock_fd);
+        if (r == -ECANCELED)
+                return r;
+        if (r < 0)
+                return failf(ret_failure, r, "Cannot lock the package cache: %s", strerror(-r));
         pthread_mutex_lock(&t->p->cache_lock);
         r = cache_resolve_with_debugger(t->p->cache->index, t->release, t->plugin->gdb_package, t->ids,
                                         t->n_ids, &all, &n_all, &unresolved);
-        if (r >= 0) {
-                /* Held shared until the task ends, so that gc cannot remove the root under gdb. */
-                r = cache_lock(t->p->cache, LOCK_SH);
-                if (r >= 0) {
-                        t->cache_locked = true;
-                        r = cache_assemble(t->p->cache, all, n_all, &a, &reason);
-                }
-        }
+        if (r >= 0)
+                r = cache_assemble(t->p->cache, all, n_all, &a, &reason);
         pthread_mutex_unlock(&t->p->cache_lock);
         if (r == -ENOENT && !reason)
                 return failf(ret_failure, r,
@@ -682,6 +688,7 @@ void pipeline_run(void *userdata, TaskJob *job)
                       .crash_fd = -EBADF,
                       .results_fd = -EBADF,
                       .log_fd = -EBADF,
+                      .cache_lock_fd = -EBADF,
                       .start_usec = now_usec() };
         _cleanup_free_ char *failure = NULL;
         int r;

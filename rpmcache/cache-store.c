@@ -33,11 +33,11 @@ Cache *cache_close(Cache *c)
         if (!c)
                 return NULL;
         cache_index_close(c->index);
-        (void)safe_close(c->dir_fd);
-        (void)safe_close(c->objects_fd);
-        (void)safe_close(c->roots_fd);
-        (void)safe_close(c->tmp_fd);
-        (void)safe_close(c->lock_fd);
+        (void) safe_close(c->dir_fd);
+        (void) safe_close(c->objects_fd);
+        (void) safe_close(c->roots_fd);
+        (void) safe_close(c->tmp_fd);
+        (void) safe_close(c->lock_fd);
         free(c->dir);
         return mfree(c);
 }
@@ -92,9 +92,27 @@ int cache_lock(Cache *c, int operation)
         return 0;
 }
 
+int cache_lock_shared(Cache *c, bool (*keep_waiting)(void *userdata), void *userdata, int *ret_fd)
+{
+        _cleanup_close_ int fd = openat(c->dir_fd, "lock", O_RDWR | O_CLOEXEC | O_NOFOLLOW);
+
+        if (fd < 0)
+                return -errno;
+        /* Polled, so that the caller can give up (a cancelled task) while gc holds the lock. */
+        while (flock(fd, LOCK_SH | LOCK_NB) < 0) {
+                if (errno != EWOULDBLOCK && errno != EINTR)
+                        return -errno;
+                if (keep_waiting && !keep_waiting(userdata))
+                        return -ECANCELED;
+                (void) usleep(50 * 1000);
+        }
+        *ret_fd = TAKE_FD(fd);
+        return 0;
+}
+
 void cache_unlock(Cache *c)
 {
-        (void)flock(c->lock_fd, LOCK_UN);
+        (void) flock(c->lock_fd, LOCK_UN);
 }
 
 int cache_make_tmpdir(Cache *c, const char *prefix, char **ret_name, int *ret_fd)
@@ -113,7 +131,7 @@ int cache_make_tmpdir(Cache *c, const char *prefix, char **ret_name, int *ret_fd
                 return -errno;
         *ret_name = strdup(name);
         if (!*ret_name) {
-                (void)close(fd);
+                (void) close(fd);
                 return -ENOMEM;
         }
         *ret_fd = fd;
@@ -133,7 +151,7 @@ static int walk_objects(Cache *c, ObjectWalkCallback cb, void *userdata)
                 return -errno;
         top = fdopendir(fd);
         if (!top) {
-                (void)close(fd);
+                (void) close(fd);
                 return -errno;
         }
         for (struct dirent *a; (a = readdir(top));) {
@@ -146,7 +164,7 @@ static int walk_objects(Cache *c, ObjectWalkCallback cb, void *userdata)
                         continue;
                 algo = fdopendir(fd);
                 if (!algo) {
-                        (void)close(fd);
+                        (void) close(fd);
                         return -errno;
                 }
                 for (struct dirent *x; (x = readdir(algo));) {
@@ -159,7 +177,7 @@ static int walk_objects(Cache *c, ObjectWalkCallback cb, void *userdata)
                                 continue;
                         sub = fdopendir(fd);
                         if (!sub) {
-                                (void)close(fd);
+                                (void) close(fd);
                                 return -errno;
                         }
                         for (struct dirent *o; (o = readdir(sub));) {
@@ -187,7 +205,7 @@ static int count_object(int dir_fd, const char *rel, const struct stat *st, void
         CacheDiskUse *u = userdata;
 
         u->objects++;
-        u->object_bytes += (uint64_t)st->st_blocks * 512;
+        u->object_bytes += (uint64_t) st->st_blocks * 512;
         return 0;
 }
 
@@ -205,7 +223,7 @@ int cache_disk_use(Cache *c, CacheDiskUse *ret)
                 return -errno;
         d = fdopendir(fd);
         if (!d) {
-                (void)close(fd);
+                (void) close(fd);
                 return -errno;
         }
         for (struct dirent *de; (de = readdir(d));)
@@ -263,7 +281,7 @@ static int verify_one(int algo, const char *digest, mode_t mode, void *userdata)
 
 int cache_verify(Cache *c, CacheVerifyCallback cb, void *userdata, uint64_t *ret_checked)
 {
-        VerifyState s = {.cache = c, .cb = cb, .userdata = userdata};
+        VerifyState s = { .cache = c, .cb = cb, .userdata = userdata };
         int r;
 
         r = cache_index_foreach_object(c->index, verify_one, &s);
@@ -309,7 +327,7 @@ static int name_set_add(int algo, const char *digest, mode_t mode, void *userdat
 
 static int compare_strp(const void *a, const void *b)
 {
-        return strcmp(*(char *const *)a, *(char *const *)b);
+        return strcmp(*(char *const *) a, *(char *const *) b);
 }
 
 typedef struct GcState {
@@ -327,7 +345,7 @@ static int gc_object(int dir_fd, const char *rel, const struct stat *st, void *u
         if (unlinkat(dir_fd, base, 0) < 0)
                 return errno == ENOENT ? 0 : -errno;
         g->result->objects_removed++;
-        g->result->bytes_removed += (uint64_t)st->st_blocks * 512;
+        g->result->bytes_removed += (uint64_t) st->st_blocks * 512;
         return 0;
 }
 
@@ -352,7 +370,7 @@ static int remove_root(Cache *c, const char *name)
 {
         _cleanup_free_ char *tmpname = NULL, *full = NULL;
 
-        if (asprintf(&tmpname, "old-%s-%ld", name, (long)getpid()) < 0)
+        if (asprintf(&tmpname, "old-%s-%ld", name, (long) getpid()) < 0)
                 return -ENOMEM;
         if (renameat(c->roots_fd, name, c->tmp_fd, tmpname) < 0)
                 return errno == ENOENT ? 0 : -errno;
@@ -375,7 +393,7 @@ int cache_prune_roots(Cache *c, const char *keep, uint64_t min_root_age_sec, uin
                 return -errno;
         d = fdopendir(fd);
         if (!d) {
-                (void)close(fd);
+                (void) close(fd);
                 return -errno;
         }
         for (struct dirent *de; (de = readdir(d));) {
@@ -402,7 +420,7 @@ int cache_prune_roots(Cache *c, const char *keep, uint64_t min_root_age_sec, uin
         for (size_t i = c->limits.keep_roots; i < n; i++) {
                 if (keep && streq(roots[i].name, keep))
                         continue;
-                if (roots[i].used.tv_sec + (time_t)min_root_age_sec > now)
+                if (roots[i].used.tv_sec + (time_t) min_root_age_sec > now)
                         continue;
                 r = remove_root(c, roots[i].name);
                 if (r < 0)
@@ -428,7 +446,7 @@ static int gc_tmp(Cache *c, uint64_t *ret_removed)
                 return -errno;
         d = fdopendir(fd);
         if (!d) {
-                (void)close(fd);
+                (void) close(fd);
                 return -errno;
         }
         for (struct dirent *de; (de = readdir(d));) {
@@ -451,7 +469,7 @@ int cache_gc(Cache *c, uint64_t min_root_age_sec, CacheGcResult *ret)
 {
         NameSet referenced = {};
         CacheGcResult result = {};
-        GcState g = {.referenced = &referenced, .result = &result};
+        GcState g = { .referenced = &referenced, .result = &result };
         int r;
 
         r = cache_lock(c, LOCK_EX);

@@ -39,6 +39,11 @@ DEFINE_TRIVIAL_CLEANUP_FUNC(Cache *, cache_close);
 /* flock(2) on CacheDir/lock: LOCK_SH for work that adds objects or links to them, LOCK_EX for gc. */
 int cache_lock(Cache *c, int operation);
 void cache_unlock(Cache *c);
+/* A shared lock on a file description of its own, for one of several threads of a process (flock
+ * locks belong to the open file: threads sharing lock_fd would release each other's). Closing the
+ * fd releases it. While the lock is taken exclusively, keep_waiting (may be NULL) is asked every
+ * 50 ms whether to go on waiting; -ECANCELED when it says no. */
+int cache_lock_shared(Cache *c, bool (*keep_waiting)(void *userdata), void *userdata, int *ret_fd);
 
 /* Makes a fresh private directory under tmp/ whose name starts with prefix; returns its name
  * (relative to tmp/) and an fd to it. */

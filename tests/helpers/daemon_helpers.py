@@ -17,18 +17,24 @@ SANDBOX = os.path.join(BUILD, "sandbox", "retrace-sandbox")
 
 
 class DaemonEnv(Env):
-    """Env (config, plugins, RepoDir, CacheDir) plus SaveDir and the daemon's keys."""
+    """Env (config, plugins, RepoDir, CacheDir) plus SaveDir and the daemon's keys; the given testos
+    releases are synced into the cache once."""
 
-    def __init__(self, releases=(), config=""):
+    def __init__(self, releases=(), **keys):
         super().__init__()
-        with open(self.config, "a") as f:
-            f.write(f"SaveDir = tasks\nSandboxPath = {SANDBOX}\nTaskTimeout = 300\n{config}")
+        with open(self.config) as f:
+            self.base = f.read()
+        self.set_keys(**keys)
         for version in releases:
             self.sync(version)
 
-    def set_config(self, text):
-        """Appends keys to [retrace] (later lines win? no: keys must not repeat) — rewrite instead."""
-        with open(self.config, "a") as f:
+    def set_keys(self, **keys):
+        """Rewrites the configuration: the base keys, SaveDir, SandboxPath, then keys (Name=value)."""
+        text = self.base + f"SaveDir = tasks\nSandboxPath = {SANDBOX}\n"
+        keys.setdefault("TaskTimeout", "300")
+        for k, v in keys.items():
+            text += f"{k} = {v}\n"
+        with open(self.config, "w") as f:
             f.write(text)
 
     def server(self, name="retrace-server"):

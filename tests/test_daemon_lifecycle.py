@@ -1,0 +1,163 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0-or-later
+"""The task queue of a real daemon: bounded parallelism, a bounded queue that alone answers 503, the
+load /settings reports, deletion stopping work, kill -9 and SIGTERM with tasks waiting and running
+(every task finishes after the restart), and 50 concurrent uploads with MaxParallelTasks=2.
+
+To hold tasks in place deterministically, the test takes the package cache's lock exclusively (as
+`retrace-server-cache gc` does): workers then wait in "Preparing environment" until it is released."""
+
+import concurrent.futures
+import fcntl
+import os
+import signal
+import time
+
+import retrace_test as rt
+from daemon_helpers import DaemonEnv, post, wait_finished
+
+TOS = rt.testos_dir()
+MANIFEST = rt.testos_manifest()
+ENV = DaemonEnv(releases=tuple(MANIFEST["releases"]))
+ARCHIVE = open(os.path.join(TOS, "crashes", "r1-null.tar.xz"), "rb").read()
+PREPARING = "Preparing environment for backtrace generation"
+
+
+class CacheLock:
+    def __enter__(self):
+        self.fd = os.open(os.path.join(ENV.cache_dir, "lock"), os.O_RDWR | os.O_CREAT)
+        fcntl.flock(self.fd, fcntl.LOCK_EX)
+        return self
+
+    def release(self):
+        if self.fd is not None:
+            os.close(self.fd)
+            self.fd = None
+
+    def __exit__(self, *exc):
+        self.release()
+
+
+def upload(srv):
+    st, h, body = post(srv.port, ARCHIVE)
+    rt.check(st == 201, f"upload: {st} {body!r}")
+    return h["X-Task-Id"], h["X-Task-Password"]
+
+
+def status(srv, tid, pw):
+    st, h, body = rt.http_get(f"{srv.base_url}{tid}", {"X-Task-Password": pw})
+    return st, h.get("X-Task-Status"), body.decode().strip()
+
+
+def settings(srv):
+    _, _, body = rt.http_get(srv.base_url + "settings")
+    return dict(line.split(" ", 1) for line in body.decode().splitlines() if " " in line)
+
+
+def wait_for(what, cond, timeout=60):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if cond():
+            return
+        time.sleep(0.05)
+    rt.fail(f"timed out waiting for {what}")
+
+
+def test_queue_full_answers_503():
+    ENV.set_keys(MaxParallelTasks=1, MaxQueuedTasks=2)
+    with ENV.server() as srv:
+        srv.start(ready_path="settings")
+        lock = CacheLock().__enter__()
+        tasks = [upload(srv)]
+        wait_for("the first task to wait for the cache", lambda: status(srv, *tasks[0])[2] == PREPARING)
+        tasks += [upload(srv), upload(srv)]
+        s = settings(srv)
+        rt.check(s["running_tasks"] == "3" and s["max_running_tasks"] == "3", s)
+        st, h, body = post(srv.port, ARCHIVE)
+        rt.check(st == 503 and h.get("Retry-After"), f"upload into a full queue: {st} {h} {body!r}")
+        lock.release()
+        for tid, pw in tasks:
+            st, _ = wait_finished(srv.base_url, tid, pw)
+            rt.check(st == "FINISHED_SUCCESS", f"task {tid}: {st}")
+        s = settings(srv)
+        rt.check(s["running_tasks"] == "0", s)
+
+
+def test_delete_stops_work():
+    ENV.set_keys(MaxParallelTasks=1, AllowAPIDelete="yes")
+    with ENV.server() as srv:
+        srv.start(ready_path="settings")
+        with CacheLock():
+            running = upload(srv)
+            wait_for("the task to wait for the cache", lambda: status(srv, *running)[2] == PREPARING)
+            queued = upload(srv)
+            for tid, pw in (queued, running):
+                st, _, body = rt.http_get(f"{srv.base_url}{tid}/delete", {"X-Task-Password": pw})
+                rt.check(st == 200, f"delete {tid}: {st} {body!r}")
+                st, _, _ = status(srv, tid, pw)
+                rt.check(st == 404, f"deleted task {tid} still answers {st}")
+                rt.check(not os.path.exists(os.path.join(ENV.dir, "tasks", tid)), f"task {tid} left its directory")
+        # The daemon goes on working.
+        tid, pw = upload(srv)
+        st, _ = wait_finished(srv.base_url, tid, pw)
+        rt.check(st == "FINISHED_SUCCESS", st)
+        rt.check(not os.path.exists(os.path.join(ENV.dir, "tasks", running[0])), "a cancelled task came back")
+
+
+def test_kill9_and_sigterm_lose_nothing():
+    ENV.set_keys(MaxParallelTasks=1)
+    tasks = []
+    with ENV.server("first") as srv:
+        srv.start(ready_path="settings")
+        with CacheLock():
+            tasks.append(upload(srv))
+            wait_for("a running task", lambda: status(srv, *tasks[0])[2] == PREPARING)
+            tasks += [upload(srv) for _ in range(3)]
+            srv.proc.send_signal(signal.SIGKILL)
+            srv.proc.wait()
+    with ENV.server("second") as srv:
+        srv.start(ready_path="settings")
+        with CacheLock():
+            wait_for("the restarted daemon to run a task again",
+                     lambda: any(status(srv, *t)[2] == PREPARING for t in tasks))
+            tasks.append(upload(srv))
+            srv.proc.send_signal(signal.SIGTERM)
+            try:
+                rc = srv.proc.wait(timeout=20)
+            except Exception:
+                threads = os.popen(f"grep -H . /proc/{srv.proc.pid}/task/*/wchan").read()
+                rt.fail(f"the daemon did not exit within 20 s of SIGTERM; its threads wait in:\n{threads}")
+            rt.check(rc == 0, f"exit status {rc} after SIGTERM")
+            rt.check("resume at the next start" in srv.log(), srv.log())
+    with ENV.server("third") as srv:
+        srv.start(ready_path="settings")
+        for tid, pw in tasks:
+            st, seen = wait_finished(srv.base_url, tid, pw)
+            rt.check(st == "FINISHED_SUCCESS", f"task {tid} after the restarts: {st} {seen}")
+        print(f"   {len(tasks)} tasks survived kill -9 and SIGTERM")
+
+
+def test_50_concurrent_uploads():
+    ENV.set_keys(MaxParallelTasks=2)
+    with ENV.server() as srv:
+        srv.start(ready_path="settings")
+        with concurrent.futures.ThreadPoolExecutor(max_workers=10) as pool:
+            results = list(pool.map(lambda _: post(srv.port, ARCHIVE), range(50)))
+        codes = [st for st, _, _ in results]
+        rt.check(codes == [201] * 50, f"uploads refused while the queue had room: {codes}")
+        peak = 0
+        for st, h, _ in results:
+            s = settings(srv)
+            peak = max(peak, int(s["running_tasks"]))
+            fin, _ = wait_finished(srv.base_url, h["X-Task-Id"], h["X-Task-Password"])
+            rt.check(fin == "FINISHED_SUCCESS", f"task {h['X-Task-Id']}: {fin}")
+        _, _, body = rt.http_get(srv.base_url + "metrics")
+        rt.check('retrace_tasks{status="FINISHED_SUCCESS"}' in body.decode(), body)
+        print(f"   50 uploads accepted and finished (load seen up to {peak})")
+
+
+try:
+    rt.run_tests([test_queue_full_answers_503, test_delete_stops_work, test_kill9_and_sigterm_lose_nothing,
+                  test_50_concurrent_uploads])
+finally:
+    ENV.cleanup()
