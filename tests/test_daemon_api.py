@@ -163,7 +163,72 @@ def test_settings():
         rt.check(kv["max_packed_size"] == "30" and kv["max_unpacked_size"] == "600", kv)
 
 
+def test_configured_paths():
+    """The refusals and permissions that depend on configuration keys."""
+    good = tar_of(crash_members())
+    ENV.set_keys(RequireHTTPS="yes", TrustedProxy="127.0.0.1")
+    with start() as srv:
+        srv.start(ready_path="settings")
+        st, _, body = post(srv, good)
+        rt.check(st == 403 and b"HTTPS is required" in body, f"plain HTTP with RequireHTTPS: {st} {body!r}")
+        head = (f"POST /create HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-xz-compressed-tar\r\n"
+                f"Content-Length: {len(good)}\r\nX-Forwarded-Proto: https\r\nConnection: close\r\n\r\n")
+        st, _, body = raw_request(srv, head, good)
+        rt.check(st == 201, f"HTTPS through the trusted proxy: {st} {body!r}")
+    ENV.set_keys(RequireHTTPS="yes", TrustedProxy="192.0.2.1")
+    with start() as srv:
+        srv.start(ready_path="settings")
+        st, _, _ = raw_request(srv, head, good)
+        rt.check(st == 403, f"X-Forwarded-Proto from an untrusted peer counted: {st}")
+    ENV.set_keys(MinStorageLeft="1000000G")
+    with start() as srv:
+        srv.start(ready_path="settings")
+        st, _, body = post(srv, good)
+        rt.check(st == 507, f"MinStorageLeft: {st} {body!r}")
+    ENV.set_keys(MaxUnpackedSize="1")
+    with start() as srv:
+        srv.start(ready_path="settings")
+        st, _, body = post(srv, tar_of(crash_members(skip=("coredump",)) + [("coredump", b"\0" * (2 << 20))]))
+        rt.check(st == 413 and b"more than the limit" in body, f"MaxUnpackedSize: {st} {body!r}")
+    ENV.set_keys(AllowAPIDelete="yes", AllowInteractive="yes")
+    with start() as srv:
+        srv.start(ready_path="settings")
+        st, h, body = post(srv, good, task_type="3")
+        rt.check(st == 201, f"interactive type allowed: {st} {body!r}")
+        url = f"{srv.base_url}{h['X-Task-Id']}"
+        st, _, _ = rt.http_get(url + "/delete", {"X-Task-Password": h["X-Task-Password"]})
+        rt.check(st == 200, f"delete allowed: {st}")
+        st, _, _ = rt.http_get(url, {"X-Task-Password": h["X-Task-Password"]})
+        rt.check(st == 404, f"deleted task: {st}")
+        rt.check(not os.path.exists(os.path.join(tasks_dir(), h["X-Task-Id"])), "deleted task left its directory")
+    ENV.set_keys()
+
+
+def test_tls():
+    import ssl
+    import subprocess
+    import urllib.request
+    rt.require_tool("openssl")
+    cert, key = os.path.join(ENV.dir, "cert.pem"), os.path.join(ENV.dir, "key.pem")
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", key, "-out", cert,
+                    "-days", "2", "-subj", "/CN=127.0.0.1"], check=True, capture_output=True)
+    ctx = ssl.create_default_context()
+    ctx.load_verify_locations(cert)
+    ctx.check_hostname = False
+    ENV.set_keys(TLSCertificate=cert, TLSKey=key, RequireHTTPS="yes")
+    with ENV.server(ssl_context=ctx) as srv:
+        srv.start(ready_path="settings")
+        with urllib.request.urlopen(srv.base_url + "settings", context=ctx, timeout=10) as r:
+            rt.check(b"max_packed_size" in r.read(), "settings over HTTPS")
+        req = urllib.request.Request(srv.base_url + "create", data=tar_of(crash_members()), method="POST",
+                                     headers={"Content-Type": "application/x-xz-compressed-tar"})
+        with urllib.request.urlopen(req, context=ctx, timeout=30) as r:
+            rt.check(r.status == 201 and r.headers["X-Task-Id"], f"upload over HTTPS: {r.status}")
+    ENV.set_keys()
+
+
 try:
-    rt.run_tests([test_upload_formats, test_refusals_in_protocol_order, test_task_access, test_settings])
+    rt.run_tests([test_upload_formats, test_refusals_in_protocol_order, test_task_access, test_settings,
+                  test_configured_paths, test_tls])
 finally:
     ENV.cleanup()

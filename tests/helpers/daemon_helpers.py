@@ -37,9 +37,9 @@ class DaemonEnv(Env):
         with open(self.config, "w") as f:
             f.write(text)
 
-    def server(self, name="retrace-server"):
+    def server(self, name="retrace-server", ssl_context=None):
         return rt.Server(lambda port, tmp: [SERVER, "--config", self.config, "--listen", f"127.0.0.1:{port}"],
-                         name=name, env=self.env())
+                         name=name, env=self.env(), ssl_context=ssl_context)
 
 
 def raw_request(port, head, body=b""):

@@ -205,7 +205,7 @@ class Server:
     """A program started for one test: it gets a port and a temporary directory, and its output
     goes to a log file that is printed when the test fails."""
 
-    def __init__(self, argv_for_port, *, cwd=None, env=None, name=None):
+    def __init__(self, argv_for_port, *, cwd=None, env=None, name=None, ssl_context=None):
         self.port = free_port()
         self.tmpdir = tempfile.mkdtemp(prefix="retrace-test-")
         self.argv = argv_for_port(self.port, self.tmpdir)
@@ -214,7 +214,8 @@ class Server:
         self.cwd = cwd or self.tmpdir
         self.env = env
         self.proc = None
-        self.base_url = f"http://127.0.0.1:{self.port}/"
+        self.ssl_context = ssl_context
+        self.base_url = f"{'https' if ssl_context else 'http'}://127.0.0.1:{self.port}/"
 
     def start(self, ready_path="", timeout=30):
         self._log = open(self.log_path, "wb")
@@ -232,11 +233,11 @@ class Server:
             if self.proc.poll() is not None:
                 raise RuntimeError(f"{self.name} exited with {self.proc.returncode} before it was ready")
             try:
-                urllib.request.urlopen(self.base_url + path, timeout=2).close()
+                urllib.request.urlopen(self.base_url + path, timeout=2, context=self.ssl_context).close()
                 return
             except urllib.error.HTTPError:
                 return
-            except (urllib.error.URLError, ConnectionError, socket.timeout):
+            except (urllib.error.URLError, ConnectionError, socket.timeout, OSError):
                 time.sleep(delay)
                 delay = min(delay * 2, 0.2)
         raise RuntimeError(f"{self.name} did not answer on port {self.port} within {timeout}s")
