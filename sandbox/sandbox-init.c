@@ -3,6 +3,7 @@
 
 #include <fcntl.h>
 #include <limits.h>
+#include <poll.h>
 #include <signal.h>
 #include <sys/prctl.h>
 #include <sys/wait.h>
@@ -32,7 +33,23 @@ static void report(int fd, SandboxReportKind kind, int error, int wait_status, c
         (void) fd_write_all(fd, &rep, sizeof(rep));
 }
 
-static int init_setup(const SandboxConfig *c, const SandboxIds *ids, SandboxError *e)
+/* Dies with the helper. The kernel forgets the parent-death signal when credentials change, so this
+ * is called again after the uid switch; the helper keeps its end of the sync pipe open while it
+ * lives, so a hang-up there means it died before the signal was armed. */
+static int parent_death_arm(int sync_fd)
+{
+        struct pollfd p = { .fd = sync_fd, .events = POLLIN };
+
+        if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0)
+                return -errno;
+        if (poll(&p, 1, 0) < 0)
+                return -errno;
+        if (p.revents & (POLLHUP | POLLERR))
+                _exit(SANDBOX_EXIT_SETUP);
+        return 0;
+}
+
+static int init_setup(const SandboxConfig *c, const SandboxIds *ids, int sync_fd, SandboxError *e)
 {
         _cleanup_(sandbox_mount_sources_freep) SandboxMountSources *sources = NULL;
         int r;
@@ -48,6 +65,9 @@ static int init_setup(const SandboxConfig *c, const SandboxIds *ids, SandboxErro
                 return sandbox_error_set(e, errno, "cannot change to gid %u", (unsigned)ids->inside_gid);
         if (setresuid(ids->inside_uid, ids->inside_uid, ids->inside_uid) < 0)
                 return sandbox_error_set(e, errno, "cannot change to uid %u", (unsigned)ids->inside_uid);
+        r = parent_death_arm(sync_fd);
+        if (r < 0)
+                return sandbox_error_set(e, r, "cannot tie the sandbox to the helper's life");
         r = sandbox_mount_build(c, sources, ids, isatty(STDIN_FILENO), e);
         if (r < 0)
                 return r;
@@ -159,10 +179,10 @@ _noreturn_ void sandbox_init_run(const SandboxConfig *c, const SandboxIds *ids, 
                 _exit(SANDBOX_EXIT_SETUP);
         if (read(fds->sync, &go, 1) != 1)
                 _exit(SANDBOX_EXIT_SETUP);
-        (void) safe_close(fds->sync);
         (void) prctl(PR_SET_NAME, "retrace-init", 0, 0, 0);
 
-        r = init_setup(c, ids, &e);
+        r = init_setup(c, ids, fds->sync, &e);
+        (void) safe_close(fds->sync);
         if (r < 0) {
                 report(fds->report, SANDBOX_REPORT_SETUP_FAILED, e.error, 0, e.message);
                 _exit(SANDBOX_EXIT_SETUP);

@@ -23,7 +23,7 @@ typedef struct SandboxReport {
 } SandboxReport;
 
 typedef struct SandboxInitFds {
-        int sync;   /* read: one byte once the id maps are written; EOF: the helper is gone */
+        int sync;   /* read: one byte once the id maps are written; hang-up/EOF: the helper is gone */
         int report; /* write: SandboxReport */
         int out;    /* write: the command's stdout */
         int err;    /* write: the command's stderr */

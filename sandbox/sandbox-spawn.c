@@ -229,11 +229,11 @@ int sandbox_run(const SandboxConfig *c, SandboxResult *ret, SandboxError *e)
                                 sandbox_userns_problem(-r, problem, sizeof(problem)));
                 goto kill;
         }
+        /* The write end stays open while we live: init checks it for a hang-up. */
         if (write(sync_pipe[1], "1", 1) != 1) {
                 r = sandbox_error_set(e, errno, "cannot start the sandbox's init");
                 goto kill;
         }
-        sync_pipe[1] = safe_close(sync_pipe[1]);
 
         r = output_pump(c, pid, pidfd, out_pipe[0], err_pipe[0], deadline, &result);
         if (r < 0)
