@@ -66,19 +66,19 @@ static int parse_argv(int argc, char *argv[], SandboxConfig *c)
                 ARG_VERSION,
         };
         static const struct option options[] = {
-                { "root", required_argument, NULL, ARG_ROOT },
-                { "ro-bind", required_argument, NULL, ARG_RO_BIND },
-                { "bind", required_argument, NULL, ARG_BIND },
-                { "tmpfs", required_argument, NULL, ARG_TMPFS },
-                { "chdir", required_argument, NULL, ARG_CHDIR },
-                { "setenv", required_argument, NULL, ARG_SETENV },
-                { "timeout", required_argument, NULL, ARG_TIMEOUT },
-                { "rlimit", required_argument, NULL, ARG_RLIMIT },
-                { "output-limit", required_argument, NULL, ARG_OUTPUT_LIMIT },
-                { "allow-ptrace", no_argument, NULL, ARG_ALLOW_PTRACE },
-                { "status-fd", required_argument, NULL, ARG_STATUS_FD },
-                { "help", no_argument, NULL, 'h' },
-                { "version", no_argument, NULL, ARG_VERSION },
+                {"root", required_argument, NULL, ARG_ROOT},
+                {"ro-bind", required_argument, NULL, ARG_RO_BIND},
+                {"bind", required_argument, NULL, ARG_BIND},
+                {"tmpfs", required_argument, NULL, ARG_TMPFS},
+                {"chdir", required_argument, NULL, ARG_CHDIR},
+                {"setenv", required_argument, NULL, ARG_SETENV},
+                {"timeout", required_argument, NULL, ARG_TIMEOUT},
+                {"rlimit", required_argument, NULL, ARG_RLIMIT},
+                {"output-limit", required_argument, NULL, ARG_OUTPUT_LIMIT},
+                {"allow-ptrace", no_argument, NULL, ARG_ALLOW_PTRACE},
+                {"status-fd", required_argument, NULL, ARG_STATUS_FD},
+                {"help", no_argument, NULL, 'h'},
+                {"version", no_argument, NULL, ARG_VERSION},
                 {},
         };
         const char *second;
@@ -107,19 +107,22 @@ static int parse_argv(int argc, char *argv[], SandboxConfig *c)
                         second = second_arg(argc, argv, name);
                         if (!second)
                                 return -EINVAL;
-                        r = sandbox_config_add_bind(c, opt == ARG_BIND ? SANDBOX_MOUNT_BIND : SANDBOX_MOUNT_RO_BIND,
-                                                    optarg, second);
+                        r = sandbox_config_add_bind(
+                                c, opt == ARG_BIND ? SANDBOX_MOUNT_BIND : SANDBOX_MOUNT_RO_BIND, optarg,
+                                second);
                         if (r < 0)
-                                return log_error_errno(r, "Invalid --%s %s %s: DEST must be a normalized "
-                                                          "absolute path other than / (%m)",
+                                return log_error_errno(r,
+                                                       "Invalid --%s %s %s: DEST must be a normalized "
+                                                       "absolute path other than / (%m)",
                                                        name, optarg, second);
                         break;
                 }
                 case ARG_TMPFS:
                         r = sandbox_config_add_tmpfs(c, optarg);
                         if (r < 0)
-                                return log_error_errno(r, "Invalid --tmpfs %s: expected DEST[:SIZE], DEST a "
-                                                          "normalized absolute path, SIZE at least 4K (%m)",
+                                return log_error_errno(r,
+                                                       "Invalid --tmpfs %s: expected DEST[:SIZE], DEST a "
+                                                       "normalized absolute path, SIZE at least 4K (%m)",
                                                        optarg);
                         break;
                 case ARG_CHDIR:
@@ -134,8 +137,9 @@ static int parse_argv(int argc, char *argv[], SandboxConfig *c)
                                 return -EINVAL;
                         r = sandbox_config_set_env(c, optarg, second);
                         if (r < 0)
-                                return log_error_errno(r, "Invalid --setenv %s: names are letters, digits "
-                                                          "and '_' (%m)",
+                                return log_error_errno(r,
+                                                       "Invalid --setenv %s: names are letters, digits "
+                                                       "and '_' (%m)",
                                                        optarg);
                         break;
                 case ARG_TIMEOUT:
@@ -150,17 +154,19 @@ static int parse_argv(int argc, char *argv[], SandboxConfig *c)
                 case ARG_RLIMIT:
                         r = sandbox_config_set_rlimit(c, optarg);
                         if (r < 0)
-                                return log_error_errno(r, "Invalid --rlimit %s: expected NAME=VALUE with NAME "
-                                                          "one of as, core, cpu, data, fsize, locks, memlock, "
-                                                          "msgqueue, nice, nofile, nproc, rss, rtprio, rttime, "
-                                                          "sigpending, stack (%m)",
+                                return log_error_errno(r,
+                                                       "Invalid --rlimit %s: expected NAME=VALUE with NAME "
+                                                       "one of as, core, cpu, data, fsize, locks, memlock, "
+                                                       "msgqueue, nice, nofile, nproc, rss, rtprio, rttime, "
+                                                       "sigpending, stack (%m)",
                                                        optarg);
                         break;
                 case ARG_OUTPUT_LIMIT:
                         r = parse_size(optarg, &c->output_limit);
                         if (r < 0)
-                                return log_error_errno(r, "Invalid --output-limit %s: expected bytes, e.g. "
-                                                          "1048576 or 1M (%m)",
+                                return log_error_errno(r,
+                                                       "Invalid --output-limit %s: expected bytes, e.g. "
+                                                       "1048576 or 1M (%m)",
                                                        optarg);
                         break;
                 case ARG_ALLOW_PTRACE:
@@ -172,8 +178,9 @@ static int parse_argv(int argc, char *argv[], SandboxConfig *c)
                                 return log_error_errno(r < 0 ? r : -EINVAL, "Invalid --status-fd %s (%m)",
                                                        optarg);
                         if (fcntl(c->status_fd, F_GETFD) < 0)
-                                return log_error_errno(errno, "--status-fd %d is not an open file "
-                                                              "descriptor: %m",
+                                return log_error_errno(errno,
+                                                       "--status-fd %d is not an open file "
+                                                       "descriptor: %m",
                                                        c->status_fd);
                         break;
                 case '?':
@@ -201,7 +208,7 @@ static void status_write(int fd, const SandboxResult *result)
         if (r >= 0)
                 r = fd_write_all(fd, json, strlen(json));
         if (r < 0)
-                (void) log_error_errno(r, "Cannot write the status to --status-fd %d: %m", fd);
+                (void)log_error_errno(r, "Cannot write the status to --status-fd %d: %m", fd);
 }
 
 int main(int argc, char *argv[])
@@ -220,19 +227,19 @@ int main(int argc, char *argv[])
         }
         r = sandbox_config_validate(&c, &e);
         if (r < 0) {
-                (void) log_error_errno(r, "%s", e.message);
+                (void)log_error_errno(r, "%s", e.message);
                 sandbox_config_done(&c);
                 return SANDBOX_EXIT_SETUP;
         }
 
         /* Output goes on even when our reader has gone; write errors are dropped, not fatal. */
-        (void) signal(SIGPIPE, SIG_IGN);
+        (void)signal(SIGPIPE, SIG_IGN);
 
         r = sandbox_run(&c, &result, &e);
         if (r < 0)
-                (void) log_error_errno(r, "Sandbox setup failed: %s: %m", e.message);
+                (void)log_error_errno(r, "Sandbox setup failed: %s: %m", e.message);
         else if (result.exec_failed)
-                (void) log_error_errno(result.exec_error, "Cannot execute %s in the sandbox: %m", c.argv[0]);
+                (void)log_error_errno(result.exec_error, "Cannot execute %s in the sandbox: %m", c.argv[0]);
         if (result.timed_out)
                 log_error("Timeout of %llu s reached: everything in the sandbox was killed.",
                           (unsigned long long)(c.timeout_usec / 1000000));

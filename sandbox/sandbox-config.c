@@ -19,22 +19,22 @@ static const struct {
         const char *name;
         RlimitUnit unit;
 } rlimit_table[RLIM_NLIMITS] = {
-        [RLIMIT_AS] = { "as", RLIMIT_UNIT_BYTES },
-        [RLIMIT_CORE] = { "core", RLIMIT_UNIT_BYTES },
-        [RLIMIT_CPU] = { "cpu", RLIMIT_UNIT_SECONDS },
-        [RLIMIT_DATA] = { "data", RLIMIT_UNIT_BYTES },
-        [RLIMIT_FSIZE] = { "fsize", RLIMIT_UNIT_BYTES },
-        [RLIMIT_LOCKS] = { "locks", RLIMIT_UNIT_COUNT },
-        [RLIMIT_MEMLOCK] = { "memlock", RLIMIT_UNIT_BYTES },
-        [RLIMIT_MSGQUEUE] = { "msgqueue", RLIMIT_UNIT_BYTES },
-        [RLIMIT_NICE] = { "nice", RLIMIT_UNIT_COUNT },
-        [RLIMIT_NOFILE] = { "nofile", RLIMIT_UNIT_COUNT },
-        [RLIMIT_NPROC] = { "nproc", RLIMIT_UNIT_COUNT },
-        [RLIMIT_RSS] = { "rss", RLIMIT_UNIT_BYTES },
-        [RLIMIT_RTPRIO] = { "rtprio", RLIMIT_UNIT_COUNT },
-        [RLIMIT_RTTIME] = { "rttime", RLIMIT_UNIT_COUNT },
-        [RLIMIT_SIGPENDING] = { "sigpending", RLIMIT_UNIT_COUNT },
-        [RLIMIT_STACK] = { "stack", RLIMIT_UNIT_BYTES },
+        [RLIMIT_AS] = {"as", RLIMIT_UNIT_BYTES},
+        [RLIMIT_CORE] = {"core", RLIMIT_UNIT_BYTES},
+        [RLIMIT_CPU] = {"cpu", RLIMIT_UNIT_SECONDS},
+        [RLIMIT_DATA] = {"data", RLIMIT_UNIT_BYTES},
+        [RLIMIT_FSIZE] = {"fsize", RLIMIT_UNIT_BYTES},
+        [RLIMIT_LOCKS] = {"locks", RLIMIT_UNIT_COUNT},
+        [RLIMIT_MEMLOCK] = {"memlock", RLIMIT_UNIT_BYTES},
+        [RLIMIT_MSGQUEUE] = {"msgqueue", RLIMIT_UNIT_BYTES},
+        [RLIMIT_NICE] = {"nice", RLIMIT_UNIT_COUNT},
+        [RLIMIT_NOFILE] = {"nofile", RLIMIT_UNIT_COUNT},
+        [RLIMIT_NPROC] = {"nproc", RLIMIT_UNIT_COUNT},
+        [RLIMIT_RSS] = {"rss", RLIMIT_UNIT_BYTES},
+        [RLIMIT_RTPRIO] = {"rtprio", RLIMIT_UNIT_COUNT},
+        [RLIMIT_RTTIME] = {"rttime", RLIMIT_UNIT_COUNT},
+        [RLIMIT_SIGPENDING] = {"sigpending", RLIMIT_UNIT_COUNT},
+        [RLIMIT_STACK] = {"stack", RLIMIT_UNIT_BYTES},
 };
 
 static const char *const mount_type_table[_SANDBOX_MOUNT_TYPE_MAX] = {
@@ -257,7 +257,8 @@ int sandbox_config_validate(const SandboxConfig *c, SandboxError *e)
         if (strv_length(c->argv) == 0 || isempty(c->argv[0]))
                 return sandbox_error_set(e, EINVAL, "no command given: add -- COMMAND [ARG…]");
         if (c->chdir && !path_is_normalized_absolute(c->chdir))
-                return sandbox_error_set(e, EINVAL, "--chdir %s is not a normalized absolute path", c->chdir);
+                return sandbox_error_set(e, EINVAL, "--chdir %s is not a normalized absolute path",
+                                         c->chdir);
         for (size_t i = 0; i < c->n_mounts; i++)
                 if (c->mounts[i].dest[1] == '\0' || streq(c->mounts[i].dest, "/proc") ||
                     string_startswith(c->mounts[i].dest, "/proc/") || streq(c->mounts[i].dest, "/dev") ||
@@ -268,7 +269,9 @@ int sandbox_config_validate(const SandboxConfig *c, SandboxError *e)
                                                  sandbox_mount_type_to_string(c->mounts[i].type),
                                                  c->mounts[i].dest);
         if (c->status_fd >= 0 && c->status_fd <= 2)
-                return sandbox_error_set(e, EINVAL, "--status-fd %d would mix the status with the output; "
-                                                    "use a descriptor above 2", c->status_fd);
+                return sandbox_error_set(e, EINVAL,
+                                         "--status-fd %d would mix the status with the output; "
+                                         "use a descriptor above 2",
+                                         c->status_fd);
         return 0;
 }

@@ -34,7 +34,7 @@ typedef struct SandboxConfig {
         SandboxMount *mounts; /* in command-line order: later mounts may go inside earlier ones */
         size_t n_mounts;
         char *chdir;
-        char **env; /* "NAME=VALUE"; the environment starts empty */
+        char **env;            /* "NAME=VALUE"; the environment starts empty */
         uint64_t timeout_usec; /* 0: no timeout */
         bool rlimit_set[RLIM_NLIMITS];
         uint64_t rlimit[RLIM_NLIMITS]; /* SANDBOX_RLIMIT_INFINITY for "infinity" */

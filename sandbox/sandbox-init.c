@@ -29,8 +29,8 @@ static void report(int fd, SandboxReportKind kind, int error, int wait_status, c
         };
 
         if (message)
-                (void) string_copy(rep.message, sizeof(rep.message), message);
-        (void) fd_write_all(fd, &rep, sizeof(rep));
+                (void)string_copy(rep.message, sizeof(rep.message), message);
+        (void)fd_write_all(fd, &rep, sizeof(rep));
 }
 
 /* Dies with the helper. The kernel forgets the parent-death signal when credentials change, so this
@@ -38,7 +38,7 @@ static void report(int fd, SandboxReportKind kind, int error, int wait_status, c
  * lives, so a hang-up there means it died before the signal was armed. */
 static int parent_death_arm(int sync_fd)
 {
-        struct pollfd p = { .fd = sync_fd, .events = POLLIN };
+        struct pollfd p = {.fd = sync_fd, .events = POLLIN};
 
         if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0)
                 return -errno;
@@ -92,7 +92,7 @@ static int find_command(const SandboxConfig *c, char *buf, size_t size)
 
         if (strchr(c->argv[0], '/'))
                 return string_copy(buf, size, c->argv[0]);
-        STRV_FOREACH(e, c->env)
+        STRV_FOREACH (e, c->env)
                 if (string_startswith(*e, "PATH="))
                         path = *e + STRLEN("PATH=");
         for (const char *p = path; *p;) {
@@ -114,8 +114,8 @@ static int find_command(const SandboxConfig *c, char *buf, size_t size)
 
 _noreturn_ static void exec_command(const SandboxConfig *c, const SandboxInitFds *fds)
 {
-        const int keep[] = { STDIN_FILENO, STDOUT_FILENO, STDERR_FILENO, fds->report };
-        static char *const empty_env[] = { NULL };
+        const int keep[] = {STDIN_FILENO, STDOUT_FILENO, STDERR_FILENO, fds->report};
+        static char *const empty_env[] = {NULL};
         char path[PATH_MAX];
         SandboxError e = {};
         sigset_t all;
@@ -123,9 +123,9 @@ _noreturn_ static void exec_command(const SandboxConfig *c, const SandboxInitFds
 
         /* The helper ignores SIGPIPE; the command starts with every signal at its default. */
         for (int sig = 1; sig < _NSIG; sig++)
-                (void) signal(sig, SIG_DFL);
-        (void) sigemptyset(&all);
-        (void) sigprocmask(SIG_SETMASK, &all, NULL);
+                (void)signal(sig, SIG_DFL);
+        (void)sigemptyset(&all);
+        (void)sigprocmask(SIG_SETMASK, &all, NULL);
 
         if (setsid() < 0) {
                 r = sandbox_error_set(&e, errno, "cannot start a new session");
@@ -137,12 +137,9 @@ _noreturn_ static void exec_command(const SandboxConfig *c, const SandboxInitFds
         }
         r = fd_close_all_but(keep, ELEMENTSOF(keep));
         if (r < 0) {
-                (void) sandbox_error_set(&e, r, "cannot close inherited file descriptors");
+                (void)sandbox_error_set(&e, r, "cannot close inherited file descriptors");
                 goto fail;
         }
-        r = sandbox_limits_apply(c, &e);
-        if (r < 0)
-                goto fail;
         r = find_command(c, path, sizeof(path));
         if (r < 0) {
                 report(fds->report, SANDBOX_REPORT_EXEC_FAILED, -r, 0, c->argv[0]);
@@ -150,9 +147,13 @@ _noreturn_ static void exec_command(const SandboxConfig *c, const SandboxInitFds
         }
         r = sandbox_seccomp_install(c->allow_ptrace);
         if (r < 0) {
-                (void) sandbox_error_set(&e, r, "cannot install the seccomp filter");
+                (void)sandbox_error_set(&e, r, "cannot install the seccomp filter");
                 goto fail;
         }
+        /* Limits last: building the filter allocates, and a small --rlimit as= must not break it. */
+        r = sandbox_limits_apply(c, &e);
+        if (r < 0)
+                goto fail;
         execve(path, c->argv, c->env ? c->env : empty_env);
         r = errno;
         report(fds->report, SANDBOX_REPORT_EXEC_FAILED, r, 0, path);
@@ -165,7 +166,8 @@ fail:
 
 _noreturn_ void sandbox_init_run(const SandboxConfig *c, const SandboxIds *ids, const SandboxInitFds *fds)
 {
-        const int keep[] = { STDIN_FILENO, STDOUT_FILENO, STDERR_FILENO, fds->sync, fds->report, fds->out, fds->err };
+        const int keep[] = {STDIN_FILENO, STDOUT_FILENO, STDERR_FILENO, fds->sync,
+                            fds->report,  fds->out,      fds->err};
         SandboxError e = {};
         pid_t command;
         char go;
@@ -179,10 +181,10 @@ _noreturn_ void sandbox_init_run(const SandboxConfig *c, const SandboxIds *ids, 
                 _exit(SANDBOX_EXIT_SETUP);
         if (read(fds->sync, &go, 1) != 1)
                 _exit(SANDBOX_EXIT_SETUP);
-        (void) prctl(PR_SET_NAME, "retrace-init", 0, 0, 0);
+        (void)prctl(PR_SET_NAME, "retrace-init", 0, 0, 0);
 
         r = init_setup(c, ids, fds->sync, &e);
-        (void) safe_close(fds->sync);
+        (void)safe_close(fds->sync);
         if (r < 0) {
                 report(fds->report, SANDBOX_REPORT_SETUP_FAILED, e.error, 0, e.message);
                 _exit(SANDBOX_EXIT_SETUP);
@@ -190,16 +192,16 @@ _noreturn_ void sandbox_init_run(const SandboxConfig *c, const SandboxIds *ids, 
 
         command = fork();
         if (command < 0) {
-                (void) sandbox_error_set(&e, errno, "cannot start the command");
+                (void)sandbox_error_set(&e, errno, "cannot start the command");
                 report(fds->report, SANDBOX_REPORT_SETUP_FAILED, e.error, 0, e.message);
                 _exit(SANDBOX_EXIT_SETUP);
         }
         if (command == 0)
                 exec_command(c, fds);
 
-        (void) safe_close(fds->out);
-        (void) safe_close(fds->err);
-        (void) close_range(STDIN_FILENO, STDERR_FILENO, 0);
+        (void)safe_close(fds->out);
+        (void)safe_close(fds->err);
+        (void)close_range(STDIN_FILENO, STDERR_FILENO, 0);
 
         /* Reap everything; orphans are reparented to us. Signals sent from inside to pid 1 without a
          * handler are ignored by the kernel, so nothing inside can end init early. */

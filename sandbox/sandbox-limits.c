@@ -31,7 +31,8 @@ uint64_t sandbox_limits_default(int resource)
 int sandbox_limits_apply(const SandboxConfig *c, SandboxError *e)
 {
         for (int resource = 0; resource < RLIM_NLIMITS; resource++) {
-                uint64_t value = c->rlimit_set[resource] ? c->rlimit[resource] : sandbox_limits_default(resource);
+                uint64_t value =
+                        c->rlimit_set[resource] ? c->rlimit[resource] : sandbox_limits_default(resource);
                 struct rlimit rl;
 
                 if (!c->rlimit_set[resource] && value == SANDBOX_RLIMIT_INFINITY)
@@ -41,12 +42,12 @@ int sandbox_limits_apply(const SandboxConfig *c, SandboxError *e)
                                                  sandbox_rlimit_to_string(resource));
                 if ((rlim_t)value > rl.rlim_max) {
                         if (c->rlimit_set[resource])
-                                return sandbox_error_set(e, EPERM,
-                                                         "--rlimit %s=%llu is above the caller's hard limit "
-                                                         "%llu; raise that limit first (ulimit -H) or ask for less",
-                                                         sandbox_rlimit_to_string(resource),
-                                                         (unsigned long long)value,
-                                                         (unsigned long long)rl.rlim_max);
+                                return sandbox_error_set(
+                                        e, EPERM,
+                                        "--rlimit %s=%llu is above the caller's hard limit "
+                                        "%llu; raise that limit first (ulimit -H) or ask for less",
+                                        sandbox_rlimit_to_string(resource), (unsigned long long)value,
+                                        (unsigned long long)rl.rlim_max);
                         value = rl.rlim_max;
                 }
                 rl.rlim_cur = rl.rlim_max = (rlim_t)value;

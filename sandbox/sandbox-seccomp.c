@@ -15,19 +15,39 @@ DEFINE_TRIVIAL_CLEANUP_FUNC(scmp_filter_ctx, seccomp_release);
 /* Denied outright: they change the mount tree or namespaces, reach into other processes or the
  * kernel, or widen the kernel's attack surface; gdb and crash reading a dump need none of them. */
 static const char *const deny_always[] = {
-        "mount", "umount", "umount2", "pivot_root", "chroot",
-        "fsopen", "fsconfig", "fsmount", "fspick", "move_mount", "open_tree", "mount_setattr",
-        "unshare", "setns",
-        "kexec_load", "kexec_file_load", "init_module", "finit_module", "delete_module",
-        "bpf", "perf_event_open",
-        "keyctl", "add_key", "request_key",
-        "userfaultfd", "io_uring_setup", "open_by_handle_at",
+        "mount",
+        "umount",
+        "umount2",
+        "pivot_root",
+        "chroot",
+        "fsopen",
+        "fsconfig",
+        "fsmount",
+        "fspick",
+        "move_mount",
+        "open_tree",
+        "mount_setattr",
+        "unshare",
+        "setns",
+        "kexec_load",
+        "kexec_file_load",
+        "init_module",
+        "finit_module",
+        "delete_module",
+        "bpf",
+        "perf_event_open",
+        "keyctl",
+        "add_key",
+        "request_key",
+        "userfaultfd",
+        "io_uring_setup",
+        "open_by_handle_at",
         /* On 32-bit x86 socket() may come multiplexed through socketcall(), whose arguments are in
          * memory where the filter cannot check the address family. */
         "socketcall",
 };
 
-static const char *const deny_ptrace[] = { "ptrace", "process_vm_readv", "process_vm_writev" };
+static const char *const deny_ptrace[] = {"ptrace", "process_vm_readv", "process_vm_writev"};
 
 static const unsigned long clone_ns_flags[] = {
         CLONE_NEWNS, CLONE_NEWCGROUP, CLONE_NEWUTS, CLONE_NEWIPC, CLONE_NEWUSER, CLONE_NEWPID, CLONE_NEWNET,
@@ -49,8 +69,8 @@ static int add_arches(scmp_filter_ctx ctx)
 {
         /* Cover every syscall entry path of this CPU: a 64-bit program can still enter the 32-bit
          * (int 0x80) and x32 tables, and those must be filtered too, not just let through. */
-        static const uint32_t x86_64[] = { SCMP_ARCH_X86, SCMP_ARCH_X32 };
-        static const uint32_t aarch64[] = { SCMP_ARCH_ARM };
+        static const uint32_t x86_64[] = {SCMP_ARCH_X86, SCMP_ARCH_X32};
+        static const uint32_t aarch64[] = {SCMP_ARCH_ARM};
         const uint32_t *extra = NULL;
         size_t n = 0;
         int r;
@@ -115,7 +135,7 @@ static int add_rules(scmp_filter_ctx ctx, bool allow_ptrace)
         /* TIOCSTI pushes input into a terminal (TIOCLINUX does on a virtual console): the command
          * could type into the caller's shell. The kernel compares only the low 32 bits of cmd. */
         {
-                static const unsigned long ioctls[] = { TIOCSTI, TIOCLINUX };
+                static const unsigned long ioctls[] = {TIOCSTI, TIOCLINUX};
 
                 for (size_t i = 0; i < ELEMENTSOF(ioctls); i++) {
                         struct scmp_arg_cmp cmp = SCMP_A1(SCMP_CMP_MASKED_EQ, 0xffffffffUL, ioctls[i]);

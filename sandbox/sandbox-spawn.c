@@ -17,15 +17,15 @@
 #include "sandbox-init.h"
 #include "sandbox-uidmap.h"
 
-#define NAMESPACE_FLAGS                                                                                      \
-        (CLONE_NEWUSER | CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWNET | CLONE_NEWIPC | CLONE_NEWUTS |           \
+#define NAMESPACE_FLAGS                                                                            \
+        (CLONE_NEWUSER | CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWNET | CLONE_NEWIPC | CLONE_NEWUTS | \
          CLONE_NEWCGROUP)
 
 static uint64_t now_usec(void)
 {
         struct timespec ts;
 
-        (void) clock_gettime(CLOCK_MONOTONIC, &ts);
+        (void)clock_gettime(CLOCK_MONOTONIC, &ts);
         return (uint64_t)ts.tv_sec * 1000000ULL + (uint64_t)ts.tv_nsec / 1000ULL;
 }
 
@@ -60,7 +60,7 @@ static void output_forward(int fd, const char *buf, size_t n, uint64_t limit, Sa
         size_t k = (size_t)MIN((uint64_t)n, room);
 
         if (k > 0) {
-                (void) fd_write_all(fd, buf, k);
+                (void)fd_write_all(fd, buf, k);
                 r->output_bytes += k;
         }
         if (k < n) {
@@ -74,11 +74,11 @@ static int output_pump(const SandboxConfig *c, pid_t pid, int pidfd, int out, in
                        SandboxResult *r)
 {
         struct pollfd p[3] = {
-                { .fd = out, .events = POLLIN },
-                { .fd = err, .events = POLLIN },
-                { .fd = pidfd, .events = POLLIN },
+                {.fd = out, .events = POLLIN},
+                {.fd = err, .events = POLLIN},
+                {.fd = pidfd, .events = POLLIN},
         };
-        const int forward_to[2] = { STDOUT_FILENO, STDERR_FILENO };
+        const int forward_to[2] = {STDOUT_FILENO, STDERR_FILENO};
         bool exited = false;
         char buf[65536];
 
@@ -92,7 +92,9 @@ static int output_pump(const SandboxConfig *c, pid_t pid, int pidfd, int out, in
                 else if (deadline > 0 && !r->timed_out) {
                         uint64_t now = now_usec();
 
-                        timeout = now >= deadline ? 0 : (int)MIN((deadline - now + 999) / 1000, (uint64_t)INT_MAX);
+                        timeout = now >= deadline
+                                          ? 0
+                                          : (int)MIN((deadline - now + 999) / 1000, (uint64_t)INT_MAX);
                 }
 
                 n = poll(p, ELEMENTSOF(p), timeout);
@@ -106,7 +108,7 @@ static int output_pump(const SandboxConfig *c, pid_t pid, int pidfd, int out, in
                                 return 0;
                         if (deadline > 0 && now_usec() >= deadline && !r->timed_out) {
                                 /* SIGKILL to a pid namespace's init kills the whole namespace. */
-                                (void) kill(pid, SIGKILL);
+                                (void)kill(pid, SIGKILL);
                                 r->timed_out = true;
                         }
                         continue;
@@ -143,7 +145,7 @@ static void reports_collect(int fd, SandboxResult *r)
                 case SANDBOX_REPORT_SETUP_FAILED:
                         if (!r->setup_failed) {
                                 r->setup_failed = true;
-                                (void) sandbox_error_set(&r->setup_error, rep.error, "%s", rep.message);
+                                (void)sandbox_error_set(&r->setup_error, rep.error, "%s", rep.message);
                         }
                         break;
                 case SANDBOX_REPORT_EXEC_FAILED:
@@ -171,8 +173,8 @@ static int spawn_failed(SandboxResult *r, SandboxError *e, uint64_t start)
 
 int sandbox_run(const SandboxConfig *c, SandboxResult *ret, SandboxError *e)
 {
-        int sync_pipe[2] = { -EBADF, -EBADF }, report_pipe[2] = { -EBADF, -EBADF };
-        int out_pipe[2] = { -EBADF, -EBADF }, err_pipe[2] = { -EBADF, -EBADF };
+        int sync_pipe[2] = {-EBADF, -EBADF}, report_pipe[2] = {-EBADF, -EBADF};
+        int out_pipe[2] = {-EBADF, -EBADF}, err_pipe[2] = {-EBADF, -EBADF};
         _cleanup_close_ int pidfd = -EBADF;
         uint64_t start = now_usec(), deadline;
         SandboxResult result = {};
@@ -189,9 +191,9 @@ int sandbox_run(const SandboxConfig *c, SandboxResult *ret, SandboxError *e)
                 r = sandbox_error_set(e, errno, "cannot drop supplementary groups");
                 goto fail;
         }
-        if ((r = make_pipe(sync_pipe)) < 0 || (r = make_pipe(report_pipe)) < 0 || (r = make_pipe(out_pipe)) < 0 ||
-            (r = make_pipe(err_pipe)) < 0) {
-                (void) sandbox_error_set(e, r, "cannot create pipes");
+        if ((r = make_pipe(sync_pipe)) < 0 || (r = make_pipe(report_pipe)) < 0 ||
+            (r = make_pipe(out_pipe)) < 0 || (r = make_pipe(err_pipe)) < 0) {
+                (void)sandbox_error_set(e, r, "cannot create pipes");
                 goto fail;
         }
 
@@ -199,7 +201,7 @@ int sandbox_run(const SandboxConfig *c, SandboxResult *ret, SandboxError *e)
         pid = (pid_t)syscall(SYS_clone, NAMESPACE_FLAGS | SIGCHLD, NULL, NULL, NULL, NULL);
         if (pid < 0) {
                 r = -errno;
-                (void) sandbox_error_set(e, r, "%s", sandbox_userns_problem(-r, problem, sizeof(problem)));
+                (void)sandbox_error_set(e, r, "%s", sandbox_userns_problem(-r, problem, sizeof(problem)));
                 goto fail;
         }
         if (pid == 0) {
@@ -225,8 +227,8 @@ int sandbox_run(const SandboxConfig *c, SandboxResult *ret, SandboxError *e)
         if (r < 0) {
                 size_t n = strlen(e->message);
 
-                (void) snprintf(e->message + n, sizeof(e->message) - n, " (%s)",
-                                sandbox_userns_problem(-r, problem, sizeof(problem)));
+                (void)snprintf(e->message + n, sizeof(e->message) - n, " (%s)",
+                               sandbox_userns_problem(-r, problem, sizeof(problem)));
                 goto kill;
         }
         /* The write end stays open while we live: init checks it for a hang-up. */
@@ -237,14 +239,14 @@ int sandbox_run(const SandboxConfig *c, SandboxResult *ret, SandboxError *e)
 
         r = output_pump(c, pid, pidfd, out_pipe[0], err_pipe[0], deadline, &result);
         if (r < 0)
-                (void) kill(pid, SIGKILL);
+                (void)kill(pid, SIGKILL);
         while (wait4(pid, &status, 0, &ru) < 0)
                 if (errno != EINTR) {
                         r = sandbox_error_set(e, errno, "cannot wait for the sandbox");
                         goto fail;
                 }
         if (r < 0) {
-                (void) sandbox_error_set(e, r, "cannot read the command's output");
+                (void)sandbox_error_set(e, r, "cannot read the command's output");
                 goto fail;
         }
 
@@ -268,8 +270,8 @@ int sandbox_run(const SandboxConfig *c, SandboxResult *ret, SandboxError *e)
         return 0;
 
 kill:
-        (void) kill(pid, SIGKILL);
-        (void) waitpid(pid, NULL, 0);
+        (void)kill(pid, SIGKILL);
+        (void)waitpid(pid, NULL, 0);
 fail:
         close_pair(sync_pipe);
         close_pair(report_pipe);

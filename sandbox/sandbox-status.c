@@ -59,7 +59,7 @@ int sandbox_result_to_json(const SandboxResult *r, char **ret)
                 if (name) {
                         char full[32];
 
-                        (void) snprintf(full, sizeof(full), "SIG%s", name);
+                        (void)snprintf(full, sizeof(full), "SIG%s", name);
                         json_write_string(f, full);
                 } else
                         fprintf(f, "%d", r->signal);
@@ -75,8 +75,8 @@ int sandbox_result_to_json(const SandboxResult *r, char **ret)
         if (r->setup_failed) {
                 char text[SANDBOX_MESSAGE_MAX + 128];
 
-                (void) snprintf(text, sizeof(text), "%s: %s", r->setup_error.message,
-                                strerror(r->setup_error.error));
+                (void)snprintf(text, sizeof(text), "%s: %s", r->setup_error.message,
+                               strerror(r->setup_error.error));
                 json_write_string(f, text);
         } else
                 fputs("null", f);

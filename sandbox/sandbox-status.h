@@ -19,7 +19,7 @@ typedef struct SandboxResult {
         int exec_error; /* errno of execve() */
         bool exited;    /* the command exited with exit_code ... */
         int exit_code;
-        int signal;     /* ... or was killed by signal (0: neither, e.g. after a setup failure) */
+        int signal; /* ... or was killed by signal (0: neither, e.g. after a setup failure) */
         bool timed_out;
         bool output_limit_hit;
         uint64_t output_bytes; /* passed on */

@@ -64,8 +64,8 @@ static long sc(long r)
 
 static void expect_errno(const char *name, long r, int expected)
 {
-        check(r == -expected, name, "returned %ld (%s), expected -%d (%s)", r, r < 0 ? strerror((int)-r) : "success",
-              expected, strerror(expected));
+        check(r == -expected, name, "returned %ld (%s), expected -%d (%s)", r,
+              r < 0 ? strerror((int)-r) : "success", expected, strerror(expected));
 }
 
 static long clone_with(unsigned long flags)
@@ -75,7 +75,7 @@ static long clone_with(unsigned long flags)
         if (r == 0)
                 _exit(0);
         if (r > 0)
-                (void) waitpid((pid_t)r, NULL, 0);
+                (void)waitpid((pid_t)r, NULL, 0);
         return r;
 }
 
@@ -103,10 +103,10 @@ static void check_syscalls(void)
                 const char *name;
                 unsigned long flag;
         } ns_flags[] = {
-                { "clone(CLONE_NEWNS)", CLONE_NEWNS },   { "clone(CLONE_NEWUSER)", CLONE_NEWUSER },
-                { "clone(CLONE_NEWPID)", CLONE_NEWPID }, { "clone(CLONE_NEWNET)", CLONE_NEWNET },
-                { "clone(CLONE_NEWIPC)", CLONE_NEWIPC }, { "clone(CLONE_NEWUTS)", CLONE_NEWUTS },
-                { "clone(CLONE_NEWCGROUP)", CLONE_NEWCGROUP },
+                {"clone(CLONE_NEWNS)", CLONE_NEWNS},         {"clone(CLONE_NEWUSER)", CLONE_NEWUSER},
+                {"clone(CLONE_NEWPID)", CLONE_NEWPID},       {"clone(CLONE_NEWNET)", CLONE_NEWNET},
+                {"clone(CLONE_NEWIPC)", CLONE_NEWIPC},       {"clone(CLONE_NEWUTS)", CLONE_NEWUTS},
+                {"clone(CLONE_NEWCGROUP)", CLONE_NEWCGROUP},
         };
         long r;
         int fd;
@@ -123,8 +123,10 @@ static void check_syscalls(void)
         r = clone_with(0);
         check(r > 0, "clone without namespace flags works", "returned %ld", r);
         expect_errno("ptrace", sc(syscall(SYS_ptrace, 0x7fff, 0, 0, 0)), EPERM);
-        expect_errno("process_vm_readv", sc(syscall(SYS_process_vm_readv, getpid(), NULL, 0, NULL, 0, 1)), EPERM);
-        expect_errno("process_vm_writev", sc(syscall(SYS_process_vm_writev, getpid(), NULL, 0, NULL, 0, 1)), EPERM);
+        expect_errno("process_vm_readv", sc(syscall(SYS_process_vm_readv, getpid(), NULL, 0, NULL, 0, 1)),
+                     EPERM);
+        expect_errno("process_vm_writev", sc(syscall(SYS_process_vm_writev, getpid(), NULL, 0, NULL, 0, 1)),
+                     EPERM);
         expect_errno("kexec_load", sc(syscall(SYS_kexec_load, 0, 0, NULL, 0xffff0000UL)), EPERM);
         expect_errno("kexec_file_load", sc(syscall(SYS_kexec_file_load, -1, -1, 0, NULL, 0)), EPERM);
         expect_errno("init_module", sc(syscall(SYS_init_module, NULL, 0, "")), EPERM);
@@ -138,8 +140,8 @@ static void check_syscalls(void)
         expect_errno("userfaultfd", sc(syscall(SYS_userfaultfd, 0xffff)), EPERM);
         expect_errno("io_uring_setup", sc(syscall(SYS_io_uring_setup, 0, NULL)), EPERM);
         expect_errno("open_by_handle_at", sc(syscall(SYS_open_by_handle_at, -1, (void *)1, 0)), EPERM);
-        expect_errno("personality(ADDR_NO_RANDOMIZE)", sc(syscall(SYS_personality, PER_LINUX | ADDR_NO_RANDOMIZE)),
-                     EPERM);
+        expect_errno("personality(ADDR_NO_RANDOMIZE)",
+                     sc(syscall(SYS_personality, PER_LINUX | ADDR_NO_RANDOMIZE)), EPERM);
         r = sc(syscall(SYS_personality, 0xffffffffUL));
         check(r >= 0 && !(r & ADDR_NO_RANDOMIZE), "personality query works, ASLR on", "returned %ld", r);
         expect_errno("socket(AF_INET)", sc(socket(AF_INET, SOCK_STREAM, 0)), EPERM);
@@ -151,7 +153,8 @@ static void check_syscalls(void)
         if (fd >= 0)
                 close(fd);
         expect_errno("ioctl(TIOCSTI)", sc(syscall(SYS_ioctl, 0, TIOCSTI, "x")), EPERM);
-        expect_errno("ioctl(TIOCSTI with high bits)", sc(syscall(SYS_ioctl, 0, (1UL << 32) | TIOCSTI, "x")), EPERM);
+        expect_errno("ioctl(TIOCSTI with high bits)", sc(syscall(SYS_ioctl, 0, (1UL << 32) | TIOCSTI, "x")),
+                     EPERM);
 
 #if defined(__x86_64__)
         /* The same kernel entered through the 32-bit and x32 syscall tables. */
@@ -174,7 +177,8 @@ static bool read_status_field(const char *field, char *buf, size_t size)
                 return false;
         while (fgets(line, sizeof(line), f))
                 if (strncmp(line, field, strlen(field)) == 0 && line[strlen(field)] == ':') {
-                        snprintf(buf, size, "%s", line + strlen(field) + 1 + strspn(line + strlen(field) + 1, " \t"));
+                        snprintf(buf, size, "%s",
+                                 line + strlen(field) + 1 + strspn(line + strlen(field) + 1, " \t"));
                         buf[strcspn(buf, "\n")] = '\0';
                         found = true;
                 }
@@ -184,7 +188,7 @@ static bool read_status_field(const char *field, char *buf, size_t size)
 
 static void check_credentials(void)
 {
-        static const char *const sets[] = { "CapInh", "CapPrm", "CapEff", "CapBnd", "CapAmb" };
+        static const char *const sets[] = {"CapInh", "CapPrm", "CapEff", "CapBnd", "CapAmb"};
         char v[64];
 
         for (size_t i = 0; i < sizeof(sets) / sizeof(sets[0]); i++) {
@@ -232,7 +236,8 @@ static void check_pid_namespace(void)
         check(getppid() == 1, "our parent is pid 1", "ppid %d", (int)getppid());
         d = opendir("/proc");
         while (d && (de = readdir(d)))
-                if (de->d_name[0] >= '1' && de->d_name[0] <= '9' && atoi(de->d_name) != 1 && atoi(de->d_name) != getpid())
+                if (de->d_name[0] >= '1' && de->d_name[0] <= '9' && atoi(de->d_name) != 1 &&
+                    atoi(de->d_name) != getpid())
                         others++;
         if (d)
                 closedir(d);
@@ -278,7 +283,7 @@ static void check_network(int port, const char *abstract)
         check(devices == 1 && lo == 1, "only lo in the network namespace", "%d devices", devices);
 
         if (port > 0) {
-                struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port) };
+                struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
                 int fd = socket(AF_INET, SOCK_STREAM, 0);
                 int r = -1;
 
@@ -290,7 +295,7 @@ static void check_network(int port, const char *abstract)
                 check(r < 0, "host 127.0.0.1 port unreachable", "connected to 127.0.0.1:%d", port);
         }
         if (abstract) {
-                struct sockaddr_un sa = { .sun_family = AF_UNIX };
+                struct sockaddr_un sa = {.sun_family = AF_UNIX};
                 int fd = socket(AF_UNIX, SOCK_STREAM, 0), r = -1, error = 0;
                 socklen_t len = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + 1 + strlen(abstract));
 
@@ -307,9 +312,9 @@ static void check_network(int port, const char *abstract)
 
 static void check_filesystem(unsigned long long tmpsize)
 {
-        static const char *const readonly[] = { "/probe-new", "/usr/probe-new", "/etc/probe-new" };
-        static const char *const dev_expected[] = { "full",  "null",   "random", "urandom", "zero",
-                                                    "stdin", "stdout", "stderr", "fd",      "tty" };
+        static const char *const readonly[] = {"/probe-new", "/usr/probe-new", "/etc/probe-new"};
+        static const char *const dev_expected[] = {"full",  "null",   "random", "urandom", "zero",
+                                                   "stdin", "stdout", "stderr", "fd",      "tty"};
         struct dirent *de;
         DIR *d;
         char name[128];
@@ -389,10 +394,11 @@ static void check_setuid(const char *path)
                 ;
         close(p[0]);
         if (pid > 0)
-                (void) waitpid(pid, NULL, 0);
+                (void)waitpid(pid, NULL, 0);
         out[n > 0 ? n : 0] = '\0';
         check(sscanf(out, "%u %u", &ruid, &euid) == 2 && ruid == euid && euid == (unsigned)getuid(),
-              "setuid binary does not elevate", "ids after exec: \"%s\" (file owner %u)", out, (unsigned)st.st_uid);
+              "setuid binary does not elevate", "ids after exec: \"%s\" (file owner %u)", out,
+              (unsigned)st.st_uid);
 }
 
 static int isolation(int argc, char *argv[])
@@ -419,7 +425,7 @@ static int isolation(int argc, char *argv[])
                         setuid_path = argv[i] + 7;
         }
         check(dir_is_empty_or_missing("/home"), "host /home invisible", "/home has entries");
-        (void) gethostname(hostname, sizeof(hostname));
+        (void)gethostname(hostname, sizeof(hostname));
         check(strcmp(hostname, "retrace") == 0, "hostname is retrace", "%s", hostname);
         check_credentials();
         check_pid_namespace();
@@ -442,13 +448,13 @@ static int sleep_tree(void)
                 return 1;
         if (fork() == 0) {
                 close(p[0]);
-                (void) setsid();
+                (void)setsid();
                 if (fork() == 0) {
-                        (void) write(p[1], "g", 1);
+                        (void)write(p[1], "g", 1);
                         for (;;)
                                 pause();
                 }
-                (void) write(p[1], "c", 1);
+                (void)write(p[1], "c", 1);
                 for (;;)
                         pause();
         }
@@ -514,7 +520,7 @@ int main(int argc, char *argv[])
         if (argc >= 3 && strcmp(argv[1], "exit") == 0)
                 return atoi(argv[2]);
         if (argc >= 3 && strcmp(argv[1], "kill") == 0) {
-                (void) kill(getpid(), atoi(argv[2]));
+                (void)kill(getpid(), atoi(argv[2]));
                 return 2;
         }
         if (argc >= 3 && strcmp(argv[1], "spew") == 0)

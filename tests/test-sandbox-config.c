@@ -166,5 +166,6 @@ TEST(ids)
         ASSERT_ERROR(sandbox_idmap_format(1000, 1000, line, 5), ENOBUFS);
 }
 
-DEFINE_TEST_MAIN(TEST_ENTRY(parse_tmpfs), TEST_ENTRY(parse_rlimit), TEST_ENTRY(rlimit_names), TEST_ENTRY(env),
-                 TEST_ENTRY(mounts_and_validate), TEST_ENTRY(limits_defaults), TEST_ENTRY(ids));
+DEFINE_TEST_MAIN(TEST_ENTRY(parse_tmpfs), TEST_ENTRY(parse_rlimit), TEST_ENTRY(rlimit_names),
+                 TEST_ENTRY(env), TEST_ENTRY(mounts_and_validate), TEST_ENTRY(limits_defaults),
+                 TEST_ENTRY(ids));
