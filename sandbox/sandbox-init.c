@@ -114,7 +114,9 @@ static int find_command(const SandboxConfig *c, char *buf, size_t size)
 
 _noreturn_ static void exec_command(const SandboxConfig *c, const SandboxInitFds *fds)
 {
-        const int keep[] = {STDIN_FILENO, STDOUT_FILENO, STDERR_FILENO, fds->report};
+        const int keep[] = {STDIN_FILENO, STDOUT_FILENO, STDERR_FILENO, fds->report, fds->filter};
+        _cleanup_free_ char *filter = NULL;
+        size_t filter_size = 0;
         static char *const empty_env[] = {NULL};
         char path[PATH_MAX];
         SandboxError e = {};
@@ -145,11 +147,14 @@ _noreturn_ static void exec_command(const SandboxConfig *c, const SandboxInitFds
                 report(fds->report, SANDBOX_REPORT_EXEC_FAILED, -r, 0, c->argv[0]);
                 _exit(r == -ENOENT ? SANDBOX_EXIT_NOT_FOUND : SANDBOX_EXIT_CANNOT_EXEC);
         }
-        r = sandbox_seccomp_install(c->allow_ptrace);
+        r = fd_read_full(fds->filter, 1024 * 1024, &filter, &filter_size);
+        if (r >= 0)
+                r = sandbox_seccomp_load(filter, filter_size);
         if (r < 0) {
                 (void)sandbox_error_set(&e, r, "cannot install the seccomp filter");
                 goto fail;
         }
+        (void)safe_close(fds->filter);
         /* Limits last: building the filter allocates, and a small --rlimit as= must not break it. */
         r = sandbox_limits_apply(c, &e);
         if (r < 0)
@@ -167,7 +172,7 @@ fail:
 _noreturn_ void sandbox_init_run(const SandboxConfig *c, const SandboxIds *ids, const SandboxInitFds *fds)
 {
         const int keep[] = {STDIN_FILENO, STDOUT_FILENO, STDERR_FILENO, fds->sync,
-                            fds->report,  fds->out,      fds->err};
+                            fds->report,  fds->out,      fds->err,      fds->filter};
         SandboxError e = {};
         pid_t command;
         char go;
@@ -201,6 +206,7 @@ _noreturn_ void sandbox_init_run(const SandboxConfig *c, const SandboxIds *ids, 
 
         (void)safe_close(fds->out);
         (void)safe_close(fds->err);
+        (void)safe_close(fds->filter);
         (void)close_range(STDIN_FILENO, STDERR_FILENO, 0);
 
         /* Reap everything; orphans are reparented to us. Signals sent from inside to pid 1 without a

@@ -27,6 +27,7 @@ typedef struct SandboxInitFds {
         int report; /* write: SandboxReport */
         int out;    /* write: the command's stdout */
         int err;    /* write: the command's stderr */
+        int filter; /* read: the compiled seccomp filter, until EOF */
 } SandboxInitFds;
 
 /* The sandbox's pid 1, started by sandbox_run() in the new namespaces: sets up the file system, drops

@@ -2,10 +2,13 @@
 #include "sandbox-seccomp.h"
 
 #include <errno.h>
+#include <linux/filter.h>
 #include <linux/personality.h>
+#include <linux/seccomp.h>
 #include <sched.h>
 #include <seccomp.h>
 #include <sys/ioctl.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 
 #include "common-macro.h"
@@ -162,7 +165,7 @@ static int add_rules(scmp_filter_ctx ctx, bool allow_ptrace)
         return 0;
 }
 
-int sandbox_seccomp_install(bool allow_ptrace)
+int sandbox_seccomp_export(bool allow_ptrace, int fd)
 {
         _cleanup_(seccomp_releasep) scmp_filter_ctx ctx = NULL;
         int r;
@@ -176,5 +179,20 @@ int sandbox_seccomp_install(bool allow_ptrace)
         r = add_rules(ctx, allow_ptrace);
         if (r < 0)
                 return r;
-        return seccomp_load(ctx);
+        return seccomp_export_bpf(ctx, fd);
+}
+
+int sandbox_seccomp_load(const void *program, size_t size)
+{
+        struct sock_fprog prog = {
+                .len = (unsigned short)(size / sizeof(struct sock_filter)),
+                .filter = (struct sock_filter *)program,
+        };
+
+        if (size == 0 || size % sizeof(struct sock_filter) != 0 ||
+            size / sizeof(struct sock_filter) > BPF_MAXINSNS)
+                return -EINVAL;
+        if (prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog, 0, 0) < 0)
+                return -errno;
+        return 0;
 }

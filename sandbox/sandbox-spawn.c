@@ -15,6 +15,7 @@
 
 #include "common-fd.h"
 #include "sandbox-init.h"
+#include "sandbox-seccomp.h"
 #include "sandbox-uidmap.h"
 
 #define NAMESPACE_FLAGS                                                                            \
@@ -175,13 +176,14 @@ int sandbox_run(const SandboxConfig *c, SandboxResult *ret, SandboxError *e)
 {
         int sync_pipe[2] = {-EBADF, -EBADF}, report_pipe[2] = {-EBADF, -EBADF};
         int out_pipe[2] = {-EBADF, -EBADF}, err_pipe[2] = {-EBADF, -EBADF};
+        int filter_pipe[2] = {-EBADF, -EBADF};
         _cleanup_close_ int pidfd = -EBADF;
         uint64_t start = now_usec(), deadline;
         SandboxResult result = {};
         char problem[SANDBOX_MESSAGE_MAX];
         struct rusage ru = {};
         SandboxIds ids;
-        int r, status = 0;
+        int r, filter_error = 0, status = 0;
         pid_t pid;
 
         deadline = c->timeout_usec > 0 ? start + c->timeout_usec : 0;
@@ -192,7 +194,8 @@ int sandbox_run(const SandboxConfig *c, SandboxResult *ret, SandboxError *e)
                 goto fail;
         }
         if ((r = make_pipe(sync_pipe)) < 0 || (r = make_pipe(report_pipe)) < 0 ||
-            (r = make_pipe(out_pipe)) < 0 || (r = make_pipe(err_pipe)) < 0) {
+            (r = make_pipe(out_pipe)) < 0 || (r = make_pipe(err_pipe)) < 0 ||
+            (r = make_pipe(filter_pipe)) < 0) {
                 (void)sandbox_error_set(e, r, "cannot create pipes");
                 goto fail;
         }
@@ -210,6 +213,7 @@ int sandbox_run(const SandboxConfig *c, SandboxResult *ret, SandboxError *e)
                         .report = report_pipe[1],
                         .out = out_pipe[1],
                         .err = err_pipe[1],
+                        .filter = filter_pipe[0],
                 };
                 sandbox_init_run(c, &ids, &fds);
         }
@@ -217,6 +221,7 @@ int sandbox_run(const SandboxConfig *c, SandboxResult *ret, SandboxError *e)
         report_pipe[1] = safe_close(report_pipe[1]);
         out_pipe[1] = safe_close(out_pipe[1]);
         err_pipe[1] = safe_close(err_pipe[1]);
+        filter_pipe[0] = safe_close(filter_pipe[0]);
 
         pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
         if (pidfd < 0) {
@@ -236,6 +241,13 @@ int sandbox_run(const SandboxConfig *c, SandboxResult *ret, SandboxError *e)
                 r = sandbox_error_set(e, errno, "cannot start the sandbox's init");
                 goto kill;
         }
+        /* Compiled while init builds the mount tree; the program fits in the pipe's buffer. */
+        filter_error = sandbox_seccomp_export(c->allow_ptrace, filter_pipe[1]);
+        filter_pipe[1] = safe_close(filter_pipe[1]);
+        /* It also fails when the sandbox is already gone (its setup or the command's lookup failed;
+         * the reports say so). Never let a half-written program through: end the sandbox. */
+        if (filter_error < 0)
+                (void)kill(pid, SIGKILL);
 
         r = output_pump(c, pid, pidfd, out_pipe[0], err_pipe[0], deadline, &result);
         if (r < 0)
@@ -251,6 +263,11 @@ int sandbox_run(const SandboxConfig *c, SandboxResult *ret, SandboxError *e)
         }
 
         reports_collect(report_pipe[0], &result);
+        if (filter_error < 0 && !result.setup_failed && !result.exec_failed) {
+                result.setup_failed = true;
+                (void)sandbox_error_set(&result.setup_error, filter_error,
+                                        "cannot compile the seccomp filter");
+        }
         if (!result.exited && result.signal == 0 && !result.setup_failed && WIFSIGNALED(status) &&
             !result.timed_out)
                 result.signal = WTERMSIG(status); /* init itself was killed from outside */
@@ -262,6 +279,7 @@ int sandbox_run(const SandboxConfig *c, SandboxResult *ret, SandboxError *e)
         close_pair(report_pipe);
         close_pair(out_pipe);
         close_pair(err_pipe);
+        close_pair(filter_pipe);
         *ret = result;
         if (result.setup_failed) {
                 *e = result.setup_error;
@@ -277,6 +295,7 @@ fail:
         close_pair(report_pipe);
         close_pair(out_pipe);
         close_pair(err_pipe);
+        close_pair(filter_pipe);
         r = spawn_failed(&result, e, start);
         *ret = result;
         return r;
