@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
+#include <limits.h>
 #include <unistd.h>
 
 #include "common-macro.h"
@@ -96,4 +97,27 @@ int fd_move_above_stdio(int fd)
                 return -errno;
         (void) close(fd);
         return nfd;
+}
+
+int fd_close_all_but(const int *keep, size_t n)
+{
+        unsigned next = 0;
+
+        /* Walk the kept fds in ascending order and close the ranges between them; close_range()
+         * needs no /proc and costs one call per gap. */
+        for (;;) {
+                unsigned lowest = UINT_MAX;
+
+                for (size_t i = 0; i < n; i++)
+                        if (keep[i] >= 0 && (unsigned)keep[i] >= next && (unsigned)keep[i] < lowest)
+                                lowest = (unsigned)keep[i];
+                if (lowest == UINT_MAX)
+                        break;
+                if (lowest > next && close_range(next, lowest - 1, 0) < 0)
+                        return -errno;
+                next = lowest + 1;
+        }
+        if (close_range(next, UINT_MAX, 0) < 0)
+                return -errno;
+        return 0;
 }

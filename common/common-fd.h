@@ -12,3 +12,5 @@ int fd_read_full(int fd, size_t max, char **ret, size_t *ret_len);
 int fd_set_nonblock(int fd, int nonblock);
 /* Moves fd to at least 3 so it cannot be mistaken for stdin/stdout/stderr. */
 int fd_move_above_stdio(int fd);
+/* Closes every fd except those in keep (n entries, any order; negative entries are ignored). */
+int fd_close_all_but(const int *keep, size_t n);

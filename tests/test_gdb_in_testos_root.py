@@ -9,59 +9,21 @@ Runs without root: the root is entered through an unprivileged user namespace (u
 import os
 import re
 import shutil
-import subprocess
-import tempfile
 
 import retrace_test as rt
 
 rt.require_tool("rpm2cpio", "cpio", "rpm", "unshare")
 rt.require_userns()
-TOS = rt.testos_dir()
 MANIFEST = rt.testos_manifest()
-SYSTEM = ("filesystem-", "glibc-", "libstdc++-", "python3-libs-", "gdb-")
-FRAME = re.compile(r"^#(\d+)\s+(?:0x[0-9a-f]+ in )?(\S+?) \(.*?\)(?: at (\S+):(\d+)| from (\S+))?\s*$")
 
 
-def debuginfo_for(path):
-    """The -debuginfo package built from the same source package as the RPM at path."""
-    src = subprocess.run(["rpm", "-qp", "--qf", "%{SOURCERPM}", path], capture_output=True, text=True,
-                         check=True).stdout
-    m = re.fullmatch(r"(.+)-([^-]+)-([^-]+)\.src\.rpm", src)
-    name, ver, rel = m.groups()
-    dist = re.search(r"\.tos(\d+)$", rel).group(1)
-    debug = os.path.join(TOS, "repos", dist, "x86_64", "debug", "Packages", f"{name}-debuginfo-{ver}-{rel}.x86_64.rpm")
-    rt.check(os.path.exists(debug), f"no debuginfo package {debug} for {path}")
-    return debug
-
-
-class Roots:
-    """Extracts the system packages once per release and hardlink-copies them for each crash."""
-
-    def __init__(self):
-        self.tmp = tempfile.mkdtemp(prefix="test-gdb-root-")
-        self.bases = {}
-
-    def base(self, crash):
-        dist = crash["release"]
-        if dist not in self.bases:
-            d = os.path.join(self.tmp, f"base-{dist}")
-            system = [rt.testos_package_path(n) for n in crash["packages"] if n.startswith(SYSTEM)]
-            glibc = next(p for p in system if os.path.basename(p).startswith("glibc-"))
-            rt.extract_rpms(d, system + [debuginfo_for(glibc)])
-            self.bases[dist] = d
-        return self.bases[dist]
+class Roots(rt.TestosRoots):
+    """TestosRoots with the crash's core copied into the root's /tmp."""
 
     def make(self, crash, name, packages):
-        root = os.path.join(self.tmp, name)
-        subprocess.run(["cp", "-al", self.base(crash), root], check=True)
-        paths = [rt.testos_package_path(n) for n in packages if not n.startswith(SYSTEM)]
-        debug = sorted({debuginfo_for(p) for p in paths})
-        rt.extract_rpms(root, paths + debug)
-        shutil.copy(os.path.join(TOS, "crashes", crash["name"], "coredump"), os.path.join(root, "tmp", "coredump"))
+        root = super().make(crash, name, packages)
+        shutil.copy(os.path.join(rt.testos_crash_dir(crash), "coredump"), os.path.join(root, "tmp", "coredump"))
         return root
-
-    def cleanup(self):
-        rt.rmtree(self.tmp)
 
 
 def gdb_backtrace(root, crash):
@@ -73,31 +35,9 @@ def gdb_backtrace(root, crash):
     return r.stdout, r.stderr
 
 
-def parse_frames(text):
-    frames = []
-    for line in text.splitlines():
-        m = FRAME.match(line)
-        if m:
-            frames.append({"n": int(m.group(1)), "function": m.group(2),
-                           "file": os.path.basename(m.group(3)) if m.group(3) else None,
-                           "line": int(m.group(4)) if m.group(4) else None})
-    return frames
-
-
-def matches(frames, expected):
-    """True when expected appears in frames in order (function, file and line all equal)."""
-    i = 0
-    for f in frames:
-        e = expected[i]
-        if (f["function"], f["file"], f["line"]) == (e["function"], e["file"], e["line"]):
-            i += 1
-            if i == len(expected):
-                return True
-    return False
-
-
-def describe(frames):
-    return "\n".join(f"#{f.get('n', '?')} {f['function']} at {f['file']}:{f['line']}" for f in frames)
+parse_frames = rt.parse_gdb_frames
+matches = rt.frames_match
+describe = rt.describe_frames
 
 
 def test_backtraces(roots):

@@ -11,6 +11,7 @@
 import contextlib
 import json
 import os
+import re
 import shlex
 import shutil
 import signal
@@ -190,6 +191,90 @@ def testos_package_path(nevra):
         if f"{p['name']}-{p['version']}-{p['release']}.{p['arch']}" == nevra:
             return os.path.join(testos_dir(), p["file"])
     fail(f"{nevra} is not in the TestOS manifest")
+
+
+def testos_debuginfo_for(path):
+    """The -debuginfo package built from the same source package as the RPM at path."""
+    src = subprocess.run(["rpm", "-qp", "--qf", "%{SOURCERPM}", path], capture_output=True, text=True,
+                         check=True).stdout
+    m = re.fullmatch(r"(.+)-([^-]+)-([^-]+)\.src\.rpm", src)
+    name, ver, rel = m.groups()
+    dist = re.search(r"\.tos(\d+)$", rel).group(1)
+    debug = os.path.join(testos_dir(), "repos", dist, "x86_64", "debug", "Packages",
+                         f"{name}-debuginfo-{ver}-{rel}.x86_64.rpm")
+    check(os.path.exists(debug), f"no debuginfo package {debug} for {path}")
+    return debug
+
+
+# Packages every testos root for a crash contains (system part, shared by all crashes of a release).
+TESTOS_SYSTEM = ("filesystem-", "glibc-", "libstdc++-", "python3-libs-", "gdb-")
+
+
+class TestosRoots:
+    """Root file systems made of testos packages: the system packages (+ glibc debuginfo) are
+    extracted once per release and hardlink-copied for each crash, which adds its own packages and
+    their debuginfo. Everything lives in one temporary directory; cleanup() removes it."""
+
+    def __init__(self):
+        self.tmp = tempfile.mkdtemp(prefix="retrace-test-roots-")
+        self.bases = {}
+
+    def base(self, crash):
+        dist = crash["release"]
+        if dist not in self.bases:
+            d = os.path.join(self.tmp, f"base-{dist}")
+            system = [testos_package_path(n) for n in crash["packages"] if n.startswith(TESTOS_SYSTEM)]
+            glibc = next(p for p in system if os.path.basename(p).startswith("glibc-"))
+            extract_rpms(d, system + [testos_debuginfo_for(glibc)])
+            self.bases[dist] = d
+        return self.bases[dist]
+
+    def make(self, crash, name, packages):
+        root = os.path.join(self.tmp, name)
+        subprocess.run(["cp", "-al", self.base(crash), root], check=True)
+        paths = [testos_package_path(n) for n in packages if not n.startswith(TESTOS_SYSTEM)]
+        debug = sorted({testos_debuginfo_for(p) for p in paths})
+        extract_rpms(root, paths + debug)
+        return root
+
+    def cleanup(self):
+        rmtree(self.tmp)
+
+
+def testos_crash_dir(crash):
+    return os.path.join(testos_dir(), "crashes", crash["name"])
+
+
+# A gdb backtrace line: "#1  0x... in token_next (t=...) at token.c:30" or "... from /lib64/libc.so.6".
+_FRAME = re.compile(r"^#(\d+)\s+(?:0x[0-9a-f]+ in )?(\S+?) \(.*?\)(?: at (\S+):(\d+)| from (\S+))?\s*$")
+
+
+def parse_gdb_frames(text):
+    """The frames of a gdb "bt" in text: [{"n", "function", "file", "line"}]."""
+    frames = []
+    for line in text.splitlines():
+        m = _FRAME.match(line)
+        if m:
+            frames.append({"n": int(m.group(1)), "function": m.group(2),
+                           "file": os.path.basename(m.group(3)) if m.group(3) else None,
+                           "line": int(m.group(4)) if m.group(4) else None})
+    return frames
+
+
+def frames_match(frames, expected):
+    """True when expected appears in frames in order (function, file and line all equal)."""
+    i = 0
+    for f in frames:
+        e = expected[i]
+        if (f["function"], f["file"], f["line"]) == (e["function"], e["file"], e["line"]):
+            i += 1
+            if i == len(expected):
+                return True
+    return False
+
+
+def describe_frames(frames):
+    return "\n".join(f"#{f.get('n', '?')} {f['function']} at {f['file']}:{f['line']}" for f in frames)
 
 
 # ---------------------------------------------------------------- servers

@@ -1,0 +1,37 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#pragma once
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "sandbox-error.h"
+
+/* Exit status of retrace-sandbox when it is not the command's own. */
+#define SANDBOX_EXIT_TIMEOUT     124 /* --timeout expired; everything inside was killed */
+#define SANDBOX_EXIT_SETUP       125 /* the sandbox could not be set up; nothing was run */
+#define SANDBOX_EXIT_CANNOT_EXEC 126 /* the command exists but could not be executed */
+#define SANDBOX_EXIT_NOT_FOUND   127 /* the command was not found inside the sandbox */
+
+typedef struct SandboxResult {
+        bool setup_failed;
+        SandboxError setup_error;
+        bool exec_failed;
+        int exec_error; /* errno of execve() */
+        bool exited;    /* the command exited with exit_code ... */
+        int exit_code;
+        int signal; /* ... or was killed by signal (0: neither, e.g. after a setup failure) */
+        bool timed_out;
+        bool output_limit_hit;
+        uint64_t output_bytes; /* passed on */
+        uint64_t output_dropped;
+        uint64_t wall_usec;
+        uint64_t cpu_usec;
+        uint64_t peak_memory; /* bytes */
+} SandboxResult;
+
+/* The exit status retrace-sandbox reports for this result: the command's status, 128+signal, or one
+ * of SANDBOX_EXIT_*. */
+int sandbox_result_exit_status(const SandboxResult *r);
+
+/* One JSON object (with a trailing newline) describing the result, for --status-fd. */
+int sandbox_result_to_json(const SandboxResult *r, char **ret);

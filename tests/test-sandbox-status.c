@@ -1,0 +1,62 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#include <signal.h>
+
+#include "sandbox-status.h"
+#include "tests.h"
+
+TEST(exit_status)
+{
+        SandboxResult r = {.exited = true, .exit_code = 3};
+
+        ASSERT_EQ(sandbox_result_exit_status(&r), 3);
+        r = (SandboxResult){.signal = SIGSEGV};
+        ASSERT_EQ(sandbox_result_exit_status(&r), 128 + SIGSEGV);
+        /* The timeout wins over the SIGKILL it caused. */
+        r = (SandboxResult){.timed_out = true, .signal = SIGKILL};
+        ASSERT_EQ(sandbox_result_exit_status(&r), SANDBOX_EXIT_TIMEOUT);
+        r = (SandboxResult){.setup_failed = true, .exited = true, .exit_code = 0};
+        ASSERT_EQ(sandbox_result_exit_status(&r), SANDBOX_EXIT_SETUP);
+        r = (SandboxResult){.exec_failed = true, .exec_error = ENOENT, .exited = true, .exit_code = 127};
+        ASSERT_EQ(sandbox_result_exit_status(&r), SANDBOX_EXIT_NOT_FOUND);
+        r = (SandboxResult){.exec_failed = true, .exec_error = EACCES};
+        ASSERT_EQ(sandbox_result_exit_status(&r), SANDBOX_EXIT_CANNOT_EXEC);
+        r = (SandboxResult){};
+        ASSERT_EQ(sandbox_result_exit_status(&r), SANDBOX_EXIT_SETUP);
+}
+
+TEST(json)
+{
+        SandboxResult r = {
+                .exited = true,
+                .exit_code = 0,
+                .output_limit_hit = true,
+                .output_bytes = 1000,
+                .output_dropped = 99000,
+                .wall_usec = 1500,
+                .cpu_usec = 700,
+                .peak_memory = 4096,
+        };
+        char *json = NULL;
+
+        ASSERT_OK(sandbox_result_to_json(&r, &json));
+        ASSERT_STREQ(json, "{\"exit_status\":0,\"exit_code\":0,\"signal\":null,\"timed_out\":false,"
+                           "\"output_limit_hit\":true,\"output_bytes\":1000,\"output_dropped\":99000,"
+                           "\"wall_time_us\":1500,\"cpu_time_us\":700,\"peak_memory_bytes\":4096,"
+                           "\"setup_error\":null,\"exec_error\":null}\n");
+        free(json);
+
+        r = (SandboxResult){.signal = SIGKILL, .timed_out = true};
+        ASSERT_OK(sandbox_result_to_json(&r, &json));
+        ASSERT_TRUE(strstr(
+                json, "\"exit_status\":124,\"exit_code\":null,\"signal\":\"SIGKILL\",\"timed_out\":true"));
+        free(json);
+
+        r = (SandboxResult){.setup_failed = true};
+        (void)sandbox_error_set(&r.setup_error, EPERM, "user namespaces are \"disabled\"\n(sysctl)");
+        ASSERT_OK(sandbox_result_to_json(&r, &json));
+        ASSERT_TRUE(strstr(json, "\"setup_error\":\"user namespaces are \\\"disabled\\\"\\n(sysctl): "
+                                 "Operation not permitted\""));
+        free(json);
+}
+
+DEFINE_TEST_MAIN(TEST_ENTRY(exit_status), TEST_ENTRY(json));

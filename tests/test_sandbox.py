@@ -1,0 +1,249 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0-or-later
+"""retrace-sandbox keeps its promises (sandbox/README.md), checked from inside by sandbox-probe over a
+root made of testos packages: host files, processes and network invisible; every denied syscall
+fails with EPERM (clone3 with ENOSYS), also through the 32-bit and x32 entries; no capabilities; a
+read-only root with a size-limited /tmp; setuid does not elevate; no inherited fds. From outside:
+exit statuses, --status-fd, the timeout and the death of the helper kill every process inside, a fork
+bomb is contained, the output cap holds. And gdb from a testos root prints the expected backtrace
+of each testos core, bound read-only into the sandbox.
+
+Runs as an ordinary user and as root (then the sandbox runs as uid 65534)."""
+
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import tempfile
+import time
+
+import retrace_test as rt
+
+rt.require_tool("rpm2cpio", "cpio", "rpm")
+rt.require_userns()
+BUILD = os.environ["RETRACE_BUILD_DIR"]
+HELPER = os.path.join(BUILD, "sandbox", "retrace-sandbox")
+PROBE = os.path.join(BUILD, "tests", "sandbox-probe")
+MANIFEST = rt.testos_manifest()
+EXIT_TIMEOUT, EXIT_SETUP, EXIT_NOT_FOUND = 124, 125, 127
+
+
+def sandbox(command, options=(), *, timeout=120, pass_fds=()):
+    """Runs command in retrace-sandbox; returns (CompletedProcess, status object from --status-fd)."""
+    r_fd, w_fd = os.pipe()
+    try:
+        argv = [HELPER, "--status-fd", str(w_fd), *options, "--", *command]
+        p = subprocess.run(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL,
+                           timeout=timeout, pass_fds=(w_fd, *pass_fds))
+    finally:
+        os.close(w_fd)
+    with os.fdopen(r_fd) as f:
+        text = f.read()
+    rt.check(text.endswith("\n") and text.count("\n") == 1, f"--status-fd gave {text!r}")
+    return p, json.loads(text)
+
+
+def text(p):
+    return f"exit {p.returncode}\n--- stdout\n{p.stdout.decode(errors='replace')[-6000:]}\n" \
+           f"--- stderr\n{p.stderr.decode(errors='replace')[-6000:]}"
+
+
+def processes_with(token):
+    """Host pids whose command line contains token (processes of the sandbox are visible from here)."""
+    found = []
+    for pid in os.listdir("/proc"):
+        if not pid.isdigit():
+            continue
+        try:
+            with open(f"/proc/{pid}/cmdline", "rb") as f:
+                if token.encode() in f.read():
+                    found.append(int(pid))
+        except OSError:
+            pass
+    return found
+
+
+def kill_all(pids):
+    for pid in pids:
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except OSError:
+            pass
+
+
+def probe_root():
+    """filesystem + glibc of the first testos release: a root the static probe does not need, but
+    real enough to show that the sandbox works over what the daemon will give it."""
+    if not hasattr(probe_root, "path"):
+        crash = MANIFEST["crashes"][0]
+        packages = [n for n in crash["packages"] if n.startswith(("filesystem-", "glibc-"))]
+        probe_root.path = os.path.join(roots.tmp, "probe-root")
+        rt.extract_rpms(probe_root.path, [rt.testos_package_path(n) for n in packages])
+    return probe_root.path
+
+
+def probe_options(*extra):
+    return ["--root", probe_root(), "--ro-bind", PROBE, "/probe", *extra]
+
+
+def test_isolation_from_inside():
+    marker_dir = os.path.join(work, "host-secret")
+    os.makedirs(marker_dir)
+    with open(os.path.join(marker_dir, "secret"), "w") as f:
+        f.write("secret\n")
+    # A setuid copy of the probe: owned by root when the test runs as root, so that an elevation
+    # would be visible as euid 0.
+    suid_dir = os.path.join(work, "suid")
+    os.makedirs(suid_dir)
+    shutil.copy(PROBE, os.path.join(suid_dir, "probe"))
+    os.chmod(os.path.join(suid_dir, "probe"), 0o4755)
+    tcp = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    tcp.bind(("127.0.0.1", 0))
+    tcp.listen()
+    abstract = f"retrace-probe-{os.getpid()}"
+    unix = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    unix.bind("\0" + abstract)
+    unix.listen()
+    leaked = os.open("/dev/null", os.O_RDONLY)  # inheritable, passed to the helper: must not get in
+    tmpsize = 1 << 20
+    try:
+        p, status = sandbox(["/probe", "isolation", "absent=/etc/shadow", f"absent={marker_dir}",
+                             f"absent={os.environ['RETRACE_SOURCE_DIR']}", f"port={tcp.getsockname()[1]}",
+                             f"abstract={abstract}", f"tmpsize={tmpsize}", "setuid=/suid/probe"],
+                            probe_options("--tmpfs", f"/tmp:{tmpsize}", "--ro-bind", suid_dir, "/suid"),
+                            pass_fds=(leaked,))
+    finally:
+        os.close(leaked)
+        tcp.close()
+        unix.close()
+    out = p.stdout.decode(errors="replace")
+    rt.check(p.returncode == 0 and "\n0 failures\n" in "\n" + out, text(p))
+    checks = [line for line in out.splitlines() if line.startswith("ok ")]
+    rt.check(len(checks) >= 60, f"only {len(checks)} checks ran:\n{out}")
+    rt.check(status["exit_code"] == 0 and status["signal"] is None and not status["timed_out"], status)
+    print(f"   {len(checks)} properties hold inside the sandbox")
+
+
+def test_exit_status_and_status_fd():
+    p, status = sandbox(["/probe", "exit", "3"], probe_options())
+    rt.check(p.returncode == 3 and status["exit_code"] == 3 and status["exit_status"] == 3, (text(p), status))
+    for key in ("wall_time_us", "cpu_time_us", "peak_memory_bytes", "output_dropped"):
+        rt.check(isinstance(status[key], int), f"{key} missing in {status}")
+    rt.check(status["peak_memory_bytes"] > 0 and status["wall_time_us"] > 0, status)
+
+    p, status = sandbox(["/probe", "kill", str(int(signal.SIGSEGV))], probe_options())
+    rt.check(p.returncode == 128 + signal.SIGSEGV and status["signal"] == "SIGSEGV"
+             and status["exit_code"] is None, (text(p), status))
+
+    p, status = sandbox(["/no/such/program"], probe_options())
+    rt.check(p.returncode == EXIT_NOT_FOUND and status["exec_error"], (text(p), status))
+
+    missing = os.path.join(work, "no-such-root")
+    p, status = sandbox(["/probe", "exit", "0"], ["--root", missing])
+    rt.check(p.returncode == EXIT_SETUP and missing in p.stderr.decode() and status["setup_error"]
+             and missing in status["setup_error"], (text(p), status))
+
+    # A mount point that would have to be created inside the read-only root: refused, host untouched.
+    p, status = sandbox(["/probe", "exit", "0"], probe_options("--ro-bind", PROBE, "/usr/new-dir/probe"))
+    rt.check(p.returncode == EXIT_SETUP and "read-only" in p.stderr.decode(), text(p))
+    rt.check(not os.path.exists(os.path.join(probe_root(), "usr", "new-dir")), "the root directory was modified")
+
+    p = subprocess.run([HELPER, "--tmpfs", "relative:1M", "--root", "/", "--", "true"], capture_output=True)
+    rt.check(p.returncode == EXIT_SETUP and b"--tmpfs" in p.stderr, text(p))
+    p = subprocess.run([HELPER, "--rlimit", "bogus=1", "--root", "/", "--", "true"], capture_output=True)
+    rt.check(p.returncode == EXIT_SETUP and b"--rlimit" in p.stderr, text(p))
+
+
+def test_timeout_kills_everything():
+    token = f"retrace-timeout-{os.getpid()}"
+    start = time.monotonic()
+    p, status = sandbox(["/probe", "sleep-tree", token], probe_options("--timeout", "1"), timeout=60)
+    left = processes_with(token)
+    kill_all(left)
+    rt.check(p.returncode == EXIT_TIMEOUT and status["timed_out"], (text(p), status))
+    rt.check(b"ready" in p.stdout, f"the process tree never started:\n{text(p)}")
+    rt.check(not left, f"processes survived the timeout: {left}")
+    rt.check(time.monotonic() - start < 10, "the timeout took too long")
+
+
+def test_killing_the_helper_kills_everything():
+    token = f"retrace-caller-{os.getpid()}"
+    helper = subprocess.Popen([HELPER, *probe_options(), "--", "/probe", "sleep-tree", token],
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL)
+    try:
+        line = helper.stdout.readline()
+        if line != b"ready\n":
+            helper.kill()
+            rt.fail(f"probe did not start: {line!r} {helper.stderr.read()!r}")
+        inside = [pid for pid in processes_with(token) if pid != helper.pid]
+        rt.check(len(inside) >= 3, f"expected init, probe, child and grandchild, found {inside}")
+        helper.kill()
+        helper.wait(timeout=10)
+        deadline = time.monotonic() + 10
+        while processes_with(token) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        left = processes_with(token)
+        kill_all(left)
+        rt.check(not left, f"processes survived the death of retrace-sandbox: {left}")
+    finally:
+        if helper.poll() is None:
+            helper.kill()
+            helper.wait()
+
+
+def test_fork_bomb_is_contained():
+    token = f"retrace-forkbomb-{os.getpid()}"
+    p, status = sandbox(["/probe", "forkbomb", token], probe_options("--rlimit", "nproc=40"), timeout=120)
+    left = processes_with(token)
+    kill_all(left)
+    out = p.stdout.decode()
+    rt.check(p.returncode == 0 and out.startswith("forks "), text(p))
+    forks = int(out.split()[1])
+    rt.check(0 < forks < 40, f"the fork bomb made {forks} processes with nproc=40")
+    rt.check(not left, f"fork bomb processes survived: {len(left)}")
+    print(f"   fork bomb stopped after {forks} forks")
+
+
+def test_output_limit():
+    p, status = sandbox(["/probe", "spew", "100000"], probe_options("--output-limit", "1000"))
+    rt.check(p.returncode == 0 and len(p.stdout) == 1000, f"{len(p.stdout)} bytes passed\n{text(p)[:2000]}")
+    rt.check(status["output_limit_hit"] and status["output_dropped"] == 99000 and status["output_bytes"] == 1000,
+             status)
+    rt.check(b"99000 bytes dropped" in p.stderr, p.stderr)
+    p, status = sandbox(["/probe", "spew", "1000"], probe_options("--output-limit", "1000"))
+    rt.check(len(p.stdout) == 1000 and not status["output_limit_hit"] and status["output_dropped"] == 0, status)
+
+
+def test_gdb_backtraces_in_sandbox():
+    for crash in MANIFEST["crashes"]:
+        root = roots.make(crash, crash["name"], crash["packages"])
+        core = os.path.join(rt.testos_crash_dir(crash), "coredump")
+        p, status = sandbox(["/usr/bin/gdb", "-nx", "-batch", "-ex", "set pagination off", "-ex", "info threads",
+                             "-ex", "bt", crash["executable"], "/coredump"],
+                            ["--root", root, "--ro-bind", core, "/coredump", "--tmpfs", "/tmp",
+                             "--setenv", "HOME", "/tmp", "--setenv", "LANG", "C", "--timeout", "300"],
+                            timeout=400)
+        out = p.stdout.decode(errors="replace")
+        rt.check(p.returncode == 0, f"{crash['name']}: gdb failed\n{text(p)}")
+        rt.check(f"Core was generated by `{crash['executable']}" in out, text(p))
+        rt.check("Python not initialized" not in out + p.stderr.decode(errors="replace"), text(p))
+        frames = rt.parse_gdb_frames(out)
+        rt.check(rt.frames_match(frames, crash["frames"]),
+                 f"{crash['name']}: backtrace lacks the expected frames\nexpected:\n"
+                 f"{rt.describe_frames(crash['frames'])}\ngot:\n{text(p)}")
+        print(f"   {crash['name']}: {len(frames)} frames, expected frames present "
+              f"({status['wall_time_us'] / 1e6:.2f} s)")
+        rt.rmtree(root)
+
+
+roots = rt.TestosRoots()
+work = tempfile.mkdtemp(prefix="retrace-test-sandbox-")
+try:
+    rt.run_tests([test_isolation_from_inside, test_exit_status_and_status_fd, test_timeout_kills_everything,
+                  test_killing_the_helper_kills_everything, test_fork_bomb_is_contained, test_output_limit,
+                  test_gdb_backtraces_in_sandbox])
+finally:
+    roots.cleanup()
+    rt.rmtree(work)
