@@ -109,8 +109,8 @@ int fd_close_all_but(const int *keep, size_t n)
                 unsigned lowest = UINT_MAX;
 
                 for (size_t i = 0; i < n; i++)
-                        if (keep[i] >= 0 && (unsigned)keep[i] >= next && (unsigned)keep[i] < lowest)
-                                lowest = (unsigned)keep[i];
+                        if (keep[i] >= 0 && (unsigned) keep[i] >= next && (unsigned) keep[i] < lowest)
+                                lowest = (unsigned) keep[i];
                 if (lowest == UINT_MAX)
                         break;
                 if (lowest > next && close_range(next, lowest - 1, 0) < 0)

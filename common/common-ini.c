@@ -194,7 +194,7 @@ int ini_parse(const char *filename, const char *buf, size_t len, IniFile **ret, 
         while (pos < len) {
                 _cleanup_free_ char *copy = NULL;
                 const char *nl = memchr(buf + pos, '\n', len - pos);
-                size_t n = nl ? (size_t)(nl - (buf + pos)) : len - pos;
+                size_t n = nl ? (size_t) (nl - (buf + pos)) : len - pos;
                 char *line;
 
                 lineno++;

@@ -21,7 +21,7 @@
 
 static int compare_strp(const void *a, const void *b)
 {
-        return strcmp(*(char *const *)a, *(char *const *)b);
+        return strcmp(*(char *const *) a, *(char *const *) b);
 }
 
 int cache_root_key(char *const *sha256s, size_t n, char **ret)
@@ -38,14 +38,14 @@ int cache_root_key(char *const *sha256s, size_t n, char **ret)
         ctx = rpmDigestInit(PGPHASHALGO_SHA256, RPMDIGEST_NONE);
         if (!ctx)
                 return -EOPNOTSUPP;
-        (void)rpmDigestUpdate(ctx, "retrace-root-v1\n", STRLEN("retrace-root-v1\n"));
+        (void) rpmDigestUpdate(ctx, "retrace-root-v1\n", STRLEN("retrace-root-v1\n"));
         for (size_t i = 0; i < n; i++) {
                 if (i > 0 && streq(sorted[i], sorted[i - 1]))
                         continue;
-                (void)rpmDigestUpdate(ctx, sorted[i], strlen(sorted[i]));
-                (void)rpmDigestUpdate(ctx, "\n", 1);
+                (void) rpmDigestUpdate(ctx, sorted[i], strlen(sorted[i]));
+                (void) rpmDigestUpdate(ctx, "\n", 1);
         }
-        (void)rpmDigestFinal(ctx, (void **)&hex, NULL, 1);
+        (void) rpmDigestFinal(ctx, (void **) &hex, NULL, 1);
         if (!hex)
                 return -ENOMEM;
         *ret = hex;
@@ -62,13 +62,13 @@ void assemble_result_done(AssembleResult *r)
 static int open_in_tree(int root_fd, const char *rel, int flags)
 {
         struct open_how how = {
-                .flags = (uint64_t)(flags | O_CLOEXEC),
+                .flags = (uint64_t) (flags | O_CLOEXEC),
                 .resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS | RESOLVE_NO_XDEV,
         };
         long fd;
 
         fd = syscall(SYS_openat2, root_fd, isempty(rel) ? "." : rel, &how, sizeof(how));
-        return fd < 0 ? -errno : (int)fd;
+        return fd < 0 ? -errno : (int) fd;
 }
 
 /* Opens directory rel inside the tree (O_PATH), creating missing directories on the way. */
@@ -183,7 +183,7 @@ static int builder_add(Builder *b, const PackageInfo *p, const PackageFile *f, c
                 if (!nd)
                         return -ENOMEM;
                 b->dirs = nd;
-                b->dirs[b->n_dirs++] = (PackageFile){.path = (char *)f->path, .mode = f->mode};
+                b->dirs[b->n_dirs++] = (PackageFile){ .path = (char *) f->path, .mode = f->mode };
         } else if (S_ISLNK(f->mode)) {
                 if (symlinkat(f->link, pfd, base) < 0 && errno != EEXIST) {
                         r = -errno;
@@ -234,7 +234,7 @@ static int builder_finish_dirs(Builder *b)
 
                 if (fd < 0)
                         continue;
-                (void)fchmod(fd, (b->dirs[i - 1].mode & 01777) | 0700);
+                (void) fchmod(fd, (b->dirs[i - 1].mode & 01777) | 0700);
         }
         return 0;
 }
@@ -242,8 +242,8 @@ static int builder_finish_dirs(Builder *b)
 static int build_tree(Cache *c, int root_fd, const int64_t *ids, size_t n, AssembleResult *result,
                       char **ret_reason)
 {
-        Builder b = {.cache = c, .root_fd = root_fd, .parent_fd = -EBADF, .result = result};
-        static const char *const mount_points[] = {"dev", "proc", "sys", "tmp"};
+        Builder b = { .cache = c, .root_fd = root_fd, .parent_fd = -EBADF, .result = result };
+        static const char *const mount_points[] = { "dev", "proc", "sys", "tmp" };
         int r = 0;
 
         for (size_t i = 0; i < n && r >= 0; i++) {
@@ -333,13 +333,13 @@ static int assemble_locked(Cache *c, const int64_t *ids, size_t n, AssembleResul
                 _cleanup_free_ char *full = NULL;
 
                 if (asprintf(&full, "%s/tmp/%s", c->dir, tmpname) >= 0)
-                        (void)path_rm_rf(full);
+                        (void) path_rm_rf(full);
         }
         if (r < 0) {
                 assemble_result_done(&result);
                 return r;
         }
-        (void)cache_prune_roots(c, key, CACHE_ROOT_MIN_AGE_SEC, NULL);
+        (void) cache_prune_roots(c, key, CACHE_ROOT_MIN_AGE_SEC, NULL);
         *ret = result;
         return 0;
 }

@@ -37,7 +37,7 @@ static int rpmlog_capture(rpmlogRec rec, rpmlogCallbackData data)
         const char *m = rpmlogRecMessage(rec);
         size_t n;
 
-        (void)snprintf(rpm_last_message, sizeof(rpm_last_message), "%s", strempty(m));
+        (void) snprintf(rpm_last_message, sizeof(rpm_last_message), "%s", strempty(m));
         n = strlen(rpm_last_message);
         while (n > 0 && (rpm_last_message[n - 1] == '\n' || rpm_last_message[n - 1] == ' '))
                 rpm_last_message[--n] = '\0';
@@ -50,7 +50,7 @@ int cache_rpm_init(void)
 
         if (done)
                 return 0;
-        (void)rpmlogSetCallback(rpmlog_capture, NULL);
+        (void) rpmlogSetCallback(rpmlog_capture, NULL);
         if (rpmReadConfigFiles(NULL, NULL) != 0)
                 return -EIO;
         done = true;
@@ -67,7 +67,7 @@ DEFINE_TRIVIAL_CLEANUP_FUNC(FD_t, Fclose);
 
 static int compare_strp(const void *a, const void *b)
 {
-        return strcmp(*(char *const *)a, *(char *const *)b);
+        return strcmp(*(char *const *) a, *(char *const *) b);
 }
 
 int cache_validate_paths(const PackageFile *files, size_t n, char **ret_reason)
@@ -144,7 +144,7 @@ static int load_keyring(char **gpgkeys, rpmKeyring *ret, char **ret_reason)
                         string_set_printf(ret_reason, "GPG key %s cannot be parsed", *k);
                         return -EBADMSG;
                 }
-                (void)rpmKeyringAddKey(keyring, key);
+                (void) rpmKeyringAddKey(keyring, key);
                 rpmPubkeyFree(key);
         }
         *ret = TAKE_PTR(keyring);
@@ -163,10 +163,10 @@ static int read_header(FD_t fd, const char *path, const ImportOptions *o, Header
         r = load_keyring(o->gpgcheck ? o->gpgkeys : NULL, &keyring, ret_reason);
         if (r < 0)
                 return r;
-        (void)rpmtsSetKeyring(ts, keyring);
-        (void)rpmtsSetVSFlags(ts, 0);
-        (void)rpmtsSetVfyLevel(ts, o->gpgcheck ? RPMSIG_DIGEST_TYPE | RPMSIG_SIGNATURE_TYPE
-                                               : RPMSIG_DIGEST_TYPE);
+        (void) rpmtsSetKeyring(ts, keyring);
+        (void) rpmtsSetVSFlags(ts, 0);
+        (void) rpmtsSetVfyLevel(ts, o->gpgcheck ? RPMSIG_DIGEST_TYPE | RPMSIG_SIGNATURE_TYPE
+                                                : RPMSIG_DIGEST_TYPE);
 
         rpm_last_message[0] = '\0';
         rc = rpmReadPackageFile(ts, fd, path, &h);
@@ -214,8 +214,8 @@ static const char *payload_io_flags(const char *compressor)
         static const struct {
                 const char *name, *flags;
         } table[] = {
-                {"gzip", "r.gzdio"}, {"bzip2", "r.bzdio"}, {"xz", "r.xzdio"},
-                {"lzma", "r.lzdio"}, {"zstd", "r.zstdio"},
+                { "gzip", "r.gzdio" }, { "bzip2", "r.bzdio" }, { "xz", "r.xzdio" },
+                { "lzma", "r.lzdio" }, { "zstd", "r.zstdio" },
         };
 
         for (size_t i = 0; i < ELEMENTSOF(table); i++)
@@ -239,10 +239,10 @@ static int verify_payload_digest(Header h, int raw_fd, off_t offset, char **ret_
                 return 0; /* packages before rpm 4.14 have none; the file digests still protect the content
                            */
         want = rpmtdGetString(&td);
-        algo = (int)headerGetNumber(h, RPMTAG_PAYLOADDIGESTALGO);
+        algo = (int) headerGetNumber(h, RPMTAG_PAYLOADDIGESTALGO);
         if (algo == 0)
                 algo = PGPHASHALGO_SHA256;
-        (void)snprintf(procpath, sizeof(procpath), "/proc/self/fd/%d", raw_fd);
+        (void) snprintf(procpath, sizeof(procpath), "/proc/self/fd/%d", raw_fd);
         fd = open(procpath, O_RDONLY | O_CLOEXEC);
         if (fd < 0) {
                 rpmtdFreeData(&td);
@@ -332,7 +332,7 @@ static int collect_files(Cache *c, rpmfiles files, int algo, ImportFile **ret, s
                         free(hex);
                         hex = NULL;
                         if (ctx)
-                                (void)rpmDigestFinal(ctx, (void **)&hex, NULL, 1);
+                                (void) rpmDigestFinal(ctx, (void **) &hex, NULL, 1);
                 }
                 if (isempty(hex)) {
                         string_set_printf(ret_reason, "regular file %s has no digest in the header",
@@ -509,8 +509,9 @@ static int collect_deps(Header h, rpmTagVal tag, bool requires, PackageDep **ret
                         return -ENOMEM;
                 }
                 a = na;
-                a[n] = (PackageDep){
-                        .name = strdup(name), .flags = flags, .evr = strdup(strempty(rpmdsEVR(ds)))};
+                a[n] = (PackageDep){ .name = strdup(name),
+                                     .flags = flags,
+                                     .evr = strdup(strempty(rpmdsEVR(ds))) };
                 n++;
                 if (!a[n - 1].name || !a[n - 1].evr) {
                         package_dep_array_free(a, n);
@@ -570,7 +571,7 @@ static int record_package(Cache *c, Header h, const char *sha256, uint64_t size,
         if (r >= 0)
                 r = cache_index_commit(c->index);
         if (r < 0)
-                (void)cache_index_rollback(c->index);
+                (void) cache_index_rollback(c->index);
         else
                 *ret_id = id;
 finish:
@@ -581,7 +582,7 @@ finish:
 
 static int check_header_fields(Header h, char **ret_reason)
 {
-        static const rpmTagVal required[] = {RPMTAG_NAME, RPMTAG_VERSION, RPMTAG_RELEASE, RPMTAG_ARCH};
+        static const rpmTagVal required[] = { RPMTAG_NAME, RPMTAG_VERSION, RPMTAG_RELEASE, RPMTAG_ARCH };
 
         for (size_t i = 0; i < ELEMENTSOF(required); i++) {
                 const char *s = headerGetString(h, required[i]);
@@ -609,7 +610,7 @@ static int import_known(Cache *c, int64_t id, const ImportOptions *o)
         if (r >= 0)
                 r = cache_index_commit(c->index);
         if (r < 0)
-                (void)cache_index_rollback(c->index);
+                (void) cache_index_rollback(c->index);
         return r;
 }
 
@@ -640,9 +641,9 @@ static int import_locked(Cache *c, const char *path, const ImportOptions *o, int
                 string_set_printf(ret_reason, "%s is not a regular file", path);
                 return -EBADMSG;
         }
-        if ((uint64_t)st.st_size > c->limits.max_rpm_size) {
+        if ((uint64_t) st.st_size > c->limits.max_rpm_size) {
                 string_set_printf(ret_reason, "%" PRIu64 " bytes, more than CacheMaxRpmSize",
-                                  (uint64_t)st.st_size);
+                                  (uint64_t) st.st_size);
                 return -EFBIG;
         }
         /* A sync hands over the sha256 its download was verified against: a package already in
@@ -736,7 +737,7 @@ static int import_locked(Cache *c, const char *path, const ImportOptions *o, int
                 _cleanup_free_ char *p = full ? path_join(full, staging) : NULL;
 
                 if (p)
-                        (void)path_rm_rf(p);
+                        (void) path_rm_rf(p);
         }
         if (r >= 0) {
                 *ret_id = id;

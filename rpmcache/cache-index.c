@@ -121,7 +121,7 @@ CacheIndex *cache_index_close(CacheIndex *idx)
 {
         if (!idx)
                 return NULL;
-        (void)sqlite3_close(idx->db);
+        (void) sqlite3_close(idx->db);
         return mfree(idx);
 }
 
@@ -134,10 +134,10 @@ static int check_schema_version(CacheIndex *idx)
         if (r < 0)
                 return r;
         if (sqlite3_step(st) == SQLITE_ROW) {
-                const char *v = (const char *)sqlite3_column_text(st, 0);
+                const char *v = (const char *) sqlite3_column_text(st, 0);
                 char want[16];
 
-                (void)snprintf(want, sizeof(want), "%d", CACHE_INDEX_SCHEMA_VERSION);
+                (void) snprintf(want, sizeof(want), "%d", CACHE_INDEX_SCHEMA_VERSION);
                 return v && streq(v, want) ? 0 : -EPROTO;
         }
         sqlite3_finalize(TAKE_PTR(st));
@@ -160,7 +160,7 @@ int cache_index_open(const char *path, CacheIndex **ret)
                              SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
         if (rc != SQLITE_OK)
                 return rc == SQLITE_CANTOPEN ? -EACCES : sql_error(rc);
-        (void)sqlite3_busy_timeout(idx->db, 60 * 1000);
+        (void) sqlite3_busy_timeout(idx->db, 60 * 1000);
         r = sql_exec(idx, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;");
         if (r < 0)
                 return r;
@@ -171,7 +171,7 @@ int cache_index_open(const char *path, CacheIndex **ret)
         if (r >= 0)
                 r = check_schema_version(idx);
         if (r < 0) {
-                (void)sql_exec(idx, "ROLLBACK");
+                (void) sql_exec(idx, "ROLLBACK");
                 return r;
         }
         r = sql_exec(idx, "COMMIT");
@@ -255,7 +255,7 @@ static int compare_evr_qsort(const void *a, const void *b)
 
 static char *column_strdup(sqlite3_stmt *st, int col)
 {
-        const char *s = (const char *)sqlite3_column_text(st, col);
+        const char *s = (const char *) sqlite3_column_text(st, col);
 
         return s ? strdup(s) : NULL;
 }
@@ -272,13 +272,13 @@ static int package_from_row(sqlite3_stmt *st, PackageInfo *p)
                 .id = sqlite3_column_int64(st, 0),
                 .sha256 = column_strdup(st, 1),
                 .name = column_strdup(st, 2),
-                .epoch = (uint32_t)sqlite3_column_int64(st, 3),
+                .epoch = (uint32_t) sqlite3_column_int64(st, 3),
                 .version = column_strdup(st, 4),
                 .release = column_strdup(st, 5),
                 .arch = column_strdup(st, 6),
                 .sourcerpm = column_strdup(st, 7),
-                .size = (uint64_t)sqlite3_column_int64(st, 8),
-                .installed_size = (uint64_t)sqlite3_column_int64(st, 9),
+                .size = (uint64_t) sqlite3_column_int64(st, 8),
+                .installed_size = (uint64_t) sqlite3_column_int64(st, 9),
                 .digest_algo = sqlite3_column_int(st, 10),
         };
         if (!p->sha256 || !p->name || !p->version || !p->release || !p->arch) {
@@ -316,7 +316,7 @@ static int collect_packages(sqlite3_stmt *st, int extra_col, PackageInfo **ret, 
                         d = nd;
                         d[n] = (PackageDep){
                                 .name = column_strdup(st, extra_col),
-                                .flags = (uint32_t)sqlite3_column_int64(st, extra_col + 1),
+                                .flags = (uint32_t) sqlite3_column_int64(st, extra_col + 1),
                                 .evr = column_strdup(st, extra_col + 2),
                         };
                 }
@@ -452,7 +452,7 @@ static int add_files(CacheIndex *idx, int64_t id, const PackageFile *files, size
                 sqlite3_bind_int64(st, 1, id);
                 sqlite3_bind_text(st, 2, f->path, -1, SQLITE_STATIC);
                 sqlite3_bind_int64(st, 3, f->mode);
-                sqlite3_bind_int64(st, 4, (sqlite3_int64)f->size);
+                sqlite3_bind_int64(st, 4, (sqlite3_int64) f->size);
                 sqlite3_bind_text(st, 5, f->digest, -1, SQLITE_STATIC);
                 sqlite3_bind_text(st, 6, f->link, -1, SQLITE_STATIC);
                 r = sql_step_done(st);
@@ -498,10 +498,10 @@ int cache_index_add_package(CacheIndex *idx, const PackageRecord *rec, int64_t *
         sqlite3_bind_text(st, 5, p->release, -1, SQLITE_STATIC);
         sqlite3_bind_text(st, 6, p->arch, -1, SQLITE_STATIC);
         sqlite3_bind_text(st, 7, p->sourcerpm, -1, SQLITE_STATIC);
-        sqlite3_bind_int64(st, 8, (sqlite3_int64)p->size);
-        sqlite3_bind_int64(st, 9, (sqlite3_int64)p->installed_size);
+        sqlite3_bind_int64(st, 8, (sqlite3_int64) p->size);
+        sqlite3_bind_int64(st, 9, (sqlite3_int64) p->installed_size);
         sqlite3_bind_int(st, 10, p->digest_algo);
-        sqlite3_bind_int64(st, 11, (sqlite3_int64)time(NULL));
+        sqlite3_bind_int64(st, 11, (sqlite3_int64) time(NULL));
         r = sql_step_done(st);
         if (r < 0)
                 return r;
@@ -534,7 +534,7 @@ int cache_index_add_release(CacheIndex *idx, int64_t package_id, const char *rel
         sqlite3_bind_int64(st, 1, package_id);
         sqlite3_bind_text(st, 2, release, -1, SQLITE_STATIC);
         sqlite3_bind_text(st, 3, repo, -1, SQLITE_STATIC);
-        sqlite3_bind_int64(st, 4, (sqlite3_int64)time(NULL));
+        sqlite3_bind_int64(st, 4, (sqlite3_int64) time(NULL));
         return sql_step_done(st);
 }
 
@@ -663,7 +663,7 @@ int cache_index_lookup_build_id(CacheIndex *idx, const char *build_id, const cha
                         return -ENOMEM;
                 }
                 a = na;
-                a[n] = (BuildIdHit){.kind = sqlite3_column_int(st, PACKAGE_N_COLUMNS + 1)};
+                a[n] = (BuildIdHit){ .kind = sqlite3_column_int(st, PACKAGE_N_COLUMNS + 1) };
                 a[n].path = column_strdup(st, PACKAGE_N_COLUMNS);
                 r = package_from_row(st, &a[n].package);
                 if (r < 0 || !a[n].path) {
@@ -744,8 +744,8 @@ int cache_index_get_files(CacheIndex *idx, int64_t package_id, PackageFile **ret
                 }
                 a[n] = (PackageFile){
                         .path = column_strdup(st, 0),
-                        .mode = (mode_t)sqlite3_column_int64(st, 1),
-                        .size = (uint64_t)sqlite3_column_int64(st, 2),
+                        .mode = (mode_t) sqlite3_column_int64(st, 1),
+                        .size = (uint64_t) sqlite3_column_int64(st, 2),
                         .digest = column_strdup(st, 3),
                         .link = column_strdup(st, 4),
                 };
@@ -780,7 +780,7 @@ static int collect_deps(sqlite3_stmt *st, PackageDep **ret, size_t *ret_n)
                 a = na;
                 a[n] = (PackageDep){
                         .name = column_strdup(st, 0),
-                        .flags = (uint32_t)sqlite3_column_int64(st, 1),
+                        .flags = (uint32_t) sqlite3_column_int64(st, 1),
                         .evr = column_strdup(st, 2),
                 };
                 if (!a[n].name || !a[n].evr) {
@@ -862,7 +862,7 @@ static int query_u64(CacheIndex *idx, const char *sql, uint64_t *ret)
         rc = sqlite3_step(st);
         if (rc != SQLITE_ROW)
                 return sql_error(rc);
-        *ret = (uint64_t)sqlite3_column_int64(st, 0);
+        *ret = (uint64_t) sqlite3_column_int64(st, 0);
         return 0;
 }
 
@@ -905,18 +905,18 @@ int cache_index_stats(CacheIndex *idx, CacheStats *ret)
                 const char *sql;
                 uint64_t *field;
         } q[] = {
-                {"SELECT COUNT(*) FROM packages", &s.packages},
-                {"SELECT COUNT(DISTINCT release) FROM package_releases", &s.releases},
-                {"SELECT COUNT(*) FROM files WHERE " REGULAR_SQL, &s.files},
-                {"SELECT COALESCE(SUM(size), 0) FROM files WHERE " REGULAR_SQL, &s.files_bytes},
-                {"SELECT COUNT(*) FROM (SELECT DISTINCT digest, " OBJECT_MODE_SQL
-                 " FROM files WHERE " REGULAR_SQL ")",
-                 &s.unique_objects},
-                {"SELECT COALESCE(SUM(size), 0) FROM (SELECT DISTINCT digest, " OBJECT_MODE_SQL
-                 ", size FROM files WHERE " REGULAR_SQL ")",
-                 &s.unique_bytes},
-                {"SELECT COALESCE(SUM(size), 0) FROM packages", &s.rpm_bytes},
-                {"SELECT COALESCE(SUM(installed_size), 0) FROM packages", &s.installed_bytes},
+                { "SELECT COUNT(*) FROM packages", &s.packages },
+                { "SELECT COUNT(DISTINCT release) FROM package_releases", &s.releases },
+                { "SELECT COUNT(*) FROM files WHERE " REGULAR_SQL, &s.files },
+                { "SELECT COALESCE(SUM(size), 0) FROM files WHERE " REGULAR_SQL, &s.files_bytes },
+                { "SELECT COUNT(*) FROM (SELECT DISTINCT digest, " OBJECT_MODE_SQL
+                  " FROM files WHERE " REGULAR_SQL ")",
+                  &s.unique_objects },
+                { "SELECT COALESCE(SUM(size), 0) FROM (SELECT DISTINCT digest, " OBJECT_MODE_SQL
+                  ", size FROM files WHERE " REGULAR_SQL ")",
+                  &s.unique_bytes },
+                { "SELECT COALESCE(SUM(size), 0) FROM packages", &s.rpm_bytes },
+                { "SELECT COALESCE(SUM(installed_size), 0) FROM packages", &s.installed_bytes },
         };
         for (size_t i = 0; i < ELEMENTSOF(q); i++) {
                 r = query_u64(idx, q[i].sql, q[i].field);
@@ -939,11 +939,11 @@ int cache_index_foreach_object(CacheIndex *idx, CacheObjectCallback cb, void *us
         if (r < 0)
                 return r;
         while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-                const char *digest = (const char *)sqlite3_column_text(st, 1);
+                const char *digest = (const char *) sqlite3_column_text(st, 1);
 
                 if (!digest)
                         continue;
-                r = cb(sqlite3_column_int(st, 0), digest, (mode_t)sqlite3_column_int64(st, 2), userdata);
+                r = cb(sqlite3_column_int(st, 0), digest, (mode_t) sqlite3_column_int64(st, 2), userdata);
                 if (r < 0)
                         return r;
         }

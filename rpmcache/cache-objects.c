@@ -18,9 +18,9 @@ static const struct {
         const char *name;
         size_t hexlen;
 } digest_algos[] = {
-        {PGPHASHALGO_MD5, "md5", 32},       {PGPHASHALGO_SHA1, "sha1", 40},
-        {PGPHASHALGO_SHA224, "sha224", 56}, {PGPHASHALGO_SHA256, "sha256", 64},
-        {PGPHASHALGO_SHA384, "sha384", 96}, {PGPHASHALGO_SHA512, "sha512", 128},
+        { PGPHASHALGO_MD5, "md5", 32 },       { PGPHASHALGO_SHA1, "sha1", 40 },
+        { PGPHASHALGO_SHA224, "sha224", 56 }, { PGPHASHALGO_SHA256, "sha256", 64 },
+        { PGPHASHALGO_SHA384, "sha384", 96 }, { PGPHASHALGO_SHA512, "sha512", 128 },
 };
 
 const char *digest_algo_to_string(int algo)
@@ -54,7 +54,7 @@ int cache_object_name(int algo, const char *hex, mode_t mode, char **ret)
         if (!a || !hex || strlen(hex) != digest_algo_hexlen(algo) ||
             !string_in_charset(hex, "0123456789abcdef"))
                 return -EINVAL;
-        if (asprintf(ret, "%s/%.2s/%s-%03o", a, hex, hex + 2, (unsigned)cache_object_mode(mode)) < 0)
+        if (asprintf(ret, "%s/%.2s/%s-%03o", a, hex, hex + 2, (unsigned) cache_object_mode(mode)) < 0)
                 return -ENOMEM;
         return 0;
 }
@@ -88,7 +88,7 @@ int object_writer_open(ObjectWriter *w, int staging_fd, const char *flat_name, i
         fd = openat(staging_fd, flat_name, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
         if (fd < 0)
                 return -errno;
-        *w = (ObjectWriter){.fd = fd, .algo = algo, .ctx = rpmDigestInit(algo, RPMDIGEST_NONE)};
+        *w = (ObjectWriter){ .fd = fd, .algo = algo, .ctx = rpmDigestInit(algo, RPMDIGEST_NONE) };
         if (!w->ctx) {
                 object_writer_abort(w);
                 return -EOPNOTSUPP;
@@ -98,7 +98,7 @@ int object_writer_open(ObjectWriter *w, int staging_fd, const char *flat_name, i
 
 int object_writer_write(ObjectWriter *w, const void *buf, size_t n)
 {
-        (void)rpmDigestUpdate(w->ctx, buf, n);
+        (void) rpmDigestUpdate(w->ctx, buf, n);
         w->size += n;
         return fd_write_all(w->fd, buf, n);
 }
@@ -106,7 +106,7 @@ int object_writer_write(ObjectWriter *w, const void *buf, size_t n)
 void object_writer_abort(ObjectWriter *w)
 {
         if (w->ctx)
-                (void)rpmDigestFinal(w->ctx, NULL, NULL, 0);
+                (void) rpmDigestFinal(w->ctx, NULL, NULL, 0);
         w->fd = safe_close(w->fd);
         w->ctx = NULL;
 }
@@ -116,7 +116,7 @@ int object_writer_finish(ObjectWriter *w, const char *expected_hex, mode_t mode)
         _cleanup_free_ char *hex = NULL;
         int r = 0;
 
-        (void)rpmDigestFinal(w->ctx, (void **)&hex, NULL, 1);
+        (void) rpmDigestFinal(w->ctx, (void **) &hex, NULL, 1);
         w->ctx = NULL;
         if (!hex)
                 r = -ENOMEM;
@@ -140,7 +140,7 @@ int cache_object_publish(int staging_fd, const char *flat_name, int objects_fd, 
         if (renameat2(staging_fd, flat_name, objects_fd, name, RENAME_NOREPLACE) >= 0)
                 return 0;
         if (errno == EEXIST) {
-                (void)unlinkat(staging_fd, flat_name, 0);
+                (void) unlinkat(staging_fd, flat_name, 0);
                 return 0;
         }
         if (errno != ENOENT)
@@ -155,7 +155,7 @@ int cache_object_publish(int staging_fd, const char *flat_name, int objects_fd, 
         if (renameat2(staging_fd, flat_name, objects_fd, name, RENAME_NOREPLACE) >= 0)
                 return 0;
         if (errno == EEXIST) {
-                (void)unlinkat(staging_fd, flat_name, 0);
+                (void) unlinkat(staging_fd, flat_name, 0);
                 return 0;
         }
         return -errno;
@@ -178,15 +178,15 @@ int digest_fd(int fd, int algo, char **ret_hex, uint64_t *ret_size)
                 if (n < 0) {
                         int r = -errno;
 
-                        (void)rpmDigestFinal(ctx, NULL, NULL, 0);
+                        (void) rpmDigestFinal(ctx, NULL, NULL, 0);
                         return r;
                 }
                 if (n == 0)
                         break;
-                (void)rpmDigestUpdate(ctx, buf, n);
+                (void) rpmDigestUpdate(ctx, buf, n);
                 size += n;
         }
-        (void)rpmDigestFinal(ctx, (void **)&hex, NULL, 1);
+        (void) rpmDigestFinal(ctx, (void **) &hex, NULL, 1);
         if (!hex)
                 return -ENOMEM;
         *ret_hex = hex;

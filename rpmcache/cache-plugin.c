@@ -226,7 +226,7 @@ static int compile_regex(ParseContext *ctx, const IniEntry *e, regex_t *re)
 
         r = regcomp(re, e->value, REG_EXTENDED);
         if (r != 0) {
-                (void)regerror(r, re, msg, sizeof(msg));
+                (void) regerror(r, re, msg, sizeof(msg));
                 return ini_error(ctx->error, ctx->ini->filename, e->line,
                                  "%s is not a valid regular expression: %s", e->key, msg);
         }
@@ -295,9 +295,9 @@ static int parse_plugin_section(ParseContext *ctx, const IniSection *s, Plugin *
                         return r;
         }
 
-        static const char *const required[] = {"distribution",  "displayrelease", "versionlist",
-                                               "abrtparser",    "guessparser",    "gdb_package",
-                                               "gdb_executable"};
+        static const char *const required[] = { "distribution",  "displayrelease", "versionlist",
+                                                "abrtparser",    "guessparser",    "gdb_package",
+                                                "gdb_executable" };
         for (size_t i = 0; i < ELEMENTSOF(required); i++)
                 if (!ini_section_find(s, required[i]))
                         return ini_error(ctx->error, ctx->ini->filename, s->line,
@@ -392,7 +392,7 @@ static int parse_repo_section(ParseContext *ctx, const IniSection *s, const Plug
 int plugin_parse(const IniFile *ini, const char *dir, Plugin **ret, char **ret_error)
 {
         _cleanup_(plugin_freep) Plugin *p = NULL;
-        ParseContext ctx = {.ini = ini, .dir = dir, .error = ret_error};
+        ParseContext ctx = { .ini = ini, .dir = dir, .error = ret_error };
         const IniSection *ps;
         int r;
 
@@ -447,14 +447,14 @@ int plugin_load(const char *path, Plugin **ret, char **ret_error)
         r = ini_load(path, &ini, ret_error);
         if (r < 0) {
                 if (r != -EINVAL || !ret_error || !*ret_error)
-                        (void)ini_error(ret_error, path, 0, "cannot read plugin: %s", strerror(-r));
+                        (void) ini_error(ret_error, path, 0, "cannot read plugin: %s", strerror(-r));
                 return r;
         }
         abs = realpath(path, NULL);
         if (!abs)
                 return -errno;
         slash = strrchr(abs, '/');
-        dir = strndup(abs, slash == abs ? 1 : (size_t)(slash - abs));
+        dir = strndup(abs, slash == abs ? 1 : (size_t) (slash - abs));
         if (!dir)
                 return -ENOMEM;
         return plugin_parse(ini, dir, ret, ret_error);

@@ -28,7 +28,7 @@ int fetch_url_join(const char *mirror, const char *location, char **ret)
                 n--;
         if (mirror[0] == '/')
                 prefix = "file://";
-        if (asprintf(ret, "%s%.*s/%s", prefix, (int)n, mirror, location) < 0)
+        if (asprintf(ret, "%s%.*s/%s", prefix, (int) n, mirror, location) < 0)
                 return -ENOMEM;
         return 0;
 }
@@ -67,7 +67,7 @@ static int fetch_curl(const char *url, int fd, uint64_t max_size, uint64_t stall
                       void *userdata, char **ret_error)
 {
         static bool initialized = false;
-        Transfer t = {.fd = fd, .max_size = max_size, .progress = progress, .userdata = userdata};
+        Transfer t = { .fd = fd, .max_size = max_size, .progress = progress, .userdata = userdata };
         char curl_error[CURL_ERROR_SIZE] = "";
         long status = 0;
         CURLcode rc;
@@ -81,22 +81,22 @@ static int fetch_curl(const char *url, int fd, uint64_t max_size, uint64_t stall
         h = curl_easy_init();
         if (!h)
                 return -ENOMEM;
-        (void)curl_easy_setopt(h, CURLOPT_URL, url);
-        (void)curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, write_cb);
-        (void)curl_easy_setopt(h, CURLOPT_WRITEDATA, &t);
-        (void)curl_easy_setopt(h, CURLOPT_ERRORBUFFER, curl_error);
-        (void)curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 1L);
-        (void)curl_easy_setopt(h, CURLOPT_MAXREDIRS, 5L);
-        (void)curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https,ftp,file");
-        (void)curl_easy_setopt(h, CURLOPT_REDIR_PROTOCOLS_STR, "http,https,ftp");
-        (void)curl_easy_setopt(h, CURLOPT_FAILONERROR, 1L);
-        (void)curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT, (long)stall);
-        (void)curl_easy_setopt(h, CURLOPT_LOW_SPEED_LIMIT, 1L);
-        (void)curl_easy_setopt(h, CURLOPT_LOW_SPEED_TIME, (long)stall);
-        (void)curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
-        (void)curl_easy_setopt(h, CURLOPT_USERAGENT, "retrace-server-reposync");
+        (void) curl_easy_setopt(h, CURLOPT_URL, url);
+        (void) curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, write_cb);
+        (void) curl_easy_setopt(h, CURLOPT_WRITEDATA, &t);
+        (void) curl_easy_setopt(h, CURLOPT_ERRORBUFFER, curl_error);
+        (void) curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 1L);
+        (void) curl_easy_setopt(h, CURLOPT_MAXREDIRS, 5L);
+        (void) curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https,ftp,file");
+        (void) curl_easy_setopt(h, CURLOPT_REDIR_PROTOCOLS_STR, "http,https,ftp");
+        (void) curl_easy_setopt(h, CURLOPT_FAILONERROR, 1L);
+        (void) curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT, (long) stall);
+        (void) curl_easy_setopt(h, CURLOPT_LOW_SPEED_LIMIT, 1L);
+        (void) curl_easy_setopt(h, CURLOPT_LOW_SPEED_TIME, (long) stall);
+        (void) curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+        (void) curl_easy_setopt(h, CURLOPT_USERAGENT, "retrace-server-reposync");
         rc = curl_easy_perform(h);
-        (void)curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
+        (void) curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
         curl_easy_cleanup(h);
         if (rc == CURLE_OK)
                 return 0;
@@ -119,21 +119,21 @@ static int fetch_rsync(const char *url, const char *path, uint64_t max_size, uin
                        char **ret_error)
 {
         char max_arg[64], timeout_arg[64];
-        char *argv[] = {(char *)"rsync",
-                        (char *)"--quiet",
-                        (char *)"--no-motd",
-                        (char *)"--copy-links",
-                        max_arg,
-                        timeout_arg,
-                        (char *)url,
-                        (char *)path,
-                        NULL};
+        char *argv[] = { (char *) "rsync",
+                         (char *) "--quiet",
+                         (char *) "--no-motd",
+                         (char *) "--copy-links",
+                         max_arg,
+                         timeout_arg,
+                         (char *) url,
+                         (char *) path,
+                         NULL };
         posix_spawn_file_actions_t fa;
         pid_t pid;
         int status, r;
 
-        (void)snprintf(max_arg, sizeof(max_arg), "--max-size=%" PRIu64, max_size);
-        (void)snprintf(timeout_arg, sizeof(timeout_arg), "--timeout=%" PRIu64, stall);
+        (void) snprintf(max_arg, sizeof(max_arg), "--max-size=%" PRIu64, max_size);
+        (void) snprintf(timeout_arg, sizeof(timeout_arg), "--timeout=%" PRIu64, stall);
         posix_spawn_file_actions_init(&fa);
         posix_spawn_file_actions_addopen(&fa, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
         posix_spawn_file_actions_addopen(&fa, STDOUT_FILENO, "/dev/null", O_WRONLY, 0);
@@ -169,7 +169,7 @@ int fetch_to_path(const char *url, const char *path, uint64_t max_size, uint64_t
         int r;
 
         if (string_startswith(url, "rsync://")) {
-                (void)unlink(path);
+                (void) unlink(path);
                 return fetch_rsync(url, path, max_size, stall_timeout_sec, ret_error);
         }
         fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644);

@@ -132,7 +132,7 @@ int primary_parse(const char *path, RepoFile **ret, size_t *ret_n, char **ret_er
                 return string_set_printf(ret_error, "cannot open primary metadata %s", path), -EBADMSG;
         repo = repo_create(pool, "primary");
         r = repo_add_rpmmd(repo, f, NULL, 0);
-        (void)fclose(f);
+        (void) fclose(f);
         if (r != 0)
                 return string_set_printf(ret_error, "primary metadata is not valid (%s)", pool_errstr(pool)),
                        -EBADMSG;

@@ -156,7 +156,7 @@ static int load_mirror(Sync *s, const PluginRepo *repo, const char *mirror, Repo
         }
         r = primary_parse(keep, ret, ret_n, ret_error);
         if (r == -EBADMSG)
-                (void)unlink(keep);
+                (void) unlink(keep);
 finish:
         repo_file_done(&p);
         return r;
@@ -190,10 +190,10 @@ static int fetch_package(Sync *s, char **mirrors, size_t first, const RepoFile *
                         r = r < 0 ? r : -errno;
                         sync_message(s, LOG_ERR, "Cannot store %s as %s: %s", f->nevra, stored,
                                      strerror(-r));
-                        (void)unlink(tmp);
+                        (void) unlink(tmp);
                         return r;
                 }
-                (void)unlink(tmp);
+                (void) unlink(tmp);
                 sync_message(s, LOG_WARNING, "Mirror %s failed for %s: %s", mirror, f->nevra,
                              error ? error : strerror(-r));
                 if (r == -ENOSPC)
@@ -308,7 +308,9 @@ int reposync_release(const RetraceConfig *cfg, Cache *cache, const Plugin *plugi
 {
         _cleanup_free_ char *locks = NULL, *lock = NULL;
         _cleanup_close_ int lock_fd = -EBADF;
-        Sync s = {.cfg = cfg, .cache = cache, .plugin = plugin, .version = version, .arch = arch, .cb = cb};
+        Sync s = {
+                .cfg = cfg, .cache = cache, .plugin = plugin, .version = version, .arch = arch, .cb = cb
+        };
         int r;
 
         r = release_join(plugin->distribution, version, arch, &s.release);
@@ -333,7 +335,7 @@ int reposync_release(const RetraceConfig *cfg, Cache *cache, const Plugin *plugi
                 goto finish;
         }
         /* Whatever an interrupted run left half-downloaded goes; finished downloads are in packages/. */
-        (void)path_rm_rf(s.tmp_dir);
+        (void) path_rm_rf(s.tmp_dir);
         r = path_mkdir_p(s.tmp_dir, 0755);
         if (r < 0)
                 goto finish;
@@ -341,7 +343,7 @@ int reposync_release(const RetraceConfig *cfg, Cache *cache, const Plugin *plugi
         for (size_t i = 0; i < plugin->n_repos && r >= 0; i++)
                 if (plugin->repos[i].enabled)
                         r = sync_repo(&s, &plugin->repos[i]);
-        (void)path_rm_rf(s.tmp_dir);
+        (void) path_rm_rf(s.tmp_dir);
         if (r >= 0 && s.counters.failed_repos > 0)
                 r = -ENOLINK;
         *ret = s.counters;

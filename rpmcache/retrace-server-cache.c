@@ -42,7 +42,7 @@ static int open_cache(Cache **ret)
 
 static double ratio(uint64_t a, uint64_t b)
 {
-        return b ? (double)a / (double)b : 0.0;
+        return b ? (double) a / (double) b : 0.0;
 }
 
 static int cmd_stats(int argc, char **argv)
@@ -298,7 +298,7 @@ static int cmd_closure(int argc, char **argv)
 static int cmd_import(int argc, char **argv)
 {
         _cleanup_(cache_closep) Cache *c = NULL;
-        ImportOptions o = {.release = arg_release, .repo = arg_repo ?: "local"};
+        ImportOptions o = { .release = arg_release, .repo = arg_repo ?: "local" };
         int r, failed = 0;
 
         r = open_cache(&c);
@@ -354,21 +354,21 @@ static void help(void)
 int main(int argc, char *argv[])
 {
         static const struct option options[] = {
-                {"config", required_argument, NULL, 'c'},
-                {"release", required_argument, NULL, 'r'},
-                {"repo", required_argument, NULL, 'R'},
-                {"arch", required_argument, NULL, 'a'},
-                {"with-debugger", no_argument, NULL, 'd'},
-                {"help", no_argument, NULL, 'h'},
+                { "config", required_argument, NULL, 'c' },
+                { "release", required_argument, NULL, 'r' },
+                { "repo", required_argument, NULL, 'R' },
+                { "arch", required_argument, NULL, 'a' },
+                { "with-debugger", no_argument, NULL, 'd' },
+                { "help", no_argument, NULL, 'h' },
                 {},
         };
         static const struct {
                 const char *name;
                 int (*func)(int argc, char **argv);
         } commands[] = {
-                {"stats", cmd_stats},   {"verify", cmd_verify},     {"gc", cmd_gc},
-                {"lookup", cmd_lookup}, {"assemble", cmd_assemble}, {"closure", cmd_closure},
-                {"import", cmd_import}, {"known", cmd_known},
+                { "stats", cmd_stats },   { "verify", cmd_verify },     { "gc", cmd_gc },
+                { "lookup", cmd_lookup }, { "assemble", cmd_assemble }, { "closure", cmd_closure },
+                { "import", cmd_import }, { "known", cmd_known },
         };
         _cleanup_free_ char *error = NULL;
         int c, r;

@@ -33,8 +33,8 @@ static int check_one(const char *path)
 int main(int argc, char *argv[])
 {
         static const struct option options[] = {
-                {"config", required_argument, NULL, 'c'},
-                {"help", no_argument, NULL, 'h'},
+                { "config", required_argument, NULL, 'c' },
+                { "help", no_argument, NULL, 'h' },
                 {},
         };
         const char *config_path = NULL;

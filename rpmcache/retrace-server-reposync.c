@@ -27,13 +27,13 @@ static double seconds_since(const struct timespec *t)
         struct timespec now;
 
         clock_gettime(CLOCK_MONOTONIC, &now);
-        return (double)(now.tv_sec - t->tv_sec) + (double)(now.tv_nsec - t->tv_nsec) / 1e9;
+        return (double) (now.tv_sec - t->tv_sec) + (double) (now.tv_nsec - t->tv_nsec) / 1e9;
 }
 
 static void print_progress(const SyncCounters *c, Progress *p, bool final)
 {
         double elapsed = seconds_since(&p->start);
-        double mib = (double)(c->download_bytes + c->current_bytes) / (1024.0 * 1024.0);
+        double mib = (double) (c->download_bytes + c->current_bytes) / (1024.0 * 1024.0);
 
         fprintf(stderr,
                 "%s%s: %" PRIu64 "/%" PRIu64 " packages, %" PRIu64 " downloaded, %.1f MiB, %.1f MiB/s%s%s",
@@ -67,8 +67,8 @@ static void on_message(int level, const char *text, void *userdata)
 int main(int argc, char *argv[])
 {
         static const struct option options[] = {
-                {"config", required_argument, NULL, 'c'},
-                {"help", no_argument, NULL, 'h'},
+                { "config", required_argument, NULL, 'c' },
+                { "help", no_argument, NULL, 'h' },
                 {},
         };
         _cleanup_(config_freep) RetraceConfig *cfg = NULL;
@@ -76,8 +76,8 @@ int main(int argc, char *argv[])
         _cleanup_(cache_closep) Cache *cache = NULL;
         _cleanup_free_ char *error = NULL;
         const char *config_path = NULL;
-        Progress progress = {.tty = isatty(STDERR_FILENO)};
-        SyncCallbacks cb = {.message = on_message, .progress = on_progress, .userdata = &progress};
+        Progress progress = { .tty = isatty(STDERR_FILENO) };
+        SyncCallbacks cb = { .message = on_message, .progress = on_progress, .userdata = &progress };
         SyncCounters counters = {};
         CacheLimits limits;
         int c, r;

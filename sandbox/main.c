@@ -66,19 +66,19 @@ static int parse_argv(int argc, char *argv[], SandboxConfig *c)
                 ARG_VERSION,
         };
         static const struct option options[] = {
-                {"root", required_argument, NULL, ARG_ROOT},
-                {"ro-bind", required_argument, NULL, ARG_RO_BIND},
-                {"bind", required_argument, NULL, ARG_BIND},
-                {"tmpfs", required_argument, NULL, ARG_TMPFS},
-                {"chdir", required_argument, NULL, ARG_CHDIR},
-                {"setenv", required_argument, NULL, ARG_SETENV},
-                {"timeout", required_argument, NULL, ARG_TIMEOUT},
-                {"rlimit", required_argument, NULL, ARG_RLIMIT},
-                {"output-limit", required_argument, NULL, ARG_OUTPUT_LIMIT},
-                {"allow-ptrace", no_argument, NULL, ARG_ALLOW_PTRACE},
-                {"status-fd", required_argument, NULL, ARG_STATUS_FD},
-                {"help", no_argument, NULL, 'h'},
-                {"version", no_argument, NULL, ARG_VERSION},
+                { "root", required_argument, NULL, ARG_ROOT },
+                { "ro-bind", required_argument, NULL, ARG_RO_BIND },
+                { "bind", required_argument, NULL, ARG_BIND },
+                { "tmpfs", required_argument, NULL, ARG_TMPFS },
+                { "chdir", required_argument, NULL, ARG_CHDIR },
+                { "setenv", required_argument, NULL, ARG_SETENV },
+                { "timeout", required_argument, NULL, ARG_TIMEOUT },
+                { "rlimit", required_argument, NULL, ARG_RLIMIT },
+                { "output-limit", required_argument, NULL, ARG_OUTPUT_LIMIT },
+                { "allow-ptrace", no_argument, NULL, ARG_ALLOW_PTRACE },
+                { "status-fd", required_argument, NULL, ARG_STATUS_FD },
+                { "help", no_argument, NULL, 'h' },
+                { "version", no_argument, NULL, ARG_VERSION },
                 {},
         };
         const char *second;
@@ -208,7 +208,7 @@ static void status_write(int fd, const SandboxResult *result)
         if (r >= 0)
                 r = fd_write_all(fd, json, strlen(json));
         if (r < 0)
-                (void)log_error_errno(r, "Cannot write the status to --status-fd %d: %m", fd);
+                (void) log_error_errno(r, "Cannot write the status to --status-fd %d: %m", fd);
 }
 
 int main(int argc, char *argv[])
@@ -227,25 +227,25 @@ int main(int argc, char *argv[])
         }
         r = sandbox_config_validate(&c, &e);
         if (r < 0) {
-                (void)log_error_errno(r, "%s", e.message);
+                (void) log_error_errno(r, "%s", e.message);
                 sandbox_config_done(&c);
                 return SANDBOX_EXIT_SETUP;
         }
 
         /* Output goes on even when our reader has gone; write errors are dropped, not fatal. */
-        (void)signal(SIGPIPE, SIG_IGN);
+        (void) signal(SIGPIPE, SIG_IGN);
 
         r = sandbox_run(&c, &result, &e);
         if (r < 0)
-                (void)log_error_errno(r, "Sandbox setup failed: %s: %m", e.message);
+                (void) log_error_errno(r, "Sandbox setup failed: %s: %m", e.message);
         else if (result.exec_failed)
-                (void)log_error_errno(result.exec_error, "Cannot execute %s in the sandbox: %m", c.argv[0]);
+                (void) log_error_errno(result.exec_error, "Cannot execute %s in the sandbox: %m", c.argv[0]);
         if (result.timed_out)
                 log_error("Timeout of %llu s reached: everything in the sandbox was killed.",
-                          (unsigned long long)(c.timeout_usec / 1000000));
+                          (unsigned long long) (c.timeout_usec / 1000000));
         if (result.output_limit_hit)
                 log_warning("Output limit of %llu bytes reached: %llu bytes dropped.",
-                            (unsigned long long)c.output_limit, (unsigned long long)result.output_dropped);
+                            (unsigned long long) c.output_limit, (unsigned long long) result.output_dropped);
         if (c.status_fd >= 0)
                 status_write(c.status_fd, &result);
 

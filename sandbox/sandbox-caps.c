@@ -14,7 +14,7 @@ int sandbox_caps_drop_bounding(void)
         unsigned n = cap_max_bits();
 
         for (unsigned cap = 0; cap < n; cap++)
-                if (cap_drop_bound((cap_value_t)cap) < 0 && errno != EINVAL)
+                if (cap_drop_bound((cap_value_t) cap) < 0 && errno != EINVAL)
                         return negative_errno();
         return 0;
 }

@@ -19,22 +19,22 @@ static const struct {
         const char *name;
         RlimitUnit unit;
 } rlimit_table[RLIM_NLIMITS] = {
-        [RLIMIT_AS] = {"as", RLIMIT_UNIT_BYTES},
-        [RLIMIT_CORE] = {"core", RLIMIT_UNIT_BYTES},
-        [RLIMIT_CPU] = {"cpu", RLIMIT_UNIT_SECONDS},
-        [RLIMIT_DATA] = {"data", RLIMIT_UNIT_BYTES},
-        [RLIMIT_FSIZE] = {"fsize", RLIMIT_UNIT_BYTES},
-        [RLIMIT_LOCKS] = {"locks", RLIMIT_UNIT_COUNT},
-        [RLIMIT_MEMLOCK] = {"memlock", RLIMIT_UNIT_BYTES},
-        [RLIMIT_MSGQUEUE] = {"msgqueue", RLIMIT_UNIT_BYTES},
-        [RLIMIT_NICE] = {"nice", RLIMIT_UNIT_COUNT},
-        [RLIMIT_NOFILE] = {"nofile", RLIMIT_UNIT_COUNT},
-        [RLIMIT_NPROC] = {"nproc", RLIMIT_UNIT_COUNT},
-        [RLIMIT_RSS] = {"rss", RLIMIT_UNIT_BYTES},
-        [RLIMIT_RTPRIO] = {"rtprio", RLIMIT_UNIT_COUNT},
-        [RLIMIT_RTTIME] = {"rttime", RLIMIT_UNIT_COUNT},
-        [RLIMIT_SIGPENDING] = {"sigpending", RLIMIT_UNIT_COUNT},
-        [RLIMIT_STACK] = {"stack", RLIMIT_UNIT_BYTES},
+        [RLIMIT_AS] = { "as", RLIMIT_UNIT_BYTES },
+        [RLIMIT_CORE] = { "core", RLIMIT_UNIT_BYTES },
+        [RLIMIT_CPU] = { "cpu", RLIMIT_UNIT_SECONDS },
+        [RLIMIT_DATA] = { "data", RLIMIT_UNIT_BYTES },
+        [RLIMIT_FSIZE] = { "fsize", RLIMIT_UNIT_BYTES },
+        [RLIMIT_LOCKS] = { "locks", RLIMIT_UNIT_COUNT },
+        [RLIMIT_MEMLOCK] = { "memlock", RLIMIT_UNIT_BYTES },
+        [RLIMIT_MSGQUEUE] = { "msgqueue", RLIMIT_UNIT_BYTES },
+        [RLIMIT_NICE] = { "nice", RLIMIT_UNIT_COUNT },
+        [RLIMIT_NOFILE] = { "nofile", RLIMIT_UNIT_COUNT },
+        [RLIMIT_NPROC] = { "nproc", RLIMIT_UNIT_COUNT },
+        [RLIMIT_RSS] = { "rss", RLIMIT_UNIT_BYTES },
+        [RLIMIT_RTPRIO] = { "rtprio", RLIMIT_UNIT_COUNT },
+        [RLIMIT_RTTIME] = { "rttime", RLIMIT_UNIT_COUNT },
+        [RLIMIT_SIGPENDING] = { "sigpending", RLIMIT_UNIT_COUNT },
+        [RLIMIT_STACK] = { "stack", RLIMIT_UNIT_BYTES },
 };
 
 static const char *const mount_type_table[_SANDBOX_MOUNT_TYPE_MAX] = {
@@ -99,7 +99,7 @@ int sandbox_parse_tmpfs(const char *arg, char **ret_dest, uint64_t *ret_size)
         if (isempty(arg))
                 return -EINVAL;
         colon = strchr(arg, ':');
-        dest = colon ? strndup(arg, (size_t)(colon - arg)) : strdup(arg);
+        dest = colon ? strndup(arg, (size_t) (colon - arg)) : strdup(arg);
         if (!dest)
                 return -ENOMEM;
         if (!path_is_normalized_absolute(dest) || streq(dest, "/"))
@@ -128,7 +128,7 @@ int sandbox_parse_rlimit(const char *arg, int *ret_resource, uint64_t *ret_value
         eq = strchr(arg, '=');
         if (!eq)
                 return -EINVAL;
-        name = strndup(arg, (size_t)(eq - arg));
+        name = strndup(arg, (size_t) (eq - arg));
         if (!name)
                 return -ENOMEM;
         resource = sandbox_rlimit_from_string(name);

@@ -14,7 +14,7 @@ int sandbox_error_set(SandboxError *e, int error, const char *format, ...)
         if (e) {
                 e->error = error;
                 va_start(ap, format);
-                (void)vsnprintf(e->message, sizeof(e->message), format, ap);
+                (void) vsnprintf(e->message, sizeof(e->message), format, ap);
                 va_end(ap);
         }
         return -error;

@@ -29,8 +29,8 @@ static void report(int fd, SandboxReportKind kind, int error, int wait_status, c
         };
 
         if (message)
-                (void)string_copy(rep.message, sizeof(rep.message), message);
-        (void)fd_write_all(fd, &rep, sizeof(rep));
+                (void) string_copy(rep.message, sizeof(rep.message), message);
+        (void) fd_write_all(fd, &rep, sizeof(rep));
 }
 
 /* Dies with the helper. The kernel forgets the parent-death signal when credentials change, so this
@@ -38,7 +38,7 @@ static void report(int fd, SandboxReportKind kind, int error, int wait_status, c
  * lives, so a hang-up there means it died before the signal was armed. */
 static int parent_death_arm(int sync_fd)
 {
-        struct pollfd p = {.fd = sync_fd, .events = POLLIN};
+        struct pollfd p = { .fd = sync_fd, .events = POLLIN };
 
         if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0)
                 return -errno;
@@ -62,9 +62,9 @@ static int init_setup(const SandboxConfig *c, const SandboxIds *ids, int sync_fd
         /* Switch ids now: files the tree needs must be created by an id mapped in here. The ns's root
          * (id 0 inside) is not mapped, so the kernel keeps our capabilities over this change. */
         if (setresgid(ids->inside_gid, ids->inside_gid, ids->inside_gid) < 0)
-                return sandbox_error_set(e, errno, "cannot change to gid %u", (unsigned)ids->inside_gid);
+                return sandbox_error_set(e, errno, "cannot change to gid %u", (unsigned) ids->inside_gid);
         if (setresuid(ids->inside_uid, ids->inside_uid, ids->inside_uid) < 0)
-                return sandbox_error_set(e, errno, "cannot change to uid %u", (unsigned)ids->inside_uid);
+                return sandbox_error_set(e, errno, "cannot change to uid %u", (unsigned) ids->inside_uid);
         r = parent_death_arm(sync_fd);
         if (r < 0)
                 return sandbox_error_set(e, r, "cannot tie the sandbox to the helper's life");
@@ -97,9 +97,9 @@ static int find_command(const SandboxConfig *c, char *buf, size_t size)
                         path = *e + STRLEN("PATH=");
         for (const char *p = path; *p;) {
                 size_t n = strcspn(p, ":");
-                int k = snprintf(buf, size, "%.*s/%s", (int)n, n > 0 ? p : ".", c->argv[0]);
+                int k = snprintf(buf, size, "%.*s/%s", (int) n, n > 0 ? p : ".", c->argv[0]);
 
-                if (k > 0 && (size_t)k < size) {
+                if (k > 0 && (size_t) k < size) {
                         if (access(buf, X_OK) >= 0)
                                 return 0;
                         if (errno == EACCES)
@@ -114,10 +114,10 @@ static int find_command(const SandboxConfig *c, char *buf, size_t size)
 
 _noreturn_ static void exec_command(const SandboxConfig *c, const SandboxInitFds *fds)
 {
-        const int keep[] = {STDIN_FILENO, STDOUT_FILENO, STDERR_FILENO, fds->report, fds->filter};
+        const int keep[] = { STDIN_FILENO, STDOUT_FILENO, STDERR_FILENO, fds->report, fds->filter };
         _cleanup_free_ char *filter = NULL;
         size_t filter_size = 0;
-        static char *const empty_env[] = {NULL};
+        static char *const empty_env[] = { NULL };
         char path[PATH_MAX];
         SandboxError e = {};
         sigset_t all;
@@ -125,9 +125,9 @@ _noreturn_ static void exec_command(const SandboxConfig *c, const SandboxInitFds
 
         /* The helper ignores SIGPIPE; the command starts with every signal at its default. */
         for (int sig = 1; sig < _NSIG; sig++)
-                (void)signal(sig, SIG_DFL);
-        (void)sigemptyset(&all);
-        (void)sigprocmask(SIG_SETMASK, &all, NULL);
+                (void) signal(sig, SIG_DFL);
+        (void) sigemptyset(&all);
+        (void) sigprocmask(SIG_SETMASK, &all, NULL);
 
         if (setsid() < 0) {
                 r = sandbox_error_set(&e, errno, "cannot start a new session");
@@ -139,7 +139,7 @@ _noreturn_ static void exec_command(const SandboxConfig *c, const SandboxInitFds
         }
         r = fd_close_all_but(keep, ELEMENTSOF(keep));
         if (r < 0) {
-                (void)sandbox_error_set(&e, r, "cannot close inherited file descriptors");
+                (void) sandbox_error_set(&e, r, "cannot close inherited file descriptors");
                 goto fail;
         }
         r = find_command(c, path, sizeof(path));
@@ -151,10 +151,10 @@ _noreturn_ static void exec_command(const SandboxConfig *c, const SandboxInitFds
         if (r >= 0)
                 r = sandbox_seccomp_load(filter, filter_size);
         if (r < 0) {
-                (void)sandbox_error_set(&e, r, "cannot install the seccomp filter");
+                (void) sandbox_error_set(&e, r, "cannot install the seccomp filter");
                 goto fail;
         }
-        (void)safe_close(fds->filter);
+        (void) safe_close(fds->filter);
         /* Limits last: building the filter allocates, and a small --rlimit as= must not break it. */
         r = sandbox_limits_apply(c, &e);
         if (r < 0)
@@ -171,8 +171,8 @@ fail:
 
 _noreturn_ void sandbox_init_run(const SandboxConfig *c, const SandboxIds *ids, const SandboxInitFds *fds)
 {
-        const int keep[] = {STDIN_FILENO, STDOUT_FILENO, STDERR_FILENO, fds->sync,
-                            fds->report,  fds->out,      fds->err,      fds->filter};
+        const int keep[] = { STDIN_FILENO, STDOUT_FILENO, STDERR_FILENO, fds->sync,
+                             fds->report,  fds->out,      fds->err,      fds->filter };
         SandboxError e = {};
         pid_t command;
         char go;
@@ -186,10 +186,10 @@ _noreturn_ void sandbox_init_run(const SandboxConfig *c, const SandboxIds *ids, 
                 _exit(SANDBOX_EXIT_SETUP);
         if (read(fds->sync, &go, 1) != 1)
                 _exit(SANDBOX_EXIT_SETUP);
-        (void)prctl(PR_SET_NAME, "retrace-init", 0, 0, 0);
+        (void) prctl(PR_SET_NAME, "retrace-init", 0, 0, 0);
 
         r = init_setup(c, ids, fds->sync, &e);
-        (void)safe_close(fds->sync);
+        (void) safe_close(fds->sync);
         if (r < 0) {
                 report(fds->report, SANDBOX_REPORT_SETUP_FAILED, e.error, 0, e.message);
                 _exit(SANDBOX_EXIT_SETUP);
@@ -197,17 +197,17 @@ _noreturn_ void sandbox_init_run(const SandboxConfig *c, const SandboxIds *ids, 
 
         command = fork();
         if (command < 0) {
-                (void)sandbox_error_set(&e, errno, "cannot start the command");
+                (void) sandbox_error_set(&e, errno, "cannot start the command");
                 report(fds->report, SANDBOX_REPORT_SETUP_FAILED, e.error, 0, e.message);
                 _exit(SANDBOX_EXIT_SETUP);
         }
         if (command == 0)
                 exec_command(c, fds);
 
-        (void)safe_close(fds->out);
-        (void)safe_close(fds->err);
-        (void)safe_close(fds->filter);
-        (void)close_range(STDIN_FILENO, STDERR_FILENO, 0);
+        (void) safe_close(fds->out);
+        (void) safe_close(fds->err);
+        (void) safe_close(fds->filter);
+        (void) close_range(STDIN_FILENO, STDERR_FILENO, 0);
 
         /* Reap everything; orphans are reparented to us. Signals sent from inside to pid 1 without a
          * handler are ignored by the kernel, so nothing inside can end init early. */

@@ -40,17 +40,17 @@ int sandbox_limits_apply(const SandboxConfig *c, SandboxError *e)
                 if (getrlimit(resource, &rl) < 0)
                         return sandbox_error_set(e, errno, "cannot read RLIMIT %s",
                                                  sandbox_rlimit_to_string(resource));
-                if ((rlim_t)value > rl.rlim_max) {
+                if ((rlim_t) value > rl.rlim_max) {
                         if (c->rlimit_set[resource])
                                 return sandbox_error_set(
                                         e, EPERM,
                                         "--rlimit %s=%llu is above the caller's hard limit "
                                         "%llu; raise that limit first (ulimit -H) or ask for less",
-                                        sandbox_rlimit_to_string(resource), (unsigned long long)value,
-                                        (unsigned long long)rl.rlim_max);
+                                        sandbox_rlimit_to_string(resource), (unsigned long long) value,
+                                        (unsigned long long) rl.rlim_max);
                         value = rl.rlim_max;
                 }
-                rl.rlim_cur = rl.rlim_max = (rlim_t)value;
+                rl.rlim_cur = rl.rlim_max = (rlim_t) value;
                 if (setrlimit(resource, &rl) < 0)
                         return sandbox_error_set(e, errno, "cannot set RLIMIT %s",
                                                  sandbox_rlimit_to_string(resource));

@@ -15,13 +15,13 @@
  * namespace. Every host path the tree needs is opened before that, so covering /tmp is harmless. */
 #define BASE "/tmp"
 
-static const char *const dev_nodes[] = {"null", "zero", "full", "random", "urandom"};
+static const char *const dev_nodes[] = { "null", "zero", "full", "random", "urandom" };
 
 static int fd_path(int fd, char *buf, size_t size)
 {
         int n = snprintf(buf, size, "/proc/self/fd/%d", fd);
 
-        return n < 0 || (size_t)n >= size ? -ENAMETOOLONG : 0;
+        return n < 0 || (size_t) n >= size ? -ENAMETOOLONG : 0;
 }
 
 /* Remounts a bind mount with our flags, keeping the flags the kernel locks for mounts that came from a
@@ -95,7 +95,7 @@ static int make_mountpoint(const char *target, bool directory)
         fd = open(target, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0644);
         if (fd < 0)
                 return errno == EEXIST ? 0 : -errno;
-        (void)close(fd);
+        (void) close(fd);
         return 0;
 }
 
@@ -123,11 +123,11 @@ SandboxMountSources *sandbox_mount_sources_free(SandboxMountSources *s)
         for (size_t i = 0; i < s->n_entries; i++) {
                 free(s->entries[i].name);
                 free(s->entries[i].link);
-                (void)safe_close(s->entries[i].fd);
+                (void) safe_close(s->entries[i].fd);
         }
         free(s->entries);
         for (size_t i = 0; i < s->n_fds; i++)
-                (void)safe_close(s->fds[i]);
+                (void) safe_close(s->fds[i]);
         free(s->fds);
         return mfree(s);
 }
@@ -138,7 +138,7 @@ static int root_entry_open(int root_fd, const char *root, const char *name, Root
         struct stat st;
         ssize_t n;
 
-        *ret = (RootEntry){.fd = -EBADF};
+        *ret = (RootEntry){ .fd = -EBADF };
         if (fstatat(root_fd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
                 return sandbox_error_set(e, errno, "cannot stat %s/%s", root, name);
         if (!S_ISLNK(st.st_mode) && !S_ISDIR(st.st_mode) && !S_ISREG(st.st_mode))
@@ -234,7 +234,7 @@ static int root_entries_bind(const char *root, const SandboxMountSources *s, San
 
                 if (!en->name)
                         continue;
-                (void)snprintf(target, sizeof(target), BASE "/%s", en->name);
+                (void) snprintf(target, sizeof(target), BASE "/%s", en->name);
                 if (en->link) {
                         if (symlink(en->link, target) < 0)
                                 return sandbox_error_set(e, errno, "cannot create /%s", en->name);
@@ -243,7 +243,7 @@ static int root_entries_bind(const char *root, const SandboxMountSources *s, San
                 r = make_mountpoint(target, S_ISDIR(en->mode));
                 if (r < 0)
                         return sandbox_error_set(e, r, "cannot create the mount point /%s", en->name);
-                (void)fd_path(en->fd, source, sizeof(source));
+                (void) fd_path(en->fd, source, sizeof(source));
                 r = bind_mount(source, target, true);
                 if (r < 0)
                         return sandbox_error_set(e, r, "cannot bind %s/%s read-only", root, en->name);
@@ -270,10 +270,10 @@ static int mount_proc(SandboxError *e)
 static int mount_dev(bool with_tty, SandboxError *e)
 {
         static const char *const links[][2] = {
-                {"fd", "/proc/self/fd"},
-                {"stdin", "/proc/self/fd/0"},
-                {"stdout", "/proc/self/fd/1"},
-                {"stderr", "/proc/self/fd/2"},
+                { "fd", "/proc/self/fd" },
+                { "stdin", "/proc/self/fd/0" },
+                { "stdout", "/proc/self/fd/1" },
+                { "stderr", "/proc/self/fd/2" },
         };
         int r;
 
@@ -286,8 +286,8 @@ static int mount_dev(bool with_tty, SandboxError *e)
                 const char *name = i < ELEMENTSOF(dev_nodes) ? dev_nodes[i] : "tty";
                 char source[64], target[64];
 
-                (void)snprintf(source, sizeof(source), "/dev/%s", name);
-                (void)snprintf(target, sizeof(target), BASE "/dev/%s", name);
+                (void) snprintf(source, sizeof(source), "/dev/%s", name);
+                (void) snprintf(target, sizeof(target), BASE "/dev/%s", name);
                 r = make_mountpoint(target, false);
                 if (r < 0)
                         return sandbox_error_set(e, r, "cannot create %s", source);
@@ -297,7 +297,7 @@ static int mount_dev(bool with_tty, SandboxError *e)
         for (size_t i = 0; i < ELEMENTSOF(links); i++) {
                 char target[64];
 
-                (void)snprintf(target, sizeof(target), BASE "/dev/%s", links[i][0]);
+                (void) snprintf(target, sizeof(target), BASE "/dev/%s", links[i][0]);
                 if (symlink(links[i][1], target) < 0)
                         return sandbox_error_set(e, errno, "cannot create /dev/%s", links[i][0]);
         }
@@ -321,9 +321,9 @@ static int mount_requested(const SandboxMount *m, int source_fd, const SandboxId
                 r = make_mountpoint(target, true);
                 if (r < 0)
                         goto mountpoint_failed;
-                (void)snprintf(options, sizeof(options), "mode=1777,size=%llu,uid=%u,gid=%u",
-                               (unsigned long long)m->size, (unsigned)ids->inside_uid,
-                               (unsigned)ids->inside_gid);
+                (void) snprintf(options, sizeof(options), "mode=1777,size=%llu,uid=%u,gid=%u",
+                                (unsigned long long) m->size, (unsigned) ids->inside_uid,
+                                (unsigned) ids->inside_gid);
                 if (mount("tmpfs", target, "tmpfs", MS_NOSUID | MS_NODEV, options) < 0)
                         return sandbox_error_set(e, errno, "cannot mount a tmpfs on %s", m->dest);
                 return 0;
@@ -334,7 +334,7 @@ static int mount_requested(const SandboxMount *m, int source_fd, const SandboxId
         r = make_mountpoint(target, S_ISDIR(st.st_mode));
         if (r < 0)
                 goto mountpoint_failed;
-        (void)fd_path(source_fd, source, sizeof(source));
+        (void) fd_path(source_fd, source, sizeof(source));
         r = bind_mount(source, target, m->type == SANDBOX_MOUNT_RO_BIND);
         if (r < 0)
                 return sandbox_error_set(e, r, "cannot bind %s on %s", m->source, m->dest);

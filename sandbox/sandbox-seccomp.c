@@ -50,7 +50,7 @@ static const char *const deny_always[] = {
         "socketcall",
 };
 
-static const char *const deny_ptrace[] = {"ptrace", "process_vm_readv", "process_vm_writev"};
+static const char *const deny_ptrace[] = { "ptrace", "process_vm_readv", "process_vm_writev" };
 
 static const unsigned long clone_ns_flags[] = {
         CLONE_NEWNS, CLONE_NEWCGROUP, CLONE_NEWUTS, CLONE_NEWIPC, CLONE_NEWUSER, CLONE_NEWPID, CLONE_NEWNET,
@@ -72,8 +72,8 @@ static int add_arches(scmp_filter_ctx ctx)
 {
         /* Cover every syscall entry path of this CPU: a 64-bit program can still enter the 32-bit
          * (int 0x80) and x32 tables, and those must be filtered too, not just let through. */
-        static const uint32_t x86_64[] = {SCMP_ARCH_X86, SCMP_ARCH_X32};
-        static const uint32_t aarch64[] = {SCMP_ARCH_ARM};
+        static const uint32_t x86_64[] = { SCMP_ARCH_X86, SCMP_ARCH_X32 };
+        static const uint32_t aarch64[] = { SCMP_ARCH_ARM };
         const uint32_t *extra = NULL;
         size_t n = 0;
         int r;
@@ -138,7 +138,7 @@ static int add_rules(scmp_filter_ctx ctx, bool allow_ptrace)
         /* TIOCSTI pushes input into a terminal (TIOCLINUX does on a virtual console): the command
          * could type into the caller's shell. The kernel compares only the low 32 bits of cmd. */
         {
-                static const unsigned long ioctls[] = {TIOCSTI, TIOCLINUX};
+                static const unsigned long ioctls[] = { TIOCSTI, TIOCLINUX };
 
                 for (size_t i = 0; i < ELEMENTSOF(ioctls); i++) {
                         struct scmp_arg_cmp cmp = SCMP_A1(SCMP_CMP_MASKED_EQ, 0xffffffffUL, ioctls[i]);
@@ -185,8 +185,8 @@ int sandbox_seccomp_export(bool allow_ptrace, int fd)
 int sandbox_seccomp_load(const void *program, size_t size)
 {
         struct sock_fprog prog = {
-                .len = (unsigned short)(size / sizeof(struct sock_filter)),
-                .filter = (struct sock_filter *)program,
+                .len = (unsigned short) (size / sizeof(struct sock_filter)),
+                .filter = (struct sock_filter *) program,
         };
 
         if (size == 0 || size % sizeof(struct sock_filter) != 0 ||

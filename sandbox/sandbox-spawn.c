@@ -26,8 +26,8 @@ static uint64_t now_usec(void)
 {
         struct timespec ts;
 
-        (void)clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (uint64_t)ts.tv_sec * 1000000ULL + (uint64_t)ts.tv_nsec / 1000ULL;
+        (void) clock_gettime(CLOCK_MONOTONIC, &ts);
+        return (uint64_t) ts.tv_sec * 1000000ULL + (uint64_t) ts.tv_nsec / 1000ULL;
 }
 
 static void close_pair(int p[2])
@@ -58,10 +58,10 @@ static int make_pipe(int p[2])
 static void output_forward(int fd, const char *buf, size_t n, uint64_t limit, SandboxResult *r)
 {
         uint64_t room = r->output_bytes < limit ? limit - r->output_bytes : 0;
-        size_t k = (size_t)MIN((uint64_t)n, room);
+        size_t k = (size_t) MIN((uint64_t) n, room);
 
         if (k > 0) {
-                (void)fd_write_all(fd, buf, k);
+                (void) fd_write_all(fd, buf, k);
                 r->output_bytes += k;
         }
         if (k < n) {
@@ -75,11 +75,11 @@ static int output_pump(const SandboxConfig *c, pid_t pid, int pidfd, int out, in
                        SandboxResult *r)
 {
         struct pollfd p[3] = {
-                {.fd = out, .events = POLLIN},
-                {.fd = err, .events = POLLIN},
-                {.fd = pidfd, .events = POLLIN},
+                { .fd = out, .events = POLLIN },
+                { .fd = err, .events = POLLIN },
+                { .fd = pidfd, .events = POLLIN },
         };
-        const int forward_to[2] = {STDOUT_FILENO, STDERR_FILENO};
+        const int forward_to[2] = { STDOUT_FILENO, STDERR_FILENO };
         bool exited = false;
         char buf[65536];
 
@@ -95,7 +95,7 @@ static int output_pump(const SandboxConfig *c, pid_t pid, int pidfd, int out, in
 
                         timeout = now >= deadline
                                           ? 0
-                                          : (int)MIN((deadline - now + 999) / 1000, (uint64_t)INT_MAX);
+                                          : (int) MIN((deadline - now + 999) / 1000, (uint64_t) INT_MAX);
                 }
 
                 n = poll(p, ELEMENTSOF(p), timeout);
@@ -109,7 +109,7 @@ static int output_pump(const SandboxConfig *c, pid_t pid, int pidfd, int out, in
                                 return 0;
                         if (deadline > 0 && now_usec() >= deadline && !r->timed_out) {
                                 /* SIGKILL to a pid namespace's init kills the whole namespace. */
-                                (void)kill(pid, SIGKILL);
+                                (void) kill(pid, SIGKILL);
                                 r->timed_out = true;
                         }
                         continue;
@@ -126,7 +126,7 @@ static int output_pump(const SandboxConfig *c, pid_t pid, int pidfd, int out, in
                                 p[i].fd = -1;
                                 continue;
                         }
-                        output_forward(forward_to[i], buf, (size_t)k, c->output_limit, r);
+                        output_forward(forward_to[i], buf, (size_t) k, c->output_limit, r);
                 }
                 if (p[2].fd >= 0 && p[2].revents != 0) {
                         exited = true;
@@ -140,13 +140,13 @@ static void reports_collect(int fd, SandboxResult *r)
 {
         SandboxReport rep;
 
-        while (read(fd, &rep, sizeof(rep)) == (ssize_t)sizeof(rep)) {
+        while (read(fd, &rep, sizeof(rep)) == (ssize_t) sizeof(rep)) {
                 rep.message[sizeof(rep.message) - 1] = '\0';
                 switch (rep.kind) {
                 case SANDBOX_REPORT_SETUP_FAILED:
                         if (!r->setup_failed) {
                                 r->setup_failed = true;
-                                (void)sandbox_error_set(&r->setup_error, rep.error, "%s", rep.message);
+                                (void) sandbox_error_set(&r->setup_error, rep.error, "%s", rep.message);
                         }
                         break;
                 case SANDBOX_REPORT_EXEC_FAILED:
@@ -174,9 +174,9 @@ static int spawn_failed(SandboxResult *r, SandboxError *e, uint64_t start)
 
 int sandbox_run(const SandboxConfig *c, SandboxResult *ret, SandboxError *e)
 {
-        int sync_pipe[2] = {-EBADF, -EBADF}, report_pipe[2] = {-EBADF, -EBADF};
-        int out_pipe[2] = {-EBADF, -EBADF}, err_pipe[2] = {-EBADF, -EBADF};
-        int filter_pipe[2] = {-EBADF, -EBADF};
+        int sync_pipe[2] = { -EBADF, -EBADF }, report_pipe[2] = { -EBADF, -EBADF };
+        int out_pipe[2] = { -EBADF, -EBADF }, err_pipe[2] = { -EBADF, -EBADF };
+        int filter_pipe[2] = { -EBADF, -EBADF };
         _cleanup_close_ int pidfd = -EBADF;
         uint64_t start = now_usec(), deadline;
         SandboxResult result = {};
@@ -196,15 +196,15 @@ int sandbox_run(const SandboxConfig *c, SandboxResult *ret, SandboxError *e)
         if ((r = make_pipe(sync_pipe)) < 0 || (r = make_pipe(report_pipe)) < 0 ||
             (r = make_pipe(out_pipe)) < 0 || (r = make_pipe(err_pipe)) < 0 ||
             (r = make_pipe(filter_pipe)) < 0) {
-                (void)sandbox_error_set(e, r, "cannot create pipes");
+                (void) sandbox_error_set(e, r, "cannot create pipes");
                 goto fail;
         }
 
         /* A raw clone() behaves like fork() here: the child continues on a copy of our stack. */
-        pid = (pid_t)syscall(SYS_clone, NAMESPACE_FLAGS | SIGCHLD, NULL, NULL, NULL, NULL);
+        pid = (pid_t) syscall(SYS_clone, NAMESPACE_FLAGS | SIGCHLD, NULL, NULL, NULL, NULL);
         if (pid < 0) {
                 r = -errno;
-                (void)sandbox_error_set(e, r, "%s", sandbox_userns_problem(-r, problem, sizeof(problem)));
+                (void) sandbox_error_set(e, r, "%s", sandbox_userns_problem(-r, problem, sizeof(problem)));
                 goto fail;
         }
         if (pid == 0) {
@@ -223,7 +223,7 @@ int sandbox_run(const SandboxConfig *c, SandboxResult *ret, SandboxError *e)
         err_pipe[1] = safe_close(err_pipe[1]);
         filter_pipe[0] = safe_close(filter_pipe[0]);
 
-        pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
+        pidfd = (int) syscall(SYS_pidfd_open, pid, 0);
         if (pidfd < 0) {
                 r = sandbox_error_set(e, errno, "cannot watch the sandbox (pidfd_open needs Linux 5.3)");
                 goto kill;
@@ -232,8 +232,8 @@ int sandbox_run(const SandboxConfig *c, SandboxResult *ret, SandboxError *e)
         if (r < 0) {
                 size_t n = strlen(e->message);
 
-                (void)snprintf(e->message + n, sizeof(e->message) - n, " (%s)",
-                               sandbox_userns_problem(-r, problem, sizeof(problem)));
+                (void) snprintf(e->message + n, sizeof(e->message) - n, " (%s)",
+                                sandbox_userns_problem(-r, problem, sizeof(problem)));
                 goto kill;
         }
         /* The write end stays open while we live: init checks it for a hang-up. */
@@ -247,33 +247,33 @@ int sandbox_run(const SandboxConfig *c, SandboxResult *ret, SandboxError *e)
         /* It also fails when the sandbox is already gone (its setup or the command's lookup failed;
          * the reports say so). Never let a half-written program through: end the sandbox. */
         if (filter_error < 0)
-                (void)kill(pid, SIGKILL);
+                (void) kill(pid, SIGKILL);
 
         r = output_pump(c, pid, pidfd, out_pipe[0], err_pipe[0], deadline, &result);
         if (r < 0)
-                (void)kill(pid, SIGKILL);
+                (void) kill(pid, SIGKILL);
         while (wait4(pid, &status, 0, &ru) < 0)
                 if (errno != EINTR) {
                         r = sandbox_error_set(e, errno, "cannot wait for the sandbox");
                         goto fail;
                 }
         if (r < 0) {
-                (void)sandbox_error_set(e, r, "cannot read the command's output");
+                (void) sandbox_error_set(e, r, "cannot read the command's output");
                 goto fail;
         }
 
         reports_collect(report_pipe[0], &result);
         if (filter_error < 0 && !result.setup_failed && !result.exec_failed) {
                 result.setup_failed = true;
-                (void)sandbox_error_set(&result.setup_error, filter_error,
-                                        "cannot compile the seccomp filter");
+                (void) sandbox_error_set(&result.setup_error, filter_error,
+                                         "cannot compile the seccomp filter");
         }
         if (!result.exited && result.signal == 0 && !result.setup_failed && WIFSIGNALED(status) &&
             !result.timed_out)
                 result.signal = WTERMSIG(status); /* init itself was killed from outside */
-        result.cpu_usec = (uint64_t)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1000000ULL +
-                          (uint64_t)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec);
-        result.peak_memory = (uint64_t)ru.ru_maxrss * 1024ULL;
+        result.cpu_usec = (uint64_t) (ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1000000ULL +
+                          (uint64_t) (ru.ru_utime.tv_usec + ru.ru_stime.tv_usec);
+        result.peak_memory = (uint64_t) ru.ru_maxrss * 1024ULL;
         result.wall_usec = now_usec() - start;
         close_pair(sync_pipe);
         close_pair(report_pipe);
@@ -288,8 +288,8 @@ int sandbox_run(const SandboxConfig *c, SandboxResult *ret, SandboxError *e)
         return 0;
 
 kill:
-        (void)kill(pid, SIGKILL);
-        (void)waitpid(pid, NULL, 0);
+        (void) kill(pid, SIGKILL);
+        (void) waitpid(pid, NULL, 0);
 fail:
         close_pair(sync_pipe);
         close_pair(report_pipe);

@@ -27,7 +27,7 @@ int sandbox_result_exit_status(const SandboxResult *r)
 static void json_write_string(FILE *f, const char *s)
 {
         fputc('"', f);
-        for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+        for (const unsigned char *p = (const unsigned char *) s; *p; p++) {
                 if (*p == '"' || *p == '\\')
                         fprintf(f, "\\%c", *p);
                 else if (*p == '\n')
@@ -59,7 +59,7 @@ int sandbox_result_to_json(const SandboxResult *r, char **ret)
                 if (name) {
                         char full[32];
 
-                        (void)snprintf(full, sizeof(full), "SIG%s", name);
+                        (void) snprintf(full, sizeof(full), "SIG%s", name);
                         json_write_string(f, full);
                 } else
                         fprintf(f, "%d", r->signal);
@@ -67,16 +67,16 @@ int sandbox_result_to_json(const SandboxResult *r, char **ret)
                 fputs(",\"exit_code\":null,\"signal\":null", f);
         fprintf(f, ",\"timed_out\":%s,\"output_limit_hit\":%s,\"output_bytes\":%llu,\"output_dropped\":%llu",
                 r->timed_out ? "true" : "false", r->output_limit_hit ? "true" : "false",
-                (unsigned long long)r->output_bytes, (unsigned long long)r->output_dropped);
+                (unsigned long long) r->output_bytes, (unsigned long long) r->output_dropped);
         fprintf(f, ",\"wall_time_us\":%llu,\"cpu_time_us\":%llu,\"peak_memory_bytes\":%llu",
-                (unsigned long long)r->wall_usec, (unsigned long long)r->cpu_usec,
-                (unsigned long long)r->peak_memory);
+                (unsigned long long) r->wall_usec, (unsigned long long) r->cpu_usec,
+                (unsigned long long) r->peak_memory);
         fputs(",\"setup_error\":", f);
         if (r->setup_failed) {
                 char text[SANDBOX_MESSAGE_MAX + 128];
 
-                (void)snprintf(text, sizeof(text), "%s: %s", r->setup_error.message,
-                               strerror(r->setup_error.error));
+                (void) snprintf(text, sizeof(text), "%s: %s", r->setup_error.message,
+                                strerror(r->setup_error.error));
                 json_write_string(f, text);
         } else
                 fputs("null", f);

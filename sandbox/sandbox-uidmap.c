@@ -31,7 +31,7 @@ int sandbox_idmap_format(unsigned inside, unsigned host, char *buf, size_t size)
 {
         int n = snprintf(buf, size, "%u %u 1\n", inside, host);
 
-        if (n < 0 || (size_t)n >= size)
+        if (n < 0 || (size_t) n >= size)
                 return -ENOBUFS;
         return n;
 }
@@ -42,14 +42,14 @@ static int write_proc_file(pid_t pid, const char *name, const char *text, Sandbo
         _cleanup_close_ int fd = -EBADF;
         int r;
 
-        (void)snprintf(path, sizeof(path), "/proc/%d/%s", (int)pid, name);
+        (void) snprintf(path, sizeof(path), "/proc/%d/%s", (int) pid, name);
         fd = open(path, O_WRONLY | O_CLOEXEC);
         if (fd < 0)
                 return sandbox_error_set(e, errno, "cannot open %s", path);
         r = fd_write_all(fd, text, strlen(text));
         if (r < 0)
-                return sandbox_error_set(e, r, "cannot write \"%.*s\" to %s", (int)strcspn(text, "\n"), text,
-                                         path);
+                return sandbox_error_set(e, r, "cannot write \"%.*s\" to %s", (int) strcspn(text, "\n"),
+                                         text, path);
         return 0;
 }
 
@@ -87,30 +87,30 @@ static bool sysctl_is(const char *path, const char *value)
 const char *sandbox_userns_problem(int error, char *buf, size_t size)
 {
         if (sysctl_is("/proc/sys/user/max_user_namespaces", "0"))
-                (void)snprintf(buf, size,
-                               "user namespaces are disabled (sysctl user.max_user_namespaces=0); "
-                               "enable them with: sysctl -w user.max_user_namespaces=10000");
+                (void) snprintf(buf, size,
+                                "user namespaces are disabled (sysctl user.max_user_namespaces=0); "
+                                "enable them with: sysctl -w user.max_user_namespaces=10000");
         else if (sysctl_is("/proc/sys/kernel/unprivileged_userns_clone", "0"))
-                (void)snprintf(buf, size,
-                               "unprivileged user namespaces are disabled "
-                               "(sysctl kernel.unprivileged_userns_clone=0); enable them with: "
-                               "sysctl -w kernel.unprivileged_userns_clone=1");
+                (void) snprintf(buf, size,
+                                "unprivileged user namespaces are disabled "
+                                "(sysctl kernel.unprivileged_userns_clone=0); enable them with: "
+                                "sysctl -w kernel.unprivileged_userns_clone=1");
         else if (sysctl_is("/proc/sys/kernel/apparmor_restrict_unprivileged_userns", "1"))
-                (void)snprintf(buf, size,
-                               "AppArmor restricts unprivileged user namespaces "
-                               "(sysctl kernel.apparmor_restrict_unprivileged_userns=1); allow "
-                               "retrace-sandbox in an AppArmor profile or set the sysctl to 0");
+                (void) snprintf(buf, size,
+                                "AppArmor restricts unprivileged user namespaces "
+                                "(sysctl kernel.apparmor_restrict_unprivileged_userns=1); allow "
+                                "retrace-sandbox in an AppArmor profile or set the sysctl to 0");
         else if (error == ENOSPC || error == EUSERS)
-                (void)snprintf(buf, size,
-                               "the limit on user or pid namespaces is reached "
-                               "(sysctl user.max_user_namespaces, user.max_pid_namespaces); "
-                               "raise it or end other sandboxes");
+                (void) snprintf(buf, size,
+                                "the limit on user or pid namespaces is reached "
+                                "(sysctl user.max_user_namespaces, user.max_pid_namespaces); "
+                                "raise it or end other sandboxes");
         else if (error == EPERM || error == EACCES)
-                (void)snprintf(buf, size,
-                               "creating namespaces is not permitted here (a container or a "
-                               "seccomp filter may forbid it); run on a host that allows "
-                               "unprivileged user namespaces");
+                (void) snprintf(buf, size,
+                                "creating namespaces is not permitted here (a container or a "
+                                "seccomp filter may forbid it); run on a host that allows "
+                                "unprivileged user namespaces");
         else
-                (void)snprintf(buf, size, "cannot create the sandbox namespaces: %s", strerror(error));
+                (void) snprintf(buf, size, "cannot create the sandbox namespaces: %s", strerror(error));
         return buf;
 }

@@ -65,7 +65,7 @@ static long sc(long r)
 static void expect_errno(const char *name, long r, int expected)
 {
         check(r == -expected, name, "returned %ld (%s), expected -%d (%s)", r,
-              r < 0 ? strerror((int)-r) : "success", expected, strerror(expected));
+              r < 0 ? strerror((int) -r) : "success", expected, strerror(expected));
 }
 
 static long clone_with(unsigned long flags)
@@ -75,7 +75,7 @@ static long clone_with(unsigned long flags)
         if (r == 0)
                 _exit(0);
         if (r > 0)
-                (void)waitpid((pid_t)r, NULL, 0);
+                (void) waitpid((pid_t) r, NULL, 0);
         return r;
 }
 
@@ -103,18 +103,18 @@ static void check_syscalls(void)
                 const char *name;
                 unsigned long flag;
         } ns_flags[] = {
-                {"clone(CLONE_NEWNS)", CLONE_NEWNS},         {"clone(CLONE_NEWUSER)", CLONE_NEWUSER},
-                {"clone(CLONE_NEWPID)", CLONE_NEWPID},       {"clone(CLONE_NEWNET)", CLONE_NEWNET},
-                {"clone(CLONE_NEWIPC)", CLONE_NEWIPC},       {"clone(CLONE_NEWUTS)", CLONE_NEWUTS},
-                {"clone(CLONE_NEWCGROUP)", CLONE_NEWCGROUP},
+                { "clone(CLONE_NEWNS)", CLONE_NEWNS },         { "clone(CLONE_NEWUSER)", CLONE_NEWUSER },
+                { "clone(CLONE_NEWPID)", CLONE_NEWPID },       { "clone(CLONE_NEWNET)", CLONE_NEWNET },
+                { "clone(CLONE_NEWIPC)", CLONE_NEWIPC },       { "clone(CLONE_NEWUTS)", CLONE_NEWUTS },
+                { "clone(CLONE_NEWCGROUP)", CLONE_NEWCGROUP },
         };
         long r;
         int fd;
 
-        expect_errno("mount", sc(syscall(SYS_mount, (char *)1, (char *)1, (char *)1, 0UL, NULL)), EPERM);
+        expect_errno("mount", sc(syscall(SYS_mount, (char *) 1, (char *) 1, (char *) 1, 0UL, NULL)), EPERM);
         expect_errno("umount2", sc(syscall(SYS_umount2, "/", 0x7fffffff)), EPERM);
-        expect_errno("pivot_root", sc(syscall(SYS_pivot_root, (char *)1, (char *)1)), EPERM);
-        expect_errno("chroot", sc(syscall(SYS_chroot, (char *)1)), EPERM);
+        expect_errno("pivot_root", sc(syscall(SYS_pivot_root, (char *) 1, (char *) 1)), EPERM);
+        expect_errno("chroot", sc(syscall(SYS_chroot, (char *) 1)), EPERM);
         expect_errno("unshare", sc(syscall(SYS_unshare, 0)), EPERM);
         expect_errno("setns", sc(syscall(SYS_setns, -1, 0)), EPERM);
         for (size_t i = 0; i < sizeof(ns_flags) / sizeof(ns_flags[0]); i++)
@@ -133,13 +133,13 @@ static void check_syscalls(void)
         expect_errno("finit_module", sc(syscall(SYS_finit_module, -1, "", 0)), EPERM);
         expect_errno("delete_module", sc(syscall(SYS_delete_module, "probe", 0)), EPERM);
         expect_errno("bpf", sc(syscall(SYS_bpf, -1, NULL, 0)), EPERM);
-        expect_errno("perf_event_open", sc(syscall(SYS_perf_event_open, (void *)1, 0, -1, -1, 0)), EPERM);
+        expect_errno("perf_event_open", sc(syscall(SYS_perf_event_open, (void *) 1, 0, -1, -1, 0)), EPERM);
         expect_errno("keyctl", sc(syscall(SYS_keyctl, -1, 0, 0, 0, 0)), EPERM);
-        expect_errno("add_key", sc(syscall(SYS_add_key, (char *)1, (char *)1, NULL, 0, 0)), EPERM);
-        expect_errno("request_key", sc(syscall(SYS_request_key, (char *)1, (char *)1, NULL, 0)), EPERM);
+        expect_errno("add_key", sc(syscall(SYS_add_key, (char *) 1, (char *) 1, NULL, 0, 0)), EPERM);
+        expect_errno("request_key", sc(syscall(SYS_request_key, (char *) 1, (char *) 1, NULL, 0)), EPERM);
         expect_errno("userfaultfd", sc(syscall(SYS_userfaultfd, 0xffff)), EPERM);
         expect_errno("io_uring_setup", sc(syscall(SYS_io_uring_setup, 0, NULL)), EPERM);
-        expect_errno("open_by_handle_at", sc(syscall(SYS_open_by_handle_at, -1, (void *)1, 0)), EPERM);
+        expect_errno("open_by_handle_at", sc(syscall(SYS_open_by_handle_at, -1, (void *) 1, 0)), EPERM);
         expect_errno("personality(ADDR_NO_RANDOMIZE)",
                      sc(syscall(SYS_personality, PER_LINUX | ADDR_NO_RANDOMIZE)), EPERM);
         r = sc(syscall(SYS_personality, 0xffffffffUL));
@@ -188,7 +188,7 @@ static bool read_status_field(const char *field, char *buf, size_t size)
 
 static void check_credentials(void)
 {
-        static const char *const sets[] = {"CapInh", "CapPrm", "CapEff", "CapBnd", "CapAmb"};
+        static const char *const sets[] = { "CapInh", "CapPrm", "CapEff", "CapBnd", "CapAmb" };
         char v[64];
 
         for (size_t i = 0; i < sizeof(sets) / sizeof(sets[0]); i++) {
@@ -200,8 +200,8 @@ static void check_credentials(void)
         }
         check(read_status_field("NoNewPrivs", v, sizeof(v)) && strcmp(v, "1") == 0, "no_new_privs", "%s", v);
         check(read_status_field("Seccomp", v, sizeof(v)) && strcmp(v, "2") == 0, "seccomp filter", "%s", v);
-        check(getuid() != 0 && geteuid() != 0, "not uid 0 inside", "uid %d", (int)getuid());
-        check(getsid(0) == getpid(), "own session", "sid %d pid %d", (int)getsid(0), (int)getpid());
+        check(getuid() != 0 && geteuid() != 0, "not uid 0 inside", "uid %d", (int) getuid());
+        check(getsid(0) == getpid(), "own session", "sid %d pid %d", (int) getsid(0), (int) getpid());
 }
 
 static bool dir_is_empty_or_missing(const char *path)
@@ -233,7 +233,7 @@ static void check_pid_namespace(void)
                 fclose(f);
         }
         check(strcmp(comm, "retrace-init") == 0, "pid 1 is the sandbox's init", "pid 1 is \"%s\"", comm);
-        check(getppid() == 1, "our parent is pid 1", "ppid %d", (int)getppid());
+        check(getppid() == 1, "our parent is pid 1", "ppid %d", (int) getppid());
         d = opendir("/proc");
         while (d && (de = readdir(d)))
                 if (de->d_name[0] >= '1' && de->d_name[0] <= '9' && atoi(de->d_name) != 1 &&
@@ -283,25 +283,25 @@ static void check_network(int port, const char *abstract)
         check(devices == 1 && lo == 1, "only lo in the network namespace", "%d devices", devices);
 
         if (port > 0) {
-                struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+                struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons((uint16_t) port) };
                 int fd = socket(AF_INET, SOCK_STREAM, 0);
                 int r = -1;
 
                 sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
                 if (fd >= 0) {
-                        r = connect(fd, (struct sockaddr *)&sa, sizeof(sa));
+                        r = connect(fd, (struct sockaddr *) &sa, sizeof(sa));
                         close(fd);
                 }
                 check(r < 0, "host 127.0.0.1 port unreachable", "connected to 127.0.0.1:%d", port);
         }
         if (abstract) {
-                struct sockaddr_un sa = {.sun_family = AF_UNIX};
+                struct sockaddr_un sa = { .sun_family = AF_UNIX };
                 int fd = socket(AF_UNIX, SOCK_STREAM, 0), r = -1, error = 0;
-                socklen_t len = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + 1 + strlen(abstract));
+                socklen_t len = (socklen_t) (offsetof(struct sockaddr_un, sun_path) + 1 + strlen(abstract));
 
                 memcpy(sa.sun_path + 1, abstract, strlen(abstract));
                 if (fd >= 0) {
-                        r = connect(fd, (struct sockaddr *)&sa, len);
+                        r = connect(fd, (struct sockaddr *) &sa, len);
                         error = errno;
                         close(fd);
                 }
@@ -312,9 +312,9 @@ static void check_network(int port, const char *abstract)
 
 static void check_filesystem(unsigned long long tmpsize)
 {
-        static const char *const readonly[] = {"/probe-new", "/usr/probe-new", "/etc/probe-new"};
-        static const char *const dev_expected[] = {"full",  "null",   "random", "urandom", "zero",
-                                                   "stdin", "stdout", "stderr", "fd",      "tty"};
+        static const char *const readonly[] = { "/probe-new", "/usr/probe-new", "/etc/probe-new" };
+        static const char *const dev_expected[] = { "full",  "null",   "random", "urandom", "zero",
+                                                    "stdin", "stdout", "stderr", "fd",      "tty" };
         struct dirent *de;
         DIR *d;
         char name[128];
@@ -360,7 +360,7 @@ static void check_filesystem(unsigned long long tmpsize)
                                 error = n < 0 ? errno : EIO;
                                 break;
                         }
-                        written += (unsigned long long)n;
+                        written += (unsigned long long) n;
                 }
                 check(fd >= 0 && error == ENOSPC && written >= tmpsize * 9 / 10 && written <= tmpsize,
                       "/tmp writable up to its size", "wrote %llu of %llu bytes, then %s", written, tmpsize,
@@ -386,7 +386,7 @@ static void check_setuid(const char *path)
         pid = fork();
         if (pid == 0) {
                 dup2(p[1], 1);
-                execl(path, path, "ids", (char *)NULL);
+                execl(path, path, "ids", (char *) NULL);
                 _exit(127);
         }
         close(p[1]);
@@ -394,11 +394,11 @@ static void check_setuid(const char *path)
                 ;
         close(p[0]);
         if (pid > 0)
-                (void)waitpid(pid, NULL, 0);
+                (void) waitpid(pid, NULL, 0);
         out[n > 0 ? n : 0] = '\0';
-        check(sscanf(out, "%u %u", &ruid, &euid) == 2 && ruid == euid && euid == (unsigned)getuid(),
+        check(sscanf(out, "%u %u", &ruid, &euid) == 2 && ruid == euid && euid == (unsigned) getuid(),
               "setuid binary does not elevate", "ids after exec: \"%s\" (file owner %u)", out,
-              (unsigned)st.st_uid);
+              (unsigned) st.st_uid);
 }
 
 static int isolation(int argc, char *argv[])
@@ -425,7 +425,7 @@ static int isolation(int argc, char *argv[])
                         setuid_path = argv[i] + 7;
         }
         check(dir_is_empty_or_missing("/home"), "host /home invisible", "/home has entries");
-        (void)gethostname(hostname, sizeof(hostname));
+        (void) gethostname(hostname, sizeof(hostname));
         check(strcmp(hostname, "retrace") == 0, "hostname is retrace", "%s", hostname);
         check_credentials();
         check_pid_namespace();
@@ -448,13 +448,13 @@ static int sleep_tree(void)
                 return 1;
         if (fork() == 0) {
                 close(p[0]);
-                (void)setsid();
+                (void) setsid();
                 if (fork() == 0) {
-                        (void)write(p[1], "g", 1);
+                        (void) write(p[1], "g", 1);
                         for (;;)
                                 pause();
                 }
-                (void)write(p[1], "c", 1);
+                (void) write(p[1], "c", 1);
                 for (;;)
                         pause();
         }
@@ -494,12 +494,12 @@ static int spew(unsigned long long bytes)
 
         memset(block, 'o', sizeof(block));
         while (bytes > 0) {
-                size_t k = bytes < sizeof(block) ? (size_t)bytes : sizeof(block);
+                size_t k = bytes < sizeof(block) ? (size_t) bytes : sizeof(block);
                 ssize_t n = write(STDOUT_FILENO, block, k);
 
                 if (n <= 0)
                         return 1;
-                bytes -= (unsigned long long)n;
+                bytes -= (unsigned long long) n;
         }
         return 0;
 }
@@ -510,7 +510,7 @@ int main(int argc, char *argv[])
         if (argc >= 2 && strcmp(argv[1], "isolation") == 0)
                 return isolation(argc - 2, argv + 2);
         if (argc >= 2 && strcmp(argv[1], "ids") == 0) {
-                printf("%u %u\n", (unsigned)getuid(), (unsigned)geteuid());
+                printf("%u %u\n", (unsigned) getuid(), (unsigned) geteuid());
                 return 0;
         }
         if (argc >= 3 && strcmp(argv[1], "sleep-tree") == 0)
@@ -520,7 +520,7 @@ int main(int argc, char *argv[])
         if (argc >= 3 && strcmp(argv[1], "exit") == 0)
                 return atoi(argv[2]);
         if (argc >= 3 && strcmp(argv[1], "kill") == 0) {
-                (void)kill(getpid(), atoi(argv[2]));
+                (void) kill(getpid(), atoi(argv[2]));
                 return 2;
         }
         if (argc >= 3 && strcmp(argv[1], "spew") == 0)

@@ -128,7 +128,7 @@ TEST(errors)
 TEST(shipped_plugins)
 {
         const char *src = getenv("RETRACE_SOURCE_DIR");
-        static const char *const names[] = {"testos", "fedora", "centos-stream", "rhel"};
+        static const char *const names[] = { "testos", "fedora", "centos-stream", "rhel" };
 
         if (!src)
                 test_skip("RETRACE_SOURCE_DIR is not set (run through meson test)");

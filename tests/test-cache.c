@@ -95,20 +95,20 @@ TEST(object_writer_checks_digest)
 
 static PackageFile F(const char *path, mode_t mode, const char *link)
 {
-        return (PackageFile){.path = (char *)path, .mode = mode, .link = (char *)link};
+        return (PackageFile){ .path = (char *) path, .mode = mode, .link = (char *) link };
 }
 
 TEST(validate_paths)
 {
         _cleanup_free_ char *reason = NULL;
-        PackageFile ok[] = {F("/usr", S_IFDIR | 0755, NULL), F("/usr/bin/x", S_IFREG | 0755, NULL),
-                            F("/usr/lib64", S_IFLNK | 0777, "/usr/lib"),
-                            F("/etc/abs", S_IFLNK | 0777, "/etc/x")};
-        PackageFile dotdot[] = {F("/usr/../etc/passwd", S_IFREG | 0644, NULL)};
-        PackageFile relative[] = {F("usr/bin/x", S_IFREG | 0644, NULL)};
-        PackageFile through[] = {F("/opt/evil", S_IFLNK | 0777, "/etc"),
-                                 F("/opt/evil/passwd", S_IFREG | 0644, NULL)};
-        PackageFile empty_link[] = {F("/opt/l", S_IFLNK | 0777, "")};
+        PackageFile ok[] = { F("/usr", S_IFDIR | 0755, NULL), F("/usr/bin/x", S_IFREG | 0755, NULL),
+                             F("/usr/lib64", S_IFLNK | 0777, "/usr/lib"),
+                             F("/etc/abs", S_IFLNK | 0777, "/etc/x") };
+        PackageFile dotdot[] = { F("/usr/../etc/passwd", S_IFREG | 0644, NULL) };
+        PackageFile relative[] = { F("usr/bin/x", S_IFREG | 0644, NULL) };
+        PackageFile through[] = { F("/opt/evil", S_IFLNK | 0777, "/etc"),
+                                  F("/opt/evil/passwd", S_IFREG | 0644, NULL) };
+        PackageFile empty_link[] = { F("/opt/l", S_IFLNK | 0777, "") };
 
         ASSERT_OK(cache_validate_paths(ok, ELEMENTSOF(ok), &reason));
         ASSERT_ERROR(cache_validate_paths(dotdot, 1, &reason), EBADMSG);
@@ -121,9 +121,9 @@ TEST(validate_paths)
 
 TEST(root_key)
 {
-        char *a[] = {(char *)"bbb", (char *)"aaa", (char *)"ccc"};
-        char *b[] = {(char *)"ccc", (char *)"aaa", (char *)"bbb", (char *)"aaa"};
-        char *c[] = {(char *)"ccc", (char *)"aaa"};
+        char *a[] = { (char *) "bbb", (char *) "aaa", (char *) "ccc" };
+        char *b[] = { (char *) "ccc", (char *) "aaa", (char *) "bbb", (char *) "aaa" };
+        char *c[] = { (char *) "ccc", (char *) "aaa" };
         _cleanup_free_ char *ka = NULL, *kb = NULL, *kc = NULL;
 
         ASSERT_OK(cache_root_key(a, 3, &ka));
@@ -152,13 +152,14 @@ TEST(releases)
 
 TEST(dep_matches)
 {
-        PackageDep req_ge = {
-                .name = (char *)"libc", .flags = RPMSENSE_GREATER | RPMSENSE_EQUAL, .evr = (char *)"2.30"};
-        PackageDep req_any = {.name = (char *)"libc", .evr = (char *)""};
-        PackageDep prov_236 = {.name = (char *)"libc", .flags = RPMSENSE_EQUAL, .evr = (char *)"2.36-1"};
-        PackageDep prov_228 = {.name = (char *)"libc", .flags = RPMSENSE_EQUAL, .evr = (char *)"2.28-1"};
-        PackageDep prov_unversioned = {.name = (char *)"libc", .evr = (char *)""};
-        PackageDep other = {.name = (char *)"libm", .flags = RPMSENSE_EQUAL, .evr = (char *)"2.36-1"};
+        PackageDep req_ge = { .name = (char *) "libc",
+                              .flags = RPMSENSE_GREATER | RPMSENSE_EQUAL,
+                              .evr = (char *) "2.30" };
+        PackageDep req_any = { .name = (char *) "libc", .evr = (char *) "" };
+        PackageDep prov_236 = { .name = (char *) "libc", .flags = RPMSENSE_EQUAL, .evr = (char *) "2.36-1" };
+        PackageDep prov_228 = { .name = (char *) "libc", .flags = RPMSENSE_EQUAL, .evr = (char *) "2.28-1" };
+        PackageDep prov_unversioned = { .name = (char *) "libc", .evr = (char *) "" };
+        PackageDep other = { .name = (char *) "libm", .flags = RPMSENSE_EQUAL, .evr = (char *) "2.36-1" };
 
         ASSERT_EQ(cache_dep_matches(&req_ge, &prov_236), 1);
         ASSERT_EQ(cache_dep_matches(&req_ge, &prov_228), 0);

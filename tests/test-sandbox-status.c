@@ -6,19 +6,19 @@
 
 TEST(exit_status)
 {
-        SandboxResult r = {.exited = true, .exit_code = 3};
+        SandboxResult r = { .exited = true, .exit_code = 3 };
 
         ASSERT_EQ(sandbox_result_exit_status(&r), 3);
-        r = (SandboxResult){.signal = SIGSEGV};
+        r = (SandboxResult){ .signal = SIGSEGV };
         ASSERT_EQ(sandbox_result_exit_status(&r), 128 + SIGSEGV);
         /* The timeout wins over the SIGKILL it caused. */
-        r = (SandboxResult){.timed_out = true, .signal = SIGKILL};
+        r = (SandboxResult){ .timed_out = true, .signal = SIGKILL };
         ASSERT_EQ(sandbox_result_exit_status(&r), SANDBOX_EXIT_TIMEOUT);
-        r = (SandboxResult){.setup_failed = true, .exited = true, .exit_code = 0};
+        r = (SandboxResult){ .setup_failed = true, .exited = true, .exit_code = 0 };
         ASSERT_EQ(sandbox_result_exit_status(&r), SANDBOX_EXIT_SETUP);
-        r = (SandboxResult){.exec_failed = true, .exec_error = ENOENT, .exited = true, .exit_code = 127};
+        r = (SandboxResult){ .exec_failed = true, .exec_error = ENOENT, .exited = true, .exit_code = 127 };
         ASSERT_EQ(sandbox_result_exit_status(&r), SANDBOX_EXIT_NOT_FOUND);
-        r = (SandboxResult){.exec_failed = true, .exec_error = EACCES};
+        r = (SandboxResult){ .exec_failed = true, .exec_error = EACCES };
         ASSERT_EQ(sandbox_result_exit_status(&r), SANDBOX_EXIT_CANNOT_EXEC);
         r = (SandboxResult){};
         ASSERT_EQ(sandbox_result_exit_status(&r), SANDBOX_EXIT_SETUP);
@@ -45,14 +45,14 @@ TEST(json)
                            "\"setup_error\":null,\"exec_error\":null}\n");
         free(json);
 
-        r = (SandboxResult){.signal = SIGKILL, .timed_out = true};
+        r = (SandboxResult){ .signal = SIGKILL, .timed_out = true };
         ASSERT_OK(sandbox_result_to_json(&r, &json));
         ASSERT_TRUE(strstr(
                 json, "\"exit_status\":124,\"exit_code\":null,\"signal\":\"SIGKILL\",\"timed_out\":true"));
         free(json);
 
-        r = (SandboxResult){.setup_failed = true};
-        (void)sandbox_error_set(&r.setup_error, EPERM, "user namespaces are \"disabled\"\n(sysctl)");
+        r = (SandboxResult){ .setup_failed = true };
+        (void) sandbox_error_set(&r.setup_error, EPERM, "user namespaces are \"disabled\"\n(sysctl)");
         ASSERT_OK(sandbox_result_to_json(&r, &json));
         ASSERT_TRUE(strstr(json, "\"setup_error\":\"user namespaces are \\\"disabled\\\"\\n(sysctl): "
                                  "Operation not permitted\""));

@@ -67,7 +67,7 @@ static void *worker_crash(void *arg)
         (void) arg;
         pthread_barrier_wait(&parked);
         usleep(200 * 1000); /* let the idle workers reach pause() */
-        r = PARSE(""); /* @line worker_crash */
+        r = PARSE("");      /* @line worker_crash */
         sink = r;
         return NULL;
 }

@@ -15,7 +15,7 @@ __attribute__((noipa)) static int parse_node(ParseState *st)
         size_t len = token_read(st->reader); /* @line parse_node */
 
         st->nodes += len > 0;
-        return (int)len;
+        return (int) len;
 }
 
 __attribute__((noipa)) static int parse_document(ParseState *st)

@@ -17,7 +17,7 @@ void token_stream_init(struct token_stream *s, const char *text)
 /* Skips leading blanks, so that runs of spaces do not yield empty tokens. */
 static const char *token_skip_blanks(const char *p)
 {
-        while (isspace((unsigned char)*p))
+        while (isspace((unsigned char) *p))
                 p++;
         return p;
 }
