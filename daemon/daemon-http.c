@@ -578,6 +578,23 @@ static enum MHD_Result handle_metrics(HttpServer *s, struct MHD_Connection *c)
         for (int i = 0; i < _REFUSAL_MAX; i++)
                 fprintf(f, "retrace_uploads_refused_total{reason=\"%s\"} %" PRIu64 "\n", refusal_names[i],
                         __atomic_load_n(&s->refused[i], __ATOMIC_RELAXED));
+        if (s->queue_running && s->queue_waiting)
+                fprintf(f,
+                        "# HELP retrace_queue_tasks Tasks being retraced and waiting.\n"
+                        "# TYPE retrace_queue_tasks gauge\n"
+                        "retrace_queue_tasks{state=\"running\"} %u\nretrace_queue_tasks{state=\"waiting\"} "
+                        "%u\n",
+                        s->queue_running(s->userdata), s->queue_waiting(s->userdata));
+        (void) task_store_metrics(s->store, f);
+        if (s->pipeline)
+                fprintf(f,
+                        "# HELP retrace_root_cache_total Task roots reused from the cache (hit) or "
+                        "assembled (miss).\n"
+                        "# TYPE retrace_root_cache_total counter\n"
+                        "retrace_root_cache_total{result=\"hit\"} %" PRIu64 "\n"
+                        "retrace_root_cache_total{result=\"miss\"} %" PRIu64 "\n",
+                        __atomic_load_n(&s->pipeline->roots_reused, __ATOMIC_RELAXED),
+                        __atomic_load_n(&s->pipeline->roots_assembled, __ATOMIC_RELAXED));
         (void) free_disk(s->config->save_dir, &free_bytes);
         fprintf(f,
                 "# HELP retrace_free_disk_bytes Free space where tasks are stored.\n"

@@ -36,6 +36,8 @@ typedef struct HttpServer {
         void *userdata;
         bool (*queue_is_full)(void *userdata);
         unsigned (*load)(void *userdata); /* running + queued tasks */
+        unsigned (*queue_running)(void *userdata);
+        unsigned (*queue_waiting)(void *userdata);
         void (*task_created)(void *userdata, uint64_t id);
         void (*task_deleted)(void *userdata, uint64_t id);
 

@@ -3,6 +3,7 @@
 
 #include <pthread.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "cache-plugin.h"
 #include "cache-store.h"
@@ -19,6 +20,7 @@ typedef struct Pipeline {
         pthread_mutex_t cache_lock;
         Plugin **plugins;
         size_t n_plugins;
+        uint64_t roots_reused, roots_assembled; /* for /metrics */
 } Pipeline;
 
 /* Loads every plugin (*.conf) of PluginDir; a bad file is an error naming it. */

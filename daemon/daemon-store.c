@@ -650,3 +650,37 @@ int task_store_stats_json(TaskStore *s, char **ret)
         *ret = TAKE_PTR(buf);
         return 0;
 }
+
+int task_store_metrics(TaskStore *s, FILE *f)
+{
+        _cleanup_(sqlite3_finalizep) sqlite3_stmt *st = NULL;
+        static const char *const stages[] = { "analyze", "prepare", "run", "total" };
+        int r;
+
+        r = store_prepare(
+                s,
+                "SELECT COUNT(*), COALESCE(SUM(success), 0), COALESCE(SUM(analyze_usec), 0), "
+                "COALESCE(SUM(prepare_usec), 0), COALESCE(SUM(run_usec), 0), COALESCE(SUM(total_usec), 0) "
+                "FROM stats",
+                &st);
+        if (r < 0)
+                return r;
+        if (sqlite3_step(st) != SQLITE_ROW)
+                return -EIO;
+        fprintf(f,
+                "# HELP retrace_retraces_total Finished retraces by result.\n"
+                "# TYPE retrace_retraces_total counter\n"
+                "retrace_retraces_total{result=\"success\"} "
+                "%lld\nretrace_retraces_total{result=\"failure\"} %lld\n"
+                "# HELP retrace_stage_seconds Time spent per stage of finished retraces.\n"
+                "# TYPE retrace_stage_seconds summary\n",
+                (long long) sqlite3_column_int64(st, 1),
+                (long long) (sqlite3_column_int64(st, 0) - sqlite3_column_int64(st, 1)));
+        for (size_t i = 0; i < ELEMENTSOF(stages); i++)
+                fprintf(f,
+                        "retrace_stage_seconds_sum{stage=\"%s\"} "
+                        "%.6f\nretrace_stage_seconds_count{stage=\"%s\"} %lld\n",
+                        stages[i], (double) sqlite3_column_int64(st, (int) i + 2) / 1e6, stages[i],
+                        (long long) sqlite3_column_int64(st, 0));
+        return 0;
+}

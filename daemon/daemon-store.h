@@ -5,6 +5,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "daemon-crashdata.h"
 
@@ -83,6 +84,9 @@ int task_store_list_finished(TaskStore *s, FinishedTask **ret, size_t *ret_n);
 /* The statistics as JSON for /stats: totals, per release, packages, missing build-ids, stage
  * durations (median and 95th percentile), tasks per day. */
 int task_store_stats_json(TaskStore *s, char **ret);
+
+/* Prometheus lines: retrace_stage_seconds_sum/_count per stage, retraces by result. */
+int task_store_metrics(TaskStore *s, FILE *f);
 
 /* Ids of PENDING tasks, oldest first (to requeue after a restart). */
 int task_store_list_pending(TaskStore *s, uint64_t **ret_ids, size_t *ret_n);

@@ -49,6 +49,18 @@ static unsigned hook_load(void *userdata)
         return task_queue_running(d->queue) + task_queue_waiting(d->queue);
 }
 
+static unsigned hook_queue_running(void *userdata)
+{
+        Daemon *d = userdata;
+        return task_queue_running(d->queue);
+}
+
+static unsigned hook_queue_waiting(void *userdata)
+{
+        Daemon *d = userdata;
+        return task_queue_waiting(d->queue);
+}
+
 static void hook_task_created(void *userdata, uint64_t id)
 {
         Daemon *d = userdata;
@@ -220,6 +232,8 @@ static int setup(Daemon *d, const char *listen_override)
                 .userdata = d,
                 .queue_is_full = hook_queue_is_full,
                 .load = hook_load,
+                .queue_running = hook_queue_running,
+                .queue_waiting = hook_queue_waiting,
                 .task_created = hook_task_created,
                 .task_deleted = hook_task_deleted,
                 .save_dirfd = -EBADF,

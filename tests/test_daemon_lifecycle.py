@@ -152,7 +152,13 @@ def test_50_concurrent_uploads():
             fin, _ = wait_finished(srv.base_url, h["X-Task-Id"], h["X-Task-Password"])
             rt.check(fin == "FINISHED_SUCCESS", f"task {h['X-Task-Id']}: {fin}")
         _, _, body = rt.http_get(srv.base_url + "metrics")
-        rt.check('retrace_tasks{status="FINISHED_SUCCESS"}' in body.decode(), body)
+        text = body.decode()
+        for line in ('retrace_tasks{status="FINISHED_SUCCESS"}', 'retrace_queue_tasks{state="waiting"} 0',
+                     'retrace_stage_seconds_count{stage="run"}', 'retrace_root_cache_total{result="hit"}',
+                     'retrace_retraces_total{result="success"}'):
+            rt.check(line in text, f"/metrics lacks {line}:\n{text}")
+        hits = int(text.split('retrace_root_cache_total{result="hit"} ')[1].split()[0])
+        rt.check(hits >= 49, f"the same package set should reuse its root: {hits} hits of 50")
         print(f"   50 uploads accepted and finished (load seen up to {peak})")
 
 
