@@ -48,6 +48,15 @@
 #define TAKE_PTR(p) TAKE_GENERIC(p, __typeof__(p), NULL)
 #define TAKE_FD(fd) TAKE_GENERIC(fd, int, -EBADF)
 
+/* qsort() that accepts an empty array with a NULL base (which qsort itself must not be given). */
+static inline void qsort_safe(void *base, size_t nmemb, size_t size,
+                              int (*compar)(const void *, const void *))
+{
+        if (nmemb <= 1)
+                return;
+        qsort(base, nmemb, size, compar);
+}
+
 static inline void *mfree(void *p)
 {
         free(p);

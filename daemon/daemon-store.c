@@ -484,9 +484,9 @@ int task_store_list_finished(TaskStore *s, FinishedTask **ret, size_t *ret_n)
         return 0;
 }
 
-static int strcmp_ptr(const char *const *a, const char *const *b)
+static int strcmp_ptr(const void *a, const void *b)
 {
-        return strcmp(*a, *b);
+        return strcmp(*(const char *const *) a, *(const char *const *) b);
 }
 
 static void json_string(FILE *f, const char *v)
@@ -559,7 +559,7 @@ static int json_durations(TaskStore *s, FILE *f, const char *stage, const char *
         if (r != SQLITE_DONE)
                 return sqlite_error(r) ?: -EIO;
         if (n > 0)
-                qsort(v, n, sizeof(int64_t), cmp_int64);
+                qsort_safe(v, n, sizeof(int64_t), cmp_int64);
         fprintf(f, "%s\n    \"%s\": {\"median\": %.3f, \"p95\": %.3f}", first ? "" : ",", stage,
                 n ? (double) v[(n - 1) / 2] / 1e6 : 0.0,
                 n ? (double) v[(n * 95 + 99) / 100 - 1] / 1e6 : 0.0);
@@ -589,7 +589,7 @@ static int json_missing(TaskStore *s, FILE *f)
         }
         n = strv_length(all);
         if (n > 0)
-                qsort(all, n, sizeof(char *), (int (*)(const void *, const void *)) strcmp_ptr);
+                qsort_safe(all, n, sizeof(char *), strcmp_ptr);
         fputs(",\n  \"missing_build_ids\": [", f);
         for (size_t i = 0, shown = 0; i < n && shown < 20; shown++) {
                 size_t k = i;

@@ -34,7 +34,7 @@ int cache_root_key(char *const *sha256s, size_t n, char **ret)
         if (!sorted)
                 return -ENOMEM;
         memcpy(sorted, sha256s, n * sizeof(char *));
-        qsort(sorted, n, sizeof(char *), compare_strp);
+        qsort_safe(sorted, n, sizeof(char *), compare_strp);
         ctx = rpmDigestInit(PGPHASHALGO_SHA256, RPMDIGEST_NONE);
         if (!ctx)
                 return -EOPNOTSUPP;

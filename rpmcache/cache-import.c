@@ -94,7 +94,7 @@ int cache_validate_paths(const PackageFile *files, size_t n, char **ret_reason)
                         links[n_links++] = files[i].path;
                 }
         }
-        qsort(links, n_links, sizeof(char *), compare_strp);
+        qsort_safe(links, n_links, sizeof(char *), compare_strp);
         for (size_t i = 0; i < n && n_links > 0; i++) {
                 _cleanup_free_ char *p = strdup(files[i].path);
 

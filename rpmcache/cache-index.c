@@ -599,7 +599,7 @@ int cache_index_find_packages(CacheIndex *idx, const char *release, const char *
                         package_info_done(&a[i]);
                 n = m;
         }
-        qsort(a, n, sizeof(PackageInfo), compare_evr_qsort);
+        qsort_safe(a, n, sizeof(PackageInfo), compare_evr_qsort);
         *ret = a;
         *ret_n = n;
         return 0;

@@ -416,7 +416,7 @@ int cache_prune_roots(Cache *c, const char *keep, uint64_t min_root_age_sec, uin
                 }
                 n++;
         }
-        qsort(roots, n, sizeof(RootEntry), compare_roots_newest_first);
+        qsort_safe(roots, n, sizeof(RootEntry), compare_roots_newest_first);
         for (size_t i = c->limits.keep_roots; i < n; i++) {
                 if (keep && streq(roots[i].name, keep))
                         continue;
@@ -486,7 +486,7 @@ int cache_gc(Cache *c, uint64_t min_root_age_sec, CacheGcResult *ret)
         r = cache_index_foreach_object(c->index, name_set_add, &referenced);
         if (r < 0)
                 goto finish;
-        qsort(referenced.names, referenced.n, sizeof(char *), compare_strp);
+        qsort_safe(referenced.names, referenced.n, sizeof(char *), compare_strp);
         r = walk_objects(c, gc_object, &g);
         if (r < 0)
                 goto finish;
