@@ -162,8 +162,35 @@ def test_50_concurrent_uploads():
         print(f"   50 uploads accepted and finished (load seen up to {peak})")
 
 
+def test_garbage_collection():
+    """Finished tasks past DeleteTaskAfter / DeleteFailedTaskAfter go (the daemon collects at start and
+    then every minute)."""
+    ENV.set_keys(DeleteTaskAfter="1s", DeleteFailedTaskAfter="1s")
+    with ENV.server("before") as srv:
+        srv.start(ready_path="settings")
+        tid, pw = upload(srv)
+        st, _ = wait_finished(srv.base_url, tid, pw)
+        rt.check(st == "FINISHED_SUCCESS", st)
+    time.sleep(1.5)
+    with ENV.server("after") as srv:
+        srv.start(ready_path="settings")
+        wait_for("the expired task to be deleted", lambda: status(srv, tid, pw)[0] == 404, timeout=30)
+        rt.check(not os.path.exists(os.path.join(ENV.dir, "tasks", tid)), "the expired task left its directory")
+        rt.check("older than DeleteTaskAfter" in srv.log(), srv.log())
+    ENV.set_keys(DeleteTaskAfter="0", DeleteFailedTaskAfter="0")
+    with ENV.server("keep") as srv:
+        srv.start(ready_path="settings")
+        tid, pw = upload(srv)
+        wait_finished(srv.base_url, tid, pw)
+    time.sleep(1.2)
+    with ENV.server("keep-after") as srv:
+        srv.start(ready_path="settings")
+        time.sleep(1)
+        rt.check(status(srv, tid, pw)[0] == 200, "DeleteTaskAfter = 0 must keep tasks")
+
+
 try:
-    rt.run_tests([test_queue_full_answers_503, test_delete_stops_work, test_kill9_and_sigterm_lose_nothing,
+    rt.run_tests([test_garbage_collection, test_queue_full_answers_503, test_delete_stops_work, test_kill9_and_sigterm_lose_nothing,
                   test_50_concurrent_uploads])
 finally:
     ENV.cleanup()
