@@ -4,6 +4,7 @@
 #include <dirent.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -56,6 +57,27 @@ static inline void qsort_safe(void *base, size_t nmemb, size_t size,
                 return;
         qsort(base, nmemb, size, compar);
 }
+
+/* Makes room for at least need elements of size bytes in *p, growing the allocation geometrically;
+ * *allocated counts elements. -ENOMEM leaves *p as it was. */
+static inline int array_reserve(void **p, size_t *allocated, size_t need, size_t size)
+{
+        size_t n;
+        void *q;
+
+        if (need <= *allocated)
+                return 0;
+        n = MAX(need, *allocated ? *allocated * 2 : 16);
+        if (n > SIZE_MAX / size)
+                return -ENOMEM;
+        q = realloc(*p, n * size);
+        if (!q)
+                return -ENOMEM;
+        *p = q;
+        *allocated = n;
+        return 0;
+}
+#define ARRAY_RESERVE(p, allocated, need) array_reserve((void **) &(p), &(allocated), (need), sizeof(*(p)))
 
 static inline void *mfree(void *p)
 {

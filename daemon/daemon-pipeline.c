@@ -54,7 +54,7 @@ typedef struct TaskRun {
         const Plugin *plugin;
         char *release;
         int64_t *ids;
-        size_t n_ids;
+        size_t n_ids, ids_allocated;
         char **missing; /* "build-id (module)" */
         char *root;
         int cache_lock_fd; /* a shared flock on CacheDir/lock while the task uses a root */
@@ -279,15 +279,11 @@ static int read_crash_file(TaskRun *t, const char *name, char **ret)
 
 static int add_id(TaskRun *t, int64_t id)
 {
-        int64_t *n;
-
         for (size_t i = 0; i < t->n_ids; i++)
                 if (t->ids[i] == id)
                         return 0;
-        n = realloc(t->ids, (t->n_ids + 1) * sizeof(int64_t));
-        if (!n)
+        if (ARRAY_RESERVE(t->ids, t->ids_allocated, t->n_ids + 1) < 0)
                 return -ENOMEM;
-        t->ids = n;
         t->ids[t->n_ids++] = id;
         return 0;
 }

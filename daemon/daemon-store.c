@@ -397,15 +397,8 @@ int task_store_list_pending(TaskStore *s, uint64_t **ret_ids, size_t *ret_n)
         if (r < 0)
                 return r;
         while ((r = sqlite3_step(st)) == SQLITE_ROW) {
-                if (n == alloc) {
-                        uint64_t *nids;
-
-                        alloc = alloc ? alloc * 2 : 16;
-                        nids = realloc(ids, alloc * sizeof(uint64_t));
-                        if (!nids)
-                                return -ENOMEM;
-                        ids = nids;
-                }
+                if (ARRAY_RESERVE(ids, alloc, n + 1) < 0)
+                        return -ENOMEM;
                 ids[n++] = (uint64_t) sqlite3_column_int64(st, 0);
         }
         if (r != SQLITE_DONE)
@@ -462,15 +455,8 @@ int task_store_list_finished(TaskStore *s, FinishedTask **ret, size_t *ret_n)
         if (r < 0)
                 return r;
         while ((r = sqlite3_step(st)) == SQLITE_ROW) {
-                if (n == alloc) {
-                        FinishedTask *nl;
-
-                        alloc = alloc ? alloc * 2 : 16;
-                        nl = realloc(l, alloc * sizeof(FinishedTask));
-                        if (!nl)
-                                return -ENOMEM;
-                        l = nl;
-                }
+                if (ARRAY_RESERVE(l, alloc, n + 1) < 0)
+                        return -ENOMEM;
                 l[n++] = (FinishedTask){
                         .id = (uint64_t) sqlite3_column_int64(st, 0),
                         .success = streq((const char *) sqlite3_column_text(st, 1), "FINISHED_SUCCESS"),
@@ -545,15 +531,8 @@ static int json_durations(TaskStore *s, FILE *f, const char *stage, const char *
         if (r < 0)
                 return r;
         while ((r = sqlite3_step(st)) == SQLITE_ROW) {
-                if (n == alloc) {
-                        int64_t *nv;
-
-                        alloc = alloc ? alloc * 2 : 64;
-                        nv = realloc(v, alloc * sizeof(int64_t));
-                        if (!nv)
-                                return -ENOMEM;
-                        v = nv;
-                }
+                if (ARRAY_RESERVE(v, alloc, n + 1) < 0)
+                        return -ENOMEM;
                 v[n++] = sqlite3_column_int64(st, 0);
         }
         if (r != SQLITE_DONE)
