@@ -140,7 +140,7 @@ static int result_set(GdbResult *r, const char *name, char *text)
                 r->have_sp = parse_value(t, &r->sp);
         else if (streq(name, "abort_message")) {
                 /* Errors ("Cannot access memory …", "No symbol …") mean there is no message. */
-                if (t && !string_startswith(t, "Cannot access memory") &&
+                if (t && !r->abort_message && !string_startswith(t, "Cannot access memory") &&
                     !string_startswith(t, "No symbol") && !strstr(t, "has unknown type"))
                         r->abort_message = TAKE_PTR(t);
         } else {

@@ -219,11 +219,34 @@ static int take_keys(ParseContext *ctx, const IniEntry *e, char ***field)
         return 0;
 }
 
+#define PLUGIN_REGEX_MAX 256
+
+/* Stacked repetition operators ("a++", "(x*)*+") are undefined in POSIX EREs and make glibc's
+ * regcomp() use memory exponential in their number; a release parser never needs them. */
+static bool regex_has_stacked_quantifiers(const char *re)
+{
+        for (const char *c = re; *c; c++) {
+                if (*c == '\\' && c[1]) {
+                        c++;
+                        continue;
+                }
+                if (strchr("*+?}", *c) && c[1] && strchr("*+?{", c[1]))
+                        return true;
+        }
+        return false;
+}
+
 static int compile_regex(ParseContext *ctx, const IniEntry *e, regex_t *re)
 {
         char msg[256];
         int r;
 
+        if (strlen(e->value) > PLUGIN_REGEX_MAX)
+                return ini_error(ctx->error, ctx->ini->filename, e->line, "%s is longer than %d characters",
+                                 e->key, PLUGIN_REGEX_MAX);
+        if (regex_has_stacked_quantifiers(e->value))
+                return ini_error(ctx->error, ctx->ini->filename, e->line,
+                                 "%s stacks repetition operators (such as '++' or '*?'): write one", e->key);
         r = regcomp(re, e->value, REG_EXTENDED);
         if (r != 0) {
                 (void) regerror(r, re, msg, sizeof(msg));
