@@ -8,6 +8,7 @@ sysroot). Prints medians, the ratio, and the daemon's time per stage. A benchmar
 """
 
 import argparse
+import json
 import os
 import statistics
 import subprocess
@@ -77,4 +78,6 @@ print(f"crash {crash['name']}, {opts.iterations} iterations each")
 print(f"through the API (upload → backtrace): median {a * 1000:.0f} ms")
 print(f"floor (host gdb, same commands, root as sysroot): median {f * 1000:.0f} ms")
 print(f"ratio API / floor: {a / f:.2f}")
-print(f"daemon stages (median / p95 over all tasks, s): {stats.decode().split('\"durations\": ')[1].strip().rstrip('}').strip()}")
+durations = json.loads(stats)["durations"]
+print("daemon stages over all tasks (s): " +
+      ", ".join(f"{k} median {v['median']:.3f} p95 {v['p95']:.3f}" for k, v in durations.items()))

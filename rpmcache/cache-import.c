@@ -266,8 +266,9 @@ typedef struct ImportFile {
         PackageFile file;
         char *object; /* object name for regular files */
         bool ghost;
-        bool need;   /* object missing from the store */
-        bool staged; /* written into the staging directory */
+        time_t mtime; /* from the header; the object gets it when this package creates it */
+        bool need;    /* object missing from the store */
+        bool staged;  /* written into the staging directory */
 } ImportFile;
 
 static void import_files_free(ImportFile *a, size_t n)
@@ -305,6 +306,7 @@ static int collect_files(Cache *c, rpmfiles files, int algo, ImportFile **ret, s
                 f->file.mode = mode;
                 f->file.size = rpmfiFSize(fi);
                 f->ghost = rpmfiFFlags(fi) & RPMFILE_GHOST;
+                f->mtime = (time_t) rpmfiFMtime(fi);
                 if (!f->file.path) {
                         r = -ENOMEM;
                         goto fail;
@@ -400,7 +402,7 @@ static int stage_one(Cache *c, int staging_fd, rpmfi fi, ImportFile *f, int algo
                 }
                 left -= got;
         }
-        r = object_writer_finish(&w, f->file.digest, f->file.mode);
+        r = object_writer_finish(&w, f->file.digest, f->file.mode, f->mtime);
         if (r == -EBADMSG)
                 string_set_printf(ret_reason, "content of %s does not match the digest in the header",
                                   f->file.path);

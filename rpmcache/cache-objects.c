@@ -111,8 +111,9 @@ void object_writer_abort(ObjectWriter *w)
         w->ctx = NULL;
 }
 
-int object_writer_finish(ObjectWriter *w, const char *expected_hex, mode_t mode)
+int object_writer_finish(ObjectWriter *w, const char *expected_hex, mode_t mode, time_t mtime)
 {
+        const struct timespec times[2] = { { .tv_sec = mtime }, { .tv_sec = mtime } };
         _cleanup_free_ char *hex = NULL;
         int r = 0;
 
@@ -123,6 +124,9 @@ int object_writer_finish(ObjectWriter *w, const char *expected_hex, mode_t mode)
         else if (!expected_hex || strcasecmp(hex, expected_hex) != 0)
                 r = -EBADMSG;
         else if (fchmod(w->fd, cache_object_mode(mode)) < 0)
+                r = -errno;
+        /* The packaged mtime: byte-compiled Python validates its source by mtime, for one. */
+        else if (mtime > 0 && futimens(w->fd, times) < 0)
                 r = -errno;
         if (close(w->fd) < 0 && r == 0)
                 r = -errno; /* write-back errors such as ENOSPC show up here on some file systems */

@@ -42,7 +42,7 @@ int object_writer_open(ObjectWriter *w, int staging_fd, const char *flat_name, i
 int object_writer_write(ObjectWriter *w, const void *buf, size_t n);
 /* Checks the digest against expected_hex (-EBADMSG on mismatch), applies the object mode and
  * closes the file. The writer is reset either way. */
-int object_writer_finish(ObjectWriter *w, const char *expected_hex, mode_t mode);
+int object_writer_finish(ObjectWriter *w, const char *expected_hex, mode_t mode, time_t mtime);
 void object_writer_abort(ObjectWriter *w);
 
 /* Moves a finished staged object into the store; an object that already exists wins (same

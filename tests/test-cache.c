@@ -73,11 +73,12 @@ TEST(object_writer_checks_digest)
         ofd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         ASSERT_OK(object_writer_open(&w, dfd, "bad", PGPHASHALGO_SHA256));
         ASSERT_OK(object_writer_write(&w, "x", 1));
-        ASSERT_ERROR(object_writer_finish(&w, empty, 0644), EBADMSG);
+        ASSERT_ERROR(object_writer_finish(&w, empty, 0644, 0), EBADMSG);
         ASSERT_OK(object_writer_open(&w, dfd, "good", PGPHASHALGO_SHA256));
-        ASSERT_OK(object_writer_finish(&w, empty, 06755));
+        ASSERT_OK(object_writer_finish(&w, empty, 06755, 1700000000));
         ASSERT_OK(fstatat(dfd, "good", &st, 0));
         ASSERT_EQ(st.st_mode & 07777, 0555);
+        ASSERT_EQ(st.st_mtim.tv_sec, 1700000000); /* the packaged mtime */
         /* Publishing creates the fan-out directories; publishing the same object again is fine. */
         ASSERT_OK(mkdirat(dfd, "objects", 0755));
         {
@@ -86,7 +87,7 @@ TEST(object_writer_checks_digest)
                 ASSERT_OK(cache_object_publish(dfd, "good", objects, "sha256/e3/b0-555"));
                 ASSERT_EQ(cache_object_exists(objects, "sha256/e3/b0-555"), 1);
                 ASSERT_OK(object_writer_open(&w, dfd, "again", PGPHASHALGO_SHA256));
-                ASSERT_OK(object_writer_finish(&w, empty, 0755));
+                ASSERT_OK(object_writer_finish(&w, empty, 0755, 0));
                 ASSERT_OK(cache_object_publish(dfd, "again", objects, "sha256/e3/b0-555"));
                 ASSERT_EQ(cache_object_exists(objects, "sha256/e3/b0-556"), 0);
         }

@@ -121,8 +121,7 @@ class Builder:
                 "--define", "__brp_mangle_shebangs %{nil}",
                 "--define", "_buildhost testos-builder",
                 "--define", "source_date_epoch_from_changelog 0",
-                "--define", "use_source_date_epoch_as_buildtime 1",
-                "--define", "clamp_mtime_to_source_date_epoch 1"]
+                "--define", "use_source_date_epoch_as_buildtime 1"]
         for k, v in defines:
             argv += ["--define", f"{k} {v}"]
         argv.append(spec)
@@ -404,7 +403,8 @@ cp -a {st}/. %{{buildroot}}/
                              "The GNU C++ library of TestOS", st, "Provides: libstdc++ = %{version}")
     builder.rpmbuild(spec, dist, ZSTD)
 
-    # python3-libs: libpython and the standard library (gdb's Python needs it at start-up).
+    # python3-libs: libpython and the standard library (gdb's Python needs it at start-up), with its
+    # byte-compiled __pycache__ as distributions ship it (in a read-only root nothing could write it).
     st = os.path.join(stages, "python3-libs")
     libpython = next((lib for lib in gdb_libs if "libpython" in lib), None)
     if not libpython:
@@ -414,7 +414,7 @@ cp -a {st}/. %{{buildroot}}/
     if not os.path.isdir(host_py):
         sys.exit(f"testos: {host_py} is missing: install libpython{pyver}-stdlib (tools/install-deps)")
     skip_dirs = {"test", "tests", "idlelib", "tkinter", "turtledemo", "ensurepip", "site-packages",
-                 "dist-packages", "__pycache__", "lib2to3", "pydoc_data"}
+                 "dist-packages", "lib2to3", "pydoc_data"}
     for dirpath, dirnames, filenames in os.walk(host_py):
         dirnames[:] = [d for d in dirnames if d not in skip_dirs]
         for f in filenames:
