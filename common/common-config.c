@@ -81,6 +81,21 @@ RetraceConfig *config_free(RetraceConfig *c)
         return mfree(c);
 }
 
+/* A number with a unit suffix goes to parser; a bare number counts in units of bare_factor. */
+static int parse_with_bare_unit(const char *value, uint64_t bare_factor,
+                                int (*parser)(const char *, uint64_t *), uint64_t *ret)
+{
+        uint64_t u;
+
+        if (bare_factor > 1 && parse_uint64(value, &u) >= 0) {
+                if (u > UINT64_MAX / bare_factor)
+                        return -ERANGE;
+                *ret = u * bare_factor;
+                return 0;
+        }
+        return parser(value, ret);
+}
+
 /* Parses value for key into c; base is the directory relative paths are resolved against (NULL
  * for the embedded defaults, which are absolute). Returns -EINVAL for a bad value. */
 static int config_set(RetraceConfig *c, const ConfigKey *k, const char *value, const char *base)
@@ -129,33 +144,6 @@ static int config_set(RetraceConfig *c, const ConfigKey *k, const char *value, c
                 *(bool *) field = b;
                 return 0;
         }
-        case CONFIG_SIZE_MIB:
-                /* A bare number is MiB (the old server's unit); a suffix says otherwise. */
-                r = parse_uint64(value, &u);
-                if (r >= 0) {
-                        if (u > UINT64_MAX >> 20)
-                                return -EINVAL;
-                        *(uint64_t *) field = u << 20;
-                        return 0;
-                }
-                r = parse_size(value, &u);
-                if (r < 0)
-                        return -EINVAL;
-                *(uint64_t *) field = u;
-                return 0;
-        case CONFIG_HOURS:
-                r = parse_uint64(value, &u);
-                if (r >= 0) {
-                        if (u > UINT64_MAX / 3600)
-                                return -EINVAL;
-                        *(uint64_t *) field = u * 3600;
-                        return 0;
-                }
-                r = parse_seconds(value, &u);
-                if (r < 0)
-                        return -EINVAL;
-                *(uint64_t *) field = u;
-                return 0;
         case CONFIG_UINT:
                 r = parse_uint(value, &v);
                 if (r < 0)
@@ -163,13 +151,17 @@ static int config_set(RetraceConfig *c, const ConfigKey *k, const char *value, c
                 *(unsigned *) field = v;
                 return 0;
         case CONFIG_SIZE:
-                r = parse_size(value, &u);
+        case CONFIG_SIZE_MIB:
+                /* A bare number is MiB for the keys the old server measured in MiB. */
+                r = parse_with_bare_unit(value, k->type == CONFIG_SIZE_MIB ? 1ULL << 20 : 1, parse_size, &u);
                 if (r < 0)
                         return -EINVAL;
                 *(uint64_t *) field = u;
                 return 0;
         case CONFIG_SECONDS:
-                r = parse_seconds(value, &u);
+        case CONFIG_HOURS:
+                /* A bare number is hours for the keys the old server measured in hours. */
+                r = parse_with_bare_unit(value, k->type == CONFIG_HOURS ? 3600 : 1, parse_seconds, &u);
                 if (r < 0)
                         return -EINVAL;
                 *(uint64_t *) field = u;
