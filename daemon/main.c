@@ -15,6 +15,7 @@
 #include "common-config.h"
 #include "common-log.h"
 #include "common-macro.h"
+#include "common-notify.h"
 #include "common-path.h"
 #include "config.h"
 #include "daemon-http.h"
@@ -318,7 +319,9 @@ int main(int argc, char *argv[])
                 log_info("Listening on %s://%s/, tasks in %s, %u workers, %zu distribution plugin(s)",
                          isempty(d.config->tls_certificate) ? "http" : "https", d.config->listen,
                          d.config->save_dir, d.config->max_parallel_tasks, d.pipeline.n_plugins);
+                (void) notify_send("READY=1\nSTATUS=Accepting uploads");
                 (void) sigwait(&mask, &sig);
+                (void) notify_send("STOPPING=1");
                 log_info("Received %s: no new uploads; running tasks are stopped and resume at the next "
                          "start",
                          strsignal(sig));
