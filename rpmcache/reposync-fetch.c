@@ -105,7 +105,7 @@ static int fetch_curl(const char *url, int fd, uint64_t max_size, uint64_t stall
                 return -EFBIG;
         }
         if (t.error < 0) {
-                string_set_printf(ret_error, "cannot write %s: %s", url, strerror(-t.error));
+                string_set_printf(ret_error, "cannot save the download of %s: %s", url, strerror(-t.error));
                 return t.error;
         }
         string_set_printf(ret_error, "%s: %s", url, curl_error[0] ? curl_error : curl_easy_strerror(rc));

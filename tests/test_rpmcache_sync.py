@@ -1,9 +1,9 @@
 #!/usr/bin/env python3
 # SPDX-License-Identifier: GPL-2.0-or-later
 """retrace-server-reposync and retrace-server-cache on TestOS: file:// and http:// mirrors, a second
-sync that downloads nothing, a dead and a garbage first mirror, versions kept after the repository
-drops one, deduplication, build-id lookups for every binary of every crash, N-V-R queries, the
-debugger closure, verify and gc."""
+sync that downloads nothing, an rsync:// mirror (a real rsync daemon), a dead and a garbage first
+mirror, versions kept after the repository drops one, deduplication, build-id lookups for every
+binary of every crash, N-V-R queries, the debugger closure, verify and gc."""
 
 import glob
 import os
@@ -11,11 +11,13 @@ import re
 import shutil
 import subprocess
 import sys
+import tempfile
+import time
 
 import retrace_test as rt
 from rpmcache_helpers import Env, sync_summary
 
-rt.require_tool("createrepo_c", "python3")
+rt.require_tool("createrepo_c", "python3", "rsync")
 TOS = rt.testos_dir()
 MANIFEST = rt.testos_manifest()
 
@@ -145,6 +147,72 @@ def test_http_sync_dead_and_garbage_mirrors():
     rt.rmtree(os.path.dirname(garbage))
 
 
+class RsyncDaemon:
+    """A real `rsync --daemon` on a free loopback port, exposing the TestOS repositories read-only as
+    module "testos". Works as root (it keeps our uid instead of switching to nobody) and as an
+    ordinary user; readiness is a module listing, not a sleep."""
+
+    def __init__(self, path):
+        self.dir = tempfile.mkdtemp(prefix="test-rsyncd-")
+        self.port = rt.free_port()
+        self.conf = os.path.join(self.dir, "rsyncd.conf")
+        self.log = os.path.join(self.dir, "rsyncd.log")
+        ids = f"uid = {os.getuid()}\ngid = {os.getgid()}\n" if os.getuid() == 0 else ""
+        with open(self.conf, "w") as f:
+            f.write(f"address = 127.0.0.1\nport = {self.port}\nuse chroot = no\n{ids}"
+                    f"log file = {self.log}\npid file = {self.dir}/rsyncd.pid\n"
+                    f"[testos]\npath = {path}\nread only = yes\nlist = yes\ntransfer logging = yes\n")
+        self.url = f"rsync://127.0.0.1:{self.port}/testos"
+        self.proc = None
+
+    def __enter__(self):
+        self.proc = subprocess.Popen(["rsync", "--daemon", "--no-detach", f"--config={self.conf}"],
+                                     stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        deadline = time.monotonic() + 30
+        while True:
+            rt.check(self.proc.poll() is None, f"rsync --daemon exited {self.proc.returncode}: {self.read_log()}")
+            r = subprocess.run(["rsync", "--list-only", f"rsync://127.0.0.1:{self.port}/"], capture_output=True)
+            if r.returncode == 0 and b"testos" in r.stdout:
+                return self
+            rt.check(time.monotonic() < deadline, f"rsync --daemon not ready: {self.read_log()}")
+            time.sleep(0.05)
+
+    def read_log(self):
+        return open(self.log).read() if os.path.exists(self.log) else ""
+
+    def __exit__(self, *exc):
+        self.proc.terminate()
+        self.proc.wait(timeout=10)
+        if exc[0] is None:
+            rt.rmtree(self.dir)
+        else:
+            print(f"--- rsyncd log ---\n{self.read_log()}", file=sys.stderr)
+        return False
+
+
+def test_rsync_mirror():
+    with RsyncDaemon(os.path.join(TOS, "repos")) as rsyncd:
+        env = Env(mirrors={"testos": [rsyncd.url + "/$VER/$ARCH/os"],
+                           "testos-debuginfo": [rsyncd.url + "/$VER/$ARCH/debug"]})
+        try:
+            r = env.sync("1")
+            s = sync_summary(r.stdout)
+            expected = len([p for p in MANIFEST["packages"] if p["dist_release"] == "1"])
+            rt.check(s["listed"] == expected and s["downloaded"] == expected and s["new"] == expected
+                     and s["refused"] == 0, f"{s}\n{r.stderr}")
+            rt.check(count_rpms(env) == expected, f"{count_rpms(env)} RPMs stored, expected {expected}")
+            transfers = rsyncd.read_log().count("send ")
+            rt.check(transfers >= expected, f"the packages did not come through rsync ({transfers} transfers)")
+            crash = next(c for c in MANIFEST["crashes"] if c["release_id"] == "testos-1-x86_64")
+            rt.check(env.cache("known", "--release", "testos-1-x86_64", crash["package"]).stdout.strip() == "known",
+                     f"{crash['package']} not in the cache after the rsync sync")
+            s = sync_summary(env.sync("1").stdout)
+            rt.check(s["downloaded"] == 0 and s["new"] == 0, f"second rsync sync was not a no-op: {s}")
+            print(f"   rsync sync: {expected} packages through rsync://; second sync downloaded nothing")
+        finally:
+            env.cleanup()
+
+
 def test_versions_kept_after_repository_drops_one():
     env = Env()
     mirror = os.path.join(env.dir, "mirror")
@@ -192,5 +260,5 @@ def test_lock_and_interrupted_run():
         env.cleanup()
 
 
-rt.run_tests([test_file_sync_and_queries, test_http_sync_dead_and_garbage_mirrors,
+rt.run_tests([test_file_sync_and_queries, test_http_sync_dead_and_garbage_mirrors, test_rsync_mirror,
               test_versions_kept_after_repository_drops_one, test_lock_and_interrupted_run])
