@@ -10,6 +10,7 @@
 #include <solv/repo_repomdxml.h>
 #include <solv/repo_rpmmd.h>
 #include <solv/solv_xfopen.h>
+#include <zstd.h>
 #include <solv/solvable.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -116,6 +117,63 @@ int repomd_parse(const char *path, RepoFile *ret_primary, char **ret_error)
         return 0;
 }
 
+#define PRIMARY_ZSTD_MAX (4ULL << 30) /* decompressed primary metadata, far above any real one */
+
+/* Decompresses a .zst file into an anonymous temporary file. libsolv's own zstd reader never
+ * returns on a file that ends inside a frame header (libsolv 0.7.23), so zstd is read here, where
+ * a truncated or damaged file is an error. */
+static FILE *zstd_open_decompressed(const char *path, char **ret_error)
+{
+        _cleanup_fclose_ FILE *in = fopen(path, "re");
+        _cleanup_fclose_ FILE *out = NULL;
+        ZSTD_DStream *ds = NULL;
+        static char ibuf[1 << 17], obuf[1 << 17];
+        uint64_t total = 0;
+        size_t last = 0, n;
+        bool any = false;
+
+        if (!in)
+                return string_set_printf(ret_error, "cannot open primary metadata %s", path), NULL;
+        out = tmpfile();
+        ds = ZSTD_createDStream();
+        if (!out || !ds) {
+                ZSTD_freeDStream(ds);
+                return string_set_printf(ret_error, "out of memory reading %s", path), NULL;
+        }
+        while ((n = fread(ibuf, 1, sizeof(ibuf), in)) > 0) {
+                ZSTD_inBuffer ib = { ibuf, n, 0 };
+
+                any = true;
+                while (ib.pos < ib.size) {
+                        ZSTD_outBuffer ob = { obuf, sizeof(obuf), 0 };
+
+                        last = ZSTD_decompressStream(ds, &ob, &ib);
+                        if (ZSTD_isError(last)) {
+                                string_set_printf(ret_error, "primary metadata %s is not valid zstd (%s)",
+                                                  path, ZSTD_getErrorName(last));
+                                ZSTD_freeDStream(ds);
+                                return NULL;
+                        }
+                        total += ob.pos;
+                        if (total > PRIMARY_ZSTD_MAX || fwrite(obuf, 1, ob.pos, out) != ob.pos) {
+                                string_set_printf(ret_error,
+                                                  "primary metadata %s is too large or cannot be "
+                                                  "decompressed",
+                                                  path);
+                                ZSTD_freeDStream(ds);
+                                return NULL;
+                        }
+                }
+        }
+        ZSTD_freeDStream(ds);
+        /* last != 0: the input ended inside a frame. */
+        if (ferror(in) || !any || last != 0)
+                return string_set_printf(ret_error, "primary metadata %s is truncated", path), NULL;
+        if (fflush(out) != 0 || fseek(out, 0, SEEK_SET) != 0)
+                return string_set_printf(ret_error, "cannot decompress %s", path), NULL;
+        return TAKE_PTR(out);
+}
+
 int primary_parse(const char *path, RepoFile **ret, size_t *ret_n, char **ret_error)
 {
         _cleanup_(pool_freep) Pool *pool = pool_create();
@@ -127,9 +185,16 @@ int primary_parse(const char *path, RepoFile **ret, size_t *ret_n, char **ret_er
         Id p;
         int r;
 
-        f = solv_xfopen(path, "r");
-        if (!f)
-                return string_set_printf(ret_error, "cannot open primary metadata %s", path), -EBADMSG;
+        if (string_endswith(path, ".zst")) {
+                f = zstd_open_decompressed(path, ret_error);
+                if (!f)
+                        return -EBADMSG;
+        } else {
+                f = solv_xfopen(path, "r");
+                if (!f)
+                        return string_set_printf(ret_error, "cannot open primary metadata %s", path),
+                               -EBADMSG;
+        }
         repo = repo_create(pool, "primary");
         r = repo_add_rpmmd(repo, f, NULL, 0);
         (void) fclose(f);
