@@ -13,9 +13,11 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "client-release.h"
+#include "common-fd.h"
 #include "common-file.h"
 #include "common-log.h"
 #include "common-macro.h"
@@ -31,7 +33,7 @@ typedef struct Options {
         bool insecure;
         unsigned status_delay;
         bool pkgcheck;
-        const char *dir, *core, *executable, *package, *os_release, *arch;
+        const char *dir, *core, *coredumpctl, *executable, *package, *os_release, *arch;
         const char *task, *password;
 } Options;
 
@@ -165,6 +167,7 @@ typedef struct Crash {
         char *package, *os_info, *os_release, *arch, *release_id;
         /* Archive members: name and where its data comes from (a file, or text). */
         char **names, **paths, **texts;
+        char *tmpdir; /* holds the core exported from systemd-coredump */
 } Crash;
 
 static void crash_done(Crash *c)
@@ -177,6 +180,9 @@ static void crash_done(Crash *c)
         strv_free(c->names);
         strv_free(c->paths);
         strv_free(c->texts);
+        if (c->tmpdir)
+                (void) path_rm_rf(c->tmpdir);
+        free(c->tmpdir);
 }
 
 static int crash_add(Crash *c, const char *name, const char *path, const char *text)
@@ -290,6 +296,103 @@ static int crash_from_core(Crash *c, const Options *o)
                 r = crash_add(c, "os_release", NULL, c->os_release);
         if (r >= 0 && c->os_info)
                 r = crash_add(c, "os_info", NULL, c->os_info);
+        return r;
+}
+
+/* Runs argv (no shell), its stdout into out (may be NULL); returns its exit status or -errno. */
+static int run_program(char *const *argv, char **out)
+{
+        int pipefd[2], status;
+        pid_t pid;
+
+        if (pipe2(pipefd, O_CLOEXEC) < 0)
+                return -errno;
+        pid = fork();
+        if (pid < 0)
+                return -errno;
+        if (pid == 0) {
+                (void) dup2(pipefd[1], STDOUT_FILENO);
+                execvp(argv[0], argv);
+                _exit(127);
+        }
+        (void) close(pipefd[1]);
+        if (out) {
+                if (fd_read_full(pipefd[0], 1 << 20, out, NULL) < 0)
+                        *out = NULL;
+        }
+        (void) close(pipefd[0]);
+        while (waitpid(pid, &status, 0) < 0)
+                if (errno != EINTR)
+                        return -errno;
+        return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+/* The value after "Key:" in `coredumpctl info` output, or NULL. */
+static char *info_value(const char *info, const char *key)
+{
+        size_t kl = strlen(key);
+
+        for (const char *l = info; l && *l; l = strchr(l, '\n') ? strchr(l, '\n') + 1 : NULL) {
+                const char *p = l + strspn(l, " ");
+
+                if (strncmp(p, key, kl) == 0 && p[kl] == ':') {
+                        p += kl + 1;
+                        p += strspn(p, " ");
+                        return strndup(p, strcspn(p, "\n"));
+                }
+        }
+        return NULL;
+}
+
+/* A systemd-coredump entry: `coredumpctl info` for the program and package, `coredumpctl dump`
+ * for the core; the rest as for a bare core. */
+static int crash_from_coredumpctl(Crash *c, Options *o)
+{
+        _cleanup_free_ char *info = NULL, *out = NULL, *exe = NULL, *pkg = NULL, *core = NULL;
+        char tmpl[] = "/tmp/retrace-client.XXXXXX";
+        int r;
+
+        r = run_program((char *const[]){ (char *) "coredumpctl", (char *) "info", (char *) "--no-pager",
+                                         (char *) o->coredumpctl, NULL },
+                        &info);
+        if (r != 0 || !info)
+                return log_error_errno(ENOENT,
+                                       "coredumpctl info %s failed (%d): no such entry, or no "
+                                       "systemd-coredump here",
+                                       o->coredumpctl, r);
+        exe = info_value(info, "Executable");
+        if (!exe)
+                return log_error_errno(EBADMSG, "coredumpctl info %s names no executable", o->coredumpctl);
+        pkg = info_value(info, "Package");
+        if (pkg) {
+                /* "name/version-release" (systemd's package notes) → "name-version-release" */
+                char *slash = strchr(pkg, '/');
+                if (slash)
+                        *slash = '-';
+        }
+        if (!mkdtemp(tmpl))
+                return -errno;
+        c->tmpdir = strdup(tmpl);
+        core = path_join(tmpl, "coredump");
+        if (!c->tmpdir || !core)
+                return -ENOMEM;
+        if (asprintf(&out, "--output=%s", core) < 0)
+                return -ENOMEM;
+        r = run_program((char *const[]){ (char *) "coredumpctl", (char *) "dump", (char *) "--no-pager", out,
+                                         (char *) o->coredumpctl, NULL },
+                        NULL);
+        if (r != 0 || access(core, R_OK) < 0)
+                return log_error_errno(EIO, "coredumpctl dump %s failed (%d): the core is gone?",
+                                       o->coredumpctl, r);
+        o->core = core;
+        o->executable = o->executable ?: exe;
+        o->package = o->package ?: pkg;
+        r = crash_from_core(c, o);
+        o->core = NULL; /* points into c->tmpdir */
+        if (o->executable == exe)
+                o->executable = NULL;
+        if (o->package == pkg)
+                o->package = NULL;
         return r;
 }
 
@@ -485,7 +588,7 @@ static int task_get(const Options *o, const char *task, const char *password, co
         return request(o, "GET", path, headers, NULL, 0, ret);
 }
 
-static int cmd_create(const Options *o, char **ret_task, char **ret_password)
+static int cmd_create(Options *o, char **ret_task, char **ret_password)
 {
         _cleanup_fclose_ FILE *archive = NULL;
         _cleanup_(crash_done) Crash c = {};
@@ -495,7 +598,9 @@ static int cmd_create(const Options *o, char **ret_task, char **ret_password)
                                                "X-Task-Type: 0", NULL };
         int k;
 
-        k = o->dir ? crash_from_dir(&c, o->dir) : crash_from_core(&c, o);
+        k = o->dir           ? crash_from_dir(&c, o->dir)
+            : o->coredumpctl ? crash_from_coredumpctl(&c, o)
+                             : crash_from_core(&c, o);
         if (k < 0)
                 return k;
         k = client_release_id(c.os_info, c.os_release, c.arch, &c.release_id);
@@ -546,7 +651,7 @@ static int cmd_show(const Options *o, const char *what)
         return 0;
 }
 
-static int cmd_batch(const Options *o)
+static int cmd_batch(Options *o)
 {
         _cleanup_free_ char *task = NULL, *password = NULL, *last = NULL;
         Response r = {};
@@ -619,6 +724,7 @@ int main(int argc, char *argv[])
                 { "no-pkgcheck", no_argument, NULL, ARG_NO_PKGCHECK },
                 { "dir", required_argument, NULL, 'd' },
                 { "core", required_argument, NULL, 'c' },
+                { "coredumpctl", required_argument, NULL, 'C' },
                 { "executable", required_argument, NULL, 'e' },
                 { "package", required_argument, NULL, 'p' },
                 { "os-release", required_argument, NULL, 'r' },
@@ -661,6 +767,9 @@ int main(int argc, char *argv[])
                 case 'c':
                         o.core = optarg;
                         break;
+                case 'C':
+                        o.coredumpctl = optarg;
+                        break;
                 case 'e':
                         o.executable = optarg;
                         break;
@@ -693,8 +802,8 @@ int main(int argc, char *argv[])
         cmd = argv[optind];
         curl_global_init(CURL_GLOBAL_DEFAULT);
         if (streq(cmd, "create") || streq(cmd, "batch")) {
-                if (!o.dir == !o.core) {
-                        log_error("%s needs either --dir DIR or --core FILE", cmd);
+                if ((o.dir != NULL) + (o.core != NULL) + (o.coredumpctl != NULL) != 1) {
+                        log_error("%s needs one of --dir DIR, --core FILE, --coredumpctl MATCH", cmd);
                         return EXIT_FAILURE;
                 }
                 k = streq(cmd, "batch") ? cmd_batch(&o) : cmd_create(&o, &task, &password);

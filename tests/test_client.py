@@ -117,8 +117,62 @@ def test_unsupported_release_is_refused():
         shutil.rmtree(tmp)
 
 
+COREDUMPCTL = """#!/usr/bin/env python3
+# Serves one exported systemd-coredump entry: `info` prints its metadata, `dump --output=F` its core.
+import os, shutil, sys
+fixture = os.environ["COREDUMP_FIXTURE"]
+args = sys.argv[1:]
+if args[-1] != "crashy":
+    print(f"No coredumps found.", file=sys.stderr)
+    sys.exit(1)
+if args[0] == "info":
+    sys.stdout.write(open(os.path.join(fixture, "info.txt")).read())
+elif args[0] == "dump":
+    out = next(a.split("=", 1)[1] for a in args if a.startswith("--output="))
+    shutil.copy(os.path.join(fixture, "core"), out)
+"""
+
+
+def test_batch_coredumpctl_entry():
+    """An entry of systemd-coredump, through `coredumpctl info` and `coredumpctl dump`: a fixture of
+    what they print for a TestOS crash stands in for a journal that has the entry."""
+    c = crash("r1-null")
+    tmp = tempfile.mkdtemp(prefix="test-client-")
+    try:
+        fixture = os.path.join(tmp, "fixture")
+        os.makedirs(fixture)
+        shutil.copy(os.path.join(TOS, "crashes", c["name"], "coredump"), os.path.join(fixture, "core"))
+        name, ver, rel = c["package"].rsplit("-", 2)
+        with open(os.path.join(fixture, "info.txt"), "w") as f:
+            f.write(f"           PID: 4242 (crashy)\n           UID: 1000 (user)\n        Signal: 11 (SEGV)\n"
+                    f"  Command Line: {c['executable']} null\n    Executable: {c['executable']}\n"
+                    f"       Package: {name}/{ver}-{rel}\n"
+                    f"       Storage: /var/lib/systemd/coredump/core.crashy.1000.zst (present)\n"
+                    f"       Message: Process 4242 (crashy) of user 1000 dumped core.\n")
+        bindir = os.path.join(tmp, "bin")
+        os.makedirs(bindir)
+        with open(os.path.join(bindir, "coredumpctl"), "w") as f:
+            f.write(COREDUMPCTL)
+        os.chmod(os.path.join(bindir, "coredumpctl"), 0o755)
+        with ENV.server() as srv:
+            srv.start(ready_path="settings")
+            env = dict(os.environ, RETRACE_SERVER_URI=srv.base_url, COREDUMP_FIXTURE=fixture,
+                       PATH=bindir + ":" + os.environ["PATH"])
+            r = subprocess.run([CLIENT, "--status-delay", "0", "batch", "--coredumpctl", "crashy", "--os-release",
+                                MANIFEST["releases"][c["release"]]["os_release"]],
+                               capture_output=True, text=True, env=env, timeout=300)
+            rt.check(r.returncode == 0, f"({r.returncode})\n{r.stdout}\n{r.stderr}")
+            top = c["frames"][0]
+            rt.check(f"{top['function']} (" in r.stdout and f"{top['file']}:{top['line']}" in r.stdout, r.stdout)
+            r = subprocess.run([CLIENT, "batch", "--coredumpctl", "nosuchprogram"], capture_output=True, text=True,
+                               env=env, timeout=60)
+            rt.check(r.returncode == 1 and "coredumpctl info nosuchprogram failed" in r.stderr, r.stderr)
+    finally:
+        shutil.rmtree(tmp)
+
+
 try:
-    rt.run_tests([test_batch_problem_directory_and_task_commands, test_batch_bare_core, test_progress_on_a_terminal,
+    rt.run_tests([test_batch_coredumpctl_entry, test_batch_problem_directory_and_task_commands, test_batch_bare_core, test_progress_on_a_terminal,
                   test_failure_prints_the_log, test_unsupported_release_is_refused])
 finally:
     ENV.cleanup()
