@@ -171,8 +171,36 @@ def test_batch_coredumpctl_entry():
         shutil.rmtree(tmp)
 
 
+def test_https_and_insecure():
+    import ssl
+    rt.require_tool("openssl")
+    tmp = tempfile.mkdtemp(prefix="test-client-")
+    try:
+        cert, key = os.path.join(tmp, "cert.pem"), os.path.join(tmp, "key.pem")
+        subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", key, "-out", cert,
+                        "-days", "2", "-subj", "/CN=127.0.0.1"], check=True, capture_output=True)
+        ctx = ssl.create_default_context()
+        ctx.load_verify_locations(cert)
+        ctx.check_hostname = False
+        ENV.set_keys(TLSCertificate=cert, TLSKey=key)
+        with ENV.server(ssl_context=ctx) as srv:
+            srv.start(ready_path="settings")
+            d = os.path.join(TOS, "crashes", "r2-cxx")
+            r = client(srv, "create", "--dir", d)
+            rt.check(r.returncode == 1 and "certificate" in r.stderr.lower(),
+                     f"a self-signed certificate was accepted: ({r.returncode}) {r.stderr}")
+            r = client(srv, "--insecure", "batch", "--dir", d)
+            rt.check(r.returncode == 0 and "Retrace job finished successfully" in r.stdout, r.stdout + r.stderr)
+            r = subprocess.run([CLIENT, "create", "--dir", d], capture_output=True, text=True, timeout=120,
+                               env=dict(os.environ, RETRACE_SERVER_URI=srv.base_url, RETRACE_SERVER_INSECURE="1"))
+            rt.check(r.returncode == 0, f"RETRACE_SERVER_INSECURE=1: ({r.returncode}) {r.stderr}")
+    finally:
+        ENV.set_keys()
+        shutil.rmtree(tmp)
+
+
 try:
-    rt.run_tests([test_batch_coredumpctl_entry, test_batch_problem_directory_and_task_commands, test_batch_bare_core, test_progress_on_a_terminal,
+    rt.run_tests([test_batch_coredumpctl_entry, test_https_and_insecure, test_batch_problem_directory_and_task_commands, test_batch_bare_core, test_progress_on_a_terminal,
                   test_failure_prints_the_log, test_unsupported_release_is_refused])
 finally:
     ENV.cleanup()
