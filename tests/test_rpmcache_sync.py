@@ -7,6 +7,8 @@ binary of every crash, N-V-R queries, the debugger closure, verify and gc."""
 
 import glob
 import os
+import socket
+import signal
 import re
 import shutil
 import subprocess
@@ -147,6 +149,43 @@ def test_http_sync_dead_and_garbage_mirrors():
     rt.rmtree(os.path.dirname(garbage))
 
 
+def test_ftp_mirror():
+    """An ftp:// mirror through a real FTP server (pyftpdlib, anonymous, read-only) on loopback."""
+    if subprocess.run(["/usr/bin/python3", "-c", "import pyftpdlib"], capture_output=True).returncode != 0:
+        rt.skip("pyftpdlib is missing (Debian package python3-pyftpdlib; tools/install-deps installs it)")
+    port = rt.free_port()
+    log = tempfile.NamedTemporaryFile(prefix="test-ftpd-", suffix=".log", delete=False)
+    ftpd = subprocess.Popen(["/usr/bin/python3", "-m", "pyftpdlib", "-i", "127.0.0.1", "-p", str(port), "-d",
+                             os.path.join(TOS, "repos")], stdout=log, stderr=subprocess.STDOUT,
+                            start_new_session=True)
+    env = None
+    try:
+        deadline = time.monotonic() + 30
+        while True:  # readiness: the control connection answers with its 220 greeting
+            try:
+                with socket.create_connection(("127.0.0.1", port), timeout=2) as sock:
+                    if sock.recv(64).startswith(b"220"):
+                        break
+            except OSError:
+                pass
+            rt.check(time.monotonic() < deadline and ftpd.poll() is None, "the FTP server did not start")
+            time.sleep(0.1)
+        url = f"ftp://127.0.0.1:{port}"
+        env = Env(mirrors={"testos": [url + "/$VER/$ARCH/os"], "testos-debuginfo": [url + "/$VER/$ARCH/debug"]})
+        expected = len([p for p in MANIFEST["packages"] if p["dist_release"] == "2"])
+        s = sync_summary(env.sync("2").stdout)
+        rt.check(s["listed"] == expected and s["downloaded"] == expected and s["refused"] == 0, f"ftp sync: {s}")
+        s = sync_summary(env.sync("2").stdout)
+        rt.check(s["downloaded"] == 0, f"second ftp sync downloaded {s}")
+        print(f"   ftp sync: {expected} packages, second sync downloads nothing")
+    finally:
+        os.killpg(ftpd.pid, signal.SIGTERM)
+        ftpd.wait()
+        if env:
+            env.cleanup()
+        os.unlink(log.name)
+
+
 class RsyncDaemon:
     """A real `rsync --daemon` on a free loopback port, exposing the TestOS repositories read-only as
     module "testos". Works as root (it keeps our uid instead of switching to nobody) and as an
@@ -260,5 +299,5 @@ def test_lock_and_interrupted_run():
         env.cleanup()
 
 
-rt.run_tests([test_file_sync_and_queries, test_http_sync_dead_and_garbage_mirrors, test_rsync_mirror,
+rt.run_tests([test_file_sync_and_queries, test_http_sync_dead_and_garbage_mirrors, test_rsync_mirror, test_ftp_mirror,
               test_versions_kept_after_repository_drops_one, test_lock_and_interrupted_run])
