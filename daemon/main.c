@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -10,6 +11,7 @@
 #include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "cache-store.h"
 #include "common-config.h"
@@ -178,6 +180,38 @@ static void help(void)
                RETRACE_CONFIG_ENV, SYSCONFDIR "/retrace-server/retrace-server.conf");
 }
 
+/* The configured SandboxPath, else the helper beside this program: in a build tree
+ * (build/daemon/retrace-server → build/sandbox/retrace-sandbox) or installed side by side. */
+static int find_sandbox(RetraceConfig *c)
+{
+        static const char *const candidates[] = { "../sandbox/retrace-sandbox", "retrace-sandbox",
+                                                  "../libexec/retrace-sandbox" };
+        char self[PATH_MAX];
+        ssize_t n;
+
+        if (access(c->sandbox_path, X_OK) >= 0)
+                return 0;
+        n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+        if (n > 0) {
+                self[n] = '\0';
+                *strrchr(self, '/') = '\0';
+                for (size_t i = 0; i < ELEMENTSOF(candidates); i++) {
+                        _cleanup_free_ char *p = path_join(self, candidates[i]);
+
+                        if (p && access(p, X_OK) >= 0) {
+                                log_info("SandboxPath %s does not exist; using %s", c->sandbox_path, p);
+                                free(c->sandbox_path);
+                                c->sandbox_path = TAKE_PTR(p);
+                                return 0;
+                        }
+                }
+        }
+        return log_error_errno(ENOENT,
+                               "The sandbox helper %s does not exist: install retrace-sandbox or set "
+                               "SandboxPath in the configuration",
+                               c->sandbox_path);
+}
+
 static int setup(Daemon *d, const char *listen_override)
 {
         _cleanup_free_ char *db = NULL, *error = NULL;
@@ -191,6 +225,9 @@ static int setup(Daemon *d, const char *listen_override)
                 free(d->config->listen);
                 d->config->listen = l;
         }
+        r = find_sandbox(d->config);
+        if (r < 0)
+                return r;
         r = path_mkdir_p(d->config->save_dir, 0750);
         if (r < 0)
                 return log_error_errno(

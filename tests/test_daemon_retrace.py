@@ -131,7 +131,21 @@ def test_checkpackage_and_stats():
         rt.check(stats["durations"]["total"]["p95"] > 0, stats)
 
 
+def test_sandbox_found_beside_the_daemon():
+    """Without SandboxPath (its default is the installed helper), a daemon run from the build tree
+    finds build/sandbox/retrace-sandbox itself."""
+    ENV.set_keys(sandbox_path=False)
+    try:
+        with ENV.server() as srv:
+            srv.start(ready_path="settings")
+            status, _, res = retrace(srv, os.path.join(TOS, "crashes", "r1-null.tar.xz"), FORMATS[".tar.xz"])
+            rt.check(status == "FINISHED_SUCCESS", f"{status}\n{res['log']}")
+            rt.check("does not exist; using " in srv.log(), srv.log())
+    finally:
+        ENV.set_keys()
+
+
 try:
-    rt.run_tests([test_every_crash, test_unknown_release_fails_with_advice, test_checkpackage_and_stats])
+    rt.run_tests([test_sandbox_found_beside_the_daemon, test_every_crash, test_unknown_release_fails_with_advice, test_checkpackage_and_stats])
 finally:
     ENV.cleanup()

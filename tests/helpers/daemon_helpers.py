@@ -28,9 +28,10 @@ class DaemonEnv(Env):
         for version in releases:
             self.sync(version)
 
-    def set_keys(self, **keys):
-        """Rewrites the configuration: the base keys, SaveDir, SandboxPath, then keys (Name=value)."""
-        text = self.base + f"SaveDir = tasks\nSandboxPath = {SANDBOX}\n"
+    def set_keys(self, sandbox_path=True, **keys):
+        """Rewrites the configuration: the base keys, SaveDir, SandboxPath (unless told not to), then
+        keys (Name=value)."""
+        text = self.base + "SaveDir = tasks\n" + (f"SandboxPath = {SANDBOX}\n" if sandbox_path else "")
         keys.setdefault("TaskTimeout", "300")
         for k, v in keys.items():
             text += f"{k} = {v}\n"
