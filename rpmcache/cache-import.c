@@ -697,6 +697,9 @@ static int import_locked(Cache *c, const char *path, const ImportOptions *o, int
                 return -EBADMSG;
         }
         algo = rpmfilesDigestAlgo(files);
+        /* A package without files (a meta-package) records no digest algorithm; nothing to check. */
+        if (rpmfilesFC(files) == 0 && !digest_algo_to_string(algo))
+                algo = PGPHASHALGO_SHA256;
         if (!digest_algo_to_string(algo)) {
                 string_set_printf(ret_reason, "unsupported file digest algorithm %d", algo);
                 return -EPROTONOSUPPORT;

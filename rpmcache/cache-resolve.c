@@ -136,6 +136,208 @@ finish:
         return r < 0 ? r : 0;
 }
 
+/* ---- rich (boolean) dependencies: "(a or b)", "(a if b else c)", … parsed by rpm's own parser. */
+
+typedef struct RichNode {
+        rpmrichOp op; /* RPMRICHOP_SINGLE for a plain dependency */
+        PackageDep dep;
+        struct RichNode *left, *right, *third; /* third: the else branch of if/unless */
+} RichNode;
+
+static RichNode *rich_node_free(RichNode *n)
+{
+        if (!n)
+                return NULL;
+        rich_node_free(n->left);
+        rich_node_free(n->right);
+        rich_node_free(n->third);
+        free(n->dep.name);
+        free(n->dep.evr);
+        return mfree(n);
+}
+
+typedef struct RichParse {
+        RichNode *stack[64]; /* the expression being built at each nesting level */
+        size_t depth;
+        int error;
+} RichParse;
+
+/* Attaches a finished operand to the expression at the current level. */
+static void rich_attach(RichParse *p, RichNode *operand)
+{
+        RichNode *top = p->stack[p->depth];
+
+        if (!top) {
+                p->stack[p->depth] = operand;
+                return;
+        }
+        if (!top->right)
+                top->right = operand;
+        else
+                top->third = operand;
+}
+
+static rpmRC rich_callback(void *cbdata, rpmrichParseType type, const char *n, int nl, const char *e, int el,
+                           rpmsenseFlags sense, rpmrichOp op, char **emsg)
+{
+        RichParse *p = cbdata;
+        RichNode *node;
+
+        switch (type) {
+        case RPMRICH_PARSE_ENTER:
+                if (p->depth + 1 >= ELEMENTSOF(p->stack))
+                        return (p->error = -E2BIG), RPMRC_FAIL;
+                p->stack[++p->depth] = NULL;
+                return RPMRC_OK;
+        case RPMRICH_PARSE_LEAVE:
+                if (p->depth == 0)
+                        return (p->error = -EBADMSG), RPMRC_FAIL;
+                node = p->stack[p->depth--];
+                rich_attach(p, node);
+                return RPMRC_OK;
+        case RPMRICH_PARSE_SIMPLE:
+                node = calloc(1, sizeof(RichNode));
+                if (!node)
+                        return (p->error = -ENOMEM), RPMRC_FAIL;
+                node->op = RPMRICHOP_SINGLE;
+                node->dep.name = strndup(n, (size_t) nl);
+                node->dep.evr = strndup(e ? e : "", e ? (size_t) el : 0);
+                node->dep.flags = (uint32_t) sense;
+                if (!node->dep.name || !node->dep.evr) {
+                        rich_node_free(node);
+                        return (p->error = -ENOMEM), RPMRC_FAIL;
+                }
+                rich_attach(p, node);
+                return RPMRC_OK;
+        case RPMRICH_PARSE_OP:
+                if (op == RPMRICHOP_ELSE)
+                        return RPMRC_OK; /* the next operand becomes the third one */
+                node = calloc(1, sizeof(RichNode));
+                if (!node)
+                        return (p->error = -ENOMEM), RPMRC_FAIL;
+                node->op = op;
+                node->left = p->stack[p->depth];
+                p->stack[p->depth] = node;
+                return RPMRC_OK;
+        }
+        return RPMRC_FAIL;
+}
+
+/* Does a package of the chosen set provide dep? */
+static int rich_satisfied(CacheIndex *idx, const char *release, const RichNode *n, IdSet *chosen)
+{
+        PackageInfo *cands = NULL;
+        PackageDep *provides = NULL;
+        size_t k = 0;
+        int r, a;
+
+        switch (n->op) {
+        case RPMRICHOP_SINGLE:
+                r = cache_index_find_providers(idx, release, n->dep.name, &cands, &provides, &k);
+                if (r < 0)
+                        return r;
+                r = 0;
+                for (size_t i = 0; i < k && r == 0; i++)
+                        if (id_set_contains(chosen, cands[i].id))
+                                r = cache_dep_matches(&n->dep, &provides[i]);
+                package_info_array_free(cands, k);
+                package_dep_array_free(provides, k);
+                return r;
+        case RPMRICHOP_AND:
+        case RPMRICHOP_WITH:
+                a = rich_satisfied(idx, release, n->left, chosen);
+                return a <= 0 ? a : rich_satisfied(idx, release, n->right, chosen);
+        case RPMRICHOP_OR:
+                a = rich_satisfied(idx, release, n->left, chosen);
+                return a != 0 ? a : rich_satisfied(idx, release, n->right, chosen);
+        case RPMRICHOP_WITHOUT:
+                return rich_satisfied(idx, release, n->left, chosen);
+        default: /* if/unless: judged when resolving */
+                return 0;
+        }
+}
+
+/* Does any package of the release provide dep (so that choosing it can work)? */
+static int rich_resolvable(CacheIndex *idx, const char *release, const RichNode *n)
+{
+        PackageInfo *cands = NULL;
+        PackageDep *provides = NULL;
+        size_t k = 0;
+        int r;
+
+        if (n->op != RPMRICHOP_SINGLE)
+                return 1;
+        r = cache_index_find_providers(idx, release, n->dep.name, &cands, &provides, &k);
+        if (r < 0)
+                return r;
+        r = 0;
+        for (size_t i = 0; i < k && r == 0; i++)
+                r = cache_dep_matches(&n->dep, &provides[i]);
+        package_info_array_free(cands, k);
+        package_dep_array_free(provides, k);
+        return r;
+}
+
+static int rich_resolve(CacheIndex *idx, const char *release, int64_t needer, const RichNode *n,
+                        IdSet *chosen, IdSet *queue, char ***unresolved)
+{
+        int r;
+
+        switch (n->op) {
+        case RPMRICHOP_SINGLE:
+                return resolve_one(idx, release, needer, &n->dep, chosen, queue, unresolved);
+        case RPMRICHOP_AND:
+        case RPMRICHOP_WITH:
+                r = rich_resolve(idx, release, needer, n->left, chosen, queue, unresolved);
+                return r < 0 ? r : rich_resolve(idx, release, needer, n->right, chosen, queue, unresolved);
+        case RPMRICHOP_WITHOUT:
+                return rich_resolve(idx, release, needer, n->left, chosen, queue, unresolved);
+        case RPMRICHOP_OR:
+                /* Already satisfied by the chosen set, else the first alternative that can be. */
+                r = rich_satisfied(idx, release, n, chosen);
+                if (r != 0)
+                        return r < 0 ? r : 0;
+                r = rich_resolvable(idx, release, n->left);
+                if (r < 0)
+                        return r;
+                return rich_resolve(idx, release, needer, r ? n->left : n->right, chosen, queue, unresolved);
+        case RPMRICHOP_IF:
+        case RPMRICHOP_UNLESS:
+                /* (a if b else c): b is judged against the packages chosen so far. */
+                r = rich_satisfied(idx, release, n->right, chosen);
+                if (r < 0)
+                        return r;
+                if ((r > 0) == (n->op == RPMRICHOP_IF))
+                        return rich_resolve(idx, release, needer, n->left, chosen, queue, unresolved);
+                return n->third ? rich_resolve(idx, release, needer, n->third, chosen, queue, unresolved)
+                                : 0;
+        default:
+                return 0;
+        }
+}
+
+/* A requirement that is a rich dependency: parsed with rpm's parser, then resolved. */
+static int resolve_rich(CacheIndex *idx, const char *release, int64_t needer, const PackageDep *req,
+                        IdSet *chosen, IdSet *queue, char ***unresolved)
+{
+        RichParse p = {};
+        const char *text = req->name;
+        char *emsg = NULL;
+        rpmRC rc;
+        int r;
+
+        rc = rpmrichParse(&text, &emsg, rich_callback, &p);
+        free(emsg);
+        if (rc != RPMRC_OK || p.depth != 0 || !p.stack[0]) {
+                for (size_t i = 0; i <= p.depth && i < ELEMENTSOF(p.stack); i++)
+                        rich_node_free(p.stack[i]);
+                return describe_unresolved(idx, needer, req, unresolved); /* unparsable: name it */
+        }
+        r = rich_resolve(idx, release, needer, p.stack[0], chosen, queue, unresolved);
+        rich_node_free(p.stack[0]);
+        return r;
+}
+
 int cache_resolve_closure(CacheIndex *idx, const char *release, const int64_t *fixed, size_t n_fixed,
                           const int64_t *start, size_t n_start, int64_t **ret, size_t *ret_n,
                           char ***ret_unresolved)
@@ -158,7 +360,10 @@ int cache_resolve_closure(CacheIndex *idx, const char *release, const int64_t *f
 
                 r = cache_index_get_requires(idx, queue.ids[q], &reqs, &n_reqs);
                 for (size_t i = 0; i < n_reqs && r >= 0; i++)
-                        r = resolve_one(idx, release, queue.ids[q], &reqs[i], &chosen, &queue, &unresolved);
+                        r = reqs[i].name[0] == '(' ? resolve_rich(idx, release, queue.ids[q], &reqs[i],
+                                                                  &chosen, &queue, &unresolved)
+                                                   : resolve_one(idx, release, queue.ids[q], &reqs[i],
+                                                                 &chosen, &queue, &unresolved);
                 package_dep_array_free(reqs, n_reqs);
         }
         free(queue.ids);
