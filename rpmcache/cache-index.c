@@ -636,13 +636,99 @@ int cache_index_nvr_known(CacheIndex *idx, const char *nvr, const char *arch, co
         return 0;
 }
 
+/* Steps through st, appending one element of size bytes per row: fill() reads the row into a zeroed
+ * element (< 0 on failure), done() releases one element. On failure all that was collected is
+ * released, the element being filled included. */
+typedef int (*RowFill)(sqlite3_stmt *st, void *elem);
+typedef void (*ElemDone)(void *elem);
+
+static int sql_collect(sqlite3_stmt *st, size_t size, RowFill fill, ElemDone done, void **ret, size_t *ret_n)
+{
+        char *a = NULL;
+        size_t n = 0, allocated = 0;
+        int r = 0, rc;
+
+        while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+                if (array_reserve((void **) &a, &allocated, n + 1, size) < 0) {
+                        r = -ENOMEM;
+                        break;
+                }
+                memset(a + n * size, 0, size);
+                r = fill(st, a + n * size);
+                n++;
+                if (r < 0)
+                        break;
+        }
+        if (r >= 0 && rc != SQLITE_DONE)
+                r = sql_error(rc);
+        if (r < 0) {
+                for (size_t i = 0; i < n; i++)
+                        done(a + i * size);
+                free(a);
+                return r;
+        }
+        *ret = a;
+        *ret_n = n;
+        return 0;
+}
+
+static int fill_build_id_hit(sqlite3_stmt *st, void *elem)
+{
+        BuildIdHit *h = elem;
+        int r;
+
+        h->kind = sqlite3_column_int(st, PACKAGE_N_COLUMNS + 1);
+        h->path = column_strdup(st, PACKAGE_N_COLUMNS);
+        r = package_from_row(st, &h->package);
+        return r < 0 ? r : h->path ? 0 : -ENOMEM;
+}
+
+static void done_build_id_hit(void *elem)
+{
+        build_id_hit_done(elem);
+}
+
+static int fill_file(sqlite3_stmt *st, void *elem)
+{
+        PackageFile *f = elem;
+
+        *f = (PackageFile){
+                .path = column_strdup(st, 0),
+                .mode = (mode_t) sqlite3_column_int64(st, 1),
+                .size = (uint64_t) sqlite3_column_int64(st, 2),
+                .digest = column_strdup(st, 3),
+                .link = column_strdup(st, 4),
+        };
+        return f->path ? 0 : -ENOMEM;
+}
+
+static void done_file(void *elem)
+{
+        package_file_done(elem);
+}
+
+static int fill_dep(sqlite3_stmt *st, void *elem)
+{
+        PackageDep *d = elem;
+
+        *d = (PackageDep){
+                .name = column_strdup(st, 0),
+                .flags = (uint32_t) sqlite3_column_int64(st, 1),
+                .evr = column_strdup(st, 2),
+        };
+        return d->name && d->evr ? 0 : -ENOMEM;
+}
+
+static void done_dep(void *elem)
+{
+        package_dep_done(elem);
+}
+
 int cache_index_lookup_build_id(CacheIndex *idx, const char *build_id, const char *release, BuildIdHit **ret,
                                 size_t *ret_n)
 {
         _cleanup_stmt_ sqlite3_stmt *st = NULL;
-        BuildIdHit *a = NULL;
-        size_t n = 0;
-        int r, rc;
+        int r;
 
         r = sql_prepare(idx,
                         "SELECT DISTINCT " PACKAGE_COLUMNS ", b.path, b.kind FROM build_ids b"
@@ -655,31 +741,8 @@ int cache_index_lookup_build_id(CacheIndex *idx, const char *build_id, const cha
                 return r;
         sqlite3_bind_text(st, 1, build_id, -1, SQLITE_STATIC);
         sqlite3_bind_text(st, 2, release, -1, SQLITE_STATIC);
-        while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-                BuildIdHit *na = reallocarray(a, n + 1, sizeof(BuildIdHit));
-
-                if (!na) {
-                        build_id_hit_array_free(a, n);
-                        return -ENOMEM;
-                }
-                a = na;
-                a[n] = (BuildIdHit){ .kind = sqlite3_column_int(st, PACKAGE_N_COLUMNS + 1) };
-                a[n].path = column_strdup(st, PACKAGE_N_COLUMNS);
-                r = package_from_row(st, &a[n].package);
-                if (r < 0 || !a[n].path) {
-                        free(a[n].path);
-                        build_id_hit_array_free(a, n);
-                        return -ENOMEM;
-                }
-                n++;
-        }
-        if (rc != SQLITE_DONE) {
-                build_id_hit_array_free(a, n);
-                return sql_error(rc);
-        }
-        *ret = a;
-        *ret_n = n;
-        return 0;
+        return sql_collect(st, sizeof(BuildIdHit), fill_build_id_hit, done_build_id_hit, (void **) ret,
+                           ret_n);
 }
 
 int cache_index_binary_for_debuginfo(CacheIndex *idx, const PackageInfo *debuginfo, const char *release,
@@ -721,9 +784,7 @@ int cache_index_binary_for_debuginfo(CacheIndex *idx, const PackageInfo *debugin
 int cache_index_get_files(CacheIndex *idx, int64_t package_id, PackageFile **ret, size_t *ret_n)
 {
         _cleanup_stmt_ sqlite3_stmt *st = NULL;
-        PackageFile *a = NULL;
-        size_t n = 0, alloc = 0;
-        int r, rc;
+        int r;
 
         r = sql_prepare(
                 idx, "SELECT path, mode, size, digest, link FROM files WHERE package_id = ? ORDER BY path",
@@ -731,71 +792,12 @@ int cache_index_get_files(CacheIndex *idx, int64_t package_id, PackageFile **ret
         if (r < 0)
                 return r;
         sqlite3_bind_int64(st, 1, package_id);
-        while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-                if (n == alloc) {
-                        PackageFile *na = reallocarray(a, alloc ? alloc * 2 : 64, sizeof(PackageFile));
-
-                        if (!na) {
-                                package_file_array_free(a, n);
-                                return -ENOMEM;
-                        }
-                        a = na;
-                        alloc = alloc ? alloc * 2 : 64;
-                }
-                a[n] = (PackageFile){
-                        .path = column_strdup(st, 0),
-                        .mode = (mode_t) sqlite3_column_int64(st, 1),
-                        .size = (uint64_t) sqlite3_column_int64(st, 2),
-                        .digest = column_strdup(st, 3),
-                        .link = column_strdup(st, 4),
-                };
-                if (!a[n].path) {
-                        package_file_array_free(a, n + 1);
-                        return -ENOMEM;
-                }
-                n++;
-        }
-        if (rc != SQLITE_DONE) {
-                package_file_array_free(a, n);
-                return sql_error(rc);
-        }
-        *ret = a;
-        *ret_n = n;
-        return 0;
+        return sql_collect(st, sizeof(PackageFile), fill_file, done_file, (void **) ret, ret_n);
 }
 
 static int collect_deps(sqlite3_stmt *st, PackageDep **ret, size_t *ret_n)
 {
-        PackageDep *a = NULL;
-        size_t n = 0;
-        int rc;
-
-        while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-                PackageDep *na = reallocarray(a, n + 1, sizeof(PackageDep));
-
-                if (!na) {
-                        package_dep_array_free(a, n);
-                        return -ENOMEM;
-                }
-                a = na;
-                a[n] = (PackageDep){
-                        .name = column_strdup(st, 0),
-                        .flags = (uint32_t) sqlite3_column_int64(st, 1),
-                        .evr = column_strdup(st, 2),
-                };
-                if (!a[n].name || !a[n].evr) {
-                        package_dep_array_free(a, n + 1);
-                        return -ENOMEM;
-                }
-                n++;
-        }
-        if (rc != SQLITE_DONE) {
-                package_dep_array_free(a, n);
-                return sql_error(rc);
-        }
-        *ret = a;
-        *ret_n = n;
-        return 0;
+        return sql_collect(st, sizeof(PackageDep), fill_dep, done_dep, (void **) ret, ret_n);
 }
 
 int cache_index_get_requires(CacheIndex *idx, int64_t package_id, PackageDep **ret, size_t *ret_n)
