@@ -121,3 +121,19 @@ int fd_close_all_but(const int *keep, size_t n)
                 return -errno;
         return 0;
 }
+
+int dir_open_at(int dir_fd, const char *name, DIR **ret)
+{
+        int fd = openat(dir_fd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        DIR *d;
+
+        if (fd < 0)
+                return -errno;
+        d = fdopendir(fd);
+        if (!d) {
+                (void) safe_close(fd);
+                return -errno;
+        }
+        *ret = d;
+        return 0;
+}

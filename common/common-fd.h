@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 #pragma once
 
+#include <dirent.h>
 #include <stddef.h>
 #include <sys/types.h>
 
@@ -14,3 +15,6 @@ int fd_set_nonblock(int fd, int nonblock);
 int fd_move_above_stdio(int fd);
 /* Closes every fd except those in keep (n entries, any order; negative entries are ignored). */
 int fd_close_all_but(const int *keep, size_t n);
+/* Opens the directory name (no symlink at the last component) relative to dir_fd for readdir();
+ * "." reads dir_fd itself. */
+int dir_open_at(int dir_fd, const char *name, DIR **ret);

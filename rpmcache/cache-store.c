@@ -12,6 +12,7 @@
 
 #include "cache-objects.h"
 #include "common-config.h"
+#include "common-fd.h"
 #include "common-path.h"
 #include "common-string.h"
 
@@ -144,42 +145,31 @@ typedef int (*ObjectWalkCallback)(int dir_fd, const char *relpath, const struct 
 static int walk_objects(Cache *c, ObjectWalkCallback cb, void *userdata)
 {
         _cleanup_closedir_ DIR *top = NULL;
-        int fd, r;
+        int r;
 
-        fd = openat(c->objects_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-        if (fd < 0)
-                return -errno;
-        top = fdopendir(fd);
-        if (!top) {
-                (void) close(fd);
-                return -errno;
-        }
+        r = dir_open_at(c->objects_fd, ".", &top);
+        if (r < 0)
+                return r;
         for (struct dirent *a; (a = readdir(top));) {
                 _cleanup_closedir_ DIR *algo = NULL;
 
                 if (a->d_name[0] == '.')
                         continue;
-                fd = openat(c->objects_fd, a->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-                if (fd < 0)
+                r = dir_open_at(c->objects_fd, a->d_name, &algo);
+                if (r == -ENOMEM)
+                        return r;
+                if (r < 0)
                         continue;
-                algo = fdopendir(fd);
-                if (!algo) {
-                        (void) close(fd);
-                        return -errno;
-                }
                 for (struct dirent *x; (x = readdir(algo));) {
                         _cleanup_closedir_ DIR *sub = NULL;
 
                         if (x->d_name[0] == '.')
                                 continue;
-                        fd = openat(dirfd(algo), x->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-                        if (fd < 0)
+                        r = dir_open_at(dirfd(algo), x->d_name, &sub);
+                        if (r == -ENOMEM)
+                                return r;
+                        if (r < 0)
                                 continue;
-                        sub = fdopendir(fd);
-                        if (!sub) {
-                                (void) close(fd);
-                                return -errno;
-                        }
                         for (struct dirent *o; (o = readdir(sub));) {
                                 _cleanup_free_ char *rel = NULL;
                                 struct stat st;
@@ -213,19 +203,14 @@ int cache_disk_use(Cache *c, CacheDiskUse *ret)
 {
         _cleanup_closedir_ DIR *d = NULL;
         CacheDiskUse u = {};
-        int fd, r;
+        int r;
 
         r = walk_objects(c, count_object, &u);
         if (r < 0)
                 return r;
-        fd = openat(c->roots_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-        if (fd < 0)
-                return -errno;
-        d = fdopendir(fd);
-        if (!d) {
-                (void) close(fd);
-                return -errno;
-        }
+        r = dir_open_at(c->roots_fd, ".", &d);
+        if (r < 0)
+                return r;
         for (struct dirent *de; (de = readdir(d));)
                 if (de->d_name[0] != '.')
                         u.roots++;
@@ -386,16 +371,11 @@ int cache_prune_roots(Cache *c, const char *keep, uint64_t min_root_age_sec, uin
         size_t n = 0;
         uint64_t removed = 0;
         time_t now = time(NULL);
-        int fd, r = 0;
+        int r = 0;
 
-        fd = openat(c->roots_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-        if (fd < 0)
-                return -errno;
-        d = fdopendir(fd);
-        if (!d) {
-                (void) close(fd);
-                return -errno;
-        }
+        r = dir_open_at(c->roots_fd, ".", &d);
+        if (r < 0)
+                return r;
         for (struct dirent *de; (de = readdir(d));) {
                 struct stat st;
                 RootEntry *nr;
@@ -439,19 +419,13 @@ finish:
 static int gc_tmp(Cache *c, uint64_t *ret_removed)
 {
         _cleanup_closedir_ DIR *d = NULL;
-        int fd;
+        int r;
 
-        fd = openat(c->tmp_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-        if (fd < 0)
-                return -errno;
-        d = fdopendir(fd);
-        if (!d) {
-                (void) close(fd);
-                return -errno;
-        }
+        r = dir_open_at(c->tmp_fd, ".", &d);
+        if (r < 0)
+                return r;
         for (struct dirent *de; (de = readdir(d));) {
                 _cleanup_free_ char *full = NULL;
-                int r;
 
                 if (streq(de->d_name, ".") || streq(de->d_name, ".."))
                         continue;
