@@ -259,24 +259,38 @@ int task_store_create(TaskStore *s, TaskType type, uint64_t *ret_id,
         return -EEXIST;
 }
 
+/* Runs a query of one task by id (its only parameter) and steps to the row; -ENOENT without one. */
+static int store_select_task(TaskStore *s, const char *sql, uint64_t id, sqlite3_stmt **ret)
+{
+        sqlite3_stmt *st = NULL;
+        int r;
+
+        r = store_prepare(s, sql, &st);
+        if (r < 0)
+                return r;
+        sqlite3_bind_int64(st, 1, (sqlite3_int64) id);
+        r = sqlite3_step(st);
+        if (r != SQLITE_ROW) {
+                (void) sqlite3_finalize(st);
+                return r == SQLITE_DONE ? -ENOENT : sqlite_error(r) ?: -EIO;
+        }
+        *ret = st;
+        return 0;
+}
+
 int task_store_get(TaskStore *s, uint64_t id, Task **ret)
 {
         _cleanup_(sqlite3_finalizep) sqlite3_stmt *st = NULL;
         _cleanup_(task_freep) Task *t = NULL;
         int r;
 
-        r = store_prepare(s,
-                          "SELECT type, status, stage, created_usec, started_usec, finished_usec FROM tasks "
-                          "WHERE id = ?",
-                          &st);
+        r = store_select_task(
+                s,
+                "SELECT type, status, stage, created_usec, started_usec, finished_usec FROM tasks "
+                "WHERE id = ?",
+                id, &st);
         if (r < 0)
                 return r;
-        sqlite3_bind_int64(st, 1, (sqlite3_int64) id);
-        r = sqlite3_step(st);
-        if (r == SQLITE_DONE)
-                return -ENOENT;
-        if (r != SQLITE_ROW)
-                return sqlite_error(r) ?: -EIO;
         t = calloc(1, sizeof(Task));
         if (!t)
                 return -ENOMEM;
@@ -300,15 +314,9 @@ int task_store_check_password(TaskStore *s, uint64_t id, const char *password)
         const uint8_t *stored;
         int r;
 
-        r = store_prepare(s, "SELECT password_hash FROM tasks WHERE id = ?", &st);
+        r = store_select_task(s, "SELECT password_hash FROM tasks WHERE id = ?", id, &st);
         if (r < 0)
                 return r;
-        sqlite3_bind_int64(st, 1, (sqlite3_int64) id);
-        r = sqlite3_step(st);
-        if (r == SQLITE_DONE)
-                return -ENOENT;
-        if (r != SQLITE_ROW)
-                return sqlite_error(r) ?: -EIO;
         if (sqlite3_column_bytes(st, 0) != sizeof(hash))
                 return -EBADMSG;
         stored = sqlite3_column_blob(st, 0);
