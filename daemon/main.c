@@ -17,6 +17,7 @@
 #include "common-config.h"
 #include "common-log.h"
 #include "common-macro.h"
+#include "common-cgroup.h"
 #include "common-notify.h"
 #include "common-path.h"
 #include "config.h"
@@ -212,6 +213,30 @@ static int find_sandbox(RetraceConfig *c)
                                c->sandbox_path);
 }
 
+/* With a delegated cgroup v2 (the unit's Delegate=), moves the daemon into a leaf so that each
+ * sandbox gets a cgroup with pids.max and memory.max beside it; before any thread starts, because
+ * the move takes the whole process. Without one the sandboxes fall back to rlimits. */
+static void cgroup_setup(void)
+{
+        _cleanup_free_ char *own = NULL;
+        char problem[512];
+        int r;
+
+        r = cgroup_own_dir(&own);
+        if (r < 0) {
+                log_info("Sandboxes limit processes and memory with rlimits: no cgroup v2 hierarchy holds "
+                         "this process");
+                return;
+        }
+        r = cgroup_delegate_self(own, problem, sizeof(problem));
+        if (r < 0)
+                log_info("Sandboxes limit processes and memory with rlimits: %s (see Delegate= in "
+                         "docs/deployment.md)",
+                         problem);
+        else
+                log_info("Sandboxes get their own cgroups with pids.max and memory.max below %s", own);
+}
+
 static int setup(Daemon *d, const char *listen_override)
 {
         _cleanup_free_ char *db = NULL, *error = NULL;
@@ -228,6 +253,7 @@ static int setup(Daemon *d, const char *listen_override)
         r = find_sandbox(d->config);
         if (r < 0)
                 return r;
+        cgroup_setup();
         r = path_mkdir_p(d->config->save_dir, 0750);
         if (r < 0)
                 return log_error_errno(

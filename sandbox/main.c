@@ -30,6 +30,9 @@ static void help(void)
                "  --timeout SECONDS      wall clock; on expiry everything inside is killed\n"
                "  --rlimit NAME=VALUE    as, core, cpu, data, fsize, nofile, nproc, stack, ...\n"
                "  --output-limit BYTES   cap on captured stdout+stderr (default 16M)\n"
+               "  --cgroup MODE          auto, no, require: a cgroup v2 of its own (default auto)\n"
+               "  --pids-max N|max       its pids.max (default 512)\n"
+               "  --memory-max SIZE|max  its memory.max (default 8G)\n"
                "  --allow-ptrace         allow ptrace and process_vm_readv/writev inside\n"
                "  --status-fd FD         write one JSON object to FD when done\n"
                "  -h --help              show this help\n"
@@ -61,6 +64,9 @@ static int parse_argv(int argc, char *argv[], SandboxConfig *c)
                 ARG_TIMEOUT,
                 ARG_RLIMIT,
                 ARG_OUTPUT_LIMIT,
+                ARG_CGROUP,
+                ARG_PIDS_MAX,
+                ARG_MEMORY_MAX,
                 ARG_ALLOW_PTRACE,
                 ARG_STATUS_FD,
                 ARG_VERSION,
@@ -75,6 +81,9 @@ static int parse_argv(int argc, char *argv[], SandboxConfig *c)
                 { "timeout", required_argument, NULL, ARG_TIMEOUT },
                 { "rlimit", required_argument, NULL, ARG_RLIMIT },
                 { "output-limit", required_argument, NULL, ARG_OUTPUT_LIMIT },
+                { "cgroup", required_argument, NULL, ARG_CGROUP },
+                { "pids-max", required_argument, NULL, ARG_PIDS_MAX },
+                { "memory-max", required_argument, NULL, ARG_MEMORY_MAX },
                 { "allow-ptrace", no_argument, NULL, ARG_ALLOW_PTRACE },
                 { "status-fd", required_argument, NULL, ARG_STATUS_FD },
                 { "help", no_argument, NULL, 'h' },
@@ -169,6 +178,28 @@ static int parse_argv(int argc, char *argv[], SandboxConfig *c)
                                                        "1048576 or 1M (%m)",
                                                        optarg);
                         break;
+                case ARG_CGROUP:
+                        c->cgroup_mode = sandbox_cgroup_mode_from_string(optarg);
+                        if (c->cgroup_mode < 0)
+                                return log_error_errno(
+                                        EINVAL, "Invalid --cgroup %s: expected auto, no or require", optarg);
+                        break;
+                case ARG_PIDS_MAX:
+                        r = sandbox_parse_cgroup_limit(optarg, false, &c->pids_max);
+                        if (r < 0)
+                                return log_error_errno(
+                                        r, "Invalid --pids-max %s: expected a count above 0 or max (%m)",
+                                        optarg);
+                        break;
+                case ARG_MEMORY_MAX:
+                        r = sandbox_parse_cgroup_limit(optarg, true, &c->memory_max);
+                        if (r < 0)
+                                return log_error_errno(
+                                        r,
+                                        "Invalid --memory-max %s: expected a size of at least 4K, "
+                                        "e.g. 2G, or max (%m)",
+                                        optarg);
+                        break;
                 case ARG_ALLOW_PTRACE:
                         c->allow_ptrace = true;
                         break;
@@ -246,6 +277,12 @@ int main(int argc, char *argv[])
         if (result.output_limit_hit)
                 log_warning("Output limit of %llu bytes reached: %llu bytes dropped.",
                             (unsigned long long) c.output_limit, (unsigned long long) result.output_dropped);
+        if (result.pids_limit_hit)
+                log_warning(
+                        "Process limit of the sandbox's cgroup (--pids-max) reached: forks were refused.");
+        if (result.memory_limit_hit)
+                log_warning("Memory limit of the sandbox's cgroup (--memory-max) reached: the kernel killed "
+                            "processes inside.");
         if (c.status_fd >= 0)
                 status_write(c.status_fd, &result);
 

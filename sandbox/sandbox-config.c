@@ -50,10 +50,55 @@ const char *sandbox_mount_type_to_string(SandboxMountType t)
         return mount_type_table[t];
 }
 
+static const char *const cgroup_mode_table[_SANDBOX_CGROUP_MODE_MAX] = {
+        [SANDBOX_CGROUP_AUTO] = "auto",
+        [SANDBOX_CGROUP_NO] = "no",
+        [SANDBOX_CGROUP_REQUIRE] = "require",
+};
+
+SandboxCgroupMode sandbox_cgroup_mode_from_string(const char *s)
+{
+        for (int i = 0; s && i < _SANDBOX_CGROUP_MODE_MAX; i++)
+                if (streq(cgroup_mode_table[i], s))
+                        return (SandboxCgroupMode) i;
+        return _SANDBOX_CGROUP_MODE_INVALID;
+}
+
+const char *sandbox_cgroup_mode_to_string(SandboxCgroupMode m)
+{
+        if (m < 0 || m >= _SANDBOX_CGROUP_MODE_MAX)
+                return NULL;
+        return cgroup_mode_table[m];
+}
+
+int sandbox_parse_cgroup_limit(const char *arg, bool size, uint64_t *ret)
+{
+        uint64_t v;
+        int r;
+
+        if (!arg)
+                return -EINVAL;
+        if (streq(arg, "max")) {
+                *ret = SANDBOX_CGROUP_UNLIMITED;
+                return 0;
+        }
+        r = size ? parse_size(arg, &v) : parse_uint64(arg, &v);
+        if (r < 0)
+                return r;
+        /* A cgroup with pids.max 0 or a memory.max below a page can never start the command. */
+        if (v == SANDBOX_CGROUP_UNLIMITED || v < (size ? 4096U : 1U))
+                return -ERANGE;
+        *ret = v;
+        return 0;
+}
+
 void sandbox_config_init(SandboxConfig *c)
 {
         *c = (SandboxConfig){
                 .output_limit = SANDBOX_OUTPUT_LIMIT_DEFAULT,
+                .cgroup_mode = SANDBOX_CGROUP_AUTO,
+                .pids_max = SANDBOX_PIDS_MAX_DEFAULT,
+                .memory_max = SANDBOX_MEMORY_MAX_DEFAULT,
                 .status_fd = -EBADF,
         };
 }

@@ -12,6 +12,18 @@
 #define SANDBOX_TMPFS_SIZE_DEFAULT   (64ULL << 20)
 #define SANDBOX_OUTPUT_LIMIT_DEFAULT (16ULL << 20)
 #define SANDBOX_RLIMIT_INFINITY      UINT64_MAX
+#define SANDBOX_PIDS_MAX_DEFAULT     512ULL
+#define SANDBOX_MEMORY_MAX_DEFAULT   (8ULL << 30)
+#define SANDBOX_CGROUP_UNLIMITED     UINT64_MAX /* "max" */
+
+/* Whether the sandbox gets a cgroup v2 of its own with pids.max and memory.max. */
+typedef enum SandboxCgroupMode {
+        SANDBOX_CGROUP_AUTO,    /* when a delegated subtree is available; rlimits otherwise */
+        SANDBOX_CGROUP_NO,      /* never */
+        SANDBOX_CGROUP_REQUIRE, /* setup fails without one */
+        _SANDBOX_CGROUP_MODE_MAX,
+        _SANDBOX_CGROUP_MODE_INVALID = -EINVAL,
+} SandboxCgroupMode;
 
 typedef enum SandboxMountType {
         SANDBOX_MOUNT_RO_BIND,
@@ -39,6 +51,9 @@ typedef struct SandboxConfig {
         bool rlimit_set[RLIM_NLIMITS];
         uint64_t rlimit[RLIM_NLIMITS]; /* SANDBOX_RLIMIT_INFINITY for "infinity" */
         uint64_t output_limit;
+        SandboxCgroupMode cgroup_mode;
+        uint64_t pids_max;   /* pids.max; SANDBOX_CGROUP_UNLIMITED for "max" */
+        uint64_t memory_max; /* memory.max (memory.swap.max is 0); SANDBOX_CGROUP_UNLIMITED for "max" */
         bool allow_ptrace;
         int status_fd; /* -EBADF: none */
         char **argv;
@@ -48,6 +63,8 @@ void sandbox_config_init(SandboxConfig *c);
 void sandbox_config_done(SandboxConfig *c);
 
 const char *sandbox_mount_type_to_string(SandboxMountType t);
+SandboxCgroupMode sandbox_cgroup_mode_from_string(const char *s);
+const char *sandbox_cgroup_mode_to_string(SandboxCgroupMode m);
 
 /* "as", "cpu", "nofile", … ↔ RLIMIT_AS, RLIMIT_CPU, RLIMIT_NOFILE, …; -EINVAL for unknown names. */
 int sandbox_rlimit_from_string(const char *s);
@@ -67,6 +84,8 @@ int sandbox_config_add_bind(SandboxConfig *c, SandboxMountType type, const char 
 int sandbox_config_add_tmpfs(SandboxConfig *c, const char *arg);
 int sandbox_config_set_rlimit(SandboxConfig *c, const char *arg);
 int sandbox_config_set_env(SandboxConfig *c, const char *name, const char *value);
+/* "max" or a count (--pids-max), "max" or a size (--memory-max). */
+int sandbox_parse_cgroup_limit(const char *arg, bool size, uint64_t *ret);
 
 /* Checks the whole configuration before anything is created; fills e with what is wrong. */
 int sandbox_config_validate(const SandboxConfig *c, SandboxError *e);

@@ -14,6 +14,8 @@
 #include <unistd.h>
 
 #include "common-fd.h"
+#include "common-string.h"
+#include "sandbox-cgroup.h"
 #include "sandbox-init.h"
 #include "sandbox-seccomp.h"
 #include "sandbox-uidmap.h"
@@ -21,6 +23,56 @@
 #define NAMESPACE_FLAGS                                                                            \
         (CLONE_NEWUSER | CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWNET | CLONE_NEWIPC | CLONE_NEWUTS | \
          CLONE_NEWCGROUP)
+
+#ifndef CLONE_INTO_CGROUP
+#define CLONE_INTO_CGROUP 0x200000000ULL
+#endif
+
+/* The kernel's struct clone_args (Linux 5.7 layout, with cgroup). */
+struct sandbox_clone_args {
+        uint64_t flags;
+        uint64_t pidfd;
+        uint64_t child_tid;
+        uint64_t parent_tid;
+        uint64_t exit_signal;
+        uint64_t stack;
+        uint64_t stack_size;
+        uint64_t tls;
+        uint64_t set_tid;
+        uint64_t set_tid_size;
+        uint64_t cgroup;
+};
+
+/* Like fork() into new namespaces; into cgroup_fd as well when it is not negative (the cgroup
+ * namespace's root then is that cgroup). Kernels without clone3's cgroup field get the child moved
+ * right after. */
+static pid_t clone_sandbox(SandboxCgroup *cg)
+{
+        pid_t pid;
+
+        if (cg->fd >= 0) {
+                struct sandbox_clone_args args = {
+                        .flags = NAMESPACE_FLAGS | CLONE_INTO_CGROUP,
+                        .exit_signal = SIGCHLD,
+                        .cgroup = (uint64_t) cg->fd,
+                };
+
+                pid = (pid_t) syscall(SYS_clone3, &args, sizeof(args));
+                if (pid >= 0 || !IN_SET(errno, ENOSYS, E2BIG, EINVAL))
+                        return pid;
+        }
+        /* A raw clone() behaves like fork() here: the child continues on a copy of our stack. */
+        pid = (pid_t) syscall(SYS_clone, NAMESPACE_FLAGS | SIGCHLD, NULL, NULL, NULL, NULL);
+        if (pid > 0 && cg->fd >= 0 && sandbox_cgroup_attach(cg, pid) < 0) {
+                int saved = errno;
+
+                (void) kill(pid, SIGKILL);
+                (void) waitpid(pid, NULL, 0);
+                errno = saved;
+                return -1;
+        }
+        return pid;
+}
 
 static uint64_t now_usec(void)
 {
@@ -178,6 +230,7 @@ int sandbox_run(const SandboxConfig *c, SandboxResult *ret, SandboxError *e)
         int out_pipe[2] = { -EBADF, -EBADF }, err_pipe[2] = { -EBADF, -EBADF };
         int filter_pipe[2] = { -EBADF, -EBADF };
         _cleanup_close_ int pidfd = -EBADF;
+        _cleanup_(sandbox_cgroup_destroy) SandboxCgroup cg = SANDBOX_CGROUP_NULL;
         uint64_t start = now_usec(), deadline;
         SandboxResult result = {};
         char problem[SANDBOX_MESSAGE_MAX];
@@ -200,8 +253,32 @@ int sandbox_run(const SandboxConfig *c, SandboxResult *ret, SandboxError *e)
                 goto fail;
         }
 
-        /* A raw clone() behaves like fork() here: the child continues on a copy of our stack. */
-        pid = (pid_t) syscall(SYS_clone, NAMESPACE_FLAGS | SIGCHLD, NULL, NULL, NULL, NULL);
+        if (c->cgroup_mode != SANDBOX_CGROUP_NO) {
+                SandboxError ce = {};
+
+                r = sandbox_cgroup_create(c, &cg, &ce);
+                if (r < 0 && c->cgroup_mode == SANDBOX_CGROUP_REQUIRE) {
+                        (void) sandbox_error_set(e, ce.error,
+                                                 "--cgroup require: %s; run under a delegated cgroup "
+                                                 "(a unit with Delegate=yes, or systemd-run --user "
+                                                 "--scope -p Delegate=yes …)",
+                                                 ce.message);
+                        goto fail;
+                }
+                if (r < 0) {
+                        /* The result's field is as large as the message: the errno text may be cut. */
+                        size_t n = strlen(ce.message);
+
+                        memcpy(result.cgroup_problem, ce.message, n + 1);
+                        (void) string_copy(result.cgroup_problem + n, sizeof(result.cgroup_problem) - n,
+                                           ": ");
+                        n = strlen(result.cgroup_problem);
+                        (void) string_copy(result.cgroup_problem + n, sizeof(result.cgroup_problem) - n,
+                                           strerror(ce.error));
+                }
+        }
+
+        pid = clone_sandbox(&cg);
         if (pid < 0) {
                 r = -errno;
                 (void) sandbox_error_set(e, r, "%s", sandbox_userns_problem(-r, problem, sizeof(problem)));
@@ -274,6 +351,7 @@ int sandbox_run(const SandboxConfig *c, SandboxResult *ret, SandboxError *e)
         result.cpu_usec = (uint64_t) (ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1000000ULL +
                           (uint64_t) (ru.ru_utime.tv_usec + ru.ru_stime.tv_usec);
         result.peak_memory = (uint64_t) ru.ru_maxrss * 1024ULL;
+        sandbox_cgroup_collect(&cg, &result);
         result.wall_usec = now_usec() - start;
         close_pair(sync_pipe);
         close_pair(report_pipe);

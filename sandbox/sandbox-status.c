@@ -71,6 +71,18 @@ int sandbox_result_to_json(const SandboxResult *r, char **ret)
         fprintf(f, ",\"wall_time_us\":%llu,\"cpu_time_us\":%llu,\"peak_memory_bytes\":%llu",
                 (unsigned long long) r->wall_usec, (unsigned long long) r->cpu_usec,
                 (unsigned long long) r->peak_memory);
+        fputs(",\"cgroup\":", f);
+        if (r->cgroup_used)
+                json_write_string(f, r->cgroup_path);
+        else
+                fputs("null", f);
+        fputs(",\"cgroup_problem\":", f);
+        if (!r->cgroup_used && r->cgroup_problem[0])
+                json_write_string(f, r->cgroup_problem);
+        else
+                fputs("null", f);
+        fprintf(f, ",\"pids_limit_hit\":%s,\"memory_limit_hit\":%s", r->pids_limit_hit ? "true" : "false",
+                r->memory_limit_hit ? "true" : "false");
         fputs(",\"setup_error\":", f);
         if (r->setup_failed) {
                 char text[SANDBOX_MESSAGE_MAX + 128];

@@ -27,6 +27,11 @@ typedef struct SandboxResult {
         uint64_t wall_usec;
         uint64_t cpu_usec;
         uint64_t peak_memory; /* bytes */
+        bool cgroup_used;     /* the sandbox had a cgroup v2 of its own ... */
+        char cgroup_path[256];
+        char cgroup_problem[SANDBOX_MESSAGE_MAX]; /* ... or why not ("" with --cgroup no) */
+        bool pids_limit_hit;                      /* pids.max refused a fork */
+        bool memory_limit_hit;                    /* memory.max made the kernel kill inside */
 } SandboxResult;
 
 /* The exit status retrace-sandbox reports for this result: the command's status, 128+signal, or one

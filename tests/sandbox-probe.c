@@ -8,6 +8,8 @@
  *   sandbox-probe sleep-tree TOKEN  starts a child and a grandchild (in its own session), prints
  *                                   "ready", then all three sleep; TOKEN marks them in /proc/PID/cmdline
  *   sandbox-probe forkbomb TOKEN    forks until refused; prints "forks N errno E"
+ *   sandbox-probe memhog MIB        allocates and touches MIB MiB, 1 MiB at a time, printing
+ *                                   "touched N" every 8 MiB; prints "done N" when it got them all
  *   sandbox-probe spew BYTES        writes BYTES bytes to stdout
  *   sandbox-probe exit N            exits with status N
  *   sandbox-probe kill SIGNAL       kills itself with SIGNAL
@@ -488,6 +490,23 @@ static int forkbomb(void)
         return 0;
 }
 
+static int memhog(unsigned long mib)
+{
+        unsigned long n;
+
+        for (n = 0; n < mib; n++) {
+                char *p = malloc(1UL << 20);
+
+                if (!p)
+                        break;
+                memset(p, 'm', 1UL << 20);
+                if (n % 8 == 7)
+                        printf("touched %lu\n", n + 1);
+        }
+        printf("done %lu\n", n);
+        return n == mib ? 0 : 1;
+}
+
 static int spew(unsigned long long bytes)
 {
         static char block[4096];
@@ -523,6 +542,8 @@ int main(int argc, char *argv[])
                 (void) kill(getpid(), atoi(argv[2]));
                 return 2;
         }
+        if (argc >= 3 && strcmp(argv[1], "memhog") == 0)
+                return memhog(strtoul(argv[2], NULL, 10));
         if (argc >= 3 && strcmp(argv[1], "spew") == 0)
                 return spew(strtoull(argv[2], NULL, 10));
         fprintf(stderr, "usage: see the comment at the top of sandbox-probe.c\n");

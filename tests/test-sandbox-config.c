@@ -166,6 +166,29 @@ TEST(ids)
         ASSERT_ERROR(sandbox_idmap_format(1000, 1000, line, 5), ENOBUFS);
 }
 
+TEST(cgroup_options)
+{
+        uint64_t v;
+
+        ASSERT_OK(sandbox_parse_cgroup_limit("max", false, &v));
+        ASSERT_TRUE(v == SANDBOX_CGROUP_UNLIMITED);
+        ASSERT_OK(sandbox_parse_cgroup_limit("32", false, &v));
+        ASSERT_EQ(v, 32);
+        ASSERT_ERROR(sandbox_parse_cgroup_limit("0", false, &v), ERANGE);
+        ASSERT_ERROR(sandbox_parse_cgroup_limit("1K", false, &v), EINVAL);
+        ASSERT_OK(sandbox_parse_cgroup_limit("64M", true, &v));
+        ASSERT_EQ(v, 64ULL << 20);
+        ASSERT_ERROR(sandbox_parse_cgroup_limit("100", true, &v), ERANGE);
+        ASSERT_ERROR(sandbox_parse_cgroup_limit("", true, &v), EINVAL);
+        ASSERT_ERROR(sandbox_parse_cgroup_limit(NULL, true, &v), EINVAL);
+
+        ASSERT_EQ(sandbox_cgroup_mode_from_string("auto"), SANDBOX_CGROUP_AUTO);
+        ASSERT_EQ(sandbox_cgroup_mode_from_string("require"), SANDBOX_CGROUP_REQUIRE);
+        ASSERT_EQ(sandbox_cgroup_mode_from_string("no"), SANDBOX_CGROUP_NO);
+        ASSERT_EQ(sandbox_cgroup_mode_from_string("yes"), -EINVAL);
+        ASSERT_STREQ(sandbox_cgroup_mode_to_string(SANDBOX_CGROUP_REQUIRE), "require");
+}
+
 DEFINE_TEST_MAIN(TEST_ENTRY(parse_tmpfs), TEST_ENTRY(parse_rlimit), TEST_ENTRY(rlimit_names),
                  TEST_ENTRY(env), TEST_ENTRY(mounts_and_validate), TEST_ENTRY(limits_defaults),
-                 TEST_ENTRY(ids));
+                 TEST_ENTRY(ids), TEST_ENTRY(cgroup_options));

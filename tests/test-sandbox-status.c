@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 #include <signal.h>
 
+#include "common-string.h"
 #include "sandbox-status.h"
 #include "tests.h"
 
@@ -42,7 +43,22 @@ TEST(json)
         ASSERT_STREQ(json, "{\"exit_status\":0,\"exit_code\":0,\"signal\":null,\"timed_out\":false,"
                            "\"output_limit_hit\":true,\"output_bytes\":1000,\"output_dropped\":99000,"
                            "\"wall_time_us\":1500,\"cpu_time_us\":700,\"peak_memory_bytes\":4096,"
-                           "\"setup_error\":null,\"exec_error\":null}\n");
+                           "\"cgroup\":null,\"cgroup_problem\":null,\"pids_limit_hit\":false,"
+                           "\"memory_limit_hit\":false,\"setup_error\":null,\"exec_error\":null}\n");
+        free(json);
+
+        r.cgroup_used = true;
+        r.pids_limit_hit = true;
+        (void) string_copy(r.cgroup_path, sizeof(r.cgroup_path), "/sys/fs/cgroup/a b/sandbox-1");
+        ASSERT_OK(sandbox_result_to_json(&r, &json));
+        ASSERT_TRUE(strstr(json, "\"cgroup\":\"/sys/fs/cgroup/a b/sandbox-1\",\"cgroup_problem\":null,"
+                                 "\"pids_limit_hit\":true,\"memory_limit_hit\":false"));
+        free(json);
+
+        r = (SandboxResult){ .exited = true };
+        (void) string_copy(r.cgroup_problem, sizeof(r.cgroup_problem), "no cgroup v2 hierarchy");
+        ASSERT_OK(sandbox_result_to_json(&r, &json));
+        ASSERT_TRUE(strstr(json, "\"cgroup\":null,\"cgroup_problem\":\"no cgroup v2 hierarchy\""));
         free(json);
 
         r = (SandboxResult){ .signal = SIGKILL, .timed_out = true };
