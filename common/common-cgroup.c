@@ -142,7 +142,7 @@ int cgroup_own_dir(char **ret)
         return 0;
 }
 
-static int write_text_at(int dir_fd, const char *name, const char *text)
+int cgroup_write_at(int dir_fd, const char *name, const char *text)
 {
         _cleanup_close_ int fd = -EBADF;
 
@@ -195,7 +195,7 @@ int cgroup_delegate_self(const char *dir, char *problem, size_t problem_size)
                                 CGROUP_SUPERVISOR_LEAF);
                 return r == -EROFS ? -EACCES : r;
         }
-        r = write_text_at(dir_fd, CGROUP_SUPERVISOR_LEAF "/cgroup.procs", "0");
+        r = cgroup_write_at(dir_fd, CGROUP_SUPERVISOR_LEAF "/cgroup.procs", "0");
         if (r < 0) {
                 (void) unlinkat(dir_fd, CGROUP_SUPERVISOR_LEAF, AT_REMOVEDIR);
                 (void) snprintf(problem, problem_size,
@@ -209,14 +209,14 @@ int cgroup_delegate_self(const char *dir, char *problem, size_t problem_size)
                 if (!cgroup_list_contains(available, wanted[i]))
                         continue;
                 (void) snprintf(change, sizeof(change), "+%s", wanted[i]);
-                r = write_text_at(dir_fd, "cgroup.subtree_control", change);
+                r = cgroup_write_at(dir_fd, "cgroup.subtree_control", change);
                 if (r >= 0) {
                         any_enabled = true;
                         continue;
                 }
                 if (!any_enabled) {
                         /* Back to where we were, and leave the tree as we found it. */
-                        (void) write_text_at(dir_fd, "cgroup.procs", "0");
+                        (void) cgroup_write_at(dir_fd, "cgroup.procs", "0");
                         (void) unlinkat(dir_fd, CGROUP_SUPERVISOR_LEAF, AT_REMOVEDIR);
                         (void) snprintf(problem, problem_size, "cannot enable the %s controller in %s%s",
                                         wanted[i], dir,

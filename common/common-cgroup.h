@@ -24,6 +24,9 @@ int cgroup_parse_mountinfo(const char *text, char **ret_mount_point, char **ret_
  * controller. */
 bool cgroup_list_contains(const char *list, const char *controller);
 
+/* Writes text to a cgroup file in one write() (cgroupfs takes each write as one request). */
+int cgroup_write_at(int dir_fd, const char *name, const char *text);
+
 /* The host path of the caller's cgroup v2 directory; -ENOENT when there is no cgroup2 mount or the
  * caller's cgroup is not below it (pure cgroup v1, or hidden). */
 int cgroup_own_dir(char **ret);

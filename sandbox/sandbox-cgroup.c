@@ -16,18 +16,6 @@
 #include "common-path.h"
 #include "common-string.h"
 
-static int write_text_at(int dir_fd, const char *name, const char *text)
-{
-        _cleanup_close_ int fd = -EBADF;
-
-        fd = openat(dir_fd, name, O_WRONLY | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY);
-        if (fd < 0)
-                return -errno;
-        if (write(fd, text, strlen(text)) < 0)
-                return -errno;
-        return 0;
-}
-
 static void limit_text(uint64_t v, char *buf, size_t n)
 {
         if (v == SANDBOX_CGROUP_UNLIMITED)
@@ -101,22 +89,22 @@ int sandbox_cgroup_create(const SandboxConfig *c, SandboxCgroup *ret, SandboxErr
                 return sandbox_error_set(e, errno, "cannot open cgroup %s/%s", base, cg.name);
         if (cg.pids) {
                 limit_text(c->pids_max, value, sizeof(value));
-                r = write_text_at(cg.fd, "pids.max", value);
+                r = cgroup_write_at(cg.fd, "pids.max", value);
                 if (r < 0)
                         return sandbox_error_set(e, -r, "cannot set pids.max of %s/%s", base, cg.name);
         }
         if (cg.memory) {
                 limit_text(c->memory_max, value, sizeof(value));
-                r = write_text_at(cg.fd, "memory.max", value);
+                r = cgroup_write_at(cg.fd, "memory.max", value);
                 if (r < 0)
                         return sandbox_error_set(e, -r, "cannot set memory.max of %s/%s", base, cg.name);
                 /* Without swap accounting the file does not exist: nothing to limit then. */
-                r = write_text_at(cg.fd, "memory.swap.max", "0");
+                r = cgroup_write_at(cg.fd, "memory.swap.max", "0");
                 if (r < 0 && r != -ENOENT)
                         return sandbox_error_set(e, -r, "cannot set memory.swap.max of %s/%s", base,
                                                  cg.name);
                 /* An OOM kill takes everything inside, not one process that the rest would miss. */
-                (void) write_text_at(cg.fd, "memory.oom.group", "1");
+                (void) cgroup_write_at(cg.fd, "memory.oom.group", "1");
         }
         cg.path = path_join(base, cg.name);
         if (!cg.path)
@@ -131,7 +119,7 @@ int sandbox_cgroup_attach(SandboxCgroup *cg, pid_t pid)
         char text[32];
 
         (void) snprintf(text, sizeof(text), "%d", (int) pid);
-        return write_text_at(cg->fd, "cgroup.procs", text);
+        return cgroup_write_at(cg->fd, "cgroup.procs", text);
 }
 
 /* The number after "key " in a flat-keyed cgroup file such as pids.events; 0 when absent. */
@@ -183,7 +171,7 @@ void sandbox_cgroup_destroy(SandboxCgroup *cg)
                 for (int i = 0; i < 50; i++) {
                         if (unlinkat(cg->base_fd, cg->name, AT_REMOVEDIR) >= 0 || errno != EBUSY)
                                 break;
-                        (void) write_text_at(cg->fd, "cgroup.kill", "1");
+                        (void) cgroup_write_at(cg->fd, "cgroup.kill", "1");
                         (void) usleep(10000);
                 }
         } else if (cg->base_fd >= 0 && cg->name[0])
