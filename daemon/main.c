@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <inttypes.h>
 #include <limits.h>
@@ -212,6 +213,35 @@ static int find_sandbox(RetraceConfig *c)
                                c->sandbox_path);
 }
 
+/* The configured WebUIDir, else the pages beside this program: in a build tree (build/daemon →
+ * build/webui, copied there by meson) or installed (bin → share/retrace-server/webui). The API works
+ * without them, so a missing Web UI is only a warning (logged when the server starts). */
+static void find_webui(RetraceConfig *c)
+{
+        static const char *const candidates[] = { "../webui", "../share/retrace-server/webui" };
+        char self[PATH_MAX];
+        ssize_t n;
+
+        if (!c->webui_dir || faccessat(AT_FDCWD, c->webui_dir, F_OK, 0) >= 0)
+                return;
+        n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+        if (n <= 0)
+                return;
+        self[n] = '\0';
+        *strrchr(self, '/') = '\0';
+        for (size_t i = 0; i < ELEMENTSOF(candidates); i++) {
+                _cleanup_free_ char *p = path_join(self, candidates[i]), *index = NULL;
+
+                index = p ? path_join(p, "index.html") : NULL;
+                if (index && access(index, R_OK) >= 0) {
+                        log_info("WebUIDir %s does not exist; using %s", c->webui_dir, p);
+                        free(c->webui_dir);
+                        c->webui_dir = TAKE_PTR(p);
+                        return;
+                }
+        }
+}
+
 static int setup(Daemon *d, const char *listen_override)
 {
         _cleanup_free_ char *db = NULL, *error = NULL;
@@ -228,6 +258,10 @@ static int setup(Daemon *d, const char *listen_override)
         r = find_sandbox(d->config);
         if (r < 0)
                 return r;
+        find_webui(d->config);
+        if (d->config->allow_task_manager && isempty(d->config->task_manager_password))
+                log_warning("AllowTaskManager is on but TaskManagerPassword is not set: the task manager "
+                            "refuses every login");
         r = path_mkdir_p(d->config->save_dir, 0750);
         if (r < 0)
                 return log_error_errno(
@@ -275,6 +309,7 @@ static int setup(Daemon *d, const char *listen_override)
                 .task_created = hook_task_created,
                 .task_deleted = hook_task_deleted,
                 .save_dirfd = -EBADF,
+                .webui_dirfd = -EBADF,
         };
         error = mfree(error);
         r = http_server_start(&d->http, &error);
