@@ -30,7 +30,7 @@ function barChart(title, rows, series, unit) {
 // Columns per day, oldest left: successes below failures.
 function dayChart(days) {
   const colW = 18, gap = 4, h = 160, pad = 24;
-  const width = Math.max(200, days.length * (colW + gap) + pad * 2);
+  const width = Math.max(640, days.length * (colW + gap) + pad * 2);
   const max = Math.max(1, ...days.map((d) => d.count));
   const svg = RT.svg('svg', { viewBox: '0 0 ' + width + ' ' + (h + pad * 2), class: 'chart', role: 'img',
                               'aria-label': 'Tasks per day (chart; the table below has the numbers)' });
