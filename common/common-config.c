@@ -64,10 +64,12 @@ static const ConfigKey config_keys[] = {
         KEY("AllowInteractive", CONFIG_BOOL, allow_interactive, "no"),
         KEY("AllowMetrics", CONFIG_BOOL, allow_metrics, "yes"),
         KEY("AllowTaskManager", CONFIG_BOOL, allow_task_manager, "no"),
+        KEY("TaskManagerPassword", CONFIG_STRING, task_manager_password, ""),
         KEY("TLSCertificate", CONFIG_OPTIONAL_PATH, tls_certificate, ""),
         KEY("TLSKey", CONFIG_OPTIONAL_PATH, tls_key, ""),
         KEY("TrustedProxy", CONFIG_STRING, trusted_proxy, ""),
         KEY("SandboxPath", CONFIG_PATH, sandbox_path, LIBEXECDIR "/retrace-sandbox"),
+        KEY("WebUIDir", CONFIG_PATH, webui_dir, DATADIR "/retrace-server/webui"),
 };
 
 RetraceConfig *config_free(RetraceConfig *c)
@@ -311,7 +313,11 @@ void config_dump(const RetraceConfig *c, FILE *f)
                 case CONFIG_PATH:
                 case CONFIG_OPTIONAL_PATH:
                 case CONFIG_STRING:
-                        fprintf(f, "%s = %s\n", k->name, strempty(*(char *const *) field));
+                        /* A secret is not printed, only whether it is set. */
+                        if (streq(k->name, "TaskManagerPassword") && !isempty(*(char *const *) field))
+                                fprintf(f, "%s = (set)\n", k->name);
+                        else
+                                fprintf(f, "%s = %s\n", k->name, strempty(*(char *const *) field));
                         break;
                 case CONFIG_BOOL:
                         fprintf(f, "%s = %s\n", k->name, *(const bool *) field ? "yes" : "no");

@@ -45,10 +45,12 @@ typedef struct RetraceConfig {
         bool allow_interactive;            /* AllowInteractive */
         bool allow_metrics;                /* AllowMetrics */
         bool allow_task_manager;           /* AllowTaskManager */
+        char *task_manager_password;       /* TaskManagerPassword: "sha256:HEX" or the password itself */
         char *tls_certificate;             /* TLSCertificate: PEM file; with TLSKey, serve HTTPS */
         char *tls_key;                     /* TLSKey */
         char *trusted_proxy;               /* TrustedProxy: address whose X-Forwarded-Proto counts */
         char *sandbox_path;                /* SandboxPath: the retrace-sandbox helper */
+        char *webui_dir;                   /* WebUIDir: the Web UI's static files */
 } RetraceConfig;
 
 #define RETRACE_CONFIG_ENV     "RETRACE_SERVER_CONFIG_PATH"

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /* The HTTP API of PROTOCOL.md on libmicrohttpd: uploads stream to a spool file under the size limits,
- * are unpacked with the archive rules, and become tasks; per-task requests check the password. */
+ * are unpacked with the archive rules, and become tasks; per-task requests check the password. Also
+ * the Web UI: its static files from WebUIDir, a JSON status per task, and the task manager's API. */
 #include "daemon-http.h"
 
 #include <arpa/inet.h>
@@ -13,7 +14,10 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
+#include <time.h>
 #include <unistd.h>
+
+#include <gnutls/crypto.h>
 
 #include "common-fd.h"
 #include "common-file.h"
@@ -24,9 +28,39 @@
 #include "common-string.h"
 #include "daemon-archive.h"
 #include "daemon-crashdata.h"
+#include "daemon-json.h"
 #include "daemon-pipeline.h"
 
-#define MAX_RESULT_SIZE (256ULL << 20) /* a backtrace or log served from a task directory */
+#define MAX_RESULT_SIZE  (256ULL << 20) /* a backtrace or log served from a task directory */
+#define MAX_STATIC_SIZE  (2ULL << 20)   /* one file of the Web UI */
+#define MAX_LIST_TASKS   500            /* rows of one task manager list */
+#define MAX_QUERY_LENGTH 64             /* the task manager's filter text */
+
+/* The Web UI loads only its own files: no inline script or style, nothing from elsewhere. */
+#define CONTENT_SECURITY_POLICY                                                                         \
+        "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; connect-src 'self'; " \
+        "form-action 'self'; base-uri 'none'; frame-ancestors 'none'"
+
+/* Every answer carries these: the pages are strict about what they load, nothing is framed or
+ * sniffed, and no answer (task data is private) is kept in a shared cache. */
+static enum MHD_Result queue_response(struct MHD_Connection *c, unsigned status, struct MHD_Response *r)
+{
+        static const char *const headers[][2] = {
+                { "Content-Security-Policy", CONTENT_SECURITY_POLICY },
+                { "X-Content-Type-Options", "nosniff" },
+                { "X-Frame-Options", "DENY" },
+                { "Referrer-Policy", "no-referrer" },
+                { "Cross-Origin-Opener-Policy", "same-origin" },
+                { "Cross-Origin-Resource-Policy", "same-origin" },
+                { "Permissions-Policy", "camera=(), microphone=(), geolocation=(), interest-cohort=()" },
+        };
+
+        for (size_t i = 0; i < ELEMENTSOF(headers); i++)
+                (void) MHD_add_response_header(r, headers[i][0], headers[i][1]);
+        if (!MHD_get_response_header(r, MHD_HTTP_HEADER_CACHE_CONTROL))
+                (void) MHD_add_response_header(r, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
+        return MHD_queue_response(c, status, r);
+}
 
 static const char *const refusal_names[_REFUSAL_MAX] = {
         [REFUSAL_HTTPS] = "https_required",
@@ -91,7 +125,7 @@ _printf_(3, 4) static enum MHD_Result
         if (!r)
                 return MHD_NO;
         (void) MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, "text/plain; charset=utf-8");
-        ret = MHD_queue_response(c, status, r);
+        ret = queue_response(c, status, r);
         MHD_destroy_response(r);
         return ret;
 }
@@ -226,7 +260,7 @@ static enum MHD_Result create_refuse(HttpServer *s, struct MHD_Connection *c, Up
         (void) MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, "text/plain; charset=utf-8");
         if (u->why == REFUSAL_FULL)
                 (void) MHD_add_response_header(resp, MHD_HTTP_HEADER_RETRY_AFTER, "60");
-        ret = MHD_queue_response(c, u->status, resp);
+        ret = queue_response(c, u->status, resp);
         MHD_destroy_response(resp);
         return ret;
 }
@@ -375,7 +409,7 @@ static enum MHD_Result create_finish(HttpServer *s, struct MHD_Connection *c, Up
                 return MHD_NO;
         (void) MHD_add_response_header(resp, "X-Task-Id", idbuf);
         (void) MHD_add_response_header(resp, "X-Task-Password", password);
-        ret = MHD_queue_response(c, MHD_HTTP_CREATED, resp);
+        ret = queue_response(c, MHD_HTTP_CREATED, resp);
         MHD_destroy_response(resp);
         log_info("Task %" PRIu64 " created (type %s)", id, task_type_to_string(type));
         return ret;
@@ -409,8 +443,9 @@ static enum MHD_Result handle_create(HttpServer *s, struct MHD_Connection *c, co
         return create_finish(s, c, u);
 }
 
-/* Splits "/…/<id>[/<action>]" into id and action; false when the path is not a task path. */
-static bool parse_task_path(const char *url, uint64_t *ret_id, const char **ret_action)
+/* Splits "/…/<id>[/<action>]" into id and action; false when the path is not a task path. Sets
+ * *ret_manager when the id follows a "manager" segment (the task manager's view of a task). */
+static bool parse_task_path(const char *url, uint64_t *ret_id, const char **ret_action, bool *ret_manager)
 {
         _cleanup_strv_free_ char **parts = NULL;
         size_t n;
@@ -423,13 +458,15 @@ static bool parse_task_path(const char *url, uint64_t *ret_id, const char **ret_
 
                 if (strlen(idpart) > 0 && strlen(idpart) <= 19 && string_in_charset(idpart, "0123456789") &&
                     parse_uint64(idpart, ret_id) >= 0) {
-                        static const char *const actions[] = { "", "backtrace", "log", "exploitable",
-                                                               "delete" };
+                        static const char *const actions[] = {
+                                "", "backtrace", "log", "exploitable", "delete", "status", "restart"
+                        };
                         const char *action = k == 2 ? parts[n - 1] : "";
 
                         for (size_t i = 0; i < ELEMENTSOF(actions); i++)
                                 if (streq(action, actions[i])) {
                                         *ret_action = actions[i];
+                                        *ret_manager = n - k >= 1 && streq(parts[n - k - 1], "manager");
                                         return true;
                                 }
                         return false;
@@ -461,36 +498,228 @@ static enum MHD_Result serve_result(HttpServer *s, struct MHD_Connection *c, uin
         if (!resp)
                 return MHD_NO;
         (void) MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, "text/plain; charset=utf-8");
-        ret = MHD_queue_response(c, MHD_HTTP_OK, resp);
+        ret = queue_response(c, MHD_HTTP_OK, resp);
         MHD_destroy_response(resp);
         return ret;
 }
 
+/* An answer with a body the caller allocated (taken over) and a content type. */
+static enum MHD_Result respond_buffer(struct MHD_Connection *c, unsigned status, char *body, size_t len,
+                                      const char *type, const char *cache_control)
+{
+        struct MHD_Response *resp;
+        enum MHD_Result ret;
+
+        resp = MHD_create_response_from_buffer(len, body, MHD_RESPMEM_MUST_FREE);
+        if (!resp) {
+                free(body);
+                return MHD_NO;
+        }
+        (void) MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, type);
+        if (cache_control)
+                (void) MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, cache_control);
+        ret = queue_response(c, status, resp);
+        MHD_destroy_response(resp);
+        return ret;
+}
+
+static int64_t realtime_usec(void)
+{
+        struct timespec ts;
+
+        (void) clock_gettime(CLOCK_REALTIME, &ts);
+        return (int64_t) ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+static bool task_has_result(HttpServer *s, uint64_t id, const char *name)
+{
+        char rel[64];
+
+        (void) snprintf(rel, sizeof(rel), "%" PRIu64 "/results/%s", id, name);
+        return faccessat(s->save_dirfd, rel, F_OK, AT_SYMLINK_NOFOLLOW) >= 0;
+}
+
+/* GET /<id>/status: the task as JSON for the Web UI, with the start of each stage (seconds since the
+ * epoch, the server's clock in "now" so that the page can count the running stage on). */
+static enum MHD_Result handle_task_status(HttpServer *s, struct MHD_Connection *c, const Task *t)
+{
+        _cleanup_free_ char *body = NULL;
+        TaskStage *stages = NULL;
+        size_t n_stages = 0, size = 0;
+        FILE *f;
+
+        if (task_store_list_stages(s->store, t->id, &stages, &n_stages) < 0)
+                return respond(c, MHD_HTTP_INTERNAL_SERVER_ERROR, "Cannot read task %" PRIu64 "\n", t->id);
+        f = open_memstream(&body, &size);
+        if (!f) {
+                task_stages_free(stages, n_stages);
+                return MHD_NO;
+        }
+        fprintf(f, "{\"id\": %" PRIu64 ", \"type\": %d, \"status\": ", t->id, (int) t->type);
+        json_write_string(f, task_status_to_string(t->status));
+        fputs(", \"stage\": ", f);
+        json_write_string(f, t->stage);
+        fprintf(f, ", \"created\": %.3f, \"now\": %.3f, \"stages\": [", (double) t->created_usec / 1e6,
+                (double) realtime_usec() / 1e6);
+        for (size_t i = 0; i < n_stages; i++) {
+                fputs(i ? ", {\"stage\": " : "{\"stage\": ", f);
+                json_write_string(f, stages[i].stage);
+                fprintf(f, ", \"started\": %.3f}", (double) stages[i].started_usec / 1e6);
+        }
+        fprintf(f, "], \"finished\": ");
+        if (t->finished_usec > 0)
+                fprintf(f, "%.3f", (double) t->finished_usec / 1e6);
+        else
+                fputs("null", f);
+        fprintf(f, ", \"results\": {\"backtrace\": %s, \"log\": %s, \"exploitable\": %s}}\n",
+                task_has_result(s, t->id, "backtrace") ? "true" : "false",
+                task_has_result(s, t->id, "log") ? "true" : "false",
+                task_has_result(s, t->id, "exploitable") ? "true" : "false");
+        task_stages_free(stages, n_stages);
+        if (fclose(f) != 0)
+                return MHD_NO;
+        return respond_buffer(c, MHD_HTTP_OK, TAKE_PTR(body), size, "application/json", NULL);
+}
+
+static bool hex_equal_ct(const char *hex, const uint8_t *digest, size_t n)
+{
+        static const char digits[] = "0123456789abcdef";
+        uint8_t diff = 0;
+
+        if (strlen(hex) != n * 2)
+                return false;
+        for (size_t i = 0; i < n; i++) {
+                diff |= (uint8_t) ((hex[2 * i] | 0x20) ^ digits[digest[i] >> 4]);
+                diff |= (uint8_t) ((hex[2 * i + 1] | 0x20) ^ digits[digest[i] & 15]);
+        }
+        return diff == 0;
+}
+
+/* The task manager's credential: header X-Manager-Password against TaskManagerPassword, which holds
+ * "sha256:" and the hex digest of the password, or the password itself. Compared in constant time;
+ * answers and returns false when the request may not use the task manager. */
+static bool manager_authorized(HttpServer *s, struct MHD_Connection *c, enum MHD_Result *ret)
+{
+        const char *configured = s->config->task_manager_password, *given, *hex;
+        uint8_t a[32], b[32], diff = 0;
+        bool ok;
+
+        if (!s->config->allow_task_manager) {
+                *ret = respond(c, MHD_HTTP_FORBIDDEN, "The task manager is not enabled on this server\n");
+                return false;
+        }
+        if (isempty(configured)) {
+                *ret = respond(c, MHD_HTTP_FORBIDDEN,
+                               "The task manager has no TaskManagerPassword in the configuration\n");
+                return false;
+        }
+        given = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "X-Manager-Password");
+        if (isempty(given) || strlen(given) > 256) {
+                *ret = respond(c, MHD_HTTP_FORBIDDEN, "The X-Manager-Password header is missing\n");
+                return false;
+        }
+        if (gnutls_hash_fast(GNUTLS_DIG_SHA256, given, strlen(given), a) < 0) {
+                *ret = MHD_NO;
+                return false;
+        }
+        hex = string_startswith(configured, "sha256:");
+        if (hex)
+                ok = hex_equal_ct(hex, a, sizeof(a));
+        else {
+                if (gnutls_hash_fast(GNUTLS_DIG_SHA256, configured, strlen(configured), b) < 0) {
+                        *ret = MHD_NO;
+                        return false;
+                }
+                for (size_t i = 0; i < sizeof(a); i++)
+                        diff |= a[i] ^ b[i];
+                ok = diff == 0;
+        }
+        if (!ok) {
+                /* Slows guessing down; the connection limit bounds the threads that wait here. */
+                (void) usleep(500 * 1000);
+                log_warning("Wrong task manager password");
+                *ret = respond(c, MHD_HTTP_FORBIDDEN, "Wrong task manager password\n");
+                return false;
+        }
+        return true;
+}
+
+static enum MHD_Result task_delete(HttpServer *s, struct MHD_Connection *c, uint64_t id, const char *how)
+{
+        _cleanup_free_ char *dir = NULL;
+
+        if (s->task_deleted)
+                s->task_deleted(s->userdata, id);
+        if (asprintf(&dir, "%s/%" PRIu64, s->config->save_dir, id) < 0)
+                return MHD_NO;
+        (void) path_rm_rf(dir);
+        (void) task_store_delete(s->store, id);
+        log_info("Task %" PRIu64 " deleted %s", id, how);
+        return respond(c, MHD_HTTP_OK, "Task %" PRIu64 " deleted\n", id);
+}
+
+/* The task manager runs a finished task again: its results go, the upload stays. */
+static enum MHD_Result task_restart(HttpServer *s, struct MHD_Connection *c, uint64_t id)
+{
+        _cleanup_free_ char *results = NULL;
+        int r;
+
+        r = task_store_restart(s->store, id);
+        if (r == -EBUSY)
+                return respond(c, MHD_HTTP_CONFLICT, "Task %" PRIu64 " has not finished yet\n", id);
+        if (r == -ENOENT)
+                return respond(c, MHD_HTTP_NOT_FOUND, "There is no task %" PRIu64 "\n", id);
+        if (r < 0)
+                return respond(c, MHD_HTTP_INTERNAL_SERVER_ERROR, "Cannot restart task %" PRIu64 "\n", id);
+        if (asprintf(&results, "%s/%" PRIu64 "/results", s->config->save_dir, id) < 0)
+                return MHD_NO;
+        (void) path_rm_rf(results);
+        if (s->task_created)
+                s->task_created(s->userdata, id);
+        log_info("Task %" PRIu64 " restarted from the task manager", id);
+        return respond(c, MHD_HTTP_OK, "Task %" PRIu64 " restarted\n", id);
+}
+
+/* /<id>[/action] with the task's password, or /manager/<id>[/action] with the task manager's. */
 static enum MHD_Result handle_task(HttpServer *s, struct MHD_Connection *c, const char *method, uint64_t id,
-                                   const char *action)
+                                   const char *action, bool manager)
 {
         _cleanup_(task_freep) Task *t = NULL;
         const char *password;
         struct MHD_Response *resp;
         enum MHD_Result ret;
+        bool post = streq(method, MHD_HTTP_METHOD_POST);
         int r;
 
-        if (!streq(method, MHD_HTTP_METHOD_GET) &&
-            !(streq(action, "delete") && streq(method, MHD_HTTP_METHOD_POST)))
-                return respond(c, MHD_HTTP_METHOD_NOT_ALLOWED, "Use GET\n");
+        if (manager) {
+                /* Changes through the task manager are POSTs only (a link cannot trigger them). */
+                bool change = streq(action, "delete") || streq(action, "restart");
+
+                if (change ? !post : !streq(method, MHD_HTTP_METHOD_GET))
+                        return respond(c, MHD_HTTP_METHOD_NOT_ALLOWED, "Use %s\n", change ? "POST" : "GET");
+                if (!manager_authorized(s, c, &ret))
+                        return ret;
+        } else {
+                if (streq(action, "restart"))
+                        return respond(c, MHD_HTTP_NOT_FOUND, "Restarting is for the task manager\n");
+                if (!streq(method, MHD_HTTP_METHOD_GET) && !(streq(action, "delete") && post))
+                        return respond(c, MHD_HTTP_METHOD_NOT_ALLOWED, "Use GET\n");
+        }
         r = task_store_get(s->store, id, &t);
         if (r == -ENOENT)
                 return respond(c, MHD_HTTP_NOT_FOUND, "There is no task %" PRIu64 "\n", id);
         if (r < 0)
                 return respond(c, MHD_HTTP_INTERNAL_SERVER_ERROR, "Cannot read task %" PRIu64 "\n", id);
-        password = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "X-Task-Password");
-        if (!password || strlen(password) > 256)
-                return respond(c, MHD_HTTP_FORBIDDEN, "The X-Task-Password header is missing\n");
-        r = task_store_check_password(s->store, id, password);
-        if (r == -ENOENT)
-                return respond(c, MHD_HTTP_NOT_FOUND, "There is no task %" PRIu64 "\n", id);
-        if (r < 0)
-                return respond(c, MHD_HTTP_FORBIDDEN, "Wrong password for task %" PRIu64 "\n", id);
+        if (!manager) {
+                password = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "X-Task-Password");
+                if (!password || strlen(password) > 256)
+                        return respond(c, MHD_HTTP_FORBIDDEN, "The X-Task-Password header is missing\n");
+                r = task_store_check_password(s->store, id, password);
+                if (r == -ENOENT)
+                        return respond(c, MHD_HTTP_NOT_FOUND, "There is no task %" PRIu64 "\n", id);
+                if (r < 0)
+                        return respond(c, MHD_HTTP_FORBIDDEN, "Wrong password for task %" PRIu64 "\n", id);
+        }
 
         if (streq(action, "")) {
                 _cleanup_free_ char *body = NULL;
@@ -505,26 +734,56 @@ static enum MHD_Result handle_task(HttpServer *s, struct MHD_Connection *c, cons
                 (void) MHD_add_response_header(resp, "X-Task-Status", task_status_to_string(t->status));
                 (void) MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE,
                                                "text/plain; charset=utf-8");
-                ret = MHD_queue_response(c, MHD_HTTP_OK, resp);
+                ret = queue_response(c, MHD_HTTP_OK, resp);
                 MHD_destroy_response(resp);
                 return ret;
         }
+        if (streq(action, "status"))
+                return handle_task_status(s, c, t);
         if (streq(action, "delete")) {
-                _cleanup_free_ char *dir = NULL;
-
-                if (!s->config->allow_api_delete)
+                if (!manager && !s->config->allow_api_delete)
                         return respond(c, MHD_HTTP_FORBIDDEN,
                                        "Deleting tasks through the API is not enabled\n");
-                if (s->task_deleted)
-                        s->task_deleted(s->userdata, id);
-                if (asprintf(&dir, "%s/%" PRIu64, s->config->save_dir, id) < 0)
-                        return MHD_NO;
-                (void) path_rm_rf(dir);
-                (void) task_store_delete(s->store, id);
-                log_info("Task %" PRIu64 " deleted through the API", id);
-                return respond(c, MHD_HTTP_OK, "Task %" PRIu64 " deleted\n", id);
+                return task_delete(s, c, id, manager ? "from the task manager" : "through the API");
         }
+        if (streq(action, "restart"))
+                return task_restart(s, c, id);
         return serve_result(s, c, id, action);
+}
+
+/* GET /manager/tasks?status=&q=&limit=: the task manager's list. */
+static enum MHD_Result handle_manager_list(HttpServer *s, struct MHD_Connection *c, const char *method)
+{
+        static const char query_chars[] =
+                "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._+~:-";
+        const char *status, *query, *limit_text;
+        _cleanup_free_ char *json = NULL;
+        unsigned limit = 100;
+        size_t len;
+        enum MHD_Result ret;
+
+        if (!streq(method, MHD_HTTP_METHOD_GET))
+                return respond(c, MHD_HTTP_METHOD_NOT_ALLOWED, "Use GET\n");
+        if (!manager_authorized(s, c, &ret))
+                return ret;
+        status = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "status");
+        query = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "q");
+        limit_text = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "limit");
+        if (!isempty(status) && task_status_from_string(status) < 0)
+                return respond(c, MHD_HTTP_BAD_REQUEST,
+                               "status must be PENDING, FINISHED_SUCCESS or FINISHED_FAILURE\n");
+        if (!isempty(query) && (strlen(query) > MAX_QUERY_LENGTH || !string_in_charset(query, query_chars)))
+                return respond(c, MHD_HTTP_BAD_REQUEST,
+                               "The filter is at most %d letters, digits and ._+~:- characters\n",
+                               MAX_QUERY_LENGTH);
+        if (!isempty(limit_text) &&
+            (parse_uint(limit_text, &limit) < 0 || limit == 0 || limit > MAX_LIST_TASKS))
+                return respond(c, MHD_HTTP_BAD_REQUEST, "limit must be 1 to %d\n", MAX_LIST_TASKS);
+        if (task_store_list_json(s->store, isempty(status) ? NULL : status, isempty(query) ? NULL : query,
+                                 limit, &json) < 0)
+                return respond(c, MHD_HTTP_INTERNAL_SERVER_ERROR, "Cannot list the tasks\n");
+        len = strlen(json);
+        return respond_buffer(c, MHD_HTTP_OK, TAKE_PTR(json), len, "application/json", NULL);
 }
 
 static enum MHD_Result handle_settings(HttpServer *s, struct MHD_Connection *c)
@@ -638,7 +897,7 @@ static enum MHD_Result handle_checkpackage(HttpServer *s, struct MHD_Connection 
         resp = MHD_create_response_from_buffer(0, (void *) "", MHD_RESPMEM_PERSISTENT);
         if (!resp)
                 return MHD_NO;
-        ret = MHD_queue_response(c, MHD_HTTP_FOUND, resp);
+        ret = queue_response(c, MHD_HTTP_FOUND, resp);
         MHD_destroy_response(resp);
         return ret;
 }
@@ -657,9 +916,69 @@ static enum MHD_Result handle_stats(HttpServer *s, struct MHD_Connection *c)
         if (!resp)
                 return MHD_NO;
         (void) MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, "application/json");
-        ret = MHD_queue_response(c, MHD_HTTP_OK, resp);
+        ret = queue_response(c, MHD_HTTP_OK, resp);
         MHD_destroy_response(resp);
         return ret;
+}
+
+static const char *static_content_type(const char *name)
+{
+        static const char *const types[][2] = {
+                { ".html", "text/html; charset=utf-8" },
+                { ".css", "text/css; charset=utf-8" },
+                { ".js", "text/javascript; charset=utf-8" },
+                { ".svg", "image/svg+xml" },
+        };
+        const char *dot = strchr(name, '.');
+
+        if (!dot || dot == name || strchr(dot + 1, '.') ||
+            !string_in_charset(name, "abcdefghijklmnopqrstuvwxyz0123456789-.") || strlen(name) > 64)
+                return NULL;
+        for (size_t i = 0; i < ELEMENTSOF(types); i++)
+                if (streq(dot, types[i][0]))
+                        return types[i][1];
+        return NULL;
+}
+
+/* A file of the Web UI: a bare name from WebUIDir (no directories, a known extension). */
+static enum MHD_Result serve_static(HttpServer *s, struct MHD_Connection *c, const char *method,
+                                    const char *name)
+{
+        const char *type = static_content_type(name);
+        char *buf = NULL;
+        size_t len;
+        int r;
+
+        if (!type)
+                return respond(c, MHD_HTTP_NOT_FOUND, "Not found: %s\n", name);
+        if (!streq(method, MHD_HTTP_METHOD_GET) && !streq(method, MHD_HTTP_METHOD_HEAD))
+                return respond(c, MHD_HTTP_METHOD_NOT_ALLOWED, "Use GET\n");
+        if (s->webui_dirfd < 0)
+                return respond(c, MHD_HTTP_NOT_FOUND,
+                               "The Web UI is not installed (WebUIDir %s); the API works without it\n",
+                               s->config->webui_dir);
+        r = file_read_at(s->webui_dirfd, name, MAX_STATIC_SIZE, &buf, &len);
+        if (r == -ENOENT)
+                return respond(c, MHD_HTTP_NOT_FOUND, "Not found: %s\n", name);
+        if (r < 0)
+                return respond(c, MHD_HTTP_INTERNAL_SERVER_ERROR, "Cannot read %s\n", name);
+        return respond_buffer(c, MHD_HTTP_OK, buf, len, type, "no-cache");
+}
+
+/* Does the client (a browser navigating) want a page rather than the API's JSON? */
+static bool wants_html(struct MHD_Connection *c)
+{
+        const char *accept = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_ACCEPT);
+
+        return accept && strstr(accept, "text/html");
+}
+
+/* Paths under a "manager" segment: the page, the list, or a task (handled with the task paths). */
+static bool is_manager_path(const char *url, const char *what)
+{
+        const char *p = string_endswith(url, what);
+
+        return p && (p == url || p[-1] == '/');
 }
 
 static enum MHD_Result handle_request(void *cls, struct MHD_Connection *c, const char *url,
@@ -667,7 +986,8 @@ static enum MHD_Result handle_request(void *cls, struct MHD_Connection *c, const
                                       size_t *upload_data_size, void **con_cls)
 {
         HttpServer *s = cls;
-        const char *action;
+        const char *action, *last;
+        bool manager = false;
         uint64_t id;
 
         if (string_endswith(url, "/create"))
@@ -676,6 +996,8 @@ static enum MHD_Result handle_request(void *cls, struct MHD_Connection *c, const
                 *upload_data_size = 0;
                 return MHD_YES;
         }
+        if (strlen(url) > 1024)
+                return respond(c, MHD_HTTP_URI_TOO_LONG, "The path is too long\n");
         if (string_endswith(url, "/settings"))
                 return handle_settings(s, c);
         if (string_endswith(url, "/metrics"))
@@ -683,10 +1005,17 @@ static enum MHD_Result handle_request(void *cls, struct MHD_Connection *c, const
         if (string_endswith(url, "/checkpackage"))
                 return handle_checkpackage(s, c);
         if (string_endswith(url, "/stats"))
-                return handle_stats(s, c);
-        if (parse_task_path(url, &id, &action))
-                return handle_task(s, c, method, id, action);
-        return respond(c, MHD_HTTP_NOT_FOUND, "Not found: %s\n", url);
+                return wants_html(c) ? serve_static(s, c, method, "stats.html") : handle_stats(s, c);
+        if (is_manager_path(url, "manager/tasks"))
+                return handle_manager_list(s, c, method);
+        if (is_manager_path(url, "manager") || is_manager_path(url, "manager/"))
+                return serve_static(s, c, method, "manager.html");
+        if (parse_task_path(url, &id, &action, &manager))
+                return handle_task(s, c, method, id, action, manager);
+        if (string_endswith(url, "/"))
+                return serve_static(s, c, method, "index.html");
+        last = strrchr(url, '/');
+        return serve_static(s, c, method, last ? last + 1 : url);
 }
 
 static void request_completed(void *cls, struct MHD_Connection *c, void **con_cls,
@@ -756,6 +1085,11 @@ int http_server_start(HttpServer *s, char **ret_error)
                                r;
                 flags |= MHD_USE_TLS;
         }
+        s->webui_dirfd =
+                isempty(cfg->webui_dir) ? -EBADF : open(cfg->webui_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (s->webui_dirfd < 0)
+                log_warning("WebUIDir %s cannot be opened: the Web UI's pages answer 404 (the API works)",
+                            strna(cfg->webui_dir));
         s->save_dirfd = open(cfg->save_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         if (s->save_dirfd < 0)
                 return (void) asprintf(ret_error, "Cannot open SaveDir %s: %s", cfg->save_dir,
@@ -776,6 +1110,7 @@ int http_server_start(HttpServer *s, char **ret_error)
                         MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t) 256 * 1024, MHD_OPTION_END);
         if (!s->mhd) {
                 s->save_dirfd = safe_close(s->save_dirfd);
+                s->webui_dirfd = safe_close(s->webui_dirfd);
                 return (void) asprintf(ret_error, "Cannot listen on %s (address in use, or not allowed)",
                                        cfg->listen),
                        -EADDRINUSE;
@@ -789,4 +1124,5 @@ void http_server_stop(HttpServer *s)
                 MHD_stop_daemon(s->mhd);
         s->mhd = NULL;
         s->save_dirfd = safe_close(s->save_dirfd);
+        s->webui_dirfd = safe_close(s->webui_dirfd);
 }

@@ -44,6 +44,7 @@ typedef struct HttpServer {
         /* Internal. */
         struct MHD_Daemon *mhd;
         int save_dirfd;
+        int webui_dirfd; /* WebUIDir, -EBADF when it cannot be opened */
         uint64_t refused[_REFUSAL_MAX];
 } HttpServer;
 

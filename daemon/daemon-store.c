@@ -12,7 +12,7 @@
 #include "common-macro.h"
 #include "common-string.h"
 
-#define SCHEMA_VERSION 2
+#define SCHEMA_VERSION 3
 
 /* One connection in serialized mode (SQLITE_OPEN_FULLMUTEX): HTTP threads and workers share it. */
 struct TaskStore {
@@ -119,17 +119,30 @@ static int store_migrate(TaskStore *s)
                 if (r < 0)
                         return r;
         }
+        if (version < 2) {
+                r = store_exec(s, "BEGIN;"
+                                  "CREATE TABLE stats ("
+                                  "  task_id INTEGER PRIMARY KEY,"
+                                  "  finished_usec INTEGER NOT NULL,"
+                                  "  package TEXT, release TEXT, arch TEXT,"
+                                  "  core_size INTEGER NOT NULL,"
+                                  "  analyze_usec INTEGER NOT NULL, prepare_usec INTEGER NOT NULL,"
+                                  "  run_usec INTEGER NOT NULL, total_usec INTEGER NOT NULL,"
+                                  "  success INTEGER NOT NULL,"
+                                  "  missing_build_ids TEXT NOT NULL);"
+                                  "PRAGMA user_version = 2;"
+                                  "COMMIT;");
+                if (r < 0)
+                        return r;
+        }
+        /* v3: when each stage of a task began, for the Web UI's task page. */
         return store_exec(s, "BEGIN;"
-                             "CREATE TABLE stats ("
-                             "  task_id INTEGER PRIMARY KEY,"
-                             "  finished_usec INTEGER NOT NULL,"
-                             "  package TEXT, release TEXT, arch TEXT,"
-                             "  core_size INTEGER NOT NULL,"
-                             "  analyze_usec INTEGER NOT NULL, prepare_usec INTEGER NOT NULL,"
-                             "  run_usec INTEGER NOT NULL, total_usec INTEGER NOT NULL,"
-                             "  success INTEGER NOT NULL,"
-                             "  missing_build_ids TEXT NOT NULL);"
-                             "PRAGMA user_version = 2;"
+                             "CREATE TABLE task_stages ("
+                             "  task_id INTEGER NOT NULL,"
+                             "  stage TEXT NOT NULL,"
+                             "  started_usec INTEGER NOT NULL);"
+                             "CREATE INDEX task_stages_task ON task_stages(task_id, started_usec);"
+                             "PRAGMA user_version = 3;"
                              "COMMIT;");
 }
 
@@ -346,22 +359,141 @@ static int store_update(TaskStore *s, const char *sql, uint64_t id, const char *
         return sqlite3_changes(s->db) > 0 ? 0 : -ENOENT;
 }
 
+static int store_delete_stages(TaskStore *s, uint64_t id)
+{
+        _cleanup_(sqlite3_finalizep) sqlite3_stmt *st = NULL;
+        int r;
+
+        r = store_prepare(s, "DELETE FROM task_stages WHERE task_id = ?", &st);
+        if (r < 0)
+                return r;
+        sqlite3_bind_int64(st, 1, (sqlite3_int64) id);
+        r = sqlite3_step(st);
+        return r == SQLITE_DONE ? 0 : sqlite_error(r) ?: -EIO;
+}
+
+/* Appends (id, stage, usec) to task_stages. */
+static int store_add_stage(TaskStore *s, uint64_t id, const char *stage, int64_t usec)
+{
+        _cleanup_(sqlite3_finalizep) sqlite3_stmt *st = NULL;
+        int r;
+
+        r = store_prepare(s, "INSERT INTO task_stages (task_id, stage, started_usec) VALUES (?, ?, ?)", &st);
+        if (r < 0)
+                return r;
+        sqlite3_bind_int64(st, 1, (sqlite3_int64) id);
+        sqlite3_bind_text(st, 2, stage, -1, SQLITE_STATIC);
+        sqlite3_bind_int64(st, 3, usec);
+        r = sqlite3_step(st);
+        return r == SQLITE_DONE ? 0 : sqlite_error(r) ?: -EIO;
+}
+
 int task_store_set_stage(TaskStore *s, uint64_t id, const char *stage)
 {
-        return store_update(
+        int64_t now = now_usec();
+        int r;
+
+        r = store_update(
                 s, "UPDATE tasks SET stage = ?1, started_usec = COALESCE(started_usec, ?2) WHERE id = ?3",
-                id, stage, now_usec());
+                id, stage, now);
+        if (r < 0)
+                return r;
+        return store_add_stage(s, id, stage, now);
 }
 
 int task_store_finish(TaskStore *s, uint64_t id, bool success, const char *stage)
 {
-        return store_update(
+        int64_t now = now_usec();
+        int r;
+
+        r = store_update(
                 s,
                 success ? "UPDATE tasks SET status = 'FINISHED_SUCCESS', stage = ?1, finished_usec = ?2 "
                           "WHERE id = ?3"
                         : "UPDATE tasks SET status = 'FINISHED_FAILURE', stage = ?1, finished_usec = ?2 "
                           "WHERE id = ?3",
-                id, stage, now_usec());
+                id, stage, now);
+        if (r < 0)
+                return r;
+        return store_add_stage(s, id, stage, now);
+}
+
+int task_store_list_stages(TaskStore *s, uint64_t id, TaskStage **ret, size_t *ret_n)
+{
+        _cleanup_(sqlite3_finalizep) sqlite3_stmt *st = NULL;
+        TaskStage *v = NULL;
+        size_t n = 0, alloc = 0;
+        int r;
+
+        r = store_prepare(s,
+                          "SELECT stage, started_usec FROM task_stages WHERE task_id = ? "
+                          "ORDER BY started_usec, rowid LIMIT 64",
+                          &st);
+        if (r < 0)
+                return r;
+        sqlite3_bind_int64(st, 1, (sqlite3_int64) id);
+        while ((r = sqlite3_step(st)) == SQLITE_ROW) {
+                if (ARRAY_RESERVE(v, alloc, n + 1) < 0) {
+                        r = -ENOMEM;
+                        goto fail;
+                }
+                v[n].stage = strdup((const char *) sqlite3_column_text(st, 0));
+                if (!v[n].stage) {
+                        r = -ENOMEM;
+                        goto fail;
+                }
+                v[n++].started_usec = sqlite3_column_int64(st, 1);
+        }
+        if (r != SQLITE_DONE) {
+                r = sqlite_error(r) ?: -EIO;
+                goto fail;
+        }
+        *ret = v;
+        *ret_n = n;
+        return 0;
+fail:
+        task_stages_free(v, n);
+        return r;
+}
+
+void task_stages_free(TaskStage *v, size_t n)
+{
+        for (size_t i = 0; i < n; i++)
+                free(v[i].stage);
+        free(v);
+}
+
+/* A finished task runs again from the start: PENDING, its stage history cleared. -EBUSY while it is
+ * still PENDING (waiting or running). */
+int task_store_restart(TaskStore *s, uint64_t id)
+{
+        _cleanup_(sqlite3_finalizep) sqlite3_stmt *st = NULL;
+        Task *t = NULL;
+        TaskStatus status;
+        int r;
+
+        r = task_store_get(s, id, &t);
+        if (r < 0)
+                return r;
+        status = t->status;
+        task_free(t);
+        if (status == TASK_STATUS_PENDING)
+                return -EBUSY;
+        r = store_prepare(s,
+                          "UPDATE tasks SET status = 'PENDING', stage = 'Analyzing crash data', "
+                          "started_usec = NULL, finished_usec = NULL, created_usec = ?1 "
+                          "WHERE id = ?2 AND status != 'PENDING'",
+                          &st);
+        if (r < 0)
+                return r;
+        sqlite3_bind_int64(st, 1, now_usec());
+        sqlite3_bind_int64(st, 2, (sqlite3_int64) id);
+        r = sqlite3_step(st);
+        if (r != SQLITE_DONE)
+                return sqlite_error(r) ?: -EIO;
+        if (sqlite3_changes(s->db) == 0)
+                return -EBUSY;
+        return store_delete_stages(s, id);
 }
 
 int task_store_delete(TaskStore *s, uint64_t id)
@@ -369,6 +501,9 @@ int task_store_delete(TaskStore *s, uint64_t id)
         _cleanup_(sqlite3_finalizep) sqlite3_stmt *st = NULL;
         int r;
 
+        r = store_delete_stages(s, id);
+        if (r < 0)
+                return r;
         r = store_prepare(s, "DELETE FROM tasks WHERE id = ?", &st);
         if (r < 0)
                 return r;
@@ -608,6 +743,10 @@ int task_store_stats_json(TaskStore *s, char **ret)
                               "SELECT release, COUNT(*), SUM(success) FROM stats GROUP BY release ORDER BY "
                               "2 DESC");
         if (r >= 0)
+                r = json_rows(
+                        s, f, "arches",
+                        "SELECT arch, COUNT(*), SUM(success) FROM stats GROUP BY arch ORDER BY 2 DESC");
+        if (r >= 0)
                 r = json_rows(s, f, "packages",
                               "SELECT package, COUNT(*), SUM(success) FROM stats GROUP BY package "
                               "ORDER BY 2 DESC LIMIT 20");
@@ -634,6 +773,78 @@ int task_store_stats_json(TaskStore *s, char **ret)
                 r = -ENOMEM;
         if (r < 0)
                 return r;
+        *ret = TAKE_PTR(buf);
+        return 0;
+}
+
+int task_store_list_json(TaskStore *s, const char *status, const char *query, unsigned limit, char **ret)
+{
+        _cleanup_(sqlite3_finalizep) sqlite3_stmt *st = NULL;
+        _cleanup_free_ char *buf = NULL, *like = NULL;
+        size_t size = 0;
+        bool first = true;
+        FILE *f;
+        int r;
+
+        if (!isempty(query)) {
+                /* The query is a plain substring: LIKE's own wildcards are escaped. */
+                size_t n = strlen(query);
+                char *p;
+
+                like = malloc(n * 2 + 3);
+                if (!like)
+                        return -ENOMEM;
+                p = like;
+                *p++ = '%';
+                for (const char *c = query; *c; c++) {
+                        if (IN_SET(*c, '%', '_', '\\'))
+                                *p++ = '\\';
+                        *p++ = *c;
+                }
+                *p++ = '%';
+                *p = '\0';
+        }
+        r = store_prepare(
+                s,
+                "SELECT t.id, t.type, t.status, t.stage, t.created_usec, t.finished_usec, "
+                "s.package, s.release, s.arch FROM tasks t LEFT JOIN stats s ON s.task_id = t.id "
+                "WHERE (?1 IS NULL OR t.status = ?1) AND (?2 IS NULL OR CAST(t.id AS TEXT) LIKE ?2 "
+                "ESCAPE '\\' OR s.package LIKE ?2 ESCAPE '\\' OR s.release LIKE ?2 ESCAPE '\\') "
+                "ORDER BY t.created_usec DESC LIMIT ?3",
+                &st);
+        if (r < 0)
+                return r;
+        if (!isempty(status))
+                sqlite3_bind_text(st, 1, status, -1, SQLITE_STATIC);
+        if (like)
+                sqlite3_bind_text(st, 2, like, -1, SQLITE_STATIC);
+        sqlite3_bind_int64(st, 3, limit);
+        f = open_memstream(&buf, &size);
+        if (!f)
+                return -ENOMEM;
+        fputs("{\"tasks\": [", f);
+        while ((r = sqlite3_step(st)) == SQLITE_ROW) {
+                fprintf(f, "%s\n  {\"id\": %lld, \"type\": %d, \"status\": ", first ? "" : ",",
+                        (long long) sqlite3_column_int64(st, 0), sqlite3_column_int(st, 1));
+                first = false;
+                json_string(f, (const char *) sqlite3_column_text(st, 2));
+                fputs(", \"stage\": ", f);
+                json_string(f, (const char *) sqlite3_column_text(st, 3));
+                fprintf(f, ", \"created\": %.3f, \"finished\": %.3f, \"package\": ",
+                        (double) sqlite3_column_int64(st, 4) / 1e6,
+                        (double) sqlite3_column_int64(st, 5) / 1e6);
+                json_string(f, (const char *) sqlite3_column_text(st, 6));
+                fputs(", \"release\": ", f);
+                json_string(f, (const char *) sqlite3_column_text(st, 7));
+                fputs(", \"arch\": ", f);
+                json_string(f, (const char *) sqlite3_column_text(st, 8));
+                fputs("}", f);
+        }
+        fputs("\n]}\n", f);
+        if (fclose(f) != 0)
+                return -ENOMEM;
+        if (r != SQLITE_DONE)
+                return sqlite_error(r) ?: -EIO;
         *ret = TAKE_PTR(buf);
         return 0;
 }

@@ -59,6 +59,21 @@ int task_store_check_password(TaskStore *s, uint64_t id, const char *password);
 int task_store_set_stage(TaskStore *s, uint64_t id, const char *stage);
 int task_store_finish(TaskStore *s, uint64_t id, bool success, const char *stage);
 int task_store_delete(TaskStore *s, uint64_t id);
+
+/* When each stage began (set_stage and finish record one each), oldest first. */
+typedef struct TaskStage {
+        char *stage;
+        int64_t started_usec; /* CLOCK_REALTIME */
+} TaskStage;
+int task_store_list_stages(TaskStore *s, uint64_t id, TaskStage **ret, size_t *ret_n);
+void task_stages_free(TaskStage *v, size_t n);
+/* A finished task back to PENDING with its stage history cleared; -EBUSY while it is PENDING. */
+int task_store_restart(TaskStore *s, uint64_t id);
+
+/* The task manager's list as JSON: {"tasks": [{id, type, status, stage, created, finished, package,
+ * release, arch}, …]} newest first, at most limit rows; status (a TaskStatus name) and query (a
+ * substring of the id, package or release) filter when not NULL. */
+int task_store_list_json(TaskStore *s, const char *status, const char *query, unsigned limit, char **ret);
 /* Number of tasks with that status. */
 int task_store_count(TaskStore *s, TaskStatus status, uint64_t *ret);
 /* What the statistics keep of each finished task. */

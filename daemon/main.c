@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <inttypes.h>
 #include <limits.h>
@@ -181,36 +182,62 @@ static void help(void)
                RETRACE_CONFIG_ENV, SYSCONFDIR "/retrace-server/retrace-server.conf");
 }
 
-/* The configured SandboxPath, else the helper beside this program: in a build tree
- * (build/daemon/retrace-server → build/sandbox/retrace-sandbox) or installed side by side. */
+/* Replaces *path, when it does not exist, by the first of candidates (relative to this program's
+ * directory) whose probe (itself, or probe inside it) is accessible with mode: a build tree
+ * (build/daemon → build/sandbox, build/webui) or an installed tree. Says so in the log as key. */
+static bool find_beside_self(char **path, const char *const *candidates, size_t n_candidates,
+                             const char *probe, int mode, const char *key)
+{
+        char self[PATH_MAX];
+        ssize_t n;
+
+        if (*path && access(*path, mode) >= 0)
+                return true;
+        n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+        if (n <= 0)
+                return false;
+        self[n] = '\0';
+        *strrchr(self, '/') = '\0';
+        for (size_t i = 0; i < n_candidates; i++) {
+                _cleanup_free_ char *p = path_join(self, candidates[i]), *check = NULL;
+
+                check = p && probe ? path_join(p, probe) : NULL;
+                if (p && access(check ?: p, mode) >= 0) {
+                        log_info("%s %s does not exist; using %s", key, strna(*path), p);
+                        free(*path);
+                        *path = TAKE_PTR(p);
+                        return true;
+                }
+        }
+        return false;
+}
+
+/* The configured SandboxPath, else the helper beside this program. */
 static int find_sandbox(RetraceConfig *c)
 {
         static const char *const candidates[] = { "../sandbox/retrace-sandbox", "retrace-sandbox",
                                                   "../libexec/retrace-sandbox" };
-        char self[PATH_MAX];
-        ssize_t n;
 
-        if (access(c->sandbox_path, X_OK) >= 0)
+        if (find_beside_self(&c->sandbox_path, candidates, ELEMENTSOF(candidates), NULL, X_OK,
+                             "SandboxPath"))
                 return 0;
-        n = readlink("/proc/self/exe", self, sizeof(self) - 1);
-        if (n > 0) {
-                self[n] = '\0';
-                *strrchr(self, '/') = '\0';
-                for (size_t i = 0; i < ELEMENTSOF(candidates); i++) {
-                        _cleanup_free_ char *p = path_join(self, candidates[i]);
-
-                        if (p && access(p, X_OK) >= 0) {
-                                log_info("SandboxPath %s does not exist; using %s", c->sandbox_path, p);
-                                free(c->sandbox_path);
-                                c->sandbox_path = TAKE_PTR(p);
-                                return 0;
-                        }
-                }
-        }
         return log_error_errno(ENOENT,
                                "The sandbox helper %s does not exist: install retrace-sandbox or set "
                                "SandboxPath in the configuration",
                                c->sandbox_path);
+}
+
+/* The configured WebUIDir, else the pages beside this program (meson copies them to build/webui).
+ * The API works without them, so a missing Web UI is only a warning (logged when the server
+ * starts). */
+static void find_webui(RetraceConfig *c)
+{
+        static const char *const candidates[] = { "../webui", "../share/retrace-server/webui" };
+
+        if (c->webui_dir && access(c->webui_dir, F_OK) >= 0)
+                return;
+        (void) find_beside_self(&c->webui_dir, candidates, ELEMENTSOF(candidates), "index.html", R_OK,
+                                "WebUIDir");
 }
 
 /* With a delegated cgroup v2 (the unit's Delegate=), moves the daemon into a leaf so that each
@@ -254,6 +281,10 @@ static int setup(Daemon *d, const char *listen_override)
         if (r < 0)
                 return r;
         cgroup_setup();
+        find_webui(d->config);
+        if (d->config->allow_task_manager && isempty(d->config->task_manager_password))
+                log_warning("AllowTaskManager is on but TaskManagerPassword is not set: the task manager "
+                            "refuses every login");
         r = path_mkdir_p(d->config->save_dir, 0750);
         if (r < 0)
                 return log_error_errno(
@@ -301,6 +332,7 @@ static int setup(Daemon *d, const char *listen_override)
                 .task_created = hook_task_created,
                 .task_deleted = hook_task_deleted,
                 .save_dirfd = -EBADF,
+                .webui_dirfd = -EBADF,
         };
         error = mfree(error);
         r = http_server_start(&d->http, &error);

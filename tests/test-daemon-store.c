@@ -1,4 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
+#include <inttypes.h>
+#include <stdio.h>
 #include <unistd.h>
 
 #include "common-macro.h"
@@ -87,6 +89,76 @@ TEST(lifecycle_survives_reopen)
         ASSERT_OK(path_rm_rf(dir));
 }
 
+TEST(stages_restart_list)
+{
+        _cleanup_free_ char *dir = make_dir(), *db = path_join(dir, "tasks.db"), *json = NULL, *json2 = NULL,
+                            *json3 = NULL, *id_text = NULL;
+        _cleanup_(task_store_freep) TaskStore *s = NULL;
+        char password[TASK_PASSWORD_LEN + 1];
+        TaskStage *stages = NULL;
+        size_t n = 0;
+        uint64_t a, b;
+        Task *t = NULL;
+
+        ASSERT_OK(task_store_open(db, &s));
+        ASSERT_OK(task_store_create(s, TASK_TYPE_RETRACE, &a, password));
+        ASSERT_OK(task_store_create(s, TASK_TYPE_RETRACE, &b, password));
+        ASSERT_OK(task_store_list_stages(s, a, &stages, &n));
+        ASSERT_EQ(n, 0);
+        task_stages_free(stages, n);
+
+        ASSERT_OK(task_store_set_stage(s, a, "Analyzing crash data"));
+        ASSERT_OK(task_store_set_stage(s, a, "Generating backtrace"));
+        ASSERT_ERROR(task_store_restart(s, a), EBUSY); /* still running */
+        ASSERT_OK(task_store_finish(s, a, true, "Retrace job finished successfully"));
+        ASSERT_OK(task_store_list_stages(s, a, &stages, &n));
+        ASSERT_EQ(n, 3);
+        ASSERT_STREQ(stages[0].stage, "Analyzing crash data");
+        ASSERT_STREQ(stages[2].stage, "Retrace job finished successfully");
+        ASSERT_TRUE(stages[0].started_usec > 0 && stages[0].started_usec <= stages[2].started_usec);
+        task_stages_free(stages, n);
+        ASSERT_OK(task_store_add_stats(s, &(TaskStats){ .id = a,
+                                                        .package = "crashy-1.0-1.tos1",
+                                                        .release = "testos-1-x86_64",
+                                                        .arch = "x86_64",
+                                                        .success = true }));
+
+        /* The list: newest first, filtered by status and by a plain substring (no LIKE wildcards). */
+        ASSERT_OK(task_store_list_json(s, NULL, NULL, 10, &json));
+        ASSERT_NOT_NULL(strstr(json, "\"package\": \"crashy-1.0-1.tos1\""));
+        ASSERT_OK(task_store_list_json(s, "PENDING", NULL, 10, &json2));
+        ASSERT_NULL(strstr(json2, "crashy"));
+        ASSERT_OK(task_store_list_json(s, NULL, "%", 10, &json3));
+        ASSERT_STREQ(json3, "{\"tasks\": [\n]}\n");
+        json3 = mfree(json3);
+        ASSERT_OK(task_store_list_json(s, NULL, "tos1", 1, &json3));
+        ASSERT_TRUE(asprintf(&id_text, "\"id\": %" PRIu64 ",", a) > 0);
+        ASSERT_NOT_NULL(strstr(json3, id_text));
+        json3 = mfree(json3);
+        ASSERT_OK(task_store_list_json(s, NULL, NULL, 1, &json3));
+        ASSERT_NULL(strstr(strstr(json3, "\"id\"") + 1, "\"id\"")); /* the limit holds */
+
+        /* Restart: PENDING again, history cleared; an unknown id is -ENOENT. */
+        ASSERT_OK(task_store_restart(s, a));
+        ASSERT_OK(task_store_get(s, a, &t));
+        ASSERT_EQ(t->status, TASK_STATUS_PENDING);
+        ASSERT_STREQ(t->stage, "Analyzing crash data");
+        ASSERT_EQ(t->finished_usec, 0);
+        t = task_free(t);
+        ASSERT_OK(task_store_list_stages(s, a, &stages, &n));
+        ASSERT_EQ(n, 0);
+        task_stages_free(stages, n);
+        ASSERT_ERROR(task_store_restart(s, 1), ENOENT);
+
+        /* Delete takes the stage history with it. */
+        ASSERT_OK(task_store_set_stage(s, b, "Analyzing crash data"));
+        ASSERT_OK(task_store_delete(s, b));
+        ASSERT_OK(task_store_list_stages(s, b, &stages, &n));
+        ASSERT_EQ(n, 0);
+        task_stages_free(stages, n);
+        ASSERT_OK(path_rm_rf(dir));
+}
+
 TEST(statuses)
 {
         ASSERT_STREQ(task_status_to_string(TASK_STATUS_FINISHED_FAILURE), "FINISHED_FAILURE");
@@ -95,4 +167,4 @@ TEST(statuses)
 }
 
 DEFINE_TEST_MAIN(TEST_ENTRY(create_get_password), TEST_ENTRY(lifecycle_survives_reopen),
-                 TEST_ENTRY(statuses))
+                 TEST_ENTRY(statuses), TEST_ENTRY(stages_restart_list))

@@ -1,0 +1,229 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+// The web suite's browser half (started by tests/test_web.py, which runs the daemon): Debian's
+// chromium, headless, driven by playwright-core, through every page of the Web UI. Exits non-zero
+// on the first failed check; a screenshot of each page goes to $WEB_ARTIFACTS.
+'use strict';
+
+const fs = require('fs');
+const path = require('path');
+const { chromium } = require('playwright-core');
+
+const cfg = JSON.parse(process.env.WEB_TEST_CONFIG);
+const BASE = cfg.base_url;
+const SHOTS = cfg.artifacts;
+let step = 'start';
+
+function check(cond, msg) {
+  if (!cond) throw new Error(msg);
+}
+
+async function shot(page, name) {
+  await page.screenshot({ path: path.join(SHOTS, name + '.png'), fullPage: true });
+}
+
+function log(msg) {
+  console.log('web: ' + msg);
+}
+
+// Follows #status-text until the task page says the task finished; returns the texts seen.
+async function followStatus(page) {
+  const seen = [];
+  const deadline = Date.now() + 240000;
+  while (Date.now() < deadline) {
+    const text = (await page.textContent('#status-text').catch(() => '')) || '';
+    if (text && seen[seen.length - 1] !== text) seen.push(text);
+    const st = await page.getAttribute('#task-view', 'data-status').catch(() => null);
+    if (st && st.startsWith('FINISHED')) {
+      await page.waitForSelector('#task-view[data-loaded=yes]', { timeout: 30000 });
+      const final = await page.textContent('#status-text');
+      if (seen[seen.length - 1] !== final) seen.push(final);
+      return { status: st, seen };
+    }
+    await page.waitForTimeout(50);
+  }
+  throw new Error('the task page did not show the task finished within 240 s; seen: ' + JSON.stringify(seen));
+}
+
+async function crashFunctions(page) {
+  return page.$$eval('#backtrace table.frames', (tables) =>
+    tables.length ? Array.from(tables[0].querySelectorAll('td.func')).map((td) => td.textContent) : []);
+}
+
+function inOrder(have, want) {
+  let i = 0;
+  for (const f of have) if (f === want[i] && ++i === want.length) return true;
+  return false;
+}
+
+async function main() {
+  fs.mkdirSync(SHOTS, { recursive: true });
+  const userDataDir = fs.mkdtempSync(path.join(cfg.tmp, 'chromium-'));
+  const context = await chromium.launchPersistentContext(userDataDir, {
+    executablePath: '/usr/bin/chromium',
+    headless: true,
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+           '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+    viewport: { width: 1280, height: 900 },
+  });
+  const problems = [];
+  context.on('page', (p) => watch(p));
+  function watch(p) {
+    p.on('pageerror', (e) => problems.push('page error: ' + e.message));
+    p.on('console', (m) => {
+      // A Content-Security-Policy violation (an inline script or style) shows up as a console error.
+      if (m.type() === 'error' && !/Failed to load resource/.test(m.text())) problems.push('console: ' + m.text());
+    });
+  }
+  const page = context.pages()[0] || await context.newPage();
+  watch(page);
+  page.setDefaultTimeout(30000);
+
+  step = 'landing page';
+  const resp = await page.goto(BASE);
+  check(resp.status() === 200, 'GET / answered ' + resp.status());
+  const csp = resp.headers()['content-security-policy'] || '';
+  check(/script-src 'self'/.test(csp) && !/unsafe-inline/.test(csp), 'weak or no CSP on /: ' + csp);
+  await page.waitForFunction(() => /testos-1-x86_64/.test(document.getElementById('releases').textContent));
+  await page.keyboard.press('Tab');
+  check(await page.evaluate(() => document.activeElement.classList.contains('skip')),
+        'the first Tab does not reach the skip link');
+  await shot(page, 'index');
+
+  step = 'submit a core file with its facts';
+  await page.goto(BASE + 'submit.html');
+  await page.waitForFunction(() => document.querySelectorAll('#core-release option[value]').length > 0 &&
+                                    document.getElementById('core-release').value !== '');
+  await page.check('input[name=kind][value=core]');
+  await page.setInputFiles('#core-file', path.join(cfg.crash_dir, 'coredump'));
+  await page.fill('#core-executable', cfg.executable);
+  await page.fill('#core-package', cfg.package);
+  await page.selectOption('#core-release', cfg.release);
+  await shot(page, 'submit');
+  await Promise.all([page.waitForURL(/task\.html\?id=\d+/, { timeout: 60000 }), page.click('#submit-button')]);
+  const url = new URL(page.url());
+  check(!/password/i.test(url.search) && !url.hash, 'the task URL carries more than the id: ' + page.url());
+  const coreTask = url.searchParams.get('id');
+  const password = await page.evaluate((id) => sessionStorage.getItem('task-password:' + id), coreTask);
+  check(password && password.length >= 22, 'no task password kept in the tab');
+  let navigations = 0;
+  page.on('framenavigated', (f) => { if (f === page.mainFrame()) navigations++; });
+  const r1 = await followStatus(page);
+  log('task ' + coreTask + ' statuses seen live: ' + JSON.stringify(r1.seen));
+  check(navigations === 0, 'the task page reloaded itself while following the task');
+  check(r1.status === 'FINISHED_SUCCESS', 'the core task ended ' + r1.status + ': ' + JSON.stringify(r1.seen));
+  check(r1.seen.length >= 2 && r1.seen[0] !== 'Retrace job finished successfully',
+        'the status did not change live on the page: ' + JSON.stringify(r1.seen));
+  const stages = await page.$$eval('#stages tbody tr td:first-child', (tds) => tds.map((t) => t.textContent));
+  for (const s of ['Waiting in the queue', 'Analyzing crash data', 'Generating backtrace'])
+    check(stages.includes(s), 'stage ' + s + ' missing from the stage table: ' + JSON.stringify(stages));
+  const funcs = await crashFunctions(page);
+  check(inOrder(funcs, cfg.functions), 'crashing thread shows ' + JSON.stringify(funcs) + ', expected in order ' +
+        JSON.stringify(cfg.functions));
+  const logLines = await page.$$eval('#log li', (lis) => lis.length);
+  check(logLines > 3, 'the log has ' + logLines + ' lines');
+  check(await page.isVisible('#exploitable-section'), 'no exploitability shown');
+  const [download] = await Promise.all([page.waitForEvent('download'), page.click('#bt-download')]);
+  const dlPath = path.join(cfg.tmp, 'backtrace-download.txt');
+  await download.saveAs(dlPath);
+  check(fs.readFileSync(dlPath, 'utf8').includes(cfg.functions[0]), 'the downloaded backtrace lacks the frames');
+  await shot(page, 'task');
+  await page.setViewportSize({ width: 390, height: 844 });
+  await shot(page, 'task-phone');
+  await page.setViewportSize({ width: 1280, height: 900 });
+
+  step = 'submit an ABRT archive';
+  await page.goto(BASE + 'submit.html');
+  await page.waitForFunction(() => /MiB/.test(document.getElementById('limits').textContent));
+  await page.setInputFiles('#archive-file', cfg.archive);
+  await Promise.all([page.waitForURL(/task\.html\?id=\d+/, { timeout: 60000 }), page.click('#submit-button')]);
+  const archiveTask = new URL(page.url()).searchParams.get('id');
+  const r2 = await followStatus(page);
+  check(r2.status === 'FINISHED_SUCCESS', 'the archive task ended ' + r2.status);
+  check(inOrder(await crashFunctions(page), cfg.functions), 'the archive task shows other frames');
+
+  step = 'an oversized file is refused before the upload';
+  let creates = 0;
+  page.on('request', (rq) => { if (/\/create$/.test(rq.url())) creates++; });
+  await page.goto(BASE + 'submit.html');
+  await page.waitForFunction(() => /MiB/.test(document.getElementById('limits').textContent));
+  await page.setInputFiles('#archive-file', cfg.oversized);
+  await page.click('#submit-button');
+  await page.waitForSelector('#submit-message:not([hidden])');
+  const refusal = await page.textContent('#submit-message');
+  check(/larger than the \d+ MiB/.test(refusal), 'no size refusal in words: ' + refusal);
+  check(creates === 0, 'the oversized file was sent to the server anyway');
+  await shot(page, 'submit-refused');
+
+  step = 'a wrong password shows an error';
+  const other = await context.newPage();
+  await other.goto(BASE + 'task.html?id=' + coreTask);
+  await other.evaluate(() => sessionStorage.clear());
+  await other.goto(BASE + 'task.html?id=' + coreTask);
+  await other.waitForSelector('#task-form:not([hidden])');
+  await other.fill('#task-password', 'not-the-password');
+  await other.click('#task-form button[type=submit]');
+  await other.waitForSelector('#task-message.error');
+  const wrong = await other.textContent('#task-message');
+  check(/Wrong password/.test(wrong) && /403/.test(wrong), 'wrong password message: ' + wrong);
+  check(await other.isHidden('#task-view'), 'task data shown with a wrong password');
+  await shot(other, 'task-wrong-password');
+  await other.close();
+
+  step = 'statistics';
+  await page.goto(BASE + 'stats.html');
+  await page.waitForSelector('#stats-view[data-loaded=yes]');
+  const total = Number(await page.textContent('#total-count'));
+  check(total >= 2, 'statistics count ' + total + ' tasks, expected the 2 finished ones');
+  check((await page.textContent('#per-release')).includes(cfg.release), 'the release is not in the statistics');
+  check((await page.textContent('#packages')).includes(cfg.package), 'the package is not in the statistics');
+  check(await page.$$eval('#stats-view svg.chart rect', (r) => r.length) > 0, 'no bars drawn');
+  await shot(page, 'stats');
+  const statsNav = await page.goto(BASE + 'stats');
+  check(/text\/html/.test(statsNav.headers()['content-type']), 'a browser navigating to /stats gets no page');
+
+  step = 'task manager';
+  page.on('dialog', (d) => d.accept());
+  await page.goto(BASE + 'manager.html');
+  await page.waitForSelector('#login-form:not([hidden])');
+  await page.fill('#manager-password', 'wrong');
+  await page.click('#login-form button[type=submit]');
+  await page.waitForSelector('#manager-message.error');
+  check(/Wrong task manager password/.test(await page.textContent('#manager-message')), 'no wrong-login message');
+  await page.fill('#manager-password', cfg.manager_password);
+  await page.click('#login-form button[type=submit]');
+  await page.waitForSelector('#manager-view:not([hidden])');
+  const ids = await page.$$eval('#tasks tbody tr', (trs) => trs.map((t) => t.dataset.id));
+  check(ids.includes(coreTask) && ids.includes(archiveTask), 'the list lacks the tasks: ' + JSON.stringify(ids));
+  await page.fill('#filter-q', coreTask);
+  await page.click('#filter-form button[type=submit]');
+  await page.waitForFunction((id) => {
+    const rows = document.querySelectorAll('#tasks tbody tr');
+    return rows.length === 1 && rows[0].dataset.id === id;
+  }, coreTask);
+  await shot(page, 'manager');
+  await page.click('#tasks tbody tr[data-id="' + coreTask + '"] button[data-action=restart]');
+  await page.waitForFunction(() => /restarted/.test(document.getElementById('manager-message').textContent));
+  // Open the restarted task in the manager's view and follow it to success again.
+  await page.click('#tasks tbody tr[data-id="' + coreTask + '"] a');
+  await page.waitForURL(/manager=1/);
+  const r3 = await followStatus(page);
+  check(r3.status === 'FINISHED_SUCCESS', 'the restarted task ended ' + r3.status);
+  check(inOrder(await crashFunctions(page), cfg.functions), 'the restarted task shows other frames');
+  await shot(page, 'task-manager-view');
+  await page.goto(BASE + 'manager.html');
+  await page.waitForSelector('#tasks tbody tr[data-id="' + archiveTask + '"]');
+  await page.click('#tasks tbody tr[data-id="' + archiveTask + '"] button[data-action=delete]');
+  await page.waitForFunction(() => /deleted/.test(document.getElementById('manager-message').textContent));
+  await page.waitForFunction((id) => !document.querySelector('#tasks tbody tr[data-id="' + id + '"]'), archiveTask);
+
+  check(problems.length === 0, 'the pages logged errors: ' + problems.join('; '));
+  await context.close();
+  fs.writeFileSync(path.join(cfg.tmp, 'result.json'),
+                   JSON.stringify({ core_task: coreTask, core_password: password, archive_task: archiveTask }));
+  log('all checks passed');
+}
+
+main().catch((e) => {
+  console.error('web: FAILED at step "' + step + '": ' + (e && e.stack ? e.stack : e));
+  process.exit(1);
+});

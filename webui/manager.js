@@ -1,0 +1,86 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+// Task manager: log in with the TaskManagerPassword (kept in this tab's session storage, sent in the
+// X-Manager-Password header), list and filter tasks, open, restart or delete one.
+'use strict';
+
+function headers() {
+  return { 'X-Manager-Password': RT.managerPassword.get() || '' };
+}
+
+function message(text, kind) {
+  RT.say(document.getElementById('manager-message'), text, kind);
+}
+
+async function act(id, action) {
+  if (action === 'delete' && !window.confirm('Delete task ' + id + ' and its crash data?')) return;
+  const r = await RT.request('POST', 'manager/' + id + '/' + action, headers());
+  if (r.status === 200) message('Task ' + id + (action === 'delete' ? ' deleted.' : ' restarted.'), 'ok');
+  else message('Task ' + id + ': ' + action + ' failed: ' + RT.describe(r.status, r.text), 'error');
+  await list();
+}
+
+async function list() {
+  const params = new URLSearchParams();
+  const status = document.getElementById('filter-status').value;
+  const q = document.getElementById('filter-q').value.trim();
+  if (status) params.set('status', status);
+  if (q) params.set('q', q);
+  params.set('limit', '200');
+  const r = await RT.request('GET', 'manager/tasks?' + params.toString(), headers());
+  if (r.status === 403) {
+    RT.managerPassword.forget();
+    document.getElementById('manager-view').hidden = true;
+    document.getElementById('login-form').hidden = false;
+    message(RT.describe(r.status, r.text), 'error');
+    document.getElementById('manager-password').focus();
+    return false;
+  }
+  if (r.status !== 200) {
+    message('Cannot list the tasks: ' + RT.describe(r.status, r.text), 'error');
+    return false;
+  }
+  const tasks = JSON.parse(r.text).tasks;
+  const body = RT.clear(document.querySelector('#tasks tbody'));
+  const labels = { PENDING: 'running', FINISHED_SUCCESS: 'success', FINISHED_FAILURE: 'failed' };
+  for (const t of tasks) {
+    const restart = RT.el('button', { type: 'button', 'data-action': 'restart', 'data-id': t.id,
+                                      disabled: t.status === 'PENDING' }, 'Restart');
+    const del = RT.el('button', { type: 'button', 'data-action': 'delete', 'data-id': t.id, class: 'danger' }, 'Delete');
+    restart.setAttribute('aria-label', 'Restart task ' + t.id);
+    del.setAttribute('aria-label', 'Delete task ' + t.id);
+    restart.addEventListener('click', () => act(t.id, 'restart'));
+    del.addEventListener('click', () => act(t.id, 'delete'));
+    body.append(RT.el('tr', { 'data-id': t.id },
+                      RT.el('td', {}, RT.el('a', { href: 'task.html?id=' + t.id + '&manager=1' }, String(t.id))),
+                      RT.el('td', {}, RT.el('span', { class: 'badge ' + (labels[t.status] || '') },
+                                            labels[t.status] || t.status), ' ', t.stage),
+                      RT.el('td', {}, t.package || '–'),
+                      RT.el('td', {}, t.release || '–'),
+                      RT.el('td', {}, RT.formatTime(t.created)),
+                      RT.el('td', { class: 'actions' }, restart, ' ', del)));
+  }
+  document.getElementById('tasks-caption').textContent = tasks.length + (tasks.length === 1 ? ' task' : ' tasks') +
+    (status || q ? ' matching the filter' : '') + ', newest first';
+  document.getElementById('manager-view').hidden = false;
+  document.getElementById('manager-view').dataset.loaded = String(Date.now());
+  return true;
+}
+
+document.addEventListener('DOMContentLoaded', () => {
+  document.getElementById('login-form').addEventListener('submit', async (ev) => {
+    ev.preventDefault();
+    RT.managerPassword.set(document.getElementById('manager-password').value);
+    message('');
+    if (await list()) document.getElementById('login-form').hidden = true;
+  });
+  document.getElementById('filter-form').addEventListener('submit', (ev) => {
+    ev.preventDefault();
+    list();
+  });
+  document.getElementById('logout').addEventListener('click', () => {
+    RT.managerPassword.forget();
+    window.location.reload();
+  });
+  if (RT.managerPassword.get()) list();
+  else document.getElementById('login-form').hidden = false;
+});

@@ -1,0 +1,282 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+// Task page: follows a task live (GET <id>/status every second), then shows its backtrace (crashing
+// thread first, frames as rows, other threads collapsed), exploitability and log. The password comes
+// from this tab's session storage or the form and goes only into the X-Task-Password header. With
+// ?manager=1 the task manager's credential opens any task through manager/<id>/….
+'use strict';
+
+const Task = { id: null, manager: false, timer: null, lastStage: null, backtrace: '', log: '' };
+
+const POLL_MS = 1000;
+const SECTION_HEADERS = ['Crashing thread:', 'All threads:', 'Abort message:', 'Shared libraries:', 'Registers:',
+                         'Disassembly around the crashing instruction:'];
+
+function base() {
+  return (Task.manager ? 'manager/' : '') + encodeURIComponent(Task.id);
+}
+
+function authHeaders() {
+  return Task.manager ? { 'X-Manager-Password': RT.managerPassword.get() || '' }
+                      : { 'X-Task-Password': RT.taskPassword.get(Task.id) || '' };
+}
+
+function fail(text) {
+  clearTimeout(Task.timer);
+  RT.say(document.getElementById('task-message'), text, 'error');
+}
+
+function showForm(id) {
+  const form = document.getElementById('task-form');
+  form.hidden = false;
+  if (id) document.getElementById('task-id').value = id;
+  document.getElementById(id ? 'task-password' : 'task-id').focus();
+}
+
+// Stage rows: the wait in the queue, then each stage the store recorded, with its duration (the
+// running one counted up to the server's "now").
+function renderStages(st) {
+  const body = RT.clear(document.querySelector('#stages tbody'));
+  const rows = [];
+  const firstStart = st.stages.length ? st.stages[0].started : (st.status === 'PENDING' ? st.now : null);
+  rows.push({ stage: 'Waiting in the queue', started: st.created, ended: firstStart || st.now });
+  st.stages.forEach((s, i) => {
+    const next = st.stages[i + 1];
+    const last = !next;
+    rows.push({ stage: s.stage, started: s.started,
+                ended: next ? next.started : (st.status === 'PENDING' ? st.now : s.started), final: last && st.status !== 'PENDING' });
+  });
+  for (const r of rows) {
+    const current = st.status === 'PENDING' && r === rows[rows.length - 1];
+    body.append(RT.el('tr', current ? { 'aria-current': 'step', class: 'current' } : {},
+                      RT.el('td', {}, r.stage),
+                      RT.el('td', {}, RT.formatTime(r.started)),
+                      RT.el('td', {}, r.final ? 'done' : RT.formatSeconds(r.ended - r.started) +
+                            (current ? ' (running)' : ''))));
+  }
+}
+
+async function poll() {
+  const r = await RT.request('GET', base() + '/status', authHeaders());
+  if (r.status === 403) {
+    if (!Task.manager) RT.taskPassword.forget(Task.id);
+    fail(RT.describe(r.status, r.text) + (Task.manager ? '. Log in to the task manager again.'
+                                                      : '. Enter the task\'s password.'));
+    document.getElementById('task-view').hidden = true;
+    if (!Task.manager) showForm(Task.id);
+    return;
+  }
+  if (r.status !== 200) {
+    fail('Cannot read task ' + Task.id + ': ' + RT.describe(r.status, r.text));
+    return;
+  }
+  const st = JSON.parse(r.text);
+  document.getElementById('task-view').hidden = false;
+  const badge = document.getElementById('status-badge');
+  const labels = { PENDING: 'running', FINISHED_SUCCESS: 'success', FINISHED_FAILURE: 'failed' };
+  badge.textContent = labels[st.status] || st.status;
+  badge.className = 'badge ' + (labels[st.status] || '');
+  if (st.stage !== Task.lastStage) {
+    document.getElementById('status-text').textContent = st.stage;
+    Task.lastStage = st.stage;
+  }
+  renderStages(st);
+  document.getElementById('task-view').dataset.status = st.status;
+  if (st.status === 'PENDING') {
+    Task.timer = setTimeout(poll, POLL_MS);
+    return;
+  }
+  await loadResults(st);
+}
+
+async function fetchResult(name) {
+  const r = await RT.request('GET', base() + '/' + name, authHeaders());
+  return r.status === 200 ? r.text : null;
+}
+
+async function loadResults(st) {
+  const [bt, ex, log] = await Promise.all([fetchResult('backtrace'), fetchResult('exploitable'), fetchResult('log')]);
+  if (bt !== null) {
+    Task.backtrace = bt;
+    renderBacktrace(bt, st.type === 2 || st.type === 4);
+    document.getElementById('backtrace-section').hidden = false;
+  }
+  if (ex !== null) {
+    document.getElementById('exploitable').textContent = ex;
+    document.getElementById('exploitable-section').hidden = false;
+  }
+  if (log !== null) {
+    Task.log = log;
+    renderLog(log);
+    document.getElementById('log-section').hidden = false;
+  }
+  document.getElementById('task-view').dataset.loaded = 'yes';
+}
+
+// "#3  0x… in func (args) at file.c:12" or "… from /lib/libfoo.so"; continuation lines are locals.
+const FRAME = /^#(\d+)\s+(?:(0x[0-9a-f]+) in )?(\S+) \((.*)\)(?: at (.+):(\d+)| from (\S+))?\s*$/;
+
+function parseFrames(text) {
+  const frames = [];
+  for (const line of text.split('\n')) {
+    const m = FRAME.exec(line);
+    if (m) {
+      frames.push({ n: m[1], address: m[2] || '', func: m[3], args: m[4], file: m[5] || '', line: m[6] || '',
+                    lib: m[7] || '', locals: [] });
+    } else if (line.startsWith('#')) {
+      frames.push({ n: line.slice(1).split(/\s/)[0], address: '', func: line, args: '', file: '', line: '', lib: '',
+                    locals: [] });
+    } else if (frames.length && /^\s+\S/.test(line)) {
+      frames[frames.length - 1].locals.push(line.trim());
+    }
+  }
+  return frames;
+}
+
+function frameTable(frames, caption) {
+  const body = RT.el('tbody');
+  for (const f of frames) {
+    const locals = f.locals.length
+      ? RT.el('details', {}, RT.el('summary', {}, f.locals.length + (f.locals.length === 1 ? ' local' : ' locals')),
+              RT.el('pre', {}, f.locals.join('\n')))
+      : '';
+    body.append(RT.el('tr', {},
+                      RT.el('td', { class: 'num' }, f.n),
+                      RT.el('td', { class: 'func' }, RT.el('code', {}, f.func)),
+                      RT.el('td', { class: 'args' }, RT.el('code', {}, f.args)),
+                      RT.el('td', { class: 'src' }, f.file ? RT.el('code', {}, f.file + ':' + f.line) : ''),
+                      RT.el('td', { class: 'lib' }, f.lib ? RT.el('code', {}, f.lib) : ''),
+                      RT.el('td', {}, locals)));
+  }
+  return RT.el('div', { class: 'table-scroll' },
+               RT.el('table', { class: 'frames' }, RT.el('caption', {}, caption),
+                     RT.el('thead', {}, RT.el('tr', {}, ...['#', 'Function', 'Arguments', 'Source', 'Library', 'Locals']
+                       .map((h) => RT.el('th', { scope: 'col' }, h)))),
+                     body));
+}
+
+function splitSections(text) {
+  const sections = { preamble: [] };
+  let current = 'preamble';
+  for (const line of text.split('\n')) {
+    if (SECTION_HEADERS.includes(line)) {
+      current = line.slice(0, -1);
+      sections[current] = [];
+    } else {
+      sections[current].push(line);
+    }
+  }
+  for (const k of Object.keys(sections)) sections[k] = sections[k].join('\n').trim();
+  return sections;
+}
+
+function renderBacktrace(text, kernel) {
+  const out = RT.clear(document.getElementById('backtrace'));
+  const sec = splitSections(text);
+  if (kernel || !('Crashing thread' in sec)) {
+    out.append(RT.el('pre', { class: 'raw' }, text));
+    return;
+  }
+  if (sec.preamble) out.append(RT.el('pre', { class: 'preamble' }, sec.preamble));
+  out.append(RT.el('h3', {}, 'Crashing thread'));
+  out.append(frameTable(parseFrames(sec['Crashing thread']), 'Frames of the crashing thread, innermost first'));
+  if (sec['Abort message'])
+    out.append(RT.el('h3', {}, 'Abort message'), RT.el('pre', {}, sec['Abort message']));
+  if (sec['All threads']) {
+    const threads = [];
+    for (const line of sec['All threads'].split('\n')) {
+      if (/^Thread \d+ /.test(line)) threads.push({ title: line, lines: [] });
+      else if (threads.length) threads[threads.length - 1].lines.push(line);
+    }
+    if (threads.length) out.append(RT.el('h3', {}, 'All threads (' + threads.length + ')'));
+    for (const t of threads)
+      out.append(RT.el('details', { class: 'thread' }, RT.el('summary', {}, t.title),
+                       frameTable(parseFrames(t.lines.join('\n')), t.title)));
+  }
+  for (const k of ['Shared libraries', 'Registers', 'Disassembly around the crashing instruction'])
+    if (sec[k]) out.append(RT.el('details', {}, RT.el('summary', {}, k), RT.el('pre', {}, sec[k])));
+  out.append(RT.el('details', {}, RT.el('summary', {}, 'The whole backtrace as text'), RT.el('pre', {}, text)));
+}
+
+function renderLog(text) {
+  const list = RT.clear(document.getElementById('log'));
+  const names = { W: 'Warning', E: 'Error' };
+  for (const line of text.split('\n')) {
+    if (!line) continue;
+    const m = /^\[[^\]]*\] \[([IWED])\]/.exec(line);
+    const level = m ? m[1] : 'I';
+    list.append(RT.el('li', { class: 'log-' + level },
+                      names[level] ? RT.el('span', { class: 'visually-hidden' }, names[level] + ': ') : null, line));
+  }
+}
+
+async function copyBacktrace() {
+  const note = document.getElementById('bt-copied');
+  try {
+    await navigator.clipboard.writeText(Task.backtrace);
+    note.textContent = 'Copied.';
+  } catch (e) {
+    const ta = RT.el('textarea', { class: 'visually-hidden', 'aria-hidden': 'true' });
+    ta.value = Task.backtrace;
+    document.body.append(ta);
+    ta.select();
+    note.textContent = document.execCommand('copy') ? 'Copied.' : 'Copying is not allowed here: use Download.';
+    ta.remove();
+  }
+}
+
+async function managerAction(action) {
+  if (action === 'delete' && !window.confirm('Delete task ' + Task.id + ' and its crash data?')) return;
+  const r = await RT.request('POST', 'manager/' + encodeURIComponent(Task.id) + '/' + action, authHeaders());
+  if (r.status !== 200) {
+    RT.say(document.getElementById('task-message'), action + ' failed: ' + RT.describe(r.status, r.text), 'error');
+    return;
+  }
+  if (action === 'delete') {
+    window.location.href = 'manager.html';
+    return;
+  }
+  RT.say(document.getElementById('task-message'), 'Task ' + Task.id + ' restarted.', 'ok');
+  for (const id of ['backtrace-section', 'exploitable-section', 'log-section'])
+    document.getElementById(id).hidden = true;
+  poll();
+}
+
+document.addEventListener('DOMContentLoaded', () => {
+  Task.id = RT.param('id');
+  Task.manager = RT.param('manager') === '1';
+  document.getElementById('task-form').addEventListener('submit', (ev) => {
+    ev.preventDefault();
+    const id = document.getElementById('task-id').value.trim();
+    RT.taskPassword.set(id, document.getElementById('task-password').value);
+    window.location.href = 'task.html?id=' + encodeURIComponent(id);
+  });
+  document.getElementById('bt-copy').addEventListener('click', copyBacktrace);
+  document.getElementById('bt-download').addEventListener('click',
+    () => RT.download('backtrace-' + Task.id + '.txt', Task.backtrace));
+  document.getElementById('log-download').addEventListener('click',
+    () => RT.download('log-' + Task.id + '.txt', Task.log));
+  document.getElementById('task-restart').addEventListener('click', () => managerAction('restart'));
+  document.getElementById('task-delete').addEventListener('click', () => managerAction('delete'));
+
+  if (!Task.id || !/^[0-9]{1,19}$/.test(Task.id)) {
+    showForm(null);
+    return;
+  }
+  document.getElementById('task-title').textContent = 'Task ' + Task.id;
+  document.title = 'Task ' + Task.id + ' — Retrace Server';
+  if (Task.manager) {
+    document.getElementById('manager-actions').hidden = false;
+  } else if (!RT.taskPassword.get(Task.id)) {
+    RT.say(document.getElementById('task-message'), 'Enter the password of task ' + Task.id + '.', 'info');
+    showForm(Task.id);
+    return;
+  }
+  if (!Task.manager && RT.param('new') === '1') {
+    const note = document.getElementById('password-note');
+    note.hidden = false;
+    note.append('Keep the password to open this task later (it is kept only in this browser tab): ',
+                RT.el('details', { class: 'inline' }, RT.el('summary', {}, 'show the password'),
+                      RT.el('code', { id: 'password-value' }, RT.taskPassword.get(Task.id))));
+  }
+  poll();
+});
