@@ -13,7 +13,7 @@
 Recipe: Debian's cloud kernel (the version the linux-image-cloud-amd64 meta package depends on;
 the image from linux-image-V-cloud-amd64-unsigned, the vmlinux with debug info from its -dbg
 package, both fetched with `apt-get download`) boots under qemu-system-x86_64 with software
-emulation into a busybox initramfs whose init loads pvpanic and writes `c` to
+emulation into a busybox initramfs whose init loads qemu_fw_cfg and pvpanic and writes `c` to
 /proc/sysrq-trigger; QEMU pauses on the panic (pvpanic, -action panic=pause), QMP reports
 GUEST_PANICKED and `dump-guest-memory` writes the dump (the vmcoreinfo device puts the kernel's
 vmcoreinfo note into it). The kernel is wrapped in TestOS `kernel` and `kernel-debuginfo` RPMs
@@ -105,7 +105,7 @@ def make_initramfs(work, modules):
         f.write("#!/bin/busybox sh\n"
                 "/bin/busybox mount -t proc proc /proc\n"
                 "/bin/busybox mount -t sysfs sys /sys\n"
-                "for m in pvpanic pvpanic-mmio pvpanic-pci; do\n"
+                "for m in qemu_fw_cfg pvpanic pvpanic-mmio pvpanic-pci; do\n"
                 "  /bin/busybox insmod /lib/modules/$m.ko\n"
                 "done\n"
                 "echo 'retrace-fixture: crashing now'\n"
@@ -328,8 +328,10 @@ def build(kver, target):
         run(["objcopy", "--remove-section=.rela.debug_*", os.path.join(dbg_root, member), vmlinux])
         shutil.rmtree(dbg_root)
         run(["gdb-add-index", vmlinux])
-        modules = [os.path.join(image_root, f"lib/modules/{kver}/kernel/drivers/misc/pvpanic/{m}.ko")
-                   for m in ("pvpanic", "pvpanic-mmio", "pvpanic-pci")]
+        # qemu_fw_cfg hands the kernel's vmcoreinfo to QEMU's vmcoreinfo device (the dump's note).
+        modules = [os.path.join(image_root, f"lib/modules/{kver}/kernel/drivers/{m}.ko")
+                   for m in ("firmware/qemu_fw_cfg", "misc/pvpanic/pvpanic", "misc/pvpanic/pvpanic-mmio",
+                             "misc/pvpanic/pvpanic-pci")]
         initrd = make_initramfs(work, modules)
         log("booting the kernel to its panic")
         make_dumps(work, out, os.path.join(image_root, f"boot/vmlinuz-{kver}"), initrd)
