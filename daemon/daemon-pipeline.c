@@ -40,7 +40,8 @@ extern char **environ;
 
 #define CRASH_MOUNT "/crash" /* where the task's crash files appear inside the sandbox */
 #define CRASH_EXECUTABLE "/usr/bin/crash"
-#define MAKEDUMPFILE "/usr/sbin/makedumpfile" /* the host's, for flattened dumps */
+/* The host's makedumpfile, for flattened dumps: Debian installs it in /usr/bin, Fedora in /usr/sbin. */
+static const char *const makedumpfile_paths[] = { "/usr/sbin/makedumpfile", "/usr/bin/makedumpfile" };
 #define CRASH_LOG_TAIL 200 /* kernel log lines kept in the result */
 #define BANNER_SCAN_MAX (512u << 20) /* how far into an ELF dump to look for "Linux version" */
 
@@ -716,13 +717,16 @@ static int vmcore_convert_flattened(TaskRun *t, char **ret_failure)
         _cleanup_free_ char *conv = NULL, *timeout = NULL, *err = NULL;
         _cleanup_strv_free_ char **argv = NULL;
         _cleanup_close_ int in_fd = -EBADF;
+        const char *makedumpfile = NULL;
         int r, status;
 
-        if (access(MAKEDUMPFILE, X_OK) < 0)
+        for (size_t i = 0; i < ELEMENTSOF(makedumpfile_paths) && !makedumpfile; i++)
+                if (access(makedumpfile_paths[i], X_OK) >= 0)
+                        makedumpfile = makedumpfile_paths[i];
+        if (!makedumpfile)
                 return failf(ret_failure, -ENOENT,
-                             "The dump is in makedumpfile's flattened format, and %s is not installed to "
-                             "convert it: install makedumpfile",
-                             MAKEDUMPFILE);
+                             "The dump is in makedumpfile's flattened format, and makedumpfile is not "
+                             "installed on the server to convert it: install makedumpfile");
         if (asprintf(&conv, "%s/%" PRIu64 "/converted", cfg->save_dir, t->id) < 0 ||
             asprintf(&timeout, "%" PRIu64, cfg->task_timeout) < 0)
                 return -ENOMEM;
@@ -733,7 +737,7 @@ static int vmcore_convert_flattened(TaskRun *t, char **ret_failure)
                 return failf(ret_failure, -errno, "Cannot open the dump: %m");
         {
                 const char *a[] = { cfg->sandbox_path, "--root", "/", "--bind", conv, "/out", "--tmpfs", "/tmp",
-                                    "--timeout", timeout, "--status-fd", "3", "--", MAKEDUMPFILE, "-R",
+                                    "--timeout", timeout, "--status-fd", "3", "--", makedumpfile, "-R",
                                     "/out/vmcore" };
                 r = strv_extend_many(&argv, a, ELEMENTSOF(a));
                 if (r < 0)

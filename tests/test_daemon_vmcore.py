@@ -82,6 +82,14 @@ def test_kdump():
         rt.check(code == 200 and FX["release_id"] in body.decode(), f"/stats: {body[:400]!r}")
 
 
+def test_flattened():
+    with ENV.server() as srv:
+        srv.start(ready_path="settings")
+        status, res = submit(srv, read(FX["flattened"]))
+        check_success("flattened", status, res)
+        rt.check("Converting the flattened dump with makedumpfile -R" in res["log"], res["log"])
+
+
 def test_unknown_kernel():
     head = bytearray(read(FX["elf"], 1 << 20))
     rel, bid = FX["kernel_release"].encode(), FX["build_id"].encode()
@@ -127,6 +135,6 @@ def test_timeout():
 if __name__ == "__main__":
     rt.require_userns()
     try:
-        rt.run_tests([test_elf, test_kdump, test_unknown_kernel, test_truncated, test_timeout])
+        rt.run_tests([test_elf, test_kdump, test_flattened, test_unknown_kernel, test_truncated, test_timeout])
     finally:
         ENV.cleanup()

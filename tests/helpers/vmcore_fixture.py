@@ -3,7 +3,8 @@
 
     import vmcore_fixture
     fx = vmcore_fixture.ensure()       # builds it when it is missing (≈1 min), else returns at once
-    fx["elf"], fx["kdump"]             # the dumps: QEMU's ELF and kdump-zlib formats
+    fx["elf"], fx["kdump"]             # the dumps: QEMU's ELF, and kdump-compressed (zlib)
+    fx["flattened"]                    # the kdump one as QEMU wrote it: makedumpfile's flattened format
     fx["repo"]                         # an RPM repository (createrepo_c) with the TestOS release 1
                                        # packages kernel, kernel-debuginfo and crash
     vmcore_fixture.plugin_repo_section(fx)   # the "[repo …]" text that adds it to a testos plugin
@@ -188,7 +189,8 @@ def make_dumps(work, out, vmlinuz, initrd):
                 raise RuntimeError(f"the guest did not panic within 300 s; console:\n{f.read()[-4000:]}")
         log(f"guest panicked after {time.monotonic() - t0:.1f} s")
         q.cmd("dump-guest-memory", paging=False, protocol=f"file:{os.path.join(out, 'vmcore.elf')}")
-        q.cmd("dump-guest-memory", paging=False, protocol=f"file:{os.path.join(out, 'vmcore.kdump')}",
+        # QEMU 7.2 writes kdump formats flattened (makedumpfile -F's stream format).
+        q.cmd("dump-guest-memory", paging=False, protocol=f"file:{os.path.join(out, 'vmcore.flat')}",
               format="kdump-zlib")
         try:
             q.cmd("quit")
@@ -335,6 +337,8 @@ def build(kver, target):
         initrd = make_initramfs(work, modules)
         log("booting the kernel to its panic")
         make_dumps(work, out, os.path.join(image_root, f"boot/vmlinuz-{kver}"), initrd)
+        with open(os.path.join(out, "vmcore.flat"), "rb") as flat:
+            run(["makedumpfile", "-R", os.path.join(out, "vmcore.kdump")], stdin=flat)
         log("building the kernel, kernel-debuginfo and crash packages")
         rpms, bid = make_packages(work, out, kver, deb_version, image_root, vmlinux)
         # The vmlinux for running crash on the host (bench, checks): a hardlink into the RPM's stage
@@ -342,7 +346,7 @@ def build(kver, target):
         os.link(vmlinux, os.path.join(out, "vmlinux"))
         info = {"kernel_release": kver, "deb_version": deb_version, "build_id": bid, "arch": ARCH,
                 "release_id": f"testos-{DIST}-{ARCH}", "dist": DIST, "packages": rpms,
-                "elf": "vmcore.elf", "kdump": "vmcore.kdump", "repo": "repo", "vmlinux": "vmlinux",
+                "elf": "vmcore.elf", "kdump": "vmcore.kdump", "flattened": "vmcore.flat", "repo": "repo", "vmlinux": "vmlinux",
                 "recipe": recipe_digest()}
         with open(os.path.join(out, "fixture.json"), "w") as f:
             json.dump(info, f, indent=2)
@@ -364,7 +368,7 @@ def build(kver, target):
 def _paths(d):
     with open(os.path.join(d, "fixture.json")) as f:
         info = json.load(f)
-    for k in ("elf", "kdump", "repo", "vmlinux"):
+    for k in ("elf", "kdump", "flattened", "repo", "vmlinux"):
         info[k] = os.path.join(d, info[k])
     info["dir"] = d
     return info
@@ -403,6 +407,11 @@ def ensure():
             fcntl.flock(fd, fcntl.LOCK_EX)
             if not os.path.exists(os.path.join(target, "fixture.json")):
                 build(kver, target)
+                # Fixtures of older recipes or kernels are of no further use: 0.5 GB each.
+                for old in glob.glob(os.path.join(BASE, "*-*")):
+                    if old != target and os.path.exists(os.path.join(old, "fixture.json")) and \
+                            os.access(old, os.W_OK):
+                        rt.rmtree(old)
         finally:
             os.close(fd)
     finally:
