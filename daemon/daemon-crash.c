@@ -29,7 +29,7 @@ const char *crash_mode_to_string(CrashMode m)
 static const struct {
         const char *name, *command;
 } commands[] = {
-        { "sys", "sys" }, { "bt", "bt" }, { "bt_all", "bt -a" }, { "log", "log" },
+        { "sys", "sys" }, { "bt", "bt" },        { "bt_all", "bt -a" }, { "log", "log" },
         { "ps", "ps" },   { "kmem", "kmem -i" }, { "mod", "mod" },
 };
 
@@ -100,9 +100,12 @@ static char **section_slot(CrashResult *r, const char *name, size_t n)
                 const char *name;
                 size_t offset;
         } slots[] = {
-                { "sys", offsetof(CrashResult, sys) },   { "bt", offsetof(CrashResult, panic_task) },
-                { "bt_all", offsetof(CrashResult, all_tasks) }, { "log", offsetof(CrashResult, log) },
-                { "ps", offsetof(CrashResult, ps) },     { "kmem", offsetof(CrashResult, kmem) },
+                { "sys", offsetof(CrashResult, sys) },
+                { "bt", offsetof(CrashResult, panic_task) },
+                { "bt_all", offsetof(CrashResult, all_tasks) },
+                { "log", offsetof(CrashResult, log) },
+                { "ps", offsetof(CrashResult, ps) },
+                { "kmem", offsetof(CrashResult, kmem) },
                 { "mod", offsetof(CrashResult, mod) },
         };
         for (size_t i = 0; i < ELEMENTSOF(slots); i++)
@@ -228,7 +231,8 @@ int crash_result_format(const CrashResult *r, CrashMode mode, char **ret)
         if (mode != CRASH_MODE_FULL)
                 fprintf(f, "crash mode: %s (the full load failed)\n", crash_mode_to_string(mode));
         if (r->pid_hash_warning)
-                fputs("Warning: crash could not find the active task in the PID hash: the task list (ps, bt -a) "
+                fputs("Warning: crash could not find the active task in the PID hash: the task list (ps, bt "
+                      "-a) "
                       "may be incomplete; crash 8.0.4 or later reads this kernel's task list\n",
                       f);
         if (has_text(r->panic_task))

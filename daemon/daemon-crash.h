@@ -22,13 +22,13 @@ int crash_build_script(CrashMode mode, char **ret);
 int crash_build_argv(const char *crash, const char *vmlinux, const char *dump, CrashMode mode, char ***ret);
 
 typedef struct CrashResult {
-        char *preamble;    /* what crash said while loading (warnings, errors) */
-        char *sys;         /* `sys` */
-        char *panic_task;  /* `bt`: the panicking (current) task's stack */
-        char *all_tasks;   /* `bt -a` */
-        char *log;         /* `log`, its last lines only */
+        char *preamble;   /* what crash said while loading (warnings, errors) */
+        char *sys;        /* `sys` */
+        char *panic_task; /* `bt`: the panicking (current) task's stack */
+        char *all_tasks;  /* `bt -a` */
+        char *log;        /* `log`, its last lines only */
         char *ps, *kmem, *mod;
-        char *panic;       /* the PANIC: text of `sys`, unquoted; NULL when none */
+        char *panic;           /* the PANIC: text of `sys`, unquoted; NULL when none */
         bool pid_hash_warning; /* crash could not find the active task in the PID hash (crash < 8.0.4) */
         size_t log_lines_dropped;
 } CrashResult;

@@ -38,11 +38,11 @@
 
 extern char **environ;
 
-#define CRASH_MOUNT "/crash" /* where the task's crash files appear inside the sandbox */
+#define CRASH_MOUNT      "/crash" /* where the task's crash files appear inside the sandbox */
 #define CRASH_EXECUTABLE "/usr/bin/crash"
 /* The host's makedumpfile, for flattened dumps: Debian installs it in /usr/bin, Fedora in /usr/sbin. */
 static const char *const makedumpfile_paths[] = { "/usr/sbin/makedumpfile", "/usr/bin/makedumpfile" };
-#define CRASH_LOG_TAIL 200 /* kernel log lines kept in the result */
+#define CRASH_LOG_TAIL  200          /* kernel log lines kept in the result */
 #define BANNER_SCAN_MAX (512u << 20) /* how far into an ELF dump to look for "Linux version" */
 
 typedef struct TaskRun {
@@ -69,10 +69,10 @@ typedef struct TaskRun {
 
         /* vmcore tasks */
         bool vmcore;
-        char *dump_name;   /* "vmcore" (or with a VMware suffix) */
-        char *dump_dir;    /* host directory holding dump_name: crash/ or converted/ */
+        char *dump_name; /* "vmcore" (or with a VMware suffix) */
+        char *dump_dir;  /* host directory holding dump_name: crash/ or converted/ */
         VmcoreInfo *vmcore_info;
-        char *vmlinux;     /* path inside the root */
+        char *vmlinux;      /* path inside the root */
         char *kernel_nevra; /* a shared flock on CacheDir/lock while the task uses a root */
 } TaskRun;
 
@@ -491,8 +491,8 @@ static int task_prepare(TaskRun *t, char **ret_failure)
         if (r < 0)
                 return failf(ret_failure, r, "Cannot lock the package cache: %s", strerror(-r));
         pthread_mutex_lock(&t->p->cache_lock);
-        r = cache_resolve_with_debugger(t->p->cache->index, t->release, debugger, t->ids,
-                                        t->n_ids, &all, &n_all, &unresolved);
+        r = cache_resolve_with_debugger(t->p->cache->index, t->release, debugger, t->ids, t->n_ids, &all,
+                                        &n_all, &unresolved);
         if (r >= 0)
                 r = cache_assemble(t->p->cache, all, n_all, &a, &reason);
         pthread_mutex_unlock(&t->p->cache_lock);
@@ -515,7 +515,8 @@ static int task_prepare(TaskRun *t, char **ret_failure)
 
 /* ---------------------------------------------------------------- run */
 
-static int spawn_sandbox(TaskRun *t, char **argv, int in_fd, int out_fd, int err_fd, int status_fd, pid_t *ret)
+static int spawn_sandbox(TaskRun *t, char **argv, int in_fd, int out_fd, int err_fd, int status_fd,
+                         pid_t *ret)
 {
         posix_spawn_file_actions_t fa;
         posix_spawnattr_t attr;
@@ -736,8 +737,21 @@ static int vmcore_convert_flattened(TaskRun *t, char **ret_failure)
         if (in_fd < 0)
                 return failf(ret_failure, -errno, "Cannot open the dump: %m");
         {
-                const char *a[] = { cfg->sandbox_path, "--root", "/", "--bind", conv, "/out", "--tmpfs", "/tmp",
-                                    "--timeout", timeout, "--status-fd", "3", "--", makedumpfile, "-R",
+                const char *a[] = { cfg->sandbox_path,
+                                    "--root",
+                                    "/",
+                                    "--bind",
+                                    conv,
+                                    "/out",
+                                    "--tmpfs",
+                                    "/tmp",
+                                    "--timeout",
+                                    timeout,
+                                    "--status-fd",
+                                    "3",
+                                    "--",
+                                    makedumpfile,
+                                    "-R",
                                     "/out/vmcore" };
                 r = strv_extend_many(&argv, a, ELEMENTSOF(a));
                 if (r < 0)
@@ -751,7 +765,8 @@ static int vmcore_convert_flattened(TaskRun *t, char **ret_failure)
                 return failf(ret_failure, r, "Cannot run makedumpfile -R: %s", strerror(-r));
         if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
                 (void) file_read_at(t->results_fd, "makedumpfile-output", 4096, &err, NULL);
-                return failf(ret_failure, -EBADMSG, "makedumpfile -R could not convert the flattened dump: %s",
+                return failf(ret_failure, -EBADMSG,
+                             "makedumpfile -R could not convert the flattened dump: %s",
                              err ? string_strip(err) : "no output");
         }
         (void) unlinkat(t->crash_fd, t->dump_name, 0);
@@ -793,7 +808,8 @@ static int vmcore_read_info(TaskRun *t, char **ret_failure)
                 return r;
         if (r < 0)
                 return failf(ret_failure, -EBADMSG,
-                             "The file '%s' (%" PRIu64 " bytes) is not a kernel dump this server reads (ELF, "
+                             "The file '%s' (%" PRIu64
+                             " bytes) is not a kernel dump this server reads (ELF, "
                              "kdump-compressed or makedumpfile flattened), or it is truncated",
                              t->dump_name, t->core_size);
         /* No vmcoreinfo note (a dump without QEMU's vmcoreinfo device, an old kernel): the banner. */
@@ -846,7 +862,8 @@ static int vmcore_find_kernel(TaskRun *t, int64_t *ret_id, char **ret_path, char
         for (size_t k = 0; v->osrelease && k < ELEMENTSOF(vmlinux_paths); k++) {
                 _cleanup_free_ char *path = NULL;
 
-                if (asprintf(&path, "%s%s%s", vmlinux_paths[k].prefix, v->osrelease, vmlinux_paths[k].suffix) < 0)
+                if (asprintf(&path, "%s%s%s", vmlinux_paths[k].prefix, v->osrelease,
+                             vmlinux_paths[k].suffix) < 0)
                         return -ENOMEM;
                 hits = NULL;
                 n = 0;
@@ -955,8 +972,8 @@ static int task_run_crash(TaskRun *t, char **ret_failure)
 
         for (CrashMode mode = 0; mode < _CRASH_MODE_MAX; mode++) {
                 _cleanup_strv_free_ char **argv = NULL, **cmd = NULL;
-                _cleanup_free_ char *script = NULL, *timeout = NULL, *limit = NULL, *dump = NULL, *out = NULL,
-                                    *bt = NULL, *err = NULL;
+                _cleanup_free_ char *script = NULL, *timeout = NULL, *limit = NULL, *dump = NULL,
+                                    *out = NULL, *bt = NULL, *err = NULL;
                 _cleanup_(crash_result_freep) CrashResult *res = NULL;
                 _cleanup_close_ int in_fd = -EBADF;
                 int64_t left = (int64_t) cfg->task_timeout * 1000000 - (now_usec() - start);
@@ -965,7 +982,8 @@ static int task_run_crash(TaskRun *t, char **ret_failure)
 
                 if (left < 1000000)
                         return failf(ret_failure, -ETIME,
-                                     "crash did not finish within TaskTimeout (%" PRIu64 " s) and was killed",
+                                     "crash did not finish within TaskTimeout (%" PRIu64
+                                     " s) and was killed",
                                      cfg->task_timeout);
                 if (asprintf(&dump, CRASH_MOUNT "/%s", t->dump_name) < 0 ||
                     asprintf(&timeout, "%" PRIi64, left / 1000000) < 0 ||
@@ -983,11 +1001,32 @@ static int task_run_crash(TaskRun *t, char **ret_failure)
                         return failf(ret_failure, -errno, "Cannot read crash's commands: %m");
                 {
                         /* The dump's directory read-only: a dump of any size is never copied. */
-                        const char *a[] = { cfg->sandbox_path, "--root", t->root, "--ro-bind", t->dump_dir,
-                                            CRASH_MOUNT, "--tmpfs", "/tmp", "--chdir", "/tmp", "--setenv",
-                                            "HOME", "/tmp", "--setenv", "LANG", "C", "--setenv", "PATH",
-                                            "/usr/bin:/bin", "--timeout", timeout, "--output-limit", limit,
-                                            "--status-fd", "3", "--" };
+                        const char *a[] = { cfg->sandbox_path,
+                                            "--root",
+                                            t->root,
+                                            "--ro-bind",
+                                            t->dump_dir,
+                                            CRASH_MOUNT,
+                                            "--tmpfs",
+                                            "/tmp",
+                                            "--chdir",
+                                            "/tmp",
+                                            "--setenv",
+                                            "HOME",
+                                            "/tmp",
+                                            "--setenv",
+                                            "LANG",
+                                            "C",
+                                            "--setenv",
+                                            "PATH",
+                                            "/usr/bin:/bin",
+                                            "--timeout",
+                                            timeout,
+                                            "--output-limit",
+                                            limit,
+                                            "--status-fd",
+                                            "3",
+                                            "--" };
                         r = strv_extend_many(&argv, a, ELEMENTSOF(a));
                         STRV_FOREACH (c, cmd)
                                 if (r >= 0)
@@ -1004,12 +1043,14 @@ static int task_run_crash(TaskRun *t, char **ret_failure)
                 (void) file_read_at(t->results_fd, "sandbox-errors", 64 * 1024, &err, NULL);
                 if (WIFEXITED(status) && WEXITSTATUS(status) == 124)
                         return failf(ret_failure, -ETIME,
-                                     "crash did not finish within TaskTimeout (%" PRIu64 " s) and was killed",
+                                     "crash did not finish within TaskTimeout (%" PRIu64
+                                     " s) and was killed",
                                      cfg->task_timeout);
                 if (WIFEXITED(status) && WEXITSTATUS(status) == 125)
                         return failf(ret_failure, -EPERM, "The sandbox could not be set up: %s",
                                      strna(err ? string_strip(err) : NULL));
-                r = file_read_at(t->results_fd, "crash-output", cfg->max_output_size + (1 << 20), &out, &out_len);
+                r = file_read_at(t->results_fd, "crash-output", cfg->max_output_size + (1 << 20), &out,
+                                 &out_len);
                 if (r < 0)
                         return failf(ret_failure, r, "Cannot read crash's output: %s", strerror(-r));
                 r = crash_result_parse(out, out_len, CRASH_LOG_TAIL, &res);
@@ -1025,9 +1066,11 @@ static int task_run_crash(TaskRun *t, char **ret_failure)
                 }
                 task_log(t, 'I', "crash analyzed the dump in mode %s", crash_mode_to_string(mode));
                 if (res->pid_hash_warning)
-                        task_log(t, 'W',
-                                 "crash could not find the active task in the PID hash: its task list (ps, bt "
-                                 "-a) may be incomplete; crash 8.0.4 or later reads this kernel's task list");
+                        task_log(
+                                t, 'W',
+                                "crash could not find the active task in the PID hash: its task list (ps, "
+                                "bt "
+                                "-a) may be incomplete; crash 8.0.4 or later reads this kernel's task list");
                 r = crash_result_format(res, mode, &bt);
                 if (r >= 0)
                         r = write_result(t, "backtrace", bt);
@@ -1035,8 +1078,9 @@ static int task_run_crash(TaskRun *t, char **ret_failure)
                         return failf(ret_failure, r, "Cannot write the backtrace: %s", strerror(-r));
                 return 0;
         }
-        return failf(ret_failure, -EBADMSG, "crash could not analyze the dump in any mode (full, --zero_excluded, "
-                                            "--minimal): %.300s",
+        return failf(ret_failure, -EBADMSG,
+                     "crash could not analyze the dump in any mode (full, --zero_excluded, "
+                     "--minimal): %.300s",
                      strna(last_error));
 }
 
@@ -1077,7 +1121,8 @@ void pipeline_run(void *userdata, TaskJob *job)
                 "Generating backtrace",
         };
         int (*const coredump_steps[])(TaskRun *, char **) = { task_analyze, task_prepare, task_run_gdb };
-        int (*const vmcore_steps[])(TaskRun *, char **) = { task_analyze_vmcore, task_prepare, task_run_crash };
+        int (*const vmcore_steps[])(TaskRun *, char **) = { task_analyze_vmcore, task_prepare,
+                                                            task_run_crash };
         int (*const *steps)(TaskRun *, char **) = coredump_steps;
         _cleanup_(task_freep) Task *task = NULL;
         Pipeline *p = userdata;
@@ -1123,7 +1168,7 @@ void pipeline_run(void *userdata, TaskJob *job)
                                                       .id = t.id,
                                                       .package = t.vmcore ? t.kernel_nevra : t.package,
                                                       .release = t.release,
-                                                      .arch = t.core             ? t.core->arch
+                                                      .arch = t.core          ? t.core->arch
                                                               : t.vmcore_info ? t.vmcore_info->arch
                                                                               : NULL,
                                                       .core_size = t.core_size,

@@ -50,7 +50,7 @@ static char *value_dup(const char *v, size_t n, const char *charset)
 }
 
 #define RELEASE_CHARS "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ._+-~"
-#define HEX_CHARS "0123456789abcdef"
+#define HEX_CHARS     "0123456789abcdef"
 
 int vmcoreinfo_parse(const char *text, size_t len, char **ret_osrelease, char **ret_build_id)
 {
@@ -70,8 +70,9 @@ int vmcoreinfo_parse(const char *text, size_t len, char **ret_osrelease, char **
 
                         if (m <= sizeof(tmp)) {
                                 for (size_t i = 0; i < m; i++)
-                                        tmp[i] = (char) (p[9 + i] >= 'A' && p[9 + i] <= 'F' ? p[9 + i] - 'A' + 'a'
-                                                                                             : p[9 + i]);
+                                        tmp[i] = (char) (p[9 + i] >= 'A' && p[9 + i] <= 'F'
+                                                                 ? p[9 + i] - 'A' + 'a'
+                                                                 : p[9 + i]);
                                 build_id = value_dup(tmp, m, HEX_CHARS);
                                 if (build_id && m % 2 != 0)
                                         build_id = mfree(build_id);
@@ -194,13 +195,13 @@ static int parse_elf(const Reader *r0, VmcoreInfo *v)
 /* ---------------------------------------------------------------- kdump-compressed */
 
 /* struct disk_dump_header of makedumpfile (diskdump_mod.h) as 64-bit Linux lays it out. */
-#define KDUMP_SIGNATURE "KDUMP   "
-#define KDUMP_UTS_LEN 65
-#define KDUMP_OFF_VERSION 8
-#define KDUMP_OFF_UTSNAME 12
+#define KDUMP_SIGNATURE      "KDUMP   "
+#define KDUMP_UTS_LEN        65
+#define KDUMP_OFF_VERSION    8
+#define KDUMP_OFF_UTSNAME    12
 #define KDUMP_OFF_BLOCK_SIZE 428
 /* struct kdump_sub_header, at block_size. */
-#define KDUMP_SUB_OFF_VMCOREINFO 32
+#define KDUMP_SUB_OFF_VMCOREINFO      32
 #define KDUMP_SUB_OFF_SIZE_VMCOREINFO 40
 
 static char *uts_field(const Reader *r, unsigned index)
@@ -288,8 +289,8 @@ int vmcore_find_banner(const uint8_t *buf, size_t len, char **ret)
                         break;
                 rel = (const char *) hit + sizeof(banner) - 1;
                 n = 0;
-                while (rel + n < (const char *) end && n <= VMCORE_VALUE_MAX && strchr(RELEASE_CHARS, rel[n]) &&
-                       rel[n] != '\0')
+                while (rel + n < (const char *) end && n <= VMCORE_VALUE_MAX &&
+                       strchr(RELEASE_CHARS, rel[n]) && rel[n] != '\0')
                         n++;
                 /* The real banner continues " (builder@host) (compiler …": format strings do not. */
                 if (n > 0 && n <= VMCORE_VALUE_MAX && (size_t) (end - (const uint8_t *) rel) > n + 2 &&

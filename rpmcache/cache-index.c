@@ -772,8 +772,9 @@ int cache_index_package_releases(CacheIndex *idx, int64_t package_id, char ***re
         _cleanup_strv_free_ char **l = NULL;
         int r, rc;
 
-        r = sql_prepare(idx, "SELECT DISTINCT release FROM package_releases WHERE package_id = ?1 ORDER BY release",
-                        &st);
+        r = sql_prepare(
+                idx, "SELECT DISTINCT release FROM package_releases WHERE package_id = ?1 ORDER BY release",
+                &st);
         if (r < 0)
                 return r;
         sqlite3_bind_int64(st, 1, package_id);

@@ -11,8 +11,9 @@
 #include "daemon-vmcore.h"
 #include "tests.h"
 
-static const char info_text[] = "OSRELEASE=6.1.0-56-cloud-amd64\nPAGESIZE=4096\n"
-                                "BUILD-ID=3B43FAD5034874490492495D552C0AF6A5FAB235\nSYMBOL(init_uts_ns)=ffff\n";
+static const char info_text[] =
+        "OSRELEASE=6.1.0-56-cloud-amd64\nPAGESIZE=4096\n"
+        "BUILD-ID=3B43FAD5034874490492495D552C0AF6A5FAB235\nSYMBOL(init_uts_ns)=ffff\n";
 
 TEST(vmcoreinfo_text)
 {
@@ -134,19 +135,18 @@ TEST(banner)
         ASSERT_ERROR(vmcore_find_banner((const uint8_t *) mem, 30, &rel), ENOENT);
 }
 
-static const char crash_out[] =
-        "WARNING: active task ffff8f07011ee000 on cpu 0 not found in PID hash\n\n"
-        "scroll: off (none)\n"
-        "crash: command not found: @@retrace:sys@@\n"
-        "      KERNEL: vmlinux\n"
-        "       PANIC: \"Kernel panic - not syncing: sysrq triggered crash\"\n"
-        "crash: command not found: @@retrace:bt@@\n"
-        "PID: 1        TASK: ffff8f07011ee000  CPU: 0    COMMAND: \"init\"\n"
-        " #0 [ffffd045000139e8] panic at ffffffffa1dcd0a8\n"
-        " #1 [ffffd04500013a68] sysrq_handle_crash at ffffffffa1aa8a06\n"
-        "crash: command not found: @@retrace:log@@\n"
-        "line 1\nline 2\nline 3\n"
-        "crash: command not found: @@retrace:end@@\n";
+static const char crash_out[] = "WARNING: active task ffff8f07011ee000 on cpu 0 not found in PID hash\n\n"
+                                "scroll: off (none)\n"
+                                "crash: command not found: @@retrace:sys@@\n"
+                                "      KERNEL: vmlinux\n"
+                                "       PANIC: \"Kernel panic - not syncing: sysrq triggered crash\"\n"
+                                "crash: command not found: @@retrace:bt@@\n"
+                                "PID: 1        TASK: ffff8f07011ee000  CPU: 0    COMMAND: \"init\"\n"
+                                " #0 [ffffd045000139e8] panic at ffffffffa1dcd0a8\n"
+                                " #1 [ffffd04500013a68] sysrq_handle_crash at ffffffffa1aa8a06\n"
+                                "crash: command not found: @@retrace:log@@\n"
+                                "line 1\nline 2\nline 3\n"
+                                "crash: command not found: @@retrace:end@@\n";
 
 TEST(crash_output)
 {
@@ -167,11 +167,14 @@ TEST(crash_output)
         ASSERT_TRUE(strstr(bt, "Panicking task:") < strstr(bt, "Kernel log"));
 
         ASSERT_OK(crash_build_script(CRASH_MODE_MINIMAL, &script));
-        ASSERT_TRUE(strstr(script, "\nlog\n") && !strstr(script, "\nsys\n") && string_endswith(script, "exit\n"));
+        ASSERT_TRUE(strstr(script, "\nlog\n") && !strstr(script, "\nsys\n") &&
+                    string_endswith(script, "exit\n"));
         script = mfree(script);
         ASSERT_OK(crash_build_script(CRASH_MODE_FULL, &script));
-        ASSERT_TRUE(strstr(script, "\nbt -a\n") && strstr(script, "\nkmem -i\n") && strstr(script, "\nmod\n"));
-        ASSERT_OK(crash_build_argv("/usr/bin/crash", "/vmlinux", "/crash/vmcore", CRASH_MODE_ZERO_EXCLUDED, &argv));
+        ASSERT_TRUE(strstr(script, "\nbt -a\n") && strstr(script, "\nkmem -i\n") &&
+                    strstr(script, "\nmod\n"));
+        ASSERT_OK(crash_build_argv("/usr/bin/crash", "/vmlinux", "/crash/vmcore", CRASH_MODE_ZERO_EXCLUDED,
+                                   &argv));
         ASSERT_TRUE(strv_contains(argv, "--zero_excluded") && strv_contains(argv, "-s"));
         ASSERT_STREQ(argv[strv_length(argv) - 1], "/crash/vmcore");
 
@@ -181,5 +184,5 @@ TEST(crash_output)
         ASSERT_FALSE(crash_result_usable(r, CRASH_MODE_MINIMAL));
 }
 
-DEFINE_TEST_MAIN(TEST_ENTRY(vmcoreinfo_text), TEST_ENTRY(elf), TEST_ENTRY(kdump), TEST_ENTRY(flattened_and_other),
-                 TEST_ENTRY(banner), TEST_ENTRY(crash_output))
+DEFINE_TEST_MAIN(TEST_ENTRY(vmcoreinfo_text), TEST_ENTRY(elf), TEST_ENTRY(kdump),
+                 TEST_ENTRY(flattened_and_other), TEST_ENTRY(banner), TEST_ENTRY(crash_output))
