@@ -733,6 +733,10 @@ static int vmcore_convert_flattened(TaskRun *t, char **ret_failure)
                 return -ENOMEM;
         if (mkdir(conv, 0750) < 0 && errno != EEXIST)
                 return failf(ret_failure, -errno, "Cannot create %s: %m", conv);
+        /* Writable for the sandbox's unprivileged id when the daemon runs as root; the task directory
+         * around it is the daemon's own, closed to others. */
+        if (chmod(conv, 0777) < 0)
+                return failf(ret_failure, -errno, "Cannot make %s writable: %m", conv);
         in_fd = openat(t->crash_fd, t->dump_name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
         if (in_fd < 0)
                 return failf(ret_failure, -errno, "Cannot open the dump: %m");

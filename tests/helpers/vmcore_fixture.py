@@ -408,10 +408,10 @@ def ensure():
             if not os.path.exists(os.path.join(target, "fixture.json")):
                 build(kver, target)
                 # Fixtures of older recipes or kernels are of no further use: 0.5 GB each.
-                for old in glob.glob(os.path.join(BASE, "*-*")):
-                    if old != target and os.path.exists(os.path.join(old, "fixture.json")) and \
-                            os.access(old, os.W_OK):
-                        rt.rmtree(old)
+                for stale in glob.glob(os.path.join(BASE, "*-*")):
+                    if stale != target and os.path.exists(os.path.join(stale, "fixture.json")) and \
+                            os.access(stale, os.W_OK):
+                        rt.rmtree(stale)
         finally:
             os.close(fd)
     finally:
