@@ -927,7 +927,7 @@ static int task_analyze_vmcore(TaskRun *t, char **ret_failure)
         if (!v->osrelease && !v->build_id)
                 return failf(ret_failure, -ENOENT,
                              "The dump names neither its kernel release nor its vmlinux build-id (no "
-                             "vmcoreinfo note, no \"Linux version\" banner found)");
+                             "vmcoreinfo note, no \"Linux version\" banner found): it may be truncated");
 
         pthread_mutex_lock(&t->p->cache_lock);
         r = vmcore_find_kernel(t, &id, &t->vmlinux, &how);
