@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -29,13 +30,20 @@
 #include "common-path.h"
 #include "common-string.h"
 #include "daemon-core.h"
+#include "daemon-crash.h"
 #include "daemon-crashdata.h"
 #include "daemon-exploitable.h"
 #include "daemon-gdb.h"
+#include "daemon-vmcore.h"
 
 extern char **environ;
 
-#define CRASH_MOUNT "/crash" /* where the task's crash files appear inside the sandbox */
+#define CRASH_MOUNT      "/crash" /* where the task's crash files appear inside the sandbox */
+#define CRASH_EXECUTABLE "/usr/bin/crash"
+/* The host's makedumpfile, for flattened dumps: Debian installs it in /usr/bin, Fedora in /usr/sbin. */
+static const char *const makedumpfile_paths[] = { "/usr/sbin/makedumpfile", "/usr/bin/makedumpfile" };
+#define CRASH_LOG_TAIL  200          /* kernel log lines kept in the result */
+#define BANNER_SCAN_MAX (512u << 20) /* how far into an ELF dump to look for "Linux version" */
 
 typedef struct TaskRun {
         Pipeline *p;
@@ -57,7 +65,15 @@ typedef struct TaskRun {
         size_t n_ids, ids_allocated;
         char **missing; /* "build-id (module)" */
         char *root;
-        int cache_lock_fd; /* a shared flock on CacheDir/lock while the task uses a root */
+        int cache_lock_fd;
+
+        /* vmcore tasks */
+        bool vmcore;
+        char *dump_name; /* "vmcore" (or with a VMware suffix) */
+        char *dump_dir;  /* host directory holding dump_name: crash/ or converted/ */
+        VmcoreInfo *vmcore_info;
+        char *vmlinux;      /* path inside the root */
+        char *kernel_nevra; /* a shared flock on CacheDir/lock while the task uses a root */
 } TaskRun;
 
 static int64_t now_usec(void)
@@ -127,6 +143,11 @@ static void task_run_done(TaskRun *t)
         free(t->ids);
         strv_free(t->missing);
         free(t->root);
+        free(t->dump_name);
+        free(t->dump_dir);
+        vmcore_info_free(t->vmcore_info);
+        free(t->vmlinux);
+        free(t->kernel_nevra);
 }
 
 /* ---------------------------------------------------------------- plugins and releases */
@@ -458,6 +479,7 @@ static int task_prepare(TaskRun *t, char **ret_failure)
         AssembleResult a = {};
         size_t n_all = 0;
         int64_t start = now_usec();
+        const char *debugger = t->vmcore ? t->plugin->crash_package : t->plugin->gdb_package;
         int r;
 
         /* Held shared until the task ends, so that gc cannot remove the root under gdb; a lock of this
@@ -469,15 +491,15 @@ static int task_prepare(TaskRun *t, char **ret_failure)
         if (r < 0)
                 return failf(ret_failure, r, "Cannot lock the package cache: %s", strerror(-r));
         pthread_mutex_lock(&t->p->cache_lock);
-        r = cache_resolve_with_debugger(t->p->cache->index, t->release, t->plugin->gdb_package, t->ids,
-                                        t->n_ids, &all, &n_all, &unresolved);
+        r = cache_resolve_with_debugger(t->p->cache->index, t->release, debugger, t->ids, t->n_ids, &all,
+                                        &n_all, &unresolved);
         if (r >= 0)
                 r = cache_assemble(t->p->cache, all, n_all, &a, &reason);
         pthread_mutex_unlock(&t->p->cache_lock);
         if (r == -ENOENT && !reason)
                 return failf(ret_failure, r,
                              "The debugger package %s is not in %s: run retrace-server-reposync %s",
-                             t->plugin->gdb_package, t->release, t->release);
+                             debugger, t->release, t->release);
         if (r < 0)
                 return failf(ret_failure, r, "Cannot assemble the root for %s: %s", t->release,
                              reason ?: strerror(-r));
@@ -493,7 +515,8 @@ static int task_prepare(TaskRun *t, char **ret_failure)
 
 /* ---------------------------------------------------------------- run */
 
-static int spawn_sandbox(TaskRun *t, char **argv, int out_fd, int err_fd, int status_fd, pid_t *ret)
+static int spawn_sandbox(TaskRun *t, char **argv, int in_fd, int out_fd, int err_fd, int status_fd,
+                         pid_t *ret)
 {
         posix_spawn_file_actions_t fa;
         posix_spawnattr_t attr;
@@ -503,7 +526,10 @@ static int spawn_sandbox(TaskRun *t, char **argv, int out_fd, int err_fd, int st
         posix_spawn_file_actions_init(&fa);
         posix_spawnattr_init(&attr);
         sigemptyset(&none);
-        posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
+        if (in_fd >= 0)
+                posix_spawn_file_actions_adddup2(&fa, in_fd, 0);
+        else
+                posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
         posix_spawn_file_actions_adddup2(&fa, out_fd, 1);
         posix_spawn_file_actions_adddup2(&fa, err_fd, 2);
         posix_spawn_file_actions_adddup2(&fa, status_fd, 3);
@@ -589,7 +615,7 @@ static int task_run_gdb(TaskRun *t, char **ret_failure)
         status_fd = open_result(t, "sandbox-status.json");
         if (out_fd < 0 || err_fd < 0 || status_fd < 0)
                 return failf(ret_failure, -errno, "Cannot write the task's results: %s", strerror(errno));
-        r = spawn_sandbox(t, argv, out_fd, err_fd, status_fd, &pid);
+        r = spawn_sandbox(t, argv, -EBADF, out_fd, err_fd, status_fd, &pid);
         if (r < 0)
                 return failf(ret_failure, r, "Cannot start %s: %s", cfg->sandbox_path, strerror(-r));
         task_job_set_child(t->job, pid);
@@ -640,6 +666,428 @@ static int task_run_gdb(TaskRun *t, char **ret_failure)
         return 0;
 }
 
+/* ---------------------------------------------------------------- vmcore tasks */
+
+static const char *const dump_names[] = { "vmcore", "vmcore.vmss", "vmcore.vmsn", "vmcore.vmem" };
+
+/* Runs argv in the sandbox and waits: stdin from in_fd, stdout+stderr into results/out_name. Returns
+ * the wait status in *ret_status; -ECANCELED when the task was cancelled meanwhile. */
+static int run_sandboxed(TaskRun *t, char **argv, int in_fd, const char *out_name, int *ret_status)
+{
+        _cleanup_close_ int out_fd = -EBADF, err_fd = -EBADF, status_fd = -EBADF;
+        pid_t pid;
+        int r, status;
+
+        out_fd = open_result(t, out_name);
+        err_fd = open_result(t, "sandbox-errors");
+        status_fd = open_result(t, "sandbox-status.json");
+        if (out_fd < 0 || err_fd < 0 || status_fd < 0)
+                return -errno;
+        r = spawn_sandbox(t, argv, in_fd, out_fd, err_fd, status_fd, &pid);
+        if (r < 0)
+                return r;
+        task_job_set_child(t->job, pid);
+        while (waitpid(pid, &status, 0) < 0)
+                if (errno != EINTR) {
+                        status = -1;
+                        break;
+                }
+        task_job_set_child(t->job, 0);
+        if (task_job_cancelled(t->job))
+                return -ECANCELED;
+        *ret_status = status;
+        return 0;
+}
+
+static int strv_extend_many(char ***l, const char *const *items, size_t n)
+{
+        int r;
+
+        for (size_t i = 0; i < n; i++)
+                if ((r = strv_extend(l, items[i])) < 0)
+                        return r;
+        return 0;
+}
+
+/* makedumpfile -R, in the sandbox over the host's read-only root (makedumpfile is the host's tool, not
+ * the distribution's): the flattened upload on stdin, the reassembled dump into SaveDir/<id>/converted.
+ * The flattened file is removed afterwards, so that the task keeps one copy of the dump. */
+static int vmcore_convert_flattened(TaskRun *t, char **ret_failure)
+{
+        const RetraceConfig *cfg = t->p->config;
+        _cleanup_free_ char *conv = NULL, *timeout = NULL, *err = NULL;
+        _cleanup_strv_free_ char **argv = NULL;
+        _cleanup_close_ int in_fd = -EBADF;
+        const char *makedumpfile = NULL;
+        int r, status;
+
+        for (size_t i = 0; i < ELEMENTSOF(makedumpfile_paths) && !makedumpfile; i++)
+                if (access(makedumpfile_paths[i], X_OK) >= 0)
+                        makedumpfile = makedumpfile_paths[i];
+        if (!makedumpfile)
+                return failf(ret_failure, -ENOENT,
+                             "The dump is in makedumpfile's flattened format, and makedumpfile is not "
+                             "installed on the server to convert it: install makedumpfile");
+        if (asprintf(&conv, "%s/%" PRIu64 "/converted", cfg->save_dir, t->id) < 0 ||
+            asprintf(&timeout, "%" PRIu64, cfg->task_timeout) < 0)
+                return -ENOMEM;
+        if (mkdir(conv, 0750) < 0 && errno != EEXIST)
+                return failf(ret_failure, -errno, "Cannot create %s: %m", conv);
+        /* Writable for the sandbox's unprivileged id when the daemon runs as root; the task directory
+         * around it is the daemon's own, closed to others. */
+        if (chmod(conv, 0777) < 0)
+                return failf(ret_failure, -errno, "Cannot make %s writable: %m", conv);
+        in_fd = openat(t->crash_fd, t->dump_name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+        if (in_fd < 0)
+                return failf(ret_failure, -errno, "Cannot open the dump: %m");
+        {
+                const char *a[] = { cfg->sandbox_path,
+                                    "--root",
+                                    "/",
+                                    "--bind",
+                                    conv,
+                                    "/out",
+                                    "--tmpfs",
+                                    "/tmp",
+                                    "--timeout",
+                                    timeout,
+                                    "--status-fd",
+                                    "3",
+                                    "--",
+                                    makedumpfile,
+                                    "-R",
+                                    "/out/vmcore" };
+                r = strv_extend_many(&argv, a, ELEMENTSOF(a));
+                if (r < 0)
+                        return r;
+        }
+        task_log(t, 'I', "Converting the flattened dump with makedumpfile -R");
+        r = run_sandboxed(t, argv, in_fd, "makedumpfile-output", &status);
+        if (r == -ECANCELED)
+                return r;
+        if (r < 0)
+                return failf(ret_failure, r, "Cannot run makedumpfile -R: %s", strerror(-r));
+        if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+                (void) file_read_at(t->results_fd, "makedumpfile-output", 4096, &err, NULL);
+                return failf(ret_failure, -EBADMSG,
+                             "makedumpfile -R could not convert the flattened dump: %s",
+                             err ? string_strip(err) : "no output");
+        }
+        (void) unlinkat(t->crash_fd, t->dump_name, 0);
+        free(t->dump_name);
+        t->dump_name = strdup("vmcore");
+        free(t->dump_dir);
+        t->dump_dir = TAKE_PTR(conv);
+        return t->dump_name ? 0 : -ENOMEM;
+}
+
+/* Reads what the dump says about itself: format, release, build-id, architecture. */
+static int vmcore_read_info(TaskRun *t, char **ret_failure)
+{
+        _cleanup_close_ int fd = -EBADF;
+        _cleanup_free_ uint8_t *head = NULL;
+        _cleanup_free_ char *path = NULL;
+        struct stat st;
+        size_t want;
+        ssize_t n;
+        int r;
+
+        path = path_join(t->dump_dir, t->dump_name);
+        if (!path)
+                return -ENOMEM;
+        fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+        if (fd < 0 || fstat(fd, &st) < 0)
+                return failf(ret_failure, -errno, "Cannot open the dump %s: %m", t->dump_name);
+        t->core_size = (uint64_t) st.st_size;
+        want = st.st_size < (off_t) VMCORE_HEAD_MAX ? (size_t) st.st_size : VMCORE_HEAD_MAX;
+        head = malloc(want ?: 1);
+        if (!head)
+                return -ENOMEM;
+        n = pread(fd, head, want, 0);
+        if (n < 0)
+                return failf(ret_failure, -errno, "Cannot read the dump: %m");
+        t->vmcore_info = vmcore_info_free(t->vmcore_info);
+        r = vmcore_info_parse(head, (size_t) n, &t->vmcore_info);
+        if (r == -ENOMEM)
+                return r;
+        if (r < 0)
+                return failf(ret_failure, -EBADMSG,
+                             "The file '%s' (%" PRIu64
+                             " bytes) is not a kernel dump this server reads (ELF, "
+                             "kdump-compressed or makedumpfile flattened), or it is truncated",
+                             t->dump_name, t->core_size);
+        /* No vmcoreinfo note (a dump without QEMU's vmcoreinfo device, an old kernel): the banner. */
+        if (!t->vmcore_info->osrelease && t->vmcore_info->format == VMCORE_FORMAT_ELF && st.st_size > 0) {
+                size_t len = st.st_size < (off_t) BANNER_SCAN_MAX ? (size_t) st.st_size : BANNER_SCAN_MAX;
+                void *m = mmap(NULL, len, PROT_READ, MAP_PRIVATE, fd, 0);
+
+                if (m != MAP_FAILED) {
+                        if (vmcore_find_banner(m, len, &t->vmcore_info->osrelease) >= 0)
+                                task_log(t, 'I', "Release read from the \"Linux version\" banner in memory");
+                        (void) munmap(m, len);
+                }
+        }
+        return 0;
+}
+
+static const struct {
+        const char *prefix, *suffix;
+} vmlinux_paths[] = {
+        { "/usr/lib/debug/lib/modules/", "/vmlinux" },     /* Fedora, RHEL, CentOS, openSUSE */
+        { "/usr/lib/debug/usr/lib/modules/", "/vmlinux" }, /* merged /usr layouts */
+        { "/usr/lib/debug/boot/vmlinux-", "" },            /* Debian, Ubuntu */
+        { "/usr/lib/debug/vmlinux-", "" },
+};
+
+/* The kernel debuginfo package: by the vmlinux build-id, else by the path of vmlinux for the release.
+ * Any release the cache holds is searched (a vmcore upload names none). */
+static int vmcore_find_kernel(TaskRun *t, int64_t *ret_id, char **ret_path, char **ret_how)
+{
+        CacheIndex *idx = t->p->cache->index;
+        const VmcoreInfo *v = t->vmcore_info;
+        BuildIdHit *hits = NULL;
+        size_t n = 0;
+        int r;
+
+        if (v->build_id) {
+                r = cache_index_lookup_build_id(idx, v->build_id, NULL, &hits, &n);
+                if (r < 0)
+                        return r;
+                for (size_t i = 0; i < n; i++)
+                        if (hits[i].kind == BUILD_ID_DEBUG) {
+                                *ret_id = hits[i].package.id;
+                                *ret_path = strdup(hits[i].path);
+                                *ret_how = strdup("build-id");
+                                build_id_hit_array_free(hits, n);
+                                return *ret_path && *ret_how ? 0 : -ENOMEM;
+                        }
+                build_id_hit_array_free(hits, n);
+        }
+        for (size_t k = 0; v->osrelease && k < ELEMENTSOF(vmlinux_paths); k++) {
+                _cleanup_free_ char *path = NULL;
+
+                if (asprintf(&path, "%s%s%s", vmlinux_paths[k].prefix, v->osrelease,
+                             vmlinux_paths[k].suffix) < 0)
+                        return -ENOMEM;
+                hits = NULL;
+                n = 0;
+                r = cache_index_lookup_path(idx, path, NULL, &hits, &n);
+                if (r < 0)
+                        return r;
+                if (n > 0) {
+                        *ret_id = hits[n - 1].package.id; /* the newest import */
+                        *ret_path = TAKE_PTR(path);
+                        *ret_how = strdup("release");
+                        build_id_hit_array_free(hits, n);
+                        return *ret_how ? 0 : -ENOMEM;
+                }
+                build_id_hit_array_free(hits, n);
+        }
+        return -ENOENT;
+}
+
+static const Plugin *plugin_for_distribution(Pipeline *p, const char *distribution)
+{
+        for (size_t i = 0; i < p->n_plugins; i++)
+                if (streq(p->plugins[i]->distribution, distribution))
+                        return p->plugins[i];
+        return NULL;
+}
+
+static int task_analyze_vmcore(TaskRun *t, char **ret_failure)
+{
+        _cleanup_free_ char *how = NULL, *dist = NULL, *version = NULL, *arch = NULL;
+        _cleanup_strv_free_ char **releases = NULL;
+        const VmcoreInfo *v;
+        PackageInfo pkg = {};
+        int64_t id = -1;
+        int r;
+
+        for (size_t i = 0; i < ELEMENTSOF(dump_names) && !t->dump_name; i++)
+                if (faccessat(t->crash_fd, dump_names[i], F_OK, AT_SYMLINK_NOFOLLOW) >= 0)
+                        t->dump_name = strdup(dump_names[i]);
+        if (!t->dump_name)
+                return failf(ret_failure, -ENOENT, "The upload holds no 'vmcore'");
+        if (asprintf(&t->dump_dir, "%s/%" PRIu64 "/crash", t->p->config->save_dir, t->id) < 0)
+                return -ENOMEM;
+        r = vmcore_read_info(t, ret_failure);
+        if (r < 0)
+                return r;
+        if (t->vmcore_info->format == VMCORE_FORMAT_FLATTENED) {
+                r = vmcore_convert_flattened(t, ret_failure);
+                if (r >= 0)
+                        r = vmcore_read_info(t, ret_failure);
+                if (r < 0)
+                        return r;
+        }
+        v = t->vmcore_info;
+        task_log(t, 'I', "Vmcore: %s, %" PRIu64 " bytes, kernel release %s, vmlinux build-id %s, %s",
+                 vmcore_format_to_string(v->format), t->core_size, v->osrelease ?: "unknown",
+                 v->build_id ?: "unknown", v->arch ?: "unknown architecture");
+        if (!v->osrelease && !v->build_id)
+                return failf(ret_failure, -ENOENT,
+                             "The dump names neither its kernel release nor its vmlinux build-id (no "
+                             "vmcoreinfo note, no \"Linux version\" banner found): it may be truncated");
+
+        pthread_mutex_lock(&t->p->cache_lock);
+        r = vmcore_find_kernel(t, &id, &t->vmlinux, &how);
+        if (r >= 0)
+                r = cache_index_package_releases(t->p->cache->index, id, &releases);
+        if (r >= 0)
+                r = cache_index_get_package(t->p->cache->index, id, &pkg);
+        pthread_mutex_unlock(&t->p->cache_lock);
+        if (r == -ENOENT)
+                return failf(ret_failure, -ENOENT,
+                             "No kernel debuginfo package in the cache has vmlinux of kernel release %s "
+                             "(build-id %s): sync the distribution's debuginfo repository with "
+                             "retrace-server-reposync",
+                             v->osrelease ?: "unknown", v->build_id ?: "unknown");
+        if (r < 0)
+                return failf(ret_failure, r, "Cannot look the kernel up in the cache: %s", strerror(-r));
+        t->kernel_nevra = package_info_nevra(&pkg);
+        package_info_done(&pkg);
+        t->release = strdup(releases[0]);
+        if (!t->release || !t->kernel_nevra)
+                return -ENOMEM;
+        r = release_split(t->release, &dist, &version, &arch);
+        if (r < 0)
+                return failf(ret_failure, r, "Release %s has a malformed name", t->release);
+        t->plugin = plugin_for_distribution(t->p, dist);
+        if (!t->plugin)
+                return failf(ret_failure, -ENOENT, "No plugin describes distribution %s of release %s", dist,
+                             t->release);
+        if (!t->plugin->crash_package)
+                return failf(ret_failure, -ENOENT,
+                             "The plugin of %s names no crash_package: vmcores of it cannot be retraced",
+                             t->plugin->distribution);
+        task_log(t, 'I', "Kernel debuginfo: %s in %s (found by %s), vmlinux %s", t->kernel_nevra, t->release,
+                 how, t->vmlinux);
+        if (v->arch && !string_endswith(t->release, v->arch))
+                task_log(t, 'W', "The dump is for %s, the debuginfo package's release is %s", v->arch,
+                         t->release);
+        return add_id(t, id);
+}
+
+static int task_run_crash(TaskRun *t, char **ret_failure)
+{
+        const RetraceConfig *cfg = t->p->config;
+        int64_t start = now_usec();
+        _cleanup_free_ char *last_error = NULL;
+
+        for (CrashMode mode = 0; mode < _CRASH_MODE_MAX; mode++) {
+                _cleanup_strv_free_ char **argv = NULL, **cmd = NULL;
+                _cleanup_free_ char *script = NULL, *timeout = NULL, *limit = NULL, *dump = NULL,
+                                    *out = NULL, *bt = NULL, *err = NULL;
+                _cleanup_(crash_result_freep) CrashResult *res = NULL;
+                _cleanup_close_ int in_fd = -EBADF;
+                int64_t left = (int64_t) cfg->task_timeout * 1000000 - (now_usec() - start);
+                size_t out_len;
+                int r, status;
+
+                if (left < 1000000)
+                        return failf(ret_failure, -ETIME,
+                                     "crash did not finish within TaskTimeout (%" PRIu64
+                                     " s) and was killed",
+                                     cfg->task_timeout);
+                if (asprintf(&dump, CRASH_MOUNT "/%s", t->dump_name) < 0 ||
+                    asprintf(&timeout, "%" PRIi64, left / 1000000) < 0 ||
+                    asprintf(&limit, "%" PRIu64, cfg->max_output_size) < 0)
+                        return -ENOMEM;
+                r = crash_build_script(mode, &script);
+                if (r >= 0)
+                        r = write_result(t, "crash-commands", script);
+                if (r >= 0)
+                        r = crash_build_argv(CRASH_EXECUTABLE, t->vmlinux, dump, mode, &cmd);
+                if (r < 0)
+                        return failf(ret_failure, r, "Cannot prepare crash: %s", strerror(-r));
+                in_fd = openat(t->results_fd, "crash-commands", O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+                if (in_fd < 0)
+                        return failf(ret_failure, -errno, "Cannot read crash's commands: %m");
+                {
+                        /* The dump's directory read-only: a dump of any size is never copied. */
+                        const char *a[] = { cfg->sandbox_path,
+                                            "--root",
+                                            t->root,
+                                            "--ro-bind",
+                                            t->dump_dir,
+                                            CRASH_MOUNT,
+                                            "--tmpfs",
+                                            "/tmp",
+                                            "--chdir",
+                                            "/tmp",
+                                            "--setenv",
+                                            "HOME",
+                                            "/tmp",
+                                            "--setenv",
+                                            "LANG",
+                                            "C",
+                                            "--setenv",
+                                            "PATH",
+                                            "/usr/bin:/bin",
+                                            "--timeout",
+                                            timeout,
+                                            "--output-limit",
+                                            limit,
+                                            "--status-fd",
+                                            "3",
+                                            "--" };
+                        r = strv_extend_many(&argv, a, ELEMENTSOF(a));
+                        STRV_FOREACH (c, cmd)
+                                if (r >= 0)
+                                        r = strv_extend(&argv, *c);
+                        if (r < 0)
+                                return r;
+                }
+                task_log(t, 'I', "Running crash (%s)", crash_mode_to_string(mode));
+                r = run_sandboxed(t, argv, in_fd, "crash-output", &status);
+                if (r == -ECANCELED)
+                        return r;
+                if (r < 0)
+                        return failf(ret_failure, r, "Cannot start %s: %s", cfg->sandbox_path, strerror(-r));
+                (void) file_read_at(t->results_fd, "sandbox-errors", 64 * 1024, &err, NULL);
+                if (WIFEXITED(status) && WEXITSTATUS(status) == 124)
+                        return failf(ret_failure, -ETIME,
+                                     "crash did not finish within TaskTimeout (%" PRIu64
+                                     " s) and was killed",
+                                     cfg->task_timeout);
+                if (WIFEXITED(status) && WEXITSTATUS(status) == 125)
+                        return failf(ret_failure, -EPERM, "The sandbox could not be set up: %s",
+                                     strna(err ? string_strip(err) : NULL));
+                r = file_read_at(t->results_fd, "crash-output", cfg->max_output_size + (1 << 20), &out,
+                                 &out_len);
+                if (r < 0)
+                        return failf(ret_failure, r, "Cannot read crash's output: %s", strerror(-r));
+                r = crash_result_parse(out, out_len, CRASH_LOG_TAIL, &res);
+                if (r < 0)
+                        return r;
+                if (!crash_result_usable(res, mode)) {
+                        free(last_error);
+                        last_error = strdup(res->preamble ? string_strip(res->preamble) : "no output");
+                        task_log(t, 'W', "crash could not analyze the dump in mode %s (exit status %d):\n%s",
+                                 crash_mode_to_string(mode), WIFEXITED(status) ? WEXITSTATUS(status) : -1,
+                                 strna(last_error));
+                        continue;
+                }
+                task_log(t, 'I', "crash analyzed the dump in mode %s", crash_mode_to_string(mode));
+                if (res->pid_hash_warning)
+                        task_log(
+                                t, 'W',
+                                "crash could not find the active task in the PID hash: its task list (ps, "
+                                "bt "
+                                "-a) may be incomplete; crash 8.0.4 or later reads this kernel's task list");
+                r = crash_result_format(res, mode, &bt);
+                if (r >= 0)
+                        r = write_result(t, "backtrace", bt);
+                if (r < 0)
+                        return failf(ret_failure, r, "Cannot write the backtrace: %s", strerror(-r));
+                return 0;
+        }
+        return failf(ret_failure, -EBADMSG,
+                     "crash could not analyze the dump in any mode (full, --zero_excluded, "
+                     "--minimal): %.300s",
+                     strna(last_error));
+}
+
 /* ---------------------------------------------------------------- the whole task */
 
 static int task_open(TaskRun *t)
@@ -676,7 +1124,11 @@ void pipeline_run(void *userdata, TaskJob *job)
                 "Preparing environment for backtrace generation",
                 "Generating backtrace",
         };
-        int (*const steps[])(TaskRun *, char **) = { task_analyze, task_prepare, task_run_gdb };
+        int (*const coredump_steps[])(TaskRun *, char **) = { task_analyze, task_prepare, task_run_gdb };
+        int (*const vmcore_steps[])(TaskRun *, char **) = { task_analyze_vmcore, task_prepare,
+                                                            task_run_crash };
+        int (*const *steps)(TaskRun *, char **) = coredump_steps;
+        _cleanup_(task_freep) Task *task = NULL;
         Pipeline *p = userdata;
         TaskRun t = { .p = p,
                       .job = job,
@@ -696,7 +1148,11 @@ void pipeline_run(void *userdata, TaskJob *job)
                 (void) task_store_finish(p->store, t.id, false, "Retrace job failed");
                 goto finish;
         }
-        for (size_t i = 0; i < ELEMENTSOF(steps); i++) {
+        if (task_store_get(p->store, t.id, &task) >= 0 && task_type_is_vmcore(task->type)) {
+                t.vmcore = true;
+                steps = vmcore_steps;
+        }
+        for (size_t i = 0; i < ELEMENTSOF(stages); i++) {
                 int64_t begin = now_usec();
 
                 if (task_job_cancelled(job))
@@ -714,9 +1170,11 @@ void pipeline_run(void *userdata, TaskJob *job)
         (void) task_stage(&t, "Saving crash statistics");
         (void) task_store_add_stats(p->store, &(TaskStats){
                                                       .id = t.id,
-                                                      .package = t.package,
+                                                      .package = t.vmcore ? t.kernel_nevra : t.package,
                                                       .release = t.release,
-                                                      .arch = t.core ? t.core->arch : NULL,
+                                                      .arch = t.core          ? t.core->arch
+                                                              : t.vmcore_info ? t.vmcore_info->arch
+                                                                              : NULL,
                                                       .core_size = t.core_size,
                                                       .analyze_usec = t.stage_usec[0],
                                                       .prepare_usec = t.stage_usec[1],

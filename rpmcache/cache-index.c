@@ -745,6 +745,52 @@ int cache_index_lookup_build_id(CacheIndex *idx, const char *build_id, const cha
                            ret_n);
 }
 
+int cache_index_lookup_path(CacheIndex *idx, const char *path, const char *release, BuildIdHit **ret,
+                            size_t *ret_n)
+{
+        _cleanup_stmt_ sqlite3_stmt *st = NULL;
+        int r;
+
+        r = sql_prepare(idx,
+                        "SELECT DISTINCT " PACKAGE_COLUMNS ", f.path, 0 FROM files f"
+                        " JOIN packages p ON p.id = f.package_id"
+                        " WHERE f.path = ?1 AND (?2 IS NULL OR EXISTS (SELECT 1 FROM package_releases r"
+                        "  WHERE r.package_id = p.id AND r.release = ?2))"
+                        " ORDER BY p.name, p.id",
+                        &st);
+        if (r < 0)
+                return r;
+        sqlite3_bind_text(st, 1, path, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 2, release, -1, SQLITE_STATIC);
+        return sql_collect(st, sizeof(BuildIdHit), fill_build_id_hit, done_build_id_hit, (void **) ret,
+                           ret_n);
+}
+
+int cache_index_package_releases(CacheIndex *idx, int64_t package_id, char ***ret)
+{
+        _cleanup_stmt_ sqlite3_stmt *st = NULL;
+        _cleanup_strv_free_ char **l = NULL;
+        int r, rc;
+
+        r = sql_prepare(
+                idx, "SELECT DISTINCT release FROM package_releases WHERE package_id = ?1 ORDER BY release",
+                &st);
+        if (r < 0)
+                return r;
+        sqlite3_bind_int64(st, 1, package_id);
+        while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+                r = strv_extend(&l, (const char *) sqlite3_column_text(st, 0));
+                if (r < 0)
+                        return r;
+        }
+        if (rc != SQLITE_DONE)
+                return sql_error(rc);
+        if (!l)
+                return -ENOENT;
+        *ret = TAKE_PTR(l);
+        return 0;
+}
+
 int cache_index_binary_for_debuginfo(CacheIndex *idx, const PackageInfo *debuginfo, const char *release,
                                      PackageInfo *ret)
 {

@@ -110,6 +110,12 @@ void build_id_hit_done(BuildIdHit *h);
 /* Every package that has build_id under a .build-id tree, restricted to release when not NULL. */
 int cache_index_lookup_build_id(CacheIndex *idx, const char *build_id, const char *release, BuildIdHit **ret,
                                 size_t *ret_n);
+/* The packages that hold the file path (in release, or any when NULL), as hits with kind
+ * BUILD_ID_DEBUG; none is not an error (*ret_n = 0). */
+int cache_index_lookup_path(CacheIndex *idx, const char *path, const char *release, BuildIdHit **ret,
+                            size_t *ret_n);
+/* The releases a package belongs to, sorted; -ENOENT when none. */
+int cache_index_package_releases(CacheIndex *idx, int64_t package_id, char ***ret);
 /* The binary package of a debuginfo package: name without "-debuginfo", same version, release and
  * arch (the same source RPM preferred). For build-ids without a binary .build-id link. */
 int cache_index_binary_for_debuginfo(CacheIndex *idx, const PackageInfo *debuginfo, const char *release,

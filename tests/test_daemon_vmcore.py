@@ -1,0 +1,140 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0-or-later
+"""Kernel vmcores end to end through the HTTP API, against a real daemon whose cache holds TestOS
+release 1 plus the vmcore fixture's kernel, kernel-debuginfo and crash packages (synced with
+retrace-server-reposync): a real sysrq panic dumped by QEMU, as ELF and as kdump-compressed, comes
+back with the panic, the panicking task's stack and the kernel log; the release and build-id are
+read from the dump; an unknown kernel, a truncated dump and a hanging crash fail with their reason."""
+
+import os
+import re
+
+import retrace_test as rt
+import vmcore_fixture
+from daemon_helpers import DaemonEnv, post, tar_of, wait_finished
+
+FX = vmcore_fixture.ensure()
+TOS = rt.testos_dir()
+
+
+def make_env(**keys):
+    env = DaemonEnv(MaxPackedSize="1G", MaxUnpackedSize="2G", **keys)
+    env.write_plugin("testos", {"testos": [f"file://{TOS}/repos/$VER/$ARCH/os"],
+                                "testos-debuginfo": [f"file://{TOS}/repos/$VER/$ARCH/debug"],
+                                "testos-kernel": [FX["repo"]]})
+    env.sync(FX["dist"])
+    return env
+
+
+ENV = make_env()
+
+
+def read(path, size=None):
+    with open(path, "rb") as f:
+        return f.read() if size is None else f.read(size)
+
+
+def submit(srv, data, mode="w", ctype="application/x-tar"):
+    st, h, body = post(srv.port, tar_of([("vmcore", data)], mode=mode), ctype, task_type=2)
+    rt.check(st == 201, f"create: {st} {body!r}")
+    status, _ = wait_finished(srv.base_url, h["X-Task-Id"], h["X-Task-Password"], timeout=600)
+    res = {}
+    for what in ("backtrace", "log"):
+        code, _, b = rt.http_get(f"{srv.base_url}{h['X-Task-Id']}/{what}", {"X-Task-Password": h["X-Task-Password"]})
+        res[what] = b.decode(errors="replace") if code == 200 else None
+    return status, res
+
+
+def check_success(name, status, res):
+    rt.check(status == "FINISHED_SUCCESS", f"{name}: {status}\n{res['log']}")
+    bt, log = res["backtrace"], res["log"]
+    rt.check(bt.startswith("Panic: ") and "sysrq triggered crash" in bt.splitlines()[0], f"{name}: panic line:\n{bt[:500]}")
+    panicking = bt.split("\nPanicking task:\n", 1)[1].split("\n\n", 1)[0]
+    rt.check("sysrq_handle_crash" in panicking, f"{name}: no sysrq_handle_crash in the panicking task:\n{panicking}")
+    rt.check(bt.index("Panicking task:") < bt.index("Kernel log"), f"{name}: the panic must come first")
+    tail = bt.split("Kernel log", 1)[1]
+    rt.check("sysrq: Trigger a crash" in tail and "Kernel panic - not syncing" in tail,
+             f"{name}: kernel log tail lacks the panic:\n{tail[-3000:]}")
+    rt.check(f"kernel release {FX['kernel_release']}" in log and f"build-id {FX['build_id']}" in log,
+             f"{name}: release and build-id not read from the dump:\n{log}")
+    rt.check("(found by build-id)" in log, f"{name}: kernel not found by build-id:\n{log}")
+    rt.check("crash analyzed the dump in mode full" in log, f"{name}: mode not logged:\n{log}")
+    # Debian 12's crash 8.0.2 cannot find the active task in this kernel's PID hash: said, not hidden.
+    if "not found in PID hash" in (res["log"] or "") or "PID hash" in bt:
+        rt.check("PID hash" in bt.splitlines()[1] or "PID hash" in bt.splitlines()[2], f"{name}: warning not in the result")
+    rt.check("Retrace took " in log.splitlines()[-1], log)
+
+
+def test_elf():
+    with ENV.server() as srv:
+        srv.start(ready_path="settings")
+        status, res = submit(srv, read(FX["elf"]))
+        check_success("ELF", status, res)
+
+
+def test_kdump():
+    with ENV.server() as srv:
+        srv.start(ready_path="settings")
+        status, res = submit(srv, read(FX["kdump"]), "w:gz", "application/x-gzip")
+        check_success("kdump", status, res)
+        # Statistics like coredump tasks.
+        code, _, body = rt.http_get(f"{srv.base_url}stats")
+        rt.check(code == 200 and FX["release_id"] in body.decode(), f"/stats: {body[:400]!r}")
+
+
+def test_flattened():
+    with ENV.server() as srv:
+        srv.start(ready_path="settings")
+        status, res = submit(srv, read(FX["flattened"]))
+        check_success("flattened", status, res)
+        rt.check("Converting the flattened dump with makedumpfile -R" in res["log"], res["log"])
+
+
+def test_unknown_kernel():
+    head = bytearray(read(FX["elf"], 1 << 20))
+    rel, bid = FX["kernel_release"].encode(), FX["build_id"].encode()
+    other_rel = re.sub(rb"^(\d+)\.", b"9.", rel)
+    other_bid = bytes(reversed(bid))
+    rt.check(head.count(b"OSRELEASE=" + rel) >= 1, "fixture: no vmcoreinfo note in the first MiB")
+    head = head.replace(b"OSRELEASE=" + rel, b"OSRELEASE=" + other_rel).replace(b"BUILD-ID=" + bid,
+                                                                                 b"BUILD-ID=" + other_bid)
+    with ENV.server() as srv:
+        srv.start(ready_path="settings")
+        status, res = submit(srv, bytes(head))
+        rt.check(status == "FINISHED_FAILURE", f"unknown kernel: {status}")
+        last = [line for line in res["log"].splitlines() if "[E]" in line]
+        rt.check(last and other_rel.decode() in last[-1] and other_bid.decode() in last[-1],
+                 f"the failure must name the release and build-id looked for:\n{res['log']}")
+
+
+def test_truncated():
+    with ENV.server() as srv:
+        srv.start(ready_path="settings")
+        status, res = submit(srv, read(FX["elf"], 100))
+        rt.check(status == "FINISHED_FAILURE" and "truncated" in res["log"], f"100 bytes: {status}\n{res['log']}")
+        # Headers and notes intact, memory cut off: the kernel is found, crash fails in every mode.
+        status, res = submit(srv, read(FX["kdump"], 4 << 20))
+        rt.check(status == "FINISHED_FAILURE", f"cut kdump: {status}\n{res['log']}")
+        rt.check("crash could not analyze the dump in any mode" in res["log"], res["log"])
+        for mode in ("full", "--zero_excluded", "--minimal"):
+            rt.check(f"Running crash ({mode})" in res["log"], f"mode {mode} not tried:\n{res['log']}")
+
+
+def test_timeout():
+    env = make_env(TaskTimeout="1")
+    try:
+        with env.server() as srv:
+            srv.start(ready_path="settings")
+            status, res = submit(srv, read(FX["kdump"]))
+            rt.check(status == "FINISHED_FAILURE", f"timeout: {status}")
+            rt.check("did not finish within TaskTimeout (1 s) and was killed" in res["log"], res["log"])
+    finally:
+        env.cleanup()
+
+
+if __name__ == "__main__":
+    rt.require_userns()
+    try:
+        rt.run_tests([test_elf, test_kdump, test_flattened, test_unknown_kernel, test_truncated, test_timeout])
+    finally:
+        ENV.cleanup()
