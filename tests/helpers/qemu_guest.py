@@ -38,7 +38,8 @@ def missing_tools():
     return missing
 
 
-def _run(argv, **kw):
+def run_command(argv, **kw):
+    """Runs argv; its output (stdout and stderr) as text, or RuntimeError with the output's tail."""
     r = subprocess.run(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, errors="replace", **kw)
     if r.returncode != 0:
         raise RuntimeError(f"command failed ({r.returncode}): {' '.join(argv)}\n{r.stdout[-4000:]}")
@@ -47,11 +48,37 @@ def _run(argv, **kw):
 
 def cloud_kernel_version():
     """'6.1.0-56-cloud-amd64': the kernel Debian's cloud meta package depends on."""
-    out = _run(["apt-cache", "depends", "linux-image-cloud-amd64"])
+    out = run_command(["apt-cache", "depends", "linux-image-cloud-amd64"])
     m = re.search(r"Depends: linux-image-(\S+-cloud-amd64)\b", out)
     if not m:
         raise RuntimeError(f"linux-image-cloud-amd64 names no kernel (run apt-get update):\n{out}")
     return m.group(1)
+
+
+def download_debs(names):
+    """Paths of the .deb files of the named Debian packages, fetched with `apt-get download` into
+    BASE/downloads the first time and kept there."""
+    d = os.path.join(BASE, "downloads")
+    os.makedirs(d, exist_ok=True)
+    for p in (BASE, d):
+        try:
+            os.chmod(p, 0o1777)  # like /tmp: every test user may fetch what is missing
+        except PermissionError:
+            pass
+    debs = []
+    for n in names:
+        found = glob.glob(os.path.join(d, f"{n}_*.deb"))
+        if not found:
+            with tempfile.TemporaryDirectory(dir=d) as work:
+                run_command(["apt-get", "download", n], cwd=work)
+                for deb in glob.glob(os.path.join(work, "*.deb")):
+                    os.chmod(deb, 0o644)
+                    os.rename(deb, os.path.join(d, os.path.basename(deb)))
+            found = glob.glob(os.path.join(d, f"{n}_*.deb"))
+        if not found:
+            raise RuntimeError(f"apt-get download {n} left no .deb in {d}")
+        debs.append(sorted(found)[-1])
+    return debs
 
 
 def cloud_kernel():
@@ -67,7 +94,7 @@ def cloud_kernel():
         except RuntimeError:
             if os.geteuid() != 0:
                 raise
-            _run(["apt-get", "update", "-q"])  # a fresh machine may have no package lists yet
+            run_command(["apt-get", "update", "-q"])  # a fresh machine may have no package lists yet
             version = cloud_kernel_version()
     except RuntimeError:
         found = sorted(glob.glob(os.path.join(BASE, "*", "vmlinuz")))
@@ -82,10 +109,9 @@ def cloud_kernel():
         fcntl.flock(lock, fcntl.LOCK_EX)
         if os.path.exists(vmlinuz):
             return vmlinuz
+        deb = download_debs([f"linux-image-{version}-unsigned"])[0]
         with tempfile.TemporaryDirectory(dir=BASE) as work:
-            _run(["apt-get", "download", f"linux-image-{version}-unsigned"], cwd=work)
-            deb = glob.glob(os.path.join(work, "*.deb"))[0]
-            _run(["dpkg-deb", "-x", deb, os.path.join(work, "x")])
+            run_command(["dpkg-deb", "-x", deb, os.path.join(work, "x")])
             image = os.path.join(work, "x", "boot", f"vmlinuz-{version}")
             os.makedirs(dest, exist_ok=True)
             shutil.copy(image, vmlinuz + ".tmp")
@@ -98,9 +124,9 @@ def cloud_kernel():
 class Initramfs:
     """A busybox initramfs: /bin/busybox with its applets, /dev /proc /sys /tmp, and what is added."""
 
-    def __init__(self):
-        self.dir = tempfile.mkdtemp(prefix="retrace-initramfs-")
-        for d in ("bin", "sbin", "usr/bin", "usr/sbin", "dev", "proc", "sys", "tmp", "etc", "root"):
+    def __init__(self, work=None):
+        self.dir = tempfile.mkdtemp(prefix="retrace-initramfs-", dir=work)
+        for d in ("bin", "sbin", "usr/bin", "usr/sbin", "dev", "proc", "sys", "tmp", "etc", "root", "lib/modules"):
             os.makedirs(os.path.join(self.dir, d), exist_ok=True)
         shutil.copy(BUSYBOX, os.path.join(self.dir, "bin", "busybox"))
 
@@ -122,13 +148,13 @@ class Initramfs:
         """A dynamically linked program at dest (default: its host path) with every library ldd
         names, at the same paths as on the host."""
         self.add_file(src, dest or src, 0o755)
-        for line in _run(["ldd", src]).splitlines():
+        for line in run_command(["ldd", src]).splitlines():
             m = re.search(r"(?:=>\s*)?(/\S+)\s+\(0x", line)
             if m and os.path.exists(m.group(1)):
                 self.add_file(os.path.realpath(m.group(1)), m.group(1), 0o755)
 
     def pack(self, out):
-        files = _run(["find", "."], cwd=self.dir)
+        files = run_command(["find", "."], cwd=self.dir)
         with open(out, "wb") as f:
             subprocess.run(["cpio", "-o", "-H", "newc", "--quiet", "-R", "0:0"], input=files.encode(),
                            cwd=self.dir, stdout=f, check=True)

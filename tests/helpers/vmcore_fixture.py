@@ -26,7 +26,8 @@ TestOS `crash`, like generate.py ships gdb.
 The fixture lives in $RETRACE_VMCORE_FIXTURE_DIR (default /var/tmp/retrace-vmcore-fixture), in a
 subdirectory named by the kernel version and a digest of this file (the recipe), readable by
 everybody (tools/run-tests reruns the rootless suite as another user); a lock serialises builders.
-The Debian packages stay in downloads/ there; nothing goes into the source tree.
+The Debian packages are fetched and kept by qemu_guest.download_debs(); nothing goes into the source
+tree.
 """
 
 import fcntl
@@ -45,6 +46,7 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 sys.path.insert(0, os.path.join(HERE, "..", "testos"))
+import qemu_guest  # noqa: E402
 import retrace_test as rt  # noqa: E402
 
 ARCH = "x86_64"
@@ -59,29 +61,19 @@ def log(msg):
     print(f"vmcore-fixture: {msg}", file=sys.stderr, flush=True)
 
 
-def run(argv, **kw):
-    r = subprocess.run(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, errors="replace",
-                       **kw)
-    if r.returncode != 0:
-        raise RuntimeError(f"command failed ({r.returncode}): {' '.join(argv)}\n{r.stdout[-4000:]}")
-    return r.stdout
+run = qemu_guest.run_command
 
 
 def recipe_digest():
     h = hashlib.sha256()
-    for f in (os.path.abspath(__file__), os.path.join(HERE, "..", "testos", "generate.py")):
+    for f in (os.path.abspath(__file__), os.path.join(HERE, "qemu_guest.py"),
+              os.path.join(HERE, "..", "testos", "generate.py")):
         with open(f, "rb") as fh:
             h.update(fh.read())
     return h.hexdigest()[:12]
 
 
-def kernel_flavour_version():
-    """The kernel ABI name the cloud meta package points at: '6.1.0-56-cloud-amd64'."""
-    out = run(["apt-cache", "depends", "linux-image-cloud-amd64"])
-    m = re.search(r"Depends: linux-image-(\S+-cloud-amd64)\b", out)
-    if not m:
-        raise RuntimeError(f"linux-image-cloud-amd64 names no kernel (apt-get update?):\n{out}")
-    return m.group(1)
+kernel_flavour_version = qemu_guest.cloud_kernel_version
 
 
 def find_existing():
@@ -95,30 +87,22 @@ def find_existing():
 # ---------------------------------------------------------------- the dump
 
 def make_initramfs(work, modules):
-    root = os.path.join(work, "initramfs")
-    for d in ("bin", "proc", "sys", "dev", "lib/modules"):
-        os.makedirs(os.path.join(root, d), exist_ok=True)
-    shutil.copy(BUSYBOX, os.path.join(root, "bin/busybox"))
+    g = qemu_guest.Initramfs(work)
     for m in modules:
-        shutil.copy(m, os.path.join(root, "lib/modules", os.path.basename(m)))
-    init = os.path.join(root, "init")
-    with open(init, "w") as f:
-        f.write("#!/bin/busybox sh\n"
-                "/bin/busybox mount -t proc proc /proc\n"
-                "/bin/busybox mount -t sysfs sys /sys\n"
-                "for m in qemu_fw_cfg pvpanic pvpanic-mmio pvpanic-pci; do\n"
-                "  /bin/busybox insmod /lib/modules/$m.ko\n"
-                "done\n"
-                "echo 'retrace-fixture: crashing now'\n"
-                "echo 1 > /proc/sys/kernel/sysrq\n"
-                "echo c > /proc/sysrq-trigger\n"
-                "/bin/busybox sleep 3600\n")
-    os.chmod(init, 0o755)
+        g.add_file(m, "/lib/modules/" + os.path.basename(m))
+    g.write_file("/init",
+                 "#!/bin/busybox sh\n"
+                 "/bin/busybox mount -t proc proc /proc\n"
+                 "/bin/busybox mount -t sysfs sys /sys\n"
+                 "for m in qemu_fw_cfg pvpanic pvpanic-mmio pvpanic-pci; do\n"
+                 "  /bin/busybox insmod /lib/modules/$m.ko\n"
+                 "done\n"
+                 "echo 'retrace-fixture: crashing now'\n"
+                 "echo 1 > /proc/sys/kernel/sysrq\n"
+                 "echo c > /proc/sysrq-trigger\n"
+                 "/bin/busybox sleep 3600\n", 0o755)
     out = os.path.join(work, "initramfs.cpio")
-    files = run(["find", "."], cwd=root)
-    with open(out, "wb") as f:
-        subprocess.run(["cpio", "-o", "-H", "newc", "--quiet"], input=files.encode(), cwd=root, stdout=f,
-                       check=True)
+    g.pack(out)
     return out
 
 
@@ -294,20 +278,7 @@ cp -a {stage}/. %{{buildroot}}/
 # ---------------------------------------------------------------- build
 
 def download(kver):
-    d = os.path.join(BASE, "downloads")
-    os.makedirs(d, exist_ok=True)
-    names = [f"linux-image-{kver}-unsigned", f"linux-image-{kver}-dbg"]
-    debs = []
-    for n in names:
-        found = glob.glob(os.path.join(d, f"{n}_*.deb"))
-        if not found:
-            log(f"apt-get download {n}")
-            run(["apt-get", "download", n], cwd=d)
-            found = glob.glob(os.path.join(d, f"{n}_*.deb"))
-        if not found:
-            raise RuntimeError(f"apt-get download {n} left no .deb in {d}")
-        debs.append(found[0])
-    return debs
+    return qemu_guest.download_debs([f"linux-image-{kver}-unsigned", f"linux-image-{kver}-dbg"])
 
 
 def build(kver, target):
