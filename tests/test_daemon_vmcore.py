@@ -11,19 +11,13 @@ import re
 
 import retrace_test as rt
 import vmcore_fixture
-from daemon_helpers import DaemonEnv, post, tar_of, wait_finished
+from daemon_helpers import post, tar_of, wait_finished
 
 FX = vmcore_fixture.ensure()
-TOS = rt.testos_dir()
 
 
 def make_env(**keys):
-    env = DaemonEnv(MaxPackedSize="1G", MaxUnpackedSize="2G", **keys)
-    env.write_plugin("testos", {"testos": [f"file://{TOS}/repos/$VER/$ARCH/os"],
-                                "testos-debuginfo": [f"file://{TOS}/repos/$VER/$ARCH/debug"],
-                                "testos-kernel": [FX["repo"]]})
-    env.sync(FX["dist"])
-    return env
+    return vmcore_fixture.daemon_env(FX, MaxPackedSize="1G", MaxUnpackedSize="2G", **keys)
 
 
 ENV = make_env()

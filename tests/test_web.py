@@ -4,7 +4,9 @@
 from npm) against a real daemon over TestOS. Submits a crash through the form (a core file with its
 facts, and an ABRT archive), follows the status live to success, reads the function names in the
 backtrace view; a wrong password, an oversized file, the statistics, the task manager (login, list,
-filter, restart, delete). Screenshots of every page go to build/meson-logs/web/.
+filter, restart, delete); a real kernel vmcore (kdump-compressed and ELF, vmcore_fixture.py)
+submitted as "A kernel vmcore" and shown with its panic first. Screenshots of every page go to
+build/meson-logs/web/.
 
 playwright-core is installed with `npm ci` from tests/web/package-lock.json into
 build/tests/web-node/ (once per lock file); chromium, node and npm come from tools/install-deps."""
@@ -16,6 +18,7 @@ import shutil
 import subprocess
 
 import retrace_test as rt
+import vmcore_fixture
 from daemon_helpers import DaemonEnv
 
 SRC = os.environ.get("RETRACE_SOURCE_DIR", "")
@@ -94,7 +97,26 @@ def main():
                  "manager", "task-manager-view"):
         rt.check(os.path.getsize(os.path.join(artifacts, name + ".png")) > 1000, f"no screenshot {name}.png")
     env.cleanup()
+    test_vmcore(node_dir, artifacts)
     print(f"web: passed; screenshots in {artifacts}")
+
+
+def test_vmcore(node_dir, artifacts):
+    fx = vmcore_fixture.ensure()
+    env = vmcore_fixture.daemon_env(fx, MaxPackedSize="1G", MaxUnpackedSize="2G")
+    try:
+        with env.server() as srv:
+            srv.start(ready_path="settings")
+            config = {"base_url": srv.base_url, "tmp": env.dir, "artifacts": artifacts,
+                      "vmcore_kdump": fx["kdump"], "vmcore_elf": fx["elf"], "kernel_release": fx["kernel_release"]}
+            node_env = dict(os.environ, NODE_PATH=os.path.join(node_dir, "node_modules"),
+                            WEB_TEST_CONFIG=json.dumps(config))
+            r = subprocess.run(["node", os.path.join(WEB_SRC, "test-web-vmcore.js")], env=node_env, timeout=900)
+            rt.check(r.returncode == 0, "the browser's vmcore test failed (output above); screenshots in " + artifacts)
+    finally:
+        env.cleanup()
+    for name in ("submit-vmcore-kdump", "task-vmcore-kdump", "task-vmcore-elf"):
+        rt.check(os.path.getsize(os.path.join(artifacts, name + ".png")) > 1000, f"no screenshot {name}.png")
 
 
 if __name__ == "__main__":

@@ -10,6 +10,10 @@ const Task = { id: null, manager: false, timer: null, lastStage: null, backtrace
 const POLL_MS = 1000;
 const SECTION_HEADERS = ['Crashing thread:', 'All threads:', 'Abort message:', 'Shared libraries:', 'Registers:',
                          'Disassembly around the crashing instruction:'];
+// The sections of a vmcore result (daemon/daemon-crash.c), in their order.
+const KERNEL_SECTION = /^(Panicking task|System|Kernel log(?: \(.*\))?|Active tasks \(bt -a\)|Processes \(ps\)|Memory \(kmem -i\)|Modules \(mod\)):$/;
+// crash's "bt": " #1 [ffffc900] sysrq_handle_crash at ffffffff8188a8a6 [module]"
+const KERNEL_FRAME = /^\s*#(\d+) \[([0-9a-f]+)\] (\S+) at ([0-9a-f]+)(?: \[(\S+)\])?/;
 
 function base() {
   return (Task.manager ? 'manager/' : '') + encodeURIComponent(Task.id);
@@ -169,8 +173,49 @@ function splitSections(text) {
   return sections;
 }
 
+// A vmcore result: the panic and any warning first, the panicking task's stack as rows (its register
+// dump below), the kernel log open, the other sections collapsed.
+function renderKernel(out, text) {
+  const head = [];
+  const sections = [];
+  for (const line of text.split('\n')) {
+    const m = KERNEL_SECTION.exec(line);
+    if (m) sections.push({ title: m[1], lines: [] });
+    else if (sections.length) sections[sections.length - 1].lines.push(line);
+    else if (line) head.push(line);
+  }
+  for (const line of head) {
+    const cls = /^Panic: /.test(line) ? 'panic' : /^(Warning|crash mode): /.test(line) ? 'kernel-warning' : 'preamble';
+    out.append(RT.el('p', { class: cls }, line));
+  }
+  for (const sec of sections) {
+    const body = sec.lines.join('\n').trim();
+    if (sec.title === 'Panicking task') {
+      const frames = [];
+      const rest = [];
+      for (const line of sec.lines) {
+        const m = KERNEL_FRAME.exec(line);
+        if (m) frames.push({ n: m[1], address: m[2], func: m[3], args: '', file: '', line: '', lib: m[5] || '', locals: [] });
+        else if (line.trim()) rest.push(line);
+      }
+      out.append(RT.el('h3', {}, 'Panicking task'));
+      if (rest.length && /^PID:/.test(rest[0])) out.append(RT.el('p', { class: 'task-line' }, RT.el('code', {}, rest.shift())));
+      if (frames.length) out.append(frameTable(frames, 'Stack of the panicking task, innermost first'));
+      if (rest.length) out.append(RT.el('details', {}, RT.el('summary', {}, 'Registers'), RT.el('pre', {}, rest.join('\n'))));
+    } else {
+      out.append(RT.el('details', { class: 'kernel-section', open: /^Kernel log/.test(sec.title) ? '' : null },
+                       RT.el('summary', {}, sec.title), RT.el('pre', {}, body)));
+    }
+  }
+  out.append(RT.el('details', {}, RT.el('summary', {}, 'The whole result as text'), RT.el('pre', {}, text)));
+}
+
 function renderBacktrace(text, kernel) {
   const out = RT.clear(document.getElementById('backtrace'));
+  if (kernel && /^Panic: /.test(text)) {
+    renderKernel(out, text);
+    return;
+  }
   const sec = splitSections(text);
   if (kernel || !('Crashing thread' in sec)) {
     out.append(RT.el('pre', { class: 'raw' }, text));

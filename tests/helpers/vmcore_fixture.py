@@ -7,7 +7,7 @@
     fx["flattened"]                    # the kdump one as QEMU wrote it: makedumpfile's flattened format
     fx["repo"]                         # an RPM repository (createrepo_c) with the TestOS release 1
                                        # packages kernel, kernel-debuginfo and crash
-    vmcore_fixture.plugin_repo_section(fx)   # the "[repo …]" text that adds it to a testos plugin
+    env = vmcore_fixture.daemon_env(fx, **keys)   # a DaemonEnv with that repository synced
 
     python3 tests/helpers/vmcore_fixture.py [--print]     # build it (or show where it is)
 
@@ -390,9 +390,18 @@ def ensure():
     return _paths(target)
 
 
-def plugin_repo_section(fx, name="testos-kernel"):
-    """A plugin repository section for the fixture's packages (release 1 only)."""
-    return f"\n[repo {name}]\nmirrors = {fx['repo']}\n"
+def daemon_env(fx, **keys):
+    """A DaemonEnv (daemon_helpers.py) whose testos plugin also has the fixture's repository, with
+    the fixture's release synced: ready to retrace the fixture's dumps."""
+    from daemon_helpers import DaemonEnv
+
+    tos = rt.testos_dir()
+    env = DaemonEnv(**keys)
+    env.write_plugin("testos", {"testos": [f"file://{tos}/repos/$VER/$ARCH/os"],
+                                "testos-debuginfo": [f"file://{tos}/repos/$VER/$ARCH/debug"],
+                                "testos-kernel": [fx["repo"]]})
+    env.sync(fx["dist"])
+    return env
 
 
 if __name__ == "__main__":

@@ -6,79 +6,15 @@
 
 const fs = require('fs');
 const path = require('path');
-const { chromium } = require('playwright-core');
+const { cfg, check, shot, log, followStatus, crashFunctions, inOrder, launch, run } = require('./common.js');
 
-const cfg = JSON.parse(process.env.WEB_TEST_CONFIG);
 const BASE = cfg.base_url;
-const SHOTS = cfg.artifacts;
-let step = 'start';
-
-function check(cond, msg) {
-  if (!cond) throw new Error(msg);
-}
-
-async function shot(page, name) {
-  await page.screenshot({ path: path.join(SHOTS, name + '.png'), fullPage: true });
-}
-
-function log(msg) {
-  console.log('web: ' + msg);
-}
-
-// Follows #status-text until the task page says the task finished; returns the texts seen.
-async function followStatus(page) {
-  const seen = [];
-  const deadline = Date.now() + 240000;
-  while (Date.now() < deadline) {
-    const text = (await page.textContent('#status-text').catch(() => '')) || '';
-    if (text && seen[seen.length - 1] !== text) seen.push(text);
-    const st = await page.getAttribute('#task-view', 'data-status').catch(() => null);
-    if (st && st.startsWith('FINISHED')) {
-      await page.waitForSelector('#task-view[data-loaded=yes]', { timeout: 30000 });
-      const final = await page.textContent('#status-text');
-      if (seen[seen.length - 1] !== final) seen.push(final);
-      return { status: st, seen };
-    }
-    await page.waitForTimeout(50);
-  }
-  throw new Error('the task page did not show the task finished within 240 s; seen: ' + JSON.stringify(seen));
-}
-
-async function crashFunctions(page) {
-  return page.$$eval('#backtrace table.frames', (tables) =>
-    tables.length ? Array.from(tables[0].querySelectorAll('td.func')).map((td) => td.textContent) : []);
-}
-
-function inOrder(have, want) {
-  let i = 0;
-  for (const f of have) if (f === want[i] && ++i === want.length) return true;
-  return false;
-}
+const steps = { current: 'start' };
 
 async function main() {
-  fs.mkdirSync(SHOTS, { recursive: true });
-  const userDataDir = fs.mkdtempSync(path.join(cfg.tmp, 'chromium-'));
-  const context = await chromium.launchPersistentContext(userDataDir, {
-    executablePath: '/usr/bin/chromium',
-    headless: true,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-           '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-    viewport: { width: 1280, height: 900 },
-  });
-  const problems = [];
-  context.on('page', (p) => watch(p));
-  function watch(p) {
-    p.on('pageerror', (e) => problems.push('page error: ' + e.message));
-    p.on('console', (m) => {
-      // A Content-Security-Policy violation (an inline script or style) shows up as a console error.
-      if (m.type() === 'error' && !/Failed to load resource/.test(m.text())) problems.push('console: ' + m.text());
-    });
-  }
-  const page = context.pages()[0] || await context.newPage();
-  watch(page);
-  page.setDefaultTimeout(30000);
+  const { context, page, problems } = await launch();
 
-  step = 'landing page';
+  steps.current = 'landing page';
   const resp = await page.goto(BASE);
   check(resp.status() === 200, 'GET / answered ' + resp.status());
   const csp = resp.headers()['content-security-policy'] || '';
@@ -89,7 +25,7 @@ async function main() {
         'the first Tab does not reach the skip link');
   await shot(page, 'index');
 
-  step = 'submit a core file with its facts';
+  steps.current = 'submit a core file with its facts';
   await page.goto(BASE + 'submit.html');
   await page.waitForFunction(() => document.querySelectorAll('#core-release option[value]').length > 0 &&
                                     document.getElementById('core-release').value !== '');
@@ -131,7 +67,7 @@ async function main() {
   await shot(page, 'task-phone');
   await page.setViewportSize({ width: 1280, height: 900 });
 
-  step = 'submit an ABRT archive';
+  steps.current = 'submit an ABRT archive';
   await page.goto(BASE + 'submit.html');
   await page.waitForFunction(() => /MiB/.test(document.getElementById('limits').textContent));
   await page.setInputFiles('#archive-file', cfg.archive);
@@ -141,7 +77,7 @@ async function main() {
   check(r2.status === 'FINISHED_SUCCESS', 'the archive task ended ' + r2.status);
   check(inOrder(await crashFunctions(page), cfg.functions), 'the archive task shows other frames');
 
-  step = 'an oversized file is refused before the upload';
+  steps.current = 'an oversized file is refused before the upload';
   let creates = 0;
   page.on('request', (rq) => { if (/\/create$/.test(rq.url())) creates++; });
   await page.goto(BASE + 'submit.html');
@@ -154,7 +90,7 @@ async function main() {
   check(creates === 0, 'the oversized file was sent to the server anyway');
   await shot(page, 'submit-refused');
 
-  step = 'a wrong password shows an error';
+  steps.current = 'a wrong password shows an error';
   const other = await context.newPage();
   await other.goto(BASE + 'task.html?id=' + coreTask);
   await other.evaluate(() => sessionStorage.clear());
@@ -169,7 +105,7 @@ async function main() {
   await shot(other, 'task-wrong-password');
   await other.close();
 
-  step = 'statistics';
+  steps.current = 'statistics';
   await page.goto(BASE + 'stats.html');
   await page.waitForSelector('#stats-view[data-loaded=yes]');
   const total = Number(await page.textContent('#total-count'));
@@ -181,7 +117,7 @@ async function main() {
   const statsNav = await page.goto(BASE + 'stats');
   check(/text\/html/.test(statsNav.headers()['content-type']), 'a browser navigating to /stats gets no page');
 
-  step = 'task manager';
+  steps.current = 'task manager';
   page.on('dialog', (d) => d.accept());
   await page.goto(BASE + 'manager.html');
   await page.waitForSelector('#login-form:not([hidden])');
@@ -223,7 +159,4 @@ async function main() {
   log('all checks passed');
 }
 
-main().catch((e) => {
-  console.error('web: FAILED at step "' + step + '": ' + (e && e.stack ? e.stack : e));
-  process.exit(1);
-});
+run(main, steps);
