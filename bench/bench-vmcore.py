@@ -28,18 +28,13 @@ os.environ.setdefault("RETRACE_TESTOS_DIR", os.path.join(build, "tests", "testos
 sys.path.insert(0, os.path.join(HERE, "..", "tests", "helpers"))
 import retrace_test as rt  # noqa: E402
 import vmcore_fixture  # noqa: E402
-from daemon_helpers import DaemonEnv, post, tar_of  # noqa: E402
+from daemon_helpers import post, tar_of  # noqa: E402
 
 fx = vmcore_fixture.ensure()
-tos = rt.testos_dir()
 dump = fx[opts.format]
 with open(dump, "rb") as f:
     archive = tar_of([("vmcore", f.read())], mode="w")
-env = DaemonEnv(MaxPackedSize="1G", MaxUnpackedSize="2G")
-env.write_plugin("testos", {"testos": [f"file://{tos}/repos/$VER/$ARCH/os"],
-                            "testos-debuginfo": [f"file://{tos}/repos/$VER/$ARCH/debug"],
-                            "testos-kernel": [fx["repo"]]})
-env.sync(fx["dist"])
+env = vmcore_fixture.daemon_env(fx, MaxPackedSize="1G", MaxUnpackedSize="2G")
 
 
 def retrace(srv):
