@@ -57,6 +57,45 @@ bool path_is_normalized_absolute(const char *p)
         return true;
 }
 
+char *path_resolve_link(const char *link_path, const char *target)
+{
+        _cleanup_free_ char *joined = NULL;
+        char *out, *o;
+        const char *slash = strrchr(link_path, '/');
+
+        if (target[0] == '/')
+                joined = strdup(target);
+        else if (asprintf(&joined, "%.*s/%s", slash ? (int) (slash - link_path) : 0, link_path, target) < 0)
+                joined = NULL;
+        if (!joined)
+                return NULL;
+        out = malloc(strlen(joined) + 2);
+        if (!out)
+                return NULL;
+        o = out;
+        for (const char *c = joined; *c;) {
+                size_t n;
+
+                c += strspn(c, "/");
+                n = strcspn(c, "/");
+                if (n == 0)
+                        break;
+                if (n == 2 && c[0] == '.' && c[1] == '.') {
+                        while (o > out && *--o != '/')
+                                ;
+                } else if (!(n == 1 && c[0] == '.')) {
+                        *o++ = '/';
+                        memcpy(o, c, n);
+                        o += n;
+                }
+                c += n;
+        }
+        if (o == out)
+                *o++ = '/';
+        *o = '\0';
+        return out;
+}
+
 int path_mkdir_p(const char *path, unsigned mode)
 {
         _cleanup_free_ char *p = strdup(path);

@@ -27,6 +27,7 @@
 #include "common-file.h"
 #include "common-log.h"
 #include "common-macro.h"
+#include "cache-objects.h"
 #include "common-path.h"
 #include "common-string.h"
 #include "daemon-core.h"
@@ -40,6 +41,7 @@ extern char **environ;
 
 #define CRASH_MOUNT      "/crash" /* where the task's crash files appear inside the sandbox */
 #define CRASH_EXECUTABLE "/usr/bin/crash"
+#define VMLINUX_MOUNT    "/vmlinux" /* the kernel's debug file, bound from the cache's object store */
 /* The host's makedumpfile, for flattened dumps: Debian installs it in /usr/bin, Fedora in /usr/sbin. */
 static const char *const makedumpfile_paths[] = { "/usr/sbin/makedumpfile", "/usr/bin/makedumpfile" };
 #define CRASH_LOG_TAIL  200          /* kernel log lines kept in the result */
@@ -72,8 +74,9 @@ typedef struct TaskRun {
         char *dump_name; /* "vmcore" (or with a VMware suffix) */
         char *dump_dir;  /* host directory holding dump_name: crash/ or converted/ */
         VmcoreInfo *vmcore_info;
-        char *vmlinux;      /* path inside the root */
-        char *kernel_nevra; /* a shared flock on CacheDir/lock while the task uses a root */
+        char *vmlinux;        /* its path in the kernel debuginfo package */
+        char *vmlinux_object; /* the cache object with its content, bound read-only at VMLINUX_MOUNT */
+        char *kernel_nevra;   /* a shared flock on CacheDir/lock while the task uses a root */
 } TaskRun;
 
 static int64_t now_usec(void)
@@ -147,6 +150,7 @@ static void task_run_done(TaskRun *t)
         free(t->dump_dir);
         vmcore_info_free(t->vmcore_info);
         free(t->vmlinux);
+        free(t->vmlinux_object);
         free(t->kernel_nevra);
 }
 
@@ -886,6 +890,55 @@ static int vmcore_find_kernel(TaskRun *t, int64_t *ret_id, char **ret_path, char
         return -ENOENT;
 }
 
+/* The cache object holding the file at path in package id, following the package's own symlinks
+ * (a .build-id link points to vmlinux), so that only that file, not the whole debuginfo package, goes
+ * into the sandbox. */
+static int vmlinux_object_path(TaskRun *t, int64_t id, const PackageInfo *pkg, char **ret)
+{
+        _cleanup_free_ char *path = strdup(t->vmlinux), *name = NULL;
+        PackageFile *files = NULL;
+        size_t n = 0;
+        int r;
+
+        if (!path)
+                return -ENOMEM;
+        r = cache_index_get_files(t->p->cache->index, id, &files, &n);
+        if (r < 0)
+                return r;
+        r = -ENOENT;
+        for (int hops = 0; hops < 16 && r == -ENOENT; hops++) {
+                const PackageFile *f = NULL;
+
+                for (size_t i = 0; i < n && !f; i++)
+                        if (streq(files[i].path, path))
+                                f = &files[i];
+                if (!f)
+                        break;
+                if (S_ISLNK(f->mode) && f->link) {
+                        char *next = path_resolve_link(path, f->link);
+
+                        if (!next) {
+                                r = -ENOMEM;
+                                break;
+                        }
+                        free(path);
+                        path = next;
+                        continue;
+                }
+                if (!S_ISREG(f->mode) || !f->digest) {
+                        r = -EBADF;
+                        break;
+                }
+                r = cache_object_name(pkg->digest_algo, f->digest, f->mode, &name);
+        }
+        package_file_array_free(files, n);
+        if (r < 0)
+                return r;
+        if (asprintf(ret, "%s/objects/%s", t->p->cache->dir, name) < 0)
+                return -ENOMEM;
+        return 0;
+}
+
 static const Plugin *plugin_for_distribution(Pipeline *p, const char *distribution)
 {
         for (size_t i = 0; i < p->n_plugins; i++)
@@ -935,6 +988,17 @@ static int task_analyze_vmcore(TaskRun *t, char **ret_failure)
                 r = cache_index_package_releases(t->p->cache->index, id, &releases);
         if (r >= 0)
                 r = cache_index_get_package(t->p->cache->index, id, &pkg);
+        if (r >= 0) {
+                r = vmlinux_object_path(t, id, &pkg, &t->vmlinux_object);
+                if (r < 0 && r != -ENOMEM) {
+                        pthread_mutex_unlock(&t->p->cache_lock);
+                        package_info_done(&pkg);
+                        return failf(ret_failure, r,
+                                     "The cache has no content for %s in the kernel debuginfo "
+                                     "package (%s): run retrace-server-cache verify",
+                                     t->vmlinux, strerror(-r));
+                }
+        }
         pthread_mutex_unlock(&t->p->cache_lock);
         if (r == -ENOENT)
                 return failf(ret_failure, -ENOENT,
@@ -965,7 +1029,7 @@ static int task_analyze_vmcore(TaskRun *t, char **ret_failure)
         if (v->arch && !string_endswith(t->release, v->arch))
                 task_log(t, 'W', "The dump is for %s, the debuginfo package's release is %s", v->arch,
                          t->release);
-        return add_id(t, id);
+        return 0;
 }
 
 static int task_run_crash(TaskRun *t, char **ret_failure)
@@ -997,7 +1061,7 @@ static int task_run_crash(TaskRun *t, char **ret_failure)
                 if (r >= 0)
                         r = write_result(t, "crash-commands", script);
                 if (r >= 0)
-                        r = crash_build_argv(CRASH_EXECUTABLE, t->vmlinux, dump, mode, &cmd);
+                        r = crash_build_argv(CRASH_EXECUTABLE, VMLINUX_MOUNT, dump, mode, &cmd);
                 if (r < 0)
                         return failf(ret_failure, r, "Cannot prepare crash: %s", strerror(-r));
                 in_fd = openat(t->results_fd, "crash-commands", O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
@@ -1011,6 +1075,9 @@ static int task_run_crash(TaskRun *t, char **ret_failure)
                                             "--ro-bind",
                                             t->dump_dir,
                                             CRASH_MOUNT,
+                                            "--ro-bind",
+                                            t->vmlinux_object,
+                                            VMLINUX_MOUNT,
                                             "--tmpfs",
                                             "/tmp",
                                             "--chdir",

@@ -26,6 +26,27 @@ TEST(path_join)
         ASSERT_STREQ(b, "x/y");
 }
 
+TEST(path_resolve_link)
+{
+        static const char *const cases[][3] = {
+                { "/usr/lib/debug/.build-id/3b/43fa.debug", "../../../../boot/vmlinux-6.1",
+                  "/usr/boot/vmlinux-6.1" },
+                { "/usr/lib/debug/.build-id/3b/43fa.debug", "../../lib/modules/6.1/vmlinux",
+                  "/usr/lib/debug/lib/modules/6.1/vmlinux" },
+                { "/usr/lib/libfoo.so", "libfoo.so.1", "/usr/lib/libfoo.so.1" },
+                { "/usr/lib/libfoo.so", "/opt/./x//y/", "/opt/x/y" },
+                { "/a/b", "../../../../..", "/" },
+                { "/a", ".", "/" },
+        };
+
+        for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
+                _cleanup_free_ char *r = path_resolve_link(cases[i][0], cases[i][1]);
+
+                ASSERT_STREQ(r, cases[i][2]);
+                ASSERT_TRUE(path_is_normalized_absolute(r));
+        }
+}
+
 TEST(path_checks)
 {
         ASSERT_TRUE(path_is_filename("coredump"));
@@ -120,6 +141,6 @@ TEST(mkdir_p_and_rm_rf_readonly)
         ASSERT_OK(path_rm_rf(dir));
 }
 
-DEFINE_TEST_MAIN(TEST_ENTRY(path_join), TEST_ENTRY(path_checks), TEST_ENTRY(write_read_atomic),
-                 TEST_ENTRY(read_refuses_symlink_and_dir), TEST_ENTRY(fd_read_full_pipe),
-                 TEST_ENTRY(mkdir_p_and_rm_rf_readonly))
+DEFINE_TEST_MAIN(TEST_ENTRY(path_join), TEST_ENTRY(path_resolve_link), TEST_ENTRY(path_checks),
+                 TEST_ENTRY(write_read_atomic), TEST_ENTRY(read_refuses_symlink_and_dir),
+                 TEST_ENTRY(fd_read_full_pipe), TEST_ENTRY(mkdir_p_and_rm_rf_readonly))

@@ -53,6 +53,8 @@ def check_success(name, status, res):
              f"{name}: release and build-id not read from the dump:\n{log}")
     rt.check("(found by build-id)" in log, f"{name}: kernel not found by build-id:\n{log}")
     rt.check("crash analyzed the dump in mode full" in log, f"{name}: mode not logged:\n{log}")
+    # Only vmlinux of the debuginfo package enters the sandbox, bound from the cache's object store.
+    rt.check(re.search(r"^\s*KERNEL: /vmlinux\s*$", bt, re.M), f"{name}: crash did not read /vmlinux:\n{bt[:3000]}")
     # TestOS ships Debian 12's crash 8.0.2, which cannot find the active task in this kernel's PID
     # hash: the result and the log say so instead of giving a silently thin task list.
     rt.check(bt.splitlines()[1].startswith("Warning: crash could not find the active task in the PID hash"),
