@@ -55,8 +55,14 @@ static enum MHD_Result queue_response(struct MHD_Connection *c, unsigned status,
                 { "Permissions-Policy", "camera=(), microphone=(), geolocation=(), interest-cohort=()" },
         };
 
+        const union MHD_ConnectionInfo *tls;
+
         for (size_t i = 0; i < ELEMENTSOF(headers); i++)
                 (void) MHD_add_response_header(r, headers[i][0], headers[i][1]);
+        /* Served over our own TLS: browsers should not come back over plain HTTP. */
+        tls = MHD_get_connection_info(c, MHD_CONNECTION_INFO_GNUTLS_SESSION);
+        if (tls && tls->tls_session)
+                (void) MHD_add_response_header(r, "Strict-Transport-Security", "max-age=31536000");
         if (!MHD_get_response_header(r, MHD_HTTP_HEADER_CACHE_CONTROL))
                 (void) MHD_add_response_header(r, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
         return MHD_queue_response(c, status, r);

@@ -151,8 +151,9 @@ def test_task_access():
 def test_settings():
     with start() as srv:
         srv.start(ready_path="settings")
-        st, _, body = rt.http_get(srv.base_url + "settings")
+        st, headers, body = rt.http_get(srv.base_url + "settings")
         rt.check(st == 200, st)
+        rt.check("Strict-Transport-Security" not in headers, "HSTS over plain HTTP")
         kv = dict(line.split(" ", 1) if " " in line else (line, "") for line in body.decode().splitlines())
         for key in ("running_tasks", "max_running_tasks", "max_packed_size", "max_unpacked_size",
                     "supported_formats", "supported_releases"):
@@ -220,6 +221,7 @@ def test_tls():
         srv.start(ready_path="settings")
         with urllib.request.urlopen(srv.base_url + "settings", context=ctx, timeout=10) as r:
             rt.check(b"max_packed_size" in r.read(), "settings over HTTPS")
+            rt.check(r.headers["Strict-Transport-Security"] == "max-age=31536000", f"no HSTS: {dict(r.headers)}")
         req = urllib.request.Request(srv.base_url + "create", data=tar_of(crash_members()), method="POST",
                                      headers={"Content-Type": "application/x-xz-compressed-tar"})
         with urllib.request.urlopen(req, context=ctx, timeout=30) as r:
