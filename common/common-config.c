@@ -62,6 +62,7 @@ static const ConfigKey config_keys[] = {
         KEY("RequireHTTPS", CONFIG_BOOL, require_https, "no"),
         KEY("AllowAPIDelete", CONFIG_BOOL, allow_api_delete, "no"),
         KEY("AllowInteractive", CONFIG_BOOL, allow_interactive, "no"),
+        KEY("VmcoreModuleDebuginfo", CONFIG_BOOL, vmcore_module_debuginfo, "no"),
         KEY("AllowMetrics", CONFIG_BOOL, allow_metrics, "yes"),
         KEY("AllowTaskManager", CONFIG_BOOL, allow_task_manager, "no"),
         KEY("TaskManagerPassword", CONFIG_STRING, task_manager_password, ""),

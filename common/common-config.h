@@ -43,6 +43,7 @@ typedef struct RetraceConfig {
         bool require_https;                /* RequireHTTPS */
         bool allow_api_delete;             /* AllowAPIDelete */
         bool allow_interactive;            /* AllowInteractive */
+        bool vmcore_module_debuginfo;      /* VmcoreModuleDebuginfo */
         bool allow_metrics;                /* AllowMetrics */
         bool allow_task_manager;           /* AllowTaskManager */
         char *task_manager_password;       /* TaskManagerPassword: "sha256:HEX" or the password itself */

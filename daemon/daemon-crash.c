@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "common-macro.h"
+#include "common-path.h"
 #include "common-string.h"
 
 #define MARKER "@@retrace:"
@@ -33,15 +34,37 @@ static const struct {
         { "ps", "ps" },   { "kmem", "kmem -i" }, { "mod", "mod" },
 };
 
-int crash_build_script(CrashMode mode, char **ret)
+bool crash_path_is_safe(const char *path)
+{
+        /* It goes into the command script: one line, no shell or crash syntax. */
+        return path_is_normalized_absolute(path) && string_in_charset(path, "/" CRASH_PATH_CHARSET);
+}
+
+int crash_build_script(CrashMode mode, char *const *module_loads, char **ret)
 {
         _cleanup_free_ char *s = strdup("set scroll off\n");
+        char *n;
 
         if (!s)
                 return -ENOMEM;
-        for (size_t i = 0; i < ELEMENTSOF(commands); i++) {
-                char *n;
+        if (mode != CRASH_MODE_MINIMAL && module_loads) {
+                if (asprintf(&n, "%s" MARKER "modload@@\n", s) < 0)
+                        return -ENOMEM;
+                free(s);
+                s = n;
+                STRV_FOREACH (l, module_loads) {
+                        const char *sp = strchr(*l, ' ');
 
+                        if (!sp || !crash_path_is_safe(sp + 1) || sp == *l ||
+                            strspn(*l, MODULE_NAME_CHARSET) != (size_t) (sp - *l))
+                                return -EINVAL;
+                        if (asprintf(&n, "%smod -s %s\n", s, *l) < 0)
+                                return -ENOMEM;
+                        free(s);
+                        s = n;
+                }
+        }
+        for (size_t i = 0; i < ELEMENTSOF(commands); i++) {
                 if (mode == CRASH_MODE_MINIMAL && !streq(commands[i].name, "log"))
                         continue;
                 if (asprintf(&n, "%s" MARKER "%s@@\n%s\n", s, commands[i].name, commands[i].command) < 0)
@@ -49,14 +72,77 @@ int crash_build_script(CrashMode mode, char **ret)
                 free(s);
                 s = n;
         }
-        {
-                char *n;
-                if (asprintf(&n, "%s" MARKER "end@@\nexit\n", s) < 0)
-                        return -ENOMEM;
-                free(s);
-                s = n;
+        if (asprintf(&n, "%s" MARKER "end@@\nexit\n", s) < 0)
+                return -ENOMEM;
+        free(s);
+        *ret = n;
+        s = NULL;
+        return 0;
+}
+
+bool crash_is_module_file(const char *path)
+{
+        return crash_path_is_safe(path) &&
+               (string_endswith(path, ".ko") || string_endswith(path, ".ko.debug"));
+}
+
+/* "pvpanic-pci.ko.debug" → "pvpanic_pci": the kernel's name of a module file. */
+static char *module_name_of(const char *path)
+{
+        const char *base = strrchr(path, '/') ? strrchr(path, '/') + 1 : path;
+        char *name = strndup(base, strcspn(base, "."));
+
+        for (char *c = name; c && *c; c++)
+                if (*c == '-')
+                        *c = '_';
+        return name;
+}
+
+int crash_module_loads(const char *mod_section, char *const *module_files, char ***ret)
+{
+        _cleanup_strv_free_ char **loads = NULL;
+        int r;
+
+        for (const char *line = mod_section; line && *line;) {
+                const char *end = strchrnul(line, '\n'), *p = line;
+                char name[65];
+                size_t k;
+
+                /* "ffffffffc04df0c0  pvpanic  ffffffffc04dd000  16384  (not loaded)  [CONFIG_KALLSYMS]" */
+                size_t hex;
+
+                p += strspn(p, " ");
+                hex = strspn(p, "0123456789abcdef");
+                p += hex;
+                k = strspn(p, " ");
+                if (k > 0 && hex > 0) {
+                        p += k;
+                        k = strspn(p, MODULE_NAME_CHARSET);
+                        if (k > 0 && k < sizeof(name) && (p[k] == ' ' || p + k == end)) {
+                                memcpy(name, p, k);
+                                name[k] = '\0';
+                                for (char *c = name; *c; c++)
+                                        if (*c == '-')
+                                                *c = '_';
+                                STRV_FOREACH (f, module_files) {
+                                        _cleanup_free_ char *fname = module_name_of(*f), *pair = NULL;
+
+                                        if (!fname)
+                                                return -ENOMEM;
+                                        if (!streq(fname, name) || !crash_is_module_file(*f))
+                                                continue;
+                                        if (asprintf(&pair, "%s %s", name, *f) < 0)
+                                                return -ENOMEM;
+                                        r = strv_extend(&loads, pair);
+                                        if (r < 0)
+                                                return r;
+                                        break;
+                                }
+                        }
+                }
+                line = *end ? end + 1 : NULL;
         }
-        *ret = TAKE_PTR(s);
+        *ret = TAKE_PTR(loads);
         return 0;
 }
 

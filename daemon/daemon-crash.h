@@ -17,7 +17,18 @@ typedef enum CrashMode {
 const char *crash_mode_to_string(CrashMode m);
 
 /* The command script crash reads on stdin: each command behind a marker line, then exit. */
-int crash_build_script(CrashMode mode, char **ret);
+/* Characters a path in the command script may have besides '/'. */
+#define CRASH_PATH_CHARSET  "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._+-~"
+#define MODULE_NAME_CHARSET "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-"
+bool crash_path_is_safe(const char *path);
+/* module_loads (NULL: none): "NAME PATH" pairs, loaded with "mod -s NAME PATH" before the rest. */
+int crash_build_script(CrashMode mode, char *const *module_loads, char **ret);
+/* Pure: for each module the `mod` section lists, the file among module_files (debug files of
+ * modules, as absolute paths) named after it ("pvpanic-pci.ko" or "pvpanic_pci.ko.debug" for
+ * pvpanic_pci), as "NAME PATH" pairs for crash_build_script(). */
+int crash_module_loads(const char *mod_section, char *const *module_files, char ***ret);
+/* Is path a debug file of a module crash can load (.ko, .ko.debug)? */
+bool crash_is_module_file(const char *path);
 /* crash's command line: batch (-s), no init files, the mode's option, vmlinux, then the dump. */
 int crash_build_argv(const char *crash, const char *vmlinux, const char *dump, CrashMode mode, char ***ret);
 

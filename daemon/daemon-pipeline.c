@@ -76,6 +76,7 @@ typedef struct TaskRun {
         VmcoreInfo *vmcore_info;
         char *vmlinux;        /* its path in the kernel debuginfo package */
         char *vmlinux_object; /* the cache object with its content, bound read-only at VMLINUX_MOUNT */
+        char **module_files;  /* with VmcoreModuleDebuginfo: the modules' debug files in the root */
         char *kernel_nevra;   /* a shared flock on CacheDir/lock while the task uses a root */
 } TaskRun;
 
@@ -151,6 +152,7 @@ static void task_run_done(TaskRun *t)
         vmcore_info_free(t->vmcore_info);
         free(t->vmlinux);
         free(t->vmlinux_object);
+        strv_free(t->module_files);
         free(t->kernel_nevra);
 }
 
@@ -939,6 +941,43 @@ static int vmlinux_object_path(TaskRun *t, int64_t id, const PackageInfo *pkg, c
         return 0;
 }
 
+/* The debug files of the kernel's modules in the kernel debuginfo package (below
+ * /usr/lib/debug/lib/modules/R/ or /usr/lib/debug/usr/lib/modules/R/). */
+static int module_files_find(TaskRun *t, int64_t id, char ***ret)
+{
+        static const char *const layouts[] = { "/usr/lib/debug/lib/modules/",
+                                               "/usr/lib/debug/usr/lib/modules/" };
+        _cleanup_strv_free_ char **found = NULL;
+        PackageFile *files = NULL;
+        size_t n = 0;
+        int r;
+
+        if (!t->vmcore_info->osrelease)
+                return -ENOENT;
+        r = cache_index_get_files(t->p->cache->index, id, &files, &n);
+        if (r < 0)
+                return r;
+        for (size_t k = 0; k < ELEMENTSOF(layouts) && r >= 0; k++) {
+                _cleanup_free_ char *dir = NULL;
+
+                if (asprintf(&dir, "%s%s/", layouts[k], t->vmcore_info->osrelease) < 0) {
+                        r = -ENOMEM;
+                        break;
+                }
+                for (size_t i = 0; i < n && r >= 0; i++)
+                        if (S_ISREG(files[i].mode) && string_startswith(files[i].path, dir) &&
+                            crash_is_module_file(files[i].path))
+                                r = strv_extend(&found, files[i].path);
+        }
+        package_file_array_free(files, n);
+        if (r < 0)
+                return r;
+        if (!found)
+                return -ENOENT;
+        *ret = TAKE_PTR(found);
+        return 0;
+}
+
 static const Plugin *plugin_for_distribution(Pipeline *p, const char *distribution)
 {
         for (size_t i = 0; i < p->n_plugins; i++)
@@ -1029,102 +1068,162 @@ static int task_analyze_vmcore(TaskRun *t, char **ret_failure)
         if (v->arch && !string_endswith(t->release, v->arch))
                 task_log(t, 'W', "The dump is for %s, the debuginfo package's release is %s", v->arch,
                          t->release);
+        if (!t->p->config->vmcore_module_debuginfo)
+                return 0;
+        /* Modules' debug files are asked for: the whole debuginfo package goes into the root (a
+         * hardlink tree, reused by every task of that kernel); crash loads those of the modules in the
+         * dump (task_run_crash). */
+        pthread_mutex_lock(&t->p->cache_lock);
+        r = module_files_find(t, id, &t->module_files);
+        pthread_mutex_unlock(&t->p->cache_lock);
+        if (r == -ENOMEM)
+                return r;
+        if (r < 0) {
+                task_log(t, 'W', "VmcoreModuleDebuginfo: %s has no debug files of modules for %s",
+                         t->kernel_nevra, strna(v->osrelease));
+                return 0;
+        }
+        task_log(t, 'I', "Modules' debug files: %zu in %s", strv_length(t->module_files), t->kernel_nevra);
+        return add_id(t, id);
+}
+
+/* One run of crash in the sandbox over the dump, in mode, loading module_loads first; *ret_res is
+ * the parsed output. Fails (with *ret_failure) only when crash cannot be run or ran out of time. */
+static int crash_run_once(TaskRun *t, CrashMode mode, char *const *module_loads, int64_t start,
+                          CrashResult **ret_res, int *ret_status, char **ret_failure)
+{
+        const RetraceConfig *cfg = t->p->config;
+        _cleanup_strv_free_ char **argv = NULL, **cmd = NULL;
+        _cleanup_free_ char *script = NULL, *timeout = NULL, *limit = NULL, *dump = NULL, *out = NULL,
+                            *err = NULL;
+        _cleanup_close_ int in_fd = -EBADF;
+        int64_t left = (int64_t) cfg->task_timeout * 1000000 - (now_usec() - start);
+        size_t out_len;
+        int r, status;
+
+        if (left < 1000000)
+                return failf(ret_failure, -ETIME,
+                             "crash did not finish within TaskTimeout (%" PRIu64 " s) and was killed",
+                             cfg->task_timeout);
+        if (asprintf(&dump, CRASH_MOUNT "/%s", t->dump_name) < 0 ||
+            asprintf(&timeout, "%" PRIi64, left / 1000000) < 0 ||
+            asprintf(&limit, "%" PRIu64, cfg->max_output_size) < 0)
+                return -ENOMEM;
+        r = crash_build_script(mode, module_loads, &script);
+        if (r >= 0)
+                r = write_result(t, "crash-commands", script);
+        if (r >= 0)
+                r = crash_build_argv(CRASH_EXECUTABLE, VMLINUX_MOUNT, dump, mode, &cmd);
+        if (r < 0)
+                return failf(ret_failure, r, "Cannot prepare crash: %s", strerror(-r));
+        in_fd = openat(t->results_fd, "crash-commands", O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+        if (in_fd < 0)
+                return failf(ret_failure, -errno, "Cannot read crash's commands: %m");
+        {
+                /* The dump's directory read-only: a dump of any size is never copied. */
+                const char *a[] = { cfg->sandbox_path,
+                                    "--root",
+                                    t->root,
+                                    "--ro-bind",
+                                    t->dump_dir,
+                                    CRASH_MOUNT,
+                                    "--ro-bind",
+                                    t->vmlinux_object,
+                                    VMLINUX_MOUNT,
+                                    "--tmpfs",
+                                    "/tmp",
+                                    "--chdir",
+                                    "/tmp",
+                                    "--setenv",
+                                    "HOME",
+                                    "/tmp",
+                                    "--setenv",
+                                    "LANG",
+                                    "C",
+                                    "--setenv",
+                                    "PATH",
+                                    "/usr/bin:/bin",
+                                    "--timeout",
+                                    timeout,
+                                    "--output-limit",
+                                    limit,
+                                    "--status-fd",
+                                    "3",
+                                    "--" };
+                r = strv_extend_many(&argv, a, ELEMENTSOF(a));
+                STRV_FOREACH (c, cmd)
+                        if (r >= 0)
+                                r = strv_extend(&argv, *c);
+                if (r < 0)
+                        return r;
+        }
+        task_log(t, 'I', "Running crash (%s)%s", crash_mode_to_string(mode),
+                 module_loads ? " with the modules' debug files" : "");
+        r = run_sandboxed(t, argv, in_fd, "crash-output", &status);
+        if (r == -ECANCELED)
+                return r;
+        if (r < 0)
+                return failf(ret_failure, r, "Cannot start %s: %s", cfg->sandbox_path, strerror(-r));
+        (void) file_read_at(t->results_fd, "sandbox-errors", 64 * 1024, &err, NULL);
+        if (WIFEXITED(status) && WEXITSTATUS(status) == 124)
+                return failf(ret_failure, -ETIME,
+                             "crash did not finish within TaskTimeout (%" PRIu64 " s) and was killed",
+                             cfg->task_timeout);
+        if (WIFEXITED(status) && WEXITSTATUS(status) == 125)
+                return failf(ret_failure, -EPERM, "The sandbox could not be set up: %s",
+                             strna(err ? string_strip(err) : NULL));
+        r = file_read_at(t->results_fd, "crash-output", cfg->max_output_size + (1 << 20), &out, &out_len);
+        if (r < 0)
+                return failf(ret_failure, r, "Cannot read crash's output: %s", strerror(-r));
+        r = crash_result_parse(out, out_len, CRASH_LOG_TAIL, ret_res);
+        if (r < 0)
+                return r;
+        *ret_status = status;
+        return 0;
+}
+
+/* With VmcoreModuleDebuginfo: crash again, loading the debug files of the modules the first run
+ * listed, so that their frames and `mod` show them. Keeps *res when that gives nothing better. */
+static int crash_with_modules(TaskRun *t, CrashMode mode, int64_t start, CrashResult **res,
+                              char **ret_failure)
+{
+        _cleanup_strv_free_ char **loads = NULL;
+        _cleanup_(crash_result_freep) CrashResult *again = NULL;
+        int r, status;
+
+        if (!t->module_files || mode == CRASH_MODE_MINIMAL || !(*res)->mod)
+                return 0;
+        r = crash_module_loads((*res)->mod, t->module_files, &loads);
+        if (r < 0)
+                return r;
+        if (!loads) {
+                task_log(t, 'W', "No debug file in %s matches a module of the dump", t->kernel_nevra);
+                return 0;
+        }
+        r = crash_run_once(t, mode, loads, start, &again, &status, ret_failure);
+        if (r < 0)
+                return r;
+        if (!crash_result_usable(again, mode)) {
+                task_log(t, 'W', "crash failed with the modules' debug files: the result is without them");
+                return 0;
+        }
+        task_log(t, 'I', "crash loaded the debug files of %zu module(s)", strv_length(loads));
+        crash_result_free(*res);
+        *res = TAKE_PTR(again);
         return 0;
 }
 
 static int task_run_crash(TaskRun *t, char **ret_failure)
 {
-        const RetraceConfig *cfg = t->p->config;
         int64_t start = now_usec();
         _cleanup_free_ char *last_error = NULL;
 
         for (CrashMode mode = 0; mode < _CRASH_MODE_MAX; mode++) {
-                _cleanup_strv_free_ char **argv = NULL, **cmd = NULL;
-                _cleanup_free_ char *script = NULL, *timeout = NULL, *limit = NULL, *dump = NULL,
-                                    *out = NULL, *bt = NULL, *err = NULL;
                 _cleanup_(crash_result_freep) CrashResult *res = NULL;
-                _cleanup_close_ int in_fd = -EBADF;
-                int64_t left = (int64_t) cfg->task_timeout * 1000000 - (now_usec() - start);
-                size_t out_len;
+                _cleanup_free_ char *bt = NULL;
                 int r, status;
 
-                if (left < 1000000)
-                        return failf(ret_failure, -ETIME,
-                                     "crash did not finish within TaskTimeout (%" PRIu64
-                                     " s) and was killed",
-                                     cfg->task_timeout);
-                if (asprintf(&dump, CRASH_MOUNT "/%s", t->dump_name) < 0 ||
-                    asprintf(&timeout, "%" PRIi64, left / 1000000) < 0 ||
-                    asprintf(&limit, "%" PRIu64, cfg->max_output_size) < 0)
-                        return -ENOMEM;
-                r = crash_build_script(mode, &script);
-                if (r >= 0)
-                        r = write_result(t, "crash-commands", script);
-                if (r >= 0)
-                        r = crash_build_argv(CRASH_EXECUTABLE, VMLINUX_MOUNT, dump, mode, &cmd);
-                if (r < 0)
-                        return failf(ret_failure, r, "Cannot prepare crash: %s", strerror(-r));
-                in_fd = openat(t->results_fd, "crash-commands", O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-                if (in_fd < 0)
-                        return failf(ret_failure, -errno, "Cannot read crash's commands: %m");
-                {
-                        /* The dump's directory read-only: a dump of any size is never copied. */
-                        const char *a[] = { cfg->sandbox_path,
-                                            "--root",
-                                            t->root,
-                                            "--ro-bind",
-                                            t->dump_dir,
-                                            CRASH_MOUNT,
-                                            "--ro-bind",
-                                            t->vmlinux_object,
-                                            VMLINUX_MOUNT,
-                                            "--tmpfs",
-                                            "/tmp",
-                                            "--chdir",
-                                            "/tmp",
-                                            "--setenv",
-                                            "HOME",
-                                            "/tmp",
-                                            "--setenv",
-                                            "LANG",
-                                            "C",
-                                            "--setenv",
-                                            "PATH",
-                                            "/usr/bin:/bin",
-                                            "--timeout",
-                                            timeout,
-                                            "--output-limit",
-                                            limit,
-                                            "--status-fd",
-                                            "3",
-                                            "--" };
-                        r = strv_extend_many(&argv, a, ELEMENTSOF(a));
-                        STRV_FOREACH (c, cmd)
-                                if (r >= 0)
-                                        r = strv_extend(&argv, *c);
-                        if (r < 0)
-                                return r;
-                }
-                task_log(t, 'I', "Running crash (%s)", crash_mode_to_string(mode));
-                r = run_sandboxed(t, argv, in_fd, "crash-output", &status);
-                if (r == -ECANCELED)
-                        return r;
-                if (r < 0)
-                        return failf(ret_failure, r, "Cannot start %s: %s", cfg->sandbox_path, strerror(-r));
-                (void) file_read_at(t->results_fd, "sandbox-errors", 64 * 1024, &err, NULL);
-                if (WIFEXITED(status) && WEXITSTATUS(status) == 124)
-                        return failf(ret_failure, -ETIME,
-                                     "crash did not finish within TaskTimeout (%" PRIu64
-                                     " s) and was killed",
-                                     cfg->task_timeout);
-                if (WIFEXITED(status) && WEXITSTATUS(status) == 125)
-                        return failf(ret_failure, -EPERM, "The sandbox could not be set up: %s",
-                                     strna(err ? string_strip(err) : NULL));
-                r = file_read_at(t->results_fd, "crash-output", cfg->max_output_size + (1 << 20), &out,
-                                 &out_len);
-                if (r < 0)
-                        return failf(ret_failure, r, "Cannot read crash's output: %s", strerror(-r));
-                r = crash_result_parse(out, out_len, CRASH_LOG_TAIL, &res);
+                r = crash_run_once(t, mode, NULL, start, &res, &status, ret_failure);
                 if (r < 0)
                         return r;
                 if (!crash_result_usable(res, mode)) {
@@ -1136,6 +1235,9 @@ static int task_run_crash(TaskRun *t, char **ret_failure)
                         continue;
                 }
                 task_log(t, 'I', "crash analyzed the dump in mode %s", crash_mode_to_string(mode));
+                r = crash_with_modules(t, mode, start, &res, ret_failure);
+                if (r < 0)
+                        return r;
                 if (res->pid_hash_warning)
                         task_log(
                                 t, 'W',
@@ -1149,10 +1251,10 @@ static int task_run_crash(TaskRun *t, char **ret_failure)
                         return failf(ret_failure, r, "Cannot write the backtrace: %s", strerror(-r));
                 return 0;
         }
-        return failf(ret_failure, -EBADMSG,
-                     "crash could not analyze the dump in any mode (full, --zero_excluded, "
-                     "--minimal): %.300s",
-                     strna(last_error));
+        return failf(
+                ret_failure, -EBADMSG,
+                "crash could not analyze the dump in any mode (full, --zero_excluded, --minimal): %.300s",
+                strna(last_error));
 }
 
 /* ---------------------------------------------------------------- the whole task */

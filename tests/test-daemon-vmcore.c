@@ -166,13 +166,53 @@ TEST(crash_output)
         ASSERT_TRUE(strstr(bt, "PID hash") < strstr(bt, "Panicking task:"));
         ASSERT_TRUE(strstr(bt, "Panicking task:") < strstr(bt, "Kernel log"));
 
-        ASSERT_OK(crash_build_script(CRASH_MODE_MINIMAL, &script));
+        ASSERT_OK(crash_build_script(CRASH_MODE_MINIMAL, NULL, &script));
         ASSERT_TRUE(strstr(script, "\nlog\n") && !strstr(script, "\nsys\n") &&
                     string_endswith(script, "exit\n"));
         script = mfree(script);
-        ASSERT_OK(crash_build_script(CRASH_MODE_FULL, &script));
+        ASSERT_OK(crash_build_script(CRASH_MODE_FULL, NULL, &script));
         ASSERT_TRUE(strstr(script, "\nbt -a\n") && strstr(script, "\nkmem -i\n") &&
                     strstr(script, "\nmod\n"));
+        script = mfree(script);
+        {
+                char *loads[] = {
+                        (char *) "pvpanic_pci /usr/lib/debug/lib/modules/6.1/kernel/pvpanic-pci.ko", NULL
+                };
+                char *bad_path[] = { (char *) "pvpanic /x\n!sh", NULL };
+                char *bad_name[] = { (char *) "pv;panic /x.ko", NULL };
+                char *files[] = { (char *) "/usr/lib/debug/lib/modules/6.1/kernel/pvpanic.ko",
+                                  (char *) "/usr/lib/debug/lib/modules/6.1/kernel/pvpanic-pci.ko.debug",
+                                  (char *) "/usr/lib/debug/lib/modules/6.1/kernel/fw cfg.ko",
+                                  (char *) "/usr/lib/debug/lib/modules/6.1/kernel/unused.ko", NULL };
+                const char *mod = "     MODULE       NAME                BASE         SIZE  OBJECT FILE\n"
+                                  "ffffffffc04df0c0  pvpanic       ffffffffc04dd000  16384  (not loaded)  "
+                                  "[CONFIG_KALLSYMS]\n"
+                                  "ffffffffc04eb140  pvpanic_pci   ffffffffc04e9000  16384  (not loaded)\n"
+                                  "ffffffffc04eb140  fw_cfg   ffffffffc04e9000  16384  (not loaded)\n"
+                                  "garbage line\n";
+                char **got = NULL;
+
+                ASSERT_OK(crash_build_script(CRASH_MODE_FULL, loads, &script));
+                ASSERT_TRUE(strstr(script,
+                                   "set scroll off\n@@retrace:modload@@\nmod -s pvpanic_pci "
+                                   "/usr/lib/debug/lib/modules/6.1/kernel/pvpanic-pci.ko\n@@retrace:sys@@"));
+                script = mfree(script);
+                ASSERT_OK(crash_build_script(CRASH_MODE_MINIMAL, loads, &script));
+                ASSERT_TRUE(!strstr(script, "mod -s"));
+                script = mfree(script);
+                ASSERT_ERROR(crash_build_script(CRASH_MODE_FULL, bad_path, &script), EINVAL);
+                ASSERT_ERROR(crash_build_script(CRASH_MODE_FULL, bad_name, &script), EINVAL);
+
+                ASSERT_OK(crash_module_loads(mod, files, &got));
+                ASSERT_EQ(strv_length(got), 2u);
+                ASSERT_STREQ(got[0], "pvpanic /usr/lib/debug/lib/modules/6.1/kernel/pvpanic.ko");
+                ASSERT_STREQ(got[1],
+                             "pvpanic_pci /usr/lib/debug/lib/modules/6.1/kernel/pvpanic-pci.ko.debug");
+                got = strv_free(got);
+                ASSERT_OK(crash_module_loads("nothing here\n", files, &got));
+                ASSERT_TRUE(got == NULL);
+                ASSERT_TRUE(!crash_is_module_file("/x/a.ko.xz") && crash_is_module_file("/x/a.ko"));
+        }
         ASSERT_OK(crash_build_argv("/usr/bin/crash", "/vmlinux", "/crash/vmcore", CRASH_MODE_ZERO_EXCLUDED,
                                    &argv));
         ASSERT_TRUE(strv_contains(argv, "--zero_excluded") && strv_contains(argv, "-s"));

@@ -118,6 +118,34 @@ def test_truncated():
             rt.check(f"Running crash ({mode})" in res["log"], f"mode {mode} not tried:\n{res['log']}")
 
 
+def test_module_debuginfo():
+    # By default the modules' debug files stay out of the sandbox: crash lists the modules only.
+    mods = None
+    with ENV.server() as srv:
+        srv.start(ready_path="settings")
+        status, res = submit(srv, read(FX["kdump"]))
+        rt.check(status == "FINISHED_SUCCESS", status)
+        mods = res["backtrace"].split("Modules (mod):", 1)[1]
+        rt.check(re.search(r"\bpvpanic\b.*\(not loaded\)", mods), f"modules without debug files:\n{mods}")
+    # VmcoreModuleDebuginfo: crash loads those of the dump's modules ("mod -s") from the kernel
+    # debuginfo package in the root.
+    env = make_env(VmcoreModuleDebuginfo="yes")
+    try:
+        with env.server() as srv:
+            srv.start(ready_path="settings")
+            status, res = submit(srv, read(FX["kdump"]))
+            check_success("with modules", status, res)
+            mods = res["backtrace"].split("Modules (mod):", 1)[1]
+            rel = FX["kernel_release"]
+            for m in ("pvpanic", "qemu_fw_cfg"):
+                rt.check(re.search(rf"\b{m}\s.*/usr/lib/debug/lib/modules/{re.escape(rel)}/kernel/drivers/\S*{m}\.ko", mods),
+                         f"{m}'s debug file not loaded:\n{mods}\n{res['log']}")
+            rt.check(re.search(r"Modules' debug files: \d+ in kernel-debuginfo", res["log"]) and
+                     "crash loaded the debug files of 4 module(s)" in res["log"], res["log"])
+    finally:
+        env.cleanup()
+
+
 def test_timeout():
     env = make_env(TaskTimeout="1")
     try:
@@ -133,6 +161,7 @@ def test_timeout():
 if __name__ == "__main__":
     rt.require_userns()
     try:
-        rt.run_tests([test_elf, test_kdump, test_flattened, test_unknown_kernel, test_truncated, test_timeout])
+        rt.run_tests([test_elf, test_kdump, test_flattened, test_unknown_kernel, test_truncated,
+                      test_module_debuginfo, test_timeout])
     finally:
         ENV.cleanup()

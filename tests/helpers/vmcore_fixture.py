@@ -55,6 +55,10 @@ BASE = os.environ.get("RETRACE_VMCORE_FIXTURE_DIR", "/var/tmp/retrace-vmcore-fix
 TOOLS = ("apt-get", "apt-cache", "dpkg-deb", "qemu-system-x86_64", "crash", "objcopy", "gdb-add-index",
          "rpmbuild", "createrepo_c", "cpio")
 BUSYBOX = "/bin/busybox"
+# The modules the guest's init loads (pvpanic for the panic event, qemu_fw_cfg for the vmcoreinfo
+# note), below lib/modules/V/kernel/drivers/.
+GUEST_MODULES = ("firmware/qemu_fw_cfg", "misc/pvpanic/pvpanic", "misc/pvpanic/pvpanic-mmio",
+                 "misc/pvpanic/pvpanic-pci")
 
 
 def log(msg):
@@ -189,7 +193,7 @@ def make_dumps(work, out, vmlinuz, initrd):
 
 # ---------------------------------------------------------------- the packages
 
-def make_packages(work, out, kver, deb_version, image_root, vmlinux):
+def make_packages(work, out, kver, deb_version, image_root, vmlinux, mod_debug):
     import generate as tg  # the TestOS generator's rpmbuild helpers
 
     builder = tg.Builder(work)
@@ -218,6 +222,7 @@ def make_packages(work, out, kver, deb_version, image_root, vmlinux):
     link = os.path.join(st, "usr/lib/debug/.build-id", bid[:2], bid[2:] + ".debug")
     os.makedirs(os.path.dirname(link))
     os.symlink(os.path.relpath(os.path.join(dbgdir, "vmlinux"), os.path.dirname(link)), link)
+    shutil.copytree(mod_debug, dbgdir, dirs_exist_ok=True)  # kernel/drivers/…/NAME.ko, as Debian has them
     spec = write_kernel_spec(builder, "kernel-debuginfo", version, release,
                              f"Debug information for the Linux kernel {kver} of TestOS", st)
     builder.rpmbuild(spec, DIST, "w0.ufdio")  # 300 MB of DWARF: no payload compression
@@ -294,24 +299,30 @@ def build(kver, target):
         os.makedirs(dbg_root)
         member = f"./usr/lib/debug/boot/vmlinux-{kver}"
         log("extracting vmlinux")
-        subprocess.run(f"dpkg-deb --fsys-tarfile {dbg_deb} | tar -x -C {dbg_root} {member}", shell=True,
-                       check=True)
+        # The debug files of the modules the guest loads: what VmcoreModuleDebuginfo gives crash.
+        mod_members = [f"./usr/lib/debug/lib/modules/{kver}/kernel/drivers/{m}.ko" for m in GUEST_MODULES]
+        subprocess.run(f"dpkg-deb --fsys-tarfile {dbg_deb} | tar -x -C {dbg_root} {member} "
+                       + " ".join(mod_members), shell=True, check=True)
+        mod_debug = os.path.join(work, "module-debug")
+        for m in mod_members:
+            dest = os.path.join(mod_debug, os.path.relpath(m, f"./usr/lib/debug/lib/modules/{kver}"))
+            os.makedirs(os.path.dirname(dest), exist_ok=True)
+            # As they are: a module is a relocatable object whose DWARF needs its .rela.debug_*.
+            shutil.copy(os.path.join(dbg_root, m), dest)
         vmlinux = os.path.join(work, "vmlinux")
         log("stripping .rela.debug_* and adding a gdb index")
         run(["objcopy", "--remove-section=.rela.debug_*", os.path.join(dbg_root, member), vmlinux])
         shutil.rmtree(dbg_root)
         run(["gdb-add-index", vmlinux])
         # qemu_fw_cfg hands the kernel's vmcoreinfo to QEMU's vmcoreinfo device (the dump's note).
-        modules = [os.path.join(image_root, f"lib/modules/{kver}/kernel/drivers/{m}.ko")
-                   for m in ("firmware/qemu_fw_cfg", "misc/pvpanic/pvpanic", "misc/pvpanic/pvpanic-mmio",
-                             "misc/pvpanic/pvpanic-pci")]
+        modules = [os.path.join(image_root, f"lib/modules/{kver}/kernel/drivers/{m}.ko") for m in GUEST_MODULES]
         initrd = make_initramfs(work, modules)
         log("booting the kernel to its panic")
         make_dumps(work, out, os.path.join(image_root, f"boot/vmlinuz-{kver}"), initrd)
         with open(os.path.join(out, "vmcore.flat"), "rb") as flat:
             run(["makedumpfile", "-R", os.path.join(out, "vmcore.kdump")], stdin=flat)
         log("building the kernel, kernel-debuginfo and crash packages")
-        rpms, bid = make_packages(work, out, kver, deb_version, image_root, vmlinux)
+        rpms, bid = make_packages(work, out, kver, deb_version, image_root, vmlinux, mod_debug)
         # The vmlinux for running crash on the host (bench, checks): a hardlink into the RPM's stage
         # would vanish with the work directory, so keep a copy-free link of our own.
         os.link(vmlinux, os.path.join(out, "vmlinux"))
@@ -359,7 +370,7 @@ def ensure():
         rt.skip(f"no vmcore fixture and none can be built: {e}")
     target = os.path.join(BASE, f"{kver}-{recipe_digest()}")
     if os.path.exists(os.path.join(target, "fixture.json")):
-        return _paths(target)
+        return _paths(target)  # _paths() reads fixture.json: its atime says the fixture is in use
     if missing:
         rt.skip(f"building the vmcore fixture needs {' '.join(missing)} (run tools/install-deps)")
     old = os.umask(0o022)
@@ -378,10 +389,12 @@ def ensure():
             fcntl.flock(fd, fcntl.LOCK_EX)
             if not os.path.exists(os.path.join(target, "fixture.json")):
                 build(kver, target)
-                # Fixtures of older recipes or kernels are of no further use: 0.5 GB each.
+                # Fixtures of other recipes or kernels untouched for two days are of no further use
+                # (0.5 GB each); a younger one may belong to a test run of another checkout.
                 for stale in glob.glob(os.path.join(BASE, "*-*")):
-                    if stale != target and os.path.exists(os.path.join(stale, "fixture.json")) and \
-                            os.access(stale, os.W_OK):
+                    info = os.path.join(stale, "fixture.json")
+                    if stale != target and os.path.exists(info) and os.access(stale, os.W_OK) and \
+                            time.time() - os.stat(info).st_atime > 2 * 86400:
                         rt.rmtree(stale)
         finally:
             os.close(fd)
