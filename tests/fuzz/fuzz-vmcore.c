@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "common-macro.h"
+#include "common-string.h"
 #include "daemon-crash.h"
 #include "daemon-vmcore.h"
 #include "fuzz.h"
@@ -20,9 +21,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         (void) vmcoreinfo_parse((const char *) data, size, &rel, &bid);
         (void) vmcore_find_banner(data, size, &banner);
         if (crash_result_parse((const char *) data, size, 20, &r) >= 0) {
+                char *files[] = { (char *) "/usr/lib/debug/lib/modules/6.1/kernel/pvpanic.ko",
+                                  (char *) "/usr/lib/debug/lib/modules/6.1/kernel/a-b.ko.debug", NULL };
+                _cleanup_strv_free_ char **loads = NULL;
+                _cleanup_free_ char *script = NULL;
+
                 if (crash_result_format(r, CRASH_MODE_FULL, &bt) < 0 || !bt)
                         abort();
                 (void) crash_result_usable(r, CRASH_MODE_MINIMAL);
+                /* The module list crash printed picks what goes into the next command script. */
+                if (r->mod && crash_module_loads(r->mod, files, &loads) >= 0 &&
+                    crash_build_script(CRASH_MODE_FULL, loads, &script) < 0 && loads)
+                        abort();
         }
         return 0;
 }
