@@ -559,12 +559,58 @@ static int write_result(TaskRun *t, const char *name, const char *text)
         return file_write_atomic_at(t->results_fd, name, text, strlen(text), 0640);
 }
 
+static int strv_extend_many(char ***l, const char *const *items, size_t n)
+{
+        int r;
+
+        for (size_t i = 0; i < n; i++)
+                if ((r = strv_extend(l, items[i])) < 0)
+                        return r;
+        return 0;
+}
+
+/* retrace-sandbox's command line for a debugger: the task's root, crash_dir read-only at CRASH_MOUNT
+ * (and a vmlinux, when given, at VMLINUX_MOUNT), a private /tmp, a fixed environment, the time and
+ * output limits, the status on fd 3, then cmd. */
+static int debugger_argv(TaskRun *t, const char *crash_dir, const char *vmlinux, uint64_t timeout_sec,
+                         char *const *cmd, char ***ret)
+{
+        const RetraceConfig *cfg = t->p->config;
+        _cleanup_strv_free_ char **argv = NULL;
+        char timeout[32], limit[32];
+        int r;
+
+        (void) snprintf(timeout, sizeof(timeout), "%" PRIu64, timeout_sec);
+        (void) snprintf(limit, sizeof(limit), "%" PRIu64, cfg->max_output_size);
+        {
+                const char *head[] = { cfg->sandbox_path, "--root",  t->root,
+                                       "--ro-bind",       crash_dir, CRASH_MOUNT };
+                const char *bind[] = { "--ro-bind", vmlinux, VMLINUX_MOUNT };
+                const char *tail[] = { "--tmpfs",        "/tmp", "--chdir",       "/tmp",      "--setenv",
+                                       "HOME",           "/tmp", "--setenv",      "LANG",      "C",
+                                       "--setenv",       "PATH", "/usr/bin:/bin", "--timeout", timeout,
+                                       "--output-limit", limit,  "--status-fd",   "3",         "--" };
+
+                r = strv_extend_many(&argv, head, ELEMENTSOF(head));
+                if (r >= 0 && vmlinux)
+                        r = strv_extend_many(&argv, bind, ELEMENTSOF(bind));
+                if (r >= 0)
+                        r = strv_extend_many(&argv, tail, ELEMENTSOF(tail));
+        }
+        STRV_FOREACH (c, cmd)
+                if (r >= 0)
+                        r = strv_extend(&argv, *c);
+        if (r < 0)
+                return r;
+        *ret = TAKE_PTR(argv);
+        return 0;
+}
+
 static int task_run_gdb(TaskRun *t, char **ret_failure)
 {
         const RetraceConfig *cfg = t->p->config;
         _cleanup_strv_free_ char **gdb = NULL, **argv = NULL;
-        _cleanup_free_ char *crash_dir = NULL, *timeout = NULL, *limit = NULL, *out = NULL, *err = NULL,
-                            *bt = NULL, *ex = NULL;
+        _cleanup_free_ char *crash_dir = NULL, *out = NULL, *err = NULL, *bt = NULL, *ex = NULL;
         _cleanup_close_ int out_fd = -EBADF, err_fd = -EBADF, status_fd = -EBADF;
         _cleanup_(gdb_result_freep) GdbResult *res = NULL;
         ExploitInput in;
@@ -575,46 +621,11 @@ static int task_run_gdb(TaskRun *t, char **ret_failure)
         r = gdb_build_argv(t->plugin->gdb_executable, t->executable, CRASH_MOUNT "/coredump", &gdb);
         if (r < 0)
                 return r;
-        if (asprintf(&crash_dir, "%s/%" PRIu64 "/crash", cfg->save_dir, t->id) < 0 ||
-            asprintf(&timeout, "%" PRIu64, cfg->task_timeout) < 0 ||
-            asprintf(&limit, "%" PRIu64, cfg->max_output_size) < 0)
+        if (asprintf(&crash_dir, "%s/%" PRIu64 "/crash", cfg->save_dir, t->id) < 0)
                 return -ENOMEM;
-        {
-                const char *head[] = {
-                        cfg->sandbox_path,
-                        "--root",
-                        t->root,
-                        "--ro-bind",
-                        crash_dir,
-                        CRASH_MOUNT,
-                        "--tmpfs",
-                        "/tmp",
-                        "--chdir",
-                        "/tmp",
-                        "--setenv",
-                        "HOME",
-                        "/tmp",
-                        "--setenv",
-                        "LANG",
-                        "C",
-                        "--setenv",
-                        "PATH",
-                        "/usr/bin:/bin",
-                        "--timeout",
-                        timeout,
-                        "--output-limit",
-                        limit,
-                        "--status-fd",
-                        "3",
-                        "--",
-                };
-                for (size_t i = 0; i < ELEMENTSOF(head); i++)
-                        if ((r = strv_extend(&argv, head[i])) < 0)
-                                return r;
-                STRV_FOREACH (a, gdb)
-                        if ((r = strv_extend(&argv, *a)) < 0)
-                                return r;
-        }
+        r = debugger_argv(t, crash_dir, NULL, cfg->task_timeout, gdb, &argv);
+        if (r < 0)
+                return r;
 
         out_fd = open_result(t, "gdb-output");
         err_fd = open_result(t, "sandbox-errors");
@@ -702,16 +713,6 @@ static int run_sandboxed(TaskRun *t, char **argv, int in_fd, const char *out_nam
         if (task_job_cancelled(t->job))
                 return -ECANCELED;
         *ret_status = status;
-        return 0;
-}
-
-static int strv_extend_many(char ***l, const char *const *items, size_t n)
-{
-        int r;
-
-        for (size_t i = 0; i < n; i++)
-                if ((r = strv_extend(l, items[i])) < 0)
-                        return r;
         return 0;
 }
 
@@ -1094,8 +1095,7 @@ static int crash_run_once(TaskRun *t, CrashMode mode, char *const *module_loads,
 {
         const RetraceConfig *cfg = t->p->config;
         _cleanup_strv_free_ char **argv = NULL, **cmd = NULL;
-        _cleanup_free_ char *script = NULL, *timeout = NULL, *limit = NULL, *dump = NULL, *out = NULL,
-                            *err = NULL;
+        _cleanup_free_ char *script = NULL, *dump = NULL, *out = NULL, *err = NULL;
         _cleanup_close_ int in_fd = -EBADF;
         int64_t left = (int64_t) cfg->task_timeout * 1000000 - (now_usec() - start);
         size_t out_len;
@@ -1105,9 +1105,7 @@ static int crash_run_once(TaskRun *t, CrashMode mode, char *const *module_loads,
                 return failf(ret_failure, -ETIME,
                              "crash did not finish within TaskTimeout (%" PRIu64 " s) and was killed",
                              cfg->task_timeout);
-        if (asprintf(&dump, CRASH_MOUNT "/%s", t->dump_name) < 0 ||
-            asprintf(&timeout, "%" PRIi64, left / 1000000) < 0 ||
-            asprintf(&limit, "%" PRIu64, cfg->max_output_size) < 0)
+        if (asprintf(&dump, CRASH_MOUNT "/%s", t->dump_name) < 0)
                 return -ENOMEM;
         r = crash_build_script(mode, module_loads, &script);
         if (r >= 0)
@@ -1119,44 +1117,10 @@ static int crash_run_once(TaskRun *t, CrashMode mode, char *const *module_loads,
         in_fd = openat(t->results_fd, "crash-commands", O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
         if (in_fd < 0)
                 return failf(ret_failure, -errno, "Cannot read crash's commands: %m");
-        {
-                /* The dump's directory read-only: a dump of any size is never copied. */
-                const char *a[] = { cfg->sandbox_path,
-                                    "--root",
-                                    t->root,
-                                    "--ro-bind",
-                                    t->dump_dir,
-                                    CRASH_MOUNT,
-                                    "--ro-bind",
-                                    t->vmlinux_object,
-                                    VMLINUX_MOUNT,
-                                    "--tmpfs",
-                                    "/tmp",
-                                    "--chdir",
-                                    "/tmp",
-                                    "--setenv",
-                                    "HOME",
-                                    "/tmp",
-                                    "--setenv",
-                                    "LANG",
-                                    "C",
-                                    "--setenv",
-                                    "PATH",
-                                    "/usr/bin:/bin",
-                                    "--timeout",
-                                    timeout,
-                                    "--output-limit",
-                                    limit,
-                                    "--status-fd",
-                                    "3",
-                                    "--" };
-                r = strv_extend_many(&argv, a, ELEMENTSOF(a));
-                STRV_FOREACH (c, cmd)
-                        if (r >= 0)
-                                r = strv_extend(&argv, *c);
-                if (r < 0)
-                        return r;
-        }
+        /* The dump's directory read-only: a dump of any size is never copied. */
+        r = debugger_argv(t, t->dump_dir, t->vmlinux_object, (uint64_t) (left / 1000000), cmd, &argv);
+        if (r < 0)
+                return r;
         task_log(t, 'I', "Running crash (%s)%s", crash_mode_to_string(mode),
                  module_loads ? " with the modules' debug files" : "");
         r = run_sandboxed(t, argv, in_fd, "crash-output", &status);
