@@ -893,22 +893,17 @@ static int vmcore_find_kernel(TaskRun *t, int64_t *ret_id, char **ret_path, char
         return -ENOENT;
 }
 
-/* The cache object holding the file at path in package id, following the package's own symlinks
- * (a .build-id link points to vmlinux), so that only that file, not the whole debuginfo package, goes
- * into the sandbox. */
-static int vmlinux_object_path(TaskRun *t, int64_t id, const PackageInfo *pkg, char **ret)
+/* The cache object holding vmlinux among the files of the kernel debuginfo package pkg, following
+ * the package's own symlinks (a .build-id link points to vmlinux), so that only that file, not the
+ * whole package, goes into the sandbox. */
+static int vmlinux_object_path(TaskRun *t, const PackageInfo *pkg, const PackageFile *files, size_t n,
+                               char **ret)
 {
         _cleanup_free_ char *path = strdup(t->vmlinux), *name = NULL;
-        PackageFile *files = NULL;
-        size_t n = 0;
-        int r;
+        int r = -ENOENT;
 
         if (!path)
                 return -ENOMEM;
-        r = cache_index_get_files(t->p->cache->index, id, &files, &n);
-        if (r < 0)
-                return r;
-        r = -ENOENT;
         for (int hops = 0; hops < 16 && r == -ENOENT; hops++) {
                 const PackageFile *f = NULL;
 
@@ -934,7 +929,6 @@ static int vmlinux_object_path(TaskRun *t, int64_t id, const PackageInfo *pkg, c
                 }
                 r = cache_object_name(pkg->digest_algo, f->digest, f->mode, &name);
         }
-        package_file_array_free(files, n);
         if (r < 0)
                 return r;
         if (asprintf(ret, "%s/objects/%s", t->p->cache->dir, name) < 0)
@@ -942,22 +936,17 @@ static int vmlinux_object_path(TaskRun *t, int64_t id, const PackageInfo *pkg, c
         return 0;
 }
 
-/* The debug files of the kernel's modules in the kernel debuginfo package (below
+/* The debug files of the kernel's modules among the kernel debuginfo package's files (below
  * /usr/lib/debug/lib/modules/R/ or /usr/lib/debug/usr/lib/modules/R/). */
-static int module_files_find(TaskRun *t, int64_t id, char ***ret)
+static int module_files_find(TaskRun *t, const PackageFile *files, size_t n, char ***ret)
 {
         static const char *const layouts[] = { "/usr/lib/debug/lib/modules/",
                                                "/usr/lib/debug/usr/lib/modules/" };
         _cleanup_strv_free_ char **found = NULL;
-        PackageFile *files = NULL;
-        size_t n = 0;
-        int r;
+        int r = 0;
 
         if (!t->vmcore_info->osrelease)
                 return -ENOENT;
-        r = cache_index_get_files(t->p->cache->index, id, &files, &n);
-        if (r < 0)
-                return r;
         for (size_t k = 0; k < ELEMENTSOF(layouts) && r >= 0; k++) {
                 _cleanup_free_ char *dir = NULL;
 
@@ -970,7 +959,6 @@ static int module_files_find(TaskRun *t, int64_t id, char ***ret)
                             crash_is_module_file(files[i].path))
                                 r = strv_extend(&found, files[i].path);
         }
-        package_file_array_free(files, n);
         if (r < 0)
                 return r;
         if (!found)
@@ -993,8 +981,10 @@ static int task_analyze_vmcore(TaskRun *t, char **ret_failure)
         _cleanup_strv_free_ char **releases = NULL;
         const VmcoreInfo *v;
         PackageInfo pkg = {};
+        PackageFile *files = NULL;
+        size_t n_files = 0;
         int64_t id = -1;
-        int r;
+        int r, modules_r = -ENOENT;
 
         for (size_t i = 0; i < ELEMENTSOF(dump_names) && !t->dump_name; i++)
                 if (faccessat(t->crash_fd, dump_names[i], F_OK, AT_SYMLINK_NOFOLLOW) >= 0)
@@ -1028,8 +1018,13 @@ static int task_analyze_vmcore(TaskRun *t, char **ret_failure)
                 r = cache_index_package_releases(t->p->cache->index, id, &releases);
         if (r >= 0)
                 r = cache_index_get_package(t->p->cache->index, id, &pkg);
+        if (r >= 0)
+                r = cache_index_get_files(t->p->cache->index, id, &files, &n_files);
         if (r >= 0) {
-                r = vmlinux_object_path(t, id, &pkg, &t->vmlinux_object);
+                r = vmlinux_object_path(t, &pkg, files, n_files, &t->vmlinux_object);
+                if (r >= 0 && t->p->config->vmcore_module_debuginfo)
+                        modules_r = module_files_find(t, files, n_files, &t->module_files);
+                package_file_array_free(files, n_files);
                 if (r < 0 && r != -ENOMEM) {
                         pthread_mutex_unlock(&t->p->cache_lock);
                         package_info_done(&pkg);
@@ -1074,12 +1069,9 @@ static int task_analyze_vmcore(TaskRun *t, char **ret_failure)
         /* Modules' debug files are asked for: the whole debuginfo package goes into the root (a
          * hardlink tree, reused by every task of that kernel); crash loads those of the modules in the
          * dump (task_run_crash). */
-        pthread_mutex_lock(&t->p->cache_lock);
-        r = module_files_find(t, id, &t->module_files);
-        pthread_mutex_unlock(&t->p->cache_lock);
-        if (r == -ENOMEM)
-                return r;
-        if (r < 0) {
+        if (modules_r == -ENOMEM)
+                return modules_r;
+        if (modules_r < 0) {
                 task_log(t, 'W', "VmcoreModuleDebuginfo: %s has no debug files of modules for %s",
                          t->kernel_nevra, strna(v->osrelease));
                 return 0;
