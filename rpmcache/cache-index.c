@@ -791,40 +791,124 @@ int cache_index_package_releases(CacheIndex *idx, int64_t package_id, char ***re
         return 0;
 }
 
-int cache_index_binary_for_debuginfo(CacheIndex *idx, const PackageInfo *debuginfo, const char *release,
-                                     PackageInfo *ret)
+int cache_index_get_file(CacheIndex *idx, int64_t package_id, const char *path, PackageFile *ret)
 {
-        _cleanup_free_ char *name = NULL;
         _cleanup_stmt_ sqlite3_stmt *st = NULL;
-        const char *suffix = string_endswith(debuginfo->name, "-debuginfo");
         int r, rc;
 
-        if (!suffix)
-                return -EINVAL;
-        name = strndup(debuginfo->name, suffix - debuginfo->name);
-        if (!name)
-                return -ENOMEM;
         r = sql_prepare(idx,
-                        "SELECT " PACKAGE_COLUMNS " FROM packages p WHERE p.name = ?1 AND p.version = ?2"
-                        " AND p.release = ?3 AND p.arch = ?4"
-                        " AND (?6 IS NULL OR EXISTS (SELECT 1 FROM package_releases r"
-                        "  WHERE r.package_id = p.id AND r.release = ?6)) ORDER BY (p.sourcerpm IS ?5) "
-                        "DESC, p.id LIMIT 1",
+                        "SELECT path, mode, size, digest, link FROM files WHERE package_id = ?1 AND path = ?2"
+                        " LIMIT 1",
                         &st);
         if (r < 0)
                 return r;
-        sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
-        sqlite3_bind_text(st, 2, debuginfo->version, -1, SQLITE_STATIC);
-        sqlite3_bind_text(st, 3, debuginfo->release, -1, SQLITE_STATIC);
-        sqlite3_bind_text(st, 4, debuginfo->arch, -1, SQLITE_STATIC);
-        sqlite3_bind_text(st, 5, debuginfo->sourcerpm, -1, SQLITE_STATIC);
-        sqlite3_bind_text(st, 6, release, -1, SQLITE_STATIC);
+        sqlite3_bind_int64(st, 1, package_id);
+        sqlite3_bind_text(st, 2, path, -1, SQLITE_STATIC);
         rc = sqlite3_step(st);
         if (rc == SQLITE_DONE)
                 return -ENOENT;
         if (rc != SQLITE_ROW)
                 return sql_error(rc);
-        return package_from_row(st, ret);
+        return fill_file(st, ret);
+}
+
+static int fill_file_hit(sqlite3_stmt *st, void *elem)
+{
+        PackageFileHit *h = elem;
+        int r;
+
+        r = package_from_row(st, &h->package);
+        if (r < 0)
+                return r;
+        h->file = (PackageFile){
+                .path = column_strdup(st, PACKAGE_N_COLUMNS),
+                .mode = (mode_t) sqlite3_column_int64(st, PACKAGE_N_COLUMNS + 1),
+                .size = (uint64_t) sqlite3_column_int64(st, PACKAGE_N_COLUMNS + 2),
+                .digest = column_strdup(st, PACKAGE_N_COLUMNS + 3),
+                .link = column_strdup(st, PACKAGE_N_COLUMNS + 4),
+        };
+        return h->file.path ? 0 : -ENOMEM;
+}
+
+static void done_file_hit(void *elem)
+{
+        package_file_hit_done(elem);
+}
+
+void package_file_hit_done(PackageFileHit *h)
+{
+        package_info_done(&h->package);
+        package_file_done(&h->file);
+}
+
+void package_file_hit_array_free(PackageFileHit *a, size_t n)
+{
+        for (size_t i = 0; i < n; i++)
+                package_file_hit_done(&a[i]);
+        free(a);
+}
+
+int cache_index_find_file(CacheIndex *idx, const char *release, const char *path, PackageFileHit **ret,
+                          size_t *ret_n)
+{
+        _cleanup_stmt_ sqlite3_stmt *st = NULL;
+        int r;
+
+        r = sql_prepare(idx,
+                        "SELECT " PACKAGE_COLUMNS ", f.path, f.mode, f.size, f.digest, f.link FROM files f"
+                        " JOIN packages p ON p.id = f.package_id"
+                        " WHERE f.path = ?1 AND (?2 IS NULL OR EXISTS (SELECT 1 FROM package_releases r"
+                        "  WHERE r.package_id = p.id AND r.release = ?2))"
+                        " ORDER BY p.name, p.id LIMIT 512",
+                        &st);
+        if (r < 0)
+                return r;
+        sqlite3_bind_text(st, 1, path, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 2, release, -1, SQLITE_STATIC);
+        return sql_collect(st, sizeof(PackageFileHit), fill_file_hit, done_file_hit, (void **) ret, ret_n);
+}
+
+int cache_index_find_file_prefix(CacheIndex *idx, int64_t package_id, const char *prefix, PackageFile **ret,
+                                 size_t *ret_n)
+{
+        _cleanup_stmt_ sqlite3_stmt *st = NULL;
+        int r;
+
+        /* A range instead of LIKE: paths may hold '%' and '_'. U+10FFFF sorts after every byte a
+         * UTF-8 path can continue with. */
+        r = sql_prepare(idx,
+                        "SELECT path, mode, size, digest, link FROM files WHERE package_id = ?1"
+                        " AND path >= ?2 AND path < ?2 || char(1114111) ORDER BY path LIMIT 4096",
+                        &st);
+        if (r < 0)
+                return r;
+        sqlite3_bind_int64(st, 1, package_id);
+        sqlite3_bind_text(st, 2, prefix, -1, SQLITE_STATIC);
+        return sql_collect(st, sizeof(PackageFile), fill_file, done_file, (void **) ret, ret_n);
+}
+
+int cache_index_find_build_siblings(CacheIndex *idx, const char *release, const PackageInfo *p,
+                                    PackageInfo **ret, size_t *ret_n)
+{
+        _cleanup_stmt_ sqlite3_stmt *st = NULL;
+        int r;
+
+        if (!p->sourcerpm)
+                return -ENOENT;
+        r = sql_prepare(idx,
+                        "SELECT " PACKAGE_COLUMNS " FROM packages p WHERE p.sourcerpm = ?1 AND p.epoch = ?2"
+                        " AND p.version = ?3 AND p.release = ?4"
+                        " AND (?5 IS NULL OR EXISTS (SELECT 1 FROM package_releases r"
+                        "  WHERE r.package_id = p.id AND r.release = ?5)) ORDER BY p.name, p.id LIMIT 1024",
+                        &st);
+        if (r < 0)
+                return r;
+        sqlite3_bind_text(st, 1, p->sourcerpm, -1, SQLITE_STATIC);
+        sqlite3_bind_int64(st, 2, p->epoch);
+        sqlite3_bind_text(st, 3, p->version, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 4, p->release, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 5, release, -1, SQLITE_STATIC);
+        return collect_packages(st, -1, ret, NULL, ret_n);
 }
 
 int cache_index_get_files(CacheIndex *idx, int64_t package_id, PackageFile **ret, size_t *ret_n)
