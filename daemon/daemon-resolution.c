@@ -136,6 +136,8 @@ void gdb_backtrace_quality(const char *text, FrameQuality *ret, FrameCallback cb
                 if (*p != ' ')
                         goto next;
                 p += strspn(p, " ");
+                if (p >= eol)
+                        goto next;
                 if (p[0] == '0' && p[1] == 'x') {
                         address = strtoull(p, NULL, 16);
                         p += 2 + strspn(p + 2, "0123456789abcdef");

@@ -561,20 +561,56 @@ static int split_nvr(const char *nvr, char **ret_name, char **ret_version, char 
         return 0;
 }
 
+/* "name-E:version-release[.arch]" → "name-version-release[.arch]" and E; *ret_plain = NULL and
+ * *ret_epoch = -1 when spec has no epoch. */
+static int spec_split_epoch(const char *spec, char **ret_plain, int64_t *ret_epoch)
+{
+        const char *colon = strrchr(spec, ':'), *dash;
+        char *end;
+        unsigned long e;
+
+        *ret_plain = NULL;
+        *ret_epoch = -1;
+        if (!colon)
+                return 0;
+        for (dash = colon; dash > spec && dash[-1] != '-'; dash--)
+                ;
+        if (dash == spec || dash == colon)
+                return 0;
+        errno = 0;
+        e = strtoul(dash, &end, 10);
+        if (errno != 0 || end != colon || e > UINT32_MAX)
+                return 0;
+        if (asprintf(ret_plain, "%.*s%s", (int) (dash - spec), spec, colon + 1) < 0)
+                return -ENOMEM;
+        *ret_epoch = (int64_t) e;
+        return 0;
+}
+
 int cache_index_find_packages(CacheIndex *idx, const char *release, const char *spec, const char *arch,
                               PackageInfo **ret, size_t *ret_n)
 {
         _cleanup_stmt_ sqlite3_stmt *st = NULL;
+        _cleanup_free_ char *plain = NULL;
         PackageInfo *a = NULL;
         size_t n = 0, m = 0;
+        int64_t epoch = -1;
         int r;
 
+        /* "name-EPOCH:version-release" (as ABRT writes a package with an epoch): match the epoch,
+         * and the rest as usual. */
+        r = spec_split_epoch(spec, &plain, &epoch);
+        if (r < 0)
+                return r;
+        if (plain)
+                spec = plain;
         /* A full N-V-R(.A) match ranks before a package that is merely called spec; within a rank,
          * newest first. */
         r = sql_prepare(idx,
                         "SELECT DISTINCT " PACKAGE_COLUMNS " FROM packages p"
                         " JOIN package_releases r ON r.package_id = p.id"
                         " WHERE (?1 IS NULL OR r.release = ?1) AND (?2 IS NULL OR p.arch = ?2)"
+                        " AND (?4 < 0 OR p.epoch = ?4)"
                         " AND (p.name = ?3 OR p.name || '-' || p.version || '-' || p.release = ?3"
                         "  OR p.name || '-' || p.version || '-' || p.release || '.' || p.arch = ?3)",
                         &st);
@@ -583,6 +619,7 @@ int cache_index_find_packages(CacheIndex *idx, const char *release, const char *
         sqlite3_bind_text(st, 1, release, -1, SQLITE_STATIC);
         sqlite3_bind_text(st, 2, arch, -1, SQLITE_STATIC);
         sqlite3_bind_text(st, 3, spec, -1, SQLITE_STATIC);
+        sqlite3_bind_int64(st, 4, epoch);
         r = collect_packages(st, -1, &a, NULL, &n);
         if (r < 0)
                 return r;

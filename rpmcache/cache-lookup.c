@@ -611,9 +611,19 @@ static int rules_build_id_links(Cache *c, const char *release, const ModuleQuery
                         if (!m->debuginfo.found)
                                 r = hit_set(&m->debuginfo, &h->package, target ?: h->path,
                                             LOOKUP_RULE_DEBUG_LINK, false);
-                        if (r >= 0 && !*ret_link_target && target) {
-                                *ret_link_target = binary_path_of_debug_file(target, &h->package);
-                                if (*ret_link_target && package_info_copy(&h->package, ret_link_pkg) < 0)
+                        if (r >= 0 && !*ret_link_target) {
+                                /* compat and alldebug put "xx/yyyy" → the binary beside "xx/yyyy.debug"
+                                 * (the index records one build-id row for the pair); else the debug
+                                 * file's own name says which binary it is for. */
+                                _cleanup_free_ char *bin_link = strndup(h->path, strlen(h->path) - 6);
+
+                                if (!bin_link)
+                                        r = -ENOMEM;
+                                else if (link_target(c->index, &h->package, bin_link, ret_link_target) == -ENOMEM)
+                                        r = -ENOMEM;
+                                if (r >= 0 && !*ret_link_target && target)
+                                        *ret_link_target = binary_path_of_debug_file(target, &h->package);
+                                if (r >= 0 && *ret_link_target && package_info_copy(&h->package, ret_link_pkg) < 0)
                                         r = -ENOMEM;
                         }
                 } else if (h->kind == BUILD_ID_DEBUG && target) {

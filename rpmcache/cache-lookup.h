@@ -75,7 +75,8 @@ int cache_lookup_module(Cache *c, const char *release, const ModuleQuery *q, Mod
 /* Pure: can a process of core arch (NULL: any) load a package of pkg_arch? noarch always; the
  * i386 family for i386 cores. */
 bool lookup_arch_compatible(const char *core_arch, const char *pkg_arch);
-/* Pure: does version ("[E:]V[-R]", as a .note.package or an ABRT package file gives it) name p? */
+/* Pure: does version ("[E:]V[-R]", as a .note.package or an ABRT package file gives it) name p? An
+ * epoch or release left out matches any. */
 bool lookup_version_matches(const char *version, const PackageInfo *p);
 /* Opens the object of a regular file of package p (read-only); -ENOENT when it is not in the
  * object store. */
