@@ -364,6 +364,43 @@ static int resolve_modules(TaskRun *t, char *const *crash_packages)
         return 0;
 }
 
+/* A 32-bit process on a 64-bit system (multilib): its packages are in the 64-bit release's
+ * repositories (i686 packages in x86_64 ones). When the release of the core's own architecture was
+ * never synced and the 64-bit one was, the task uses that one; the resolver still picks packages of
+ * the core's architecture. */
+static int multilib_release(TaskRun *t)
+{
+        static const struct {
+                const char *arch, *host;
+        } multilib[] = { { "i386", "x86_64" }, { "ppc", "ppc64" }, { "s390", "s390x" } };
+        _cleanup_strv_free_ char **synced = NULL;
+        _cleanup_free_ char *distribution = NULL, *version = NULL, *arch = NULL, *host_release = NULL;
+        int r;
+
+        r = pipeline_supported_releases(t->p, &synced);
+        if (r == -ENOENT)
+                return 0;
+        if (r < 0)
+                return r;
+        if (strv_contains(synced, t->release) || release_split(t->release, &distribution, &version, &arch) < 0)
+                return 0;
+        for (size_t i = 0; i < ELEMENTSOF(multilib); i++) {
+                if (!streq(arch, multilib[i].arch))
+                        continue;
+                r = release_join(distribution, version, multilib[i].host, &host_release);
+                if (r < 0)
+                        return r;
+                if (!strv_contains(synced, host_release))
+                        return 0;
+                task_log(t, 'I', "A %s process: %s is not synced, its multilib packages come from %s", arch,
+                         t->release, host_release);
+                free(t->release);
+                t->release = TAKE_PTR(host_release);
+                return 0;
+        }
+        return 0;
+}
+
 static int task_analyze(TaskRun *t, char **ret_failure)
 {
         _cleanup_strv_free_ char **crash_packages = NULL;
@@ -413,6 +450,9 @@ static int task_analyze(TaskRun *t, char **ret_failure)
                         "Unknown release '%s': no distribution plugin recognises it. Supported releases: %s",
                         strna(release_line), isempty(list) ? "none (run retrace-server-reposync)" : list);
         }
+        r = multilib_release(t);
+        if (r < 0)
+                return failf(ret_failure, r, "Cannot list the synced releases: %s", strerror(-r));
         task_log(t, 'I', "Release: %s (%s)", t->release,
                  t->plugin->displayrelease ?: t->plugin->distribution);
 
