@@ -358,8 +358,10 @@ static int binary_from_candidates(Cache *c, const ModuleQuery *q, const char *pa
                 if (is_debug_package(&cands[i]) || !lookup_arch_compatible(q->arch, cands[i].arch))
                         continue;
                 r = cache_index_get_file(c->index, cands[i].id, path, &f);
-                if (r == -ENOENT)
+                if (r == -ENOENT) {
+                        r = 0;
                         continue;
+                }
                 if (r < 0)
                         return r;
                 ok = S_ISREG(f.mode);
