@@ -192,6 +192,23 @@ def test_package_note():
             rt.check("FDO_PACKAGING_METADATA" not in notes, f"{ver}: wheel has a package note")
 
 
+def test_multilib():
+    """Release 10 carries i686 builds next to the x86_64 ones (same names, other arch)."""
+    for name, vr in (("libgears", "1.4-1"), ("wheel", "1.0-1"), ("wheel-crank", "1.0-1")):
+        rt.check(find("10", f"{name}-{vr}.mo10.i686")[0] == "base", f"10: no {name}.i686 in base")
+        rt.check(find("10", f"{name}-debuginfo-{vr}.mo10.i686")[0] == "debuginfo", f"10: no {name}-debuginfo.i686")
+    lib = os.path.join(unpack(own_arch("10", "libgears", "1.4-1", "i686")), "usr/lib/libgears.so.1.4")
+    rt.check("ELF32" in readelf(lib, "-h"), "libgears.i686 is not a 32-bit ELF file")
+    glibc = [n for n in ALL[("10", "base")] if n.startswith("glibc-") and n.endswith(".i686")]
+    rt.check(glibc and "/usr/lib/ld-linux.so.2" in files_of(ALL[("10", "base")][glibc[0]]), f"glibc.i686: {glibc}")
+    for ver in ("11", "12", "13"):
+        rt.check(not any(n.endswith(".i686") for r in REPOS for n in ALL[(ver, r)]), f"{ver} has i686 packages")
+
+
+def own_arch(ver, name, vr, arch):
+    return find(ver, f"{name}-{vr}.mo{ver}.{arch}")[1]
+
+
 def core_build_ids(core):
     out = subprocess.run(["eu-unstrip", "-n", "--core", core], capture_output=True, text=True, check=True).stdout
     return {line.split()[1].split("@")[0] for line in out.splitlines() if "@" in line}
@@ -255,6 +272,6 @@ def test_plugin_file():
 
 try:
     rt.run_tests([test_repositories, test_epoch_and_compressors, test_build_id_link_modes,
-                  test_debuginfo_layouts_and_dwz, test_package_note, test_crashes, test_plugin_file])
+                  test_debuginfo_layouts_and_dwz, test_package_note, test_multilib, test_crashes, test_plugin_file])
 finally:
     rt.rmtree(WORK)

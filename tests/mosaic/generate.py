@@ -22,6 +22,7 @@ shape. No network is used; the output is replaced atomically.
 """
 
 import argparse
+import concurrent.futures
 import glob
 import importlib.util
 import json
@@ -46,8 +47,14 @@ _spec.loader.exec_module(testos)
 ARCH = "x86_64"
 LIBDIR = "/usr/lib64"     # not on the loader's default path here: programs carry a RUNPATH
 PLUGINDIR = "/usr/lib64/wheel"
+# Multilib: release 10 also carries i686 builds of cogwork 1.4 and wheel, and an i686 glibc
+# repackaged from Debian's libc6-i386 (its loader /lib/ld-linux.so.2 searches /usr/lib32).
+MULTILIB_RELEASE = "10"
+LIBDIR_I686 = "/usr/lib"
+PLUGINDIR_I686 = "/usr/lib/wheel"
 DISTRIBUTION = "mosaic"
 ZSTD, XZ, GZIP = testos.ZSTD, testos.XZ, testos.GZIP
+JOBS = 2  # releases built (and crashes made) at the same time
 DWZ_OPTS = "--run-dwz --dwz-low-mem-die-limit 10000000 --dwz-max-die-limit 110000000"
 
 # Per release: the rpm settings its packages are built with, and which repository gets wheel.
@@ -95,8 +102,11 @@ CRASHES = [
 ]
 
 
+T0 = time.monotonic()
+
+
 def log(msg):
-    print(f"mosaic: {msg}", flush=True)
+    print(f"mosaic: [{time.monotonic() - T0:5.1f}s] {msg}", flush=True)
 
 
 def die(msg):
@@ -143,6 +153,11 @@ def elf_sections(path):
     return out
 
 
+def elf_class64(path):
+    with open(path, "rb") as f:
+        return f.read(5)[4] == 2
+
+
 def parse_notes(blob):
     """[(owner, type, desc)] of an ELF note section."""
     notes, pos = [], 0
@@ -160,7 +175,7 @@ def elf_facts(path):
     secs = elf_sections(path)
     if secs is None:
         return None
-    facts = {"build_id": None, "altlink": None, "package_note": None,
+    facts = {"build_id": None, "altlink": None, "package_note": None, "class": 64 if elf_class64(path) else 32,
              "debug_only": ".text" in secs and secs[".text"] == b""}
     for owner, ntype, desc in parse_notes(secs.get(".note.gnu.build-id", b"")):
         if owner == "GNU" and ntype == 3:
@@ -178,14 +193,15 @@ def elf_facts(path):
 # ---------------------------------------------------------------- rpmbuild
 
 class Builder:
-    def __init__(self, work):
+    def __init__(self, work, label="all"):
         self.work = work
-        self.topdir = os.path.join(work, "rpmbuild")
+        self.topdir = os.path.join(work, f"rpmbuild-{label}")
         for d in ("SOURCES", "SPECS", "BUILD", "RPMS", "BUILDROOT"):
             os.makedirs(os.path.join(self.topdir, d), exist_ok=True)
         self.rpms = []
 
     def rpmbuild(self, spec, ver, compressor, repo, defines=(), target=None):
+        """target "i686" builds the multilib variant: -m32, libraries in /usr/lib, RUNPATH /lib."""
         """Builds spec with release ver's settings; records and returns the produced packages."""
         rel = RELEASES[ver]
         before = set(glob.glob(os.path.join(self.topdir, "RPMS", "*", "*.rpm")))
@@ -193,7 +209,7 @@ class Builder:
                 "--define", f"_topdir {self.topdir}",
                 "--define", f"dist .mo{ver}",
                 "--define", f"_binary_payload {compressor}",
-                "--define", f"_libdir {LIBDIR}",
+                "--define", f"_libdir {LIBDIR_I686 if target else LIBDIR}",
                 "--define", "_enable_debug_packages 1",
                 "--define", f"_build_id_links {rel['links']}",
                 "--define", f"_debuginfo_subpackages {rel['subpkgs']}",
@@ -203,8 +219,8 @@ class Builder:
                 "--define", "_buildhost mosaic-builder",
                 "--define", "source_date_epoch_from_changelog 0",
                 "--define", "use_source_date_epoch_as_buildtime 1",
-                "--define", f"rpathdir {rel['rpath']}",
-                "--define", f"plugindir {PLUGINDIR}"]
+                "--define", f"rpathdir {'/lib' if target else rel['rpath']}",
+                "--define", f"plugindir {PLUGINDIR_I686 if target else PLUGINDIR}"]
         # Both macros are tested for being defined, not for their value: "0" means undefined.
         argv += ["--define", "_unique_debug_names 1"] if rel["unique"] else ["--undefine", "_unique_debug_names"]
         if rel["debugsrc"]:
@@ -214,7 +230,7 @@ class Builder:
         if not rel["elfperms"]:
             argv += ["--define", "__brp_elfperms %{nil}"]
         if target:
-            argv += ["--target", target]
+            argv += ["--target", target, "--define", "archflags -m32"]
         for k, v in defines:
             argv += ["--define", f"{k} {v}"]
         argv.append(spec)
@@ -261,6 +277,8 @@ def build_own_packages(builder, work, ver):
     if rel.get("pkgnote"):
         defines.append(("pkgnote", ver))
     builder.rpmbuild(os.path.join(specs, "wheel.spec"), ver, rel["comp"]["wheel"], rel["wheel_repo"], defines)
+    if ver == MULTILIB_RELEASE:
+        build_i686(builder, work, ver)
     if ver == "11":
         aver, arel = AXLE_VR
         testos.make_tarball(builder, os.path.join(src, "axle"), "axle", aver)
@@ -272,6 +290,33 @@ def build_own_packages(builder, work, ver):
         rt.extract_rpms(sysroot, [builder.find("axle-libs", f"{aver}-{arel}", ver)["path"]])
         builder.rpmbuild(os.path.join(specs, "hub.spec"), ver, rel["comp"]["hub"], "base",
                          [("ver", hver), ("rel", hrel), ("sysroot", sysroot), ("rpathdir", LIBDIR)])
+
+
+def build_i686(builder, work, ver):
+    rel = RELEASES[ver]
+    specs = os.path.join(HERE, "specs")
+    src = os.path.join(HERE, "src")
+    builder.rpmbuild(os.path.join(specs, "cogwork.spec"), ver, rel["comp"]["cogwork"], "base",
+                     [("ver", "1.4"), ("rel", "1")], target="i686")
+    sysroot = os.path.join(work, "sysroot", f"wheel-{ver}-i686")
+    rt.extract_rpms(sysroot, [builder.find("libgears", "1.4-1", ver, "i686")["path"]])
+    before = len(builder.rpms)
+    builder.rpmbuild(os.path.join(specs, "wheel.spec"), ver, rel["comp"]["wheel"], rel["wheel_repo"],
+                     [("ver", WHEEL_VR[0]), ("rel", WHEEL_VR[1]), ("sysroot", sysroot)], target="i686")
+    # one wheel-data (noarch) per release: the x86_64 build's
+    builder.rpms[before:] = [p for p in builder.rpms[before:] if p["arch"] != "noarch"]
+
+    # glibc.i686 from the host's libc6-i386 (/lib32 → /usr/lib32, the loader also as /usr/lib/ld-linux.so.2)
+    stage = os.path.join(work, "stage-i686", "glibc")
+    for path in testos.dpkg_files("libc6-i386"):
+        if path.startswith("/lib32/") and (os.path.isfile(path) or os.path.islink(path)):
+            testos.stage_file(stage, path, "/usr" + path)
+    os.makedirs(os.path.join(stage, "usr/lib"), exist_ok=True)
+    os.symlink("../lib32/ld-linux.so.2", os.path.join(stage, "usr/lib/ld-linux.so.2"))
+    spec = testos.write_repack_spec(builder, "glibc", testos.dpkg_version("libc6-i386"),
+                                    "The GNU C library of Mosaic (32-bit x86)", stage,
+                                    "Provides: ld-linux.so.2\nAutoReq: no")
+    builder.rpmbuild(spec, ver, ZSTD, "base", target="i686")
 
 
 # ---------------------------------------------------------------- system packages from TestOS
@@ -418,9 +463,25 @@ def verify_release(builder, insp, ver):
     else:
         check(wheel_facts["package_note"] is None, "wheel carries a .note.package")
 
+    # multilib: i686 libgears/wheel next to the x86_64 ones, with their own .dwz file
+    if ver == MULTILIB_RELEASE:
+        lib32 = nevra(builder.find("libgears", "1.4-1", ver, "i686"))
+        facts = insp.elf[lib32].get(f"{LIBDIR_I686}/libgears.so.1.4")
+        check(facts and facts["class"] == 32, f"{lib32} has no 32-bit {LIBDIR_I686}/libgears.so.1.4")
+        dbg32 = nevra(builder.find("libgears-debuginfo", "1.4-1", ver, "i686"))
+        alts = [f["altlink"][0] for f in insp.elf[dbg32].values() if f["altlink"]]
+        # rpm names i686 files by %{_arch}, i386, as Fedora's i686 debuginfo has them
+        check(any(a.endswith(f"/.dwz/cogwork-1.4-1.mo{ver}.i386") for a in alts), f"{dbg32}: altlinks {alts}")
+        check(f"{PLUGINDIR_I686}/crank.so" in insp.files[nevra(builder.find("wheel-crank", "1.0-1", ver, "i686"))],
+              "no i686 crank.so")
+        glibc32 = [p for p in own if p["name"] == "glibc" and p["arch"] == "i686"]
+        check(glibc32 and "/usr/lib/ld-linux.so.2" in insp.files[nevra(glibc32[0])], "no i686 glibc with its loader")
+
     # payload compressors as asked
     for p in own:
         src = p["sourcerpm"].rsplit("-", 2)[0]
+        if src == "glibc":
+            continue
         want = {"xzdio": "xz", "zstdio": "zstd", "gzdio": "gzip"}[rel["comp"][src].split(".")[-1]]
         check(p["compressor"] == want, f"{nevra(p)} is compressed with {p['compressor']}, not {want}")
 
@@ -522,9 +583,7 @@ def make_crash(builder, insp, sysp, work, out, crash):
     pkgs = crash_packages(builder, ver, program, versions)
     sources = {p["sourcerpm"] for p in pkgs}
     debug = [p for p in builder.rpms if p["debug"] and p["sourcerpm"] in sources and p["dist_release"] == ver]
-    base = os.path.join(work, "roots", "base")
-    if not os.path.isdir(base):
-        rt.extract_rpms(base, [sysp[n]["path"] for n in SYSTEM_PACKAGES])
+    base = os.path.join(work, "roots", "base")  # the system packages, unpacked once by main()
     root = os.path.join(work, "roots", name)
     run(["cp", "-al", base, root])
     # The debuginfo goes into the root too, only to check the expected frames against gdb's own
@@ -650,22 +709,35 @@ def main():
     out = tempfile.mkdtemp(prefix=".mosaic-new-", dir=parent)
     os.chmod(out, 0o755)
     try:
-        builder = Builder(work)
         insp = Inspector(work)
-        for ver in VERSIONS:
+
+        def build_release(ver):
+            b = Builder(work, ver)
             log(f"building release {ver} ({RELEASES[ver]['links']} build-id links, "
                 f"debuginfo per {'subpackage' if RELEASES[ver]['subpkgs'] else 'source package'}, "
                 f"dwz {'on' if RELEASES[ver]['dwz'] else 'off'})")
-            build_own_packages(builder, work, ver)
-            verify_release(builder, insp, ver)
+            build_own_packages(b, work, ver)
+            verify_release(b, insp, ver)
+            log(f"release {ver} built and checked")
+            return b
+
+        # Releases are independent: two at a time (rpmbuild is mostly one process after another).
+        builder = Builder(work)
+        with concurrent.futures.ThreadPoolExecutor(max_workers=JOBS) as pool:
+            for b in list(pool.map(build_release, VERSIONS)):
+                builder.rpms += b.rpms
         left_out = {nevra(builder.find(n, "-".join(AXLE_VR), c[1])) for c in CRASHES for n in c[4]}
         log("creating repositories")
         make_repos(builder, sysp, out, left_out)
         os.makedirs(os.path.join(out, "crashes"))
-        crashes = []
-        for crash in CRASHES:
+        rt.extract_rpms(os.path.join(work, "roots", "base"), [sysp[n]["path"] for n in SYSTEM_PACKAGES])
+
+        def crash_one(crash):
             log(f"crashing {crash[0]}")
-            crashes.append(make_crash(builder, insp, sysp, work, out, crash))
+            return make_crash(builder, insp, sysp, work, out, crash)
+
+        with concurrent.futures.ThreadPoolExecutor(max_workers=JOBS) as pool:
+            crashes = list(pool.map(crash_one, CRASHES))
         os.makedirs(os.path.join(out, "plugins"))
         with open(os.path.join(out, "plugins", "mosaic.conf"), "w") as f:
             f.write(plugin_text())
@@ -689,6 +761,9 @@ def main():
                 "repos", "$VER", ARCH, "debuginfo" if n in SYSTEM_DEBUG else "base", "Packages",
                 os.path.basename(p["path"]))} for n, p in sysp.items()},
             "crashes": crashes,
+            # i686 builds in release 10's repositories; no i686 crash: see README.md
+            "multilib": {"release": MULTILIB_RELEASE, "arch": "i686",
+                         "packages": sorted(nevra(p) for p in builder.rpms if p["arch"] == "i686")},
         }
         with open(os.path.join(out, "manifest.json"), "w") as f:
             json.dump(manifest, f, indent=2, sort_keys=True)
