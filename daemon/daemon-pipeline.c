@@ -467,9 +467,10 @@ static int task_analyze(TaskRun *t, char **ret_failure)
         STRV_FOREACH (spec, crash_packages) {
                 int64_t id;
 
-                r = cache_find_package(t->p->cache->index, t->release, *spec, &id);
+                r = cache_lookup_crash_package(t->p->cache, t->release, *spec, t->core->arch, &id);
                 if (r == -ENOENT || r == -EINVAL) {
-                        task_log(t, 'W', "Package %s named by the crash is not known in %s", *spec, t->release);
+                        task_log(t, 'W', "Package %s named by the crash is not known in %s for %s", *spec,
+                                 t->release, t->core->arch);
                         r = 0;
                         continue;
                 }
