@@ -26,6 +26,7 @@
 #include "common-parse.h"
 #include "common-path.h"
 #include "common-string.h"
+#include "common-time.h"
 #include "daemon-archive.h"
 #include "daemon-crashdata.h"
 #include "daemon-json.h"
@@ -529,14 +530,6 @@ static enum MHD_Result respond_buffer(struct MHD_Connection *c, unsigned status,
         return ret;
 }
 
-static int64_t realtime_usec(void)
-{
-        struct timespec ts;
-
-        (void) clock_gettime(CLOCK_REALTIME, &ts);
-        return (int64_t) ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
-
 static bool task_has_result(HttpServer *s, uint64_t id, const char *name)
 {
         char rel[64];
@@ -566,7 +559,7 @@ static enum MHD_Result handle_task_status(HttpServer *s, struct MHD_Connection *
         fputs(", \"stage\": ", f);
         json_write_string(f, t->stage);
         fprintf(f, ", \"created\": %.3f, \"now\": %.3f, \"stages\": [", (double) t->created_usec / 1e6,
-                (double) realtime_usec() / 1e6);
+                (double) now_realtime_usec() / 1e6);
         for (size_t i = 0; i < n_stages; i++) {
                 fputs(i ? ", {\"stage\": " : "{\"stage\": ", f);
                 json_write_string(f, stages[i].stage);

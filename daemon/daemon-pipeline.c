@@ -27,9 +27,11 @@
 #include "common-file.h"
 #include "common-log.h"
 #include "common-macro.h"
+#include "common-osrelease.h"
 #include "cache-objects.h"
 #include "common-path.h"
 #include "common-string.h"
+#include "common-time.h"
 #include "daemon-core.h"
 #include "daemon-crash.h"
 #include "daemon-crashdata.h"
@@ -79,14 +81,6 @@ typedef struct TaskRun {
         char **module_files;  /* with VmcoreModuleDebuginfo: the modules' debug files in the root */
         char *kernel_nevra;   /* a shared flock on CacheDir/lock while the task uses a root */
 } TaskRun;
-
-static int64_t now_usec(void)
-{
-        struct timespec ts;
-
-        (void) clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (int64_t) ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
 
 /* The task log, in the old server's format: "[YYYY-MM-DD HH:MM:SS] [I|W|E|D] message". */
 _printf_(3, 4) static void task_log(TaskRun *t, char level, const char *format, ...)
@@ -215,36 +209,6 @@ int pipeline_supported_releases(Pipeline *p, char ***ret)
         return r;
 }
 
-/* The value of KEY in os-release text, unquoted; NULL when absent. */
-static char *os_info_get(const char *text, const char *key)
-{
-        size_t kl = strlen(key);
-
-        for (const char *line = text; line && *line;
-             line = strchr(line, '\n') ? strchr(line, '\n') + 1 : NULL) {
-                size_t n = strcspn(line, "\n");
-                const char *v;
-
-                if (n <= kl || strncmp(line, key, kl) != 0 || line[kl] != '=')
-                        continue;
-                v = line + kl + 1;
-                n -= kl + 1;
-                if (n >= 2 && (v[0] == '"' || v[0] == '\'') && v[n - 1] == v[0]) {
-                        v++;
-                        n -= 2;
-                }
-                return strndup(v, n);
-        }
-        return NULL;
-}
-
-/* "CentOS Stream" → "centos-stream". */
-static void slugify(char *s)
-{
-        for (; *s; s++)
-                *s = *s == ' ' ? '-' : (char) tolower((unsigned char) *s);
-}
-
 int pipeline_detect_release(Pipeline *p, const char *os_release, const char *os_info, const char *package,
                             const char *arch, const Plugin **ret_plugin, char **ret_release)
 {
@@ -255,10 +219,11 @@ int pipeline_detect_release(Pipeline *p, const char *os_release, const char *os_
                 if (plugin_match_release(p->plugins[i], os_release, &version) >= 0)
                         found = p->plugins[i];
         if (!found && os_info) {
-                _cleanup_free_ char *id = os_info_get(os_info, "ID"), *name = os_info_get(os_info, "NAME"),
-                                    *version_id = os_info_get(os_info, "VERSION_ID");
+                _cleanup_free_ char *id = os_release_value(os_info, "ID"),
+                                    *name = os_release_value(os_info, "NAME"),
+                                    *version_id = os_release_value(os_info, "VERSION_ID");
                 if (name)
-                        slugify(name);
+                        os_release_slugify(name);
                 for (size_t i = 0; !found && version_id && i < p->n_plugins; i++) {
                         const char *dist = p->plugins[i]->distribution;
 
@@ -484,7 +449,7 @@ static int task_prepare(TaskRun *t, char **ret_failure)
         _cleanup_free_ char *reason = NULL;
         AssembleResult a = {};
         size_t n_all = 0;
-        int64_t start = now_usec();
+        int64_t start = now_monotonic_usec();
         const char *debugger = t->vmcore ? t->plugin->crash_package : t->plugin->gdb_package;
         int r;
 
@@ -512,7 +477,7 @@ static int task_prepare(TaskRun *t, char **ret_failure)
         STRV_FOREACH (u, unresolved)
                 task_log(t, 'W', "Unresolved dependency: %s", *u);
         task_log(t, 'I', "Root with %zu packages %s in %.3f s", n_all, a.reused ? "reused" : "assembled",
-                 (double) (now_usec() - start) / 1e6);
+                 (double) (now_monotonic_usec() - start) / 1e6);
         __atomic_add_fetch(a.reused ? &t->p->roots_reused : &t->p->roots_assembled, 1, __ATOMIC_RELAXED);
         t->root = TAKE_PTR(a.path);
         assemble_result_done(&a);
@@ -1089,7 +1054,7 @@ static int crash_run_once(TaskRun *t, CrashMode mode, char *const *module_loads,
         _cleanup_strv_free_ char **argv = NULL, **cmd = NULL;
         _cleanup_free_ char *script = NULL, *dump = NULL, *out = NULL, *err = NULL;
         _cleanup_close_ int in_fd = -EBADF;
-        int64_t left = (int64_t) cfg->task_timeout * 1000000 - (now_usec() - start);
+        int64_t left = (int64_t) cfg->task_timeout * 1000000 - (now_monotonic_usec() - start);
         size_t out_len;
         int r, status;
 
@@ -1171,7 +1136,7 @@ static int crash_with_modules(TaskRun *t, CrashMode mode, int64_t start, CrashRe
 
 static int task_run_crash(TaskRun *t, char **ret_failure)
 {
-        int64_t start = now_usec();
+        int64_t start = now_monotonic_usec();
         _cleanup_free_ char *last_error = NULL;
 
         for (CrashMode mode = 0; mode < _CRASH_MODE_MAX; mode++) {
@@ -1263,7 +1228,7 @@ void pipeline_run(void *userdata, TaskJob *job)
                       .results_fd = -EBADF,
                       .log_fd = -EBADF,
                       .cache_lock_fd = -EBADF,
-                      .start_usec = now_usec() };
+                      .start_usec = now_monotonic_usec() };
         _cleanup_free_ char *failure = NULL;
         int r;
 
@@ -1278,13 +1243,13 @@ void pipeline_run(void *userdata, TaskJob *job)
                 steps = vmcore_steps;
         }
         for (size_t i = 0; i < ELEMENTSOF(stages); i++) {
-                int64_t begin = now_usec();
+                int64_t begin = now_monotonic_usec();
 
                 if (task_job_cancelled(job))
                         goto finish;
                 (void) task_stage(&t, stages[i]);
                 r = steps[i](&t, &failure);
-                t.stage_usec[i] = now_usec() - begin;
+                t.stage_usec[i] = now_monotonic_usec() - begin;
                 if (r == -ECANCELED || task_job_cancelled(job))
                         goto finish;
                 task_log(&t, 'I', "%s took %.3f s", stages[i], (double) t.stage_usec[i] / 1e6);
@@ -1304,7 +1269,7 @@ void pipeline_run(void *userdata, TaskJob *job)
                                                       .analyze_usec = t.stage_usec[0],
                                                       .prepare_usec = t.stage_usec[1],
                                                       .run_usec = t.stage_usec[2],
-                                                      .total_usec = now_usec() - t.start_usec,
+                                                      .total_usec = now_monotonic_usec() - t.start_usec,
                                                       .success = r >= 0,
                                                       .missing_build_ids = t.missing,
                                               });
@@ -1312,7 +1277,7 @@ void pipeline_run(void *userdata, TaskJob *job)
         if (r < 0)
                 task_log(&t, 'E', "%s", failure ?: "The retrace failed");
         task_log(&t, 'I', "Retrace took %" PRIi64 " seconds",
-                 (now_usec() - t.start_usec + 500000) / 1000000);
+                 (now_monotonic_usec() - t.start_usec + 500000) / 1000000);
         (void) task_store_finish(p->store, t.id, r >= 0,
                                  r >= 0 ? "Retrace job finished successfully" : "Retrace job failed");
         log_info("Task %" PRIu64 " %s", t.id, r >= 0 ? "finished successfully" : "failed");

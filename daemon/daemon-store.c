@@ -10,7 +10,9 @@
 #include <time.h>
 
 #include "common-macro.h"
+#include "common-sqlite.h"
 #include "common-string.h"
+#include "common-time.h"
 
 #define SCHEMA_VERSION 3
 
@@ -18,8 +20,6 @@
 struct TaskStore {
         sqlite3 *db;
 };
-
-DEFINE_TRIVIAL_CLEANUP_FUNC(sqlite3_stmt *, sqlite3_finalize);
 
 static const char *const task_status_table[_TASK_STATUS_MAX] = {
         [TASK_STATUS_PENDING] = "PENDING",
@@ -50,51 +50,14 @@ Task *task_free(Task *t)
         return mfree(t);
 }
 
-static int64_t now_usec(void)
-{
-        struct timespec ts;
-
-        (void) clock_gettime(CLOCK_REALTIME, &ts);
-        return (int64_t) ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
-
-/* Maps an sqlite result code to a negative errno. */
-static int sqlite_error(int rc)
-{
-        switch (rc & 0xff) {
-        case SQLITE_OK:
-        case SQLITE_ROW:
-        case SQLITE_DONE:
-                return 0;
-        case SQLITE_NOMEM:
-                return -ENOMEM;
-        case SQLITE_BUSY:
-        case SQLITE_LOCKED:
-                return -EBUSY;
-        case SQLITE_FULL:
-                return -ENOSPC;
-        case SQLITE_READONLY:
-        case SQLITE_PERM:
-        case SQLITE_CANTOPEN:
-                return -EACCES;
-        case SQLITE_CORRUPT:
-        case SQLITE_NOTADB:
-                return -EBADMSG;
-        case SQLITE_CONSTRAINT:
-                return -EEXIST;
-        default:
-                return -EIO;
-        }
-}
-
 static int store_exec(TaskStore *s, const char *sql)
 {
-        return sqlite_error(sqlite3_exec(s->db, sql, NULL, NULL, NULL));
+        return sqlite_errno(sqlite3_exec(s->db, sql, NULL, NULL, NULL));
 }
 
 static int store_prepare(TaskStore *s, const char *sql, sqlite3_stmt **ret)
 {
-        return sqlite_error(sqlite3_prepare_v2(s->db, sql, -1, ret, NULL));
+        return sqlite_errno(sqlite3_prepare_v2(s->db, sql, -1, ret, NULL));
 }
 
 static int store_migrate_v1(TaskStore *s);
@@ -174,7 +137,7 @@ int task_store_open(const char *path, TaskStore **ret)
         r = sqlite3_open_v2(path, &s->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX,
                             NULL);
         if (r != SQLITE_OK)
-                return sqlite_error(r) ?: -EIO;
+                return sqlite_errno(r) ?: -EIO;
         (void) sqlite3_busy_timeout(s->db, 5000);
         r = store_exec(s, "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;");
         if (r < 0)
@@ -259,12 +222,12 @@ int task_store_create(TaskStore *s, TaskType type, uint64_t *ret_id,
                 sqlite3_bind_int64(st, 1, (sqlite3_int64) id);
                 sqlite3_bind_blob(st, 2, hash, sizeof(hash), SQLITE_STATIC);
                 sqlite3_bind_int(st, 3, type);
-                sqlite3_bind_int64(st, 4, now_usec());
+                sqlite3_bind_int64(st, 4, now_realtime_usec());
                 r = sqlite3_step(st);
                 if ((r & 0xff) == SQLITE_CONSTRAINT)
                         continue; /* id taken: draw again */
                 if (r != SQLITE_DONE)
-                        return sqlite_error(r) ?: -EIO;
+                        return sqlite_errno(r) ?: -EIO;
                 *ret_id = id;
                 memcpy(ret_password, password, sizeof(password));
                 return 0;
@@ -285,7 +248,7 @@ static int store_select_task(TaskStore *s, const char *sql, uint64_t id, sqlite3
         r = sqlite3_step(st);
         if (r != SQLITE_ROW) {
                 (void) sqlite3_finalize(st);
-                return r == SQLITE_DONE ? -ENOENT : sqlite_error(r) ?: -EIO;
+                return r == SQLITE_DONE ? -ENOENT : sqlite_errno(r) ?: -EIO;
         }
         *ret = st;
         return 0;
@@ -355,7 +318,7 @@ static int store_update(TaskStore *s, const char *sql, uint64_t id, const char *
         sqlite3_bind_int64(st, 3, (sqlite3_int64) id);
         r = sqlite3_step(st);
         if (r != SQLITE_DONE)
-                return sqlite_error(r) ?: -EIO;
+                return sqlite_errno(r) ?: -EIO;
         return sqlite3_changes(s->db) > 0 ? 0 : -ENOENT;
 }
 
@@ -369,7 +332,7 @@ static int store_delete_stages(TaskStore *s, uint64_t id)
                 return r;
         sqlite3_bind_int64(st, 1, (sqlite3_int64) id);
         r = sqlite3_step(st);
-        return r == SQLITE_DONE ? 0 : sqlite_error(r) ?: -EIO;
+        return r == SQLITE_DONE ? 0 : sqlite_errno(r) ?: -EIO;
 }
 
 /* Appends (id, stage, usec) to task_stages. */
@@ -385,12 +348,12 @@ static int store_add_stage(TaskStore *s, uint64_t id, const char *stage, int64_t
         sqlite3_bind_text(st, 2, stage, -1, SQLITE_STATIC);
         sqlite3_bind_int64(st, 3, usec);
         r = sqlite3_step(st);
-        return r == SQLITE_DONE ? 0 : sqlite_error(r) ?: -EIO;
+        return r == SQLITE_DONE ? 0 : sqlite_errno(r) ?: -EIO;
 }
 
 int task_store_set_stage(TaskStore *s, uint64_t id, const char *stage)
 {
-        int64_t now = now_usec();
+        int64_t now = now_realtime_usec();
         int r;
 
         r = store_update(
@@ -403,7 +366,7 @@ int task_store_set_stage(TaskStore *s, uint64_t id, const char *stage)
 
 int task_store_finish(TaskStore *s, uint64_t id, bool success, const char *stage)
 {
-        int64_t now = now_usec();
+        int64_t now = now_realtime_usec();
         int r;
 
         r = store_update(
@@ -445,7 +408,7 @@ int task_store_list_stages(TaskStore *s, uint64_t id, TaskStage **ret, size_t *r
                 v[n++].started_usec = sqlite3_column_int64(st, 1);
         }
         if (r != SQLITE_DONE) {
-                r = sqlite_error(r) ?: -EIO;
+                r = sqlite_errno(r) ?: -EIO;
                 goto fail;
         }
         *ret = v;
@@ -486,11 +449,11 @@ int task_store_restart(TaskStore *s, uint64_t id)
                           &st);
         if (r < 0)
                 return r;
-        sqlite3_bind_int64(st, 1, now_usec());
+        sqlite3_bind_int64(st, 1, now_realtime_usec());
         sqlite3_bind_int64(st, 2, (sqlite3_int64) id);
         r = sqlite3_step(st);
         if (r != SQLITE_DONE)
-                return sqlite_error(r) ?: -EIO;
+                return sqlite_errno(r) ?: -EIO;
         if (sqlite3_changes(s->db) == 0)
                 return -EBUSY;
         return store_delete_stages(s, id);
@@ -510,7 +473,7 @@ int task_store_delete(TaskStore *s, uint64_t id)
         sqlite3_bind_int64(st, 1, (sqlite3_int64) id);
         r = sqlite3_step(st);
         if (r != SQLITE_DONE)
-                return sqlite_error(r) ?: -EIO;
+                return sqlite_errno(r) ?: -EIO;
         return sqlite3_changes(s->db) > 0 ? 0 : -ENOENT;
 }
 
@@ -545,7 +508,7 @@ int task_store_list_pending(TaskStore *s, uint64_t **ret_ids, size_t *ret_n)
                 ids[n++] = (uint64_t) sqlite3_column_int64(st, 0);
         }
         if (r != SQLITE_DONE)
-                return sqlite_error(r) ?: -EIO;
+                return sqlite_errno(r) ?: -EIO;
         *ret_ids = TAKE_PTR(ids);
         *ret_n = n;
         return 0;
@@ -569,7 +532,7 @@ int task_store_add_stats(TaskStore *s, const TaskStats *t)
         if (r < 0)
                 return r;
         sqlite3_bind_int64(st, 1, (sqlite3_int64) t->id);
-        sqlite3_bind_int64(st, 2, now_usec());
+        sqlite3_bind_int64(st, 2, now_realtime_usec());
         sqlite3_bind_text(st, 3, t->package, -1, SQLITE_STATIC);
         sqlite3_bind_text(st, 4, t->release, -1, SQLITE_STATIC);
         sqlite3_bind_text(st, 5, t->arch, -1, SQLITE_STATIC);
@@ -581,7 +544,7 @@ int task_store_add_stats(TaskStore *s, const TaskStats *t)
         sqlite3_bind_int(st, 11, t->success);
         sqlite3_bind_text(st, 12, missing, -1, SQLITE_STATIC);
         r = sqlite3_step(st);
-        return r == SQLITE_DONE ? 0 : sqlite_error(r) ?: -EIO;
+        return r == SQLITE_DONE ? 0 : sqlite_errno(r) ?: -EIO;
 }
 
 int task_store_list_finished(TaskStore *s, FinishedTask **ret, size_t *ret_n)
@@ -607,7 +570,7 @@ int task_store_list_finished(TaskStore *s, FinishedTask **ret, size_t *ret_n)
                 };
         }
         if (r != SQLITE_DONE)
-                return sqlite_error(r) ?: -EIO;
+                return sqlite_errno(r) ?: -EIO;
         *ret = TAKE_PTR(l);
         *ret_n = n;
         return 0;
@@ -650,7 +613,7 @@ static int json_rows(TaskStore *s, FILE *f, const char *name, const char *sql)
                         (long long) sqlite3_column_int64(st, 2));
         }
         fputs("]", f);
-        return r == SQLITE_DONE ? 0 : sqlite_error(r) ?: -EIO;
+        return r == SQLITE_DONE ? 0 : sqlite_errno(r) ?: -EIO;
 }
 
 static int cmp_int64(const void *a, const void *b)
@@ -679,7 +642,7 @@ static int json_durations(TaskStore *s, FILE *f, const char *stage, const char *
                 v[n++] = sqlite3_column_int64(st, 0);
         }
         if (r != SQLITE_DONE)
-                return sqlite_error(r) ?: -EIO;
+                return sqlite_errno(r) ?: -EIO;
         if (n > 0)
                 qsort_safe(v, n, sizeof(int64_t), cmp_int64);
         fprintf(f, "%s\n    \"%s\": {\"median\": %.3f, \"p95\": %.3f}", first ? "" : ",", stage,
@@ -844,7 +807,7 @@ int task_store_list_json(TaskStore *s, const char *status, const char *query, un
         if (fclose(f) != 0)
                 return -ENOMEM;
         if (r != SQLITE_DONE)
-                return sqlite_error(r) ?: -EIO;
+                return sqlite_errno(r) ?: -EIO;
         *ret = TAKE_PTR(buf);
         return 0;
 }

@@ -21,6 +21,7 @@
 #include "common-cgroup.h"
 #include "common-notify.h"
 #include "common-path.h"
+#include "common-time.h"
 #include "config.h"
 #include "daemon-http.h"
 #include "daemon-pipeline.h"
@@ -125,14 +126,12 @@ static void collect_garbage(Daemon *d)
 {
         const RetraceConfig *cfg = d->config;
         _cleanup_free_ FinishedTask *tasks = NULL;
-        struct timespec ts;
         int64_t now;
         size_t n = 0;
 
         if (task_store_list_finished(d->store, &tasks, &n) < 0)
                 return;
-        clock_gettime(CLOCK_REALTIME, &ts);
-        now = (int64_t) ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+        now = now_realtime_usec();
         for (size_t i = 0; i < n; i++) {
                 uint64_t keep = tasks[i].success ? cfg->delete_task_after : cfg->delete_failed_task_after;
 
