@@ -27,20 +27,8 @@ static const char *const task_status_table[_TASK_STATUS_MAX] = {
         [TASK_STATUS_FINISHED_FAILURE] = "FINISHED_FAILURE",
 };
 
-const char *task_status_to_string(TaskStatus s)
-{
-        if (s < 0 || s >= _TASK_STATUS_MAX)
-                return NULL;
-        return task_status_table[s];
-}
-
-TaskStatus task_status_from_string(const char *s)
-{
-        for (int i = 0; i < _TASK_STATUS_MAX; i++)
-                if (streq(s, task_status_table[i]))
-                        return (TaskStatus) i;
-        return _TASK_STATUS_INVALID;
-}
+DEFINE_STRING_TABLE_TO_STRING(task_status, TaskStatus, _TASK_STATUS_MAX)
+DEFINE_STRING_TABLE_FROM_STRING(task_status, TaskStatus, _TASK_STATUS_MAX, _TASK_STATUS_INVALID)
 
 Task *task_free(Task *t)
 {

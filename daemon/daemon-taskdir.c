@@ -16,16 +16,13 @@
 
 #define INCOMING ".incoming"
 
-static const char *const task_part_names[_TASK_PART_MAX] = {
+static const char *const task_part_table[_TASK_PART_MAX] = {
         [TASK_PART_CRASH] = "crash",
         [TASK_PART_RESULTS] = "results",
         [TASK_PART_CONVERTED] = "converted",
 };
 
-const char *task_part_to_string(TaskPart p)
-{
-        return p >= 0 && p < _TASK_PART_MAX ? task_part_names[p] : NULL;
-}
+DEFINE_STRING_TABLE_TO_STRING(task_part, TaskPart, _TASK_PART_MAX)
 
 int task_spool_create(const char *save_dir, TaskSpool *ret)
 {

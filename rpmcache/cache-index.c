@@ -21,10 +21,7 @@ static const char *const build_id_kind_table[_BUILD_ID_KIND_MAX] = {
         [BUILD_ID_BINARY] = "binary",
 };
 
-const char *build_id_kind_to_string(BuildIdKind k)
-{
-        return k >= 0 && k < _BUILD_ID_KIND_MAX ? build_id_kind_table[k] : NULL;
-}
+DEFINE_STRING_TABLE_TO_STRING(build_id_kind, BuildIdKind, _BUILD_ID_KIND_MAX)
 
 static const char schema[] =
         "CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);"
