@@ -414,6 +414,7 @@ static void help(void)
                "  --no-pkgcheck        upload even when the server does not know the package\n");
 }
 
+/* Long: one switch over the options and their checks, read top to bottom like the usage text. */
 int main(int argc, char *argv[])
 {
         enum { ARG_NO_PKGCHECK = 0x100, ARG_STATUS_DELAY, ARG_INSECURE };

@@ -217,6 +217,8 @@ static int spawn_failed(SandboxResult *r, SandboxError *e, uint64_t start)
         return -e->error;
 }
 
+/* Long: the parent's side of the sandbox's life in order (pipes, clone, uid maps, the cgroup, the
+ * output pump, wait, collect); each step depends on the state of the one before. */
 int sandbox_run(const SandboxConfig *c, SandboxResult *ret, SandboxError *e)
 {
         int sync_pipe[2] = { -EBADF, -EBADF }, report_pipe[2] = { -EBADF, -EBADF };
