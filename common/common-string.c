@@ -58,6 +58,22 @@ int string_copy(char *dst, size_t n, const char *src)
         return 0;
 }
 
+int strv_extendf(char ***l, const char *format, ...)
+{
+        char *s;
+        va_list ap;
+        int r;
+
+        va_start(ap, format);
+        r = vasprintf(&s, format, ap);
+        va_end(ap);
+        if (r < 0)
+                return -ENOMEM;
+        r = strv_extend(l, s);
+        free(s);
+        return r;
+}
+
 char **strv_free(char **l)
 {
         if (!l)

@@ -73,7 +73,7 @@ static int core_read_memory(Elf *elf, uint64_t vaddr, void *buf, size_t len)
         return -ENOENT;
 }
 
-#define NOTE_MAX_SIZE 4096
+#define NOTE_MAX_SIZE          4096
 #define FDO_PACKAGING_METADATA 0xcafe1a7eU
 
 /* The .note.package of the module mapped at start, from the ELF headers the kernel (or gcore) dumps
@@ -102,7 +102,8 @@ static int module_package_note(Elf *core, uint64_t start, char **ret)
         for (size_t i = 0; i < nphdr; i++) {
                 GElf_Phdr phdr;
 
-                if (gelf_getphdr(img, (int) i, &phdr) && phdr.p_type == PT_LOAD && phdr.p_vaddr < first_vaddr)
+                if (gelf_getphdr(img, (int) i, &phdr) && phdr.p_type == PT_LOAD &&
+                    phdr.p_vaddr < first_vaddr)
                         first_vaddr = phdr.p_vaddr & ~(uint64_t) 0xfff;
         }
         swap = ehdr.e_ident[EI_DATA] != (BYTE_ORDER == LITTLE_ENDIAN ? ELFDATA2LSB : ELFDATA2MSB);
@@ -148,58 +149,94 @@ static int module_package_note(Elf *core, uint64_t start, char **ret)
         return r;
 }
 
-/* The path of the file mapped at address with file offset 0, from the core's NT_FILE note (the
- * kernel's list of file mappings); NULL when the core has no such entry. All offsets are checked
- * against the note's size. */
-static char *core_mapped_file(Elf *elf, uint64_t address)
+/* Calls cb for each note of the core's PT_NOTE segments until it returns non-zero, and returns that
+ * (0 when every note was seen). */
+typedef int (*CoreNoteCallback)(const GElf_Nhdr *nhdr, const unsigned char *desc, void *userdata);
+
+static int core_foreach_note(Elf *elf, CoreNoteCallback cb, void *userdata)
 {
         size_t nphdr;
-        bool is64 = gelf_getclass(elf) == ELFCLASS64;
-        size_t word = is64 ? 8 : 4;
 
         if (elf_getphdrnum(elf, &nphdr) != 0)
-                return NULL;
+                return 0;
         for (size_t i = 0; i < nphdr; i++) {
                 GElf_Phdr phdr;
                 Elf_Data *data;
                 GElf_Nhdr nhdr;
                 size_t offset = 0, name_off, desc_off;
+                int r;
 
                 if (!gelf_getphdr(elf, (int) i, &phdr) || phdr.p_type != PT_NOTE)
                         continue;
                 data = elf_getdata_rawchunk(elf, (int64_t) phdr.p_offset, phdr.p_filesz, ELF_T_NHDR);
                 if (!data)
                         continue;
-                while ((offset = gelf_getnote(data, offset, &nhdr, &name_off, &desc_off)) > 0) {
-                        const unsigned char *d = (const unsigned char *) data->d_buf + desc_off;
-                        size_t size = nhdr.n_descsz, names;
-                        uint64_t count;
-                        const char *name;
-
-                        if (nhdr.n_type != NT_FILE || size < 2 * word)
-                                continue;
-#define WORD(k)                                                                     \
-        (is64 ? ({ uint64_t v_; memcpy(&v_, d + (k) * 8, 8); v_; }) :               \
-                ({ uint32_t v_; memcpy(&v_, d + (k) * 4, 4); (uint64_t) v_; }))
-                        count = WORD(0);
-                        if (count > (size / word - 2) / 3)
-                                continue;
-                        names = (2 + 3 * count) * word;
-                        name = (const char *) d + names;
-                        for (uint64_t k = 0; k < count && name < (const char *) d + size; k++) {
-                                size_t left = (const char *) d + size - name, len = strnlen(name, left);
-                                uint64_t start = WORD(2 + 3 * k), end = WORD(3 + 3 * k), ofs = WORD(4 + 3 * k);
-
-                                if (len == left)
-                                        break;
-                                if (address >= start && address < end && ofs == 0 && name[0] == '/')
-                                        return strndup(name, len);
-                                name += len + 1;
-                        }
-#undef WORD
-                }
+                while ((offset = gelf_getnote(data, offset, &nhdr, &name_off, &desc_off)) > 0)
+                        if ((r = cb(&nhdr, (const unsigned char *) data->d_buf + desc_off, userdata)) != 0)
+                                return r;
         }
-        return NULL;
+        return 0;
+}
+
+typedef struct MappedFileQuery {
+        bool is64;
+        uint64_t address;
+        char *path;
+} MappedFileQuery;
+
+static uint64_t nt_file_word(const MappedFileQuery *q, const unsigned char *d, uint64_t k)
+{
+        if (q->is64) {
+                uint64_t v;
+
+                memcpy(&v, d + k * 8, 8);
+                return v;
+        }
+        uint32_t v;
+
+        memcpy(&v, d + k * 4, 4);
+        return v;
+}
+
+/* NT_FILE: count, page size, count × (start, end, file offset), then count NUL-terminated paths;
+ * every offset checked against the note's size. */
+static int nt_file_lookup(const GElf_Nhdr *nhdr, const unsigned char *d, void *userdata)
+{
+        MappedFileQuery *q = userdata;
+        size_t word = q->is64 ? 8 : 4, size = nhdr->n_descsz;
+        uint64_t count;
+        const char *name;
+
+        if (nhdr->n_type != NT_FILE || size < 2 * word)
+                return 0;
+        count = nt_file_word(q, d, 0);
+        if (count > (size / word - 2) / 3)
+                return 0;
+        name = (const char *) d + (2 + 3 * count) * word;
+        for (uint64_t k = 0; k < count && name < (const char *) d + size; k++) {
+                size_t left = (const char *) d + size - name, len = strnlen(name, left);
+                uint64_t start = nt_file_word(q, d, 2 + 3 * k), end = nt_file_word(q, d, 3 + 3 * k),
+                         ofs = nt_file_word(q, d, 4 + 3 * k);
+
+                if (len == left)
+                        break;
+                if (q->address >= start && q->address < end && ofs == 0 && name[0] == '/') {
+                        q->path = strndup(name, len);
+                        return 1;
+                }
+                name += len + 1;
+        }
+        return 0;
+}
+
+/* The path of the file mapped at address with file offset 0, from the core's NT_FILE note (the
+ * kernel's list of file mappings); NULL when the core has no such entry. */
+static char *core_mapped_file(Elf *elf, uint64_t address)
+{
+        MappedFileQuery q = { .is64 = gelf_getclass(elf) == ELFCLASS64, .address = address };
+
+        (void) core_foreach_note(elf, nt_file_lookup, &q);
+        return q.path;
 }
 
 typedef struct AddModuleContext {
@@ -248,45 +285,30 @@ static int add_module(Dwfl_Module *mod, void **userdata, const char *name, Dwarf
         return DWARF_CB_OK;
 }
 
+/* NT_SIGINFO holds a siginfo_t (si_signo first); the first NT_PRSTATUS has pr_cursig after struct
+ * elf_siginfo (12 bytes). Cores made by gcore may leave one of them zero. */
+static int note_signal(const GElf_Nhdr *nhdr, const unsigned char *desc, void *userdata)
+{
+        int16_t cursig;
+        int32_t signo;
+
+        if (nhdr->n_type == NT_SIGINFO && nhdr->n_descsz >= 4) {
+                memcpy(&signo, desc, sizeof(signo));
+                if (signo > 0)
+                        return signo;
+        }
+        if (nhdr->n_type == NT_PRSTATUS && nhdr->n_descsz >= 14) {
+                memcpy(&cursig, desc + 12, sizeof(cursig));
+                if (cursig > 0)
+                        return cursig;
+        }
+        return 0;
+}
+
 /* The signal of the first NT_PRSTATUS note: the thread the kernel (or gcore) recorded first. */
 static int core_first_signal(Elf *elf)
 {
-        size_t nphdr;
-
-        if (elf_getphdrnum(elf, &nphdr) != 0)
-                return 0;
-        for (size_t i = 0; i < nphdr; i++) {
-                GElf_Phdr phdr;
-                Elf_Data *data;
-                GElf_Nhdr nhdr;
-                size_t offset = 0, name_off, desc_off;
-
-                if (!gelf_getphdr(elf, (int) i, &phdr) || phdr.p_type != PT_NOTE)
-                        continue;
-                data = elf_getdata_rawchunk(elf, (int64_t) phdr.p_offset, phdr.p_filesz, ELF_T_NHDR);
-                if (!data)
-                        continue;
-                while ((offset = gelf_getnote(data, offset, &nhdr, &name_off, &desc_off)) > 0) {
-                        const char *desc = (const char *) data->d_buf + desc_off;
-                        int16_t cursig;
-                        int32_t signo;
-
-                        /* NT_SIGINFO holds a siginfo_t (si_signo first); the first NT_PRSTATUS has
-                         * pr_cursig after struct elf_siginfo (12 bytes). Cores made by gcore may
-                         * leave one of them zero. */
-                        if (nhdr.n_type == NT_SIGINFO && nhdr.n_descsz >= 4) {
-                                memcpy(&signo, desc, sizeof(signo));
-                                if (signo > 0)
-                                        return signo;
-                        }
-                        if (nhdr.n_type == NT_PRSTATUS && nhdr.n_descsz >= 14) {
-                                memcpy(&cursig, desc + 12, sizeof(cursig));
-                                if (cursig > 0)
-                                        return cursig;
-                        }
-                }
-        }
-        return 0;
+        return core_foreach_note(elf, note_signal, NULL);
 }
 
 int core_info_read(int fd, CoreInfo **ret)

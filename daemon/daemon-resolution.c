@@ -46,7 +46,9 @@ int task_resolution_run(Cache *cache, const char *release, const CoreInfo *core,
                 const CoreModule *cm = &core->modules[i];
                 ModuleResolution *m = &res.modules[res.n_modules];
                 PackageNote note = {};
-                ModuleQuery q = { .build_id = cm->build_id, .arch = core->arch, .crash_packages = crash_packages };
+                ModuleQuery q = { .build_id = cm->build_id,
+                                  .arch = core->arch,
+                                  .crash_packages = crash_packages };
 
                 if (module_is_virtual(cm))
                         continue;
@@ -60,7 +62,8 @@ int task_resolution_run(Cache *cache, const char *release, const CoreInfo *core,
                 if (!m->path || (cm->build_id && !m->build_id))
                         return -ENOMEM;
                 res.n_modules++;
-                if (cm->package_note && package_note_parse(cm->package_note, strlen(cm->package_note), &note) >= 0) {
+                if (cm->package_note &&
+                    package_note_parse(cm->package_note, strlen(cm->package_note), &note) >= 0) {
                         m->has_note = true;
                         q.note = &note;
                 }
@@ -87,8 +90,9 @@ static int describe_hit(char ***parts, const char *what, const LookupHit *h)
         if (!h->found)
                 return 0;
         nevra = package_info_nevra(&h->package);
-        if (!nevra || asprintf(&part, "%s %s (%s) by %s%s", what, nevra, h->path, lookup_rule_to_string(h->rule),
-                               h->confirmed ? ", build-id confirmed" : "") < 0)
+        if (!nevra ||
+            asprintf(&part, "%s %s (%s) by %s%s", what, nevra, h->path, lookup_rule_to_string(h->rule),
+                     h->confirmed ? ", build-id confirmed" : "") < 0)
                 return -ENOMEM;
         return strv_extend(parts, part);
 }
@@ -100,8 +104,8 @@ char *module_resolution_describe(const ModuleResolution *m)
         _cleanup_free_ char *tried = NULL, *joined = NULL, *lacks = NULL;
         char *s;
 
-        if (describe_hit(&parts, "binary", &p->binary) < 0 || describe_hit(&parts, "debuginfo", &p->debuginfo) < 0 ||
-            describe_hit(&parts, "dwz", &p->dwz) < 0)
+        if (describe_hit(&parts, "binary", &p->binary) < 0 ||
+            describe_hit(&parts, "debuginfo", &p->debuginfo) < 0 || describe_hit(&parts, "dwz", &p->dwz) < 0)
                 return NULL;
         if (!p->binary.found || !p->debuginfo.found) {
                 tried = strv_join(p->tried, "; ");
@@ -161,7 +165,7 @@ void gdb_backtrace_quality(const char *text, FrameQuality *ret, FrameCallback cb
                         q.unnamed++;
                 if (!lines && cb)
                         cb(address, from ? from + 7 : NULL, from ? (size_t) (eol - from - 7) : 0, userdata);
-        next:
+next:
                 line = *eol ? eol + 1 : eol;
         }
         *ret = q;
@@ -228,8 +232,8 @@ static json_t *hit_json(const LookupHit *h)
                 return json_null();
         nevra = package_info_nevra(&h->package);
         return json_pack("{s:o, s:o, s:s, s:b}", "package", json_string_safe(nevra), "path",
-                         json_string_safe(h->path), "rule", lookup_rule_to_string(h->rule), "build_id_confirmed",
-                         h->confirmed);
+                         json_string_safe(h->path), "rule", lookup_rule_to_string(h->rule),
+                         "build_id_confirmed", h->confirmed);
 }
 
 static json_t *strv_json(char *const *l)
@@ -254,10 +258,11 @@ int task_resolution_to_json(const TaskResolution *r, char **ret)
         for (size_t i = 0; i < r->n_modules; i++) {
                 const ModuleResolution *m = &r->modules[i];
                 const ModulePackages *p = &m->packages;
-                json_t *o = json_pack("{s:o, s:o, s:b, s:o, s:o, s:o, s:o}", "path", json_string_safe(m->path),
-                                      "build_id", json_string_safe(m->build_id), "package_note", m->has_note, "binary", hit_json(&p->binary),
-                                      "debuginfo", hit_json(&p->debuginfo), "dwz", hit_json(&p->dwz), "tried",
-                                      strv_json(p->tried));
+                json_t *o =
+                        json_pack("{s:o, s:o, s:b, s:o, s:o, s:o, s:o}", "path", json_string_safe(m->path),
+                                  "build_id", json_string_safe(m->build_id), "package_note", m->has_note,
+                                  "binary", hit_json(&p->binary), "debuginfo", hit_json(&p->debuginfo),
+                                  "dwz", hit_json(&p->dwz), "tried", strv_json(p->tried));
 
                 if (!o || json_array_append_new(mods, o) < 0) {
                         json_decref(mods);
@@ -265,15 +270,18 @@ int task_resolution_to_json(const TaskResolution *r, char **ret)
                 }
         }
         root = json_pack("{s:I, s:I, s:I, s:o}", "modules_found", (json_int_t) r->found, "modules_missing",
-                         (json_int_t) r->missing, "modules_without_debuginfo", (json_int_t) r->without_debuginfo,
-                         "modules", mods);
+                         (json_int_t) r->missing, "modules_without_debuginfo",
+                         (json_int_t) r->without_debuginfo, "modules", mods);
         if (!root)
                 return -ENOMEM;
         if (r->have_quality &&
             (json_object_set_new(root, "crash_thread_frames", json_integer(r->quality.frames)) < 0 ||
-             json_object_set_new(root, "crash_thread_frames_with_lines", json_integer(r->quality.with_lines)) < 0 ||
-             json_object_set_new(root, "crash_thread_frames_symbolized", json_integer(r->quality.named)) < 0 ||
-             json_object_set_new(root, "crash_thread_frames_unsymbolized", json_integer(r->quality.unnamed)) < 0 ||
+             json_object_set_new(root, "crash_thread_frames_with_lines",
+                                 json_integer(r->quality.with_lines)) < 0 ||
+             json_object_set_new(root, "crash_thread_frames_symbolized", json_integer(r->quality.named)) <
+                     0 ||
+             json_object_set_new(root, "crash_thread_frames_unsymbolized",
+                                 json_integer(r->quality.unnamed)) < 0 ||
              json_object_set_new(root, "degraded", json_boolean(r->degraded != NULL)) < 0 ||
              json_object_set_new(root, "degraded_modules", strv_json(r->degraded)) < 0)) {
                 json_decref(root);

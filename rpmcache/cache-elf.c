@@ -74,7 +74,8 @@ static int read_sections(Elf *elf, ElfFacts *f)
                         f->debugaltlink = strndup(s, n);
                         if (!f->debugaltlink)
                                 return -ENOMEM;
-                        hex_into(f->altlink_build_id, (const unsigned char *) s + n + 1, data->d_size - n - 1);
+                        hex_into(f->altlink_build_id, (const unsigned char *) s + n + 1,
+                                 data->d_size - n - 1);
                 }
         }
         return 0;

@@ -90,27 +90,12 @@ static int hit_set(LookupHit *h, const PackageInfo *p, const char *path, LookupR
         return 0;
 }
 
-static int tried_add(ModulePackages *m, const char *format, ...) __attribute__((format(printf, 2, 3)));
-static int tried_add(ModulePackages *m, const char *format, ...)
-{
-        _cleanup_free_ char *s = NULL;
-        va_list ap;
-        int r;
-
-        va_start(ap, format);
-        r = vasprintf(&s, format, ap);
-        va_end(ap);
-        if (r < 0)
-                return -ENOMEM;
-        if (strv_contains(m->tried, s))
-                return 0;
-        return strv_extend(&m->tried, s);
-}
+#define tried_add(m, ...) strv_extendf(&(m)->tried, __VA_ARGS__)
 
 bool lookup_arch_compatible(const char *core_arch, const char *pkg_arch)
 {
-        static const char *const x86_32[] = { "i386", "i486", "i586", "i686", "athlon", "pentium3",
-                                              "pentium4", NULL };
+        static const char *const x86_32[] = { "i386",   "i486",     "i586",     "i686",
+                                              "athlon", "pentium3", "pentium4", NULL };
 
         if (!core_arch || !pkg_arch || streq(pkg_arch, "noarch") || streq(core_arch, pkg_arch))
                 return true;
@@ -446,7 +431,8 @@ static int compare_newest_first(const void *a, const void *b)
         return package_info_compare_evr(a, b);
 }
 
-static int rule_path(Cache *c, const char *release, const ModuleQuery *q, const char *path, ModulePackages *m)
+static int rule_path(Cache *c, const char *release, const ModuleQuery *q, const char *path,
+                     ModulePackages *m)
 {
         PackageFileHit *hits = NULL;
         PackageInfo *pk;
@@ -471,8 +457,9 @@ static int rule_path(Cache *c, const char *release, const ModuleQuery *q, const 
         r = binary_from_candidates(c, q, path, pk, n, LOOKUP_RULE_PATH, m);
         package_info_array_free(pk, n);
         if (r >= 0 && !m->binary.found)
-                r = tried_add(m, n == 0 ? "no package of the release ships %s" :
-                                          "no package of the release ships %s with that build-id",
+                r = tried_add(m,
+                              n == 0 ? "no package of the release ships %s"
+                                     : "no package of the release ships %s with that build-id",
                               path);
         return r;
 }
@@ -496,7 +483,8 @@ static int debuginfo_in_build(Cache *c, const char *release, const ModuleQuery *
                 PackageFile *files = NULL;
                 size_t nf = 0;
 
-                if (!streq(sib[i].arch, m->binary.package.arch) || string_endswith(sib[i].name, "-debugsource"))
+                if (!streq(sib[i].arch, m->binary.package.arch) ||
+                    string_endswith(sib[i].name, "-debugsource"))
                         continue;
                 r = cache_index_find_file_prefix(c->index, sib[i].id, prefix, &files, &nf);
                 for (size_t j = 0; r >= 0 && j < nf && !m->debuginfo.found; j++) {
@@ -555,7 +543,8 @@ static int dwz_for_debuginfo(Cache *c, const char *release, ModulePackages *m)
 
                 if (!streq(sib[i].arch, m->debuginfo.package.arch))
                         continue;
-                r = cache_index_find_file_prefix(c->index, sib[i].id, alt ?: DEBUG_DIR "/.dwz/", &files, &nf);
+                r = cache_index_find_file_prefix(c->index, sib[i].id, alt ?: DEBUG_DIR "/.dwz/", &files,
+                                                 &nf);
                 for (size_t j = 0; r >= 0 && j < nf && !m->dwz.found; j++)
                         if (S_ISREG(files[j].mode) && (!alt || streq(files[j].path, alt)))
                                 r = hit_set(&m->dwz, &sib[i], files[j].path,
@@ -621,18 +610,22 @@ static int rules_build_id_links(Cache *c, const char *release, const ModuleQuery
 
                                 if (!bin_link)
                                         r = -ENOMEM;
-                                else if (link_target(c->index, &h->package, bin_link, ret_link_target) == -ENOMEM)
+                                else if (link_target(c->index, &h->package, bin_link, ret_link_target) ==
+                                         -ENOMEM)
                                         r = -ENOMEM;
                                 /* compat's link goes through the binary package's own link
                                  * (/usr/lib/.build-id/…), which rule (1) already looked for. */
-                                if (*ret_link_target && string_startswith(*ret_link_target, "/usr/lib/.build-id/"))
+                                if (*ret_link_target &&
+                                    string_startswith(*ret_link_target, "/usr/lib/.build-id/"))
                                         *ret_link_target = mfree(*ret_link_target);
                                 if (r >= 0 && !*ret_link_target && target)
                                         *ret_link_target = binary_path_of_debug_file(target, &h->package);
-                                if (r >= 0 && *ret_link_target && package_info_copy(&h->package, ret_link_pkg) < 0)
+                                if (r >= 0 && *ret_link_target &&
+                                    package_info_copy(&h->package, ret_link_pkg) < 0)
                                         r = -ENOMEM;
                         }
-                } else if (h->kind == BUILD_ID_DEBUG && target && !string_startswith(target, "/usr/lib/.build-id/")) {
+                } else if (h->kind == BUILD_ID_DEBUG && target &&
+                           !string_startswith(target, "/usr/lib/.build-id/")) {
                         /* compat/alldebug: /usr/lib/debug/.build-id/xx/yyyy → the binary itself;
                          * better than a path derived from the debug file's name. */
                         free(*ret_link_target);

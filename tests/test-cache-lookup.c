@@ -23,8 +23,12 @@
 
 TEST(version_matches)
 {
-        PackageInfo p = { .name = (char *) "wheel", .epoch = 2, .version = (char *) "3.0", .release = (char *) "1.mo1" };
-        PackageInfo q = { .name = (char *) "gears", .epoch = 0, .version = (char *) "1.4", .release = (char *) "1" };
+        PackageInfo p = {
+                .name = (char *) "wheel", .epoch = 2, .version = (char *) "3.0", .release = (char *) "1.mo1"
+        };
+        PackageInfo q = {
+                .name = (char *) "gears", .epoch = 0, .version = (char *) "1.4", .release = (char *) "1"
+        };
 
         ASSERT_TRUE(lookup_version_matches("2:3.0-1.mo1", &p));
         ASSERT_TRUE(lookup_version_matches("2:3.0", &p));
@@ -72,7 +76,8 @@ TEST(package_note)
         ASSERT_ERROR(package_note_parse("{\"name\":\"a\"}", 12, &n), EBADMSG);
         ASSERT_ERROR(package_note_parse("{\"name\":1,\"version\":\"1\"}", 24, &n), EBADMSG);
         ASSERT_ERROR(package_note_parse("[\"name\"]", 8, &n), EBADMSG);
-        ASSERT_ERROR(package_note_parse("{\"name\":\"a\",\"name\":\"b\",\"version\":\"1\"}", 36, &n), EBADMSG);
+        ASSERT_ERROR(package_note_parse("{\"name\":\"a\",\"name\":\"b\",\"version\":\"1\"}", 36, &n),
+                     EBADMSG);
         ASSERT_ERROR(package_note_parse("{\"name\":\"a\",\"version\":\"1\"", 26, &n), EBADMSG);
         ASSERT_ERROR(package_note_parse("", 0, &n), EBADMSG);
         ASSERT_ERROR(package_note_parse("{\"name\":\"\",\"version\":\"1\"}", 26, &n), EBADMSG);
@@ -89,7 +94,8 @@ typedef struct Fixture {
 } Fixture;
 
 /* Puts the file at path into the object store; returns its sha256 and build-id. */
-static void store_object(Fixture *f, const char *path, char **ret_digest, uint64_t *ret_size, char build_id[static 129])
+static void store_object(Fixture *f, const char *path, char **ret_digest, uint64_t *ret_size,
+                         char build_id[static 129])
 {
         _cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
         _cleanup_free_ char *name = NULL, *full = NULL, *dir = NULL, *cmd = NULL;
@@ -115,8 +121,8 @@ typedef struct FileSpec {
         const char *target; /* symlink target, or "self"/"true"/"other" for a regular file's content */
 } FileSpec;
 
-static int64_t add_pkg(Fixture *f, const char *name, uint32_t epoch, const char *version, const char *release,
-                       const char *arch, const char *srpm, const FileSpec *files)
+static int64_t add_pkg(Fixture *f, const char *name, uint32_t epoch, const char *version,
+                       const char *release, const char *arch, const char *srpm, const FileSpec *files)
 {
         PackageFile pf[16] = {};
         size_t n = 0;
@@ -134,15 +140,21 @@ static int64_t add_pkg(Fixture *f, const char *name, uint32_t epoch, const char 
                         pf[n].mode = S_IFDIR | 0755;
                 else {
                         pf[n].mode = S_IFREG | 0755;
-                        pf[n].digest = streq(files[n].target, "self") ? f->self_digest :
-                                       streq(files[n].target, "true") ? f->true_digest :
-                                                                        (char *) "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff";
+                        pf[n].digest = streq(files[n].target, "self") ? f->self_digest
+                                       : streq(files[n].target, "true")
+                                               ? f->true_digest
+                                               : (char *) "00112233445566778899aabbccddeeff00112233445566778"
+                                                          "899aabbccddeeff";
                 }
         }
         (void) snprintf(sha, sizeof(sha), "%064u", ++serial);
-        rec.info = (PackageInfo){ .sha256 = sha, .name = (char *) name, .epoch = epoch,
-                                  .version = (char *) version, .release = (char *) release,
-                                  .arch = (char *) arch, .sourcerpm = (char *) srpm,
+        rec.info = (PackageInfo){ .sha256 = sha,
+                                  .name = (char *) name,
+                                  .epoch = epoch,
+                                  .version = (char *) version,
+                                  .release = (char *) release,
+                                  .arch = (char *) arch,
+                                  .sourcerpm = (char *) srpm,
                                   .digest_algo = PGPHASHALGO_SHA256 };
         rec.files = pf;
         rec.n_files = n;
@@ -217,19 +229,24 @@ TEST(resolution_rules)
          * test's executable) from 1.5 (/bin/true). */
         add_pkg(&f, "libgears", 0, "1.4", "1", "x86_64", srpm14,
                 (FileSpec[]){ { "/usr/lib64/libgears.so.1", 'l', "libgears.so.1.0" },
-                              { "/usr/lib64/libgears.so.1.0", 'f', "self" }, {} });
+                              { "/usr/lib64/libgears.so.1.0", 'f', "self" },
+                              {} });
         add_pkg(&f, "libgears", 0, "1.5", "1", "x86_64", srpm15,
                 (FileSpec[]){ { "/usr/lib64/libgears.so.1", 'l', "libgears.so.1.0" },
-                              { "/usr/lib64/libgears.so.1.0", 'f', "true" }, {} });
+                              { "/usr/lib64/libgears.so.1.0", 'f', "true" },
+                              {} });
         add_pkg(&f, "libgears-debuginfo", 0, "1.4", "1", "x86_64", srpm14,
-                (FileSpec[]){ { "/usr/lib/debug/usr/lib64/libgears.so.1.0-1.4-1.x86_64.debug", 'f', "self" }, {} });
+                (FileSpec[]){ { "/usr/lib/debug/usr/lib64/libgears.so.1.0-1.4-1.x86_64.debug", 'f', "self" },
+                              {} });
         add_pkg(&f, "libgears-debuginfo", 0, "1.5", "1", "x86_64", srpm15,
-                (FileSpec[]){ { "/usr/lib/debug/usr/lib64/libgears.so.1.0-1.5-1.x86_64.debug", 'f', "true" }, {} });
+                (FileSpec[]){ { "/usr/lib/debug/usr/lib64/libgears.so.1.0-1.5-1.x86_64.debug", 'f', "true" },
+                              {} });
         /* An i686 build of the same library (multilib), same content as 1.4's x86_64 one. */
         add_pkg(&f, "libgears", 0, "1.4", "1", "i686", srpm14,
                 (FileSpec[]){ { "/usr/lib/libgears.so.1.0", 'f', "self" }, {} });
 
-        lookup(&f, &(ModuleQuery){ .path = "/lib64/libgears.so.1", .build_id = f.self_id, .arch = "x86_64" }, &m);
+        lookup(&f, &(ModuleQuery){ .path = "/lib64/libgears.so.1", .build_id = f.self_id, .arch = "x86_64" },
+               &m);
         assert_hit(&m.binary, "libgears-1.4-1.x86_64", "/usr/lib64/libgears.so.1.0", LOOKUP_RULE_PATH);
         ASSERT_TRUE(m.binary.confirmed);
         assert_hit(&m.debuginfo, "libgears-debuginfo-1.4-1.x86_64",
@@ -240,25 +257,34 @@ TEST(resolution_rules)
         module_packages_done(&m);
 
         /* The newer build: the other file. */
-        lookup(&f, &(ModuleQuery){ .path = "/usr/lib64/libgears.so.1", .build_id = f.true_id, .arch = "x86_64" }, &m);
+        lookup(&f,
+               &(ModuleQuery){ .path = "/usr/lib64/libgears.so.1", .build_id = f.true_id, .arch = "x86_64" },
+               &m);
         assert_hit(&m.binary, "libgears-1.5-1.x86_64", NULL, LOOKUP_RULE_PATH);
         assert_hit(&m.debuginfo, "libgears-debuginfo-1.5-1.x86_64", NULL, LOOKUP_RULE_BUILD_DEBUG);
         module_packages_done(&m);
 
         /* An i386 core resolves the i686 package only. */
-        lookup(&f, &(ModuleQuery){ .path = "/usr/lib/libgears.so.1.0", .build_id = f.self_id, .arch = "i386" }, &m);
+        lookup(&f,
+               &(ModuleQuery){ .path = "/usr/lib/libgears.so.1.0", .build_id = f.self_id, .arch = "i386" },
+               &m);
         assert_hit(&m.binary, "libgears-1.4-1.i686", NULL, LOOKUP_RULE_PATH);
         ASSERT_FALSE(m.debuginfo.found); /* the x86_64 debuginfo is not the i686 one */
         module_packages_done(&m);
-        lookup(&f, &(ModuleQuery){ .path = "/usr/lib/libgears.so.1.0", .build_id = f.self_id, .arch = "x86_64" }, &m);
+        lookup(&f,
+               &(ModuleQuery){ .path = "/usr/lib/libgears.so.1.0", .build_id = f.self_id, .arch = "x86_64" },
+               &m);
         ASSERT_FALSE(m.binary.found);
         module_packages_done(&m);
 
         /* A build-id that no file has: nothing is guessed, what was tried is said. */
-        lookup(&f, &(ModuleQuery){ .path = "/lib64/libgears.so.1", .build_id = "abcdef0123", .arch = "x86_64" }, &m);
+        lookup(&f,
+               &(ModuleQuery){ .path = "/lib64/libgears.so.1", .build_id = "abcdef0123", .arch = "x86_64" },
+               &m);
         ASSERT_FALSE(m.binary.found);
         ASSERT_FALSE(m.debuginfo.found);
-        ASSERT_TRUE(tried_contains(&m, "no package of the release ships /usr/lib64/libgears.so.1.0 with that build-id"));
+        ASSERT_TRUE(tried_contains(
+                &m, "no package of the release ships /usr/lib64/libgears.so.1.0 with that build-id"));
         module_packages_done(&m);
 
         /* One debuginfo per source package (RHEL 7 style) with compat links and dwz, the library in
@@ -269,12 +295,21 @@ TEST(resolution_rules)
         add_pkg(&f, "cogwork-tools", 0, "2.0", "1", "x86_64", "cogwork-2.0-1.src.rpm",
                 (FileSpec[]){ { "/usr/bin/gearctl", 'f', "other" }, {} });
         add_pkg(&f, "cogwork-debuginfo", 0, "2.0", "1", "x86_64", "cogwork-2.0-1.src.rpm",
-                (FileSpec[]){ { "/usr/lib/debug/.build-id/cc/00112233445566", 'l', "../../../../../usr/lib64/libgears.so.2.0" },
-                              { "/usr/lib/debug/.build-id/cc/00112233445566.debug", 'l', "../../usr/lib64/libgears.so.2.0-2.0-1.x86_64.debug" },
-                              { "/usr/lib/debug/.dwz/cogwork-2.0-1.x86_64", 'f', "other" },
-                              { "/usr/lib/debug/usr/lib64/libgears.so.2.0-2.0-1.x86_64.debug", 'f', "other" }, {} });
-        lookup(&f, &(ModuleQuery){ .path = "/usr/lib64/libgears.so.2", .build_id = "cc00112233445566", .arch = "x86_64" }, &m);
-        assert_hit(&m.binary, "libgears-2.0-1.x86_64", "/usr/lib64/libgears.so.2.0", LOOKUP_RULE_LINK_TARGET);
+                (FileSpec[]){
+                        { "/usr/lib/debug/.build-id/cc/00112233445566", 'l',
+                          "../../../../../usr/lib64/libgears.so.2.0" },
+                        { "/usr/lib/debug/.build-id/cc/00112233445566.debug", 'l',
+                          "../../usr/lib64/libgears.so.2.0-2.0-1.x86_64.debug" },
+                        { "/usr/lib/debug/.dwz/cogwork-2.0-1.x86_64", 'f', "other" },
+                        { "/usr/lib/debug/usr/lib64/libgears.so.2.0-2.0-1.x86_64.debug", 'f', "other" },
+                        {} });
+        lookup(&f,
+               &(ModuleQuery){ .path = "/usr/lib64/libgears.so.2",
+                               .build_id = "cc00112233445566",
+                               .arch = "x86_64" },
+               &m);
+        assert_hit(&m.binary, "libgears-2.0-1.x86_64", "/usr/lib64/libgears.so.2.0",
+                   LOOKUP_RULE_LINK_TARGET);
         assert_hit(&m.debuginfo, "cogwork-debuginfo-2.0-1.x86_64",
                    "/usr/lib/debug/usr/lib64/libgears.so.2.0-2.0-1.x86_64.debug", LOOKUP_RULE_DEBUG_LINK);
         /* The debug file's object is not there to read its .gnu_debugaltlink: the build's dwz file. */
@@ -288,19 +323,26 @@ TEST(resolution_rules)
         add_pkg(&f, "libgears", 0, "3.0", "1", "x86_64", "cogwork-3.0-1.src.rpm",
                 (FileSpec[]){ { "/usr/lib64/libgears.so.3.0", 'f', "other" }, {} });
         add_pkg(&f, "libgears-debuginfo", 0, "3.0", "1", "x86_64", "cogwork-3.0-1.src.rpm",
-                (FileSpec[]){ { "/usr/lib/debug/.build-id/dd/00112233445566", 'l', "../../../.build-id/dd/00112233445566" },
-                              { "/usr/lib/debug/.build-id/dd/00112233445566.debug", 'l', "../../usr/lib64/libgears.so.3.0-3.0-1.x86_64.debug" },
-                              { "/usr/lib/debug/usr/lib64/libgears.so.3.0-3.0-1.x86_64.debug", 'f', "other" }, {} });
+                (FileSpec[]){
+                        { "/usr/lib/debug/.build-id/dd/00112233445566", 'l',
+                          "../../../.build-id/dd/00112233445566" },
+                        { "/usr/lib/debug/.build-id/dd/00112233445566.debug", 'l',
+                          "../../usr/lib64/libgears.so.3.0-3.0-1.x86_64.debug" },
+                        { "/usr/lib/debug/usr/lib64/libgears.so.3.0-3.0-1.x86_64.debug", 'f', "other" },
+                        {} });
         lookup(&f, &(ModuleQuery){ .build_id = "dd00112233445566", .arch = "x86_64" }, &m);
-        assert_hit(&m.binary, "libgears-3.0-1.x86_64", "/usr/lib64/libgears.so.3.0", LOOKUP_RULE_LINK_TARGET);
+        assert_hit(&m.binary, "libgears-3.0-1.x86_64", "/usr/lib64/libgears.so.3.0",
+                   LOOKUP_RULE_LINK_TARGET);
         assert_hit(&m.debuginfo, "libgears-debuginfo-3.0-1.x86_64", NULL, LOOKUP_RULE_DEBUG_LINK);
         module_packages_done(&m);
 
         /* A binary build-id link (Fedora's main packages). */
         (void) snprintf(bin, sizeof(bin), "/usr/lib/.build-id/%.2s/%s", f.true_id, f.true_id + 2);
-        (void) snprintf(dbg, sizeof(dbg), "/usr/lib/debug/.build-id/%.2s/%s.debug", f.true_id, f.true_id + 2);
+        (void) snprintf(dbg, sizeof(dbg), "/usr/lib/debug/.build-id/%.2s/%s.debug", f.true_id,
+                        f.true_id + 2);
         add_pkg(&f, "coreutils-single", 0, "9.1", "3", "x86_64", "coreutils-9.1-3.src.rpm",
-                (FileSpec[]){ { "/usr/bin/true", 'f', "true" }, { bin, 'l', "../../../../usr/bin/true" }, {} });
+                (FileSpec[]){
+                        { "/usr/bin/true", 'f', "true" }, { bin, 'l', "../../../../usr/bin/true" }, {} });
         lookup(&f, &(ModuleQuery){ .path = "/usr/bin/true", .build_id = f.true_id, .arch = "x86_64" }, &m);
         assert_hit(&m.binary, "coreutils-single-9.1-3.x86_64", "/usr/bin/true", LOOKUP_RULE_BINARY_LINK);
         ASSERT_FALSE(m.debuginfo.found);
@@ -312,25 +354,41 @@ TEST(resolution_rules)
                 (FileSpec[]){ { "/usr/bin/wheel", 'f', "self" }, {} });
         add_pkg(&f, "wheel", 2, "3.1", "1.mo1", "x86_64", "wheel-3.1-1.mo1.src.rpm",
                 (FileSpec[]){ { "/usr/bin/wheel", 'f', "true" }, {} });
-        PackageNote note = { .name = (char *) "wheel", .version = (char *) "2:3.0-1.mo1", .architecture = (char *) "x86_64" };
-        lookup(&f, &(ModuleQuery){ .path = "/usr/bin/wheel", .build_id = f.self_id, .arch = "x86_64", .note = &note }, &m);
+        PackageNote note = { .name = (char *) "wheel",
+                             .version = (char *) "2:3.0-1.mo1",
+                             .architecture = (char *) "x86_64" };
+        lookup(&f,
+               &(ModuleQuery){
+                       .path = "/usr/bin/wheel", .build_id = f.self_id, .arch = "x86_64", .note = &note },
+               &m);
         assert_hit(&m.binary, "wheel-3.0-1.mo1.x86_64", "/usr/bin/wheel", LOOKUP_RULE_PACKAGE_NOTE);
         ASSERT_TRUE(m.binary.confirmed);
         module_packages_done(&m);
         /* A note naming the wrong version: refused, the path rule still finds the right one. */
         note.version = (char *) "2:3.1-1.mo1";
-        lookup(&f, &(ModuleQuery){ .path = "/usr/bin/wheel", .build_id = f.self_id, .arch = "x86_64", .note = &note }, &m);
+        lookup(&f,
+               &(ModuleQuery){
+                       .path = "/usr/bin/wheel", .build_id = f.self_id, .arch = "x86_64", .note = &note },
+               &m);
         assert_hit(&m.binary, "wheel-3.0-1.mo1.x86_64", NULL, LOOKUP_RULE_PATH);
         ASSERT_TRUE(tried_contains(&m, ".note.package names wheel 2:3.1-1.mo1"));
         module_packages_done(&m);
         /* A note naming a package that does not ship the path (a static library's note copied into
          * a program, say): refused without error. */
         note = (PackageNote){ .name = (char *) "libgears", .version = (char *) "1.4-1" };
-        lookup(&f, &(ModuleQuery){ .path = "/usr/bin/wheel", .build_id = f.self_id, .arch = "x86_64", .note = &note }, &m);
+        lookup(&f,
+               &(ModuleQuery){
+                       .path = "/usr/bin/wheel", .build_id = f.self_id, .arch = "x86_64", .note = &note },
+               &m);
         assert_hit(&m.binary, "wheel-3.0-1.mo1.x86_64", NULL, LOOKUP_RULE_PATH);
         module_packages_done(&m);
         char *pkgs[] = { (char *) "wheel-2:3.0-1.mo1", NULL };
-        lookup(&f, &(ModuleQuery){ .path = "/usr/bin/wheel", .build_id = f.self_id, .arch = "x86_64", .crash_packages = pkgs }, &m);
+        lookup(&f,
+               &(ModuleQuery){ .path = "/usr/bin/wheel",
+                               .build_id = f.self_id,
+                               .arch = "x86_64",
+                               .crash_packages = pkgs },
+               &m);
         assert_hit(&m.binary, "wheel-3.0-1.mo1.x86_64", NULL, LOOKUP_RULE_CRASH_PACKAGES);
         module_packages_done(&m);
 

@@ -14,7 +14,8 @@ static void record(uint64_t address, const char *from, size_t from_len, void *us
 
         if (s->calls < 8) {
                 s->addresses[s->calls] = address;
-                (void) snprintf(s->from[s->calls], sizeof(s->from[0]), "%.*s", (int) from_len, from ? from : "");
+                (void) snprintf(s->from[s->calls], sizeof(s->from[0]), "%.*s", (int) from_len,
+                                from ? from : "");
         }
         s->calls++;
 }
