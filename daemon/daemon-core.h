@@ -1,8 +1,10 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 #pragma once
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "common-elf.h"
 
@@ -31,3 +33,10 @@ static inline void core_info_freep(CoreInfo **c)
 /* Reads an ELF core file from fd, using nothing but the core: never looks at the host's files.
  * -EBADMSG when fd is not an ELF core. */
 int core_info_read(int fd, CoreInfo **ret);
+/* Whether the module is the main program with no path in the core: libdwfl names it "[exe]" (or
+ * "[pie]") when the core has no file note (NT_FILE) to name it by, as in cores written by QEMU's
+ * user-mode emulator, where it need not be the first module. */
+static inline bool core_module_is_unnamed_program(const CoreModule *m)
+{
+        return m->name && (strcmp(m->name, "[exe]") == 0 || strcmp(m->name, "[pie]") == 0);
+}

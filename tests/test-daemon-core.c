@@ -101,6 +101,17 @@ TEST(not_a_core)
         close(text);
         ASSERT_STREQ(core_arch_name(EM_PPC64, ELFCLASS64, ELFDATA2LSB), "ppc64le");
         ASSERT_NULL(core_arch_name(0xffff, ELFCLASS64, ELFDATA2LSB));
+        ASSERT_STREQ(core_arch_name(EM_386, ELFCLASS32, ELFDATA2LSB), "i386");
 }
 
-DEFINE_TEST_MAIN(TEST_ENTRY(testos_cores), TEST_ENTRY(not_a_core))
+TEST(unnamed_program)
+{
+        /* libdwfl's names for the main program when the core has no file note (QEMU's cores) */
+        ASSERT_TRUE(core_module_is_unnamed_program(&(CoreModule){ .name = (char *) "[exe]" }));
+        ASSERT_TRUE(core_module_is_unnamed_program(&(CoreModule){ .name = (char *) "[pie]" }));
+        ASSERT_FALSE(core_module_is_unnamed_program(&(CoreModule){ .name = (char *) "crank.so" }));
+        ASSERT_FALSE(core_module_is_unnamed_program(&(CoreModule){ .name = (char *) "/usr/bin/wheel" }));
+        ASSERT_FALSE(core_module_is_unnamed_program(&(CoreModule){}));
+}
+
+DEFINE_TEST_MAIN(TEST_ENTRY(testos_cores), TEST_ENTRY(not_a_core), TEST_ENTRY(unnamed_program))

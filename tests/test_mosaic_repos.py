@@ -216,7 +216,7 @@ def core_build_ids(core):
 
 def test_crashes():
     names = {c["name"] for c in MANIFEST["crashes"]}
-    rt.check({"m10-wheel", "m11-wheel", "m12-wheel", "m13-wheel", "m11-hub-missing"} <= names, names)
+    rt.check({"m10-wheel", "m11-wheel", "m12-wheel", "m13-wheel", "m11-hub-missing", "m10-wheel-i686"} <= names, names)
     for c in MANIFEST["crashes"]:
         pdir = os.path.join(MOS, "crashes", c["name"])
         with open(os.path.join(pdir, "expected.json")) as f:
@@ -230,13 +230,30 @@ def test_crashes():
         with open(os.path.join(pdir, "package")) as f:
             package = f.read()
         rt.check(package == exp["package"], f"{c['name']}: package {package} != {exp['package']}")
+        with open(os.path.join(pdir, "pkg_arch")) as f:
+            pkg_arch = f.read()
+        with open(os.path.join(pdir, "architecture")) as f:
+            # libreport writes the machine's (uname -m) architecture, x86_64 for an i686 process too
+            rt.check(f.read() == "x86_64", f"{c['name']}: architecture")
         if exp["executable"] == "/usr/bin/wheel":
             rt.check(package == f"wheel-2:1.0-1.mo{ver}", f"{c['name']}: package is {package}")
             rt.check(len(exp["frames"]) >= 4 and {m["binary"].split("-1.")[0] for m in exp["modules"]} ==
                      {"wheel", "wheel-crank", "libgears"}, f"{c['name']}: modules {exp['modules']}")
-            rt.check(any(m["binary"] == f"libgears-1.4-1.mo{ver}.x86_64" for m in exp["modules"]),
-                     f"{c['name']}: the crash does not use libgears 1.4")
+            rt.check(any(m["binary"] == f"libgears-1.4-1.mo{ver}.{pkg_arch}" for m in exp["modules"]),
+                     f"{c['name']}: the crash does not use libgears 1.4.{pkg_arch}")
+            rt.check(all(m["binary"].endswith(f".{pkg_arch}") and m["debuginfo"].endswith(f".{pkg_arch}")
+                         and (not m["dwz"] or m["dwz"].endswith(f".{pkg_arch}")) for m in exp["modules"]),
+                     f"{c['name']}: packages of another arch than {pkg_arch}: {exp['modules']}")
+        # multilib: the i686 crash's packages are in the x86_64 release's repositories
         rt.check(exp["release_id"] == f"mosaic-{ver}-x86_64", exp["release_id"])
+        # the core's own ELF header: class and machine as expected.json's arch names them
+        with open(os.path.join(pdir, "coredump"), "rb") as f:
+            ident = f.read(20)
+        elf_class, machine = ident[4], int.from_bytes(ident[18:20], "little")
+        want = {"x86_64": (2, 62), "i386": (1, 3)}[exp["arch"]]  # ELFCLASS64/EM_X86_64, ELFCLASS32/EM_386
+        rt.check(ident[:4] == b"\x7fELF" and ident[16] == 4 and (elf_class, machine) == want,
+                 f"{c['name']}: core class {elf_class}, machine {machine}, expected {want} for {exp['arch']}")
+        rt.check((exp["arch"] == "i386") == (pkg_arch == "i686"), f"{c['name']}: arch {exp['arch']}, pkg_arch {pkg_arch}")
         bids = core_build_ids(os.path.join(pdir, "coredump"))
         for m in exp["modules"]:
             rt.check(m["build_id"] in bids, f"{c['name']}: {m['path']} build-id {m['build_id']} not in the core")
@@ -254,6 +271,11 @@ def test_crashes():
         if c["name"] in ("m10-wheel", "m11-wheel", "m13-wheel"):
             rt.check(any(m["path"] == "/lib64/libgears.so.1" for m in exp["modules"]),
                      f"{c['name']}: libgears is not named through /lib64: {exp['modules']}")
+        if c["name"] == "m10-wheel-i686":  # RUNPATH /lib (→ usr/lib), the plugin in /usr/lib/wheel
+            rt.check({m["path"] for m in exp["modules"]} == {"/usr/bin/wheel", "/lib/libgears.so.1",
+                                                             "/usr/lib/wheel/crank.so"}, f"{exp['modules']}")
+            rt.check(any(p.startswith("glibc-") and p.endswith(".mo10.i686") for p in exp["packages"]),
+                     f"the i686 crash did not run with glibc.i686: {exp['packages']}")
         with tarfile.open(os.path.join(MOS, "crashes", c["name"] + ".tar.xz")) as tar:
             rt.check({"coredump", "executable", "package", "os_release"} <= set(tar.getnames()), tar.getnames())
 

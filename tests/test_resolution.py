@@ -3,7 +3,8 @@
 """Package resolution on a distribution packaged unlike TestOS (Mosaic, tests/mosaic/README.md): one
 release per _build_id_links mode (compat, separate, alldebug, none), debuginfo per subpackage and per
 source package, dwz, a library in a subpackage named unlike its source, an epoch, two versions of the
-library in one release, a dlopen()ed module, .note.package. For each crash:
+library in one release, a dlopen()ed module, .note.package, an i686 process on x86_64 (multilib; its core
+written by QEMU's user-mode emulator). For each crash:
   - retrace-server-cache lookup maps every module to the binary, debuginfo and dwz packages the crash
     really ran with (expected.json, from the generator, not from the resolver);
   - the daemon retraces it FINISHED_SUCCESS with every frame of the crashing thread named, with file
@@ -50,7 +51,8 @@ def mosaic_env():
 
 
 def lookup(env, crash, module):
-    args = ["lookup", "--release", crash["release_id"], "--arch", "x86_64", "--path", module["path"]]
+    # --arch is the core's architecture (i386 for the multilib crash, whose release is x86_64's)
+    args = ["lookup", "--release", crash["release_id"], "--arch", crash["arch"], "--path", module["path"]]
     if module["path"] == crash["executable"]:
         args += ["--package", crash["package"]]
     r = env.cache(*args, module["build_id"], ok=(0, 1))
@@ -140,6 +142,9 @@ def test_daemon_retraces_every_crash():
             for module in crash["modules"]:
                 got = by_id.get(module["build_id"])
                 rt.check(got is not None, f"{name}: {module['path']} not in resolution.json")
+                # the program is named by its path, also where the core has no file note (QEMU's)
+                rt.check((got["path"] == crash["executable"]) == (module["path"] == crash["executable"]),
+                         f"{name}: {got['path']} for {module['path']}")
                 line = next((ln for ln in log.splitlines() if f"Module {got['path']} (build-id {module['build_id']}" in ln),
                             None)
                 rt.check(line is not None, f"{name}: no resolution line for {module['path']}\n{log}")
@@ -168,8 +173,15 @@ def test_daemon_retraces_every_crash():
                 rt.check(reso["modules_missing"] == 0 and not reso["degraded"]
                          and reso["crash_thread_frames_unsymbolized"] == 0, f"{name}: {reso}")
                 rt.check(re.search(r"Quality: crashing thread has \d+ frames", log), log)
+            if crash["arch"] != "x86_64":
+                # multilib: the core's architecture, the 64-bit release's repositories, the 32-bit packages
+                rt.check(f"Core: {crash['arch']}," in log and re.search(
+                    rf"A {crash['arch']} process: \S+ is not synced, its multilib packages come from {crash['release_id']}",
+                    log) and f"Release: {crash['release_id']} " in log, f"{name}: multilib release\n{log}")
             for ln in log.splitlines():
                 if crash.get("missing") and ("Degraded" in ln or "no binary package" in ln or "Resolution:" in ln):
+                    print(f"      {ln}")
+                elif crash["arch"] != "x86_64" and re.search(r"\] \[.\] (Core:|A \S+ process:|Release:|Module) ", ln):
                     print(f"      {ln}")
             print(f"   {name}: {len(frames)} frames, "
                   f"{', '.join(sorted({m['binary']['rule'] for m in reso['modules'] if m['binary']}))}")

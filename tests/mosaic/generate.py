@@ -18,7 +18,9 @@ release 1's RPMs ($RETRACE_TESTOS_DIR or --testos), hard-linked into every relea
 packages (cogwork → libgears + cogwork-tools, wheel (Epoch 2) → wheel + wheel-crank + wheel-data,
 axle → axle-libs, hub) are built here with rpmbuild under per-release settings (RELEASES below),
 and the generator checks with rpm -qlp and the files' ELF sections that rpm produced the intended
-shape. No network is used; the output is replaced atomically.
+shape. The crashes run under the root's gdb (gcore writes the core), the i686 one (multilib, release
+10) under QEMU's user-mode emulator, which writes the emulated process's core. No network is used;
+the output is replaced atomically.
 """
 
 import argparse
@@ -28,7 +30,9 @@ import importlib.util
 import json
 import os
 import re
+import resource
 import shutil
+import signal as signals
 import struct
 import subprocess
 import sys
@@ -54,6 +58,7 @@ LIBDIR_I686 = "/usr/lib"
 PLUGINDIR_I686 = "/usr/lib/wheel"
 DISTRIBUTION = "mosaic"
 ZSTD, XZ, GZIP = testos.ZSTD, testos.XZ, testos.GZIP
+TOOL_PATH = os.environ.get("PATH", "") + ":/usr/sbin:/sbin"
 JOBS = 2  # releases built (and crashes made) at the same time
 DWZ_OPTS = "--run-dwz --dwz-low-mem-die-limit 10000000 --dwz-max-die-limit 110000000"
 
@@ -92,14 +97,19 @@ HUB_VR = ("1.0", "1")
 SYSTEM_PACKAGES = ["filesystem", "glibc", "libstdc++", "python3-libs", "gdb"]
 SYSTEM_DEBUG = ["glibc-debuginfo"]
 
-# Crashes: (name, release, program, packages run with (name → V-R), packages left out of the repos)
+# Crashes: (name, release, program, packages run with (name → V-R), packages left out of the repos,
+# package arch). The i686 crash runs under QEMU's user-mode emulator (make_qemu_core), the others
+# under the root's gdb.
 CRASHES = [
-    ("m10-wheel", "10", "wheel", {"libgears": "1.4-1"}, []),
-    ("m11-wheel", "11", "wheel", {"libgears": "1.4-1"}, []),
-    ("m12-wheel", "12", "wheel", {"libgears": "1.4-1"}, []),
-    ("m13-wheel", "13", "wheel", {"libgears": "1.4-1"}, []),
-    ("m11-hub-missing", "11", "hub", {}, ["axle-libs", "axle-debuginfo"]),
+    ("m10-wheel", "10", "wheel", {"libgears": "1.4-1"}, [], ARCH),
+    ("m11-wheel", "11", "wheel", {"libgears": "1.4-1"}, [], ARCH),
+    ("m12-wheel", "12", "wheel", {"libgears": "1.4-1"}, [], ARCH),
+    ("m13-wheel", "13", "wheel", {"libgears": "1.4-1"}, [], ARCH),
+    ("m11-hub-missing", "11", "hub", {}, ["axle-libs", "axle-debuginfo"], ARCH),
+    ("m10-wheel-i686", MULTILIB_RELEASE, "wheel", {"libgears": "1.4-1"}, [], "i686"),
 ]
+# The core's architecture as retrace-server-cache lookup --arch names it (the ELF machine's name).
+CORE_ARCH = {ARCH: "x86_64", "i686": "i386"}
 
 
 T0 = time.monotonic()
@@ -555,13 +565,16 @@ def expected_frames(program):
             f("crank_turn", crank, "crank.c"), f("main", wheel, "wheel.c")]
 
 
-def crash_packages(builder, ver, program, versions):
+def crash_packages(builder, ver, program, versions, arch):
     if program == "hub":
         names = [("hub", "1.0-1"), ("axle-libs", "0.9-1")]
     else:
         names = [("wheel", "1.0-1"), ("wheel-crank", "1.0-1"), ("wheel-data", "1.0-1"),
                  ("libgears", versions["libgears"])]
-    return [builder.find(n, vr, ver) for n, vr in names]
+    pkgs = [builder.find(n, vr, ver, arch) for n, vr in names]
+    if arch != ARCH:  # the multilib crash runs with the release's i686 glibc, not TestOS's
+        pkgs += [p for p in builder.rpms if p["name"] == "glibc" and p["arch"] == arch and p["dist_release"] == ver]
+    return pkgs
 
 
 def core_modules(core):
@@ -578,19 +591,9 @@ def core_modules(core):
 _SOLIB = re.compile(r"^(0x[0-9a-f]+)\s+0x[0-9a-f]+\s+(?:Yes|No)(?: \(\*\))?\s+(/\S+)\s*$", re.M)
 
 
-def make_crash(builder, insp, sysp, work, out, crash):
-    name, ver, program, versions, left_out = crash
-    pkgs = crash_packages(builder, ver, program, versions)
-    sources = {p["sourcerpm"] for p in pkgs}
-    debug = [p for p in builder.rpms if p["debug"] and p["sourcerpm"] in sources and p["dist_release"] == ver]
-    base = os.path.join(work, "roots", "base")  # the system packages, unpacked once by main()
-    root = os.path.join(work, "roots", name)
-    run(["cp", "-al", base, root])
-    # The debuginfo goes into the root too, only to check the expected frames against gdb's own
-    # backtrace at the fault; the core does not depend on it.
-    rt.extract_rpms(root, [p["path"] for p in pkgs + debug])
-
-    exe = f"/usr/bin/{program}"
+def gcore_core(root, exe, name):
+    """Runs exe under the root's gdb in a user namespace; gcore writes the core at the fault.
+    Returns (core path, signal name, gdb's output at the fault, its link map {address: path})."""
     gdb = ["/usr/bin/gdb", "-nx", "-batch", "-ex", "set startup-with-shell off",
            "-ex", "set confirm off", "-ex", "run", "-ex", "info sharedlibrary", "-ex", "bt",
            "-ex", "gcore /tmp/coredump", "-ex", "kill", "--args", exe]
@@ -599,14 +602,79 @@ def make_crash(builder, insp, sysp, work, out, crash):
     m = re.search(r"received signal (SIG[A-Z]+)", r.stdout)
     if r.returncode != 0 or not os.path.exists(core) or not m:
         die(f"crash {name} did not produce a core (gdb exit {r.returncode}):\n{r.stdout[-3000:]}\n{r.stderr[-3000:]}")
-    signal = m.group(1)
+    return core, m.group(1), r.stdout, {int(a, 16): path for a, path in _SOLIB.findall(r.stdout)}
+
+
+def qemu_core(root, exe, name, work):
+    """Runs the i686 exe under QEMU's user-mode emulator (qemu-i386): this machine's kernel may have
+    IA-32 emulation off. QEMU writes the emulated process's own core (qemu_<prog>_<date>_<pid>.core,
+    ELFCLASS32/EM_386, its link map in its memory). The root's loader, libraries and files are used,
+    not the host's: -L ROOT makes QEMU open a path under ROOT when it exists there (and the host's
+    otherwise), and the root has its own ld.so.cache (ldconfig -r, as glibc's scriptlet would make it),
+    so the loader does not read the host's /etc/ld.so.cache and /lib32. Checked below: every module of
+    the link map exists in the root. The frames are checked with the host's gdb reading the core.
+    Returns what gcore_core returns."""
+    with open(os.path.join(root, "etc", "ld.so.conf"), "w") as f:
+        f.write("/usr/lib32\n")  # glibc.i686's directory (Debian's libc6-i386)
+    run(["unshare", "--user", "--map-root-user", shutil.which("ldconfig", path=TOOL_PATH), "-r", root])
+    cwd = os.path.join(work, "qemu", name)
+    # The kernel's default core pattern ("core") cannot replace a directory: no core of QEMU itself.
+    os.makedirs(os.path.join(cwd, "core"))
+
+    def unlimited_core():
+        soft, hard = resource.getrlimit(resource.RLIMIT_CORE)
+        resource.setrlimit(resource.RLIMIT_CORE, (hard, hard))
+
+    r = subprocess.run(["qemu-i386", "-L", root, "-0", exe, os.path.join(root, exe.lstrip("/"))], cwd=cwd,
+                       env={"PATH": "/usr/bin:/bin", "LANG": "C"}, preexec_fn=unlimited_core,
+                       stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, errors="replace", timeout=120)
+    cores = glob.glob(os.path.join(cwd, f"qemu_{os.path.basename(exe)}_*.core"))
+    if r.returncode >= 0 or len(cores) != 1:
+        die(f"crash {name}: qemu-i386 exited {r.returncode} with cores {cores} (RLIMIT_CORE hard limit "
+            f"{resource.getrlimit(resource.RLIMIT_CORE)[1]}):\n{r.stdout[-3000:]}")
+    sig = signals.Signals(-r.returncode).name
+    out = run(["gdb", "-nx", "-batch", "-iex", f"set sysroot {root}",
+               "-iex", f"set debug-file-directory {root}/usr/lib/debug",
+               "-ex", "info sharedlibrary", "-ex", "bt", os.path.join(root, exe.lstrip("/")), cores[0]])
+    if f"Program terminated with signal {sig}" not in out or "\nFrom " not in out:
+        die(f"crash {name}: gdb does not see {sig} in the core:\n{out[-3000:]}")
+    out = out[out.index("\nFrom "):]  # info sharedlibrary and bt (not the #0 gdb shows on loading)
+    link_map = {}
+    for addr, path in _SOLIB.findall(out):
+        if not path.startswith(root + "/"):
+            die(f"crash {name}: {path} is not in the root: QEMU used a host file\n{out[-3000:]}")
+        link_map[int(addr, 16)] = path[len(root):]
+    return cores[0], sig, out, link_map
+
+
+def make_crash(builder, insp, sysp, work, out, crash):
+    name, ver, program, versions, left_out, arch = crash
+    pkgs = crash_packages(builder, ver, program, versions, arch)
+    sources = {p["sourcerpm"] for p in pkgs if p["name"] != "glibc"}
+    debug = [p for p in builder.rpms if p["debug"] and p["sourcerpm"] in sources and p["dist_release"] == ver
+             and p["arch"] == arch]
+    root = os.path.join(work, "roots", name)
+    if arch == ARCH:
+        run(["cp", "-al", os.path.join(work, "roots", "base"), root])  # the system packages, unpacked once
+        system = [sysp[n] for n in SYSTEM_PACKAGES]
+    else:
+        system = [sysp["filesystem"]]  # /lib → usr/lib; nothing else of the x86_64 system
+        rt.extract_rpms(root, [p["path"] for p in system])
+    # The debuginfo goes into the root too, only to check the expected frames against gdb's own
+    # backtrace at the fault; the core does not depend on it.
+    rt.extract_rpms(root, [p["path"] for p in pkgs + debug])
+
+    exe = f"/usr/bin/{program}"
+    if arch == ARCH:
+        core, signal, gdb_out, link_map = gcore_core(root, exe, name)
+    else:
+        core, signal, gdb_out, link_map = qemu_core(os.path.realpath(root), exe, name, work)
     frames = expected_frames(program)
-    seen = rt.parse_gdb_frames(r.stdout)
+    seen = rt.parse_gdb_frames(gdb_out)
     if [(f["function"], f["file"], f["line"]) for f in seen[:len(frames)]] != \
             [(f["function"], f["file"], f["line"]) for f in frames]:
         die(f"crash {name}: gdb's backtrace at the fault differs from the expected frames:\n"
-            f"{rt.describe_frames(seen)}\nexpected:\n{rt.describe_frames(frames)}\n{r.stdout[-3000:]}")
-    link_map = {int(a, 16): path for a, path in _SOLIB.findall(r.stdout)}
+            f"{rt.describe_frames(seen)}\nexpected:\n{rt.describe_frames(frames)}\n{gdb_out[-3000:]}")
 
     pdir = os.path.join(out, "crashes", name)
     os.makedirs(pdir)
@@ -625,6 +693,7 @@ def make_crash(builder, insp, sysp, work, out, crash):
         "component": main["sourcerpm"].rsplit("-", 2)[0],
         "os_release": os_release_line(ver) + "\n",
         "os_info": os_info(ver),
+        # libreport writes uname's machine: the kernel's, x86_64 also for an i686 process
         "architecture": ARCH,
         "cmdline": exe,
         "reason": f"{program} killed by {signal}",
@@ -642,8 +711,11 @@ def make_crash(builder, insp, sysp, work, out, crash):
     modules, missing = [], []
     for start, end, mapped, bid in core_modules(os.path.join(pdir, "coredump")):
         binary, bpath = insp.by_build_id(release_pkgs, bid, False)
-        if not binary:
-            continue  # a system module (TestOS's glibc, ld.so, …)
+        if not binary or binary.startswith("glibc-"):
+            continue  # a system module (TestOS's glibc, ld.so, …; glibc.i686, repackaged from Debian)
+        if arch != ARCH:
+            # QEMU's core has no file note (NT_FILE): the file mapped is the link map's path, resolved
+            mapped = bpath
         if bpath == exe:
             path = exe
         else:
@@ -667,11 +739,12 @@ def make_crash(builder, insp, sysp, work, out, crash):
     expected = {
         "name": name,
         "release": ver,
-        "release_id": f"{DISTRIBUTION}-{ver}-{ARCH}",
+        "release_id": f"{DISTRIBUTION}-{ver}-{ARCH}",  # i686 packages are in the x86_64 repositories
+        "arch": CORE_ARCH[arch],
         "executable": exe,
         "package": package,
         "signal": signal,
-        "packages": sorted(nevra(p) for p in pkgs) + sorted(nevra(sysp[n]) for n in SYSTEM_PACKAGES),
+        "packages": sorted(nevra(p) for p in pkgs) + sorted(nevra(p) for p in system),
         "frames": frames,
         "modules": modules,
         "missing": missing,
@@ -698,8 +771,9 @@ def main():
         die("no TestOS: pass --testos DIR or set RETRACE_TESTOS_DIR")
 
     testos.check_prerequisites()
-    if shutil.which("dwz") is None:
-        die("dwz is missing (run tools/install-deps)")
+    missing = [t for t in ("dwz", "qemu-i386", "ldconfig") if shutil.which(t, path=TOOL_PATH) is None]
+    if missing:
+        die(f"missing tools: {' '.join(missing)} (run tools/install-deps)")
     t0 = time.monotonic()
     sysp = system_packages(os.path.abspath(opts.testos))
     out_final = os.path.abspath(opts.out)
@@ -761,7 +835,7 @@ def main():
                 "repos", "$VER", ARCH, "debuginfo" if n in SYSTEM_DEBUG else "base", "Packages",
                 os.path.basename(p["path"]))} for n, p in sysp.items()},
             "crashes": crashes,
-            # i686 builds in release 10's repositories; no i686 crash: see README.md
+            # i686 builds in release 10's repositories (crash m10-wheel-i686 runs with them)
             "multilib": {"release": MULTILIB_RELEASE, "arch": "i686",
                          "packages": sorted(nevra(p) for p in builder.rpms if p["arch"] == "i686")},
         }
