@@ -13,6 +13,7 @@
 #include "common-string.h"
 #include "config.h"
 #include "sandbox-config.h"
+#include "sandbox-lock.h"
 #include "sandbox-spawn.h"
 #include "sandbox-status.h"
 
@@ -35,6 +36,9 @@ static void help(void)
                "  --memory-max SIZE|max  its memory.max (default 8G)\n"
                "  --allow-ptrace         allow ptrace and process_vm_readv/writev inside\n"
                "  --status-fd FD         write one JSON object to FD when done\n"
+               "  --parent-pid PID       fail unless PID is still the parent once its death is armed\n"
+               "  --lock PATH            hold an flock on PATH while the sandbox lives; wait for it\n"
+               "  --lock-fd FD           the same on an open file (the caller may hold it already)\n"
                "  -h --help              show this help\n"
                "     --version           show the version\n\n"
                "Exit status: the command's, 128+N for signal N, %d timeout, %d setup failure,\n"
@@ -69,6 +73,9 @@ static int parse_argv(int argc, char *argv[], SandboxConfig *c)
                 ARG_MEMORY_MAX,
                 ARG_ALLOW_PTRACE,
                 ARG_STATUS_FD,
+                ARG_PARENT_PID,
+                ARG_LOCK,
+                ARG_LOCK_FD,
                 ARG_VERSION,
         };
         static const struct option options[] = {
@@ -86,6 +93,9 @@ static int parse_argv(int argc, char *argv[], SandboxConfig *c)
                 { "memory-max", required_argument, NULL, ARG_MEMORY_MAX },
                 { "allow-ptrace", no_argument, NULL, ARG_ALLOW_PTRACE },
                 { "status-fd", required_argument, NULL, ARG_STATUS_FD },
+                { "parent-pid", required_argument, NULL, ARG_PARENT_PID },
+                { "lock", required_argument, NULL, ARG_LOCK },
+                { "lock-fd", required_argument, NULL, ARG_LOCK_FD },
                 { "help", no_argument, NULL, 'h' },
                 { "version", no_argument, NULL, ARG_VERSION },
                 {},
@@ -214,6 +224,31 @@ static int parse_argv(int argc, char *argv[], SandboxConfig *c)
                                                        "descriptor: %m",
                                                        c->status_fd);
                         break;
+                case ARG_PARENT_PID:
+                        r = parse_int(optarg, &c->parent_pid);
+                        if (r < 0 || c->parent_pid <= 0)
+                                return log_error_errno(r < 0 ? r : -EINVAL,
+                                                       "Invalid --parent-pid %s: expected a process id (%m)",
+                                                       optarg);
+                        break;
+                case ARG_LOCK:
+                        if (isempty(optarg))
+                                return log_error_errno(EINVAL, "Invalid --lock: expected a file name");
+                        free(c->lock_path);
+                        c->lock_path = strdup(optarg);
+                        if (!c->lock_path)
+                                return log_oom();
+                        break;
+                case ARG_LOCK_FD:
+                        r = parse_int(optarg, &c->lock_fd);
+                        if (r < 0 || c->lock_fd < 0)
+                                return log_error_errno(r < 0 ? r : -EINVAL, "Invalid --lock-fd %s (%m)",
+                                                       optarg);
+                        if (fcntl(c->lock_fd, F_GETFD) < 0)
+                                return log_error_errno(errno,
+                                                       "--lock-fd %d is not an open file descriptor: %m",
+                                                       c->lock_fd);
+                        break;
                 case '?':
                         return log_error_errno(EINVAL, "Unknown option; see retrace-sandbox --help");
                 default:
@@ -250,11 +285,23 @@ int main(int argc, char *argv[])
         int r;
 
         log_set_program("retrace-sandbox");
+        /* Die with the caller (the daemon), first thing: the sandbox must not outlive it. */
+        r = sandbox_die_with_parent(getppid());
+        if (r < 0) {
+                (void) log_error_errno(r, "Cannot tie retrace-sandbox to its caller's life: %m");
+                return SANDBOX_EXIT_SETUP;
+        }
         sandbox_config_init(&c);
         r = parse_argv(argc, argv, &c);
         if (r <= 0) {
                 sandbox_config_done(&c);
                 return r < 0 ? SANDBOX_EXIT_SETUP : EXIT_SUCCESS;
+        }
+        if (c.parent_pid > 0 && getppid() != c.parent_pid) {
+                log_error("The caller (--parent-pid %d) is gone: not starting a sandbox it cannot stop.",
+                          (int) c.parent_pid);
+                sandbox_config_done(&c);
+                return SANDBOX_EXIT_SETUP;
         }
         r = sandbox_config_validate(&c, &e);
         if (r < 0) {
@@ -271,7 +318,11 @@ int main(int argc, char *argv[])
                 (void) log_error_errno(r, "Sandbox setup failed: %s: %m", e.message);
         else if (result.exec_failed)
                 (void) log_error_errno(result.exec_error, "Cannot execute %s in the sandbox: %m", c.argv[0]);
-        if (result.timed_out)
+        if (result.lock_timed_out)
+                log_error("Timeout of %llu s reached while waiting for --lock%s (an older sandbox "
+                          "holds it): nothing ran.",
+                          (unsigned long long) (c.timeout_usec / 1000000), c.lock_path ? "" : "-fd");
+        else if (result.timed_out)
                 log_error("Timeout of %llu s reached: everything in the sandbox was killed.",
                           (unsigned long long) (c.timeout_usec / 1000000));
         if (result.output_limit_hit)

@@ -6,6 +6,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/resource.h>
+#include <sys/types.h>
 
 #include "sandbox-error.h"
 
@@ -55,7 +56,10 @@ typedef struct SandboxConfig {
         uint64_t pids_max;   /* pids.max; SANDBOX_CGROUP_UNLIMITED for "max" */
         uint64_t memory_max; /* memory.max (memory.swap.max is 0); SANDBOX_CGROUP_UNLIMITED for "max" */
         bool allow_ptrace;
-        int status_fd; /* -EBADF: none */
+        int status_fd;    /* -EBADF: none */
+        pid_t parent_pid; /* 0: die with whatever parent we have at start; else it must be this one */
+        char *lock_path;  /* held (flock) by the helper and init while the sandbox lives; NULL: none */
+        int lock_fd;      /* the same for an open file the caller passes (and may hold); -EBADF: none */
         char **argv;
 } SandboxConfig;
 

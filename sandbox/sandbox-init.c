@@ -171,8 +171,8 @@ fail:
 
 _noreturn_ void sandbox_init_run(const SandboxConfig *c, const SandboxIds *ids, const SandboxInitFds *fds)
 {
-        const int keep[] = { STDIN_FILENO, STDOUT_FILENO, STDERR_FILENO, fds->sync,
-                             fds->report,  fds->out,      fds->err,      fds->filter };
+        const int keep[] = { STDIN_FILENO, STDOUT_FILENO, STDERR_FILENO, fds->sync, fds->report,
+                             fds->out,     fds->err,      fds->filter,   fds->lock };
         SandboxError e = {};
         pid_t command;
         char go;

@@ -28,6 +28,7 @@ typedef struct SandboxInitFds {
         int out;    /* write: the command's stdout */
         int err;    /* write: the command's stderr */
         int filter; /* read: the compiled seccomp filter, until EOF */
+        int lock;   /* --lock, kept open by init (not by the command); -EBADF: none */
 } SandboxInitFds;
 
 /* The sandbox's pid 1, started by sandbox_run() in the new namespaces: sets up the file system, drops

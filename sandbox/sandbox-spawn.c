@@ -17,6 +17,7 @@
 #include "common-string.h"
 #include "sandbox-cgroup.h"
 #include "sandbox-init.h"
+#include "sandbox-lock.h"
 #include "sandbox-seccomp.h"
 #include "sandbox-uidmap.h"
 
@@ -229,7 +230,7 @@ int sandbox_run(const SandboxConfig *c, SandboxResult *ret, SandboxError *e)
         int sync_pipe[2] = { -EBADF, -EBADF }, report_pipe[2] = { -EBADF, -EBADF };
         int out_pipe[2] = { -EBADF, -EBADF }, err_pipe[2] = { -EBADF, -EBADF };
         int filter_pipe[2] = { -EBADF, -EBADF };
-        _cleanup_close_ int pidfd = -EBADF;
+        _cleanup_close_ int pidfd = -EBADF, lock_fd = -EBADF;
         _cleanup_(sandbox_cgroup_destroy) SandboxCgroup cg = SANDBOX_CGROUP_NULL;
         uint64_t start = now_usec(), deadline;
         SandboxResult result = {};
@@ -245,6 +246,30 @@ int sandbox_run(const SandboxConfig *c, SandboxResult *ret, SandboxError *e)
         if (geteuid() == 0 && setgroups(0, NULL) < 0) {
                 r = sandbox_error_set(e, errno, "cannot drop supplementary groups");
                 goto fail;
+        }
+        if (c->lock_path || c->lock_fd >= 0) {
+                if (c->lock_path)
+                        r = sandbox_lock_take(c->lock_path, deadline, &lock_fd, &result.lock_wait_usec);
+                else {
+                        lock_fd = fcntl(c->lock_fd, F_DUPFD_CLOEXEC, 3);
+                        r = lock_fd < 0 ? -errno
+                                        : sandbox_lock_fd(lock_fd, deadline, &result.lock_wait_usec);
+                }
+                if (r == -ETIMEDOUT) {
+                        /* Like a timeout of the command: the caller retries later, nothing ran. */
+                        result.timed_out = result.lock_timed_out = true;
+                        result.lock_wait_usec = now_usec() - start;
+                        result.wall_usec = result.lock_wait_usec;
+                        *ret = result;
+                        return 0;
+                }
+                if (r < 0) {
+                        if (c->lock_path)
+                                (void) sandbox_error_set(e, r, "cannot lock --lock %s", c->lock_path);
+                        else
+                                (void) sandbox_error_set(e, r, "cannot lock --lock-fd %d", c->lock_fd);
+                        goto fail;
+                }
         }
         if ((r = make_pipe(sync_pipe)) < 0 || (r = make_pipe(report_pipe)) < 0 ||
             (r = make_pipe(out_pipe)) < 0 || (r = make_pipe(err_pipe)) < 0 ||
@@ -291,6 +316,7 @@ int sandbox_run(const SandboxConfig *c, SandboxResult *ret, SandboxError *e)
                         .out = out_pipe[1],
                         .err = err_pipe[1],
                         .filter = filter_pipe[0],
+                        .lock = lock_fd,
                 };
                 sandbox_init_run(c, &ids, &fds);
         }

@@ -32,6 +32,8 @@ typedef struct SandboxResult {
         char cgroup_problem[SANDBOX_MESSAGE_MAX]; /* ... or why not ("" with --cgroup no) */
         bool pids_limit_hit;                      /* pids.max refused a fork */
         bool memory_limit_hit;                    /* memory.max made the kernel kill inside */
+        uint64_t lock_wait_usec;                  /* time spent waiting for --lock */
+        bool lock_timed_out;                      /* --timeout expired while waiting: nothing ran */
 } SandboxResult;
 
 /* The exit status retrace-sandbox reports for this result: the command's status, 128+signal, or one

@@ -44,7 +44,7 @@ TEST(json)
                            "\"output_limit_hit\":true,\"output_bytes\":1000,\"output_dropped\":99000,"
                            "\"wall_time_us\":1500,\"cpu_time_us\":700,\"peak_memory_bytes\":4096,"
                            "\"cgroup\":null,\"cgroup_problem\":null,\"pids_limit_hit\":false,"
-                           "\"memory_limit_hit\":false,\"setup_error\":null,\"exec_error\":null}\n");
+                           "\"memory_limit_hit\":false,\"lock_wait_us\":0,\"setup_error\":null,\"exec_error\":null}\n");
         free(json);
 
         r.cgroup_used = true;

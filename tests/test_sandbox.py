@@ -10,12 +10,14 @@ of each testos core, bound read-only into the sandbox.
 
 Runs as an ordinary user and as root (then the sandbox runs as uid 65534)."""
 
+import fcntl
 import json
 import os
 import shutil
 import signal
 import socket
 import subprocess
+import sys
 import tempfile
 import time
 
@@ -193,6 +195,104 @@ def test_killing_the_helper_kills_everything():
             helper.wait()
 
 
+# A daemon-like parent: starts the helper (with --parent-pid and --lock, as the daemon does), passes
+# "ready" on with the helper's pid, then idles until it is killed.
+PARENT_SCRIPT = """
+import os, subprocess, sys, time
+helper, lock, token = sys.argv[1], sys.argv[2], sys.argv[3]
+options = sys.argv[4:]
+p = subprocess.Popen([helper, "--parent-pid", str(os.getpid()), "--lock", lock, *options, "--",
+                      "/probe", "sleep-tree", token], stdout=subprocess.PIPE, stdin=subprocess.DEVNULL)
+line = p.stdout.readline()
+print(line.decode().strip(), p.pid, flush=True)
+while True:
+    time.sleep(60)
+"""
+
+
+def alive(pid):
+    """pid exists and is not a zombie (an orphan is reaped by whoever adopted it, maybe late)."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+def lock_is_free(path):
+    with open(path, "a") as f:
+        try:
+            fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return False
+        fcntl.flock(f, fcntl.LOCK_UN)
+        return True
+
+
+def test_parent_death_kills_everything():
+    """kill -9 of the daemon-like parent: the helper (PR_SET_PDEATHSIG) and with it everything in the
+    sandbox are gone within 2 s, and the task's lock is free again."""
+    token = f"retrace-parent-{os.getpid()}"
+    lock = os.path.join(work, "parent-death.lock")
+    parent = subprocess.Popen([sys.executable, "-c", PARENT_SCRIPT, HELPER, lock, token, *probe_options()],
+                              stdout=subprocess.PIPE, stdin=subprocess.DEVNULL)
+    try:
+        line = parent.stdout.readline().split()
+        rt.check(len(line) == 2 and line[0] == b"ready", f"the sandbox did not start: {line!r}")
+        helper_pid = int(line[1])
+        inside = [pid for pid in processes_with(token) if pid != helper_pid]
+        rt.check(len(inside) >= 3, f"expected init, probe, child and grandchild, found {inside}")
+        rt.check(not lock_is_free(lock), "the running sandbox does not hold its --lock")
+        parent.kill()
+        parent.wait(timeout=10)
+        start = time.monotonic()
+        while (processes_with(token) or alive(helper_pid)) and time.monotonic() - start < 2:
+            time.sleep(0.02)
+        took = time.monotonic() - start
+        left = processes_with(token)
+        kill_all(left)
+        rt.check(not left and not alive(helper_pid),
+                 f"processes survived kill -9 of the parent for 2 s: {left}, helper {helper_pid}")
+        rt.check(lock_is_free(lock), "the lock is still held after the sandbox died")
+        print(f"   sandbox gone {took:.3f} s after kill -9 of its parent")
+    finally:
+        if parent.poll() is None:
+            parent.kill()
+            parent.wait()
+
+
+def test_parent_pid_and_lock():
+    # A parent that is not ours (as after the caller died before the signal was armed): refused.
+    p = subprocess.run([HELPER, "--parent-pid", "1", *probe_options(), "--", "/probe", "exit", "0"],
+                       capture_output=True)
+    rt.check(p.returncode == EXIT_SETUP and b"--parent-pid 1" in p.stderr, text(p))
+
+    # While an older sandbox of the task holds the lock, the new one waits; at its timeout nothing ran.
+    lock = os.path.join(work, "task.lock")
+    holder = open(lock, "a")
+    fcntl.flock(holder, fcntl.LOCK_EX)
+    p, status = sandbox(["/probe", "exit", "0"], probe_options("--lock", lock, "--timeout", "1"))
+    rt.check(p.returncode == EXIT_TIMEOUT and status["timed_out"] and status["exit_code"] is None
+             and b"waiting for --lock" in p.stderr and status["lock_wait_us"] >= 900000, (text(p), status))
+    # The caller's own lock, passed with --lock-fd: kept, not waited for.
+    p, status = sandbox(["/probe", "exit", "0"], probe_options("--lock-fd", str(holder.fileno()), "--timeout", "5"),
+                        pass_fds=(holder.fileno(),))
+    rt.check(p.returncode == 0 and status["lock_wait_us"] < 500000, (text(p), status))
+    # Released while the next one waits: it then runs.
+    r_fd, w_fd = os.pipe()
+    helper = subprocess.Popen([HELPER, "--status-fd", str(w_fd), *probe_options("--lock", lock, "--timeout", "20"),
+                               "--", "/probe", "exit", "0"], pass_fds=(w_fd,), stdout=subprocess.DEVNULL)
+    os.close(w_fd)
+    time.sleep(0.5)
+    rt.check(helper.poll() is None, "the sandbox did not wait for the lock")
+    holder.close()
+    rt.check(helper.wait(timeout=20) == 0, "the sandbox did not run after the lock was released")
+    with os.fdopen(r_fd) as f:
+        status = json.loads(f.read())
+    rt.check(status["exit_code"] == 0 and status["lock_wait_us"] >= 400000, status)
+    rt.check(lock_is_free(lock), "the lock is held after the sandbox ended")
+
+
 def test_fork_bomb_is_contained():
     token = f"retrace-forkbomb-{os.getpid()}"
     p, status = sandbox(["/probe", "forkbomb", token], probe_options("--rlimit", "nproc=40"), timeout=120)
@@ -242,7 +342,8 @@ roots = rt.TestosRoots()
 work = tempfile.mkdtemp(prefix="retrace-test-sandbox-")
 try:
     rt.run_tests([test_isolation_from_inside, test_exit_status_and_status_fd, test_timeout_kills_everything,
-                  test_killing_the_helper_kills_everything, test_fork_bomb_is_contained, test_output_limit,
+                  test_killing_the_helper_kills_everything, test_parent_death_kills_everything,
+                  test_parent_pid_and_lock, test_fork_bomb_is_contained, test_output_limit,
                   test_gdb_backtraces_in_sandbox])
 finally:
     roots.cleanup()
