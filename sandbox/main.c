@@ -32,8 +32,8 @@ static void help(void)
                "  --rlimit NAME=VALUE    as, core, cpu, data, fsize, nofile, nproc, stack, ...\n"
                "  --output-limit BYTES   cap on captured stdout+stderr (default 16M)\n"
                "  --cgroup MODE          auto, no, require: a cgroup v2 of its own (default auto)\n"
-               "  --pids-max N|max       its pids.max (default 512)\n"
-               "  --memory-max SIZE|max  its memory.max (default 8G)\n"
+               "  --pids-max N|max       tasks inside at most: pids.max, else counted (default 64)\n"
+               "  --memory-max SIZE|max  memory of all inside: memory.max, else polled RSS sum (8G)\n"
                "  --allow-ptrace         allow ptrace and process_vm_readv/writev inside\n"
                "  --status-fd FD         write one JSON object to FD when done\n"
                "  --parent-pid PID       fail unless PID is still the parent once its death is armed\n"
@@ -329,11 +329,15 @@ int main(int argc, char *argv[])
                 log_warning("Output limit of %llu bytes reached: %llu bytes dropped.",
                             (unsigned long long) c.output_limit, (unsigned long long) result.output_dropped);
         if (result.pids_limit_hit)
-                log_warning(
-                        "Process limit of the sandbox's cgroup (--pids-max) reached: forks were refused.");
+                log_warning("Process limit of the sandbox (--pids-max %llu) reached: forks were refused%s.",
+                            (unsigned long long) c.pids_max,
+                            result.cgroup_used ? "" : " (or, above it, everything inside was killed)");
         if (result.memory_limit_hit)
-                log_warning("Memory limit of the sandbox's cgroup (--memory-max) reached: the kernel killed "
-                            "processes inside.");
+                log_warning("Memory limit of the sandbox (--memory-max %llu bytes) reached: %s.",
+                            (unsigned long long) c.memory_max,
+                            result.cgroup_used ? "the kernel killed processes inside"
+                                               : "the sum of the resident sets of the processes inside "
+                                                 "passed it, and everything inside was killed");
         if (c.status_fd >= 0)
                 status_write(c.status_fd, &result);
 

@@ -13,7 +13,7 @@
 #define SANDBOX_TMPFS_SIZE_DEFAULT   (64ULL << 20)
 #define SANDBOX_OUTPUT_LIMIT_DEFAULT (16ULL << 20)
 #define SANDBOX_RLIMIT_INFINITY      UINT64_MAX
-#define SANDBOX_PIDS_MAX_DEFAULT     512ULL
+#define SANDBOX_PIDS_MAX_DEFAULT     64ULL /* tasks: gdb uses at most 8 worker threads, crash one */
 #define SANDBOX_MEMORY_MAX_DEFAULT   (8ULL << 30)
 #define SANDBOX_CGROUP_UNLIMITED     UINT64_MAX /* "max" */
 

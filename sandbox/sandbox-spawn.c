@@ -7,6 +7,7 @@
 #include <poll.h>
 #include <sched.h>
 #include <signal.h>
+#include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -236,6 +237,7 @@ int sandbox_run(const SandboxConfig *c, SandboxResult *ret, SandboxError *e)
         SandboxResult result = {};
         char problem[SANDBOX_MESSAGE_MAX];
         struct rusage ru = {};
+        SandboxUsage *usage = MAP_FAILED;
         SandboxIds ids;
         int r, filter_error = 0, status = 0;
         pid_t pid;
@@ -270,6 +272,12 @@ int sandbox_run(const SandboxConfig *c, SandboxResult *ret, SandboxError *e)
                                 (void) sandbox_error_set(e, r, "cannot lock --lock-fd %d", c->lock_fd);
                         goto fail;
                 }
+        }
+        /* Shared with init across clone(); written only by init. */
+        usage = mmap(NULL, sizeof(SandboxUsage), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+        if (usage == MAP_FAILED) {
+                r = sandbox_error_set(e, errno, "cannot map the usage page");
+                goto fail;
         }
         if ((r = make_pipe(sync_pipe)) < 0 || (r = make_pipe(report_pipe)) < 0 ||
             (r = make_pipe(out_pipe)) < 0 || (r = make_pipe(err_pipe)) < 0 ||
@@ -317,6 +325,10 @@ int sandbox_run(const SandboxConfig *c, SandboxResult *ret, SandboxError *e)
                         .err = err_pipe[1],
                         .filter = filter_pipe[0],
                         .lock = lock_fd,
+                        .usage = usage,
+                        /* Without a cgroup controller for it, init enforces the ceiling. */
+                        .memory_max = cg.fd >= 0 && cg.memory ? UINT64_MAX : c->memory_max,
+                        .pids_max = cg.fd >= 0 && cg.pids ? UINT64_MAX : c->pids_max,
                 };
                 sandbox_init_run(c, &ids, &fds);
         }
@@ -376,7 +388,13 @@ int sandbox_run(const SandboxConfig *c, SandboxResult *ret, SandboxError *e)
                 result.signal = WTERMSIG(status); /* init itself was killed from outside */
         result.cpu_usec = (uint64_t) (ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1000000ULL +
                           (uint64_t) (ru.ru_utime.tv_usec + ru.ru_stime.tv_usec);
-        result.peak_memory = (uint64_t) ru.ru_maxrss * 1024ULL;
+        /* The largest polled sum over everything inside, or the largest single process (ru_maxrss
+         * covers init's reaped descendants) when that is more (a short life between two polls). */
+        result.peak_memory = MAX(usage->peak_memory, (uint64_t) ru.ru_maxrss * 1024ULL);
+        result.peak_tasks = usage->peak_tasks;
+        result.memory_limit_hit = usage->memory_limit_hit;
+        result.pids_limit_hit = usage->pids_limit_hit;
+        (void) munmap(usage, sizeof(SandboxUsage));
         sandbox_cgroup_collect(&cg, &result);
         result.wall_usec = now_usec() - start;
         close_pair(sync_pipe);
@@ -395,6 +413,8 @@ kill:
         (void) kill(pid, SIGKILL);
         (void) waitpid(pid, NULL, 0);
 fail:
+        if (usage != MAP_FAILED)
+                (void) munmap(usage, sizeof(SandboxUsage));
         close_pair(sync_pipe);
         close_pair(report_pipe);
         close_pair(out_pipe);

@@ -83,7 +83,8 @@ int sandbox_result_to_json(const SandboxResult *r, char **ret)
                 fputs("null", f);
         fprintf(f, ",\"pids_limit_hit\":%s,\"memory_limit_hit\":%s", r->pids_limit_hit ? "true" : "false",
                 r->memory_limit_hit ? "true" : "false");
-        fprintf(f, ",\"lock_wait_us\":%llu", (unsigned long long) r->lock_wait_usec);
+        fprintf(f, ",\"peak_tasks\":%llu,\"lock_wait_us\":%llu", (unsigned long long) r->peak_tasks,
+                (unsigned long long) r->lock_wait_usec);
         fputs(",\"setup_error\":", f);
         if (r->setup_failed) {
                 char text[SANDBOX_MESSAGE_MAX + 128];

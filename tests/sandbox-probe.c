@@ -7,9 +7,11 @@
  *   sandbox-probe ids               prints "RUID EUID"
  *   sandbox-probe sleep-tree TOKEN  starts a child and a grandchild (in its own session), prints
  *                                   "ready", then all three sleep; TOKEN marks them in /proc/PID/cmdline
- *   sandbox-probe forkbomb TOKEN    forks until refused; prints "forks N errno E"
+ *   sandbox-probe forkbomb TOKEN [hold]  forks until refused; prints "forks N errno E"; with hold
+ *                                   it then waits to be killed
  *   sandbox-probe memhog MIB        allocates and touches MIB MiB, 1 MiB at a time, printing
  *                                   "touched N" every 8 MiB; prints "done N" when it got them all
+ *   sandbox-probe memhog-split N MIB  N processes each touch MIB MiB, then wait to be killed
  *   sandbox-probe spew BYTES        writes BYTES bytes to stdout
  *   sandbox-probe exit N            exits with status N
  *   sandbox-probe kill SIGNAL       kills itself with SIGNAL
@@ -469,7 +471,7 @@ static int sleep_tree(void)
                 pause();
 }
 
-static int forkbomb(void)
+static int forkbomb(bool hold)
 {
         long n = 0;
 
@@ -487,6 +489,8 @@ static int forkbomb(void)
                         break;
         }
         printf("forks %ld errno %d\n", n, errno);
+        while (hold)
+                pause();
         return 0;
 }
 
@@ -505,6 +509,19 @@ static int memhog(unsigned long mib)
         }
         printf("done %lu\n", n);
         return n == mib ? 0 : 1;
+}
+
+/* n processes (this one and n - 1 children), each touching mib MiB, then waiting to be killed:
+ * each under a per-process limit, together over a ceiling for the tree. */
+static int memhog_split(int n, unsigned long mib)
+{
+        for (int i = 1; i < n; i++)
+                if (fork() == 0)
+                        break;
+        if (memhog(mib) != 0)
+                return 1;
+        for (;;)
+                pause();
 }
 
 static int spew(unsigned long long bytes)
@@ -535,7 +552,7 @@ int main(int argc, char *argv[])
         if (argc >= 3 && strcmp(argv[1], "sleep-tree") == 0)
                 return sleep_tree();
         if (argc >= 3 && strcmp(argv[1], "forkbomb") == 0)
-                return forkbomb();
+                return forkbomb(argc >= 4 && strcmp(argv[3], "hold") == 0);
         if (argc >= 3 && strcmp(argv[1], "exit") == 0)
                 return atoi(argv[2]);
         if (argc >= 3 && strcmp(argv[1], "kill") == 0) {
@@ -544,6 +561,8 @@ int main(int argc, char *argv[])
         }
         if (argc >= 3 && strcmp(argv[1], "memhog") == 0)
                 return memhog(strtoul(argv[2], NULL, 10));
+        if (argc >= 4 && strcmp(argv[1], "memhog-split") == 0)
+                return memhog_split(atoi(argv[2]), strtoul(argv[3], NULL, 10));
         if (argc >= 3 && strcmp(argv[1], "spew") == 0)
                 return spew(strtoull(argv[2], NULL, 10));
         fprintf(stderr, "usage: see the comment at the top of sandbox-probe.c\n");

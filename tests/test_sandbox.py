@@ -306,6 +306,40 @@ def test_fork_bomb_is_contained():
     print(f"   fork bomb stopped after {forks} forks")
 
 
+def test_fork_bomb_stops_at_the_default_ceiling():
+    """Without a cgroup and without --rlimit nproc: the pids ceiling (default 64 tasks) holds."""
+    token = f"retrace-forkbomb-default-{os.getpid()}"
+    p, status = sandbox(["/probe", "forkbomb", token, "hold"], probe_options("--cgroup", "no", "--timeout", "3"),
+                        timeout=60)
+    left = processes_with(token)
+    kill_all(left)
+    out = p.stdout.decode()
+    rt.check(out.startswith("forks "), text(p))
+    forks = int(out.split()[1])
+    rt.check(0 < forks < 64 and status["pids_limit_hit"] and status["peak_tasks"] <= 65, (forks, status))
+    rt.check(b"--pids-max 64" in p.stderr, text(p))
+    rt.check(not left, f"fork bomb processes survived: {len(left)}")
+    print(f"   fork bomb stopped after {forks} forks, {status['peak_tasks']} tasks at most")
+
+
+def test_memory_ceiling_holds_for_the_whole_tree():
+    """Four processes, each far under its own address-space limit, together over --memory-max: init
+    sees the sum pass the ceiling and kills everything; the status says so and has the real peak."""
+    p, status = sandbox(["/probe", "memhog-split", "4", "80"],
+                        probe_options("--cgroup", "no", "--rlimit", "as=1G", "--memory-max", "200M", "--timeout", "60"),
+                        timeout=120)
+    rt.check(p.returncode == 128 + signal.SIGKILL and status["signal"] == "SIGKILL" and status["memory_limit_hit"]
+             and not status["timed_out"], (text(p), status))
+    rt.check(status["peak_memory_bytes"] > 200 << 20, status)
+    rt.check(b"--memory-max" in p.stderr and b"everything inside was killed" in p.stderr, text(p))
+    print(f"   killed at {status['peak_memory_bytes'] >> 20} MiB (ceiling 200 MiB)")
+
+    # Under the ceiling nothing happens, and the peak is the command's, not the helper's.
+    p, status = sandbox(["/probe", "memhog", "100"], probe_options("--cgroup", "no", "--memory-max", "200M"))
+    rt.check(p.returncode == 0 and not status["memory_limit_hit"] and status["peak_memory_bytes"] >= 100 << 20,
+             (text(p), status))
+
+
 def test_output_limit():
     p, status = sandbox(["/probe", "spew", "100000"], probe_options("--output-limit", "1000"))
     rt.check(p.returncode == 0 and len(p.stdout) == 1000, f"{len(p.stdout)} bytes passed\n{text(p)[:2000]}")
@@ -343,7 +377,8 @@ work = tempfile.mkdtemp(prefix="retrace-test-sandbox-")
 try:
     rt.run_tests([test_isolation_from_inside, test_exit_status_and_status_fd, test_timeout_kills_everything,
                   test_killing_the_helper_kills_everything, test_parent_death_kills_everything,
-                  test_parent_pid_and_lock, test_fork_bomb_is_contained, test_output_limit,
+                  test_parent_pid_and_lock, test_fork_bomb_is_contained,
+                  test_fork_bomb_stops_at_the_default_ceiling, test_memory_ceiling_holds_for_the_whole_tree, test_output_limit,
                   test_gdb_backtraces_in_sandbox])
 finally:
     roots.cleanup()
