@@ -14,6 +14,7 @@
 #include "config.h"
 #include "sandbox-config.h"
 #include "sandbox-lock.h"
+#include "sandbox-program.h"
 #include "sandbox-spawn.h"
 #include "sandbox-status.h"
 
@@ -23,7 +24,9 @@ static void help(void)
                "Runs COMMAND in new user, mount, pid, network, ipc, uts and cgroup namespaces, in a\n"
                "read-only root, with no capabilities and a seccomp filter.\n\n"
                "  --root DIR             directory that becomes / (mounted read-only, nosuid, nodev)\n"
+               "  --empty-root           / is an empty tmpfs holding only what the mounts add\n"
                "  --ro-bind SRC DEST     bind SRC read-only at DEST inside\n"
+               "  --ro-bind-program PATH bind PATH, its ELF interpreter and libraries read-only\n"
                "  --bind SRC DEST        bind SRC read-write at DEST inside\n"
                "  --tmpfs DEST[:SIZE]    private writable tmpfs (default size 64M)\n"
                "  --chdir DIR            working directory inside\n"
@@ -60,7 +63,9 @@ static int parse_argv(int argc, char *argv[], SandboxConfig *c)
 {
         enum {
                 ARG_ROOT = 0x100,
+                ARG_EMPTY_ROOT,
                 ARG_RO_BIND,
+                ARG_RO_BIND_PROGRAM,
                 ARG_BIND,
                 ARG_TMPFS,
                 ARG_CHDIR,
@@ -80,7 +85,9 @@ static int parse_argv(int argc, char *argv[], SandboxConfig *c)
         };
         static const struct option options[] = {
                 { "root", required_argument, NULL, ARG_ROOT },
+                { "empty-root", no_argument, NULL, ARG_EMPTY_ROOT },
                 { "ro-bind", required_argument, NULL, ARG_RO_BIND },
+                { "ro-bind-program", required_argument, NULL, ARG_RO_BIND_PROGRAM },
                 { "bind", required_argument, NULL, ARG_BIND },
                 { "tmpfs", required_argument, NULL, ARG_TMPFS },
                 { "chdir", required_argument, NULL, ARG_CHDIR },
@@ -134,6 +141,17 @@ static int parse_argv(int argc, char *argv[], SandboxConfig *c)
                                                        "Invalid --%s %s %s: DEST must be a normalized "
                                                        "absolute path other than / (%m)",
                                                        name, optarg, second);
+                        break;
+                }
+                case ARG_EMPTY_ROOT:
+                        c->empty_root = true;
+                        break;
+                case ARG_RO_BIND_PROGRAM: {
+                        SandboxError e = {};
+
+                        r = sandbox_config_add_program(c, optarg, &e);
+                        if (r < 0)
+                                return log_error_errno(r, "%s: %m", e.message);
                         break;
                 }
                 case ARG_TMPFS:

@@ -299,8 +299,11 @@ int sandbox_config_set_env(SandboxConfig *c, const char *name, const char *value
 
 int sandbox_config_validate(const SandboxConfig *c, SandboxError *e)
 {
-        if (isempty(c->root))
-                return sandbox_error_set(e, EINVAL, "no root directory given: use --root DIR");
+        if (isempty(c->root) && !c->empty_root)
+                return sandbox_error_set(e, EINVAL,
+                                         "no root directory given: use --root DIR (or --empty-root)");
+        if (!isempty(c->root) && c->empty_root)
+                return sandbox_error_set(e, EINVAL, "--root and --empty-root exclude each other: give one");
         if (strv_length(c->argv) == 0 || isempty(c->argv[0]))
                 return sandbox_error_set(e, EINVAL, "no command given: add -- COMMAND [ARG…]");
         if (c->chdir && !path_is_normalized_absolute(c->chdir))

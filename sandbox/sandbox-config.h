@@ -44,6 +44,7 @@ typedef struct SandboxMount {
 /* Everything retrace-sandbox's options describe. Filled by the option parser, read by sandbox_run(). */
 typedef struct SandboxConfig {
         char *root;
+        bool empty_root;      /* no root directory: / is the sandbox's own empty tmpfs (plus the mounts) */
         SandboxMount *mounts; /* in command-line order: later mounts may go inside earlier ones */
         size_t n_mounts;
         char *chdir;

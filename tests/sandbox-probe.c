@@ -12,6 +12,7 @@
  *   sandbox-probe memhog MIB        allocates and touches MIB MiB, 1 MiB at a time, printing
  *                                   "touched N" every 8 MiB; prints "done N" when it got them all
  *   sandbox-probe memhog-split N MIB  N processes each touch MIB MiB, then wait to be killed
+ *   sandbox-probe tree              lists the file system ("d PATH", "f PATH"; not /proc, /dev)
  *   sandbox-probe spew BYTES        writes BYTES bytes to stdout
  *   sandbox-probe exit N            exits with status N
  *   sandbox-probe kill SIGNAL       kills itself with SIGNAL
@@ -524,6 +525,35 @@ static int memhog_split(int n, unsigned long mib)
                 pause();
 }
 
+/* Prints every path below dir (not following symlinks), "d PATH" for directories, "f PATH" for the
+ * rest; /proc and /dev, the sandbox's own, are skipped. */
+static int tree(const char *dir)
+{
+        DIR *d = opendir(dir);
+        struct dirent *de;
+        int r = 0;
+
+        if (!d)
+                return 1;
+        while ((de = readdir(d))) {
+                char path[4096];
+                struct stat st;
+
+                if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
+                        continue;
+                snprintf(path, sizeof(path), "%s/%s", strcmp(dir, "/") == 0 ? "" : dir, de->d_name);
+                if (strcmp(path, "/proc") == 0 || strcmp(path, "/dev") == 0)
+                        continue;
+                if (lstat(path, &st) < 0)
+                        return 1;
+                printf("%c %s\n", S_ISDIR(st.st_mode) ? 'd' : 'f', path);
+                if (S_ISDIR(st.st_mode))
+                        r |= tree(path);
+        }
+        closedir(d);
+        return r;
+}
+
 static int spew(unsigned long long bytes)
 {
         static char block[4096];
@@ -563,6 +593,8 @@ int main(int argc, char *argv[])
                 return memhog(strtoul(argv[2], NULL, 10));
         if (argc >= 4 && strcmp(argv[1], "memhog-split") == 0)
                 return memhog_split(atoi(argv[2]), strtoul(argv[3], NULL, 10));
+        if (argc >= 2 && strcmp(argv[1], "tree") == 0)
+                return tree("/");
         if (argc >= 3 && strcmp(argv[1], "spew") == 0)
                 return spew(strtoull(argv[2], NULL, 10));
         fprintf(stderr, "usage: see the comment at the top of sandbox-probe.c\n");

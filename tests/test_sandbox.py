@@ -16,6 +16,7 @@ import os
 import shutil
 import signal
 import socket
+import struct
 import subprocess
 import sys
 import tempfile
@@ -340,6 +341,81 @@ def test_memory_ceiling_holds_for_the_whole_tree():
              (text(p), status))
 
 
+def makedumpfile():
+    for path in ("/usr/sbin/makedumpfile", "/usr/bin/makedumpfile"):
+        if os.access(path, os.X_OK):
+            return path
+    return None
+
+
+def ldd_files(program):
+    """The files the host's dynamic linker loads for program, by ldd: the interpreter and libraries."""
+    out = subprocess.run(["ldd", program], capture_output=True, text=True, check=True).stdout
+    files = set()
+    for line in out.splitlines():
+        words = line.split()
+        path = words[2] if len(words) >= 3 and words[1] == "=>" else words[0]
+        if path.startswith("/"):
+            files.add(os.path.normpath(path))
+    return files
+
+
+def test_program_root_holds_only_the_program():
+    """The root the flattened-vmcore converter gets (--empty-root --ro-bind-program makedumpfile, its
+    output directory, a /tmp): listed from inside, it holds makedumpfile, the files ldd names for it,
+    /etc/ld.so.cache, and nothing else; makedumpfile converts a flattened dump there."""
+    program = makedumpfile() or "/bin/sh"  # the listing needs a dynamic program; makedumpfile if present
+    out_dir = os.path.join(work, "converted")
+    os.makedirs(out_dir)
+    os.chmod(out_dir, 0o777)  # written by uid 65534 when the test runs as root
+    options = ["--empty-root", "--ro-bind-program", program, "--bind", out_dir, "/out", "--tmpfs", "/tmp"]
+    p, status = sandbox(["/probe", "tree"], [*options, "--ro-bind", PROBE, "/probe"])
+    rt.check(p.returncode == 0, text(p))
+    listed = {line[2:]: line[0] for line in p.stdout.decode().splitlines()}
+    files = {path for path, kind in listed.items() if kind == "f"}
+    # ldd names libraries by the path it found them under; inside they are at the same paths (a
+    # library that ldd reaches through a symlinked directory is bound at the path the cache names).
+    expected = {program, "/probe", "/etc/ld.so.cache"} | ldd_files(program)
+    # (the same file may appear under two names: libc needs ld.so by soname, found through the cache)
+    real_expected = {os.path.realpath(f) for f in expected}
+    beyond = sorted(f for f in files if f != "/probe" and os.path.realpath(f) not in real_expected)
+    rt.check(not beyond, f"files beyond the program's own: {beyond}")
+    missing = [f for f in ldd_files(program) if f not in files and os.path.realpath(f) not in
+               {os.path.realpath(x) for x in files}]
+    rt.check(not missing, f"libraries of {program} missing inside: {missing}\n{sorted(listed)}")
+    parents = {os.path.dirname(f) for f in files}
+    while any(os.path.dirname(d) not in parents for d in parents if d != "/"):
+        parents |= {os.path.dirname(d) for d in parents}
+    dirs = {path for path, kind in listed.items() if kind == "d"}
+    rt.check(dirs <= parents | {"/out", "/tmp"}, f"directories beyond the binds: {sorted(dirs - parents)}")
+    rt.check(not os.listdir(out_dir) and "/out" in dirs and "/tmp" in dirs, sorted(listed))
+    print(f"   the root of {program} holds {len(files)} files: {' '.join(sorted(files))}")
+
+    if program == "/bin/sh":
+        print("   makedumpfile is not installed: the conversion itself is not tried")
+        return
+    # A flattened stream (makedumpfile -F's format, big-endian) of one 16-byte block, as QEMU writes.
+    data = b"hello flattened\n"
+    flat = (b"makedumpfile".ljust(16, b"\0") + struct.pack(">qq", 1, 1)).ljust(4096, b"\0")
+    flat += struct.pack(">qq", 0, len(data)) + data + struct.pack(">qq", -1, -1)
+    dump = os.path.join(work, "vmcore.flat")
+    with open(dump, "wb") as f:
+        f.write(flat)
+    with open(dump, "rb") as stdin:
+        p = subprocess.run([HELPER, *options, "--", program, "-R", "/out/vmcore"], stdin=stdin,
+                           capture_output=True, timeout=60)
+    rt.check(p.returncode == 0, text(p))
+    with open(os.path.join(out_dir, "vmcore"), "rb") as f:
+        rt.check(f.read() == data, "makedumpfile -R wrote something else")
+
+    # A program or library that cannot be found is a setup failure naming it.
+    p = subprocess.run([HELPER, "--empty-root", "--ro-bind-program", "/no/such/program", "--", "/x"],
+                       capture_output=True)
+    rt.check(p.returncode == EXIT_SETUP and b"/no/such/program" in p.stderr, text(p))
+    p = subprocess.run([HELPER, "--empty-root", "--root", "/", "--", "/x"], capture_output=True)
+    rt.check(p.returncode == EXIT_SETUP and b"--empty-root" in p.stderr, text(p))
+
+
 def test_output_limit():
     p, status = sandbox(["/probe", "spew", "100000"], probe_options("--output-limit", "1000"))
     rt.check(p.returncode == 0 and len(p.stdout) == 1000, f"{len(p.stdout)} bytes passed\n{text(p)[:2000]}")
@@ -378,7 +454,8 @@ try:
     rt.run_tests([test_isolation_from_inside, test_exit_status_and_status_fd, test_timeout_kills_everything,
                   test_killing_the_helper_kills_everything, test_parent_death_kills_everything,
                   test_parent_pid_and_lock, test_fork_bomb_is_contained,
-                  test_fork_bomb_stops_at_the_default_ceiling, test_memory_ceiling_holds_for_the_whole_tree, test_output_limit,
+                  test_fork_bomb_stops_at_the_default_ceiling, test_memory_ceiling_holds_for_the_whole_tree,
+                  test_program_root_holds_only_the_program, test_output_limit,
                   test_gdb_backtraces_in_sandbox])
 finally:
     roots.cleanup()
