@@ -13,6 +13,8 @@
 #include "common-string.h"
 #include "config.h"
 #include "sandbox-config.h"
+#include "sandbox-lock.h"
+#include "sandbox-program.h"
 #include "sandbox-spawn.h"
 #include "sandbox-status.h"
 
@@ -22,7 +24,9 @@ static void help(void)
                "Runs COMMAND in new user, mount, pid, network, ipc, uts and cgroup namespaces, in a\n"
                "read-only root, with no capabilities and a seccomp filter.\n\n"
                "  --root DIR             directory that becomes / (mounted read-only, nosuid, nodev)\n"
+               "  --empty-root           / is an empty tmpfs holding only what the mounts add\n"
                "  --ro-bind SRC DEST     bind SRC read-only at DEST inside\n"
+               "  --ro-bind-program PATH bind PATH, its ELF interpreter and libraries read-only\n"
                "  --bind SRC DEST        bind SRC read-write at DEST inside\n"
                "  --tmpfs DEST[:SIZE]    private writable tmpfs (default size 64M)\n"
                "  --chdir DIR            working directory inside\n"
@@ -31,10 +35,13 @@ static void help(void)
                "  --rlimit NAME=VALUE    as, core, cpu, data, fsize, nofile, nproc, stack, ...\n"
                "  --output-limit BYTES   cap on captured stdout+stderr (default 16M)\n"
                "  --cgroup MODE          auto, no, require: a cgroup v2 of its own (default auto)\n"
-               "  --pids-max N|max       its pids.max (default 512)\n"
-               "  --memory-max SIZE|max  its memory.max (default 8G)\n"
+               "  --pids-max N|max       tasks inside at most: pids.max, else counted (default 64)\n"
+               "  --memory-max SIZE|max  memory of all inside: memory.max, else polled RSS sum (8G)\n"
                "  --allow-ptrace         allow ptrace and process_vm_readv/writev inside\n"
                "  --status-fd FD         write one JSON object to FD when done\n"
+               "  --parent-pid PID       fail unless PID is still the parent once its death is armed\n"
+               "  --lock PATH            hold an flock on PATH while the sandbox lives; wait for it\n"
+               "  --lock-fd FD           the same on an open file (the caller may hold it already)\n"
                "  -h --help              show this help\n"
                "     --version           show the version\n\n"
                "Exit status: the command's, 128+N for signal N, %d timeout, %d setup failure,\n"
@@ -58,7 +65,9 @@ static int parse_argv(int argc, char *argv[], SandboxConfig *c)
 {
         enum {
                 ARG_ROOT = 0x100,
+                ARG_EMPTY_ROOT,
                 ARG_RO_BIND,
+                ARG_RO_BIND_PROGRAM,
                 ARG_BIND,
                 ARG_TMPFS,
                 ARG_CHDIR,
@@ -71,11 +80,16 @@ static int parse_argv(int argc, char *argv[], SandboxConfig *c)
                 ARG_MEMORY_MAX,
                 ARG_ALLOW_PTRACE,
                 ARG_STATUS_FD,
+                ARG_PARENT_PID,
+                ARG_LOCK,
+                ARG_LOCK_FD,
                 ARG_VERSION,
         };
         static const struct option options[] = {
                 { "root", required_argument, NULL, ARG_ROOT },
+                { "empty-root", no_argument, NULL, ARG_EMPTY_ROOT },
                 { "ro-bind", required_argument, NULL, ARG_RO_BIND },
+                { "ro-bind-program", required_argument, NULL, ARG_RO_BIND_PROGRAM },
                 { "bind", required_argument, NULL, ARG_BIND },
                 { "tmpfs", required_argument, NULL, ARG_TMPFS },
                 { "chdir", required_argument, NULL, ARG_CHDIR },
@@ -88,6 +102,9 @@ static int parse_argv(int argc, char *argv[], SandboxConfig *c)
                 { "memory-max", required_argument, NULL, ARG_MEMORY_MAX },
                 { "allow-ptrace", no_argument, NULL, ARG_ALLOW_PTRACE },
                 { "status-fd", required_argument, NULL, ARG_STATUS_FD },
+                { "parent-pid", required_argument, NULL, ARG_PARENT_PID },
+                { "lock", required_argument, NULL, ARG_LOCK },
+                { "lock-fd", required_argument, NULL, ARG_LOCK_FD },
                 { "help", no_argument, NULL, 'h' },
                 { "version", no_argument, NULL, ARG_VERSION },
                 {},
@@ -126,6 +143,17 @@ static int parse_argv(int argc, char *argv[], SandboxConfig *c)
                                                        "Invalid --%s %s %s: DEST must be a normalized "
                                                        "absolute path other than / (%m)",
                                                        name, optarg, second);
+                        break;
+                }
+                case ARG_EMPTY_ROOT:
+                        c->empty_root = true;
+                        break;
+                case ARG_RO_BIND_PROGRAM: {
+                        SandboxError e = {};
+
+                        r = sandbox_config_add_program(c, optarg, &e);
+                        if (r < 0)
+                                return log_error_errno(r, "%s: %m", e.message);
                         break;
                 }
                 case ARG_TMPFS:
@@ -216,6 +244,31 @@ static int parse_argv(int argc, char *argv[], SandboxConfig *c)
                                                        "descriptor: %m",
                                                        c->status_fd);
                         break;
+                case ARG_PARENT_PID:
+                        r = parse_int(optarg, &c->parent_pid);
+                        if (r < 0 || c->parent_pid <= 0)
+                                return log_error_errno(r < 0 ? r : -EINVAL,
+                                                       "Invalid --parent-pid %s: expected a process id (%m)",
+                                                       optarg);
+                        break;
+                case ARG_LOCK:
+                        if (isempty(optarg))
+                                return log_error_errno(EINVAL, "Invalid --lock: expected a file name");
+                        free(c->lock_path);
+                        c->lock_path = strdup(optarg);
+                        if (!c->lock_path)
+                                return log_oom();
+                        break;
+                case ARG_LOCK_FD:
+                        r = parse_int(optarg, &c->lock_fd);
+                        if (r < 0 || c->lock_fd < 0)
+                                return log_error_errno(r < 0 ? r : -EINVAL, "Invalid --lock-fd %s (%m)",
+                                                       optarg);
+                        if (fcntl(c->lock_fd, F_GETFD) < 0)
+                                return log_error_errno(errno,
+                                                       "--lock-fd %d is not an open file descriptor: %m",
+                                                       c->lock_fd);
+                        break;
                 case '?':
                         return log_error_errno(EINVAL, "Unknown option; see retrace-sandbox --help");
                 default:
@@ -252,11 +305,23 @@ int main(int argc, char *argv[])
         int r;
 
         log_set_program("retrace-sandbox");
+        /* Die with the caller (the daemon), first thing: the sandbox must not outlive it. */
+        r = sandbox_die_with_parent(getppid());
+        if (r < 0) {
+                (void) log_error_errno(r, "Cannot tie retrace-sandbox to its caller's life: %m");
+                return SANDBOX_EXIT_SETUP;
+        }
         sandbox_config_init(&c);
         r = parse_argv(argc, argv, &c);
         if (r <= 0) {
                 sandbox_config_done(&c);
                 return r < 0 ? SANDBOX_EXIT_SETUP : EXIT_SUCCESS;
+        }
+        if (c.parent_pid > 0 && getppid() != c.parent_pid) {
+                log_error("The caller (--parent-pid %d) is gone: not starting a sandbox it cannot stop.",
+                          (int) c.parent_pid);
+                sandbox_config_done(&c);
+                return SANDBOX_EXIT_SETUP;
         }
         r = sandbox_config_validate(&c, &e);
         if (r < 0) {
@@ -273,18 +338,26 @@ int main(int argc, char *argv[])
                 (void) log_error_errno(r, "Sandbox setup failed: %s: %m", e.message);
         else if (result.exec_failed)
                 (void) log_error_errno(result.exec_error, "Cannot execute %s in the sandbox: %m", c.argv[0]);
-        if (result.timed_out)
+        if (result.lock_timed_out)
+                log_error("Timeout of %llu s reached while waiting for --lock%s (an older sandbox "
+                          "holds it): nothing ran.",
+                          (unsigned long long) (c.timeout_usec / 1000000), c.lock_path ? "" : "-fd");
+        else if (result.timed_out)
                 log_error("Timeout of %llu s reached: everything in the sandbox was killed.",
                           (unsigned long long) (c.timeout_usec / 1000000));
         if (result.output_limit_hit)
                 log_warning("Output limit of %llu bytes reached: %llu bytes dropped.",
                             (unsigned long long) c.output_limit, (unsigned long long) result.output_dropped);
         if (result.pids_limit_hit)
-                log_warning(
-                        "Process limit of the sandbox's cgroup (--pids-max) reached: forks were refused.");
+                log_warning("Process limit of the sandbox (--pids-max %llu) reached: forks were refused%s.",
+                            (unsigned long long) c.pids_max,
+                            result.cgroup_used ? "" : " (or, above it, everything inside was killed)");
         if (result.memory_limit_hit)
-                log_warning("Memory limit of the sandbox's cgroup (--memory-max) reached: the kernel killed "
-                            "processes inside.");
+                log_warning("Memory limit of the sandbox (--memory-max %llu bytes) reached: %s.",
+                            (unsigned long long) c.memory_max,
+                            result.cgroup_used ? "the kernel killed processes inside"
+                                               : "the sum of the resident sets of the processes inside "
+                                                 "passed it, and everything inside was killed");
         if (c.status_fd >= 0)
                 status_write(c.status_fd, &result);
 

@@ -157,9 +157,9 @@ void sandbox_cgroup_collect(const SandboxCgroup *cg, SandboxResult *r)
         if (cg->memory) {
                 r->memory_limit_hit = keyed_value(cg->fd, "memory.events", "oom_kill") > 0 ||
                                       keyed_value(cg->fd, "memory.events", "oom_group_kill") > 0;
-                /* memory.peak (Linux 5.19) covers every process inside, not only the largest. */
-                if (file_read_line_at(cg->fd, "memory.peak", 64, &peak) >= 0 &&
-                    parse_uint64(peak, &v) >= 0 && v > r->peak_memory)
+                /* memory.peak (Linux 5.19) covers every process inside, page cache included: when
+                 * there is one, it is the measure (init's polled sum only when there is none). */
+                if (file_read_line_at(cg->fd, "memory.peak", 64, &peak) >= 0 && parse_uint64(peak, &v) >= 0)
                         r->peak_memory = v;
         }
 }

@@ -85,6 +85,7 @@ void sandbox_config_init(SandboxConfig *c)
                 .pids_max = SANDBOX_PIDS_MAX_DEFAULT,
                 .memory_max = SANDBOX_MEMORY_MAX_DEFAULT,
                 .status_fd = -EBADF,
+                .lock_fd = -EBADF,
         };
 }
 
@@ -97,6 +98,7 @@ void sandbox_config_done(SandboxConfig *c)
         }
         free(c->mounts);
         free(c->chdir);
+        free(c->lock_path);
         strv_free(c->env);
         strv_free(c->argv);
         sandbox_config_init(c);
@@ -282,8 +284,11 @@ int sandbox_config_set_env(SandboxConfig *c, const char *name, const char *value
 
 int sandbox_config_validate(const SandboxConfig *c, SandboxError *e)
 {
-        if (isempty(c->root))
-                return sandbox_error_set(e, EINVAL, "no root directory given: use --root DIR");
+        if (isempty(c->root) && !c->empty_root)
+                return sandbox_error_set(e, EINVAL,
+                                         "no root directory given: use --root DIR (or --empty-root)");
+        if (!isempty(c->root) && c->empty_root)
+                return sandbox_error_set(e, EINVAL, "--root and --empty-root exclude each other: give one");
         if (strv_length(c->argv) == 0 || isempty(c->argv[0]))
                 return sandbox_error_set(e, EINVAL, "no command given: add -- COMMAND [ARG…]");
         if (c->chdir && !path_is_normalized_absolute(c->chdir))
@@ -298,6 +303,13 @@ int sandbox_config_validate(const SandboxConfig *c, SandboxError *e)
                                                  "own /proc and /dev; choose another path",
                                                  sandbox_mount_type_to_string(c->mounts[i].type),
                                                  c->mounts[i].dest);
+        if (c->lock_path && c->lock_fd >= 0)
+                return sandbox_error_set(e, EINVAL, "--lock and --lock-fd exclude each other: give one");
+        if (c->lock_fd >= 0 && (c->lock_fd <= 2 || c->lock_fd == c->status_fd))
+                return sandbox_error_set(e, EINVAL,
+                                         "--lock-fd %d is one of stdin, stdout, stderr or --status-fd; "
+                                         "use a descriptor of its own above 2",
+                                         c->lock_fd);
         if (c->status_fd >= 0 && c->status_fd <= 2)
                 return sandbox_error_set(e, EINVAL,
                                          "--status-fd %d would mix the status with the output; "

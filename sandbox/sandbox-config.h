@@ -6,13 +6,14 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/resource.h>
+#include <sys/types.h>
 
 #include "sandbox-error.h"
 
 #define SANDBOX_TMPFS_SIZE_DEFAULT   (64ULL << 20)
 #define SANDBOX_OUTPUT_LIMIT_DEFAULT (16ULL << 20)
 #define SANDBOX_RLIMIT_INFINITY      UINT64_MAX
-#define SANDBOX_PIDS_MAX_DEFAULT     512ULL
+#define SANDBOX_PIDS_MAX_DEFAULT     64ULL /* tasks: gdb uses at most 8 worker threads, crash one */
 #define SANDBOX_MEMORY_MAX_DEFAULT   (8ULL << 30)
 #define SANDBOX_CGROUP_UNLIMITED     UINT64_MAX /* "max" */
 
@@ -43,6 +44,7 @@ typedef struct SandboxMount {
 /* Everything retrace-sandbox's options describe. Filled by the option parser, read by sandbox_run(). */
 typedef struct SandboxConfig {
         char *root;
+        bool empty_root;      /* no root directory: / is the sandbox's own empty tmpfs (plus the mounts) */
         SandboxMount *mounts; /* in command-line order: later mounts may go inside earlier ones */
         size_t n_mounts;
         char *chdir;
@@ -55,7 +57,10 @@ typedef struct SandboxConfig {
         uint64_t pids_max;   /* pids.max; SANDBOX_CGROUP_UNLIMITED for "max" */
         uint64_t memory_max; /* memory.max (memory.swap.max is 0); SANDBOX_CGROUP_UNLIMITED for "max" */
         bool allow_ptrace;
-        int status_fd; /* -EBADF: none */
+        int status_fd;    /* -EBADF: none */
+        pid_t parent_pid; /* 0: die with whatever parent we have at start; else it must be this one */
+        char *lock_path;  /* held (flock) by the helper and init while the sandbox lives; NULL: none */
+        int lock_fd;      /* the same for an open file the caller passes (and may hold); -EBADF: none */
         char **argv;
 } SandboxConfig;
 

@@ -169,11 +169,42 @@ fail:
         _exit(SANDBOX_EXIT_SETUP);
 }
 
+/* One poll: peaks, and the whole tree killed when a ceiling is passed. */
+static void usage_check(int proc_fd, const SandboxInitFds *fds, bool *killed)
+{
+        SandboxUsage *u = fds->usage;
+        uint64_t rss, tasks;
+
+        if (proc_fd < 0 || sandbox_usage_scan(proc_fd, &rss, &tasks) < 0)
+                return;
+        u->peak_memory = MAX(u->peak_memory, rss);
+        u->peak_tasks = MAX(u->peak_tasks, tasks);
+        if (*killed)
+                return;
+        /* RLIMIT_NPROC (set to the ceiling where it counts per user namespace) refuses forks at the
+         * ceiling; where it does not, a count above it ends everything. */
+        if (fds->pids_max != UINT64_MAX && tasks >= fds->pids_max)
+                u->pids_limit_hit = 1;
+        if (fds->memory_max != UINT64_MAX && rss > fds->memory_max)
+                u->memory_limit_hit = 1;
+        if (u->memory_limit_hit || (fds->pids_max != UINT64_MAX && tasks > fds->pids_max)) {
+                /* From a pid namespace's init, -1 is everything in the namespace but init. */
+                (void) kill(-1, SIGKILL);
+                *killed = true;
+        }
+}
+
 _noreturn_ void sandbox_init_run(const SandboxConfig *c, const SandboxIds *ids, const SandboxInitFds *fds)
 {
-        const int keep[] = { STDIN_FILENO, STDOUT_FILENO, STDERR_FILENO, fds->sync,
-                             fds->report,  fds->out,      fds->err,      fds->filter };
+        const int keep[] = { STDIN_FILENO, STDOUT_FILENO, STDERR_FILENO, fds->sync, fds->report,
+                             fds->out,     fds->err,      fds->filter,   fds->lock };
+        const struct timespec poll_interval = {
+                .tv_nsec = (long) (SANDBOX_USAGE_POLL_USEC * 1000ULL),
+        };
+        _cleanup_close_ int proc_fd = -EBADF;
         SandboxError e = {};
+        bool killed = false;
+        sigset_t chld;
         pid_t command;
         char go;
         int r;
@@ -195,6 +226,14 @@ _noreturn_ void sandbox_init_run(const SandboxConfig *c, const SandboxIds *ids, 
                 _exit(SANDBOX_EXIT_SETUP);
         }
 
+        /* The sandbox's own /proc: every process in it is inside. */
+        proc_fd = open("/proc", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        /* SIGCHLD is waited for with a timeout; blocked before the command exists, so none is lost.
+         * The command unblocks every signal before its execve. */
+        (void) sigemptyset(&chld);
+        (void) sigaddset(&chld, SIGCHLD);
+        (void) sigprocmask(SIG_BLOCK, &chld, NULL);
+
         command = fork();
         if (command < 0) {
                 (void) sandbox_error_set(&e, errno, "cannot start the command");
@@ -210,19 +249,22 @@ _noreturn_ void sandbox_init_run(const SandboxConfig *c, const SandboxIds *ids, 
         (void) close_range(STDIN_FILENO, STDERR_FILENO, 0);
 
         /* Reap everything; orphans are reparented to us. Signals sent from inside to pid 1 without a
-         * handler are ignored by the kernel, so nothing inside can end init early. */
+         * handler are ignored by the kernel, so nothing inside can end init early. Between deaths,
+         * measure. */
         for (;;) {
                 int status;
-                pid_t p = waitpid(-1, &status, 0);
+                pid_t p;
 
-                if (p < 0 && errno == EINTR)
-                        continue;
-                if (p < 0)
+                while ((p = waitpid(-1, &status, WNOHANG)) > 0)
+                        if (p == command) {
+                                usage_check(proc_fd, fds, &killed);
+                                report(fds->report, SANDBOX_REPORT_STATUS, 0, status, NULL);
+                                /* Exiting kills every process left in the pid namespace. */
+                                _exit(0);
+                        }
+                if (p < 0 && errno != EINTR)
                         _exit(SANDBOX_EXIT_SETUP); /* ECHILD: cannot happen while command lives */
-                if (p == command) {
-                        report(fds->report, SANDBOX_REPORT_STATUS, 0, status, NULL);
-                        /* Exiting kills every process left in the pid namespace. */
-                        _exit(0);
-                }
+                usage_check(proc_fd, fds, &killed);
+                (void) sigtimedwait(&chld, NULL, &poll_interval);
         }
 }

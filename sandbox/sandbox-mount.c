@@ -200,9 +200,11 @@ int sandbox_mount_sources_open(const SandboxConfig *c, SandboxMountSources **ret
         s = calloc(1, sizeof(SandboxMountSources));
         if (!s)
                 return sandbox_error_set(e, ENOMEM, "out of memory");
-        r = root_entries_open(c->root, s, e);
-        if (r < 0)
-                return r;
+        if (!c->empty_root) {
+                r = root_entries_open(c->root, s, e);
+                if (r < 0)
+                        return r;
+        }
         s->fds = calloc(c->n_mounts + 1, sizeof(int));
         if (!s->fds)
                 return sandbox_error_set(e, ENOMEM, "out of memory");

@@ -7,6 +7,7 @@
 #include <poll.h>
 #include <sched.h>
 #include <signal.h>
+#include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -18,6 +19,7 @@
 #include "common-time.h"
 #include "sandbox-cgroup.h"
 #include "sandbox-init.h"
+#include "sandbox-lock.h"
 #include "sandbox-seccomp.h"
 #include "sandbox-uidmap.h"
 
@@ -224,12 +226,13 @@ int sandbox_run(const SandboxConfig *c, SandboxResult *ret, SandboxError *e)
         int sync_pipe[2] = { -EBADF, -EBADF }, report_pipe[2] = { -EBADF, -EBADF };
         int out_pipe[2] = { -EBADF, -EBADF }, err_pipe[2] = { -EBADF, -EBADF };
         int filter_pipe[2] = { -EBADF, -EBADF };
-        _cleanup_close_ int pidfd = -EBADF;
+        _cleanup_close_ int pidfd = -EBADF, lock_fd = -EBADF;
         _cleanup_(sandbox_cgroup_destroy) SandboxCgroup cg = SANDBOX_CGROUP_NULL;
         uint64_t start = (uint64_t) now_monotonic_usec(), deadline;
         SandboxResult result = {};
         char problem[SANDBOX_MESSAGE_MAX];
         struct rusage ru = {};
+        SandboxUsage *usage = MAP_FAILED;
         SandboxIds ids;
         int r, filter_error = 0, status = 0;
         pid_t pid;
@@ -239,6 +242,36 @@ int sandbox_run(const SandboxConfig *c, SandboxResult *ret, SandboxError *e)
         /* Root's supplementary groups would stay with the sandbox (setgroups is denied inside). */
         if (geteuid() == 0 && setgroups(0, NULL) < 0) {
                 r = sandbox_error_set(e, errno, "cannot drop supplementary groups");
+                goto fail;
+        }
+        if (c->lock_path || c->lock_fd >= 0) {
+                if (c->lock_path)
+                        r = sandbox_lock_take(c->lock_path, deadline, &lock_fd, &result.lock_wait_usec);
+                else {
+                        lock_fd = fcntl(c->lock_fd, F_DUPFD_CLOEXEC, 3);
+                        r = lock_fd < 0 ? -errno
+                                        : sandbox_lock_fd(lock_fd, deadline, &result.lock_wait_usec);
+                }
+                if (r == -ETIMEDOUT) {
+                        /* Like a timeout of the command: the caller retries later, nothing ran. */
+                        result.timed_out = result.lock_timed_out = true;
+                        result.lock_wait_usec = (uint64_t) now_monotonic_usec() - start;
+                        result.wall_usec = result.lock_wait_usec;
+                        *ret = result;
+                        return 0;
+                }
+                if (r < 0) {
+                        if (c->lock_path)
+                                (void) sandbox_error_set(e, r, "cannot lock --lock %s", c->lock_path);
+                        else
+                                (void) sandbox_error_set(e, r, "cannot lock --lock-fd %d", c->lock_fd);
+                        goto fail;
+                }
+        }
+        /* Shared with init across clone(); written only by init. */
+        usage = mmap(NULL, sizeof(SandboxUsage), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+        if (usage == MAP_FAILED) {
+                r = sandbox_error_set(e, errno, "cannot map the usage page");
                 goto fail;
         }
         if ((r = make_pipe(sync_pipe)) < 0 || (r = make_pipe(report_pipe)) < 0 ||
@@ -286,6 +319,11 @@ int sandbox_run(const SandboxConfig *c, SandboxResult *ret, SandboxError *e)
                         .out = out_pipe[1],
                         .err = err_pipe[1],
                         .filter = filter_pipe[0],
+                        .lock = lock_fd,
+                        .usage = usage,
+                        /* Without a cgroup controller for it, init enforces the ceiling. */
+                        .memory_max = cg.fd >= 0 && cg.memory ? UINT64_MAX : c->memory_max,
+                        .pids_max = cg.fd >= 0 && cg.pids ? UINT64_MAX : c->pids_max,
                 };
                 sandbox_init_run(c, &ids, &fds);
         }
@@ -345,7 +383,13 @@ int sandbox_run(const SandboxConfig *c, SandboxResult *ret, SandboxError *e)
                 result.signal = WTERMSIG(status); /* init itself was killed from outside */
         result.cpu_usec = (uint64_t) (ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1000000ULL +
                           (uint64_t) (ru.ru_utime.tv_usec + ru.ru_stime.tv_usec);
-        result.peak_memory = (uint64_t) ru.ru_maxrss * 1024ULL;
+        /* The largest polled sum over everything inside, or the largest single process (ru_maxrss
+         * covers init's reaped descendants) when that is more (a short life between two polls). */
+        result.peak_memory = MAX(usage->peak_memory, (uint64_t) ru.ru_maxrss * 1024ULL);
+        result.peak_tasks = usage->peak_tasks;
+        result.memory_limit_hit = usage->memory_limit_hit;
+        result.pids_limit_hit = usage->pids_limit_hit;
+        (void) munmap(usage, sizeof(SandboxUsage));
         sandbox_cgroup_collect(&cg, &result);
         result.wall_usec = (uint64_t) now_monotonic_usec() - start;
         close_pair(sync_pipe);
@@ -364,6 +408,8 @@ kill:
         (void) kill(pid, SIGKILL);
         (void) waitpid(pid, NULL, 0);
 fail:
+        if (usage != MAP_FAILED)
+                (void) munmap(usage, sizeof(SandboxUsage));
         close_pair(sync_pipe);
         close_pair(report_pipe);
         close_pair(out_pipe);

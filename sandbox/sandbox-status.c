@@ -57,6 +57,8 @@ int sandbox_result_to_json(const SandboxResult *r, char **ret)
                 !r->cgroup_used && r->cgroup_problem[0] ? json_string_safe(r->cgroup_problem) : json_null());
         (void) json_object_set_new(o, "pids_limit_hit", json_boolean(r->pids_limit_hit));
         (void) json_object_set_new(o, "memory_limit_hit", json_boolean(r->memory_limit_hit));
+        (void) json_object_set_new(o, "peak_tasks", json_integer((json_int_t) r->peak_tasks));
+        (void) json_object_set_new(o, "lock_wait_us", json_integer((json_int_t) r->lock_wait_usec));
         (void) json_object_set_new(o, "setup_error",
                                    r->setup_failed ? json_string_safe(setup) : json_null());
         (void) json_object_set_new(o, "exec_error",

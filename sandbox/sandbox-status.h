@@ -27,12 +27,15 @@ typedef struct SandboxResult {
         uint64_t output_dropped;
         uint64_t wall_usec;
         uint64_t cpu_usec;
-        uint64_t peak_memory; /* bytes */
+        uint64_t peak_memory; /* bytes, of everything inside together */
+        uint64_t peak_tasks;  /* processes and threads inside at most (polled; 0 when unknown) */
         bool cgroup_used;     /* the sandbox had a cgroup v2 of its own ... */
         char cgroup_path[256];
         char cgroup_problem[SANDBOX_MESSAGE_MAX]; /* ... or why not ("" with --cgroup no) */
-        bool pids_limit_hit;                      /* pids.max refused a fork */
-        bool memory_limit_hit;                    /* memory.max made the kernel kill inside */
+        bool pids_limit_hit;     /* pids.max refused a fork, or (without a cgroup) the ceiling was reached */
+        bool memory_limit_hit;   /* memory.max made the kernel kill inside, or (without) init killed all */
+        uint64_t lock_wait_usec; /* time spent waiting for --lock */
+        bool lock_timed_out;     /* --timeout expired while waiting: nothing ran */
 } SandboxResult;
 
 /* The exit status retrace-sandbox reports for this result: the command's status, 128+signal, or one

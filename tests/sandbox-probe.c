@@ -7,9 +7,12 @@
  *   sandbox-probe ids               prints "RUID EUID"
  *   sandbox-probe sleep-tree TOKEN  starts a child and a grandchild (in its own session), prints
  *                                   "ready", then all three sleep; TOKEN marks them in /proc/PID/cmdline
- *   sandbox-probe forkbomb TOKEN    forks until refused; prints "forks N errno E"
+ *   sandbox-probe forkbomb TOKEN [hold]  forks until refused; prints "forks N errno E"; with hold
+ *                                   it then waits to be killed
  *   sandbox-probe memhog MIB        allocates and touches MIB MiB, 1 MiB at a time, printing
  *                                   "touched N" every 8 MiB; prints "done N" when it got them all
+ *   sandbox-probe memhog-split N MIB  N processes each touch MIB MiB, then wait to be killed
+ *   sandbox-probe tree              lists the file system ("d PATH", "f PATH"; not /proc, /dev)
  *   sandbox-probe spew BYTES        writes BYTES bytes to stdout
  *   sandbox-probe exit N            exits with status N
  *   sandbox-probe kill SIGNAL       kills itself with SIGNAL
@@ -490,7 +493,7 @@ static int sleep_tree(void)
                 pause();
 }
 
-static int forkbomb(void)
+static int forkbomb(bool hold)
 {
         long n = 0;
 
@@ -508,6 +511,8 @@ static int forkbomb(void)
                         break;
         }
         printf("forks %ld errno %d\n", n, errno);
+        while (hold)
+                pause();
         return 0;
 }
 
@@ -526,6 +531,48 @@ static int memhog(unsigned long mib)
         }
         printf("done %lu\n", n);
         return n == mib ? 0 : 1;
+}
+
+/* n processes (this one and n - 1 children), each touching mib MiB, then waiting to be killed:
+ * each under a per-process limit, together over a ceiling for the tree. */
+static int memhog_split(int n, unsigned long mib)
+{
+        for (int i = 1; i < n; i++)
+                if (fork() == 0)
+                        break;
+        if (memhog(mib) != 0)
+                return 1;
+        for (;;)
+                pause();
+}
+
+/* Prints every path below dir (not following symlinks), "d PATH" for directories, "f PATH" for the
+ * rest; /proc and /dev, the sandbox's own, are skipped. */
+static int tree(const char *dir)
+{
+        DIR *d = opendir(dir);
+        struct dirent *de;
+        int r = 0;
+
+        if (!d)
+                return 1;
+        while ((de = readdir(d))) {
+                char path[4096];
+                struct stat st;
+
+                if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
+                        continue;
+                snprintf(path, sizeof(path), "%s/%s", strcmp(dir, "/") == 0 ? "" : dir, de->d_name);
+                if (strcmp(path, "/proc") == 0 || strcmp(path, "/dev") == 0)
+                        continue;
+                if (lstat(path, &st) < 0)
+                        return 1;
+                printf("%c %s\n", S_ISDIR(st.st_mode) ? 'd' : 'f', path);
+                if (S_ISDIR(st.st_mode))
+                        r |= tree(path);
+        }
+        closedir(d);
+        return r;
 }
 
 static int spew(unsigned long long bytes)
@@ -556,7 +603,7 @@ int main(int argc, char *argv[])
         if (argc >= 3 && strcmp(argv[1], "sleep-tree") == 0)
                 return sleep_tree();
         if (argc >= 3 && strcmp(argv[1], "forkbomb") == 0)
-                return forkbomb();
+                return forkbomb(argc >= 4 && strcmp(argv[3], "hold") == 0);
         if (argc >= 3 && strcmp(argv[1], "exit") == 0)
                 return atoi(argv[2]);
         if (argc >= 3 && strcmp(argv[1], "kill") == 0) {
@@ -565,6 +612,10 @@ int main(int argc, char *argv[])
         }
         if (argc >= 3 && strcmp(argv[1], "memhog") == 0)
                 return memhog(strtoul(argv[2], NULL, 10));
+        if (argc >= 4 && strcmp(argv[1], "memhog-split") == 0)
+                return memhog_split(atoi(argv[2]), strtoul(argv[3], NULL, 10));
+        if (argc >= 2 && strcmp(argv[1], "tree") == 0)
+                return tree("/");
         if (argc >= 3 && strcmp(argv[1], "spew") == 0)
                 return spew(strtoull(argv[2], NULL, 10));
         fprintf(stderr, "usage: see the comment at the top of sandbox-probe.c\n");

@@ -3,6 +3,7 @@
 
 #include "common-string.h"
 #include "sandbox-status.h"
+#include "sandbox-usage.h"
 #include "tests.h"
 
 TEST(exit_status)
@@ -44,7 +45,8 @@ TEST(json)
                            "\"output_limit_hit\":true,\"output_bytes\":1000,\"output_dropped\":99000,"
                            "\"wall_time_us\":1500,\"cpu_time_us\":700,\"peak_memory_bytes\":4096,"
                            "\"cgroup\":null,\"cgroup_problem\":null,\"pids_limit_hit\":false,"
-                           "\"memory_limit_hit\":false,\"setup_error\":null,\"exec_error\":null}\n");
+                           "\"memory_limit_hit\":false,\"peak_tasks\":0,\"lock_wait_us\":0,\"setup_error\":"
+                           "null,\"exec_error\":null}\n");
         free(json);
 
         r.cgroup_used = true;
@@ -75,4 +77,26 @@ TEST(json)
         free(json);
 }
 
-DEFINE_TEST_MAIN(TEST_ENTRY(exit_status), TEST_ENTRY(json));
+TEST(usage_parse_status)
+{
+        static const char status[] = "Name:\tgdb\nUmask:\t0022\nState:\tS (sleeping)\nVmPeak:\t  900 kB\n"
+                                     "VmRSS:\t    1234 kB\nRssAnon:\t  1000 kB\nThreads:\t9\nSigQ:\t0/1\n";
+        static const char zombie[] = "Name:\tx\nState:\tZ (zombie)\nThreads:\t1\n";
+        uint64_t rss = 0, tasks = 0;
+
+        ASSERT_OK(sandbox_usage_parse_status(status, strlen(status), &rss, &tasks));
+        ASSERT_EQ(rss, 1234ULL * 1024);
+        ASSERT_EQ(tasks, 9);
+        ASSERT_OK(sandbox_usage_parse_status(zombie, strlen(zombie), &rss, &tasks));
+        ASSERT_EQ(rss, 0);
+        ASSERT_EQ(tasks, 1);
+        /* Cut in the middle of a line, unknown unit, garbage, nothing. */
+        ASSERT_OK(sandbox_usage_parse_status(status, strlen(status) - 5, &rss, &tasks));
+        ASSERT_ERROR(sandbox_usage_parse_status("VmRSS:\t1 MB\nThreads:\t1\n", 23, &rss, &tasks), EINVAL);
+        ASSERT_ERROR(sandbox_usage_parse_status("VmRSS:\tx kB\nThreads:\t1\n", 23, &rss, &tasks), EINVAL);
+        ASSERT_ERROR(sandbox_usage_parse_status("Threads:\t99999999999999999999999\n", 33, &rss, &tasks),
+                     ERANGE);
+        ASSERT_ERROR(sandbox_usage_parse_status("", 0, &rss, &tasks), EINVAL);
+}
+
+DEFINE_TEST_MAIN(TEST_ENTRY(exit_status), TEST_ENTRY(json), TEST_ENTRY(usage_parse_status));

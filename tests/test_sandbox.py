@@ -10,12 +10,15 @@ of each testos core, bound read-only into the sandbox.
 
 Runs as an ordinary user and as root (then the sandbox runs as uid 65534)."""
 
+import fcntl
 import json
 import os
 import shutil
 import signal
 import socket
+import struct
 import subprocess
+import sys
 import tempfile
 import time
 
@@ -193,6 +196,104 @@ def test_killing_the_helper_kills_everything():
             helper.wait()
 
 
+# A daemon-like parent: starts the helper (with --parent-pid and --lock, as the daemon does), passes
+# "ready" on with the helper's pid, then idles until it is killed.
+PARENT_SCRIPT = """
+import os, subprocess, sys, time
+helper, lock, token = sys.argv[1], sys.argv[2], sys.argv[3]
+options = sys.argv[4:]
+p = subprocess.Popen([helper, "--parent-pid", str(os.getpid()), "--lock", lock, *options, "--",
+                      "/probe", "sleep-tree", token], stdout=subprocess.PIPE, stdin=subprocess.DEVNULL)
+line = p.stdout.readline()
+print(line.decode().strip(), p.pid, flush=True)
+while True:
+    time.sleep(60)
+"""
+
+
+def alive(pid):
+    """pid exists and is not a zombie (an orphan is reaped by whoever adopted it, maybe late)."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+def lock_is_free(path):
+    with open(path, "a") as f:
+        try:
+            fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return False
+        fcntl.flock(f, fcntl.LOCK_UN)
+        return True
+
+
+def test_parent_death_kills_everything():
+    """kill -9 of the daemon-like parent: the helper (PR_SET_PDEATHSIG) and with it everything in the
+    sandbox are gone within 2 s, and the task's lock is free again."""
+    token = f"retrace-parent-{os.getpid()}"
+    lock = os.path.join(work, "parent-death.lock")
+    parent = subprocess.Popen([sys.executable, "-c", PARENT_SCRIPT, HELPER, lock, token, *probe_options()],
+                              stdout=subprocess.PIPE, stdin=subprocess.DEVNULL)
+    try:
+        line = parent.stdout.readline().split()
+        rt.check(len(line) == 2 and line[0] == b"ready", f"the sandbox did not start: {line!r}")
+        helper_pid = int(line[1])
+        inside = [pid for pid in processes_with(token) if pid != helper_pid]
+        rt.check(len(inside) >= 3, f"expected init, probe, child and grandchild, found {inside}")
+        rt.check(not lock_is_free(lock), "the running sandbox does not hold its --lock")
+        parent.kill()
+        parent.wait(timeout=10)
+        start = time.monotonic()
+        while (processes_with(token) or alive(helper_pid)) and time.monotonic() - start < 2:
+            time.sleep(0.02)
+        took = time.monotonic() - start
+        left = processes_with(token)
+        kill_all(left)
+        rt.check(not left and not alive(helper_pid),
+                 f"processes survived kill -9 of the parent for 2 s: {left}, helper {helper_pid}")
+        rt.check(lock_is_free(lock), "the lock is still held after the sandbox died")
+        print(f"   sandbox gone {took:.3f} s after kill -9 of its parent")
+    finally:
+        if parent.poll() is None:
+            parent.kill()
+            parent.wait()
+
+
+def test_parent_pid_and_lock():
+    # A parent that is not ours (as after the caller died before the signal was armed): refused.
+    p = subprocess.run([HELPER, "--parent-pid", "1", *probe_options(), "--", "/probe", "exit", "0"],
+                       capture_output=True)
+    rt.check(p.returncode == EXIT_SETUP and b"--parent-pid 1" in p.stderr, text(p))
+
+    # While an older sandbox of the task holds the lock, the new one waits; at its timeout nothing ran.
+    lock = os.path.join(work, "task.lock")
+    holder = open(lock, "a")
+    fcntl.flock(holder, fcntl.LOCK_EX)
+    p, status = sandbox(["/probe", "exit", "0"], probe_options("--lock", lock, "--timeout", "1"))
+    rt.check(p.returncode == EXIT_TIMEOUT and status["timed_out"] and status["exit_code"] is None
+             and b"waiting for --lock" in p.stderr and status["lock_wait_us"] >= 900000, (text(p), status))
+    # The caller's own lock, passed with --lock-fd: kept, not waited for.
+    p, status = sandbox(["/probe", "exit", "0"], probe_options("--lock-fd", str(holder.fileno()), "--timeout", "5"),
+                        pass_fds=(holder.fileno(),))
+    rt.check(p.returncode == 0 and status["lock_wait_us"] < 500000, (text(p), status))
+    # Released while the next one waits: it then runs.
+    r_fd, w_fd = os.pipe()
+    helper = subprocess.Popen([HELPER, "--status-fd", str(w_fd), *probe_options("--lock", lock, "--timeout", "20"),
+                               "--", "/probe", "exit", "0"], pass_fds=(w_fd,), stdout=subprocess.DEVNULL)
+    os.close(w_fd)
+    time.sleep(0.5)
+    rt.check(helper.poll() is None, "the sandbox did not wait for the lock")
+    holder.close()
+    rt.check(helper.wait(timeout=20) == 0, "the sandbox did not run after the lock was released")
+    with os.fdopen(r_fd) as f:
+        status = json.loads(f.read())
+    rt.check(status["exit_code"] == 0 and status["lock_wait_us"] >= 400000, status)
+    rt.check(lock_is_free(lock), "the lock is held after the sandbox ended")
+
+
 def test_fork_bomb_is_contained():
     token = f"retrace-forkbomb-{os.getpid()}"
     p, status = sandbox(["/probe", "forkbomb", token], probe_options("--rlimit", "nproc=40"), timeout=120)
@@ -204,6 +305,115 @@ def test_fork_bomb_is_contained():
     rt.check(0 < forks < 40, f"the fork bomb made {forks} processes with nproc=40")
     rt.check(not left, f"fork bomb processes survived: {len(left)}")
     print(f"   fork bomb stopped after {forks} forks")
+
+
+def test_fork_bomb_stops_at_the_default_ceiling():
+    """Without a cgroup and without --rlimit nproc: the pids ceiling (default 64 tasks) holds."""
+    token = f"retrace-forkbomb-default-{os.getpid()}"
+    p, status = sandbox(["/probe", "forkbomb", token, "hold"], probe_options("--cgroup", "no", "--timeout", "3"),
+                        timeout=60)
+    left = processes_with(token)
+    kill_all(left)
+    out = p.stdout.decode()
+    rt.check(out.startswith("forks "), text(p))
+    forks = int(out.split()[1])
+    rt.check(0 < forks < 64 and status["pids_limit_hit"] and status["peak_tasks"] <= 65, (forks, status))
+    rt.check(b"--pids-max 64" in p.stderr, text(p))
+    rt.check(not left, f"fork bomb processes survived: {len(left)}")
+    print(f"   fork bomb stopped after {forks} forks, {status['peak_tasks']} tasks at most")
+
+
+def test_memory_ceiling_holds_for_the_whole_tree():
+    """Four processes, each far under its own address-space limit, together over --memory-max: init
+    sees the sum pass the ceiling and kills everything; the status says so and has the real peak."""
+    p, status = sandbox(["/probe", "memhog-split", "4", "80"],
+                        probe_options("--cgroup", "no", "--rlimit", "as=1G", "--memory-max", "200M", "--timeout", "60"),
+                        timeout=120)
+    rt.check(p.returncode == 128 + signal.SIGKILL and status["signal"] == "SIGKILL" and status["memory_limit_hit"]
+             and not status["timed_out"], (text(p), status))
+    rt.check(status["peak_memory_bytes"] > 200 << 20, status)
+    rt.check(b"--memory-max" in p.stderr and b"everything inside was killed" in p.stderr, text(p))
+    print(f"   killed at {status['peak_memory_bytes'] >> 20} MiB (ceiling 200 MiB)")
+
+    # Under the ceiling nothing happens, and the peak is the command's, not the helper's.
+    p, status = sandbox(["/probe", "memhog", "100"], probe_options("--cgroup", "no", "--memory-max", "200M"))
+    rt.check(p.returncode == 0 and not status["memory_limit_hit"] and status["peak_memory_bytes"] >= 100 << 20,
+             (text(p), status))
+
+
+def makedumpfile():
+    for path in ("/usr/sbin/makedumpfile", "/usr/bin/makedumpfile"):
+        if os.access(path, os.X_OK):
+            return path
+    return None
+
+
+def ldd_files(program):
+    """The files the host's dynamic linker loads for program, by ldd: the interpreter and libraries."""
+    out = subprocess.run(["ldd", program], capture_output=True, text=True, check=True).stdout
+    files = set()
+    for line in out.splitlines():
+        words = line.split()
+        path = words[2] if len(words) >= 3 and words[1] == "=>" else words[0]
+        if path.startswith("/"):
+            files.add(os.path.normpath(path))
+    return files
+
+
+def test_program_root_holds_only_the_program():
+    """The root the flattened-vmcore converter gets (--empty-root --ro-bind-program makedumpfile, its
+    output directory, a /tmp): listed from inside, it holds makedumpfile, the files ldd names for it,
+    /etc/ld.so.cache, and nothing else; makedumpfile converts a flattened dump there."""
+    program = makedumpfile() or "/bin/sh"  # the listing needs a dynamic program; makedumpfile if present
+    out_dir = os.path.join(work, "converted")
+    os.makedirs(out_dir)
+    os.chmod(out_dir, 0o777)  # written by uid 65534 when the test runs as root
+    options = ["--empty-root", "--ro-bind-program", program, "--bind", out_dir, "/out", "--tmpfs", "/tmp"]
+    p, status = sandbox(["/probe", "tree"], [*options, "--ro-bind", PROBE, "/probe"])
+    rt.check(p.returncode == 0, text(p))
+    listed = {line[2:]: line[0] for line in p.stdout.decode().splitlines()}
+    files = {path for path, kind in listed.items() if kind == "f"}
+    # ldd names libraries by the path it found them under; inside they are at the same paths (a
+    # library that ldd reaches through a symlinked directory is bound at the path the cache names).
+    expected = {program, "/probe", "/etc/ld.so.cache"} | ldd_files(program)
+    # (the same file may appear under two names: libc needs ld.so by soname, found through the cache)
+    real_expected = {os.path.realpath(f) for f in expected}
+    beyond = sorted(f for f in files if f != "/probe" and os.path.realpath(f) not in real_expected)
+    rt.check(not beyond, f"files beyond the program's own: {beyond}")
+    missing = [f for f in ldd_files(program) if f not in files and os.path.realpath(f) not in
+               {os.path.realpath(x) for x in files}]
+    rt.check(not missing, f"libraries of {program} missing inside: {missing}\n{sorted(listed)}")
+    parents = {os.path.dirname(f) for f in files}
+    while any(os.path.dirname(d) not in parents for d in parents if d != "/"):
+        parents |= {os.path.dirname(d) for d in parents}
+    dirs = {path for path, kind in listed.items() if kind == "d"}
+    rt.check(dirs <= parents | {"/out", "/tmp"}, f"directories beyond the binds: {sorted(dirs - parents)}")
+    rt.check(not os.listdir(out_dir) and "/out" in dirs and "/tmp" in dirs, sorted(listed))
+    print(f"   the root of {program} holds {len(files)} files: {' '.join(sorted(files))}")
+
+    if program == "/bin/sh":
+        print("   makedumpfile is not installed: the conversion itself is not tried")
+        return
+    # A flattened stream (makedumpfile -F's format, big-endian) of one 16-byte block, as QEMU writes.
+    data = b"hello flattened\n"
+    flat = (b"makedumpfile".ljust(16, b"\0") + struct.pack(">qq", 1, 1)).ljust(4096, b"\0")
+    flat += struct.pack(">qq", 0, len(data)) + data + struct.pack(">qq", -1, -1)
+    dump = os.path.join(work, "vmcore.flat")
+    with open(dump, "wb") as f:
+        f.write(flat)
+    with open(dump, "rb") as stdin:
+        p = subprocess.run([HELPER, *options, "--", program, "-R", "/out/vmcore"], stdin=stdin,
+                           capture_output=True, timeout=60)
+    rt.check(p.returncode == 0, text(p))
+    with open(os.path.join(out_dir, "vmcore"), "rb") as f:
+        rt.check(f.read() == data, "makedumpfile -R wrote something else")
+
+    # A program or library that cannot be found is a setup failure naming it.
+    p = subprocess.run([HELPER, "--empty-root", "--ro-bind-program", "/no/such/program", "--", "/x"],
+                       capture_output=True)
+    rt.check(p.returncode == EXIT_SETUP and b"/no/such/program" in p.stderr, text(p))
+    p = subprocess.run([HELPER, "--empty-root", "--root", "/", "--", "/x"], capture_output=True)
+    rt.check(p.returncode == EXIT_SETUP and b"--empty-root" in p.stderr, text(p))
 
 
 def test_output_limit():
@@ -242,7 +452,10 @@ roots = rt.TestosRoots()
 work = tempfile.mkdtemp(prefix="retrace-test-sandbox-")
 try:
     rt.run_tests([test_isolation_from_inside, test_exit_status_and_status_fd, test_timeout_kills_everything,
-                  test_killing_the_helper_kills_everything, test_fork_bomb_is_contained, test_output_limit,
+                  test_killing_the_helper_kills_everything, test_parent_death_kills_everything,
+                  test_parent_pid_and_lock, test_fork_bomb_is_contained,
+                  test_fork_bomb_stops_at_the_default_ceiling, test_memory_ceiling_holds_for_the_whole_tree,
+                  test_program_root_holds_only_the_program, test_output_limit,
                   test_gdb_backtraces_in_sandbox])
 finally:
     roots.cleanup()
