@@ -32,8 +32,10 @@ static const char *const makedumpfile_paths[] = { "/usr/sbin/makedumpfile", "/us
 
 static const char *const dump_names[] = { "vmcore", "vmcore.vmss", "vmcore.vmsn", "vmcore.vmem" };
 
-/* makedumpfile -R, in the sandbox over the host's read-only root (makedumpfile is the host's tool, not
- * the distribution's): the flattened upload on stdin, the reassembled dump into SaveDir/<id>/converted.
+/* makedumpfile -R, in the sandbox in a root that holds only makedumpfile and the libraries it loads (the
+ * host's tool, not the distribution's; never the host's whole file system, which holds every task's
+ * crash and the server's configuration): the flattened upload on stdin, the reassembled dump into
+ * SaveDir/<id>/converted.
  * The flattened file is removed afterwards, so that the task keeps one copy of the dump. */
 static int vmcore_convert_flattened(TaskRun *t, char **ret_failure)
 {
@@ -62,8 +64,9 @@ static int vmcore_convert_flattened(TaskRun *t, char **ret_failure)
                 return task_failf(ret_failure, -errno, "Cannot open the dump: %m");
         {
                 const char *a[] = { cfg->sandbox_path,
-                                    "--root",
-                                    "/",
+                                    "--empty-root",
+                                    "--ro-bind-program",
+                                    makedumpfile,
                                     "--bind",
                                     conv,
                                     "/out",

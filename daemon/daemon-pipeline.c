@@ -358,18 +358,39 @@ int task_sandbox_run(TaskRun *t, char *const *argv, int in_fd, const char *out_n
                      uint64_t timeout_sec, int *ret_status, char **ret_failure)
 {
         _cleanup_close_ int out_fd = -EBADF, err_fd = -EBADF, status_fd = -EBADF;
-        _cleanup_free_ char *err = NULL;
+        _cleanup_free_ char *err = NULL, *lock = NULL;
+        _cleanup_strv_free_ char **full = NULL;
         bool timed_out;
         pid_t pid;
         int r, status;
 
+        /* Every sandbox of a task: dies with this daemon (--parent-pid arms its parent-death signal
+         * against this very process) and holds the task's lock while any of its processes lives, so
+         * that after a crash of the daemon a rerun waits for the older sandbox instead of writing
+         * into the same files beside it. */
+        {
+                char self[32];
+
+                (void) snprintf(self, sizeof(self), "%d", (int) getpid());
+                r = task_dir_lock_path(t->p->config->save_dir, t->id, &lock);
+                if (r >= 0)
+                        r = strv_extend(&full, argv[0]);
+                if (r >= 0)
+                        r = strv_extend_many(
+                                &full, (const char *const[]){ "--parent-pid", self, "--lock", lock }, 4);
+                STRV_FOREACH (a, argv + 1)
+                        if (r >= 0)
+                                r = strv_extend(&full, *a);
+                if (r < 0)
+                        return r;
+        }
         out_fd = open_result(t, out_name);
         err_fd = open_result(t, "sandbox-errors");
         status_fd = open_result(t, "sandbox-status.json");
         if (out_fd < 0 || err_fd < 0 || status_fd < 0)
                 return task_failf(ret_failure, -errno, "Cannot write the task's results: %s",
                                   strerror(errno));
-        r = spawn_sandbox(argv, in_fd, out_fd, err_fd, status_fd, &pid);
+        r = spawn_sandbox(full, in_fd, out_fd, err_fd, status_fd, &pid);
         if (r < 0)
                 return task_failf(ret_failure, r, "Cannot start %s: %s", argv[0], strerror(-r));
         task_job_set_child(t->job, pid);

@@ -134,6 +134,11 @@ int task_dir_open_part(int save_dir_fd, uint64_t id, TaskPart part, int create, 
         return 0;
 }
 
+int task_dir_lock_path(const char *save_dir, uint64_t id, char **ret)
+{
+        return asprintf(ret, "%s/%" PRIu64 "/sandbox.lock", save_dir, id) < 0 ? -ENOMEM : 0;
+}
+
 int task_dir_part_path(const char *save_dir, uint64_t id, TaskPart part, char **ret)
 {
         const char *name = task_part_to_string(part);

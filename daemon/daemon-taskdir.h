@@ -46,6 +46,10 @@ void task_spool_remove(TaskSpool *s);
 int task_dir_open_part(int save_dir_fd, uint64_t id, TaskPart part, int create, int *ret_fd);
 /* SaveDir/<id>/<part> as a path, for the sandbox's bind mounts. */
 int task_dir_part_path(const char *save_dir, uint64_t id, TaskPart part, char **ret);
+/* SaveDir/<id>/sandbox.lock: every sandbox of the task holds an flock on it while any of its
+ * processes lives (retrace-sandbox --lock), so a restarted daemon cannot run the task while an
+ * older sandbox of it still does. Outside results/, which a rerun removes. */
+int task_dir_lock_path(const char *save_dir, uint64_t id, char **ret);
 /* Whether SaveDir/<id>/results/<name> exists. */
 int task_dir_has_result(int save_dir_fd, uint64_t id, const char *name);
 /* Removes SaveDir/<id>/results (a task run again from the start). */

@@ -137,6 +137,73 @@ def test_kill9_and_sigterm_lose_nothing():
         print(f"   {len(tasks)} tasks survived kill -9 and SIGTERM")
 
 
+def descendants(pid):
+    """pid and every process below it, from /proc's parent links."""
+    children = {}
+    for d in os.listdir("/proc"):
+        if d.isdigit():
+            try:
+                with open(f"/proc/{d}/stat") as f:
+                    ppid = int(f.read().rsplit(")", 1)[1].split()[1])
+            except (OSError, ValueError, IndexError):
+                continue
+            children.setdefault(ppid, []).append(int(d))
+    out, todo = [], [pid]
+    while todo:
+        p = todo.pop()
+        out.append(p)
+        todo += children.get(p, [])
+    return out
+
+
+def alive(pids):
+    left = []
+    for p in pids:
+        try:
+            with open(f"/proc/{p}/stat") as f:
+                if f.read().rsplit(")", 1)[1].split()[0] != "Z":
+                    left.append(p)
+        except OSError:
+            pass
+    return left
+
+
+def test_kill9_during_gdb_leaves_no_sandbox():
+    """kill -9 of the daemon while gdb runs: the sandbox (helper, init, gdb) dies with it within 2 s,
+    and the restarted daemon runs the task to the end."""
+    ENV.set_keys(MaxParallelTasks=1)
+    with ENV.server("killed") as srv:
+        srv.start(ready_path="settings")
+        tid, pw = upload(srv)
+        lock = os.path.join(ENV.dir, "tasks", tid, "sandbox.lock")
+        helper = None
+        deadline = time.monotonic() + 120
+        while helper is None and time.monotonic() < deadline:
+            for p in descendants(srv.proc.pid)[1:]:
+                try:
+                    with open(f"/proc/{p}/cmdline", "rb") as f:
+                        argv = f.read().split(b"\0")
+                except OSError:
+                    continue
+                if lock.encode() in argv and b"gdb" in b" ".join(argv):
+                    helper = p
+            time.sleep(0.01)
+        rt.check(helper is not None, f"no sandbox running gdb seen for task {tid}\n{srv.log()}")
+        time.sleep(0.2)  # into gdb's run
+        tree = descendants(helper)
+        srv.proc.send_signal(signal.SIGKILL)
+        srv.proc.wait()
+        t0 = time.monotonic()
+        while alive(tree) and time.monotonic() - t0 < 2:
+            time.sleep(0.02)
+        rt.check(not alive(tree), f"processes of the sandbox outlived the daemon by 2 s: {alive(tree)}")
+        print(f"   sandbox of {len(tree)} processes gone {time.monotonic() - t0:.3f} s after kill -9")
+    with ENV.server("restarted") as srv:
+        srv.start(ready_path="settings")
+        st, seen = wait_finished(srv.base_url, tid, pw)
+        rt.check(st == "FINISHED_SUCCESS", f"task {tid} after kill -9 mid-gdb: {st} {seen}")
+
+
 def test_50_concurrent_uploads():
     ENV.set_keys(MaxParallelTasks=2)
     with ENV.server() as srv:
@@ -191,6 +258,7 @@ def test_garbage_collection():
 
 try:
     rt.run_tests([test_garbage_collection, test_queue_full_answers_503, test_delete_stops_work, test_kill9_and_sigterm_lose_nothing,
+                  test_kill9_during_gdb_leaves_no_sandbox,
                   test_50_concurrent_uploads])
 finally:
     ENV.cleanup()
