@@ -40,6 +40,7 @@ Cache *cache_close(Cache *c)
         (void) safe_close(c->tmp_fd);
         (void) safe_close(c->lock_fd);
         free(c->dir);
+        free(c->repo_dir);
         return mfree(c);
 }
 
@@ -57,6 +58,12 @@ int cache_open(const char *dir, const CacheLimits *limits, Cache **ret)
         c->dir = strdup(dir);
         if (!c->dir)
                 return -ENOMEM;
+        if (limits->repo_dir) {
+                c->repo_dir = strdup(limits->repo_dir);
+                if (!c->repo_dir)
+                        return -ENOMEM;
+                c->limits.repo_dir = c->repo_dir;
+        }
         r = path_mkdir_p(dir, 0755);
         if (r < 0)
                 return r;
@@ -480,5 +487,6 @@ void cache_limits_from_config(const RetraceConfig *cfg, CacheLimits *ret)
                 .max_file_size = cfg->cache_max_file_size,
                 .max_package_files = cfg->cache_max_package_files,
                 .keep_roots = cfg->cache_keep_roots,
+                .repo_dir = cfg->repo_dir,
         };
 }
