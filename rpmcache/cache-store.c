@@ -461,6 +461,13 @@ int cache_gc(Cache *c, uint64_t min_root_age_sec, CacheGcResult *ret)
         r = gc_tmp(c, &result.tmp_removed);
         if (r < 0)
                 goto finish;
+        /* The per-package extraction locks too: they are taken only under the shared lock. */
+        {
+                _cleanup_free_ char *locks = path_join(c->dir, "locks");
+
+                if (locks)
+                        (void) path_rm_rf(locks);
+        }
         r = cache_prune_roots(c, NULL, min_root_age_sec, &result.roots_removed);
         if (r < 0)
                 goto finish;
