@@ -23,6 +23,7 @@ typedef enum ConfigType {
         CONFIG_SECONDS,
         CONFIG_HOURS, /* a bare number is hours, as in the old server's configuration */
         CONFIG_BOOL,
+        CONFIG_PREFETCH, /* none, debugger or all */
 } ConfigType;
 
 typedef struct ConfigKey {
@@ -49,6 +50,7 @@ static const ConfigKey config_keys[] = {
         KEY("CacheMaxRpmSize", CONFIG_SIZE, cache_max_rpm_size, "4G"),
         KEY("CacheMaxFileSize", CONFIG_SIZE, cache_max_file_size, "4G"),
         KEY("CacheMaxPackageFiles", CONFIG_UINT, cache_max_package_files, "200000"),
+        KEY("CachePrefetch", CONFIG_PREFETCH, cache_prefetch, "debugger"),
         KEY("SyncTimeout", CONFIG_SECONDS, sync_timeout, "300"),
         KEY("SyncMaxMetadataSize", CONFIG_SIZE, sync_max_metadata_size, "1G"),
         KEY("Listen", CONFIG_STRING, listen, "127.0.0.1:8080"),
@@ -72,6 +74,15 @@ static const ConfigKey config_keys[] = {
         KEY("SandboxPath", CONFIG_PATH, sandbox_path, LIBEXECDIR "/retrace-sandbox"),
         KEY("WebUIDir", CONFIG_PATH, webui_dir, DATADIR "/retrace-server/webui"),
 };
+
+static const char *const cache_prefetch_table[_CACHE_PREFETCH_MAX] = {
+        [CACHE_PREFETCH_NONE] = "none",
+        [CACHE_PREFETCH_DEBUGGER] = "debugger",
+        [CACHE_PREFETCH_ALL] = "all",
+};
+
+DEFINE_STRING_TABLE_TO_STRING(cache_prefetch, CachePrefetch, _CACHE_PREFETCH_MAX)
+DEFINE_STRING_TABLE_FROM_STRING(cache_prefetch, CachePrefetch, _CACHE_PREFETCH_MAX, _CACHE_PREFETCH_INVALID)
 
 RetraceConfig *config_free(RetraceConfig *c)
 {
@@ -147,6 +158,14 @@ static int config_set(RetraceConfig *c, const ConfigKey *k, const char *value, c
                 *(bool *) field = b;
                 return 0;
         }
+        case CONFIG_PREFETCH: {
+                CachePrefetch p = cache_prefetch_from_string(value);
+
+                if (p < 0)
+                        return -EINVAL;
+                *(CachePrefetch *) field = p;
+                return 0;
+        }
         case CONFIG_UINT:
                 r = parse_uint(value, &v);
                 if (r < 0)
@@ -184,6 +203,8 @@ static const char *config_type_to_string(ConfigType t)
                 return "a string";
         case CONFIG_BOOL:
                 return "yes or no";
+        case CONFIG_PREFETCH:
+                return "none, debugger or all";
         case CONFIG_SIZE_MIB:
                 return "a size in MiB, or with a suffix such as 512K or 1G";
         case CONFIG_HOURS:
@@ -328,6 +349,10 @@ void config_dump(const RetraceConfig *c, FILE *f)
                         break;
                 case CONFIG_HOURS:
                         fprintf(f, "%s = %" PRIu64 "s\n", k->name, *(const uint64_t *) field);
+                        break;
+                case CONFIG_PREFETCH:
+                        fprintf(f, "%s = %s\n", k->name,
+                                cache_prefetch_to_string(*(const CachePrefetch *) field));
                         break;
                 case CONFIG_UINT:
                         fprintf(f, "%s = %u\n", k->name, *(const unsigned *) field);

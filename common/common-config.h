@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 #pragma once
 
+#include <errno.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -12,6 +13,18 @@
  * server where it had them (RepoDir, SaveDir, MaxParallelTasks, …). Relative paths are relative
  * to the directory of the file that sets them. The daemon adds its keys to the table in
  * common-config.c and the fields here. */
+/* What a sync extracts into the object store; everything else is extracted when a task needs it. */
+typedef enum CachePrefetch {
+        CACHE_PREFETCH_NONE,     /* index only */
+        CACHE_PREFETCH_DEBUGGER, /* the plugin's gdb_package and its closure */
+        CACHE_PREFETCH_ALL,      /* every package, right after its download */
+        _CACHE_PREFETCH_MAX,
+        _CACHE_PREFETCH_INVALID = -EINVAL,
+} CachePrefetch;
+
+const char *cache_prefetch_to_string(CachePrefetch p);
+CachePrefetch cache_prefetch_from_string(const char *s);
+
 typedef struct RetraceConfig {
         char *path; /* the file that was read; NULL when only the embedded defaults apply */
 
@@ -28,6 +41,7 @@ typedef struct RetraceConfig {
         uint64_t cache_max_rpm_size;      /* CacheMaxRpmSize: largest RPM downloaded or imported */
         uint64_t cache_max_file_size;     /* CacheMaxFileSize: largest single file unpacked from an RPM */
         unsigned cache_max_package_files; /* CacheMaxPackageFiles: most files in one RPM */
+        CachePrefetch cache_prefetch;     /* CachePrefetch: what a sync extracts (the rest on demand) */
         uint64_t sync_timeout;            /* SyncTimeout: seconds a download may stall */
         uint64_t sync_max_metadata_size;  /* SyncMaxMetadataSize: largest repomd.xml or primary file */
 

@@ -46,9 +46,18 @@ static int read_crash_file(TaskRun *t, const char *name, char **ret)
 static int resolve_modules(TaskRun *t, char *const *crash_packages)
 {
         _cleanup_free_ char *distribution = NULL, *version = NULL, *arch = NULL;
+        Cache *c = t->p->cache;
+        uint64_t packages = c->lookup_extracted_packages, bytes = c->lookup_extracted_bytes,
+                 usec = c->lookup_extracted_usec;
         int r;
 
-        r = task_resolution_run(t->p->cache, t->release, t->core, t->executable, crash_packages, &t->resolution);
+        r = task_resolution_run(c, t->release, t->core, t->executable, crash_packages, &t->resolution);
+        /* Confirming a build-id reads the packaged file: packages never extracted were, now. */
+        if (c->lookup_extracted_packages > packages)
+                task_log(t, 'I', "Extracted %" PRIu64 " packages (%.1f MB) in %.3f s to confirm build-ids",
+                         c->lookup_extracted_packages - packages,
+                         (double) (c->lookup_extracted_bytes - bytes) / 1e6,
+                         (double) (c->lookup_extracted_usec - usec) / 1e6);
         if (r < 0)
                 return r;
         (void) release_split(t->release, &distribution, &version, &arch);

@@ -63,6 +63,11 @@ _printf_(3, 4) void task_log(TaskRun *t, char level, const char *format, ...);
 /* Sets the one-line reason a task failed (for its log) and returns error. */
 _printf_(3, 4) int task_failf(char **ret_failure, int error, const char *format, ...);
 
+/* Extracts the packages among ids that are not extracted yet (in parallel, outside the cache
+ * mutex, which the caller must not hold) and logs "Extracted N packages (X MB) in Y s". A failure
+ * names the package. */
+int task_extract_packages(TaskRun *t, const int64_t *ids, size_t n, char **ret_failure);
+
 /* Adds a package (by index id) to the task's root, once. */
 int task_add_package(TaskRun *t, int64_t id);
 /* The plugin of a distribution, NULL when none. */

@@ -232,6 +232,10 @@ static int vmcore_find_debuginfo(TaskRun *t, int64_t *ret_id, char ***ret_releas
         package_info_done(&pkg);
         if (!t->kernel_nevra)
                 return -ENOMEM;
+        /* vmlinux is bound from the store: the kernel debuginfo package must be extracted. */
+        r = task_extract_packages(t, &id, 1, ret_failure);
+        if (r < 0)
+                return r;
         *ret_id = id;
         return 0;
 }

@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "cache-assemble.h"
+#include "cache-extract.h"
 #include "cache-release.h"
 #include "cache-resolve.h"
 #include "common-fd.h"
@@ -239,6 +240,31 @@ static bool job_keep_waiting(void *userdata)
         return !task_job_cancelled(userdata);
 }
 
+int task_extract_packages(TaskRun *t, const int64_t *ids, size_t n, char **ret_failure)
+{
+        _cleanup_(extract_plan_freep) ExtractPlan *plan = NULL;
+        _cleanup_free_ char *reason = NULL;
+        ExtractResult res = {};
+        int r;
+
+        pthread_mutex_lock(&t->p->cache_lock);
+        r = cache_extract_plan(t->p->cache, ids, n, &plan);
+        pthread_mutex_unlock(&t->p->cache_lock);
+        if (r < 0)
+                return task_failf(ret_failure, r, "Cannot read the package index: %s", strerror(-r));
+        if (plan->n == 0)
+                return 0;
+        /* Without the mutex: other tasks use the index meanwhile, and a package another task (or
+         * process) is extracting is waited for, not extracted twice. */
+        r = cache_extract_run(t->p->cache, plan, 0, &res, &reason);
+        if (res.packages > 0)
+                task_log(t, 'I', "Extracted %" PRIu64 " packages (%.1f MB) in %.3f s", res.packages,
+                         (double) res.bytes / 1e6, (double) res.usec / 1e6);
+        if (r < 0)
+                return task_failf(ret_failure, r, "%s", reason ?: strerror(-r));
+        return 0;
+}
+
 static int task_prepare(TaskRun *t, char **ret_failure)
 {
         _cleanup_free_ int64_t *all = NULL;
@@ -261,9 +287,15 @@ static int task_prepare(TaskRun *t, char **ret_failure)
         pthread_mutex_lock(&t->p->cache_lock);
         r = cache_resolve_with_debugger(t->p->cache->index, t->release, debugger, t->ids, t->n_ids, &all,
                                         &n_all, &unresolved);
-        if (r >= 0)
-                r = cache_assemble(t->p->cache, all, n_all, &a, &reason);
         pthread_mutex_unlock(&t->p->cache_lock);
+        if (r >= 0) {
+                r = task_extract_packages(t, all, n_all, ret_failure);
+                if (r < 0)
+                        return r;
+                pthread_mutex_lock(&t->p->cache_lock);
+                r = cache_assemble(t->p->cache, all, n_all, &a, &reason);
+                pthread_mutex_unlock(&t->p->cache_lock);
+        }
         if (r == -ENOENT && !reason)
                 return task_failf(ret_failure, r,
                                   "The debugger package %s is not in %s: run retrace-server-reposync %s",

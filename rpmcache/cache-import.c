@@ -29,8 +29,9 @@
 #include "common-string.h"
 
 /* rpm reports problems through rpmlog; keep the last message as the reason instead of letting
- * librpm print (library code does not print). Single-threaded use, like librpm itself. */
-static char rpm_last_message[512];
+ * librpm print (library code does not print). Per thread: extraction runs packages in parallel,
+ * and rpmlog calls the callback in the thread that reports. */
+static _Thread_local char rpm_last_message[512];
 
 static int rpmlog_capture(rpmlogRec rec, rpmlogCallbackData data)
 {
@@ -486,6 +487,56 @@ static int publish_objects(Cache *c, int staging_fd, ImportFile *a, size_t n)
         return syncfs(c->objects_fd) < 0 ? -errno : 0;
 }
 
+/* Stages every missing object of the package from its payload (fd is at the payload's start),
+ * publishes them and removes the staging directory. Adds the bytes written to *bytes. */
+static int extract_objects(Cache *c, FD_t fd, Header h, rpmfiles files, ImportFile *a, size_t n,
+                           uint64_t *bytes, char **ret_reason)
+{
+        _cleanup_free_ char *staging = NULL;
+        _cleanup_close_ int staging_fd = -EBADF;
+        int r;
+
+        r = cache_make_tmpdir(c, "import-", &staging, &staging_fd);
+        if (r < 0)
+                return r;
+        r = stage_objects(c, fd, h, files, a, n, staging_fd, ret_reason);
+        if (r >= 0) {
+                r = publish_objects(c, staging_fd, a, n);
+                if (r < 0)
+                        string_set_printf(ret_reason, "cannot store objects in %s/objects: %s", c->dir,
+                                          strerror(-r));
+        }
+        {
+                _cleanup_free_ char *full = path_join(c->dir, "tmp");
+                _cleanup_free_ char *p = full ? path_join(full, staging) : NULL;
+
+                if (p)
+                        (void) path_rm_rf(p);
+        }
+        if (r < 0)
+                return r;
+        for (size_t i = 0; bytes && i < n; i++)
+                if (a[i].need && a[i].staged) {
+                        bool first = true;
+
+                        /* several names of one object count once */
+                        for (size_t j = 0; j < i && first; j++)
+                                if (a[j].need && a[j].staged && streq(a[j].object, a[i].object))
+                                        first = false;
+                        if (first)
+                                *bytes += a[i].file.size;
+                }
+        return 0;
+}
+
+static bool objects_all_present(const ImportFile *a, size_t n)
+{
+        for (size_t i = 0; i < n; i++)
+                if (a[i].need)
+                        return false;
+        return true;
+}
+
 static int collect_deps(Header h, rpmTagVal tag, bool requires, PackageDep **ret, size_t *ret_n)
 {
         _cleanup_(rpmdsFreep) rpmds ds = rpmdsNew(h, tag, 0);
@@ -526,9 +577,10 @@ static int collect_deps(Header h, rpmTagVal tag, bool requires, PackageDep **ret
 }
 
 static int record_package(Cache *c, Header h, const char *sha256, uint64_t size, int algo, ImportFile *a,
-                          size_t n, const ImportOptions *o, int64_t *ret_id)
+                          size_t n, const ImportOptions *o, bool extracted, int64_t *ret_id)
 {
         PackageRecord rec = {
+                .extracted = extracted,
                 .info =
                         {
                                 .sha256 = (char *)sha256,
@@ -598,11 +650,29 @@ static int check_header_fields(Header h, char **ret_reason)
         return 0;
 }
 
-/* Known package: record the release only. */
-static int import_known(Cache *c, int64_t id, const ImportOptions *o)
+static int unpack_locked(Cache *c, const char *path, const char *sha256, uint64_t *ret_bytes,
+                         char **ret_reason);
+
+/* Known package: record the release, and extract it when asked to and not done yet. */
+static int import_known(Cache *c, int64_t id, const char *path, const char *sha256, const ImportOptions *o,
+                        char **ret_reason)
 {
+        bool extracted = true;
         int r;
 
+        if (o->extract) {
+                r = cache_index_get_extracted(c->index, id, &extracted);
+                if (r < 0)
+                        return r;
+        }
+        if (!extracted) {
+                r = unpack_locked(c, path, sha256, NULL, ret_reason);
+                if (r < 0)
+                        return r;
+                r = cache_index_set_extracted(c->index, id, true);
+                if (r < 0)
+                        return r;
+        }
         if (!o->release)
                 return 0;
         r = cache_index_begin(c->index);
@@ -622,13 +692,13 @@ static int import_locked(Cache *c, const char *path, const ImportOptions *o, int
         _cleanup_(Fclosep) FD_t fd = NULL;
         _cleanup_(headerFreep) Header h = NULL;
         _cleanup_(rpmfilesFreep) rpmfiles files = NULL;
-        _cleanup_free_ char *sha256 = NULL, *staging = NULL;
-        _cleanup_close_ int staging_fd = -EBADF;
+        _cleanup_free_ char *sha256 = NULL;
         ImportFile *a = NULL;
         size_t n = 0;
         struct stat st;
         int64_t id;
         off_t payload_offset;
+        bool extracted;
         int algo, r;
 
         fd = Fopen(path, "r.ufdio");
@@ -651,7 +721,7 @@ static int import_locked(Cache *c, const char *path, const ImportOptions *o, int
         /* A sync hands over the sha256 its download was verified against: a package already in
          * the index then costs no hashing at all. */
         if (o->expected_sha256 && cache_index_find_sha256(c->index, o->expected_sha256, &id) >= 0) {
-                r = import_known(c, id, o);
+                r = import_known(c, id, path, o->expected_sha256, o, ret_reason);
                 if (r < 0)
                         return r;
                 *ret_id = id;
@@ -667,7 +737,7 @@ static int import_locked(Cache *c, const char *path, const ImportOptions *o, int
         }
         r = cache_index_find_sha256(c->index, sha256, &id);
         if (r >= 0) {
-                r = import_known(c, id, o);
+                r = import_known(c, id, path, sha256, o, ret_reason);
                 if (r < 0)
                         return r;
                 *ret_id = id;
@@ -721,28 +791,16 @@ static int import_locked(Cache *c, const char *path, const ImportOptions *o, int
                         goto finish;
         }
 
-        r = cache_make_tmpdir(c, "import-", &staging, &staging_fd);
-        if (r < 0)
-                goto finish;
-        r = stage_objects(c, fd, h, files, a, n, staging_fd, ret_reason);
+        /* Index only: the header says everything lookups need; the objects come when a task needs
+         * them (cache-extract.c), unless they are all in the store already. */
+        extracted = o->extract || objects_all_present(a, n);
+        if (o->extract)
+                r = extract_objects(c, fd, h, files, a, n, NULL, ret_reason);
         if (r >= 0) {
-                r = publish_objects(c, staging_fd, a, n);
-                if (r < 0)
-                        string_set_printf(ret_reason, "cannot store objects in %s/objects: %s", c->dir,
-                                          strerror(-r));
-        }
-        if (r >= 0) {
-                r = record_package(c, h, sha256, st.st_size, algo, a, n, o, &id);
+                r = record_package(c, h, sha256, st.st_size, algo, a, n, o, extracted, &id);
                 if (r < 0)
                         string_set_printf(ret_reason, "cannot record the package in the index: %s",
                                           cache_index_strerror(c->index));
-        }
-        {
-                _cleanup_free_ char *full = path_join(c->dir, "tmp");
-                _cleanup_free_ char *p = full ? path_join(full, staging) : NULL;
-
-                if (p)
-                        (void) path_rm_rf(p);
         }
         if (r >= 0) {
                 *ret_id = id;
@@ -772,4 +830,98 @@ int cache_import_rpm(Cache *c, const char *path, const ImportOptions *o, int64_t
         if (r >= 0 && ret_id)
                 *ret_id = id;
         return r;
+}
+
+static int unpack_locked(Cache *c, const char *path, const char *sha256, uint64_t *ret_bytes,
+                         char **ret_reason)
+{
+        static const ImportOptions none = {};
+        _cleanup_(Fclosep) FD_t fd = NULL;
+        _cleanup_(headerFreep) Header h = NULL;
+        _cleanup_(rpmfilesFreep) rpmfiles files = NULL;
+        _cleanup_free_ char *hex = NULL;
+        ImportFile *a = NULL;
+        size_t n = 0;
+        struct stat st;
+        off_t payload_offset;
+        uint64_t bytes = 0;
+        int algo, r;
+
+        fd = Fopen(path, "r.ufdio");
+        if (!fd || Ferror(fd)) {
+                string_set_printf(ret_reason, "cannot open %s: %s", path,
+                                  fd ? Fstrerror(fd) : "out of memory");
+                return -ENOENT;
+        }
+        if (fstat(Fileno(fd), &st) < 0)
+                return -errno;
+        if (!S_ISREG(st.st_mode)) {
+                string_set_printf(ret_reason, "%s is not a regular file", path);
+                return -EBADMSG;
+        }
+        if ((uint64_t) st.st_size > c->limits.max_rpm_size) {
+                string_set_printf(ret_reason, "%" PRIu64 " bytes, more than CacheMaxRpmSize",
+                                  (uint64_t) st.st_size);
+                return -EFBIG;
+        }
+        /* The sha256 is the one the sync verified (with the signature, when the repository has
+         * gpgcheck): the same bytes need no second signature check. */
+        r = digest_fd(Fileno(fd), PGPHASHALGO_SHA256, &hex, NULL);
+        if (r < 0)
+                return r;
+        if (strcasecmp(hex, sha256) != 0) {
+                string_set_printf(ret_reason,
+                                  "the stored RPM %s has sha256 %s, not the indexed %s: it is damaged", path,
+                                  hex, sha256);
+                return -EBADMSG;
+        }
+        if (lseek(Fileno(fd), 0, SEEK_SET) < 0)
+                return -errno;
+        r = read_header(fd, path, &none, &h, ret_reason);
+        if (r < 0)
+                return r;
+        r = check_header_fields(h, ret_reason);
+        if (r < 0)
+                return r;
+        payload_offset = lseek(Fileno(fd), 0, SEEK_CUR);
+        if (payload_offset < 0)
+                return -errno;
+        r = verify_payload_digest(h, Fileno(fd), payload_offset, ret_reason);
+        if (r < 0)
+                return r;
+        files = rpmfilesNew(NULL, h, RPMTAG_BASENAMES, RPMFI_KEEPHEADER);
+        if (!files) {
+                string_set_printf(ret_reason, "the header's file list is unreadable");
+                return -EBADMSG;
+        }
+        algo = rpmfilesDigestAlgo(files);
+        if (rpmfilesFC(files) == 0 && !digest_algo_to_string(algo))
+                algo = PGPHASHALGO_SHA256;
+        if (!digest_algo_to_string(algo)) {
+                string_set_printf(ret_reason, "unsupported file digest algorithm %d", algo);
+                return -EPROTONOSUPPORT;
+        }
+        r = collect_files(c, files, algo, &a, &n, ret_reason);
+        if (r < 0)
+                return r;
+        if (!objects_all_present(a, n))
+                r = extract_objects(c, fd, h, files, a, n, &bytes, ret_reason);
+        import_files_free(a, n);
+        if (r < 0)
+                return r;
+        if (ret_bytes)
+                *ret_bytes = bytes;
+        return 0;
+}
+
+int cache_unpack_rpm(Cache *c, const char *path, const char *sha256, uint64_t *ret_bytes, char **ret_reason)
+{
+        int r;
+
+        r = cache_rpm_init();
+        if (r < 0) {
+                string_set_printf(ret_reason, "cannot load the rpm configuration (is rpm installed?)");
+                return r;
+        }
+        return unpack_locked(c, path, sha256, ret_bytes, ret_reason);
 }

@@ -29,7 +29,7 @@ static const char schema[] =
         "  id INTEGER PRIMARY KEY, sha256 TEXT NOT NULL UNIQUE, name TEXT NOT NULL, epoch INTEGER NOT NULL,"
         "  version TEXT NOT NULL, release TEXT NOT NULL, arch TEXT NOT NULL, sourcerpm TEXT,"
         "  size INTEGER NOT NULL, installed_size INTEGER NOT NULL, digest_algo INTEGER NOT NULL,"
-        "  imported INTEGER NOT NULL);"
+        "  imported INTEGER NOT NULL, extracted INTEGER NOT NULL DEFAULT 0);"
         "CREATE INDEX IF NOT EXISTS packages_name ON packages(name);"
         "CREATE TABLE IF NOT EXISTS package_releases ("
         "  package_id INTEGER NOT NULL REFERENCES packages(id), release TEXT NOT NULL, repo TEXT NOT NULL,"
@@ -101,6 +101,14 @@ CacheIndex *cache_index_close(CacheIndex *idx)
         return mfree(idx);
 }
 
+/* Version 1 extracted every package at import: its packages are all extracted. */
+static int migrate_from_1(CacheIndex *idx)
+{
+        return sql_exec(idx, "ALTER TABLE packages ADD COLUMN extracted INTEGER NOT NULL DEFAULT 0;"
+                             "UPDATE packages SET extracted = imported;"
+                             "UPDATE meta SET value = '2' WHERE key = 'schema_version';");
+}
+
 static int check_schema_version(CacheIndex *idx)
 {
         _cleanup_stmt_ sqlite3_stmt *st = NULL;
@@ -114,7 +122,13 @@ static int check_schema_version(CacheIndex *idx)
                 char want[16];
 
                 (void) snprintf(want, sizeof(want), "%d", CACHE_INDEX_SCHEMA_VERSION);
-                return v && streq(v, want) ? 0 : -EPROTO;
+                if (v && streq(v, want))
+                        return 0;
+                if (v && streq(v, "1")) {
+                        sqlite3_finalize(TAKE_PTR(st));
+                        return migrate_from_1(idx);
+                }
+                return -EPROTO;
         }
         sqlite3_finalize(TAKE_PTR(st));
         r = sql_prepare(idx, "INSERT INTO meta (key, value) VALUES ('schema_version', ?)", &st);
@@ -463,7 +477,8 @@ int cache_index_add_package(CacheIndex *idx, const PackageRecord *rec, int64_t *
 
         r = sql_prepare(idx,
                         "INSERT INTO packages (sha256, name, epoch, version, release, arch, sourcerpm, size,"
-                        " installed_size, digest_algo, imported) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                        " installed_size, digest_algo, imported, extracted)"
+                        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                         &st);
         if (r < 0)
                 return r;
@@ -478,6 +493,7 @@ int cache_index_add_package(CacheIndex *idx, const PackageRecord *rec, int64_t *
         sqlite3_bind_int64(st, 9, (sqlite3_int64) p->installed_size);
         sqlite3_bind_int(st, 10, p->digest_algo);
         sqlite3_bind_int64(st, 11, (sqlite3_int64) time(NULL));
+        sqlite3_bind_int64(st, 12, rec->extracted ? (sqlite3_int64) time(NULL) : 0);
         r = sql_step_done(st);
         if (r < 0)
                 return r;
@@ -494,6 +510,37 @@ int cache_index_add_package(CacheIndex *idx, const PackageRecord *rec, int64_t *
                 return r;
         *ret_id = id;
         return 0;
+}
+
+int cache_index_get_extracted(CacheIndex *idx, int64_t package_id, bool *ret)
+{
+        _cleanup_stmt_ sqlite3_stmt *st = NULL;
+        int r, rc;
+
+        r = sql_prepare(idx, "SELECT extracted FROM packages WHERE id = ?", &st);
+        if (r < 0)
+                return r;
+        sqlite3_bind_int64(st, 1, package_id);
+        rc = sqlite3_step(st);
+        if (rc == SQLITE_DONE)
+                return -ENOENT;
+        if (rc != SQLITE_ROW)
+                return sqlite_errno(rc);
+        *ret = sqlite3_column_int64(st, 0) != 0;
+        return 0;
+}
+
+int cache_index_set_extracted(CacheIndex *idx, int64_t package_id, bool extracted)
+{
+        _cleanup_stmt_ sqlite3_stmt *st = NULL;
+        int r;
+
+        r = sql_prepare(idx, "UPDATE packages SET extracted = ? WHERE id = ?", &st);
+        if (r < 0)
+                return r;
+        sqlite3_bind_int64(st, 1, extracted ? (sqlite3_int64) time(NULL) : 0);
+        sqlite3_bind_int64(st, 2, package_id);
+        return sql_step_done(st);
 }
 
 int cache_index_add_release(CacheIndex *idx, int64_t package_id, const char *release, const char *repo)
@@ -1045,6 +1092,11 @@ int cache_index_stats(CacheIndex *idx, CacheStats *ret)
                   &s.unique_bytes },
                 { "SELECT COALESCE(SUM(size), 0) FROM packages", &s.rpm_bytes },
                 { "SELECT COALESCE(SUM(installed_size), 0) FROM packages", &s.installed_bytes },
+                { "SELECT COUNT(*) FROM packages WHERE extracted != 0", &s.extracted_packages },
+                { "SELECT COALESCE(SUM(size), 0) FROM packages WHERE extracted != 0",
+                  &s.extracted_rpm_bytes },
+                { "SELECT COALESCE(SUM(installed_size), 0) FROM packages WHERE extracted != 0",
+                  &s.extracted_installed_bytes },
         };
         for (size_t i = 0; i < ELEMENTSOF(q); i++) {
                 r = query_u64(idx, q[i].sql, q[i].field);
@@ -1062,7 +1114,7 @@ int cache_index_foreach_object(CacheIndex *idx, CacheObjectCallback cb, void *us
 
         r = sql_prepare(idx,
                         "SELECT DISTINCT p.digest_algo, f.digest, f.mode & 365 FROM files f JOIN packages p"
-                        " ON p.id = f.package_id WHERE (f.mode & 61440) = 32768",
+                        " ON p.id = f.package_id WHERE (f.mode & 61440) = 32768 AND p.extracted != 0",
                         &st);
         if (r < 0)
                 return r;

@@ -11,7 +11,9 @@
 /* The package index (sqlite3, WAL). Packages are identified by the sha256 of the RPM file; a
  * package belongs to one or more releases ("<distribution>-<version>-<arch>") through the
  * repositories it was synced from. */
-#define CACHE_INDEX_SCHEMA_VERSION 1
+/* 2: packages.extracted (a sync indexes packages; their files are extracted on demand). An index of
+ * version 1 is migrated when opened (its packages were all extracted at import). */
+#define CACHE_INDEX_SCHEMA_VERSION 2
 
 typedef struct CacheIndex CacheIndex;
 
@@ -76,6 +78,7 @@ typedef struct PackageRecord {
         size_t n_provides;
         PackageDep *requires;
         size_t n_requires;
+        bool extracted; /* every regular file's object is in the store */
 } PackageRecord;
 
 int cache_index_open(const char *path, CacheIndex **ret);
@@ -91,6 +94,9 @@ int cache_index_add_package(CacheIndex *idx, const PackageRecord *rec, int64_t *
 /* Records that the package was seen in repo of release (idempotent). */
 int cache_index_add_release(CacheIndex *idx, int64_t package_id, const char *release, const char *repo);
 int cache_index_get_package(CacheIndex *idx, int64_t id, PackageInfo *ret);
+/* Whether the package's files have been extracted into the object store; -ENOENT for no package. */
+int cache_index_get_extracted(CacheIndex *idx, int64_t package_id, bool *ret);
+int cache_index_set_extracted(CacheIndex *idx, int64_t package_id, bool extracted);
 
 /* Packages of a release (or of every release when release is NULL) matching spec, which is
  * "name", "name-version-release" or "name-version-release.arch" (optionally with "epoch:"
@@ -156,10 +162,13 @@ typedef struct CacheStats {
         uint64_t unique_bytes;
         uint64_t rpm_bytes;       /* sum of RPM sizes */
         uint64_t installed_bytes; /* sum of RPMTAG_SIZE */
+        uint64_t extracted_packages;        /* packages whose objects are in the store */
+        uint64_t extracted_rpm_bytes;       /* their RPM sizes */
+        uint64_t extracted_installed_bytes; /* their RPMTAG_SIZE */
 } CacheStats;
 int cache_index_stats(CacheIndex *idx, CacheStats *ret);
 
-/* Calls cb for every distinct object referenced by the index (digest algorithm, hex digest,
+/* Calls cb for every distinct object referenced by an extracted package of the index (digest algorithm, hex digest,
  * mode). Stops and returns cb's value when it is negative. */
 typedef int (*CacheObjectCallback)(int algo, const char *digest, mode_t mode, void *userdata);
 int cache_index_foreach_object(CacheIndex *idx, CacheObjectCallback cb, void *userdata);

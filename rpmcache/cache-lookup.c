@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "cache-extract.h"
 #include "cache-objects.h"
 #include "common-path.h"
 #include "common-string.h"
@@ -145,6 +146,19 @@ int cache_package_file_open(Cache *c, const PackageInfo *p, const PackageFile *f
         if (r < 0)
                 return r;
         fd = openat(c->objects_fd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY);
+        if (fd < 0 && errno == ENOENT && c->limits.repo_dir) {
+                /* Indexed, never extracted: extract the package now (it is a candidate of the
+                 * task's root anyway), then read the object. */
+                ExtractResult res = {};
+
+                r = cache_extract_packages(c, &p->id, 1, 1, &res, NULL);
+                c->lookup_extracted_packages += res.packages;
+                c->lookup_extracted_bytes += res.bytes;
+                c->lookup_extracted_usec += res.usec;
+                if (r < 0)
+                        return r;
+                fd = openat(c->objects_fd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY);
+        }
         if (fd < 0)
                 return -errno;
         *ret_fd = fd;

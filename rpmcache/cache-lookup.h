@@ -78,8 +78,9 @@ bool lookup_arch_compatible(const char *core_arch, const char *pkg_arch);
 /* Pure: does version ("[E:]V[-R]", as a .note.package or an ABRT package file gives it) name p? An
  * epoch or release left out matches any. */
 bool lookup_version_matches(const char *version, const PackageInfo *p);
-/* Opens the object of a regular file of package p (read-only); -ENOENT when it is not in the
- * object store. */
+/* Opens the object of a regular file of package p (read-only). A package not extracted yet is
+ * extracted first (cache-extract.h); -ENOENT when the object is not in the store and there is no
+ * RepoDir to extract it from, the extraction's error when that fails. */
 int cache_package_file_open(Cache *c, const PackageInfo *p, const PackageFile *f, int *ret_fd);
 /* The newest package of release matching spec (N, N-[E:]V-R, N-V-R.A) that a process of core_arch
  * can have loaded (its own architecture before noarch): for the packages a crash names, which in a

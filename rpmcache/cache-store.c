@@ -40,6 +40,7 @@ Cache *cache_close(Cache *c)
         (void) safe_close(c->tmp_fd);
         (void) safe_close(c->lock_fd);
         free(c->dir);
+        free(c->repo_dir);
         return mfree(c);
 }
 
@@ -57,6 +58,12 @@ int cache_open(const char *dir, const CacheLimits *limits, Cache **ret)
         c->dir = strdup(dir);
         if (!c->dir)
                 return -ENOMEM;
+        if (limits->repo_dir) {
+                c->repo_dir = strdup(limits->repo_dir);
+                if (!c->repo_dir)
+                        return -ENOMEM;
+                c->limits.repo_dir = c->repo_dir;
+        }
         r = path_mkdir_p(dir, 0755);
         if (r < 0)
                 return r;
@@ -454,6 +461,13 @@ int cache_gc(Cache *c, uint64_t min_root_age_sec, CacheGcResult *ret)
         r = gc_tmp(c, &result.tmp_removed);
         if (r < 0)
                 goto finish;
+        /* The per-package extraction locks too: they are taken only under the shared lock. */
+        {
+                _cleanup_free_ char *locks = path_join(c->dir, "locks");
+
+                if (locks)
+                        (void) path_rm_rf(locks);
+        }
         r = cache_prune_roots(c, NULL, min_root_age_sec, &result.roots_removed);
         if (r < 0)
                 goto finish;
@@ -480,5 +494,6 @@ void cache_limits_from_config(const RetraceConfig *cfg, CacheLimits *ret)
                 .max_file_size = cfg->cache_max_file_size,
                 .max_package_files = cfg->cache_max_package_files,
                 .keep_roots = cfg->cache_keep_roots,
+                .repo_dir = cfg->repo_dir,
         };
 }

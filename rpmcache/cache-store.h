@@ -12,12 +12,15 @@
  *   objects/       file objects (cache-objects.h)
  *   roots/         assembled roots, one directory per package set
  *   tmp/           staging for imports and roots being built; emptied by gc
+ *   locks/         one flock file per package being extracted (locks/<sha256>)
  *   lock           flock: importers and assemblers hold it shared, gc exclusive */
 typedef struct CacheLimits {
         uint64_t max_rpm_size;
         uint64_t max_file_size;
         unsigned max_package_files;
         unsigned keep_roots;
+        const char *repo_dir; /* RepoDir: the stored RPMs (packages/<xx>/<sha256>.rpm) that packages
+                               * not yet extracted are extracted from; NULL: none */
 } CacheLimits;
 
 typedef struct Cache {
@@ -27,8 +30,15 @@ typedef struct Cache {
         int roots_fd;
         int tmp_fd;
         int lock_fd;
+        char *repo_dir; /* copy of limits.repo_dir (limits.repo_dir points here) */
         CacheIndex *index;
         CacheLimits limits;
+        /* Packages extracted by lookups that had to read a file (cache_package_file_open()), and
+         * the bytes their objects took; updated by whoever uses the index (the daemon under its
+         * cache mutex), so a caller can tell what its lookups extracted. */
+        uint64_t lookup_extracted_packages;
+        uint64_t lookup_extracted_bytes;
+        uint64_t lookup_extracted_usec;
 } Cache;
 
 /* Opens (creating when missing) the cache in dir. */

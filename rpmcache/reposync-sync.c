@@ -13,7 +13,9 @@
 #include <syslog.h>
 #include <unistd.h>
 
+#include "cache-extract.h"
 #include "cache-import.h"
+#include "cache-resolve.h"
 #include "cache-objects.h"
 #include "cache-release.h"
 #include "common-path.h"
@@ -202,6 +204,30 @@ static int fetch_package(Sync *s, char **mirrors, size_t first, const RepoFile *
         return r;
 }
 
+/* Whether the stored RPM can be kept. A package in the index is checked by size (hashing hundreds
+ * of GB at every sync is not affordable; extraction verifies the content and moves a damaged RPM
+ * aside, so that it is missing here); one not in the index yet is hashed, as its import would. */
+static bool stored_rpm_intact(Sync *s, const RepoFile *f, const char *stored)
+{
+        _cleanup_free_ char *hex = NULL;
+        _cleanup_close_ int fd = -EBADF;
+        PackageInfo info = {};
+        struct stat st;
+        int64_t id;
+        bool ok;
+
+        fd = open(stored, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+        if (fd < 0 || fstat(fd, &st) < 0 || !S_ISREG(st.st_mode))
+                return false;
+        if (cache_index_find_sha256(s->cache->index, f->checksum, &id) >= 0 &&
+            cache_index_get_package(s->cache->index, id, &info) >= 0) {
+                ok = info.size == (uint64_t) st.st_size;
+                package_info_done(&info);
+                return ok;
+        }
+        return digest_fd(fd, f->checksum_algo, &hex, NULL) >= 0 && streq(hex, f->checksum);
+}
+
 static int sync_package(Sync *s, const PluginRepo *repo, char **gpgkeys, char **mirrors, size_t first,
                         const RepoFile *f)
 {
@@ -211,6 +237,7 @@ static int sync_package(Sync *s, const PluginRepo *repo, char **gpgkeys, char **
                 .repo = repo->name,
                 .gpgcheck = repo->gpgcheck,
                 .gpgkeys = gpgkeys,
+                .extract = s->cfg->cache_prefetch == CACHE_PREFETCH_ALL,
         };
         int64_t id;
         int r;
@@ -227,6 +254,12 @@ static int sync_package(Sync *s, const PluginRepo *repo, char **gpgkeys, char **
         r = rpm_store_path(s->cfg, f->checksum, &dir, &stored);
         if (r < 0)
                 return r;
+        if (access(stored, F_OK) >= 0 && !stored_rpm_intact(s, f, stored)) {
+                sync_message(s, LOG_WARNING, "Stored package %s (%s) is damaged: downloading it again",
+                             f->nevra, stored);
+                if (unlink(stored) >= 0)
+                        s->counters.redownloaded++;
+        }
         if (access(stored, F_OK) < 0) {
                 r = fetch_package(s, mirrors, first, f, dir, stored);
                 if (r == -ENOSPC)
@@ -303,6 +336,39 @@ static int sync_repo(Sync *s, const PluginRepo *repo)
         return r;
 }
 
+/* CachePrefetch = debugger: the first task of the release does not wait for gdb's extraction. */
+static int prefetch_debugger(Sync *s)
+{
+        _cleanup_free_ int64_t *ids = NULL;
+        _cleanup_strv_free_ char **unresolved = NULL;
+        _cleanup_free_ char *reason = NULL;
+        ExtractResult res = {};
+        size_t n = 0;
+        int r;
+
+        if (!s->plugin->gdb_package)
+                return 0;
+        r = cache_resolve_with_debugger(s->cache->index, s->release, s->plugin->gdb_package, NULL, 0, &ids,
+                                        &n, &unresolved);
+        if (r == -ENOENT) {
+                sync_message(s, LOG_WARNING, "The debugger package %s is not in %s: nothing prefetched",
+                             s->plugin->gdb_package, s->release);
+                return 0;
+        }
+        if (r < 0)
+                return r;
+        r = cache_extract_packages(s->cache, ids, n, 0, &res, &reason);
+        s->counters.extracted += res.packages;
+        s->counters.extracted_bytes += res.bytes;
+        if (r < 0) {
+                sync_message(s, LOG_ERR, "Cannot prefetch the debugger %s of %s: %s", s->plugin->gdb_package,
+                             s->release, reason ?: strerror(-r));
+                s->counters.refused++;
+                return r == -ENOSPC ? r : 0;
+        }
+        return 0;
+}
+
 int reposync_release(const RetraceConfig *cfg, Cache *cache, const Plugin *plugin, const char *version,
                      const char *arch, const SyncCallbacks *cb, SyncCounters *ret)
 {
@@ -343,6 +409,8 @@ int reposync_release(const RetraceConfig *cfg, Cache *cache, const Plugin *plugi
         for (size_t i = 0; i < plugin->n_repos && r >= 0; i++)
                 if (plugin->repos[i].enabled)
                         r = sync_repo(&s, &plugin->repos[i]);
+        if (r >= 0 && cfg->cache_prefetch == CACHE_PREFETCH_DEBUGGER)
+                r = prefetch_debugger(&s);
         (void) path_rm_rf(s.tmp_dir);
         if (r >= 0 && s.counters.failed_repos > 0)
                 r = -ENOLINK;

@@ -25,6 +25,9 @@ typedef struct SyncCounters {
         uint64_t imported;       /* new in the cache */
         uint64_t refused;
         uint64_t failed_repos;
+        uint64_t redownloaded;    /* stored RPMs found damaged and downloaded again */
+        uint64_t extracted;       /* packages extracted by the sync (CachePrefetch) */
+        uint64_t extracted_bytes; /* objects they wrote */
 } SyncCounters;
 
 typedef struct SyncCallbacks {

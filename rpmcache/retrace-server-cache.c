@@ -2,14 +2,17 @@
 /* retrace-server-cache: the package cache for people, scripts and tests.
  *   stats | verify | gc | lookup [--path P] [--package NVR] BUILD-ID… | assemble RELEASE PACKAGE… [--with-debugger]
  *   import [--release R --repo NAME] RPM… | known NVR [--release R] [--arch A] | closure RELEASE PACKAGE… */
+#include <fcntl.h>
 #include <getopt.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 
 #include "cache-assemble.h"
+#include "cache-extract.h"
 #include "cache-import.h"
 #include "cache-lookup.h"
 #include "cache-plugin.h"
@@ -48,6 +51,21 @@ static double ratio(uint64_t a, uint64_t b)
         return b ? (double) a / (double) b : 0.0;
 }
 
+/* index.sqlite with its write-ahead log. */
+static uint64_t index_bytes(Cache *c)
+{
+        static const char *const names[] = { "index.sqlite", "index.sqlite-wal", "index.sqlite-shm" };
+        uint64_t total = 0;
+
+        for (size_t i = 0; i < ELEMENTSOF(names); i++) {
+                struct stat st;
+
+                if (fstatat(c->dir_fd, names[i], &st, AT_SYMLINK_NOFOLLOW) >= 0)
+                        total += (uint64_t) st.st_blocks * 512;
+        }
+        return total;
+}
+
 static int cmd_stats(int argc, char **argv)
 {
         _cleanup_(cache_closep) Cache *c = NULL;
@@ -75,6 +93,11 @@ static int cmd_stats(int argc, char **argv)
         printf("dedup-ratio: %.2f\n", ratio(s.files_bytes, s.unique_bytes));
         printf("rpm-bytes: %" PRIu64 "\n", s.rpm_bytes);
         printf("installed-bytes: %" PRIu64 "\n", s.installed_bytes);
+        printf("packages-extracted: %" PRIu64 "\n", s.extracted_packages);
+        printf("packages-indexed-only: %" PRIu64 "\n", s.packages - s.extracted_packages);
+        printf("extracted-rpm-bytes: %" PRIu64 "\n", s.extracted_rpm_bytes);
+        printf("extracted-installed-bytes: %" PRIu64 "\n", s.extracted_installed_bytes);
+        printf("index-bytes: %" PRIu64 "\n", index_bytes(c));
         printf("roots: %" PRIu64 "\n", u.roots);
         return 0;
 }
@@ -232,6 +255,49 @@ static int debugger_closure(Cache *c, const char *release, const int64_t *fixed,
         return 0;
 }
 
+/* Extracts what of ids is not extracted yet, and says so. */
+static int extract(Cache *c, const int64_t *ids, size_t n)
+{
+        _cleanup_free_ char *reason = NULL;
+        ExtractResult res = {};
+        int r;
+
+        r = cache_extract_packages(c, ids, n, 0, &res, &reason);
+        if (res.packages > 0)
+                log_info("Extracted %" PRIu64 " packages (%.1f MB) in %.3f s", res.packages,
+                         (double) res.bytes / 1e6, (double) res.usec / 1e6);
+        if (r < 0)
+                return log_error_errno(r, "%s", reason ?: strerror(-r));
+        return 0;
+}
+
+/* extract RELEASE PACKAGE… [--with-debugger]: what a task would extract, ahead of it. */
+static int cmd_extract(int argc, char **argv)
+{
+        _cleanup_(cache_closep) Cache *c = NULL;
+        _cleanup_free_ int64_t *ids = NULL, *all = NULL;
+        size_t n;
+        int r;
+
+        if (argc < 2 || (argc < 3 && !arg_with_debugger))
+                return log_error_errno(
+                        EINVAL, "extract needs RELEASE and at least one PACKAGE (or --with-debugger)");
+        r = open_cache(&c);
+        if (r < 0)
+                return r;
+        r = find_packages(c, argv[1], argv + 2, argc - 2, &ids);
+        if (r < 0)
+                return r;
+        n = argc - 2;
+        if (arg_with_debugger) {
+                r = debugger_closure(c, argv[1], ids, n, &all, &n);
+                if (r < 0)
+                        return r;
+        } else
+                all = TAKE_PTR(ids);
+        return extract(c, all, n);
+}
+
 static int cmd_assemble(int argc, char **argv)
 {
         _cleanup_(cache_closep) Cache *c = NULL;
@@ -257,6 +323,9 @@ static int cmd_assemble(int argc, char **argv)
                         return r;
         } else
                 all = TAKE_PTR(ids);
+        r = extract(c, all, n);
+        if (r < 0)
+                return r;
         clock_gettime(CLOCK_MONOTONIC, &t0);
         r = cache_assemble(c, all, n, &res, &reason);
         clock_gettime(CLOCK_MONOTONIC, &t1);
@@ -304,7 +373,9 @@ static int cmd_closure(int argc, char **argv)
 static int cmd_import(int argc, char **argv)
 {
         _cleanup_(cache_closep) Cache *c = NULL;
-        ImportOptions o = { .release = arg_release, .repo = arg_repo ?: "local" };
+        /* An RPM given by path is not in RepoDir/packages/, where on-demand extraction reads from:
+         * extract it now. */
+        ImportOptions o = { .release = arg_release, .repo = arg_repo ?: "local", .extract = true };
         int r, failed = 0;
 
         r = open_cache(&c);
@@ -355,6 +426,8 @@ static void help(void)
                "                                      NVR: packages the crash names)\n"
                "  assemble RELEASE PACKAGE… [--with-debugger]\n"
                "                                      build or reuse a root, print its path\n"
+               "  extract RELEASE PACKAGE… [--with-debugger]\n"
+               "                                      extract the packages not extracted yet\n"
                "  closure RELEASE [PACKAGE…]          the debugger's dependency closure\n"
                "  import [--release R --repo N] RPM…  import RPM files\n"
                "  known [--release R] [--arch A] NVR  is the package known (exit 0) or not (1)\n");
@@ -379,7 +452,7 @@ int main(int argc, char *argv[])
         } commands[] = {
                 { "stats", cmd_stats },   { "verify", cmd_verify },     { "gc", cmd_gc },
                 { "lookup", cmd_lookup }, { "assemble", cmd_assemble }, { "closure", cmd_closure },
-                { "import", cmd_import }, { "known", cmd_known },
+                { "import", cmd_import }, { "known", cmd_known },       { "extract", cmd_extract },
         };
         _cleanup_free_ char *error = NULL;
         int c, r;

@@ -143,9 +143,11 @@ int main(int argc, char *argv[])
         if (counters.packages_total > 0 || counters.repo)
                 print_progress(&counters, &progress, true);
         printf("synced %s-%s-%s: %" PRIu64 " packages listed, %" PRIu64 " downloaded (%" PRIu64
-               " bytes), %" PRIu64 " new in the cache, %" PRIu64 " refused\n",
+               " bytes), %" PRIu64 " new in the cache, %" PRIu64 " refused; %" PRIu64 " extracted (%" PRIu64
+               " bytes, CachePrefetch=%s)\n",
                distribution, version, arch, counters.packages_total, counters.downloaded,
-               counters.download_bytes, counters.imported, counters.refused);
+               counters.download_bytes, counters.imported, counters.refused, counters.extracted,
+               counters.extracted_bytes, cache_prefetch_to_string(cfg->cache_prefetch));
         if (r == -ENOLINK) {
                 log_error("%" PRIu64 " repositories of %s %s %s could not be synced from any mirror",
                           counters.failed_repos, distribution, version, arch);

@@ -169,6 +169,47 @@ TEST(dep_matches)
         ASSERT_EQ(cache_dep_matches(&req_any, &other), 0);
 }
 
+/* An index of schema 1 (every package extracted at import) is migrated when opened. */
+TEST(index_migrates_from_1)
+{
+        _cleanup_free_ char *dir = strdup("/tmp/test-cache.XXXXXX"), *path = NULL;
+        _cleanup_(cache_index_closep) CacheIndex *idx = NULL;
+        CacheStats st;
+        sqlite3 *db = NULL;
+        bool extracted = false;
+
+        ASSERT_NOT_NULL(mkdtemp(dir));
+        path = path_join(dir, "index.sqlite");
+        ASSERT_NOT_NULL(path);
+        ASSERT_EQ(sqlite3_open(path, &db), SQLITE_OK);
+        ASSERT_EQ(
+                sqlite3_exec(
+                        db,
+                        "CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);"
+                        "INSERT INTO meta VALUES ('schema_version', '1');"
+                        "CREATE TABLE packages (id INTEGER PRIMARY KEY, sha256 TEXT NOT NULL UNIQUE,"
+                        " name TEXT NOT NULL, epoch INTEGER NOT NULL, version TEXT NOT NULL,"
+                        " release TEXT NOT NULL, arch TEXT NOT NULL, sourcerpm TEXT, size INTEGER NOT NULL,"
+                        " installed_size INTEGER NOT NULL, digest_algo INTEGER NOT NULL,"
+                        " imported INTEGER NOT NULL);"
+                        "INSERT INTO packages VALUES (1, 'aa', 'gdb', 0, '1', '1', 'x86_64', NULL, 10, 20,"
+                        " 8, 1700000000);",
+                        NULL, NULL, NULL),
+                SQLITE_OK);
+        (void) sqlite3_close(db);
+        ASSERT_OK(cache_index_open(path, &idx));
+        ASSERT_OK(cache_index_get_extracted(idx, 1, &extracted));
+        ASSERT_TRUE(extracted);
+        ASSERT_OK(cache_index_stats(idx, &st));
+        ASSERT_EQ(st.extracted_packages, 1u);
+        ASSERT_OK(cache_index_set_extracted(idx, 1, false));
+        ASSERT_OK(cache_index_get_extracted(idx, 1, &extracted));
+        ASSERT_FALSE(extracted);
+        idx = cache_index_close(idx);
+        ASSERT_OK(cache_index_open(path, &idx)); /* version 2 now: opens as it is */
+        (void) path_rm_rf(dir);
+}
+
 TEST(locations_and_urls)
 {
         _cleanup_free_ char *u1 = NULL, *u2 = NULL;
@@ -186,4 +227,5 @@ TEST(locations_and_urls)
 
 DEFINE_TEST_MAIN(TEST_ENTRY(build_id_paths), TEST_ENTRY(object_names),
                  TEST_ENTRY(object_writer_checks_digest), TEST_ENTRY(validate_paths), TEST_ENTRY(root_key),
-                 TEST_ENTRY(releases), TEST_ENTRY(dep_matches), TEST_ENTRY(locations_and_urls))
+                 TEST_ENTRY(releases), TEST_ENTRY(dep_matches), TEST_ENTRY(index_migrates_from_1),
+                 TEST_ENTRY(locations_and_urls))

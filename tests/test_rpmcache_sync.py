@@ -102,6 +102,14 @@ def test_file_sync_and_queries():
         rt.check({"gdb", "glibc", "python3-libs", "libstdc++"} <= names, f"closure: {out}")
         rt.check(all(n.endswith(".tos" + crash["release"] + ".x86_64") for n in out), f"closure left the release: {out}")
 
+        # A sync indexes; with CachePrefetch = debugger (the default) only gdb's closure is extracted,
+        # and lookups extracted the packages whose files they read.
+        st = env.stats()
+        rt.check(0 < int(st["packages-extracted"]) < int(st["packages"]) and
+                 int(st["packages-indexed-only"]) == int(st["packages"]) - int(st["packages-extracted"]),
+                 f"extracted vs indexed: {st}")
+        objects = [p for p in glob.glob(os.path.join(env.cache_dir, "objects", "*", "*", "*"))]
+
         # verify passes, notices a damaged object; gc keeps referenced objects.
         rt.check("0 bad" in env.cache("verify").stdout, "verify failed on a fresh cache")
         victim = sorted(objects)[0]
