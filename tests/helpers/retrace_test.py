@@ -263,6 +263,8 @@ def parse_gdb_frames(text):
 
 def frames_match(frames, expected):
     """True when expected appears in frames in order (function, file and line all equal)."""
+    if not expected:
+        return True
     i = 0
     for f in frames:
         e = expected[i]
