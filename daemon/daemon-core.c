@@ -2,7 +2,10 @@
 #include "daemon-core.h"
 
 #include <elfutils/libdwfl.h>
+#include <byteswap.h>
+#include <endian.h>
 #include <errno.h>
+#include <stdbool.h>
 #include <gelf.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,6 +20,7 @@ CoreInfo *core_info_free(CoreInfo *c)
         for (size_t i = 0; i < c->n_modules; i++) {
                 free(c->modules[i].name);
                 free(c->modules[i].build_id);
+                free(c->modules[i].package_note);
         }
         free(c->modules);
         free(c->arch);
@@ -66,9 +70,171 @@ static const Dwfl_Callbacks core_callbacks = {
         .find_debuginfo = find_no_debuginfo,
 };
 
+/* Copies len bytes of the process's memory at vaddr from the core's PT_LOAD segments; -ENOENT when
+ * the core did not dump them. */
+static int core_read_memory(Elf *elf, uint64_t vaddr, void *buf, size_t len)
+{
+        size_t nphdr;
+
+        if (elf_getphdrnum(elf, &nphdr) != 0)
+                return -EBADMSG;
+        for (size_t i = 0; i < nphdr; i++) {
+                GElf_Phdr phdr;
+                Elf_Data *data;
+
+                if (!gelf_getphdr(elf, (int) i, &phdr) || phdr.p_type != PT_LOAD)
+                        continue;
+                if (vaddr < phdr.p_vaddr || vaddr - phdr.p_vaddr > phdr.p_filesz ||
+                    len > phdr.p_filesz - (vaddr - phdr.p_vaddr))
+                        continue;
+                data = elf_getdata_rawchunk(elf, (int64_t) (phdr.p_offset + (vaddr - phdr.p_vaddr)), len,
+                                            ELF_T_BYTE);
+                if (!data || !data->d_buf)
+                        return -EBADMSG;
+                memcpy(buf, data->d_buf, len);
+                return 0;
+        }
+        return -ENOENT;
+}
+
+#define NOTE_MAX_SIZE 4096
+#define FDO_PACKAGING_METADATA 0xcafe1a7eU
+
+/* The .note.package of the module mapped at start, from the ELF headers the kernel (or gcore) dumps
+ * with the first page of every mapped ELF file: the module's program headers locate its PT_NOTE
+ * segments, read from the core's memory. Everything read is bounded; NULL when absent. */
+static int module_package_note(Elf *core, uint64_t start, char **ret)
+{
+        unsigned char page[4096];
+        Elf *img;
+        GElf_Ehdr ehdr;
+        size_t nphdr;
+        uint64_t first_vaddr = UINT64_MAX;
+        bool swap;
+        int r = 0;
+
+        *ret = NULL;
+        if (core_read_memory(core, start, page, sizeof(page)) < 0)
+                return 0;
+        img = elf_memory((char *) page, sizeof(page));
+        if (!img)
+                return 0;
+        if (!gelf_getehdr(img, &ehdr) || elf_getphdrnum(img, &nphdr) != 0 || nphdr > 64) {
+                elf_end(img);
+                return 0;
+        }
+        for (size_t i = 0; i < nphdr; i++) {
+                GElf_Phdr phdr;
+
+                if (gelf_getphdr(img, (int) i, &phdr) && phdr.p_type == PT_LOAD && phdr.p_vaddr < first_vaddr)
+                        first_vaddr = phdr.p_vaddr & ~(uint64_t) 0xfff;
+        }
+        swap = ehdr.e_ident[EI_DATA] != (BYTE_ORDER == LITTLE_ENDIAN ? ELFDATA2LSB : ELFDATA2MSB);
+        for (size_t i = 0; i < nphdr && first_vaddr != UINT64_MAX && !*ret && r >= 0; i++) {
+                unsigned char notes[NOTE_MAX_SIZE];
+                GElf_Phdr phdr;
+                size_t align, pos = 0, size;
+
+                if (!gelf_getphdr(img, (int) i, &phdr) || phdr.p_type != PT_NOTE)
+                        continue;
+                size = phdr.p_filesz < sizeof(notes) ? phdr.p_filesz : sizeof(notes);
+                if (core_read_memory(core, start - first_vaddr + phdr.p_vaddr, notes, size) < 0)
+                        continue;
+                align = phdr.p_align == 8 ? 8 : 4;
+                while (pos + 12 <= size) {
+                        uint32_t namesz, descsz, type;
+                        size_t name_at = pos + 12, desc_at, next;
+
+                        /* Notes are in the module's byte order (a foreign core may differ). */
+                        memcpy(&namesz, notes + pos, 4);
+                        memcpy(&descsz, notes + pos + 4, 4);
+                        memcpy(&type, notes + pos + 8, 4);
+                        if (swap) {
+                                namesz = bswap_32(namesz);
+                                descsz = bswap_32(descsz);
+                                type = bswap_32(type);
+                        }
+                        desc_at = name_at + ((namesz + align - 1) & ~(align - 1));
+                        next = desc_at + ((descsz + align - 1) & ~(align - 1));
+                        if (namesz > size || descsz > size || desc_at > size || next > size)
+                                break;
+                        if (type == FDO_PACKAGING_METADATA && namesz == 4 &&
+                            memcmp(notes + name_at, "FDO", 4) == 0 && descsz > 0) {
+                                *ret = strndup((const char *) notes + desc_at, descsz);
+                                if (!*ret)
+                                        r = -ENOMEM;
+                                break;
+                        }
+                        pos = next;
+                }
+        }
+        elf_end(img);
+        return r;
+}
+
+/* The path of the file mapped at address with file offset 0, from the core's NT_FILE note (the
+ * kernel's list of file mappings); NULL when the core has no such entry. All offsets are checked
+ * against the note's size. */
+static char *core_mapped_file(Elf *elf, uint64_t address)
+{
+        size_t nphdr;
+        bool is64 = gelf_getclass(elf) == ELFCLASS64;
+        size_t word = is64 ? 8 : 4;
+
+        if (elf_getphdrnum(elf, &nphdr) != 0)
+                return NULL;
+        for (size_t i = 0; i < nphdr; i++) {
+                GElf_Phdr phdr;
+                Elf_Data *data;
+                GElf_Nhdr nhdr;
+                size_t offset = 0, name_off, desc_off;
+
+                if (!gelf_getphdr(elf, (int) i, &phdr) || phdr.p_type != PT_NOTE)
+                        continue;
+                data = elf_getdata_rawchunk(elf, (int64_t) phdr.p_offset, phdr.p_filesz, ELF_T_NHDR);
+                if (!data)
+                        continue;
+                while ((offset = gelf_getnote(data, offset, &nhdr, &name_off, &desc_off)) > 0) {
+                        const unsigned char *d = (const unsigned char *) data->d_buf + desc_off;
+                        size_t size = nhdr.n_descsz, names;
+                        uint64_t count;
+                        const char *name;
+
+                        if (nhdr.n_type != NT_FILE || size < 2 * word)
+                                continue;
+#define WORD(k)                                                                     \
+        (is64 ? ({ uint64_t v_; memcpy(&v_, d + (k) * 8, 8); v_; }) :               \
+                ({ uint32_t v_; memcpy(&v_, d + (k) * 4, 4); (uint64_t) v_; }))
+                        count = WORD(0);
+                        if (count > (size / word - 2) / 3)
+                                continue;
+                        names = (2 + 3 * count) * word;
+                        name = (const char *) d + names;
+                        for (uint64_t k = 0; k < count && name < (const char *) d + size; k++) {
+                                size_t left = (const char *) d + size - name, len = strnlen(name, left);
+                                uint64_t start = WORD(2 + 3 * k), end = WORD(3 + 3 * k), ofs = WORD(4 + 3 * k);
+
+                                if (len == left)
+                                        break;
+                                if (address >= start && address < end && ofs == 0 && name[0] == '/')
+                                        return strndup(name, len);
+                                name += len + 1;
+                        }
+#undef WORD
+                }
+        }
+        return NULL;
+}
+
+typedef struct AddModuleContext {
+        CoreInfo *info;
+        Elf *core;
+} AddModuleContext;
+
 static int add_module(Dwfl_Module *mod, void **userdata, const char *name, Dwarf_Addr start, void *arg)
 {
-        CoreInfo *c = arg;
+        AddModuleContext *ctx = arg;
+        CoreInfo *c = ctx->info;
         const unsigned char *bits;
         GElf_Addr vaddr;
         Dwarf_Addr low, high;
@@ -84,7 +250,12 @@ static int add_module(Dwfl_Module *mod, void **userdata, const char *name, Dwarf
         (void) dwfl_module_info(mod, NULL, &low, &high, NULL, NULL, NULL, NULL);
         m->start = low;
         m->end = high;
-        m->name = strdup(name ?: "");
+        /* libdwfl names some modules by their soname ("libc.so.6"); the kernel's list of mapped files
+         * has the path the process loaded them from. */
+        if (!name || name[0] != '/')
+                m->name = core_mapped_file(ctx->core, low);
+        if (!m->name)
+                m->name = strdup(name ?: "");
         if (!m->name)
                 return DWARF_CB_ABORT;
         c->n_modules++;
@@ -96,6 +267,8 @@ static int add_module(Dwfl_Module *mod, void **userdata, const char *name, Dwarf
                 for (int i = 0; i < len; i++)
                         (void) snprintf(m->build_id + 2 * i, 3, "%02x", bits[i]);
         }
+        if (module_package_note(ctx->core, low, &m->package_note) < 0)
+                return DWARF_CB_ABORT;
         return DWARF_CB_OK;
 }
 
@@ -179,7 +352,7 @@ int core_info_read(int fd, CoreInfo **ret)
                 r = -EBADMSG;
                 goto finish;
         }
-        if (dwfl_getmodules(dwfl, add_module, c, 0) != 0) {
+        if (dwfl_getmodules(dwfl, add_module, &(AddModuleContext){ .info = c, .core = elf }, 0) != 0) {
                 r = -ENOMEM;
                 goto finish;
         }

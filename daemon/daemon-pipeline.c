@@ -35,6 +35,7 @@
 #include "daemon-crashdata.h"
 #include "daemon-exploitable.h"
 #include "daemon-gdb.h"
+#include "daemon-resolution.h"
 #include "daemon-vmcore.h"
 
 extern char **environ;
@@ -66,6 +67,7 @@ typedef struct TaskRun {
         int64_t *ids;
         size_t n_ids, ids_allocated;
         char **missing; /* "build-id (module)" */
+        TaskResolution resolution;
         char *root;
         int cache_lock_fd;
 
@@ -146,6 +148,7 @@ static void task_run_done(TaskRun *t)
         free(t->release);
         free(t->ids);
         strv_free(t->missing);
+        task_resolution_done(&t->resolution);
         free(t->root);
         free(t->dump_name);
         free(t->dump_dir);
@@ -315,66 +318,92 @@ static int add_id(TaskRun *t, int64_t id)
         return 0;
 }
 
-/* The packages that provide each module of the core (binary and debuginfo of the same build). */
-static int find_packages_by_build_id(TaskRun *t)
+/* Maps every module of the core to its packages (rpmcache's resolver) and logs, per module, the
+ * rule that did it or what was tried; the packages found go into the root. */
+static int resolve_modules(TaskRun *t, char *const *crash_packages)
 {
-        CacheIndex *idx = t->p->cache->index;
+        _cleanup_free_ char *distribution = NULL, *version = NULL, *arch = NULL;
         int r;
 
-        for (size_t i = 0; i < t->core->n_modules; i++) {
-                const CoreModule *m = &t->core->modules[i];
-                BuildIdHit *hits = NULL;
-                size_t n = 0;
-                int64_t binary = -1, debug = -1;
-                const PackageInfo *debug_info = NULL;
+        r = task_resolution_run(t->p->cache, t->release, t->core, t->executable, crash_packages, &t->resolution);
+        if (r < 0)
+                return r;
+        (void) release_split(t->release, &distribution, &version, &arch);
+        for (size_t i = 0; i < t->resolution.n_modules; i++) {
+                const ModuleResolution *m = &t->resolution.modules[i];
+                const ModulePackages *pk = &m->packages;
+                _cleanup_free_ char *line = module_resolution_describe(m);
 
-                if (!m->build_id || string_startswith(m->name, "linux-vdso") ||
-                    string_startswith(m->name, "linux-gate"))
-                        continue;
-                r = cache_index_lookup_build_id(idx, m->build_id, t->release, &hits, &n);
-                if (r < 0)
+                task_log(t, pk->binary.found && pk->debuginfo.found ? 'I' : 'W', "%s", strna(line));
+                if (pk->binary.found && (r = add_id(t, pk->binary.package.id)) < 0)
                         return r;
-                for (size_t k = 0; k < n; k++) {
-                        if (hits[k].kind == BUILD_ID_BINARY && binary < 0)
-                                binary = hits[k].package.id;
-                        if (hits[k].kind == BUILD_ID_DEBUG && debug < 0) {
-                                debug = hits[k].package.id;
-                                debug_info = &hits[k].package;
-                        }
-                }
-                if (binary < 0 && debug_info) {
-                        PackageInfo bin = {};
-
-                        if (cache_index_binary_for_debuginfo(idx, debug_info, t->release, &bin) >= 0)
-                                binary = bin.id;
-                        package_info_done(&bin);
-                }
-                build_id_hit_array_free(hits, n);
-                if (binary >= 0 && (r = add_id(t, binary)) < 0)
+                if (pk->debuginfo.found && (r = add_id(t, pk->debuginfo.package.id)) < 0)
                         return r;
-                if (debug >= 0 && (r = add_id(t, debug)) < 0)
+                if (pk->dwz.found && (r = add_id(t, pk->dwz.package.id)) < 0)
                         return r;
-                if (binary < 0 && debug < 0) {
+                if (!pk->binary.found) {
                         _cleanup_free_ char *s = NULL;
 
-                        if (asprintf(&s, "%s (%s)", m->build_id, m->name) < 0)
+                        if (asprintf(&s, "%s (%s)", m->build_id ?: "no build-id", m->path) < 0)
                                 return -ENOMEM;
                         r = strv_extend(&t->missing, s);
                         if (r < 0)
                                 return r;
-                        task_log(t, 'W', "Build-id %s of %s is not in any package of %s", m->build_id,
-                                 m->name, t->release);
-                } else if (debug < 0)
-                        task_log(t, 'W',
-                                 "No debuginfo package of %s has build-id %s of %s: its frames will lack "
-                                 "names and lines",
-                                 t->release, m->build_id, m->name);
+                }
+        }
+        if (t->resolution.missing || t->resolution.without_debuginfo)
+                task_log(t, 'W',
+                         "Resolution: %u of %zu modules in packages of %s, %u missing, %u without debuginfo: "
+                         "their frames will lack names or lines. If the release has them, run "
+                         "retrace-server-reposync %s %s %s (with the plugin's debuginfo repositories enabled)",
+                         t->resolution.found, t->resolution.n_modules, t->release, t->resolution.missing,
+                         t->resolution.without_debuginfo, strna(distribution), strna(version), strna(arch));
+        else
+                task_log(t, 'I', "Resolution: all %zu modules in packages of %s, all with debuginfo",
+                         t->resolution.n_modules, t->release);
+        return 0;
+}
+
+/* A 32-bit process on a 64-bit system (multilib): its packages are in the 64-bit release's
+ * repositories (i686 packages in x86_64 ones). When the release of the core's own architecture was
+ * never synced and the 64-bit one was, the task uses that one; the resolver still picks packages of
+ * the core's architecture. */
+static int multilib_release(TaskRun *t)
+{
+        static const struct {
+                const char *arch, *host;
+        } multilib[] = { { "i386", "x86_64" }, { "ppc", "ppc64" }, { "s390", "s390x" } };
+        _cleanup_strv_free_ char **synced = NULL;
+        _cleanup_free_ char *distribution = NULL, *version = NULL, *arch = NULL, *host_release = NULL;
+        int r;
+
+        r = pipeline_supported_releases(t->p, &synced);
+        if (r == -ENOENT)
+                return 0;
+        if (r < 0)
+                return r;
+        if (strv_contains(synced, t->release) || release_split(t->release, &distribution, &version, &arch) < 0)
+                return 0;
+        for (size_t i = 0; i < ELEMENTSOF(multilib); i++) {
+                if (!streq(arch, multilib[i].arch))
+                        continue;
+                r = release_join(distribution, version, multilib[i].host, &host_release);
+                if (r < 0)
+                        return r;
+                if (!strv_contains(synced, host_release))
+                        return 0;
+                task_log(t, 'I', "A %s process: %s is not synced, its multilib packages come from %s", arch,
+                         t->release, host_release);
+                free(t->release);
+                t->release = TAKE_PTR(host_release);
+                return 0;
         }
         return 0;
 }
 
 static int task_analyze(TaskRun *t, char **ret_failure)
 {
+        _cleanup_strv_free_ char **crash_packages = NULL;
         _cleanup_close_ int core_fd = -EBADF;
         struct stat st;
         char *release_line = NULL;
@@ -421,40 +450,36 @@ static int task_analyze(TaskRun *t, char **ret_failure)
                         "Unknown release '%s': no distribution plugin recognises it. Supported releases: %s",
                         strna(release_line), isempty(list) ? "none (run retrace-server-reposync)" : list);
         }
+        r = multilib_release(t);
+        if (r < 0)
+                return failf(ret_failure, r, "Cannot list the synced releases: %s", strerror(-r));
         task_log(t, 'I', "Release: %s (%s)", t->release,
                  t->plugin->displayrelease ?: t->plugin->distribution);
 
+        r = strv_split(strempty(t->packages_list), WHITESPACE, &crash_packages);
+        if (r >= 0 && t->package)
+                r = strv_extend(&crash_packages, t->package);
+        if (r < 0)
+                return failf(ret_failure, r, "Cannot read the crash's package list: %s", strerror(-r));
         pthread_mutex_lock(&t->p->cache_lock);
-        if (t->packages_list) {
-                _cleanup_strv_free_ char **specs = NULL;
-
-                r = strv_split(t->packages_list, WHITESPACE, &specs);
-                STRV_FOREACH (spec, specs) {
-                        int64_t id;
-
-                        if (r < 0)
-                                break;
-                        r = cache_find_package(t->p->cache->index, t->release, *spec, &id);
-                        if (r == -ENOENT) {
-                                pthread_mutex_unlock(&t->p->cache_lock);
-                                return failf(ret_failure, r,
-                                             "Package %s from the 'packages' file is not known in %s: run "
-                                             "retrace-server-reposync for that release",
-                                             *spec, t->release);
-                        }
-                        if (r >= 0)
-                                r = add_id(t, id);
-                }
-        } else
-                r = find_packages_by_build_id(t);
-        if (r >= 0 && t->package) {
+        /* The packages the crash names go into the root as well: they are what the process ran
+         * with, even where no module of the core points at them. */
+        STRV_FOREACH (spec, crash_packages) {
                 int64_t id;
 
-                if (cache_find_package(t->p->cache->index, t->release, t->package, &id) >= 0)
+                r = cache_find_package(t->p->cache->index, t->release, *spec, &id);
+                if (r == -ENOENT || r == -EINVAL) {
+                        task_log(t, 'W', "Package %s named by the crash is not known in %s", *spec, t->release);
+                        r = 0;
+                        continue;
+                }
+                if (r >= 0)
                         r = add_id(t, id);
-                else
-                        task_log(t, 'W', "Package %s is not known in %s", t->package, t->release);
+                if (r < 0)
+                        break;
         }
+        if (r >= 0)
+                r = resolve_modules(t, crash_packages);
         pthread_mutex_unlock(&t->p->cache_lock);
         if (r < 0)
                 return failf(ret_failure, r, "Cannot look packages up in the cache: %s", strerror(-r));
@@ -606,6 +631,39 @@ static int debugger_argv(TaskRun *t, const char *crash_dir, const char *vmlinux,
         return 0;
 }
 
+/* The quality summary: frames of the crashing thread with and without names and lines, and the
+ * modules that made it worse, into the log and results/resolution.json. */
+static int task_report_quality(TaskRun *t, const char *crash_thread)
+{
+        _cleanup_free_ char *json = NULL, *list = NULL;
+        const FrameQuality *q = &t->resolution.quality;
+        int r;
+
+        r = task_resolution_quality(&t->resolution, t->core, crash_thread);
+        if (r < 0)
+                return r;
+        task_log(t, t->resolution.degraded ? 'W' : 'I',
+                 "Quality: crashing thread has %u frames, %u with function and line, %u with a function "
+                 "name only, %u without symbols; modules found %u, missing %u, without debuginfo %u",
+                 q->frames, q->with_lines, q->named - q->with_lines, q->unnamed, t->resolution.found,
+                 t->resolution.missing, t->resolution.without_debuginfo);
+        if (t->resolution.degraded) {
+                _cleanup_free_ char *distribution = NULL, *version = NULL, *arch = NULL;
+
+                list = strv_join(t->resolution.degraded, ", ");
+                (void) release_split(t->release, &distribution, &version, &arch);
+                task_log(t, 'W',
+                         "Degraded backtrace: the crashing thread has frames without lines in %s, which lack "
+                         "debuginfo or a package in the cache. To fix it, sync the release with its debuginfo "
+                         "repositories: retrace-server-reposync %s %s %s",
+                         strna(list), strna(distribution), strna(version), strna(arch));
+        }
+        r = task_resolution_to_json(&t->resolution, &json);
+        if (r >= 0)
+                r = write_result(t, "resolution.json", json);
+        return r;
+}
+
 static int task_run_gdb(TaskRun *t, char **ret_failure)
 {
         const RetraceConfig *cfg = t->p->config;
@@ -668,6 +726,9 @@ static int task_run_gdb(TaskRun *t, char **ret_failure)
         }
         if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
                 task_log(t, 'W', "gdb exited with status %d", WIFEXITED(status) ? WEXITSTATUS(status) : -1);
+        r = task_report_quality(t, res->crash_thread);
+        if (r < 0)
+                return failf(ret_failure, r, "Cannot write the resolution summary: %s", strerror(-r));
         r = gdb_result_format_backtrace(res, &bt);
         if (r >= 0)
                 r = write_result(t, "backtrace", bt);

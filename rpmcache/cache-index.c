@@ -561,20 +561,56 @@ static int split_nvr(const char *nvr, char **ret_name, char **ret_version, char 
         return 0;
 }
 
+/* "name-E:version-release[.arch]" → "name-version-release[.arch]" and E; *ret_plain = NULL and
+ * *ret_epoch = -1 when spec has no epoch. */
+static int spec_split_epoch(const char *spec, char **ret_plain, int64_t *ret_epoch)
+{
+        const char *colon = strrchr(spec, ':'), *dash;
+        char *end;
+        unsigned long e;
+
+        *ret_plain = NULL;
+        *ret_epoch = -1;
+        if (!colon)
+                return 0;
+        for (dash = colon; dash > spec && dash[-1] != '-'; dash--)
+                ;
+        if (dash == spec || dash == colon)
+                return 0;
+        errno = 0;
+        e = strtoul(dash, &end, 10);
+        if (errno != 0 || end != colon || e > UINT32_MAX)
+                return 0;
+        if (asprintf(ret_plain, "%.*s%s", (int) (dash - spec), spec, colon + 1) < 0)
+                return -ENOMEM;
+        *ret_epoch = (int64_t) e;
+        return 0;
+}
+
 int cache_index_find_packages(CacheIndex *idx, const char *release, const char *spec, const char *arch,
                               PackageInfo **ret, size_t *ret_n)
 {
         _cleanup_stmt_ sqlite3_stmt *st = NULL;
+        _cleanup_free_ char *plain = NULL;
         PackageInfo *a = NULL;
         size_t n = 0, m = 0;
+        int64_t epoch = -1;
         int r;
 
+        /* "name-EPOCH:version-release" (as ABRT writes a package with an epoch): match the epoch,
+         * and the rest as usual. */
+        r = spec_split_epoch(spec, &plain, &epoch);
+        if (r < 0)
+                return r;
+        if (plain)
+                spec = plain;
         /* A full N-V-R(.A) match ranks before a package that is merely called spec; within a rank,
          * newest first. */
         r = sql_prepare(idx,
                         "SELECT DISTINCT " PACKAGE_COLUMNS " FROM packages p"
                         " JOIN package_releases r ON r.package_id = p.id"
                         " WHERE (?1 IS NULL OR r.release = ?1) AND (?2 IS NULL OR p.arch = ?2)"
+                        " AND (?4 < 0 OR p.epoch = ?4)"
                         " AND (p.name = ?3 OR p.name || '-' || p.version || '-' || p.release = ?3"
                         "  OR p.name || '-' || p.version || '-' || p.release || '.' || p.arch = ?3)",
                         &st);
@@ -583,6 +619,7 @@ int cache_index_find_packages(CacheIndex *idx, const char *release, const char *
         sqlite3_bind_text(st, 1, release, -1, SQLITE_STATIC);
         sqlite3_bind_text(st, 2, arch, -1, SQLITE_STATIC);
         sqlite3_bind_text(st, 3, spec, -1, SQLITE_STATIC);
+        sqlite3_bind_int64(st, 4, epoch);
         r = collect_packages(st, -1, &a, NULL, &n);
         if (r < 0)
                 return r;
@@ -791,40 +828,124 @@ int cache_index_package_releases(CacheIndex *idx, int64_t package_id, char ***re
         return 0;
 }
 
-int cache_index_binary_for_debuginfo(CacheIndex *idx, const PackageInfo *debuginfo, const char *release,
-                                     PackageInfo *ret)
+int cache_index_get_file(CacheIndex *idx, int64_t package_id, const char *path, PackageFile *ret)
 {
-        _cleanup_free_ char *name = NULL;
         _cleanup_stmt_ sqlite3_stmt *st = NULL;
-        const char *suffix = string_endswith(debuginfo->name, "-debuginfo");
         int r, rc;
 
-        if (!suffix)
-                return -EINVAL;
-        name = strndup(debuginfo->name, suffix - debuginfo->name);
-        if (!name)
-                return -ENOMEM;
         r = sql_prepare(idx,
-                        "SELECT " PACKAGE_COLUMNS " FROM packages p WHERE p.name = ?1 AND p.version = ?2"
-                        " AND p.release = ?3 AND p.arch = ?4"
-                        " AND (?6 IS NULL OR EXISTS (SELECT 1 FROM package_releases r"
-                        "  WHERE r.package_id = p.id AND r.release = ?6)) ORDER BY (p.sourcerpm IS ?5) "
-                        "DESC, p.id LIMIT 1",
+                        "SELECT path, mode, size, digest, link FROM files WHERE package_id = ?1 AND path = ?2"
+                        " LIMIT 1",
                         &st);
         if (r < 0)
                 return r;
-        sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
-        sqlite3_bind_text(st, 2, debuginfo->version, -1, SQLITE_STATIC);
-        sqlite3_bind_text(st, 3, debuginfo->release, -1, SQLITE_STATIC);
-        sqlite3_bind_text(st, 4, debuginfo->arch, -1, SQLITE_STATIC);
-        sqlite3_bind_text(st, 5, debuginfo->sourcerpm, -1, SQLITE_STATIC);
-        sqlite3_bind_text(st, 6, release, -1, SQLITE_STATIC);
+        sqlite3_bind_int64(st, 1, package_id);
+        sqlite3_bind_text(st, 2, path, -1, SQLITE_STATIC);
         rc = sqlite3_step(st);
         if (rc == SQLITE_DONE)
                 return -ENOENT;
         if (rc != SQLITE_ROW)
                 return sql_error(rc);
-        return package_from_row(st, ret);
+        return fill_file(st, ret);
+}
+
+static int fill_file_hit(sqlite3_stmt *st, void *elem)
+{
+        PackageFileHit *h = elem;
+        int r;
+
+        r = package_from_row(st, &h->package);
+        if (r < 0)
+                return r;
+        h->file = (PackageFile){
+                .path = column_strdup(st, PACKAGE_N_COLUMNS),
+                .mode = (mode_t) sqlite3_column_int64(st, PACKAGE_N_COLUMNS + 1),
+                .size = (uint64_t) sqlite3_column_int64(st, PACKAGE_N_COLUMNS + 2),
+                .digest = column_strdup(st, PACKAGE_N_COLUMNS + 3),
+                .link = column_strdup(st, PACKAGE_N_COLUMNS + 4),
+        };
+        return h->file.path ? 0 : -ENOMEM;
+}
+
+static void done_file_hit(void *elem)
+{
+        package_file_hit_done(elem);
+}
+
+void package_file_hit_done(PackageFileHit *h)
+{
+        package_info_done(&h->package);
+        package_file_done(&h->file);
+}
+
+void package_file_hit_array_free(PackageFileHit *a, size_t n)
+{
+        for (size_t i = 0; i < n; i++)
+                package_file_hit_done(&a[i]);
+        free(a);
+}
+
+int cache_index_find_file(CacheIndex *idx, const char *release, const char *path, PackageFileHit **ret,
+                          size_t *ret_n)
+{
+        _cleanup_stmt_ sqlite3_stmt *st = NULL;
+        int r;
+
+        r = sql_prepare(idx,
+                        "SELECT " PACKAGE_COLUMNS ", f.path, f.mode, f.size, f.digest, f.link FROM files f"
+                        " JOIN packages p ON p.id = f.package_id"
+                        " WHERE f.path = ?1 AND (?2 IS NULL OR EXISTS (SELECT 1 FROM package_releases r"
+                        "  WHERE r.package_id = p.id AND r.release = ?2))"
+                        " ORDER BY p.name, p.id LIMIT 512",
+                        &st);
+        if (r < 0)
+                return r;
+        sqlite3_bind_text(st, 1, path, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 2, release, -1, SQLITE_STATIC);
+        return sql_collect(st, sizeof(PackageFileHit), fill_file_hit, done_file_hit, (void **) ret, ret_n);
+}
+
+int cache_index_find_file_prefix(CacheIndex *idx, int64_t package_id, const char *prefix, PackageFile **ret,
+                                 size_t *ret_n)
+{
+        _cleanup_stmt_ sqlite3_stmt *st = NULL;
+        int r;
+
+        /* A range instead of LIKE: paths may hold '%' and '_'. U+10FFFF sorts after every byte a
+         * UTF-8 path can continue with. */
+        r = sql_prepare(idx,
+                        "SELECT path, mode, size, digest, link FROM files WHERE package_id = ?1"
+                        " AND path >= ?2 AND path < ?2 || char(1114111) ORDER BY path LIMIT 4096",
+                        &st);
+        if (r < 0)
+                return r;
+        sqlite3_bind_int64(st, 1, package_id);
+        sqlite3_bind_text(st, 2, prefix, -1, SQLITE_STATIC);
+        return sql_collect(st, sizeof(PackageFile), fill_file, done_file, (void **) ret, ret_n);
+}
+
+int cache_index_find_build_siblings(CacheIndex *idx, const char *release, const PackageInfo *p,
+                                    PackageInfo **ret, size_t *ret_n)
+{
+        _cleanup_stmt_ sqlite3_stmt *st = NULL;
+        int r;
+
+        if (!p->sourcerpm)
+                return -ENOENT;
+        r = sql_prepare(idx,
+                        "SELECT " PACKAGE_COLUMNS " FROM packages p WHERE p.sourcerpm = ?1 AND p.epoch = ?2"
+                        " AND p.version = ?3 AND p.release = ?4"
+                        " AND (?5 IS NULL OR EXISTS (SELECT 1 FROM package_releases r"
+                        "  WHERE r.package_id = p.id AND r.release = ?5)) ORDER BY p.name, p.id LIMIT 1024",
+                        &st);
+        if (r < 0)
+                return r;
+        sqlite3_bind_text(st, 1, p->sourcerpm, -1, SQLITE_STATIC);
+        sqlite3_bind_int64(st, 2, p->epoch);
+        sqlite3_bind_text(st, 3, p->version, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 4, p->release, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 5, release, -1, SQLITE_STATIC);
+        return collect_packages(st, -1, ret, NULL, ret_n);
 }
 
 int cache_index_get_files(CacheIndex *idx, int64_t package_id, PackageFile **ret, size_t *ret_n)

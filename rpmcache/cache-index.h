@@ -116,10 +116,26 @@ int cache_index_lookup_path(CacheIndex *idx, const char *path, const char *relea
                             size_t *ret_n);
 /* The releases a package belongs to, sorted; -ENOENT when none. */
 int cache_index_package_releases(CacheIndex *idx, int64_t package_id, char ***ret);
-/* The binary package of a debuginfo package: name without "-debuginfo", same version, release and
- * arch (the same source RPM preferred). For build-ids without a binary .build-id link. */
-int cache_index_binary_for_debuginfo(CacheIndex *idx, const PackageInfo *debuginfo, const char *release,
-                                     PackageInfo *ret);
+/* A file entry together with the package that holds it. */
+typedef struct PackageFileHit {
+        PackageInfo package;
+        PackageFile file;
+} PackageFileHit;
+void package_file_hit_done(PackageFileHit *h);
+void package_file_hit_array_free(PackageFileHit *a, size_t n);
+/* Every package of release (any when NULL) holding path, with its entry (at most 512). */
+int cache_index_find_file(CacheIndex *idx, const char *release, const char *path, PackageFileHit **ret,
+                          size_t *ret_n);
+/* The entry for path in one package; -ENOENT when the package has no such path. */
+int cache_index_get_file(CacheIndex *idx, int64_t package_id, const char *path, PackageFile *ret);
+/* The entries of one package whose path starts with prefix (at most 4096). */
+int cache_index_find_file_prefix(CacheIndex *idx, int64_t package_id, const char *prefix, PackageFile **ret,
+                                 size_t *ret_n);
+/* The packages built from the same source RPM at the same epoch, version and release as p (every
+ * subpackage and debuginfo package of that build, all architectures), in release (any when NULL);
+ * -ENOENT when p names no source RPM. */
+int cache_index_find_build_siblings(CacheIndex *idx, const char *release, const PackageInfo *p,
+                                    PackageInfo **ret, size_t *ret_n);
 
 int cache_index_get_files(CacheIndex *idx, int64_t package_id, PackageFile **ret, size_t *ret_n);
 int cache_index_get_requires(CacheIndex *idx, int64_t package_id, PackageDep **ret, size_t *ret_n);

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /* retrace-server-cache: the package cache for people, scripts and tests.
- *   stats | verify | gc | lookup BUILD-ID… | assemble RELEASE PACKAGE… [--with-debugger]
+ *   stats | verify | gc | lookup [--path P] [--package NVR] BUILD-ID… | assemble RELEASE PACKAGE… [--with-debugger]
  *   import [--release R --repo NAME] RPM… | known NVR [--release R] [--arch A] | closure RELEASE PACKAGE… */
 #include <getopt.h>
 #include <inttypes.h>
@@ -11,6 +11,7 @@
 
 #include "cache-assemble.h"
 #include "cache-import.h"
+#include "cache-lookup.h"
 #include "cache-plugin.h"
 #include "cache-release.h"
 #include "cache-resolve.h"
@@ -24,6 +25,8 @@ static const char *arg_release = NULL;
 static const char *arg_repo = NULL;
 static const char *arg_arch = NULL;
 static bool arg_with_debugger = false;
+static const char *arg_path = NULL;
+static char **arg_packages = NULL;
 static RetraceConfig *config = NULL;
 
 static int open_cache(Cache **ret)
@@ -120,6 +123,18 @@ static int cmd_gc(int argc, char **argv)
         return 0;
 }
 
+static void print_hit(const char *build_id, const char *kind, const LookupHit *h)
+{
+        _cleanup_free_ char *nevra = NULL;
+
+        if (!h->found)
+                return;
+        nevra = package_info_nevra(&h->package);
+        printf("%s %s %s %s by %s%s\n", build_id, kind, strna(nevra), h->path, lookup_rule_to_string(h->rule),
+               h->confirmed ? " (build-id confirmed)" : "");
+}
+
+/* One resolver for people and the daemon: cache_lookup_module(). */
 static int cmd_lookup(int argc, char **argv)
 {
         _cleanup_(cache_closep) Cache *c = NULL;
@@ -131,42 +146,33 @@ static int cmd_lookup(int argc, char **argv)
         if (r < 0)
                 return r;
         for (int i = 1; i < argc; i++) {
-                BuildIdHit *hits = NULL;
-                size_t n = 0;
-                bool binary = false;
+                _cleanup_(module_packages_done) ModulePackages m = {};
+                ModuleQuery q = {
+                        .build_id = argv[i],
+                        .path = arg_path,
+                        .arch = arg_arch,
+                        .crash_packages = arg_packages,
+                };
 
-                r = cache_index_lookup_build_id(c->index, argv[i], arg_release, &hits, &n);
+                if (!string_in_charset(argv[i], "0123456789abcdef") || strlen(argv[i]) < 2 ||
+                    strlen(argv[i]) > 128)
+                        return log_error_errno(EINVAL, "%s is not a build-id (lower-case hex)", argv[i]);
+                r = cache_lookup_module(c, arg_release, &q, &m);
                 if (r < 0)
-                        return log_error_errno(r, "Lookup of %s failed: %s", argv[i],
+                        return log_error_errno(r, "Lookup of %s failed: %m (%s)", argv[i],
                                                cache_index_strerror(c->index));
-                for (size_t j = 0; j < n; j++) {
-                        _cleanup_free_ char *nevra = package_info_nevra(&hits[j].package);
-
-                        printf("%s %s %s %s\n", argv[i], build_id_kind_to_string(hits[j].kind), strna(nevra),
-                               hits[j].path);
-                        if (hits[j].kind == BUILD_ID_BINARY)
-                                binary = true;
-                }
-                /* A debuginfo hit without a binary link: name the binary package built with it. */
-                for (size_t j = 0; j < n && !binary; j++) {
-                        PackageInfo p = {};
-
-                        if (hits[j].kind != BUILD_ID_DEBUG ||
-                            cache_index_binary_for_debuginfo(c->index, &hits[j].package, arg_release, &p) <
-                                    0)
-                                continue;
-                        _cleanup_free_ char *nevra = package_info_nevra(&p);
-                        printf("%s binary %s -\n", argv[i], strna(nevra));
-                        package_info_done(&p);
-                        binary = true;
-                }
-                if (n == 0) {
+                print_hit(argv[i], "binary", &m.binary);
+                print_hit(argv[i], "debuginfo", &m.debuginfo);
+                print_hit(argv[i], "dwz", &m.dwz);
+                if (!m.binary.found || !m.debuginfo.found)
+                        STRV_FOREACH (t, m.tried)
+                                log_info("%s: %s", argv[i], *t);
+                if (!m.binary.found && !m.debuginfo.found) {
                         log_error("Build-id %s is in no package%s%s: sync the release that built it "
                                   "(retrace-server-reposync)",
                                   argv[i], arg_release ? " of " : "", strempty(arg_release));
                         missing++;
                 }
-                build_id_hit_array_free(hits, n);
         }
         return missing ? -ENOENT : 0;
 }
@@ -343,7 +349,10 @@ static void help(void)
                "  stats                               packages, objects, bytes, dedup ratio\n"
                "  verify                              re-hash every object\n"
                "  gc                                  drop unreferenced objects, old roots, leftovers\n"
-               "  lookup [--release R] BUILD-ID…      packages providing each build-id\n"
+               "  lookup [--release R] [--arch A] [--path P] [--package NVR]… BUILD-ID…\n"
+               "                                      binary, debuginfo and dwz package of each\n"
+               "                                      build-id (P: the module's path in the core;\n"
+               "                                      NVR: packages the crash names)\n"
                "  assemble RELEASE PACKAGE… [--with-debugger]\n"
                "                                      build or reuse a root, print its path\n"
                "  closure RELEASE [PACKAGE…]          the debugger's dependency closure\n"
@@ -359,6 +368,8 @@ int main(int argc, char *argv[])
                 { "repo", required_argument, NULL, 'R' },
                 { "arch", required_argument, NULL, 'a' },
                 { "with-debugger", no_argument, NULL, 'd' },
+                { "path", required_argument, NULL, 'p' },
+                { "package", required_argument, NULL, 'P' },
                 { "help", no_argument, NULL, 'h' },
                 {},
         };
@@ -375,7 +386,7 @@ int main(int argc, char *argv[])
 
         log_set_program("retrace-server-cache");
         /* "+": options after the command are allowed too (permute), e.g. assemble R P --with-debugger */
-        while ((c = getopt_long(argc, argv, "c:r:R:a:dh", options, NULL)) >= 0)
+        while ((c = getopt_long(argc, argv, "c:r:R:a:dp:P:h", options, NULL)) >= 0)
                 switch (c) {
                 case 'c':
                         arg_config = optarg;
@@ -391,6 +402,13 @@ int main(int argc, char *argv[])
                         break;
                 case 'd':
                         arg_with_debugger = true;
+                        break;
+                case 'p':
+                        arg_path = optarg;
+                        break;
+                case 'P':
+                        if (strv_extend(&arg_packages, optarg) < 0)
+                                return log_oom();
                         break;
                 case 'h':
                         help();

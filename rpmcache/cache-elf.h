@@ -1,0 +1,37 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#pragma once
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "common-macro.h"
+
+/* What the resolver reads from an ELF file of a package (a binary or a debug file), with libelf,
+ * never executing anything. */
+typedef struct ElfFacts {
+        char build_id[129];     /* lower-case hex; "" when the file has none */
+        char *debugaltlink;     /* .gnu_debugaltlink: the dwz alt file's path, NULL when none */
+        char altlink_build_id[129];
+} ElfFacts;
+
+void elf_facts_done(ElfFacts *f);
+/* Reads the GNU build-id note and .gnu_debugaltlink of the ELF file open at fd (at most max_size
+ * bytes are looked at). -EBADMSG when fd is not an ELF file. */
+int elf_facts_read(int fd, uint64_t max_size, ElfFacts *ret);
+
+/* systemd's package metadata note (.note.package: owner "FDO", type 0xcafe1a7e, a JSON object). */
+#define ELF_NOTE_FDO_PACKAGING_METADATA 0xcafe1a7eU
+
+typedef struct PackageNote {
+        char *type;         /* "rpm", "deb", … */
+        char *name;
+        char *version;      /* as the packager wrote it: "[EPOCH:]VERSION[-RELEASE]" */
+        char *architecture; /* may be NULL */
+        char *os;           /* os-release ID, may be NULL */
+        char *os_version;   /* os-release VERSION_ID, may be NULL */
+} PackageNote;
+
+void package_note_done(PackageNote *n);
+/* Pure: parses the note's JSON (len bytes, not necessarily NUL-terminated, a trailing NUL
+ * tolerated). -EBADMSG unless it is an object with string "name" and "version". */
+int package_note_parse(const char *json, size_t len, PackageNote *ret);
