@@ -730,7 +730,8 @@ static enum MHD_Result handle_task(HttpServer *s, struct MHD_Connection *c, cons
         if (streq(action, "")) {
                 _cleanup_free_ char *body = NULL;
 
-                int n = asprintf(&body, "%s\n", t->stage);
+                /* No trailing newline: ABRT's client prints the body with puts(). */
+                int n = asprintf(&body, "%s", t->stage);
 
                 if (n < 0)
                         return MHD_NO;

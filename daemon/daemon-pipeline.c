@@ -34,6 +34,7 @@
 #include "daemon-crash.h"
 #include "daemon-crashdata.h"
 #include "daemon-exploitable.h"
+#include "daemon-python.h"
 #include "daemon-gdb.h"
 #include "daemon-resolution.h"
 #include "daemon-vmcore.h"
@@ -671,12 +672,29 @@ static int task_run_gdb(TaskRun *t, char **ret_failure)
         _cleanup_free_ char *crash_dir = NULL, *out = NULL, *err = NULL, *bt = NULL, *ex = NULL;
         _cleanup_close_ int out_fd = -EBADF, err_fd = -EBADF, status_fd = -EBADF;
         _cleanup_(gdb_result_freep) GdbResult *res = NULL;
+        _cleanup_free_ char *python_helper = NULL;
+        GdbOptions gopts;
         ExploitInput in;
         size_t out_len;
         pid_t pid;
         int r, status;
 
-        r = gdb_build_argv(t->plugin->gdb_executable, t->executable, CRASH_MOUNT "/coredump", &gdb);
+        if (python_is_interpreter(t->executable)) {
+                r = python_find_gdb_helper(t->root, &python_helper);
+                if (r == -ENOMEM)
+                        return r;
+                if (r < 0)
+                        task_log(t, 'W',
+                                 "%s is a Python interpreter, but the root has no gdb helper of the python "
+                                 "debuginfo package: the backtrace lacks the Python stack",
+                                 t->executable);
+                else
+                        task_log(t, 'I', "Python stack from %s", python_helper);
+        }
+        gopts = (GdbOptions){ .max_frames = (unsigned) MIN(cfg->max_backtrace_frames, 1000000u),
+                              .python_helper = python_helper };
+        r = gdb_build_argv_full(t->plugin->gdb_executable, t->executable, CRASH_MOUNT "/coredump", &gopts,
+                                &gdb);
         if (r < 0)
                 return r;
         if (asprintf(&crash_dir, "%s/%" PRIu64 "/crash", cfg->save_dir, t->id) < 0)
@@ -730,6 +748,9 @@ static int task_run_gdb(TaskRun *t, char **ret_failure)
         if (r < 0)
                 return failf(ret_failure, r, "Cannot write the resolution summary: %s", strerror(-r));
         r = gdb_result_format_backtrace(res, &bt);
+        if (r >= 0 && gdb_backtrace_limit(&bt, cfg->max_backtrace_size) > 0)
+                task_log(t, 'W', "The backtrace is longer than MaxBacktraceSize (%" PRIu64 " bytes): cut",
+                         cfg->max_backtrace_size);
         if (r >= 0)
                 r = write_result(t, "backtrace", bt);
         gdb_result_exploit_input(res, &in);
