@@ -37,7 +37,7 @@ def test_batch_problem_directory_and_task_commands():
         rt.check(r.returncode == 0, f"batch failed ({r.returncode}):\n{r.stdout}\n{r.stderr}")
         out = r.stdout
         rt.check("Retrace job finished successfully" in out, out)
-        crashing = out.split("Crashing thread:", 1)[1].split("All threads:", 1)[0]
+        crashing = rt.crashing_thread_block(out)
         for frame in c["frames"]:
             rt.check(f"{frame['function']} (" in crashing and f"{frame['file']}:{frame['line']}" in crashing,
                      f"frame {frame} missing:\n{crashing}")

@@ -6,6 +6,7 @@ libraries comes back FINISHED_SUCCESS with the right frames (function, file, lin
 thread; the upload formats; the failure path (unknown release); the statistics."""
 
 import os
+import re
 
 import retrace_test as rt
 from daemon_helpers import DaemonEnv, post, wait_finished
@@ -61,8 +62,10 @@ def test_every_crash():
             rt.check(status == "FINISHED_SUCCESS", f"{crash['name']}: {status}\n{res['log']}")
             rt.check(seen[-1] == "Retrace job finished successfully", seen)
             bt = res["backtrace"]
-            rt.check(bt and "Crashing thread:" in bt, f"{crash['name']}: no backtrace")
-            crashing = bt.split("Crashing thread:", 1)[1].split("\nAll threads:", 1)[0]
+            rt.check(bt and "All threads:" in bt, f"{crash['name']}: no backtrace")
+            rt.check(not rt.backtrace_layout_problems(bt),
+                     f"{crash['name']}: lines satyr would misread: {rt.backtrace_layout_problems(bt)}")
+            crashing = rt.crashing_thread_block(bt)
             frames = frames_of(crashing)
             rt.check(in_order(frames, crash["frames"]),
                      f"{crash['name']}: expected {crash['frames']}\nin the crashing thread:\n{crashing}")
@@ -70,9 +73,20 @@ def test_every_crash():
             if crash["threads"] > 1:
                 rt.check(bt.count("\nThread ") >= crash["threads"], f"{crash['name']}: threads missing:\n{bt}")
             ex = res["exploitable"]
-            rt.check(ex and ex.startswith("Likely crash reason: ") and "Exploitable rating (0-9 scale): " in ex, ex)
-            if crash["signal"] == "SIGSEGV":
+            rt.check(ex and ex.startswith("Likely crash reason: "), ex)
+            # ABRT's client reads the number after the last ':' of the text.
+            last = ex.rstrip("\n").splitlines()[-1]
+            m = re.fullmatch(r"Exploitable rating \(0-9 scale\): (\d)", last)
+            rt.check(m and ex.endswith(last + "\n") and int(ex.rsplit(":", 1)[1]) == int(m.group(1)), ex)
+            rt.check(int(m.group(1)) >= crash.get("min_rating", 0), f"{crash['name']}: {ex}")
+            if crash["signal"] == "SIGSEGV" and crash.get("kind") in ("null", "threads"):
                 rt.check("NULL pointer dereference" in ex, ex)
+            if crash.get("min_frames"):
+                rt.check(crashing.count("\n#") <= 2048 and "More stack frames follow" in bt,
+                         f"{crash['name']}: frames not capped")
+            for pf in crash.get("python_frames", []):
+                rt.check(f'File "{pf["file"]}", line {pf["line"]}, in {pf["function"]}' in bt,
+                         f"{crash['name']}: Python frame {pf} missing:\n{bt[-4000:]}")
             if crash["name"].endswith("-abort"):
                 rt.check("Abort message:" in bt and "Assertion" in bt, f"no abort message:\n{bt}")
             log = res["log"]

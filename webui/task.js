@@ -165,6 +165,8 @@ function splitSections(text) {
     if (SECTION_HEADERS.includes(line)) {
       current = line.slice(0, -1);
       sections[current] = [];
+    } else if (line.startsWith('Crashing thread: ')) {
+      sections['Crashing thread'] = [line.slice('Crashing thread: '.length)];
     } else {
       sections[current].push(line);
     }
@@ -217,13 +219,17 @@ function renderBacktrace(text, kernel) {
     return;
   }
   const sec = splitSections(text);
-  if (kernel || !('Crashing thread' in sec)) {
+  if (kernel || !('Crashing thread' in sec || 'All threads' in sec)) {
     out.append(RT.el('pre', { class: 'raw' }, text));
     return;
   }
   if (sec.preamble) out.append(RT.el('pre', { class: 'preamble' }, sec.preamble));
+  // "Crashing thread: N (…)" names the thread; its frames are in the "Thread N (…)" block of All threads.
+  const crashing = /^(\d+) /.exec(sec['Crashing thread'] || '');
+  const blocks = (sec['All threads'] || '').split(/\n(?=Thread \d+ )/);
+  const own = blocks.find((b) => crashing && b.startsWith('Thread ' + crashing[1] + ' ')) || blocks[0] || '';
   out.append(RT.el('h3', {}, 'Crashing thread'));
-  out.append(frameTable(parseFrames(sec['Crashing thread']), 'Frames of the crashing thread, innermost first'));
+  out.append(frameTable(parseFrames(own), 'Frames of the crashing thread, innermost first'));
   if (sec['Abort message'])
     out.append(RT.el('h3', {}, 'Abort message'), RT.el('pre', {}, sec['Abort message']));
   if (sec['All threads']) {

@@ -382,3 +382,41 @@ def run_tests(tests):
 
 def file_mode_is_readonly(path):
     return not (os.stat(path).st_mode & (stat.S_IWUSR | stat.S_IWGRP | stat.S_IWOTH))
+
+
+# ---------------------------------------------------------------- backtrace layout (satyr's reading)
+
+def crashing_thread_block(bt):
+    """The frames of the crashing thread: the "Thread N (…)" block of "All threads:" whose number the
+    "Crashing thread: N (…)" line names (the first block when there is no such line)."""
+    m = re.search(r"^Crashing thread: (\d+) ", bt, re.M)
+    blocks = re.split(r"^(?=Thread \d+ )", bt.split("\nAll threads:\n", 1)[-1], flags=re.M)
+    blocks = [b for b in blocks if b.startswith("Thread ")]
+    for b in blocks:
+        if not m or b.startswith(f"Thread {m.group(1)} "):
+            return re.split(r"\n\n(?=[A-Z][^\n]*:\n)", b, maxsplit=1)[0]
+    return ""
+
+
+def backtrace_layout_problems(bt):
+    """Lines that break satyr's reading of a backtrace as plain gdb output: a "#N" line outside the
+    "Thread N (…)" blocks of "All threads:" (except one "#0" in gdb's preamble), or a line starting
+    with "Thread" outside them. [] when the layout is right."""
+    problems, where, preamble_frames = [], "preamble", 0
+    for line in bt.splitlines():
+        if line == "All threads:":
+            where = "threads"
+            continue
+        if where == "preamble" and line.startswith("Crashing thread:"):
+            where = "outside"
+        elif where == "threads" and re.fullmatch(r"[A-Z][^=#]*:", line):
+            where = "outside"  # the next section's title
+        if line.startswith("#"):
+            if where == "preamble" and line.startswith("#0 ") and preamble_frames == 0:
+                preamble_frames += 1
+                continue
+            if where != "threads":
+                problems.append(line)
+        elif line.startswith("Thread") and where != "threads":
+            problems.append(line)
+    return problems
