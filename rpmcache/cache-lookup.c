@@ -621,12 +621,16 @@ static int rules_build_id_links(Cache *c, const char *release, const ModuleQuery
                                         r = -ENOMEM;
                                 else if (link_target(c->index, &h->package, bin_link, ret_link_target) == -ENOMEM)
                                         r = -ENOMEM;
+                                /* compat's link goes through the binary package's own link
+                                 * (/usr/lib/.build-id/…), which rule (1) already looked for. */
+                                if (*ret_link_target && string_startswith(*ret_link_target, "/usr/lib/.build-id/"))
+                                        *ret_link_target = mfree(*ret_link_target);
                                 if (r >= 0 && !*ret_link_target && target)
                                         *ret_link_target = binary_path_of_debug_file(target, &h->package);
                                 if (r >= 0 && *ret_link_target && package_info_copy(&h->package, ret_link_pkg) < 0)
                                         r = -ENOMEM;
                         }
-                } else if (h->kind == BUILD_ID_DEBUG && target) {
+                } else if (h->kind == BUILD_ID_DEBUG && target && !string_startswith(target, "/usr/lib/.build-id/")) {
                         /* compat/alldebug: /usr/lib/debug/.build-id/xx/yyyy → the binary itself;
                          * better than a path derived from the debug file's name. */
                         free(*ret_link_target);

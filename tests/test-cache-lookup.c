@@ -282,12 +282,14 @@ TEST(resolution_rules)
                    LOOKUP_RULE_BUILD_DWZ);
         module_packages_done(&m);
 
-        /* _build_id_links separate with per-subpackage debuginfo, "alldebug"-less: only the debug
-         * link, whose target names the binary by its unique debug name. */
+        /* _build_id_links compat as Debian's rpm builds it (brp-elfperms drops the execute bit of
+         * shared libraries, so the binary package has no link): the debuginfo's compat link points at
+         * the missing /usr/lib/.build-id link; the debug file's unique name names the binary. */
         add_pkg(&f, "libgears", 0, "3.0", "1", "x86_64", "cogwork-3.0-1.src.rpm",
                 (FileSpec[]){ { "/usr/lib64/libgears.so.3.0", 'f', "other" }, {} });
         add_pkg(&f, "libgears-debuginfo", 0, "3.0", "1", "x86_64", "cogwork-3.0-1.src.rpm",
-                (FileSpec[]){ { "/usr/lib/debug/.build-id/dd/00112233445566.debug", 'l', "../../usr/lib64/libgears.so.3.0-3.0-1.x86_64.debug" },
+                (FileSpec[]){ { "/usr/lib/debug/.build-id/dd/00112233445566", 'l', "../../../.build-id/dd/00112233445566" },
+                              { "/usr/lib/debug/.build-id/dd/00112233445566.debug", 'l', "../../usr/lib64/libgears.so.3.0-3.0-1.x86_64.debug" },
                               { "/usr/lib/debug/usr/lib64/libgears.so.3.0-3.0-1.x86_64.debug", 'f', "other" }, {} });
         lookup(&f, &(ModuleQuery){ .build_id = "dd00112233445566", .arch = "x86_64" }, &m);
         assert_hit(&m.binary, "libgears-3.0-1.x86_64", "/usr/lib64/libgears.so.3.0", LOOKUP_RULE_LINK_TARGET);
