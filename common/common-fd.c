@@ -74,18 +74,6 @@ int fd_read_full(int fd, size_t max, char **ret, size_t *ret_len)
         return 0;
 }
 
-int fd_set_nonblock(int fd, int nonblock)
-{
-        int flags = fcntl(fd, F_GETFL);
-
-        if (flags < 0)
-                return -errno;
-        flags = nonblock ? flags | O_NONBLOCK : flags & ~O_NONBLOCK;
-        if (fcntl(fd, F_SETFL, flags) < 0)
-                return -errno;
-        return 0;
-}
-
 int fd_move_above_stdio(int fd)
 {
         int nfd;

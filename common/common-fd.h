@@ -9,8 +9,6 @@
 int fd_write_all(int fd, const void *buf, size_t len);
 /* Reads until EOF, at most max bytes; -EFBIG when there is more. The result is NUL-terminated. */
 int fd_read_full(int fd, size_t max, char **ret, size_t *ret_len);
-/* Sets or clears O_NONBLOCK. */
-int fd_set_nonblock(int fd, int nonblock);
 /* Moves fd to at least 3 so it cannot be mistaken for stdin/stdout/stderr. */
 int fd_move_above_stdio(int fd);
 /* Closes every fd except those in keep (n entries, any order; negative entries are ignored). */

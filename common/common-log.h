@@ -8,7 +8,6 @@
 
 /* Programs log; libraries return errors. Levels are syslog's (LOG_ERR … LOG_DEBUG). */
 void log_set_max_level(int level);
-int log_get_max_level(void);
 /* Prefix every line with "program: " (argv[0]'s basename by default). */
 void log_set_program(const char *name);
 /* Parses "err", "warning", "info", "debug" (or 0–7). */

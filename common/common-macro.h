@@ -142,3 +142,20 @@ static inline int negative_errno(void)
 #define isempty(s)      (!(s) || (s)[0] == '\0')
 #define strempty(s)     ((s) ? (s) : "")
 #define strna(s)        ((s) ? (s) : "n/a")
+
+/* Enums and their names, one pattern for all: a table "static const char *const NAME_table[MAX]"
+ * indexed by the enum, then these define NAME_to_string() (NULL when out of range) and
+ * NAME_from_string() (INVALID for an unknown or NULL name; needs streq()). */
+#define DEFINE_STRING_TABLE_TO_STRING(name, type, max)                     \
+        const char *name##_to_string(type i)                               \
+        {                                                                  \
+                return i >= 0 && (int) i < (max) ? name##_table[i] : NULL; \
+        }
+#define DEFINE_STRING_TABLE_FROM_STRING(name, type, max, invalid)         \
+        type name##_from_string(const char *s)                            \
+        {                                                                 \
+                for (int i = 0; s && i < (max); i++)                      \
+                        if (name##_table[i] && streq(name##_table[i], s)) \
+                                return (type) i;                          \
+                return (invalid);                                         \
+        }

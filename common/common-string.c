@@ -102,6 +102,16 @@ int strv_extend(char ***l, const char *s)
         return 0;
 }
 
+int strv_extend_many(char ***l, const char *const *items, size_t n)
+{
+        int r;
+
+        for (size_t i = 0; i < n; i++)
+                if ((r = strv_extend(l, items[i])) < 0)
+                        return r;
+        return 0;
+}
+
 int strv_split(const char *s, const char *separators, char ***ret)
 {
         _cleanup_strv_free_ char **l = calloc(1, sizeof(char *));

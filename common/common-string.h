@@ -21,6 +21,8 @@ size_t strv_length(char *const *l);
 bool strv_contains(char *const *l, const char *s);
 /* Appends a copy of s. */
 int strv_extend(char ***l, const char *s);
+/* Appends copies of the n strings of items. */
+int strv_extend_many(char ***l, const char *const *items, size_t n);
 /* Splits at any character of separators, dropping empty fields. */
 int strv_split(const char *s, const char *separators, char ***ret);
 /* Joins with separator; returns NULL on allocation failure. */

@@ -4,6 +4,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "common-elf.h"
+
 /* A module (executable, shared library, vdso) mapped in a core, as the core itself records it. */
 typedef struct CoreModule {
         char *name;     /* the path the process had it at, or a name such as "linux-vdso.so.1" */
@@ -29,5 +31,3 @@ static inline void core_info_freep(CoreInfo **c)
 /* Reads an ELF core file from fd, using nothing but the core: never looks at the host's files.
  * -EBADMSG when fd is not an ELF core. */
 int core_info_read(int fd, CoreInfo **ret);
-/* The architecture name for an ELF machine, class and byte order; NULL when unknown. */
-const char *core_arch_name(unsigned machine, unsigned elf_class, unsigned data);

@@ -20,10 +20,7 @@ static const char *const crash_mode_table[_CRASH_MODE_MAX] = {
         [CRASH_MODE_MINIMAL] = "--minimal",
 };
 
-const char *crash_mode_to_string(CrashMode m)
-{
-        return m >= 0 && m < _CRASH_MODE_MAX ? crash_mode_table[m] : NULL;
-}
+DEFINE_STRING_TABLE_TO_STRING(crash_mode, CrashMode, _CRASH_MODE_MAX)
 
 /* Section name → the command run behind its marker. A marker is an unknown command: crash answers
  * it with one line naming it, in every mode, which splits the output reliably. */

@@ -16,20 +16,8 @@ static const char *const task_type_table[_TASK_TYPE_MAX] = {
         [TASK_TYPE_VMCORE_INTERACTIVE] = "4",
 };
 
-const char *task_type_to_string(TaskType t)
-{
-        if (t < 0 || t >= _TASK_TYPE_MAX)
-                return NULL;
-        return task_type_table[t];
-}
-
-TaskType task_type_from_string(const char *s)
-{
-        for (int i = 0; i < _TASK_TYPE_MAX; i++)
-                if (streq(s, task_type_table[i]))
-                        return (TaskType) i;
-        return _TASK_TYPE_INVALID;
-}
+DEFINE_STRING_TABLE_TO_STRING(task_type, TaskType, _TASK_TYPE_MAX)
+DEFINE_STRING_TABLE_FROM_STRING(task_type, TaskType, _TASK_TYPE_MAX, _TASK_TYPE_INVALID)
 
 bool task_type_is_vmcore(TaskType t)
 {

@@ -13,7 +13,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/statvfs.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -26,10 +25,12 @@
 #include "common-parse.h"
 #include "common-path.h"
 #include "common-string.h"
+#include "common-time.h"
 #include "daemon-archive.h"
 #include "daemon-crashdata.h"
-#include "daemon-json.h"
-#include "daemon-pipeline.h"
+#include "daemon-http-parse.h"
+#include "daemon-http-render.h"
+#include "daemon-taskdir.h"
 
 #define MAX_RESULT_SIZE  (256ULL << 20) /* a backtrace or log served from a task directory */
 #define MAX_STATIC_SIZE  (2ULL << 20)   /* one file of the Web UI */
@@ -83,17 +84,10 @@ static const char *const refusal_names[_REFUSAL_MAX] = {
         [REFUSAL_MISSING_FILE] = "missing_file",
 };
 
-static const char *const accepted_types[] = {
-        "application/x-xz-compressed-tar",
-        "application/x-gzip",
-        "application/x-tar",
-};
-
 typedef struct Upload {
-        char *spool;   /* SaveDir/.incoming/XXXXXX, removed unless it became a task */
-        int fd;        /* the archive as received */
-        bool refused;  /* the body is read and dropped, then the refusal below is sent */
-        bool answered; /* the refusal went out before the body */
+        TaskSpool spool; /* removed unless it became a task */
+        bool refused;    /* the body is read and dropped, then the refusal below is sent */
+        bool answered;   /* the refusal went out before the body */
         Refusal why;
         unsigned status;
         char *message;
@@ -143,18 +137,6 @@ static enum MHD_Result refuse(HttpServer *s, struct MHD_Connection *c, Refusal w
         return respond(c, status, "%s\n", message);
 }
 
-/* Is the peer address the configured one (an IPv4 or IPv6 address in text form)? */
-static bool address_matches(const struct sockaddr *sa, const char *text)
-{
-        char buf[INET6_ADDRSTRLEN];
-        const void *addr =
-                sa->sa_family == AF_INET    ? (const void *) &((const struct sockaddr_in *) sa)->sin_addr
-                : sa->sa_family == AF_INET6 ? (const void *) &((const struct sockaddr_in6 *) sa)->sin6_addr
-                                            : NULL;
-
-        return addr && inet_ntop(sa->sa_family, addr, buf, sizeof(buf)) && streq(buf, text);
-}
-
 static bool request_is_https(HttpServer *s, struct MHD_Connection *c)
 {
         const union MHD_ConnectionInfo *info;
@@ -171,35 +153,6 @@ static bool request_is_https(HttpServer *s, struct MHD_Connection *c)
         if (!info || !info->client_addr)
                 return false;
         return address_matches(info->client_addr, s->config->trusted_proxy);
-}
-
-static bool content_type_accepted(const char *value)
-{
-        char type[128];
-        size_t n;
-
-        if (!value)
-                return false;
-        n = strcspn(value, ";");
-        if (n >= sizeof(type))
-                return false;
-        memcpy(type, value, n);
-        type[n] = '\0';
-        string_strip(type);
-        for (size_t i = 0; i < ELEMENTSOF(accepted_types); i++)
-                if (strcasecmp(type, accepted_types[i]) == 0)
-                        return true;
-        return false;
-}
-
-static int free_disk(const char *path, uint64_t *ret)
-{
-        struct statvfs st;
-
-        if (statvfs(path, &st) < 0)
-                return -errno;
-        *ret = (uint64_t) st.f_bavail * st.f_frsize;
-        return 0;
 }
 
 /* The checks PROTOCOL.md makes before any byte of the body is read, in its order. Returns true and
@@ -240,7 +193,7 @@ static bool create_check(HttpServer *s, struct MHD_Connection *c, const char *me
                 REFUSE(REFUSAL_PACKED_SIZE, MHD_HTTP_CONTENT_TOO_LARGE,
                        "The archive is larger than the limit of %" PRIu64 " MiB",
                        cfg->max_packed_size >> 20);
-        r = free_disk(cfg->save_dir, &free_bytes);
+        r = task_dir_free_space(cfg->save_dir, &free_bytes);
         if (r < 0 || free_bytes < length || free_bytes - length < cfg->min_storage_left)
                 REFUSE(REFUSAL_DISK, MHD_HTTP_INSUFFICIENT_STORAGE,
                        "The server is low on disk space; try again later");
@@ -274,13 +227,12 @@ static enum MHD_Result create_refuse(HttpServer *s, struct MHD_Connection *c, Up
 static enum MHD_Result create_begin(HttpServer *s, struct MHD_Connection *c, const char *method,
                                     void **con_cls)
 {
-        _cleanup_free_ char *incoming = NULL, *spool = NULL, *archive = NULL;
         Upload *u;
 
         u = calloc(1, sizeof(Upload));
         if (!u)
                 return MHD_NO;
-        u->fd = -EBADF;
+        u->spool.upload_fd = -EBADF;
         *con_cls = u; /* freed by request_completed() */
         if (create_check(s, c, method, &u->length, &u->why, &u->status, &u->message)) {
                 /* An oversized or bodiless request is answered at once (clients sending
@@ -294,18 +246,7 @@ static enum MHD_Result create_begin(HttpServer *s, struct MHD_Connection *c, con
                 return MHD_YES;
         }
 
-        incoming = path_join(s->config->save_dir, ".incoming");
-        if (!incoming)
-                return MHD_NO;
-        if (mkdir(incoming, 0700) < 0 && errno != EEXIST)
-                return respond(c, MHD_HTTP_INTERNAL_SERVER_ERROR, "Cannot store the upload\n");
-        spool = path_join(incoming, "XXXXXX");
-        if (!spool || !mkdtemp(spool))
-                return respond(c, MHD_HTTP_INTERNAL_SERVER_ERROR, "Cannot store the upload\n");
-        u->spool = TAKE_PTR(spool);
-        archive = path_join(u->spool, "upload");
-        u->fd = archive ? open(archive, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600) : -ENOMEM;
-        if (u->fd < 0)
+        if (task_spool_create(s->config->save_dir, &u->spool) < 0)
                 return respond(c, MHD_HTTP_INTERNAL_SERVER_ERROR, "Cannot store the upload\n");
         return MHD_YES;
 }
@@ -314,10 +255,7 @@ static enum MHD_Result create_begin(HttpServer *s, struct MHD_Connection *c, con
  * has its answer). */
 static void upload_drop_spool(Upload *u)
 {
-        u->fd = safe_close(u->fd);
-        if (u->spool)
-                (void) path_rm_rf(u->spool);
-        u->spool = mfree(u->spool);
+        task_spool_remove(&u->spool);
 }
 
 static enum MHD_Result refuse_upload(HttpServer *s, struct MHD_Connection *c, Upload *u, Refusal why,
@@ -332,7 +270,7 @@ static enum MHD_Result create_finish(HttpServer *s, struct MHD_Connection *c, Up
         const RetraceConfig *cfg = s->config;
         ArchiveLimits limits = { .max_unpacked = cfg->max_unpacked_size,
                                  .max_entries = cfg->max_archive_members };
-        _cleanup_free_ char *message = NULL, *crash = NULL, *dest = NULL;
+        _cleanup_free_ char *message = NULL;
         _cleanup_close_ int crash_fd = -EBADF;
         char password[TASK_PASSWORD_LEN + 1], idbuf[32];
         const char *type_header, *missing;
@@ -345,17 +283,10 @@ static enum MHD_Result create_finish(HttpServer *s, struct MHD_Connection *c, Up
         if (u->received != u->length)
                 return refuse_upload(s, c, u, REFUSAL_BAD_ARCHIVE, MHD_HTTP_BAD_REQUEST,
                                      "The upload ended early");
-        crash = path_join(u->spool, "crash");
-        /* Readable by the sandbox's unprivileged user; the spool directory (0700, mkdtemp) and then the
-         * task directory keep everyone else out. */
-        if (!crash || mkdir(crash, 0755) < 0 || chmod(crash, 0755) < 0)
+        if (task_spool_open_crash(&u->spool, &crash_fd) < 0 || lseek(u->spool.upload_fd, 0, SEEK_SET) < 0)
                 return upload_drop_spool(u),
                        respond(c, MHD_HTTP_INTERNAL_SERVER_ERROR, "Cannot unpack the upload\n");
-        crash_fd = open(crash, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-        if (crash_fd < 0 || lseek(u->fd, 0, SEEK_SET) < 0)
-                return upload_drop_spool(u),
-                       respond(c, MHD_HTTP_INTERNAL_SERVER_ERROR, "Cannot unpack the upload\n");
-        r = archive_unpack_crash_data(u->fd, crash_fd, &limits, &message);
+        r = archive_unpack_crash_data(u->spool.upload_fd, crash_fd, &limits, &message);
         if (IN_SET(r, -EFBIG, -E2BIG))
                 return refuse_upload(s, c, u, REFUSAL_UNPACKED_SIZE, MHD_HTTP_CONTENT_TOO_LARGE,
                                      strna(message));
@@ -364,17 +295,12 @@ static enum MHD_Result create_finish(HttpServer *s, struct MHD_Connection *c, Up
         if (r == -EBADMSG)
                 return refuse_upload(s, c, u, REFUSAL_BAD_ARCHIVE, MHD_HTTP_BAD_REQUEST, strna(message));
         if (r < 0) {
-                log_error_errno(r, "Failed to unpack an upload into %s: %m", crash);
+                log_error_errno(r, "Failed to unpack an upload into %s: %m", u->spool.path);
                 return upload_drop_spool(u),
                        respond(c, MHD_HTTP_INTERNAL_SERVER_ERROR, "Cannot unpack the upload\n");
         }
         /* The archive itself is not needed any more: only its members are. */
-        u->fd = safe_close(u->fd);
-        {
-                _cleanup_free_ char *archive = path_join(u->spool, "upload");
-                if (archive)
-                        (void) unlink(archive);
-        }
+        task_spool_drop_upload(&u->spool);
 
         type_header = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "X-Task-Type");
         type = type_header ? task_type_from_string(type_header) : TASK_TYPE_RETRACE;
@@ -399,14 +325,13 @@ static enum MHD_Result create_finish(HttpServer *s, struct MHD_Connection *c, Up
                        respond(c, MHD_HTTP_INTERNAL_SERVER_ERROR, "Cannot create the task\n");
         }
         (void) snprintf(idbuf, sizeof(idbuf), "%" PRIu64, id);
-        dest = path_join(cfg->save_dir, idbuf);
-        if (!dest || rename(u->spool, dest) < 0) {
-                log_error_errno(errno, "Failed to move the upload to %s: %m", strna(dest));
+        r = task_spool_commit(&u->spool, cfg->save_dir, id);
+        if (r < 0) {
+                log_error_errno(r, "Failed to move the upload to %s/%s: %m", cfg->save_dir, idbuf);
                 (void) task_store_delete(s->store, id);
                 return upload_drop_spool(u),
                        respond(c, MHD_HTTP_INTERNAL_SERVER_ERROR, "Cannot create the task\n");
         }
-        u->spool = mfree(u->spool);
         if (s->task_created)
                 s->task_created(s->userdata, id);
 
@@ -432,8 +357,9 @@ static enum MHD_Result handle_create(HttpServer *s, struct MHD_Connection *c, co
         if (*upload_data_size > 0) {
                 if (!u->failed && !u->refused) {
                         u->received += *upload_data_size;
-                        r = u->received > u->length ? -EFBIG
-                                                    : fd_write_all(u->fd, upload_data, *upload_data_size);
+                        r = u->received > u->length
+                                    ? -EFBIG
+                                    : fd_write_all(u->spool.upload_fd, upload_data, *upload_data_size);
                         if (r < 0)
                                 u->failed = true;
                 }
@@ -449,51 +375,16 @@ static enum MHD_Result handle_create(HttpServer *s, struct MHD_Connection *c, co
         return create_finish(s, c, u);
 }
 
-/* Splits "/…/<id>[/<action>]" into id and action; false when the path is not a task path. Sets
- * *ret_manager when the id follows a "manager" segment (the task manager's view of a task). */
-static bool parse_task_path(const char *url, uint64_t *ret_id, const char **ret_action, bool *ret_manager)
-{
-        _cleanup_strv_free_ char **parts = NULL;
-        size_t n;
-
-        if (strv_split(url, "/", &parts) < 0)
-                return false;
-        n = strv_length(parts);
-        for (size_t k = 1; k <= 2 && k <= n; k++) {
-                const char *idpart = parts[n - k];
-
-                if (strlen(idpart) > 0 && strlen(idpart) <= 19 && string_in_charset(idpart, "0123456789") &&
-                    parse_uint64(idpart, ret_id) >= 0) {
-                        static const char *const actions[] = {
-                                "", "backtrace", "log", "exploitable", "delete", "status", "restart"
-                        };
-                        const char *action = k == 2 ? parts[n - 1] : "";
-
-                        for (size_t i = 0; i < ELEMENTSOF(actions); i++)
-                                if (streq(action, actions[i])) {
-                                        *ret_action = actions[i];
-                                        *ret_manager = n - k >= 1 && streq(parts[n - k - 1], "manager");
-                                        return true;
-                                }
-                        return false;
-                }
-        }
-        return false;
-}
-
 static enum MHD_Result serve_result(HttpServer *s, struct MHD_Connection *c, uint64_t id, const char *name)
 {
-        _cleanup_free_ char *buf = NULL, *rel = NULL;
+        _cleanup_free_ char *buf = NULL;
         _cleanup_close_ int dfd = -EBADF;
         struct MHD_Response *resp;
         enum MHD_Result ret;
         size_t len;
         int r;
 
-        if (asprintf(&rel, "%" PRIu64 "/results", id) < 0)
-                return MHD_NO;
-        dfd = openat(s->save_dirfd, rel, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-        if (dfd < 0)
+        if (task_dir_open_part(s->save_dirfd, id, TASK_PART_RESULTS, false, &dfd) < 0)
                 return respond(c, MHD_HTTP_NOT_FOUND, "The task has no %s (yet)\n", name);
         r = file_read_at(dfd, name, MAX_RESULT_SIZE, &buf, &len);
         if (r == -ENOENT)
@@ -529,62 +420,28 @@ static enum MHD_Result respond_buffer(struct MHD_Connection *c, unsigned status,
         return ret;
 }
 
-static int64_t realtime_usec(void)
-{
-        struct timespec ts;
-
-        (void) clock_gettime(CLOCK_REALTIME, &ts);
-        return (int64_t) ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
-
-static bool task_has_result(HttpServer *s, uint64_t id, const char *name)
-{
-        char rel[64];
-
-        (void) snprintf(rel, sizeof(rel), "%" PRIu64 "/results/%s", id, name);
-        return faccessat(s->save_dirfd, rel, F_OK, AT_SYMLINK_NOFOLLOW) >= 0;
-}
-
 /* GET /<id>/status: the task as JSON for the Web UI, with the start of each stage (seconds since the
  * epoch, the server's clock in "now" so that the page can count the running stage on). */
 static enum MHD_Result handle_task_status(HttpServer *s, struct MHD_Connection *c, const Task *t)
 {
         _cleanup_free_ char *body = NULL;
         TaskStage *stages = NULL;
-        size_t n_stages = 0, size = 0;
-        FILE *f;
+        size_t n_stages = 0, len;
+        bool has[3] = {
+                task_dir_has_result(s->save_dirfd, t->id, "backtrace"),
+                task_dir_has_result(s->save_dirfd, t->id, "log"),
+                task_dir_has_result(s->save_dirfd, t->id, "exploitable"),
+        };
+        int r;
 
         if (task_store_list_stages(s->store, t->id, &stages, &n_stages) < 0)
                 return respond(c, MHD_HTTP_INTERNAL_SERVER_ERROR, "Cannot read task %" PRIu64 "\n", t->id);
-        f = open_memstream(&body, &size);
-        if (!f) {
-                task_stages_free(stages, n_stages);
-                return MHD_NO;
-        }
-        fprintf(f, "{\"id\": %" PRIu64 ", \"type\": %d, \"status\": ", t->id, (int) t->type);
-        json_write_string(f, task_status_to_string(t->status));
-        fputs(", \"stage\": ", f);
-        json_write_string(f, t->stage);
-        fprintf(f, ", \"created\": %.3f, \"now\": %.3f, \"stages\": [", (double) t->created_usec / 1e6,
-                (double) realtime_usec() / 1e6);
-        for (size_t i = 0; i < n_stages; i++) {
-                fputs(i ? ", {\"stage\": " : "{\"stage\": ", f);
-                json_write_string(f, stages[i].stage);
-                fprintf(f, ", \"started\": %.3f}", (double) stages[i].started_usec / 1e6);
-        }
-        fprintf(f, "], \"finished\": ");
-        if (t->finished_usec > 0)
-                fprintf(f, "%.3f", (double) t->finished_usec / 1e6);
-        else
-                fputs("null", f);
-        fprintf(f, ", \"results\": {\"backtrace\": %s, \"log\": %s, \"exploitable\": %s}}\n",
-                task_has_result(s, t->id, "backtrace") ? "true" : "false",
-                task_has_result(s, t->id, "log") ? "true" : "false",
-                task_has_result(s, t->id, "exploitable") ? "true" : "false");
+        r = render_task_status(t, stages, n_stages, now_realtime_usec(), has, &body);
         task_stages_free(stages, n_stages);
-        if (fclose(f) != 0)
+        if (r < 0)
                 return MHD_NO;
-        return respond_buffer(c, MHD_HTTP_OK, TAKE_PTR(body), size, "application/json", NULL);
+        len = strlen(body);
+        return respond_buffer(c, MHD_HTTP_OK, TAKE_PTR(body), len, "application/json", NULL);
 }
 
 static bool hex_equal_ct(const char *hex, const uint8_t *digest, size_t n)
@@ -652,22 +509,14 @@ static bool manager_authorized(HttpServer *s, struct MHD_Connection *c, enum MHD
 
 static enum MHD_Result task_delete(HttpServer *s, struct MHD_Connection *c, uint64_t id, const char *how)
 {
-        _cleanup_free_ char *dir = NULL;
-
-        if (s->task_deleted)
-                s->task_deleted(s->userdata, id);
-        if (asprintf(&dir, "%s/%" PRIu64, s->config->save_dir, id) < 0)
-                return MHD_NO;
-        (void) path_rm_rf(dir);
-        (void) task_store_delete(s->store, id);
-        log_info("Task %" PRIu64 " deleted %s", id, how);
+        if (s->task_delete)
+                s->task_delete(s->userdata, id, how);
         return respond(c, MHD_HTTP_OK, "Task %" PRIu64 " deleted\n", id);
 }
 
 /* The task manager runs a finished task again: its results go, the upload stays. */
 static enum MHD_Result task_restart(HttpServer *s, struct MHD_Connection *c, uint64_t id)
 {
-        _cleanup_free_ char *results = NULL;
         int r;
 
         r = task_store_restart(s->store, id);
@@ -677,9 +526,7 @@ static enum MHD_Result task_restart(HttpServer *s, struct MHD_Connection *c, uin
                 return respond(c, MHD_HTTP_NOT_FOUND, "There is no task %" PRIu64 "\n", id);
         if (r < 0)
                 return respond(c, MHD_HTTP_INTERNAL_SERVER_ERROR, "Cannot restart task %" PRIu64 "\n", id);
-        if (asprintf(&results, "%s/%" PRIu64 "/results", s->config->save_dir, id) < 0)
-                return MHD_NO;
-        (void) path_rm_rf(results);
+        (void) task_dir_remove_results(s->config->save_dir, id);
         if (s->task_created)
                 s->task_created(s->userdata, id);
         log_info("Task %" PRIu64 " restarted from the task manager", id);
@@ -765,9 +612,11 @@ static enum MHD_Result handle_manager_list(HttpServer *s, struct MHD_Connection 
                 "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._+~:-";
         const char *status, *query, *limit_text;
         _cleanup_free_ char *json = NULL;
+        TaskListEntry *tasks = NULL;
         unsigned limit = 100;
-        size_t len;
+        size_t len, n = 0;
         enum MHD_Result ret;
+        int r;
 
         if (!streq(method, MHD_HTTP_METHOD_GET))
                 return respond(c, MHD_HTTP_METHOD_NOT_ALLOWED, "Use GET\n");
@@ -786,8 +635,13 @@ static enum MHD_Result handle_manager_list(HttpServer *s, struct MHD_Connection 
         if (!isempty(limit_text) &&
             (parse_uint(limit_text, &limit) < 0 || limit == 0 || limit > MAX_LIST_TASKS))
                 return respond(c, MHD_HTTP_BAD_REQUEST, "limit must be 1 to %d\n", MAX_LIST_TASKS);
-        if (task_store_list_json(s->store, isempty(status) ? NULL : status, isempty(query) ? NULL : query,
-                                 limit, &json) < 0)
+        r = task_store_list(s->store, isempty(status) ? NULL : status, isempty(query) ? NULL : query, limit,
+                            &tasks, &n);
+        if (r >= 0) {
+                r = render_task_list(tasks, n, &json);
+                task_list_entries_free(tasks, n);
+        }
+        if (r < 0)
                 return respond(c, MHD_HTTP_INTERNAL_SERVER_ERROR, "Cannot list the tasks\n");
         len = strlen(json);
         return respond_buffer(c, MHD_HTTP_OK, TAKE_PTR(json), len, "application/json", NULL);
@@ -801,8 +655,8 @@ static enum MHD_Result handle_settings(HttpServer *s, struct MHD_Connection *c)
 
         _cleanup_strv_free_ char **list = NULL;
 
-        if (s->pipeline)
-                (void) pipeline_supported_releases(s->pipeline, &list);
+        if (s->supported_releases)
+                (void) s->supported_releases(s->userdata, &list);
         releases = list ? strv_join(list, " ") : strdup("");
         if (!releases)
                 return MHD_NO;
@@ -851,17 +705,25 @@ static enum MHD_Result handle_metrics(HttpServer *s, struct MHD_Connection *c)
                         "retrace_queue_tasks{state=\"running\"} %u\nretrace_queue_tasks{state=\"waiting\"} "
                         "%u\n",
                         s->queue_running(s->userdata), s->queue_waiting(s->userdata));
-        (void) task_store_metrics(s->store, f);
-        if (s->pipeline)
+        {
+                TaskTotals totals;
+
+                if (task_store_totals(s->store, &totals) >= 0)
+                        render_metrics_totals(f, &totals);
+        }
+        if (s->root_counts) {
+                uint64_t reused = 0, assembled = 0;
+
+                s->root_counts(s->userdata, &reused, &assembled);
                 fprintf(f,
                         "# HELP retrace_root_cache_total Task roots reused from the cache (hit) or "
                         "assembled (miss).\n"
                         "# TYPE retrace_root_cache_total counter\n"
                         "retrace_root_cache_total{result=\"hit\"} %" PRIu64 "\n"
                         "retrace_root_cache_total{result=\"miss\"} %" PRIu64 "\n",
-                        __atomic_load_n(&s->pipeline->roots_reused, __ATOMIC_RELAXED),
-                        __atomic_load_n(&s->pipeline->roots_assembled, __ATOMIC_RELAXED));
-        (void) free_disk(s->config->save_dir, &free_bytes);
+                        reused, assembled);
+        }
+        (void) task_dir_free_space(s->config->save_dir, &free_bytes);
         fprintf(f,
                 "# HELP retrace_free_disk_bytes Free space where tasks are stored.\n"
                 "# TYPE retrace_free_disk_bytes gauge\nretrace_free_disk_bytes %" PRIu64 "\n",
@@ -890,12 +752,9 @@ static enum MHD_Result handle_checkpackage(HttpServer *s, struct MHD_Connection 
                 return respond(c, MHD_HTTP_FORBIDDEN,
                                "X-Package-NVR and X-Package-Arch are required and must be "
                                "package names\n");
-        if (!s->pipeline)
+        if (!s->package_known)
                 return respond(c, MHD_HTTP_NOT_FOUND, "Unknown package\n");
-        pthread_mutex_lock(&s->pipeline->cache_lock);
-        r = cache_index_nvr_known(s->pipeline->cache->index, nvr, arch, isempty(release) ? NULL : release,
-                                  &known);
-        pthread_mutex_unlock(&s->pipeline->cache_lock);
+        r = s->package_known(s->userdata, nvr, arch, isempty(release) ? NULL : release, &known);
         if (r < 0)
                 return respond(c, MHD_HTTP_INTERNAL_SERVER_ERROR, "Cannot look the package up\n");
         if (!known)
@@ -912,11 +771,18 @@ static enum MHD_Result handle_checkpackage(HttpServer *s, struct MHD_Connection 
 static enum MHD_Result handle_stats(HttpServer *s, struct MHD_Connection *c)
 {
         _cleanup_free_ char *json = NULL;
+        TaskStatistics st;
         struct MHD_Response *resp;
         enum MHD_Result ret;
         size_t len;
+        int r;
 
-        if (task_store_stats_json(s->store, &json) < 0)
+        r = task_store_statistics(s->store, &st);
+        if (r >= 0) {
+                r = render_statistics(&st, &json);
+                task_statistics_done(&st);
+        }
+        if (r < 0)
                 return respond(c, MHD_HTTP_INTERNAL_SERVER_ERROR, "Cannot compute the statistics\n");
         len = strlen(json);
         resp = MHD_create_response_from_buffer(len, TAKE_PTR(json), MHD_RESPMEM_MUST_FREE);
@@ -1030,35 +896,6 @@ static void request_completed(void *cls, struct MHD_Connection *c, void **con_cl
 {
         upload_free(*con_cls);
         *con_cls = NULL;
-}
-
-/* "127.0.0.1:8080", "[::1]:8080" → a socket address. */
-static int parse_listen(const char *text, struct sockaddr_storage *ret, bool *ret_ipv6)
-{
-        _cleanup_free_ char *host = NULL;
-        const char *colon = strrchr(text, ':');
-        unsigned port;
-
-        if (!colon || parse_uint(colon + 1, &port) < 0 || port == 0 || port > 65535)
-                return -EINVAL;
-        host = strndup(text, (size_t) (colon - text));
-        if (!host)
-                return -ENOMEM;
-        memset(ret, 0, sizeof(*ret));
-        if (host[0] == '[' && string_endswith(host, "]")) {
-                struct sockaddr_in6 *a = (struct sockaddr_in6 *) ret;
-
-                host[strlen(host) - 1] = '\0';
-                a->sin6_family = AF_INET6;
-                a->sin6_port = htons((uint16_t) port);
-                *ret_ipv6 = true;
-                return inet_pton(AF_INET6, host + 1, &a->sin6_addr) == 1 ? 0 : -EINVAL;
-        }
-        struct sockaddr_in *a = (struct sockaddr_in *) ret;
-        a->sin_family = AF_INET;
-        a->sin_port = htons((uint16_t) port);
-        *ret_ipv6 = false;
-        return inet_pton(AF_INET, host, &a->sin_addr) == 1 ? 0 : -EINVAL;
 }
 
 int http_server_start(HttpServer *s, char **ret_error)

@@ -25,21 +25,26 @@ typedef enum Refusal {
         _REFUSAL_MAX,
 } Refusal;
 
-typedef struct Pipeline Pipeline;
-
 typedef struct HttpServer {
         const RetraceConfig *config;
         TaskStore *store;
-        Pipeline *pipeline; /* releases, /checkpackage; may be NULL */
-
-        /* Hooks into the task queue; any may be NULL. */
+        /* The one way into the rest of the daemon: the task queue and the package cache (main.c wires
+         * them to daemon-queue.c and daemon-pipeline.c). Any may be NULL. */
         void *userdata;
         bool (*queue_is_full)(void *userdata);
         unsigned (*load)(void *userdata); /* running + queued tasks */
         unsigned (*queue_running)(void *userdata);
         unsigned (*queue_waiting)(void *userdata);
         void (*task_created)(void *userdata, uint64_t id);
-        void (*task_deleted)(void *userdata, uint64_t id);
+        /* Stops the task's work and removes it (directory and store row); how says who asked. */
+        void (*task_delete)(void *userdata, uint64_t id, const char *how);
+        /* The releases the cache holds packages of. */
+        int (*supported_releases)(void *userdata, char ***ret);
+        /* Whether nvr.arch is in the cache (for release, when not NULL). */
+        int (*package_known)(void *userdata, const char *nvr, const char *arch, const char *release,
+                             bool *ret);
+        /* Task roots reused and assembled, for /metrics. */
+        void (*root_counts)(void *userdata, uint64_t *ret_reused, uint64_t *ret_assembled);
 
         /* Internal. */
         struct MHD_Daemon *mhd;

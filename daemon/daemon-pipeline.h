@@ -2,6 +2,7 @@
 #pragma once
 
 #include <pthread.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -11,7 +12,7 @@
 #include "daemon-queue.h"
 #include "daemon-store.h"
 
-/* Everything a worker needs to retrace a coredump task. The cache index is shared by the workers
+/* Everything a worker needs to retrace a task (coredump or vmcore). The cache index is shared by the workers
  * and the HTTP threads: cache_lock serializes its use. */
 typedef struct Pipeline {
         const RetraceConfig *config;
@@ -30,10 +31,14 @@ void pipeline_done(Pipeline *p);
 /* The releases tasks can be retraced for: those the cache holds packages of. */
 int pipeline_supported_releases(Pipeline *p, char ***ret);
 
-/* Runs one task (a TaskRunFunc for the queue): analyze, prepare, run gdb in the sandbox, collect.
- * Results go to SaveDir/<id>/results/{log,backtrace,exploitable}; the status to the store. When the
+/* Runs one task (a TaskRunFunc for the queue): analyze, prepare, run gdb (crash for a vmcore) in the
+ * sandbox, collect. Results go to SaveDir/<id>/results/{log,backtrace,exploitable,…}; the status to
+ * the store. When the
  * job is cancelled the task is left as it is (deleted, or requeued at the next start). */
 void pipeline_run(void *userdata, TaskJob *job);
+
+/* Whether nvr.arch is in the cache (for release, when not NULL): /checkpackage. */
+int pipeline_package_known(Pipeline *p, const char *nvr, const char *arch, const char *release, bool *ret);
 
 /* Which release a crash comes from, given its files (any may be NULL): os_release (or release)
  * through the plugins' abrtparser, else os_info's ID/NAME and VERSION_ID, else guessparser over

@@ -3,11 +3,11 @@
 
 #include <errno.h>
 #include <inttypes.h>
-#include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "common-json.h"
 #include "common-macro.h"
 #include "common-string.h"
 
@@ -227,8 +227,9 @@ static json_t *hit_json(const LookupHit *h)
         if (!h->found)
                 return json_null();
         nevra = package_info_nevra(&h->package);
-        return json_pack("{s:s?, s:s?, s:s?, s:b}", "package", nevra, "path", h->path, "rule",
-                         lookup_rule_to_string(h->rule), "build_id_confirmed", h->confirmed);
+        return json_pack("{s:o, s:o, s:s, s:b}", "package", json_string_safe(nevra), "path",
+                         json_string_safe(h->path), "rule", lookup_rule_to_string(h->rule), "build_id_confirmed",
+                         h->confirmed);
 }
 
 static json_t *strv_json(char *const *l)
@@ -236,7 +237,7 @@ static json_t *strv_json(char *const *l)
         json_t *a = json_array();
 
         STRV_FOREACH (s, l)
-                if (!a || json_array_append_new(a, json_string(*s)) < 0) {
+                if (!a || json_array_append_new(a, json_string_safe(*s)) < 0) {
                         json_decref(a);
                         return NULL;
                 }
@@ -246,7 +247,6 @@ static json_t *strv_json(char *const *l)
 int task_resolution_to_json(const TaskResolution *r, char **ret)
 {
         json_t *root, *mods;
-        char *s;
 
         mods = json_array();
         if (!mods)
@@ -254,8 +254,8 @@ int task_resolution_to_json(const TaskResolution *r, char **ret)
         for (size_t i = 0; i < r->n_modules; i++) {
                 const ModuleResolution *m = &r->modules[i];
                 const ModulePackages *p = &m->packages;
-                json_t *o = json_pack("{s:s?, s:s?, s:b, s:o, s:o, s:o, s:o}", "path", m->path, "build_id",
-                                      m->build_id, "package_note", m->has_note, "binary", hit_json(&p->binary),
+                json_t *o = json_pack("{s:o, s:o, s:b, s:o, s:o, s:o, s:o}", "path", json_string_safe(m->path),
+                                      "build_id", json_string_safe(m->build_id), "package_note", m->has_note, "binary", hit_json(&p->binary),
                                       "debuginfo", hit_json(&p->debuginfo), "dwz", hit_json(&p->dwz), "tried",
                                       strv_json(p->tried));
 
@@ -279,10 +279,5 @@ int task_resolution_to_json(const TaskResolution *r, char **ret)
                 json_decref(root);
                 return -ENOMEM;
         }
-        s = json_dumps(root, JSON_INDENT(2) | JSON_SORT_KEYS | JSON_ENSURE_ASCII);
-        json_decref(root);
-        if (!s)
-                return -ENOMEM;
-        *ret = s;
-        return 0;
+        return json_dump_take(root, 1, ret);
 }

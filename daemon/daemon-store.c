@@ -10,7 +10,9 @@
 #include <time.h>
 
 #include "common-macro.h"
+#include "common-sqlite.h"
 #include "common-string.h"
+#include "common-time.h"
 
 #define SCHEMA_VERSION 3
 
@@ -19,28 +21,14 @@ struct TaskStore {
         sqlite3 *db;
 };
 
-DEFINE_TRIVIAL_CLEANUP_FUNC(sqlite3_stmt *, sqlite3_finalize);
-
 static const char *const task_status_table[_TASK_STATUS_MAX] = {
         [TASK_STATUS_PENDING] = "PENDING",
         [TASK_STATUS_FINISHED_SUCCESS] = "FINISHED_SUCCESS",
         [TASK_STATUS_FINISHED_FAILURE] = "FINISHED_FAILURE",
 };
 
-const char *task_status_to_string(TaskStatus s)
-{
-        if (s < 0 || s >= _TASK_STATUS_MAX)
-                return NULL;
-        return task_status_table[s];
-}
-
-TaskStatus task_status_from_string(const char *s)
-{
-        for (int i = 0; i < _TASK_STATUS_MAX; i++)
-                if (streq(s, task_status_table[i]))
-                        return (TaskStatus) i;
-        return _TASK_STATUS_INVALID;
-}
+DEFINE_STRING_TABLE_TO_STRING(task_status, TaskStatus, _TASK_STATUS_MAX)
+DEFINE_STRING_TABLE_FROM_STRING(task_status, TaskStatus, _TASK_STATUS_MAX, _TASK_STATUS_INVALID)
 
 Task *task_free(Task *t)
 {
@@ -50,51 +38,14 @@ Task *task_free(Task *t)
         return mfree(t);
 }
 
-static int64_t now_usec(void)
-{
-        struct timespec ts;
-
-        (void) clock_gettime(CLOCK_REALTIME, &ts);
-        return (int64_t) ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
-
-/* Maps an sqlite result code to a negative errno. */
-static int sqlite_error(int rc)
-{
-        switch (rc & 0xff) {
-        case SQLITE_OK:
-        case SQLITE_ROW:
-        case SQLITE_DONE:
-                return 0;
-        case SQLITE_NOMEM:
-                return -ENOMEM;
-        case SQLITE_BUSY:
-        case SQLITE_LOCKED:
-                return -EBUSY;
-        case SQLITE_FULL:
-                return -ENOSPC;
-        case SQLITE_READONLY:
-        case SQLITE_PERM:
-        case SQLITE_CANTOPEN:
-                return -EACCES;
-        case SQLITE_CORRUPT:
-        case SQLITE_NOTADB:
-                return -EBADMSG;
-        case SQLITE_CONSTRAINT:
-                return -EEXIST;
-        default:
-                return -EIO;
-        }
-}
-
 static int store_exec(TaskStore *s, const char *sql)
 {
-        return sqlite_error(sqlite3_exec(s->db, sql, NULL, NULL, NULL));
+        return sqlite_errno(sqlite3_exec(s->db, sql, NULL, NULL, NULL));
 }
 
 static int store_prepare(TaskStore *s, const char *sql, sqlite3_stmt **ret)
 {
-        return sqlite_error(sqlite3_prepare_v2(s->db, sql, -1, ret, NULL));
+        return sqlite_errno(sqlite3_prepare_v2(s->db, sql, -1, ret, NULL));
 }
 
 static int store_migrate_v1(TaskStore *s);
@@ -174,7 +125,7 @@ int task_store_open(const char *path, TaskStore **ret)
         r = sqlite3_open_v2(path, &s->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX,
                             NULL);
         if (r != SQLITE_OK)
-                return sqlite_error(r) ?: -EIO;
+                return sqlite_errno(r) ?: -EIO;
         (void) sqlite3_busy_timeout(s->db, 5000);
         r = store_exec(s, "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;");
         if (r < 0)
@@ -259,12 +210,12 @@ int task_store_create(TaskStore *s, TaskType type, uint64_t *ret_id,
                 sqlite3_bind_int64(st, 1, (sqlite3_int64) id);
                 sqlite3_bind_blob(st, 2, hash, sizeof(hash), SQLITE_STATIC);
                 sqlite3_bind_int(st, 3, type);
-                sqlite3_bind_int64(st, 4, now_usec());
+                sqlite3_bind_int64(st, 4, now_realtime_usec());
                 r = sqlite3_step(st);
                 if ((r & 0xff) == SQLITE_CONSTRAINT)
                         continue; /* id taken: draw again */
                 if (r != SQLITE_DONE)
-                        return sqlite_error(r) ?: -EIO;
+                        return sqlite_errno(r) ?: -EIO;
                 *ret_id = id;
                 memcpy(ret_password, password, sizeof(password));
                 return 0;
@@ -285,7 +236,7 @@ static int store_select_task(TaskStore *s, const char *sql, uint64_t id, sqlite3
         r = sqlite3_step(st);
         if (r != SQLITE_ROW) {
                 (void) sqlite3_finalize(st);
-                return r == SQLITE_DONE ? -ENOENT : sqlite_error(r) ?: -EIO;
+                return r == SQLITE_DONE ? -ENOENT : sqlite_errno(r) ?: -EIO;
         }
         *ret = st;
         return 0;
@@ -355,7 +306,7 @@ static int store_update(TaskStore *s, const char *sql, uint64_t id, const char *
         sqlite3_bind_int64(st, 3, (sqlite3_int64) id);
         r = sqlite3_step(st);
         if (r != SQLITE_DONE)
-                return sqlite_error(r) ?: -EIO;
+                return sqlite_errno(r) ?: -EIO;
         return sqlite3_changes(s->db) > 0 ? 0 : -ENOENT;
 }
 
@@ -369,7 +320,7 @@ static int store_delete_stages(TaskStore *s, uint64_t id)
                 return r;
         sqlite3_bind_int64(st, 1, (sqlite3_int64) id);
         r = sqlite3_step(st);
-        return r == SQLITE_DONE ? 0 : sqlite_error(r) ?: -EIO;
+        return r == SQLITE_DONE ? 0 : sqlite_errno(r) ?: -EIO;
 }
 
 /* Appends (id, stage, usec) to task_stages. */
@@ -385,12 +336,12 @@ static int store_add_stage(TaskStore *s, uint64_t id, const char *stage, int64_t
         sqlite3_bind_text(st, 2, stage, -1, SQLITE_STATIC);
         sqlite3_bind_int64(st, 3, usec);
         r = sqlite3_step(st);
-        return r == SQLITE_DONE ? 0 : sqlite_error(r) ?: -EIO;
+        return r == SQLITE_DONE ? 0 : sqlite_errno(r) ?: -EIO;
 }
 
 int task_store_set_stage(TaskStore *s, uint64_t id, const char *stage)
 {
-        int64_t now = now_usec();
+        int64_t now = now_realtime_usec();
         int r;
 
         r = store_update(
@@ -403,7 +354,7 @@ int task_store_set_stage(TaskStore *s, uint64_t id, const char *stage)
 
 int task_store_finish(TaskStore *s, uint64_t id, bool success, const char *stage)
 {
-        int64_t now = now_usec();
+        int64_t now = now_realtime_usec();
         int r;
 
         r = store_update(
@@ -445,7 +396,7 @@ int task_store_list_stages(TaskStore *s, uint64_t id, TaskStage **ret, size_t *r
                 v[n++].started_usec = sqlite3_column_int64(st, 1);
         }
         if (r != SQLITE_DONE) {
-                r = sqlite_error(r) ?: -EIO;
+                r = sqlite_errno(r) ?: -EIO;
                 goto fail;
         }
         *ret = v;
@@ -486,11 +437,11 @@ int task_store_restart(TaskStore *s, uint64_t id)
                           &st);
         if (r < 0)
                 return r;
-        sqlite3_bind_int64(st, 1, now_usec());
+        sqlite3_bind_int64(st, 1, now_realtime_usec());
         sqlite3_bind_int64(st, 2, (sqlite3_int64) id);
         r = sqlite3_step(st);
         if (r != SQLITE_DONE)
-                return sqlite_error(r) ?: -EIO;
+                return sqlite_errno(r) ?: -EIO;
         if (sqlite3_changes(s->db) == 0)
                 return -EBUSY;
         return store_delete_stages(s, id);
@@ -510,7 +461,7 @@ int task_store_delete(TaskStore *s, uint64_t id)
         sqlite3_bind_int64(st, 1, (sqlite3_int64) id);
         r = sqlite3_step(st);
         if (r != SQLITE_DONE)
-                return sqlite_error(r) ?: -EIO;
+                return sqlite_errno(r) ?: -EIO;
         return sqlite3_changes(s->db) > 0 ? 0 : -ENOENT;
 }
 
@@ -545,7 +496,7 @@ int task_store_list_pending(TaskStore *s, uint64_t **ret_ids, size_t *ret_n)
                 ids[n++] = (uint64_t) sqlite3_column_int64(st, 0);
         }
         if (r != SQLITE_DONE)
-                return sqlite_error(r) ?: -EIO;
+                return sqlite_errno(r) ?: -EIO;
         *ret_ids = TAKE_PTR(ids);
         *ret_n = n;
         return 0;
@@ -569,7 +520,7 @@ int task_store_add_stats(TaskStore *s, const TaskStats *t)
         if (r < 0)
                 return r;
         sqlite3_bind_int64(st, 1, (sqlite3_int64) t->id);
-        sqlite3_bind_int64(st, 2, now_usec());
+        sqlite3_bind_int64(st, 2, now_realtime_usec());
         sqlite3_bind_text(st, 3, t->package, -1, SQLITE_STATIC);
         sqlite3_bind_text(st, 4, t->release, -1, SQLITE_STATIC);
         sqlite3_bind_text(st, 5, t->arch, -1, SQLITE_STATIC);
@@ -581,7 +532,7 @@ int task_store_add_stats(TaskStore *s, const TaskStats *t)
         sqlite3_bind_int(st, 11, t->success);
         sqlite3_bind_text(st, 12, missing, -1, SQLITE_STATIC);
         r = sqlite3_step(st);
-        return r == SQLITE_DONE ? 0 : sqlite_error(r) ?: -EIO;
+        return r == SQLITE_DONE ? 0 : sqlite_errno(r) ?: -EIO;
 }
 
 int task_store_list_finished(TaskStore *s, FinishedTask **ret, size_t *ret_n)
@@ -607,7 +558,7 @@ int task_store_list_finished(TaskStore *s, FinishedTask **ret, size_t *ret_n)
                 };
         }
         if (r != SQLITE_DONE)
-                return sqlite_error(r) ?: -EIO;
+                return sqlite_errno(r) ?: -EIO;
         *ret = TAKE_PTR(l);
         *ret_n = n;
         return 0;
@@ -618,39 +569,42 @@ static int strcmp_ptr(const void *a, const void *b)
         return strcmp(*(const char *const *) a, *(const char *const *) b);
 }
 
-static void json_string(FILE *f, const char *v)
+void stats_rows_free(StatsRow *rows, size_t n)
 {
-        fputc('"', f);
-        for (const unsigned char *c = (const unsigned char *) (v ?: ""); *c; c++)
-                if (*c == '"' || *c == '\\')
-                        fprintf(f, "\\%c", *c);
-                else if (*c < 0x20)
-                        fprintf(f, "\\u%04x", *c);
-                else
-                        fputc(*c, f);
-        fputc('"', f);
+        for (size_t i = 0; i < n; i++)
+                free(rows[i].label);
+        free(rows);
 }
 
-/* "name": [{"label": …, "count": N, "success": N}, …] from a query of (label, count, success). */
-static int json_rows(TaskStore *s, FILE *f, const char *name, const char *sql)
+/* Rows of (label, count, success) from a query. */
+static int stats_rows(TaskStore *s, const char *sql, StatsRow **ret, size_t *ret_n)
 {
         _cleanup_(sqlite3_finalizep) sqlite3_stmt *st = NULL;
-        bool first = true;
+        StatsRow *rows = NULL;
+        size_t n = 0, alloc = 0;
         int r;
 
         r = store_prepare(s, sql, &st);
         if (r < 0)
                 return r;
-        fprintf(f, ",\n  \"%s\": [", name);
         while ((r = sqlite3_step(st)) == SQLITE_ROW) {
-                fputs(first ? "\n    {\"label\": " : ",\n    {\"label\": ", f);
-                first = false;
-                json_string(f, (const char *) sqlite3_column_text(st, 0) ?: "unknown");
-                fprintf(f, ", \"count\": %lld, \"success\": %lld}", (long long) sqlite3_column_int64(st, 1),
-                        (long long) sqlite3_column_int64(st, 2));
+                const char *label = (const char *) sqlite3_column_text(st, 0);
+
+                if (ARRAY_RESERVE(rows, alloc, n + 1) < 0 || !(rows[n].label = strdup(label ?: "unknown"))) {
+                        stats_rows_free(rows, n);
+                        return -ENOMEM;
+                }
+                rows[n].count = (uint64_t) sqlite3_column_int64(st, 1);
+                rows[n].success = (uint64_t) sqlite3_column_int64(st, 2);
+                n++;
         }
-        fputs("]", f);
-        return r == SQLITE_DONE ? 0 : sqlite_error(r) ?: -EIO;
+        if (r != SQLITE_DONE) {
+                stats_rows_free(rows, n);
+                return sqlite_errno(r) ?: -EIO;
+        }
+        *ret = rows;
+        *ret_n = n;
+        return 0;
 }
 
 static int cmp_int64(const void *a, const void *b)
@@ -659,8 +613,8 @@ static int cmp_int64(const void *a, const void *b)
         return x < y ? -1 : x > y;
 }
 
-/* "stage": {"median": seconds, "p95": seconds} over one duration column of the statistics. */
-static int json_durations(TaskStore *s, FILE *f, const char *stage, const char *column, bool first)
+/* Median and 95th percentile of one duration column of the statistics. */
+static int stats_durations(TaskStore *s, const char *column, StatsDuration *ret)
 {
         _cleanup_(sqlite3_finalizep) sqlite3_stmt *st = NULL;
         _cleanup_free_ char *sql = NULL;
@@ -679,21 +633,21 @@ static int json_durations(TaskStore *s, FILE *f, const char *stage, const char *
                 v[n++] = sqlite3_column_int64(st, 0);
         }
         if (r != SQLITE_DONE)
-                return sqlite_error(r) ?: -EIO;
+                return sqlite_errno(r) ?: -EIO;
         if (n > 0)
                 qsort_safe(v, n, sizeof(int64_t), cmp_int64);
-        fprintf(f, "%s\n    \"%s\": {\"median\": %.3f, \"p95\": %.3f}", first ? "" : ",", stage,
-                n ? (double) v[(n - 1) / 2] / 1e6 : 0.0,
-                n ? (double) v[(n * 95 + 99) / 100 - 1] / 1e6 : 0.0);
+        ret->median_usec = n ? v[(n - 1) / 2] : 0;
+        ret->p95_usec = n ? v[(n * 95 + 99) / 100 - 1] : 0;
         return 0;
 }
 
-/* "missing_build_ids": the most frequent, counted over the newline-separated lists. */
-static int json_missing(TaskStore *s, FILE *f)
+/* The most frequent missing build-ids (at most 20), counted over the newline-separated lists. */
+static int stats_missing(TaskStore *s, StatsRow **ret, size_t *ret_n)
 {
         _cleanup_(sqlite3_finalizep) sqlite3_stmt *st = NULL;
         _cleanup_strv_free_ char **all = NULL;
-        size_t n;
+        StatsRow *rows = NULL;
+        size_t n, n_rows = 0;
         int r;
 
         r = store_prepare(s, "SELECT missing_build_ids FROM stats WHERE missing_build_ids != ''", &st);
@@ -712,86 +666,97 @@ static int json_missing(TaskStore *s, FILE *f)
         n = strv_length(all);
         if (n > 0)
                 qsort_safe(all, n, sizeof(char *), strcmp_ptr);
-        fputs(",\n  \"missing_build_ids\": [", f);
-        for (size_t i = 0, shown = 0; i < n && shown < 20; shown++) {
+        rows = calloc(MIN(n, (size_t) 20) + 1, sizeof(StatsRow));
+        if (!rows)
+                return -ENOMEM;
+        for (size_t i = 0; i < n && n_rows < 20;) {
                 size_t k = i;
 
                 while (k < n && streq(all[k], all[i]))
                         k++;
-                fputs(shown ? ",\n    {\"label\": " : "\n    {\"label\": ", f);
-                json_string(f, all[i]);
-                fprintf(f, ", \"count\": %zu}", k - i);
+                rows[n_rows] = (StatsRow){ .label = strdup(all[i]), .count = k - i };
+                if (!rows[n_rows++].label) {
+                        stats_rows_free(rows, n_rows);
+                        return -ENOMEM;
+                }
                 i = k;
         }
-        fputs("]", f);
+        *ret = rows;
+        *ret_n = n_rows;
         return 0;
 }
 
-int task_store_stats_json(TaskStore *s, char **ret)
+void task_statistics_done(TaskStatistics *st)
 {
-        _cleanup_free_ char *buf = NULL;
-        size_t size = 0;
-        FILE *f = open_memstream(&buf, &size);
-        int r;
+        for (size_t i = 0; i < _STATS_TABLE_MAX; i++)
+                stats_rows_free(st->rows[i], st->n_rows[i]);
+        *st = (TaskStatistics){};
+}
 
-        if (!f)
-                return -ENOMEM;
-        fputs("{\n  \"schema\": 1", f);
-        r = json_rows(s, f, "totals", "SELECT 'all', COUNT(*), COALESCE(SUM(success), 0) FROM stats");
-        if (r >= 0)
-                r = json_rows(s, f, "releases",
-                              "SELECT release, COUNT(*), SUM(success) FROM stats GROUP BY release ORDER BY "
-                              "2 DESC");
-        if (r >= 0)
-                r = json_rows(
-                        s, f, "arches",
-                        "SELECT arch, COUNT(*), SUM(success) FROM stats GROUP BY arch ORDER BY 2 DESC");
-        if (r >= 0)
-                r = json_rows(s, f, "packages",
-                              "SELECT package, COUNT(*), SUM(success) FROM stats GROUP BY package "
-                              "ORDER BY 2 DESC LIMIT 20");
-        if (r >= 0)
-                r = json_rows(s, f, "days",
-                              "SELECT date(finished_usec / 1000000, 'unixepoch'), COUNT(*), SUM(success) "
-                              "FROM stats "
-                              "GROUP BY 1 ORDER BY 1 DESC LIMIT 60");
-        if (r >= 0)
-                r = json_missing(s, f);
-        if (r >= 0) {
-                fputs(",\n  \"durations\": {", f);
-                r = json_durations(s, f, "analyze", "analyze_usec", true);
-                if (r >= 0)
-                        r = json_durations(s, f, "prepare", "prepare_usec", false);
-                if (r >= 0)
-                        r = json_durations(s, f, "run", "run_usec", false);
-                if (r >= 0)
-                        r = json_durations(s, f, "total", "total_usec", false);
-                fputs("}", f);
-        }
-        fputs("\n}\n", f);
-        if (fclose(f) != 0 && r >= 0)
-                r = -ENOMEM;
-        if (r < 0)
+int task_store_statistics(TaskStore *s, TaskStatistics *ret)
+{
+        static const char *const queries[_STATS_TABLE_MAX] = {
+                [STATS_TOTALS] = "SELECT 'all', COUNT(*), COALESCE(SUM(success), 0) FROM stats",
+                [STATS_RELEASES] =
+                        "SELECT release, COUNT(*), SUM(success) FROM stats GROUP BY release ORDER BY 2 DESC",
+                [STATS_ARCHES] =
+                        "SELECT arch, COUNT(*), SUM(success) FROM stats GROUP BY arch ORDER BY 2 DESC",
+                [STATS_PACKAGES] = "SELECT package, COUNT(*), SUM(success) FROM stats GROUP BY package "
+                                   "ORDER BY 2 DESC LIMIT 20",
+                [STATS_DAYS] = "SELECT date(finished_usec / 1000000, 'unixepoch'), COUNT(*), SUM(success) "
+                               "FROM stats GROUP BY 1 ORDER BY 1 DESC LIMIT 60",
+        };
+        static const char *const columns[_TASK_STAGE_KIND_MAX] = { "analyze_usec", "prepare_usec",
+                                                                   "run_usec", "total_usec" };
+        TaskStatistics st = {};
+        int r = 0;
+
+        for (size_t i = 0; i < _STATS_TABLE_MAX && r >= 0; i++)
+                r = queries[i] ? stats_rows(s, queries[i], &st.rows[i], &st.n_rows[i])
+                               : stats_missing(s, &st.rows[i], &st.n_rows[i]);
+        for (size_t i = 0; i < _TASK_STAGE_KIND_MAX && r >= 0; i++)
+                r = stats_durations(s, columns[i], &st.durations[i]);
+        if (r < 0) {
+                task_statistics_done(&st);
                 return r;
-        *ret = TAKE_PTR(buf);
+        }
+        *ret = st;
         return 0;
 }
 
-int task_store_list_json(TaskStore *s, const char *status, const char *query, unsigned limit, char **ret)
+void task_list_entries_free(TaskListEntry *v, size_t n)
+{
+        for (size_t i = 0; i < n; i++) {
+                free(v[i].status);
+                free(v[i].stage);
+                free(v[i].package);
+                free(v[i].release);
+                free(v[i].arch);
+        }
+        free(v);
+}
+
+static char *column_strdup(sqlite3_stmt *st, int i)
+{
+        const char *v = (const char *) sqlite3_column_text(st, i);
+        return v ? strdup(v) : NULL;
+}
+
+int task_store_list(TaskStore *s, const char *status, const char *query, unsigned limit, TaskListEntry **ret,
+                    size_t *ret_n)
 {
         _cleanup_(sqlite3_finalizep) sqlite3_stmt *st = NULL;
-        _cleanup_free_ char *buf = NULL, *like = NULL;
-        size_t size = 0;
-        bool first = true;
-        FILE *f;
+        _cleanup_free_ char *like = NULL;
+        TaskListEntry *v = NULL;
+        size_t n = 0, alloc = 0;
         int r;
 
         if (!isempty(query)) {
                 /* The query is a plain substring: LIKE's own wildcards are escaped. */
-                size_t n = strlen(query);
+                size_t len = strlen(query);
                 char *p;
 
-                like = malloc(n * 2 + 3);
+                like = malloc(len * 2 + 3);
                 if (!like)
                         return -ENOMEM;
                 p = like;
@@ -819,40 +784,35 @@ int task_store_list_json(TaskStore *s, const char *status, const char *query, un
         if (like)
                 sqlite3_bind_text(st, 2, like, -1, SQLITE_STATIC);
         sqlite3_bind_int64(st, 3, limit);
-        f = open_memstream(&buf, &size);
-        if (!f)
-                return -ENOMEM;
-        fputs("{\"tasks\": [", f);
         while ((r = sqlite3_step(st)) == SQLITE_ROW) {
-                fprintf(f, "%s\n  {\"id\": %lld, \"type\": %d, \"status\": ", first ? "" : ",",
-                        (long long) sqlite3_column_int64(st, 0), sqlite3_column_int(st, 1));
-                first = false;
-                json_string(f, (const char *) sqlite3_column_text(st, 2));
-                fputs(", \"stage\": ", f);
-                json_string(f, (const char *) sqlite3_column_text(st, 3));
-                fprintf(f, ", \"created\": %.3f, \"finished\": %.3f, \"package\": ",
-                        (double) sqlite3_column_int64(st, 4) / 1e6,
-                        (double) sqlite3_column_int64(st, 5) / 1e6);
-                json_string(f, (const char *) sqlite3_column_text(st, 6));
-                fputs(", \"release\": ", f);
-                json_string(f, (const char *) sqlite3_column_text(st, 7));
-                fputs(", \"arch\": ", f);
-                json_string(f, (const char *) sqlite3_column_text(st, 8));
-                fputs("}", f);
+                if (ARRAY_RESERVE(v, alloc, n + 1) < 0) {
+                        task_list_entries_free(v, n);
+                        return -ENOMEM;
+                }
+                v[n++] = (TaskListEntry){
+                        .id = (uint64_t) sqlite3_column_int64(st, 0),
+                        .type = sqlite3_column_int(st, 1),
+                        .status = column_strdup(st, 2),
+                        .stage = column_strdup(st, 3),
+                        .created_usec = sqlite3_column_int64(st, 4),
+                        .finished_usec = sqlite3_column_int64(st, 5),
+                        .package = column_strdup(st, 6),
+                        .release = column_strdup(st, 7),
+                        .arch = column_strdup(st, 8),
+                };
         }
-        fputs("\n]}\n", f);
-        if (fclose(f) != 0)
-                return -ENOMEM;
-        if (r != SQLITE_DONE)
-                return sqlite_error(r) ?: -EIO;
-        *ret = TAKE_PTR(buf);
+        if (r != SQLITE_DONE) {
+                task_list_entries_free(v, n);
+                return sqlite_errno(r) ?: -EIO;
+        }
+        *ret = v;
+        *ret_n = n;
         return 0;
 }
 
-int task_store_metrics(TaskStore *s, FILE *f)
+int task_store_totals(TaskStore *s, TaskTotals *ret)
 {
         _cleanup_(sqlite3_finalizep) sqlite3_stmt *st = NULL;
-        static const char *const stages[] = { "analyze", "prepare", "run", "total" };
         int r;
 
         r = store_prepare(
@@ -865,20 +825,9 @@ int task_store_metrics(TaskStore *s, FILE *f)
                 return r;
         if (sqlite3_step(st) != SQLITE_ROW)
                 return -EIO;
-        fprintf(f,
-                "# HELP retrace_retraces_total Finished retraces by result.\n"
-                "# TYPE retrace_retraces_total counter\n"
-                "retrace_retraces_total{result=\"success\"} "
-                "%lld\nretrace_retraces_total{result=\"failure\"} %lld\n"
-                "# HELP retrace_stage_seconds Time spent per stage of finished retraces.\n"
-                "# TYPE retrace_stage_seconds summary\n",
-                (long long) sqlite3_column_int64(st, 1),
-                (long long) (sqlite3_column_int64(st, 0) - sqlite3_column_int64(st, 1)));
-        for (size_t i = 0; i < ELEMENTSOF(stages); i++)
-                fprintf(f,
-                        "retrace_stage_seconds_sum{stage=\"%s\"} "
-                        "%.6f\nretrace_stage_seconds_count{stage=\"%s\"} %lld\n",
-                        stages[i], (double) sqlite3_column_int64(st, (int) i + 2) / 1e6, stages[i],
-                        (long long) sqlite3_column_int64(st, 0));
+        ret->finished = (uint64_t) sqlite3_column_int64(st, 0);
+        ret->succeeded = (uint64_t) sqlite3_column_int64(st, 1);
+        for (int i = 0; i < _TASK_STAGE_KIND_MAX; i++)
+                ret->stage_usec_sum[i] = sqlite3_column_int64(st, i + 2);
         return 0;
 }

@@ -70,10 +70,19 @@ void task_stages_free(TaskStage *v, size_t n);
 /* A finished task back to PENDING with its stage history cleared; -EBUSY while it is PENDING. */
 int task_store_restart(TaskStore *s, uint64_t id);
 
-/* The task manager's list as JSON: {"tasks": [{id, type, status, stage, created, finished, package,
- * release, arch}, …]} newest first, at most limit rows; status (a TaskStatus name) and query (a
+/* A row of the task manager's list. */
+typedef struct TaskListEntry {
+        uint64_t id;
+        int type;
+        char *status, *stage;
+        int64_t created_usec, finished_usec; /* CLOCK_REALTIME; finished 0 while pending */
+        char *package, *release, *arch;     /* from the statistics; NULL before the task finished */
+} TaskListEntry;
+void task_list_entries_free(TaskListEntry *v, size_t n);
+/* The task manager's list: newest first, at most limit rows; status (a TaskStatus name) and query (a
  * substring of the id, package or release) filter when not NULL. */
-int task_store_list_json(TaskStore *s, const char *status, const char *query, unsigned limit, char **ret);
+int task_store_list(TaskStore *s, const char *status, const char *query, unsigned limit, TaskListEntry **ret,
+                    size_t *ret_n);
 /* Number of tasks with that status. */
 int task_store_count(TaskStore *s, TaskStatus status, uint64_t *ret);
 /* What the statistics keep of each finished task. */
@@ -96,12 +105,50 @@ typedef struct FinishedTask {
 } FinishedTask;
 int task_store_list_finished(TaskStore *s, FinishedTask **ret, size_t *ret_n);
 
-/* The statistics as JSON for /stats: totals, per release, packages, missing build-ids, stage
- * durations (median and 95th percentile), tasks per day. */
-int task_store_stats_json(TaskStore *s, char **ret);
+/* The statistics of /stats: rows of (label, count, success) per table, the durations per stage. */
+typedef enum StatsTable {
+        STATS_TOTALS,
+        STATS_RELEASES,
+        STATS_ARCHES,
+        STATS_PACKAGES,
+        STATS_DAYS,
+        STATS_MISSING_BUILD_IDS, /* label: "build-id (module)", success unused */
+        _STATS_TABLE_MAX,
+} StatsTable;
 
-/* Prometheus lines: retrace_stage_seconds_sum/_count per stage, retraces by result. */
-int task_store_metrics(TaskStore *s, FILE *f);
+typedef enum TaskStageKind {
+        TASK_STAGE_ANALYZE,
+        TASK_STAGE_PREPARE,
+        TASK_STAGE_RUN,
+        TASK_STAGE_TOTAL,
+        _TASK_STAGE_KIND_MAX,
+} TaskStageKind;
+
+typedef struct StatsRow {
+        char *label;
+        uint64_t count, success;
+} StatsRow;
+void stats_rows_free(StatsRow *rows, size_t n);
+
+typedef struct StatsDuration {
+        int64_t median_usec, p95_usec;
+} StatsDuration;
+
+typedef struct TaskStatistics {
+        StatsRow *rows[_STATS_TABLE_MAX];
+        size_t n_rows[_STATS_TABLE_MAX];
+        StatsDuration durations[_TASK_STAGE_KIND_MAX];
+} TaskStatistics;
+
+int task_store_statistics(TaskStore *s, TaskStatistics *ret);
+void task_statistics_done(TaskStatistics *st);
+
+/* Finished retraces, successful ones, and the time spent per stage over all of them: /metrics. */
+typedef struct TaskTotals {
+        uint64_t finished, succeeded;
+        int64_t stage_usec_sum[_TASK_STAGE_KIND_MAX];
+} TaskTotals;
+int task_store_totals(TaskStore *s, TaskTotals *ret);
 
 /* Ids of PENDING tasks, oldest first (to requeue after a restart). */
 int task_store_list_pending(TaskStore *s, uint64_t **ret_ids, size_t *ret_n);

@@ -19,10 +19,7 @@ static const char *const vmcore_format_table[_VMCORE_FORMAT_MAX] = {
         [VMCORE_FORMAT_FLATTENED] = "makedumpfile flattened",
 };
 
-const char *vmcore_format_to_string(VmcoreFormat f)
-{
-        return f >= 0 && f < _VMCORE_FORMAT_MAX ? vmcore_format_table[f] : NULL;
-}
+DEFINE_STRING_TABLE_TO_STRING(vmcore_format, VmcoreFormat, _VMCORE_FORMAT_MAX)
 
 VmcoreInfo *vmcore_info_free(VmcoreInfo *v)
 {

@@ -10,7 +10,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/statvfs.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -21,11 +20,13 @@
 #include "common-cgroup.h"
 #include "common-notify.h"
 #include "common-path.h"
+#include "common-time.h"
 #include "config.h"
 #include "daemon-http.h"
 #include "daemon-pipeline.h"
 #include "daemon-queue.h"
 #include "daemon-store.h"
+#include "daemon-taskdir.h"
 
 #define MAINTENANCE_INTERVAL_SEC 2
 #define GC_INTERVAL_SEC          60
@@ -76,10 +77,38 @@ static void hook_task_created(void *userdata, uint64_t id)
                 log_warning_errno(r, "Task %" PRIu64 " could not be queued yet: %m", id);
 }
 
-static void hook_task_deleted(void *userdata, uint64_t id)
+/* Deleting a task, written once: from the API, the task manager and garbage collection. */
+static void task_remove(Daemon *d, uint64_t id, const char *why)
+{
+        (void) task_queue_cancel(d->queue, id);
+        (void) task_dir_remove(d->config->save_dir, id);
+        (void) task_store_delete(d->store, id);
+        log_info("Task %" PRIu64 " deleted %s", id, why);
+}
+
+static void hook_task_delete(void *userdata, uint64_t id, const char *how)
+{
+        task_remove(userdata, id, how);
+}
+
+static int hook_supported_releases(void *userdata, char ***ret)
 {
         Daemon *d = userdata;
-        (void) task_queue_cancel(d->queue, id);
+        return pipeline_supported_releases(&d->pipeline, ret);
+}
+
+static int hook_package_known(void *userdata, const char *nvr, const char *arch, const char *release,
+                              bool *ret)
+{
+        Daemon *d = userdata;
+        return pipeline_package_known(&d->pipeline, nvr, arch, release, ret);
+}
+
+static void hook_root_counts(void *userdata, uint64_t *ret_reused, uint64_t *ret_assembled)
+{
+        Daemon *d = userdata;
+        *ret_reused = __atomic_load_n(&d->pipeline.roots_reused, __ATOMIC_RELAXED);
+        *ret_assembled = __atomic_load_n(&d->pipeline.roots_assembled, __ATOMIC_RELAXED);
 }
 
 /* Queues PENDING tasks that are not queued yet: after a restart (tasks that were waiting or running
@@ -100,23 +129,12 @@ static void queue_pending(Daemon *d)
         }
 }
 
-static void task_remove(Daemon *d, uint64_t id, const char *why)
+/* Free space in SaveDir; unknown counts as plenty (garbage collection then deletes nothing for it). */
+static uint64_t save_dir_free(const char *save_dir)
 {
-        _cleanup_free_ char *dir = NULL;
+        uint64_t n;
 
-        if (asprintf(&dir, "%s/%" PRIu64, d->config->save_dir, id) < 0)
-                return;
-        (void) task_queue_cancel(d->queue, id);
-        (void) path_rm_rf(dir);
-        (void) task_store_delete(d->store, id);
-        log_info("Task %" PRIu64 " removed: %s", id, why);
-}
-
-static uint64_t free_disk(const char *path)
-{
-        struct statvfs st;
-
-        return statvfs(path, &st) < 0 ? UINT64_MAX : (uint64_t) st.f_bavail * st.f_frsize;
+        return task_dir_free_space(save_dir, &n) < 0 ? UINT64_MAX : n;
 }
 
 /* Deletes finished tasks past DeleteTaskAfter / DeleteFailedTaskAfter, then the oldest finished
@@ -125,27 +143,25 @@ static void collect_garbage(Daemon *d)
 {
         const RetraceConfig *cfg = d->config;
         _cleanup_free_ FinishedTask *tasks = NULL;
-        struct timespec ts;
         int64_t now;
         size_t n = 0;
 
         if (task_store_list_finished(d->store, &tasks, &n) < 0)
                 return;
-        clock_gettime(CLOCK_REALTIME, &ts);
-        now = (int64_t) ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+        now = now_realtime_usec();
         for (size_t i = 0; i < n; i++) {
                 uint64_t keep = tasks[i].success ? cfg->delete_task_after : cfg->delete_failed_task_after;
 
                 if (keep > 0 && now - tasks[i].finished_usec > (int64_t) keep * 1000000) {
                         task_remove(d, tasks[i].id,
-                                    tasks[i].success ? "older than DeleteTaskAfter"
-                                                     : "older than DeleteFailedTaskAfter");
+                                    tasks[i].success ? "(older than DeleteTaskAfter)"
+                                                     : "(older than DeleteFailedTaskAfter)");
                         tasks[i].id = 0;
                 }
         }
-        for (size_t i = 0; i < n && free_disk(cfg->save_dir) < cfg->min_storage_left; i++)
+        for (size_t i = 0; i < n && save_dir_free(cfg->save_dir) < cfg->min_storage_left; i++)
                 if (tasks[i].id != 0)
-                        task_remove(d, tasks[i].id, "free disk below MinStorageLeft");
+                        task_remove(d, tasks[i].id, "(free disk below MinStorageLeft)");
 }
 
 static void *maintenance_main(void *arg)
@@ -323,14 +339,16 @@ static int setup(Daemon *d, const char *listen_override)
         d->http = (HttpServer){
                 .config = d->config,
                 .store = d->store,
-                .pipeline = &d->pipeline,
                 .userdata = d,
                 .queue_is_full = hook_queue_is_full,
                 .load = hook_load,
                 .queue_running = hook_queue_running,
                 .queue_waiting = hook_queue_waiting,
                 .task_created = hook_task_created,
-                .task_deleted = hook_task_deleted,
+                .task_delete = hook_task_delete,
+                .supported_releases = hook_supported_releases,
+                .package_known = hook_package_known,
+                .root_counts = hook_root_counts,
                 .save_dirfd = -EBADF,
                 .webui_dirfd = -EBADF,
         };

@@ -7,13 +7,13 @@
 #include <string.h>
 #include <time.h>
 
+#include "common-sqlite.h"
 #include "common-string.h"
 
 struct CacheIndex {
         sqlite3 *db;
 };
 
-DEFINE_TRIVIAL_CLEANUP_FUNC(sqlite3_stmt *, sqlite3_finalize);
 #define _cleanup_stmt_ _cleanup_(sqlite3_finalizep)
 
 static const char *const build_id_kind_table[_BUILD_ID_KIND_MAX] = {
@@ -21,10 +21,7 @@ static const char *const build_id_kind_table[_BUILD_ID_KIND_MAX] = {
         [BUILD_ID_BINARY] = "binary",
 };
 
-const char *build_id_kind_to_string(BuildIdKind k)
-{
-        return k >= 0 && k < _BUILD_ID_KIND_MAX ? build_id_kind_table[k] : NULL;
-}
+DEFINE_STRING_TABLE_TO_STRING(build_id_kind, BuildIdKind, _BUILD_ID_KIND_MAX)
 
 static const char schema[] =
         "CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);"
@@ -60,46 +57,25 @@ const char *cache_index_strerror(CacheIndex *idx)
         return idx && idx->db ? sqlite3_errmsg(idx->db) : "no index";
 }
 
-static int sql_error(int rc)
-{
-        switch (rc) {
-        case SQLITE_NOMEM:
-                return -ENOMEM;
-        case SQLITE_FULL:
-                return -ENOSPC;
-        case SQLITE_BUSY:
-        case SQLITE_LOCKED:
-                return -EBUSY;
-        case SQLITE_READONLY:
-        case SQLITE_PERM:
-                return -EACCES;
-        case SQLITE_CORRUPT:
-        case SQLITE_NOTADB:
-                return -EBADMSG;
-        default:
-                return -EIO;
-        }
-}
-
 static int sql_exec(CacheIndex *idx, const char *sql)
 {
         int rc = sqlite3_exec(idx->db, sql, NULL, NULL, NULL);
 
-        return rc == SQLITE_OK ? 0 : sql_error(rc);
+        return rc == SQLITE_OK ? 0 : sqlite_errno(rc);
 }
 
 static int sql_prepare(CacheIndex *idx, const char *sql, sqlite3_stmt **ret)
 {
         int rc = sqlite3_prepare_v2(idx->db, sql, -1, ret, NULL);
 
-        return rc == SQLITE_OK ? 0 : sql_error(rc);
+        return rc == SQLITE_OK ? 0 : sqlite_errno(rc);
 }
 
 static int sql_step_done(sqlite3_stmt *st)
 {
         int rc = sqlite3_step(st);
 
-        return rc == SQLITE_DONE || rc == SQLITE_ROW ? 0 : sql_error(rc);
+        return rc == SQLITE_DONE || rc == SQLITE_ROW ? 0 : sqlite_errno(rc);
 }
 
 int cache_index_begin(CacheIndex *idx)
@@ -159,7 +135,7 @@ int cache_index_open(const char *path, CacheIndex **ret)
         rc = sqlite3_open_v2(path, &idx->db,
                              SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
         if (rc != SQLITE_OK)
-                return rc == SQLITE_CANTOPEN ? -EACCES : sql_error(rc);
+                return sqlite_errno(rc);
         (void) sqlite3_busy_timeout(idx->db, 60 * 1000);
         r = sql_exec(idx, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;");
         if (r < 0)
@@ -329,7 +305,7 @@ static int collect_packages(sqlite3_stmt *st, int extra_col, PackageInfo **ret, 
                 n++;
         }
         if (r >= 0 && rc != SQLITE_DONE)
-                r = sql_error(rc);
+                r = sqlite_errno(rc);
         if (r < 0) {
                 package_info_array_free(a, n);
                 package_dep_array_free(d, n);
@@ -357,7 +333,7 @@ int cache_index_find_sha256(CacheIndex *idx, const char *sha256, int64_t *ret_id
         if (rc == SQLITE_DONE)
                 return -ENOENT;
         if (rc != SQLITE_ROW)
-                return sql_error(rc);
+                return sqlite_errno(rc);
         *ret_id = sqlite3_column_int64(st, 0);
         return 0;
 }
@@ -375,7 +351,7 @@ int cache_index_get_package(CacheIndex *idx, int64_t id, PackageInfo *ret)
         if (rc == SQLITE_DONE)
                 return -ENOENT;
         if (rc != SQLITE_ROW)
-                return sql_error(rc);
+                return sqlite_errno(rc);
         return package_from_row(st, ret);
 }
 
@@ -668,7 +644,7 @@ int cache_index_nvr_known(CacheIndex *idx, const char *nvr, const char *arch, co
         sqlite3_bind_text(st, 5, release, -1, SQLITE_STATIC);
         rc = sqlite3_step(st);
         if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-                return sql_error(rc);
+                return sqlite_errno(rc);
         *ret_known = rc == SQLITE_ROW;
         return 0;
 }
@@ -697,7 +673,7 @@ static int sql_collect(sqlite3_stmt *st, size_t size, RowFill fill, ElemDone don
                         break;
         }
         if (r >= 0 && rc != SQLITE_DONE)
-                r = sql_error(rc);
+                r = sqlite_errno(rc);
         if (r < 0) {
                 for (size_t i = 0; i < n; i++)
                         done(a + i * size);
@@ -821,7 +797,7 @@ int cache_index_package_releases(CacheIndex *idx, int64_t package_id, char ***re
                         return r;
         }
         if (rc != SQLITE_DONE)
-                return sql_error(rc);
+                return sqlite_errno(rc);
         if (!l)
                 return -ENOENT;
         *ret = TAKE_PTR(l);
@@ -845,7 +821,7 @@ int cache_index_get_file(CacheIndex *idx, int64_t package_id, const char *path, 
         if (rc == SQLITE_DONE)
                 return -ENOENT;
         if (rc != SQLITE_ROW)
-                return sql_error(rc);
+                return sqlite_errno(rc);
         return fill_file(st, ret);
 }
 
@@ -979,23 +955,6 @@ int cache_index_get_requires(CacheIndex *idx, int64_t package_id, PackageDep **r
         return collect_deps(st, ret, ret_n);
 }
 
-int cache_index_package_provides(CacheIndex *idx, int64_t package_id, const char *name, PackageDep **ret,
-                                 size_t *ret_n)
-{
-        _cleanup_stmt_ sqlite3_stmt *st = NULL;
-        int r;
-
-        r = sql_prepare(idx,
-                        "SELECT name, flags, evr FROM deps WHERE package_id = ?1 AND type = 0 AND name = ?2"
-                        " UNION ALL SELECT path, 0, '' FROM files WHERE package_id = ?1 AND path = ?2",
-                        &st);
-        if (r < 0)
-                return r;
-        sqlite3_bind_int64(st, 1, package_id);
-        sqlite3_bind_text(st, 2, name, -1, SQLITE_STATIC);
-        return collect_deps(st, ret, ret_n);
-}
-
 int cache_index_find_providers(CacheIndex *idx, const char *release, const char *name, PackageInfo **ret,
                                PackageDep **ret_provides, size_t *ret_n)
 {
@@ -1030,7 +989,7 @@ static int query_u64(CacheIndex *idx, const char *sql, uint64_t *ret)
                 return r;
         rc = sqlite3_step(st);
         if (rc != SQLITE_ROW)
-                return sql_error(rc);
+                return sqlite_errno(rc);
         *ret = (uint64_t) sqlite3_column_int64(st, 0);
         return 0;
 }
@@ -1055,7 +1014,7 @@ int cache_index_list_releases(CacheIndex *idx, char ***ret)
                         return r;
         }
         if (rc != SQLITE_DONE)
-                return sql_error(rc);
+                return sqlite_errno(rc);
         if (!l) {
                 l = calloc(1, sizeof(char *));
                 if (!l)
@@ -1116,5 +1075,5 @@ int cache_index_foreach_object(CacheIndex *idx, CacheObjectCallback cb, void *us
                 if (r < 0)
                         return r;
         }
-        return rc == SQLITE_DONE ? 0 : sql_error(rc);
+        return rc == SQLITE_DONE ? 0 : sqlite_errno(rc);
 }

@@ -143,9 +143,6 @@ int cache_index_get_requires(CacheIndex *idx, int64_t package_id, PackageDep **r
  * for names starting with '/', packages of release that contain that file. */
 int cache_index_find_providers(CacheIndex *idx, const char *release, const char *name, PackageInfo **ret,
                                PackageDep **ret_provides, size_t *ret_n);
-/* Whether package_id provides name (as a provide or as a file). */
-int cache_index_package_provides(CacheIndex *idx, int64_t package_id, const char *name, PackageDep **ret,
-                                 size_t *ret_n);
 
 /* The releases ("<distribution>-<version>-<arch>") the index holds packages for, sorted. */
 int cache_index_list_releases(CacheIndex *idx, char ***ret);

@@ -358,8 +358,10 @@ static int binary_from_candidates(Cache *c, const ModuleQuery *q, const char *pa
                 if (is_debug_package(&cands[i]) || !lookup_arch_compatible(q->arch, cands[i].arch))
                         continue;
                 r = cache_index_get_file(c->index, cands[i].id, path, &f);
-                if (r == -ENOENT)
+                if (r == -ENOENT) {
+                        r = 0;
                         continue;
+                }
                 if (r < 0)
                         return r;
                 ok = S_ISREG(f.mode);
@@ -679,5 +681,30 @@ int cache_lookup_module(Cache *c, const char *release, const ModuleQuery *q, Mod
                 return r;
         *ret = m;
         m = (ModulePackages){};
+        return 0;
+}
+
+int cache_lookup_crash_package(Cache *c, const char *release, const char *spec, const char *core_arch,
+                               int64_t *ret_id)
+{
+        PackageInfo *a = NULL;
+        size_t n = 0;
+        int64_t best = -1;
+        int r;
+
+        r = cache_index_find_packages(c->index, release, spec, NULL, &a, &n);
+        if (r < 0)
+                return r;
+        /* Newest first already; the core's own architecture before noarch. */
+        for (size_t i = 0; i < n && best < 0; i++)
+                if (core_arch && lookup_arch_compatible(core_arch, a[i].arch) && !streq(a[i].arch, "noarch"))
+                        best = a[i].id;
+        for (size_t i = 0; i < n && best < 0; i++)
+                if (lookup_arch_compatible(core_arch, a[i].arch))
+                        best = a[i].id;
+        package_info_array_free(a, n);
+        if (best < 0)
+                return -ENOENT;
+        *ret_id = best;
         return 0;
 }

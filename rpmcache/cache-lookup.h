@@ -81,3 +81,8 @@ bool lookup_version_matches(const char *version, const PackageInfo *p);
 /* Opens the object of a regular file of package p (read-only); -ENOENT when it is not in the
  * object store. */
 int cache_package_file_open(Cache *c, const PackageInfo *p, const PackageFile *f, int *ret_fd);
+/* The newest package of release matching spec (N, N-[E:]V-R, N-V-R.A) that a process of core_arch
+ * can have loaded (its own architecture before noarch): for the packages a crash names, which in a
+ * multilib release exist for two architectures. -ENOENT when none. */
+int cache_lookup_crash_package(Cache *c, const char *release, const char *spec, const char *core_arch,
+                               int64_t *ret_id);

@@ -52,6 +52,8 @@ static const char *second_arg(int argc, char *argv[], const char *option)
         return argv[optind++];
 }
 
+/* Long: one case per option of the documented command line (README.md); splitting it would scatter
+ * the command line over several functions. */
 static int parse_argv(int argc, char *argv[], SandboxConfig *c)
 {
         enum {

@@ -37,39 +37,24 @@ static const struct {
         [RLIMIT_STACK] = { "stack", RLIMIT_UNIT_BYTES },
 };
 
-static const char *const mount_type_table[_SANDBOX_MOUNT_TYPE_MAX] = {
+static const char *const sandbox_mount_type_table[_SANDBOX_MOUNT_TYPE_MAX] = {
         [SANDBOX_MOUNT_RO_BIND] = "ro-bind",
         [SANDBOX_MOUNT_BIND] = "bind",
         [SANDBOX_MOUNT_TMPFS] = "tmpfs",
 };
 
-const char *sandbox_mount_type_to_string(SandboxMountType t)
-{
-        if (t < 0 || t >= _SANDBOX_MOUNT_TYPE_MAX)
-                return NULL;
-        return mount_type_table[t];
-}
+DEFINE_STRING_TABLE_TO_STRING(sandbox_mount_type, SandboxMountType, _SANDBOX_MOUNT_TYPE_MAX)
 
-static const char *const cgroup_mode_table[_SANDBOX_CGROUP_MODE_MAX] = {
+static const char *const sandbox_cgroup_mode_table[_SANDBOX_CGROUP_MODE_MAX] = {
         [SANDBOX_CGROUP_AUTO] = "auto",
         [SANDBOX_CGROUP_NO] = "no",
         [SANDBOX_CGROUP_REQUIRE] = "require",
 };
 
-SandboxCgroupMode sandbox_cgroup_mode_from_string(const char *s)
-{
-        for (int i = 0; s && i < _SANDBOX_CGROUP_MODE_MAX; i++)
-                if (streq(cgroup_mode_table[i], s))
-                        return (SandboxCgroupMode) i;
-        return _SANDBOX_CGROUP_MODE_INVALID;
-}
+DEFINE_STRING_TABLE_FROM_STRING(sandbox_cgroup_mode, SandboxCgroupMode, _SANDBOX_CGROUP_MODE_MAX,
+                                _SANDBOX_CGROUP_MODE_INVALID)
 
-const char *sandbox_cgroup_mode_to_string(SandboxCgroupMode m)
-{
-        if (m < 0 || m >= _SANDBOX_CGROUP_MODE_MAX)
-                return NULL;
-        return cgroup_mode_table[m];
-}
+DEFINE_STRING_TABLE_TO_STRING(sandbox_cgroup_mode, SandboxCgroupMode, _SANDBOX_CGROUP_MODE_MAX)
 
 int sandbox_parse_cgroup_limit(const char *arg, bool size, uint64_t *ret)
 {

@@ -15,6 +15,7 @@
 
 #include "common-fd.h"
 #include "common-string.h"
+#include "common-time.h"
 #include "sandbox-cgroup.h"
 #include "sandbox-init.h"
 #include "sandbox-seccomp.h"
@@ -72,14 +73,6 @@ static pid_t clone_sandbox(SandboxCgroup *cg)
                 return -1;
         }
         return pid;
-}
-
-static uint64_t now_usec(void)
-{
-        struct timespec ts;
-
-        (void) clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (uint64_t) ts.tv_sec * 1000000ULL + (uint64_t) ts.tv_nsec / 1000ULL;
 }
 
 static void close_pair(int p[2])
@@ -143,7 +136,7 @@ static int output_pump(const SandboxConfig *c, pid_t pid, int pidfd, int out, in
                 if (exited)
                         timeout = 0; /* every writer is dead: take what is buffered and stop */
                 else if (deadline > 0 && !r->timed_out) {
-                        uint64_t now = now_usec();
+                        uint64_t now = (uint64_t) now_monotonic_usec();
 
                         timeout = now >= deadline
                                           ? 0
@@ -159,7 +152,7 @@ static int output_pump(const SandboxConfig *c, pid_t pid, int pidfd, int out, in
                 if (n == 0) {
                         if (exited)
                                 return 0;
-                        if (deadline > 0 && now_usec() >= deadline && !r->timed_out) {
+                        if (deadline > 0 && (uint64_t) now_monotonic_usec() >= deadline && !r->timed_out) {
                                 /* SIGKILL to a pid namespace's init kills the whole namespace. */
                                 (void) kill(pid, SIGKILL);
                                 r->timed_out = true;
@@ -220,10 +213,12 @@ static int spawn_failed(SandboxResult *r, SandboxError *e, uint64_t start)
 {
         r->setup_failed = true;
         r->setup_error = *e;
-        r->wall_usec = now_usec() - start;
+        r->wall_usec = (uint64_t) now_monotonic_usec() - start;
         return -e->error;
 }
 
+/* Long: the parent's side of the sandbox's life in order (pipes, clone, uid maps, the cgroup, the
+ * output pump, wait, collect); each step depends on the state of the one before. */
 int sandbox_run(const SandboxConfig *c, SandboxResult *ret, SandboxError *e)
 {
         int sync_pipe[2] = { -EBADF, -EBADF }, report_pipe[2] = { -EBADF, -EBADF };
@@ -231,7 +226,7 @@ int sandbox_run(const SandboxConfig *c, SandboxResult *ret, SandboxError *e)
         int filter_pipe[2] = { -EBADF, -EBADF };
         _cleanup_close_ int pidfd = -EBADF;
         _cleanup_(sandbox_cgroup_destroy) SandboxCgroup cg = SANDBOX_CGROUP_NULL;
-        uint64_t start = now_usec(), deadline;
+        uint64_t start = (uint64_t) now_monotonic_usec(), deadline;
         SandboxResult result = {};
         char problem[SANDBOX_MESSAGE_MAX];
         struct rusage ru = {};
@@ -352,7 +347,7 @@ int sandbox_run(const SandboxConfig *c, SandboxResult *ret, SandboxError *e)
                           (uint64_t) (ru.ru_utime.tv_usec + ru.ru_stime.tv_usec);
         result.peak_memory = (uint64_t) ru.ru_maxrss * 1024ULL;
         sandbox_cgroup_collect(&cg, &result);
-        result.wall_usec = now_usec() - start;
+        result.wall_usec = (uint64_t) now_monotonic_usec() - start;
         close_pair(sync_pipe);
         close_pair(report_pipe);
         close_pair(out_pipe);

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "sandbox-error.h"
@@ -40,3 +41,6 @@ int sandbox_result_exit_status(const SandboxResult *r);
 
 /* One JSON object (with a trailing newline) describing the result, for --status-fd. */
 int sandbox_result_to_json(const SandboxResult *r, char **ret);
+/* Reads such an object back (what a caller of retrace-sandbox needs: how the command ended, whether
+ * limits were hit, the time and memory it took); -EBADMSG when it is not one. */
+int sandbox_result_from_json(const char *text, size_t len, SandboxResult *ret);

@@ -323,6 +323,12 @@ TEST(resolution_rules)
         assert_hit(&m.binary, "wheel-3.0-1.mo1.x86_64", NULL, LOOKUP_RULE_PATH);
         ASSERT_TRUE(tried_contains(&m, ".note.package names wheel 2:3.1-1.mo1"));
         module_packages_done(&m);
+        /* A note naming a package that does not ship the path (a static library's note copied into
+         * a program, say): refused without error. */
+        note = (PackageNote){ .name = (char *) "libgears", .version = (char *) "1.4-1" };
+        lookup(&f, &(ModuleQuery){ .path = "/usr/bin/wheel", .build_id = f.self_id, .arch = "x86_64", .note = &note }, &m);
+        assert_hit(&m.binary, "wheel-3.0-1.mo1.x86_64", NULL, LOOKUP_RULE_PATH);
+        module_packages_done(&m);
         char *pkgs[] = { (char *) "wheel-2:3.0-1.mo1", NULL };
         lookup(&f, &(ModuleQuery){ .path = "/usr/bin/wheel", .build_id = f.self_id, .arch = "x86_64", .crash_packages = pkgs }, &m);
         assert_hit(&m.binary, "wheel-3.0-1.mo1.x86_64", NULL, LOOKUP_RULE_CRASH_PACKAGES);

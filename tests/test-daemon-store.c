@@ -91,10 +91,10 @@ TEST(lifecycle_survives_reopen)
 
 TEST(stages_restart_list)
 {
-        _cleanup_free_ char *dir = make_dir(), *db = path_join(dir, "tasks.db"), *json = NULL, *json2 = NULL,
-                            *json3 = NULL, *id_text = NULL;
+        _cleanup_free_ char *dir = make_dir(), *db = path_join(dir, "tasks.db");
         _cleanup_(task_store_freep) TaskStore *s = NULL;
         char password[TASK_PASSWORD_LEN + 1];
+        TaskListEntry *list = NULL;
         TaskStage *stages = NULL;
         size_t n = 0;
         uint64_t a, b;
@@ -124,19 +124,24 @@ TEST(stages_restart_list)
                                                         .success = true }));
 
         /* The list: newest first, filtered by status and by a plain substring (no LIKE wildcards). */
-        ASSERT_OK(task_store_list_json(s, NULL, NULL, 10, &json));
-        ASSERT_NOT_NULL(strstr(json, "\"package\": \"crashy-1.0-1.tos1\""));
-        ASSERT_OK(task_store_list_json(s, "PENDING", NULL, 10, &json2));
-        ASSERT_NULL(strstr(json2, "crashy"));
-        ASSERT_OK(task_store_list_json(s, NULL, "%", 10, &json3));
-        ASSERT_STREQ(json3, "{\"tasks\": [\n]}\n");
-        json3 = mfree(json3);
-        ASSERT_OK(task_store_list_json(s, NULL, "tos1", 1, &json3));
-        ASSERT_TRUE(asprintf(&id_text, "\"id\": %" PRIu64 ",", a) > 0);
-        ASSERT_NOT_NULL(strstr(json3, id_text));
-        json3 = mfree(json3);
-        ASSERT_OK(task_store_list_json(s, NULL, NULL, 1, &json3));
-        ASSERT_NULL(strstr(strstr(json3, "\"id\"") + 1, "\"id\"")); /* the limit holds */
+        ASSERT_OK(task_store_list(s, NULL, NULL, 10, &list, &n));
+        ASSERT_EQ(n, 2);
+        ASSERT_STREQ(list[0].package ?: list[1].package, "crashy-1.0-1.tos1");
+        task_list_entries_free(list, n);
+        ASSERT_OK(task_store_list(s, "PENDING", NULL, 10, &list, &n));
+        for (size_t i = 0; i < n; i++)
+                ASSERT_NULL(list[i].package);
+        task_list_entries_free(list, n);
+        ASSERT_OK(task_store_list(s, NULL, "%", 10, &list, &n));
+        ASSERT_EQ(n, 0);
+        task_list_entries_free(list, n);
+        ASSERT_OK(task_store_list(s, NULL, "tos1", 1, &list, &n));
+        ASSERT_EQ(n, 1);
+        ASSERT_EQ(list[0].id, a);
+        task_list_entries_free(list, n);
+        ASSERT_OK(task_store_list(s, NULL, NULL, 1, &list, &n));
+        ASSERT_EQ(n, 1); /* the limit holds */
+        task_list_entries_free(list, n);
 
         /* Restart: PENDING again, history cleared; an unknown id is -ENOENT. */
         ASSERT_OK(task_store_restart(s, a));

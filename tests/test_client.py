@@ -13,7 +13,7 @@ import retrace_test as rt
 from daemon_helpers import DaemonEnv
 
 BUILD = os.environ["RETRACE_BUILD_DIR"]
-CLIENT = os.path.join(BUILD, "daemon", "retrace-client")
+CLIENT = os.path.join(BUILD, "client", "retrace-client")
 TOS = rt.testos_dir()
 MANIFEST = rt.testos_manifest()
 ENV = DaemonEnv(releases=tuple(MANIFEST["releases"]))

@@ -1,38 +1,14 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 #include "client-release.h"
 
-#include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "common-macro.h"
+#include "common-osrelease.h"
 #include "common-string.h"
-
-/* The unquoted value of KEY in os-release text, or NULL. */
-static char *os_release_value(const char *text, const char *key)
-{
-        size_t kl = strlen(key);
-
-        for (const char *line = text; line && *line;) {
-                const char *nl = strchr(line, '\n');
-                size_t n = nl ? (size_t) (nl - line) : strlen(line);
-
-                if (n > kl && strncmp(line, key, kl) == 0 && line[kl] == '=') {
-                        const char *v = line + kl + 1;
-                        size_t vl = n - kl - 1;
-
-                        if (vl >= 2 && (v[0] == '"' || v[0] == '\'') && v[vl - 1] == v[0]) {
-                                v++;
-                                vl -= 2;
-                        }
-                        return strndup(v, vl);
-                }
-                line = nl ? nl + 1 : NULL;
-        }
-        return NULL;
-}
 
 static char *distribution_slug(const char *name)
 {
@@ -50,8 +26,7 @@ static char *distribution_slug(const char *name)
                 if (string_startswith(name, known[i].name))
                         return strdup(known[i].slug);
         s = strdup(name);
-        for (char *c = s; c && *c; c++)
-                *c = *c == ' ' ? '-' : (char) tolower((unsigned char) *c);
+        os_release_slugify(s);
         return s;
 }
 

@@ -1,0 +1,22 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#pragma once
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "daemon-store.h"
+
+/* The HTTP layer's renderings of what the store returns: JSON (with jansson, valid UTF-8 always) and
+ * Prometheus text. Pure. */
+
+/* GET /<id>/status: the task, the start of each stage, the server's clock, which results exist
+ * (backtrace, log, exploitable). */
+int render_task_status(const Task *t, const TaskStage *stages, size_t n_stages, int64_t now_usec,
+                       const bool has_result[3], char **ret);
+/* GET /manager/tasks: {"tasks": [{id, type, status, stage, created, finished, package, release, arch}]} */
+int render_task_list(const TaskListEntry *v, size_t n, char **ret);
+/* GET /stats */
+int render_statistics(const TaskStatistics *st, char **ret);
+/* /metrics: retraces by result and the time per stage. */
+void render_metrics_totals(FILE *f, const TaskTotals *t);

@@ -1,0 +1,344 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* A coredump task: the core's modules and build-ids, the release, the exact packages from the cache
+ * index; then gdb in the sandbox, the backtrace and the exploitability assessment. */
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "cache-lookup.h"
+#include "cache-release.h"
+#include "cache-resolve.h"
+#include "common-file.h"
+#include "common-macro.h"
+#include "common-string.h"
+#include "daemon-crashdata.h"
+#include "daemon-exploitable.h"
+#include "daemon-gdb.h"
+#include "daemon-pipeline-task.h"
+#include "daemon-python.h"
+#include "daemon-taskdir.h"
+
+/* Reads an optional crash file within its limit; missing is fine. */
+static int read_crash_file(TaskRun *t, const char *name, char **ret)
+{
+        const CrashFile *f = crash_file_lookup(name);
+        char *text = NULL;
+        int r;
+
+        r = file_read_at(t->crash_fd, name, f && f->max_size ? f->max_size : 1 << 20, &text, NULL);
+        if (r == -ENOENT) {
+                *ret = NULL;
+                return 0;
+        }
+        if (r < 0)
+                return r;
+        *ret = string_strip(text);
+        return 0;
+}
+
+/* Maps every module of the core to its packages (rpmcache's resolver) and logs, per module, the
+ * rule that did it or what was tried; the packages found go into the root. */
+static int resolve_modules(TaskRun *t, char *const *crash_packages)
+{
+        _cleanup_free_ char *distribution = NULL, *version = NULL, *arch = NULL;
+        int r;
+
+        r = task_resolution_run(t->p->cache, t->release, t->core, t->executable, crash_packages, &t->resolution);
+        if (r < 0)
+                return r;
+        (void) release_split(t->release, &distribution, &version, &arch);
+        for (size_t i = 0; i < t->resolution.n_modules; i++) {
+                const ModuleResolution *m = &t->resolution.modules[i];
+                const ModulePackages *pk = &m->packages;
+                _cleanup_free_ char *line = module_resolution_describe(m);
+
+                task_log(t, pk->binary.found && pk->debuginfo.found ? 'I' : 'W', "%s", strna(line));
+                if (pk->binary.found && (r = task_add_package(t, pk->binary.package.id)) < 0)
+                        return r;
+                if (pk->debuginfo.found && (r = task_add_package(t, pk->debuginfo.package.id)) < 0)
+                        return r;
+                if (pk->dwz.found && (r = task_add_package(t, pk->dwz.package.id)) < 0)
+                        return r;
+                if (!pk->binary.found) {
+                        _cleanup_free_ char *s = NULL;
+
+                        if (asprintf(&s, "%s (%s)", m->build_id ?: "no build-id", m->path) < 0)
+                                return -ENOMEM;
+                        r = strv_extend(&t->missing, s);
+                        if (r < 0)
+                                return r;
+                }
+        }
+        if (t->resolution.missing || t->resolution.without_debuginfo)
+                task_log(t, 'W',
+                         "Resolution: %u of %zu modules in packages of %s, %u missing, %u without debuginfo: "
+                         "their frames will lack names or lines. If the release has them, run "
+                         "retrace-server-reposync %s %s %s (with the plugin's debuginfo repositories enabled)",
+                         t->resolution.found, t->resolution.n_modules, t->release, t->resolution.missing,
+                         t->resolution.without_debuginfo, strna(distribution), strna(version), strna(arch));
+        else
+                task_log(t, 'I', "Resolution: all %zu modules in packages of %s, all with debuginfo",
+                         t->resolution.n_modules, t->release);
+        return 0;
+}
+
+/* The packages of the task's root: those the crash names (problem directory's 'package' and
+ * 'packages', in the core's architecture), and each module's binary, debuginfo and dwz packages. All
+ * package resolution of a coredump task is here. */
+static int coredump_resolve_packages(TaskRun *t, char **ret_failure)
+{
+        _cleanup_strv_free_ char **crash_packages = NULL;
+        int r;
+
+        r = strv_split(strempty(t->packages_list), WHITESPACE, &crash_packages);
+        if (r >= 0 && t->package)
+                r = strv_extend(&crash_packages, t->package);
+        if (r < 0)
+                return task_failf(ret_failure, r, "Cannot read the crash's package list: %s", strerror(-r));
+        pthread_mutex_lock(&t->p->cache_lock);
+        /* The packages the crash names go into the root as well: they are what the process ran
+         * with, even where no module of the core points at them. */
+        STRV_FOREACH (spec, crash_packages) {
+                int64_t id;
+
+                r = cache_lookup_crash_package(t->p->cache, t->release, *spec, t->core->arch, &id);
+                if (r == -ENOENT || r == -EINVAL) {
+                        task_log(t, 'W', "Package %s named by the crash is not known in %s for %s", *spec,
+                                 t->release, t->core->arch);
+                        r = 0;
+                        continue;
+                }
+                if (r >= 0)
+                        r = task_add_package(t, id);
+                if (r < 0)
+                        break;
+        }
+        if (r >= 0)
+                r = resolve_modules(t, crash_packages);
+        pthread_mutex_unlock(&t->p->cache_lock);
+        if (r < 0)
+                return task_failf(ret_failure, r, "Cannot look packages up in the cache: %s", strerror(-r));
+        return 0;
+}
+
+/* A 32-bit process on a 64-bit system (multilib): its packages are in the 64-bit release's
+ * repositories (i686 packages in x86_64 ones). When the release of the core's own architecture was
+ * never synced and the 64-bit one was, the task uses that one; the resolver still picks packages of
+ * the core's architecture. */
+static int multilib_release(TaskRun *t)
+{
+        static const struct {
+                const char *arch, *host;
+        } multilib[] = { { "i386", "x86_64" }, { "ppc", "ppc64" }, { "s390", "s390x" } };
+        _cleanup_strv_free_ char **synced = NULL;
+        _cleanup_free_ char *distribution = NULL, *version = NULL, *arch = NULL, *host_release = NULL;
+        int r;
+
+        r = pipeline_supported_releases(t->p, &synced);
+        if (r == -ENOENT)
+                return 0;
+        if (r < 0)
+                return r;
+        if (strv_contains(synced, t->release) || release_split(t->release, &distribution, &version, &arch) < 0)
+                return 0;
+        for (size_t i = 0; i < ELEMENTSOF(multilib); i++) {
+                if (!streq(arch, multilib[i].arch))
+                        continue;
+                r = release_join(distribution, version, multilib[i].host, &host_release);
+                if (r < 0)
+                        return r;
+                if (!strv_contains(synced, host_release))
+                        return 0;
+                task_log(t, 'I', "A %s process: %s is not synced, its multilib packages come from %s", arch,
+                         t->release, host_release);
+                free(t->release);
+                t->release = TAKE_PTR(host_release);
+                return 0;
+        }
+        return 0;
+}
+
+/* The quality summary: frames of the crashing thread with and without names and lines, and the
+ * modules that made it worse, into the log and results/resolution.json. */
+static int task_report_quality(TaskRun *t, const char *crash_thread)
+{
+        _cleanup_free_ char *json = NULL, *list = NULL;
+        const FrameQuality *q = &t->resolution.quality;
+        int r;
+
+        r = task_resolution_quality(&t->resolution, t->core, crash_thread);
+        if (r < 0)
+                return r;
+        task_log(t, t->resolution.degraded ? 'W' : 'I',
+                 "Quality: crashing thread has %u frames, %u with function and line, %u with a function "
+                 "name only, %u without symbols; modules found %u, missing %u, without debuginfo %u",
+                 q->frames, q->with_lines, q->named - q->with_lines, q->unnamed, t->resolution.found,
+                 t->resolution.missing, t->resolution.without_debuginfo);
+        if (t->resolution.degraded) {
+                _cleanup_free_ char *distribution = NULL, *version = NULL, *arch = NULL;
+
+                list = strv_join(t->resolution.degraded, ", ");
+                (void) release_split(t->release, &distribution, &version, &arch);
+                task_log(t, 'W',
+                         "Degraded backtrace: the crashing thread has frames without lines in %s, which lack "
+                         "debuginfo or a package in the cache. To fix it, sync the release with its debuginfo "
+                         "repositories: retrace-server-reposync %s %s %s",
+                         strna(list), strna(distribution), strna(version), strna(arch));
+        }
+        r = task_resolution_to_json(&t->resolution, &json);
+        if (r >= 0)
+                r = task_write_result(t, "resolution.json", json);
+        return r;
+}
+
+int coredump_analyze(TaskRun *t, char **ret_failure)
+{
+        _cleanup_close_ int core_fd = -EBADF;
+        struct stat st;
+        char *release_line = NULL;
+        int r;
+
+        r = read_crash_file(t, "executable", &t->executable);
+        if (r >= 0)
+                r = read_crash_file(t, "package", &t->package);
+        if (r >= 0)
+                r = read_crash_file(t, "os_release", &t->os_release);
+        if (r >= 0 && !t->os_release)
+                r = read_crash_file(t, "release", &t->os_release);
+        if (r >= 0)
+                r = read_crash_file(t, "os_info", &t->os_info);
+        if (r >= 0)
+                r = read_crash_file(t, "packages", &t->packages_list);
+        if (r < 0)
+                return task_failf(ret_failure, r, "Cannot read the crash data: %s", strerror(-r));
+        if (isempty(t->executable) || t->executable[0] != '/')
+                return task_failf(ret_failure, -EINVAL,
+                                  "The file 'executable' must hold the absolute path of the program");
+
+        core_fd = openat(t->crash_fd, "coredump", O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+        if (core_fd < 0 || fstat(core_fd, &st) < 0)
+                return task_failf(ret_failure, -errno, "Cannot open the coredump: %s", strerror(errno));
+        t->core_size = (uint64_t) st.st_size;
+        r = core_info_read(core_fd, &t->core);
+        if (r < 0)
+                return task_failf(ret_failure, r, "The file 'coredump' is not an ELF core file");
+        task_log(t, 'I', "Core: %s, %zu modules, signal %d, %" PRIu64 " bytes", t->core->arch,
+                 t->core->n_modules, t->core->signal, t->core_size);
+
+        r = pipeline_detect_release(t->p, t->os_release, t->os_info, t->package, t->core->arch, &t->plugin,
+                                    &t->release);
+        if (r < 0) {
+                _cleanup_strv_free_ char **releases = NULL;
+                _cleanup_free_ char *list = NULL;
+
+                (void) pipeline_supported_releases(t->p, &releases);
+                list = releases ? strv_join(releases, ", ") : NULL;
+                release_line = t->os_release ?: t->package;
+                return task_failf(
+                        ret_failure, -ENOENT,
+                        "Unknown release '%s': no distribution plugin recognises it. Supported releases: %s",
+                        strna(release_line), isempty(list) ? "none (run retrace-server-reposync)" : list);
+        }
+        r = multilib_release(t);
+        if (r < 0)
+                return task_failf(ret_failure, r, "Cannot list the synced releases: %s", strerror(-r));
+        task_log(t, 'I', "Release: %s (%s)", t->release,
+                 t->plugin->displayrelease ?: t->plugin->distribution);
+
+        r = coredump_resolve_packages(t, ret_failure);
+        if (r < 0)
+                return r;
+        if (t->n_ids == 0)
+                return task_failf(
+                        ret_failure, -ENOENT,
+                        "No package of %s provides %s or any library of this crash, and package %s is "
+                        "unknown there: run retrace-server-reposync %s, or check the release",
+                        t->release, t->executable, strna(t->package), t->release);
+        if (t->missing) {
+                _cleanup_free_ char *list = strv_join(t->missing, ", ");
+                task_log(t, 'W', "Build-ids not found in any package: %s", strna(list));
+        }
+        return 0;
+}
+
+int coredump_run_gdb(TaskRun *t, char **ret_failure)
+{
+        const RetraceConfig *cfg = t->p->config;
+        _cleanup_strv_free_ char **gdb = NULL, **argv = NULL;
+        _cleanup_free_ char *crash_dir = NULL, *out = NULL, *bt = NULL, *ex = NULL;
+        _cleanup_(gdb_result_freep) GdbResult *res = NULL;
+        _cleanup_free_ char *python_helper = NULL;
+        GdbOptions gopts;
+        ExploitInput in;
+        size_t out_len;
+        int r, status;
+
+        if (python_is_interpreter(t->executable)) {
+                r = python_find_gdb_helper(t->root, &python_helper);
+                if (r == -ENOMEM)
+                        return r;
+                if (r < 0)
+                        task_log(t, 'W',
+                                 "%s is a Python interpreter, but the root has no gdb helper of the python "
+                                 "debuginfo package: the backtrace lacks the Python stack",
+                                 t->executable);
+                else
+                        task_log(t, 'I', "Python stack from %s", python_helper);
+        }
+        gopts = (GdbOptions){ .max_frames = (unsigned) MIN(cfg->max_backtrace_frames, 1000000u),
+                              .python_helper = python_helper };
+        r = gdb_build_argv_full(t->plugin->gdb_executable, t->executable, CRASH_MOUNT "/coredump", &gopts,
+                                &gdb);
+        if (r < 0)
+                return r;
+        r = task_dir_part_path(cfg->save_dir, t->id, TASK_PART_CRASH, &crash_dir);
+        if (r < 0)
+                return r;
+        r = task_debugger_argv(t, crash_dir, NULL, cfg->task_timeout, gdb, &argv);
+        if (r < 0)
+                return r;
+
+        r = task_sandbox_run(t, argv, -EBADF, "gdb-output", "gdb", cfg->task_timeout, &status, ret_failure);
+        if (r < 0)
+                return r;
+
+        r = file_read_at(t->results_fd, "gdb-output", cfg->max_output_size + (1 << 20), &out, &out_len);
+        if (r < 0)
+                return task_failf(ret_failure, r, "Cannot read gdb's output: %s", strerror(-r));
+        r = gdb_result_parse(out, out_len, &res);
+        if (r < 0)
+                return r;
+        if (!res->crash_thread || !strstr(res->crash_thread, "#0")) {
+                /* gdb's own words say what went wrong. */
+                task_log(t, 'E', "gdb output:\n%s", res->preamble ?: out);
+                return task_failf(ret_failure, -EBADMSG, "gdb printed no backtrace (exit status %d)",
+                                  WIFEXITED(status) ? WEXITSTATUS(status) : -1);
+        }
+        if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+                task_log(t, 'W', "gdb exited with status %d", WIFEXITED(status) ? WEXITSTATUS(status) : -1);
+        r = task_report_quality(t, res->crash_thread);
+        if (r < 0)
+                return task_failf(ret_failure, r, "Cannot write the resolution summary: %s", strerror(-r));
+        r = gdb_result_format_backtrace(res, &bt);
+        if (r >= 0 && gdb_backtrace_limit(&bt, cfg->max_backtrace_size) > 0)
+                task_log(t, 'W', "The backtrace is longer than MaxBacktraceSize (%" PRIu64 " bytes): cut",
+                         cfg->max_backtrace_size);
+        if (r >= 0)
+                r = task_write_result(t, "backtrace", bt);
+        gdb_result_exploit_input(res, &in);
+        if (in.signal == 0)
+                in.signal = t->core->signal;
+        if (r >= 0)
+                r = exploit_format(&in, &ex);
+        if (r >= 0)
+                r = task_write_result(t, "exploitable", ex);
+        if (r < 0)
+                return task_failf(ret_failure, r, "Cannot write the backtrace: %s", strerror(-r));
+        return 0;
+}

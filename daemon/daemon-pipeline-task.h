@@ -1,0 +1,92 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#pragma once
+
+/* The pipeline's core, as the per-kind files (daemon-pipeline-coredump.c, daemon-pipeline-vmcore.c)
+ * see it: one TaskRun per task, its log, its stages' failures, the package set, the root, and the one
+ * way to run a program in the sandbox. Not for use outside the pipeline. */
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "common-macro.h"
+#include "daemon-core.h"
+#include "daemon-pipeline.h"
+#include "daemon-resolution.h"
+#include "daemon-vmcore.h"
+
+#define CRASH_MOUNT   "/crash"   /* where the task's crash files appear inside the sandbox */
+#define VMLINUX_MOUNT "/vmlinux" /* the kernel's debug file, bound from the cache's object store */
+
+typedef struct TaskRun {
+        Pipeline *p;
+        TaskJob *job;
+        uint64_t id;
+        int save_dir_fd;
+        int crash_fd;   /* SaveDir/<id>/crash */
+        int results_fd; /* SaveDir/<id>/results */
+        int log_fd;
+        int64_t start_usec;
+        int64_t stage_usec[4];
+
+        /* What analysis found: the packages of the root (ids in the cache index), and the build-ids no
+         * package has ("build-id (module)"). */
+        const Plugin *plugin;
+        char *release;
+        int64_t *ids;
+        size_t n_ids, ids_allocated;
+        char **missing;
+        TaskResolution resolution; /* coredump tasks: how each module of the core was mapped */
+        char *root;
+        int cache_lock_fd; /* a shared flock on CacheDir/lock while the task uses a root */
+
+        /* coredump tasks */
+        char *executable, *package, *os_release, *os_info, *packages_list;
+        CoreInfo *core;
+        uint64_t core_size; /* of the core or the vmcore */
+
+        /* vmcore tasks */
+        bool vmcore;
+        char *dump_name; /* "vmcore" (or with a VMware suffix) */
+        char *dump_dir;  /* host directory holding dump_name: crash/ or converted/ */
+        VmcoreInfo *vmcore_info;
+        char *vmlinux;        /* its path in the kernel debuginfo package */
+        char *vmlinux_object; /* the cache object with its content, bound read-only at VMLINUX_MOUNT */
+        char **module_files;  /* with VmcoreModuleDebuginfo: the modules' debug files in the root */
+        char *kernel_nevra;
+} TaskRun;
+
+/* One stage of a task kind: fails with a one-line reason for the log in *ret_failure. */
+typedef int (*TaskStep)(TaskRun *t, char **ret_failure);
+
+/* The task log, in the old server's format: "[YYYY-MM-DD HH:MM:SS] [I|W|E|D] message". */
+_printf_(3, 4) void task_log(TaskRun *t, char level, const char *format, ...);
+/* Sets the one-line reason a task failed (for its log) and returns error. */
+_printf_(3, 4) int task_failf(char **ret_failure, int error, const char *format, ...);
+
+/* Adds a package (by index id) to the task's root, once. */
+int task_add_package(TaskRun *t, int64_t id);
+/* The plugin of a distribution, NULL when none. */
+const Plugin *pipeline_plugin_for_distribution(Pipeline *p, const char *distribution);
+
+/* Writes results/name (atomically). */
+int task_write_result(TaskRun *t, const char *name, const char *text);
+
+/* retrace-sandbox's command line for a debugger: the task's root, crash_dir read-only at CRASH_MOUNT
+ * (and a vmlinux, when given, at VMLINUX_MOUNT), a private /tmp, a fixed environment, the time and
+ * output limits, then cmd. */
+int task_debugger_argv(TaskRun *t, const char *crash_dir, const char *vmlinux, uint64_t timeout_sec,
+                       char *const *cmd, char ***ret);
+
+/* Runs argv (a retrace-sandbox command line) and waits: stdin from in_fd (or /dev/null when < 0),
+ * stdout into results/out_name, stderr into results/sandbox-errors, the sandbox's own report into
+ * results/sandbox-status.json (read back: it says whether the time ran out). what names the program in failures.
+ * *ret_status is the command's wait status. Fails with *ret_failure set when the sandbox could not
+ * be started or set up, or the time ran out; -ECANCELED (no failure) when the task was cancelled. */
+int task_sandbox_run(TaskRun *t, char *const *argv, int in_fd, const char *out_name, const char *what,
+                     uint64_t timeout_sec, int *ret_status, char **ret_failure);
+
+/* The per-kind stages: analyze, prepare is the core's, run. */
+int coredump_analyze(TaskRun *t, char **ret_failure);
+int coredump_run_gdb(TaskRun *t, char **ret_failure);
+int vmcore_analyze(TaskRun *t, char **ret_failure);
+int vmcore_run_crash(TaskRun *t, char **ret_failure);

@@ -1,0 +1,179 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#include "daemon-taskdir.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <unistd.h>
+
+#include "common-fd.h"
+#include "common-macro.h"
+#include "common-path.h"
+
+#define INCOMING ".incoming"
+
+static const char *const task_part_table[_TASK_PART_MAX] = {
+        [TASK_PART_CRASH] = "crash",
+        [TASK_PART_RESULTS] = "results",
+        [TASK_PART_CONVERTED] = "converted",
+};
+
+DEFINE_STRING_TABLE_TO_STRING(task_part, TaskPart, _TASK_PART_MAX)
+
+int task_spool_create(const char *save_dir, TaskSpool *ret)
+{
+        _cleanup_free_ char *incoming = path_join(save_dir, INCOMING), *spool = NULL, *archive = NULL;
+        int fd;
+
+        if (!incoming)
+                return -ENOMEM;
+        if (mkdir(incoming, 0700) < 0 && errno != EEXIST)
+                return -errno;
+        spool = path_join(incoming, "XXXXXX");
+        if (!spool)
+                return -ENOMEM;
+        if (!mkdtemp(spool))
+                return -errno;
+        archive = path_join(spool, "upload");
+        if (!archive) {
+                (void) path_rm_rf(spool);
+                return -ENOMEM;
+        }
+        fd = open(archive, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+        if (fd < 0) {
+                int r = -errno;
+                (void) path_rm_rf(spool);
+                return r;
+        }
+        *ret = (TaskSpool){ .path = TAKE_PTR(spool), .upload_fd = fd };
+        return 0;
+}
+
+int task_spool_open_crash(TaskSpool *s, int *ret_fd)
+{
+        _cleanup_free_ char *crash = path_join(s->path, "crash");
+        int fd;
+
+        if (!crash)
+                return -ENOMEM;
+        if (mkdir(crash, 0755) < 0 || chmod(crash, 0755) < 0)
+                return -errno;
+        fd = open(crash, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (fd < 0)
+                return -errno;
+        *ret_fd = fd;
+        return 0;
+}
+
+void task_spool_drop_upload(TaskSpool *s)
+{
+        _cleanup_free_ char *archive = NULL;
+
+        s->upload_fd = safe_close(s->upload_fd);
+        archive = s->path ? path_join(s->path, "upload") : NULL;
+        if (archive)
+                (void) unlink(archive);
+}
+
+int task_spool_commit(TaskSpool *s, const char *save_dir, uint64_t id)
+{
+        char name[32];
+        _cleanup_free_ char *dest = NULL;
+
+        (void) snprintf(name, sizeof(name), "%" PRIu64, id);
+        dest = path_join(save_dir, name);
+        if (!dest)
+                return -ENOMEM;
+        if (rename(s->path, dest) < 0)
+                return -errno;
+        s->upload_fd = safe_close(s->upload_fd);
+        s->path = mfree(s->path);
+        return 0;
+}
+
+void task_spool_remove(TaskSpool *s)
+{
+        s->upload_fd = safe_close(s->upload_fd);
+        if (s->path)
+                (void) path_rm_rf(s->path);
+        s->path = mfree(s->path);
+}
+
+int task_dir_open_part(int save_dir_fd, uint64_t id, TaskPart part, int create, int *ret_fd)
+{
+        _cleanup_close_ int dir_fd = -EBADF;
+        const char *name = task_part_to_string(part);
+        char idbuf[32];
+        int fd;
+
+        if (!name)
+                return -EINVAL;
+        (void) snprintf(idbuf, sizeof(idbuf), "%" PRIu64, id);
+        dir_fd = openat(save_dir_fd, idbuf, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+        if (dir_fd < 0)
+                return -errno;
+        if (create && part != TASK_PART_CRASH) {
+                if (mkdirat(dir_fd, name, 0750) < 0 && errno != EEXIST)
+                        return -errno;
+        }
+        fd = openat(dir_fd, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+        if (fd < 0)
+                return -errno;
+        /* The sandbox writes the converted dump as its unprivileged id when the daemon runs as root;
+         * the task directory around it is the daemon's own, closed to others. */
+        if (create && part == TASK_PART_CONVERTED && fchmod(fd, 0777) < 0) {
+                int r = -errno;
+                safe_close(fd);
+                return r;
+        }
+        *ret_fd = fd;
+        return 0;
+}
+
+int task_dir_part_path(const char *save_dir, uint64_t id, TaskPart part, char **ret)
+{
+        const char *name = task_part_to_string(part);
+
+        if (!name)
+                return -EINVAL;
+        return asprintf(ret, "%s/%" PRIu64 "/%s", save_dir, id, name) < 0 ? -ENOMEM : 0;
+}
+
+int task_dir_has_result(int save_dir_fd, uint64_t id, const char *name)
+{
+        char rel[64];
+
+        (void) snprintf(rel, sizeof(rel), "%" PRIu64 "/results/%s", id, name);
+        return faccessat(save_dir_fd, rel, F_OK, AT_SYMLINK_NOFOLLOW) >= 0;
+}
+
+int task_dir_remove_results(const char *save_dir, uint64_t id)
+{
+        _cleanup_free_ char *results = NULL;
+        int r = task_dir_part_path(save_dir, id, TASK_PART_RESULTS, &results);
+
+        return r < 0 ? r : path_rm_rf(results);
+}
+
+int task_dir_remove(const char *save_dir, uint64_t id)
+{
+        _cleanup_free_ char *dir = NULL;
+
+        if (asprintf(&dir, "%s/%" PRIu64, save_dir, id) < 0)
+                return -ENOMEM;
+        return path_rm_rf(dir);
+}
+
+int task_dir_free_space(const char *save_dir, uint64_t *ret)
+{
+        struct statvfs st;
+
+        if (statvfs(save_dir, &st) < 0)
+                return -errno;
+        *ret = (uint64_t) st.f_bavail * st.f_frsize;
+        return 0;
+}

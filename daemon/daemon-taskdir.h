@@ -1,0 +1,56 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#pragma once
+
+#include <stdint.h>
+
+/* The one owner of SaveDir's layout; nothing else builds these paths:
+ *
+ *   SaveDir/tasks.db               the task store (daemon-store.c)
+ *   SaveDir/.incoming/XXXXXX/      an upload being received: upload (the archive), crash/ (its members)
+ *   SaveDir/<id>/crash/            the upload's files, read-only for the debugger
+ *   SaveDir/<id>/results/          what the task produces (log, backtrace, …)
+ *   SaveDir/<id>/converted/        a vmcore converted from makedumpfile's flattened format
+ *
+ * Used alike by the HTTP layer (spools, results), the pipeline (a task's parts by fd) and the
+ * maintenance loop (removal, free space). */
+
+typedef enum TaskPart {
+        TASK_PART_CRASH,
+        TASK_PART_RESULTS,
+        TASK_PART_CONVERTED,
+        _TASK_PART_MAX,
+        _TASK_PART_INVALID = -22,
+} TaskPart;
+
+const char *task_part_to_string(TaskPart p);
+
+/* An upload's spool: SaveDir/.incoming/XXXXXX (0700) with the archive open for writing. */
+typedef struct TaskSpool {
+        char *path;
+        int upload_fd; /* "upload", O_RDWR */
+} TaskSpool;
+
+int task_spool_create(const char *save_dir, TaskSpool *ret);
+/* Makes the spool's crash/ (0755: readable by the sandbox's unprivileged id; the spool and then the
+ * task directory keep everyone else out) and opens it. */
+int task_spool_open_crash(TaskSpool *s, int *ret_fd);
+/* The archive is no longer needed once unpacked. */
+void task_spool_drop_upload(TaskSpool *s);
+/* The spool becomes SaveDir/<id>. */
+int task_spool_commit(TaskSpool *s, const char *save_dir, uint64_t id);
+/* Removes whatever is left of the spool; safe to call twice. */
+void task_spool_remove(TaskSpool *s);
+
+/* Opens SaveDir/<id>/<part> below save_dir_fd (results/ and converted/ created when create is set;
+ * converted/ writable for the sandbox's id). -ENOENT when the task or the part does not exist. */
+int task_dir_open_part(int save_dir_fd, uint64_t id, TaskPart part, int create, int *ret_fd);
+/* SaveDir/<id>/<part> as a path, for the sandbox's bind mounts. */
+int task_dir_part_path(const char *save_dir, uint64_t id, TaskPart part, char **ret);
+/* Whether SaveDir/<id>/results/<name> exists. */
+int task_dir_has_result(int save_dir_fd, uint64_t id, const char *name);
+/* Removes SaveDir/<id>/results (a task run again from the start). */
+int task_dir_remove_results(const char *save_dir, uint64_t id);
+/* Removes SaveDir/<id> and everything in it. */
+int task_dir_remove(const char *save_dir, uint64_t id);
+/* Bytes free for an unprivileged writer in SaveDir. */
+int task_dir_free_space(const char *save_dir, uint64_t *ret);

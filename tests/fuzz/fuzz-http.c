@@ -1,0 +1,32 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* What a client sends before any body: the request path, the Content-Type header, and (from the
+ * configuration) a listen address and a trusted proxy's address compared with a peer. The input is
+ * used as each of them in turn. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "common-macro.h"
+#include "daemon-http-parse.h"
+#include "fuzz.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+        _cleanup_free_ char *text = strndup((const char *) data, size);
+        struct sockaddr_storage addr;
+        const char *action = NULL;
+        bool manager = false, ipv6 = false;
+        uint64_t id = 0;
+
+        if (!text)
+                return 0;
+        if (parse_task_path(text, &id, &action, &manager) && !action)
+                abort();
+        (void) content_type_accepted(text);
+        if (parse_listen(text, &addr, &ipv6) >= 0) {
+                if (addr.ss_family != (ipv6 ? AF_INET6 : AF_INET))
+                        abort();
+                (void) address_matches((const struct sockaddr *) &addr, "127.0.0.1");
+                (void) address_matches((const struct sockaddr *) &addr, text);
+        }
+        return 0;
+}
