@@ -275,6 +275,37 @@ int gdb_backtrace_limit(char **bt, size_t max_size)
         return 1;
 }
 
+/* The threads as gdb printed them; a thread whose frames reached the limit ends with the note gdb
+ * prints on a terminal (it does not in batch mode). */
+static void write_threads(FILE *f, const char *threads, unsigned max_frames)
+{
+        unsigned long last = 0;
+        bool in_thread = false;
+
+        for (const char *l = threads; *l;) {
+                size_t n = strcspn(l, "\n");
+
+                if (max_frames > 0 && in_thread && last + 1 >= max_frames &&
+                    (n == 0 || string_startswith(l, "Thread "))) {
+                        fputs("(More stack frames follow...)\n", f);
+                        in_thread = false;
+                }
+                if (string_startswith(l, "Thread ")) {
+                        in_thread = true;
+                        last = 0;
+                } else if (l[0] == '#')
+                        last = strtoul(l + 1, NULL, 10);
+                fwrite(l, 1, n, f);
+                if (l[n] == '\n')
+                        fputc('\n', f);
+                l += n + (l[n] == '\n');
+        }
+        if (max_frames > 0 && in_thread && last + 1 >= max_frames)
+                fputs(*threads && threads[strlen(threads) - 1] == '\n' ? "(More stack frames follow...)"
+                                                                       : "\n(More stack frames follow...)",
+                      f);
+}
+
 int gdb_result_format_backtrace(const GdbResult *r, char **ret)
 {
         _cleanup_free_ char *buf = NULL;
@@ -292,8 +323,11 @@ int gdb_result_format_backtrace(const GdbResult *r, char **ret)
                 fprintf(f, "Crashing thread: %.*s\n", (int) id_len, thread_id(r->current_thread, &id_len));
         else if (!r->threads)
                 fputs("Crashing thread: (no backtrace: gdb could not read the stack)\n", f);
-        if (r->threads)
-                fprintf(f, "\nAll threads:\n%s\n", r->threads);
+        if (r->threads) {
+                fputs("\nAll threads:\n", f);
+                write_threads(f, r->threads, r->max_frames);
+                fputc('\n', f);
+        }
         if (r->python)
                 fprintf(f, "\nPython stack of the crashing thread:\n%s\n", r->python);
         if (r->abort_message)

@@ -37,6 +37,7 @@ typedef struct GdbResult {
         char *instruction; /* x/i $pc */
         char *disassembly;
         int signal;
+        unsigned max_frames; /* the frame limit per thread gdb ran with (0: unknown), set by the caller */
         bool have_fault_address, have_pc, have_sp;
         uint64_t fault_address, pc, sp;
 } GdbResult;

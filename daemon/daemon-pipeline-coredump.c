@@ -20,6 +20,7 @@
 #include "daemon-crashdata.h"
 #include "daemon-exploitable.h"
 #include "daemon-gdb.h"
+#include "daemon-gdb-frames.h"
 #include "daemon-pipeline-task.h"
 #include "daemon-python.h"
 #include "daemon-taskdir.h"
@@ -248,6 +249,16 @@ int coredump_analyze(TaskRun *t, char **ret_failure)
         r = multilib_release(t);
         if (r < 0)
                 return task_failf(ret_failure, r, "Cannot list the synced releases: %s", strerror(-r));
+        {
+                _cleanup_free_ char *mapped = NULL, *why = NULL;
+
+                r = pipeline_map_release(t->p, t->release, &mapped, &why);
+                if (r == -ENOENT)
+                        return task_failf(ret_failure, r, "%s", strna(why));
+                if (r < 0)
+                        return task_failf(ret_failure, r, "Cannot list the synced releases: %s",
+                                          strerror(-r));
+        }
         task_log(t, 'I', "Release: %s (%s)", t->release,
                  t->plugin->displayrelease ?: t->plugin->distribution);
 
@@ -325,6 +336,18 @@ int coredump_run_gdb(TaskRun *t, char **ret_failure)
         r = task_report_quality(t, res->crash_thread);
         if (r < 0)
                 return task_failf(ret_failure, r, "Cannot write the resolution summary: %s", strerror(-r));
+        res->max_frames = gopts.max_frames;
+        {
+                _cleanup_free_ char *resolution = NULL, *json = NULL;
+
+                (void) file_read_at(t->results_fd, "resolution.json", 16 << 20, &resolution, NULL);
+                r = gdb_backtrace_json(res, t->core, res->signal ?: t->core->signal, gopts.max_frames,
+                                       resolution, &json);
+                if (r >= 0)
+                        r = task_write_result(t, "backtrace.json", json);
+                if (r < 0)
+                        return task_failf(ret_failure, r, "Cannot write backtrace.json: %s", strerror(-r));
+        }
         r = gdb_result_format_backtrace(res, &bt);
         if (r >= 0 && gdb_backtrace_limit(&bt, cfg->max_backtrace_size) > 0)
                 task_log(t, 'W', "The backtrace is longer than MaxBacktraceSize (%" PRIu64 " bytes): cut",

@@ -8,10 +8,12 @@
 #include <unistd.h>
 
 #include "common-fd.h"
+#include "common-json.h"
 #include "common-file.h"
 #include "common-macro.h"
 #include "common-string.h"
 #include "daemon-gdb.h"
+#include "daemon-gdb-frames.h"
 #include "tests.h"
 
 static const char sample[] =
@@ -228,9 +230,129 @@ static int tool(int argc, char *argv[])
         return -1;
 }
 
-static const struct test_case cases[] = { TEST_ENTRY(argv),          TEST_ENTRY(parse_sample),
-                                          TEST_ENTRY(parse_garbage), TEST_ENTRY(layout_two_thread_abort),
-                                          TEST_ENTRY(limit),         TEST_ENTRY(python_argv) };
+TEST(frame_parse)
+{
+        GdbFrame f;
+
+        ASSERT_OK(gdb_frame_parse("#0  token_measure (t=t@entry=0x0) at token.c:18", 47, &f));
+        ASSERT_EQ(f.index, 0u);
+        ASSERT_FALSE(f.have_address);
+        ASSERT_STREQ(f.function, "token_measure");
+        ASSERT_STREQ(f.file, "token.c");
+        ASSERT_EQ(f.line, 18u);
+        ASSERT_NULL(f.library);
+        gdb_frame_done(&f);
+
+        static const char cxx[] = "#12 0x00007ffff7e14fb2 in std::vector<int, std::allocator<int> >::at "
+                                  "(this=0x1, n=2) at /usr/include/c++/12/bits/stl_vector.h:1123";
+        ASSERT_OK(gdb_frame_parse(cxx, strlen(cxx), &f));
+        ASSERT_EQ(f.index, 12u);
+        ASSERT_TRUE(f.have_address && f.address == 0x00007ffff7e14fb2ull);
+        ASSERT_STREQ(f.function, "std::vector<int, std::allocator<int> >::at");
+        ASSERT_STREQ(f.file, "/usr/include/c++/12/bits/stl_vector.h");
+        ASSERT_EQ(f.line, 1123u);
+        gdb_frame_done(&f);
+
+        static const char lib[] = "#2  0x00007ffff7e14fb2 in raise (sig=6) from /lib64/libc.so.6";
+        ASSERT_OK(gdb_frame_parse(lib, strlen(lib), &f));
+        ASSERT_STREQ(f.function, "raise");
+        ASSERT_NULL(f.file);
+        ASSERT_STREQ(f.library, "/lib64/libc.so.6");
+        gdb_frame_done(&f);
+
+        static const char unknown[] = "#3  0x0000000000401234 in ?? ()";
+        ASSERT_OK(gdb_frame_parse(unknown, strlen(unknown), &f));
+        ASSERT_NULL(f.function);
+        ASSERT_TRUE(f.have_address && f.address == 0x401234);
+        gdb_frame_done(&f);
+
+        static const char nested[] = "#0  recurse (depth=<error reading variable: Loop detected (257).>) at "
+                                     "crashy.c:146";
+        ASSERT_OK(gdb_frame_parse(nested, strlen(nested), &f));
+        ASSERT_STREQ(f.function, "recurse");
+        ASSERT_STREQ(f.file, "crashy.c");
+        ASSERT_EQ(f.line, 146u);
+        gdb_frame_done(&f);
+
+        static const char handler[] = "#4  <signal handler called>";
+        ASSERT_OK(gdb_frame_parse(handler, strlen(handler), &f));
+        ASSERT_STREQ(f.function, "<signal handler called>");
+        gdb_frame_done(&f);
+
+        ASSERT_ERROR(gdb_frame_parse("#x  f ()", 8, &f), EINVAL);
+        ASSERT_ERROR(gdb_frame_parse("Thread 1", 8, &f), EINVAL);
+        ASSERT_ERROR(gdb_frame_parse("#1  0xffffffffffffffffff in f ()", 32, &f), EINVAL);
+}
+
+TEST(threads_json)
+{
+        _cleanup_(gdb_result_freep) GdbResult *r = NULL;
+        _cleanup_(gdb_threads_done) GdbThreads t = {};
+        _cleanup_free_ char *json = NULL;
+        CoreModule modules[] = { { .name = (char *) "/usr/lib64/libc.so.6",
+                                   .build_id = (char *) "abcd",
+                                   .start = 0x7ffff7e00000,
+                                   .end = 0x7ffff7f00000 } };
+        CoreInfo core = { .arch = (char *) "x86_64", .signal = 6, .modules = modules, .n_modules = 1 };
+        json_t *v, *th, *fr;
+
+        ASSERT_OK(gdb_result_parse(two_thread_abort, strlen(two_thread_abort), &r));
+        ASSERT_OK(gdb_threads_parse(r->threads, &t));
+        ASSERT_EQ(t.n_threads, 2u);
+        ASSERT_EQ(t.threads[1].number, 2u);
+        ASSERT_TRUE(t.threads[1].have_lwp && t.threads[1].lwp == 11);
+        ASSERT_EQ(t.threads[0].n_frames, 2u);
+        ASSERT_EQ(gdb_current_thread_number(r->current_thread), 1u);
+
+        ASSERT_OK(gdb_backtrace_json(r, &core, 6, 2, "{\"quality\": 1}", &json));
+        v = json_loads(json, 0, NULL);
+        ASSERT_NOT_NULL(v);
+        ASSERT_EQ(json_integer_value(json_object_get(v, "signal")), 6);
+        ASSERT_STREQ(json_string_value(json_object_get(v, "signal_name")), "SIGABRT");
+        ASSERT_EQ(json_integer_value(json_object_get(v, "crashing_thread")), 1);
+        ASSERT_EQ(json_integer_value(json_object_get(json_object_get(v, "resolution"), "quality")), 1);
+        th = json_array_get(json_object_get(v, "threads"), 0);
+        ASSERT_TRUE(json_is_true(json_object_get(th, "crashing")));
+        ASSERT_TRUE(json_is_true(json_object_get(th, "frames_cut")));
+        fr = json_array_get(json_object_get(th, "frames"), 1);
+        ASSERT_STREQ(json_string_value(json_object_get(fr, "function")), "raise");
+        ASSERT_STREQ(json_string_value(json_object_get(fr, "address")), "0x7ffff7e14fb2");
+        ASSERT_STREQ(json_string_value(json_object_get(fr, "module")), "/usr/lib64/libc.so.6");
+        ASSERT_STREQ(json_string_value(json_object_get(fr, "build_id")), "abcd");
+        ASSERT_EQ(json_integer_value(json_object_get(fr, "line")), 26);
+        ASSERT_FALSE(
+                json_is_true(json_object_get(json_array_get(json_object_get(v, "threads"), 1), "crashing")));
+        json_decref(v);
+        free(json);
+        json = NULL;
+        ASSERT_OK(gdb_backtrace_json(r, NULL, 0, 0, NULL, &json));
+        v = json_loads(json, 0, NULL);
+        ASSERT_TRUE(json_is_null(json_object_get(v, "resolution")) &&
+                    json_is_null(json_object_get(v, "signal")));
+        json_decref(v);
+}
+
+TEST(frames_capped_note)
+{
+        _cleanup_(gdb_result_freep) GdbResult *r = NULL;
+        _cleanup_free_ char *bt = NULL;
+
+        ASSERT_OK(gdb_result_parse(two_thread_abort, strlen(two_thread_abort), &r));
+        r->max_frames = 2;
+        ASSERT_OK(gdb_result_format_backtrace(r, &bt));
+        ASSERT_TRUE(strstr(bt, "raise.c:26\n(More stack frames follow...)\n") != NULL);
+        ASSERT_TRUE(layout_ok(bt));
+}
+
+static const struct test_case cases[] = { TEST_ENTRY(argv),
+                                          TEST_ENTRY(parse_sample),
+                                          TEST_ENTRY(parse_garbage),
+                                          TEST_ENTRY(layout_two_thread_abort),
+                                          TEST_ENTRY(limit),
+                                          TEST_ENTRY(python_argv),
+                                          TEST_ENTRY(frame_parse),
+                                          TEST_ENTRY(threads_json),
+                                          TEST_ENTRY(frames_capped_note) };
 
 int main(int argc, char *argv[])
 {

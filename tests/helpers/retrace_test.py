@@ -409,7 +409,7 @@ def backtrace_layout_problems(bt):
             continue
         if where == "preamble" and line.startswith("Crashing thread:"):
             where = "outside"
-        elif where == "threads" and re.fullmatch(r"[A-Z][^=#]*:", line):
+        elif where == "threads" and not line.startswith("Thread ") and re.fullmatch(r"[A-Z][^=#]*:", line):
             where = "outside"  # the next section's title
         if line.startswith("#"):
             if where == "preamble" and line.startswith("#0 ") and preamble_frames == 0:
@@ -419,4 +419,57 @@ def backtrace_layout_problems(bt):
                 problems.append(line)
         elif line.startswith("Thread") and where != "threads":
             problems.append(line)
+    return problems
+
+
+def backtrace_json_problems(doc):
+    """What in /<id>/backtrace.json does not follow its schema (daemon/README.md); [] when it does."""
+    problems = []
+
+    def want(obj, key, types, where):
+        if not isinstance(obj, dict) or key not in obj:
+            problems.append(f"{where}: no {key}")
+            return None
+        if not isinstance(obj[key], types) or isinstance(obj[key], bool) and bool not in types:
+            problems.append(f"{where}: {key} is {obj[key]!r}")
+        return obj[key]
+
+    hexaddr = re.compile(r"0x[0-9a-f]{1,16}")
+    want(doc, "version", (int,), "top")
+    want(doc, "signal", (int, type(None)), "top")
+    want(doc, "signal_name", (str, type(None)), "top")
+    fa = want(doc, "fault_address", (str, type(None)), "top")
+    if isinstance(fa, str) and not hexaddr.fullmatch(fa):
+        problems.append(f"fault_address {fa!r}")
+    want(doc, "crashing_thread", (int, type(None)), "top")
+    want(doc, "resolution", (dict, type(None)), "top")
+    threads = want(doc, "threads", (list,), "top") or []
+    if sum(1 for t in threads if isinstance(t, dict) and t.get("crashing") is True) != (1 if threads else 0):
+        problems.append("not exactly one crashing thread")
+    for t in threads:
+        w = f"thread {t.get('number') if isinstance(t, dict) else t!r}"
+        want(t, "number", (int,), w)
+        want(t, "lwp", (int, type(None)), w)
+        want(t, "crashing", (bool,), w)
+        want(t, "frames_cut", (bool,), w)
+        if isinstance(t, dict) and t.get("crashing") and t.get("number") != doc.get("crashing_thread"):
+            problems.append(f"{w}: crashing but crashing_thread is {doc.get('crashing_thread')}")
+        for i, f in enumerate(want(t, "frames", (list,), w) or []):
+            fw = f"{w} frame {i}"
+            if want(f, "index", (int,), fw) != i:
+                problems.append(f"{fw}: index {f.get('index') if isinstance(f, dict) else None}")
+            a = want(f, "address", (str, type(None)), fw)
+            if isinstance(a, str) and not hexaddr.fullmatch(a):
+                problems.append(f"{fw}: address {a!r}")
+            want(f, "function", (str, type(None)), fw)
+            file = want(f, "file", (str, type(None)), fw)
+            line = want(f, "line", (int, type(None)), fw)
+            if (file is None) != (line is None):
+                problems.append(f"{fw}: file {file!r} with line {line!r}")
+            want(f, "module", (str, type(None)), fw)
+            b = want(f, "build_id", (str, type(None)), fw)
+            if isinstance(b, str) and not re.fullmatch(r"[0-9a-f]+", b):
+                problems.append(f"{fw}: build_id {b!r}")
+            if len(problems) > 20:
+                return problems
     return problems
