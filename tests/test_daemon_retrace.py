@@ -6,6 +6,7 @@ libraries comes back FINISHED_SUCCESS with the right frames (function, file, lin
 thread; the upload formats; the failure path (unknown release); the statistics."""
 
 import os
+import time
 import re
 
 import retrace_test as rt
@@ -114,6 +115,42 @@ def test_every_crash():
                   f"statuses {' → '.join(seen)}")
 
 
+def test_abrt_215_client():
+    """Every TestOS crash through a client that talks exactly as ABRT 2.15's abrt-retrace-client:
+    its release id ("TestOS-1-x86_64", capitalised as os-release's NAME), its strcmp against
+    supported_releases, /checkpackage with that id, tar | xz -2, its headers, puts() of the status,
+    the rating after the last ':' of /exploitable."""
+    import json
+    with ENV.server() as srv:
+        srv.start(ready_path="settings")
+        for crash in MANIFEST["crashes"]:
+            d = os.path.join(TOS, "crashes", crash["name"])
+            start = time.monotonic()
+            res = rt.abrt215_retrace(srv.base_url, d)
+            took = time.monotonic() - start
+            rt.check(res["release_id"] == f"TestOS-{crash['name'][1]}-x86_64", res["release_id"])
+            rt.check(res["status"] == "FINISHED_SUCCESS", f"{crash['name']}: {res}")
+            rt.check(res["statuses"][-1] == "Retrace job finished successfully", res["statuses"])
+            bt = res["backtrace"]
+            rt.check(not rt.backtrace_layout_problems(bt),
+                     f"{crash['name']}: lines satyr would misread: {rt.backtrace_layout_problems(bt)}")
+            last = res["exploitable"].rstrip("\n").splitlines()[-1]
+            rt.check(re.fullmatch(r"Exploitable rating \(0-9 scale\): \d", last), res["exploitable"])
+            rt.check(res["rating"] is not None and res["rating"] >= crash.get("min_rating", 0),
+                     f"{crash['name']}: rating {res['rating']}")
+            rt.check(res["saved_exploitable"] == (res["rating"] >= 4), res)
+            for pf in crash.get("python_frames", []):
+                rt.check(f'File "{pf["file"]}", line {pf["line"]}, in {pf["function"]}' in bt,
+                         f"{crash['name']}: Python frame {pf} missing")
+            st, _, body = rt.http_get(f"{srv.base_url}{res['task']}/backtrace.json")
+            rt.check(st == 403, f"backtrace.json without the password: {st}")
+            print(f"   {crash['name']}: {res['release_id']}, rating {res['rating']}, {took:.1f} s")
+        # the 32-entry rule of the old client
+        many = " ".join(f"r{i}" for i in range(40))
+        rt.check(rt.abrt215_supported_releases(f"supported_releases {many}")[31] == " ".join(
+            f"r{i}" for i in range(31, 40)), "32nd entry")
+
+
 def test_unknown_release_fails_with_advice():
     import tempfile
     from daemon_helpers import tar_of
@@ -203,6 +240,6 @@ def test_sandbox_found_beside_the_daemon():
 
 
 try:
-    rt.run_tests([test_sandbox_found_beside_the_daemon, test_every_crash, test_unknown_release_fails_with_advice, test_checkpackage_and_stats])
+    rt.run_tests([test_sandbox_found_beside_the_daemon, test_every_crash, test_abrt_215_client, test_unknown_release_fails_with_advice, test_checkpackage_and_stats])
 finally:
     ENV.cleanup()

@@ -473,3 +473,109 @@ def backtrace_json_problems(doc):
             if len(problems) > 20:
                 return problems
     return problems
+
+
+def abrt215_release_id(os_info_text, architecture):
+    """The release id ABRT 2.15's abrt-retrace-client derives (get_release_id): os-release's
+    REDHAT_BUGZILLA_PRODUCT else NAME, REDHAT_BUGZILLA_PRODUCT_VERSION else VERSION_ID cut at the
+    first space; only "Fedora"→"fedora" (and its "Rawhide"→"rawhide") and "Red Hat Enterprise
+    Linux"→"rhel" are rewritten; i686/i586 → i386. Case is kept."""
+    info = {}
+    for line in os_info_text.splitlines():
+        k, sep, v = line.partition("=")
+        if sep and k not in info:
+            v = v.strip()
+            if len(v) >= 2 and v[0] == v[-1] and v[0] in "\"'":
+                v = v[1:-1]
+            info[k.strip()] = v
+    name = info.get("REDHAT_BUGZILLA_PRODUCT") or info.get("NAME")
+    version = info.get("REDHAT_BUGZILLA_PRODUCT_VERSION") or info.get("VERSION_ID")
+    if name is None or version is None:
+        raise ValueError("Can't parse OS release name or version")
+    version = version.split(" ", 1)[0]
+    if name == "Fedora":
+        if version == "Rawhide":
+            version = "rawhide"
+        name = "fedora"
+    elif name == "Red Hat Enterprise Linux":
+        name = "rhel"
+    arch = "i386" if architecture in ("i686", "i586") else architecture
+    return f"{name}-{version}-{arch}"
+
+
+def abrt215_supported_releases(settings_text):
+    """supported_releases as the old client reads it: split at each space into at most 32 entries,
+    the 32nd holding the rest of the line."""
+    for row in settings_text.split("\n"):
+        key, sep, value = row.partition(" ")
+        if sep and key.lower() == "supported_releases":
+            return value.split(" ", 31)
+    return []
+
+
+def abrt215_retrace(base_url, problem_dir, poll=0.25):
+    """Retraces a problem directory exactly as ABRT 2.15's abrt-retrace-client talks: GET settings,
+    the release check (strcmp), GET checkpackage with X-OS-Release, `tar cO … | xz -2` of coredump
+    executable package os_release (+ rootdir, os_release_in_rootdir), POST create with
+    X-Task-Type 0, GET /<id> until FINISHED, then backtrace and exploitable. Returns a dict with
+    release_id, task, status, statuses (the bodies as puts() prints them), backtrace, exploitable,
+    rating (None where the client could not read one) and saved_exploitable."""
+    import urllib.request
+    read = lambda name: open(os.path.join(problem_dir, name), encoding="utf-8", errors="replace").read()
+    hdr = {"Accept-Charset": "UTF-8"}
+    st, _, settings = http_get(base_url + "settings", hdr)
+    check(st == 200, f"settings: {st}")
+    release_id = abrt215_release_id(read("os_info"), read("architecture").strip())
+    out = {"release_id": release_id}
+    if release_id not in abrt215_supported_releases(settings.decode()):
+        out["status"] = "REFUSED_RELEASE"
+        return out
+    st, h, body = http_get(base_url + "checkpackage",
+                           {"X-Package-NVR": read("package").strip(), "X-Package-Arch": read("architecture").strip(),
+                            "X-OS-Release": release_id, **hdr})
+    check(st in (302, 404), f"checkpackage: unexpected {st} {body!r}")
+    if st != 302:
+        out["status"] = "REFUSED_PACKAGE"
+        return out
+    files = [f for f in ("coredump", "executable", "package", "os_release", "rootdir", "os_release_in_rootdir")
+             if os.path.exists(os.path.join(problem_dir, f))]
+    tar = subprocess.Popen(["tar", "cO", f"--directory={problem_dir}", *files], stdout=subprocess.PIPE,
+                           stdin=subprocess.DEVNULL)
+    xz = subprocess.run(["xz", "-2", "-"], stdin=tar.stdout, stdout=subprocess.PIPE, check=True)
+    tar.stdout.close()
+    check(tar.wait() == 0, "tar failed")
+    req = urllib.request.Request(base_url + "create", data=xz.stdout, method="POST",
+                                 headers={"Content-Type": "application/x-xz-compressed-tar", "X-Task-Type": "0",
+                                          **hdr})
+    try:
+        with urllib.request.urlopen(req, timeout=120) as r:
+            st, h = r.status, dict(r.headers)
+    except urllib.error.HTTPError as e:
+        st, h = e.code, dict(e.headers)
+    check(st == 201 and "X-Task-Id" in h and "X-Task-Password" in h, f"create: {st} {h}")
+    task, password = h["X-Task-Id"], h["X-Task-Password"]
+    out["task"], out["statuses"] = task, []
+    auth = {"X-Task-Password": password, **hdr}
+    deadline = time.monotonic() + 600
+    while True:
+        st, h, body = http_get(base_url + task, auth)
+        check(st == 200, f"status: {st}")
+        status, message = h.get("X-Task-Status", ""), body.decode()
+        if not out["statuses"] or out["statuses"][-1] != message:
+            out["statuses"].append(message)  # the client puts() it: a trailing newline would double
+        if status.startswith("FINISHED"):
+            break
+        check(time.monotonic() < deadline, "the task did not finish")
+        time.sleep(poll)
+    out["status"] = status
+    if status == "FINISHED_SUCCESS":
+        st, _, bt = http_get(base_url + task + "/backtrace", auth)
+        out["backtrace"] = bt.decode(errors="replace") if st == 200 else None
+        st, _, ex = http_get(base_url + task + "/exploitable", auth)
+        ex = ex.decode(errors="replace") if st == 200 else None
+        out["exploitable"], out["rating"] = ex, None
+        m = re.match(r": *([-+]?\d+)", ex[ex.rfind(":"):]) if ex and ":" in ex else None  # sscanf(": %d")
+        if m:
+            out["rating"] = int(m.group(1))
+        out["saved_exploitable"] = out["rating"] is not None and out["rating"] >= 4
+    return out
