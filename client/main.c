@@ -10,6 +10,7 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "client-crash.h"
@@ -28,6 +29,7 @@ typedef struct Options {
         const char *url;
         bool insecure;
         unsigned status_delay;
+        bool fixed_delay; /* --status-delay or ABRT_STATUS_DELAY: no backoff */
         bool pkgcheck;
         CrashSource src;
         const char *task, *password;
@@ -357,6 +359,11 @@ static int cmd_batch(Options *o)
         Response r = {};
         int k;
 
+        /* Without a given delay: 0.25 s, doubling up to status_delay, so that a fast task is seen
+         * quickly and a slow one is not polled often. */
+        uint64_t max_ms = (uint64_t) o->status_delay * 1000,
+                 wait_ms = o->fixed_delay ? max_ms : MIN(250u, max_ms);
+
         k = cmd_create(o, &task, &password);
         if (k < 0)
                 return k;
@@ -380,7 +387,10 @@ static int cmd_batch(Options *o)
                 if (string_startswith(r.task_status, "FINISHED"))
                         break;
                 response_done(&r);
-                sleep(o->status_delay);
+                (void) nanosleep(&(struct timespec){ .tv_sec = (time_t) (wait_ms / 1000),
+                                                     .tv_nsec = (long) (wait_ms % 1000) * 1000000L },
+                                 NULL);
+                wait_ms = MIN(wait_ms * 2, max_ms);
         }
         if (streq(r.task_status, "FINISHED_SUCCESS")) {
                 response_done(&r);
@@ -410,7 +420,9 @@ static void help(void)
                "http://127.0.0.1:8080/)\n"
                "  --insecure           do not verify the server's TLS certificate "
                "($RETRACE_SERVER_INSECURE)\n"
-               "  --status-delay SEC   seconds between status requests (default 10)\n"
+               "  --status-delay SEC   seconds between status requests ($ABRT_STATUS_DELAY; default: from "
+               "0.25 s\n"
+               "                       doubling up to 10)\n"
                "  --no-pkgcheck        upload even when the server does not know the package\n");
 }
 
@@ -443,6 +455,14 @@ int main(int argc, char *argv[])
 
         log_set_program("retrace-client");
         o.insecure = env && !isempty(env) && !streq(env, "0") && !streq(env, "no");
+        env = getenv("ABRT_STATUS_DELAY");
+        if (!isempty(env)) {
+                if (parse_uint(env, &o.status_delay) < 0) {
+                        log_error("ABRT_STATUS_DELAY takes a number of seconds");
+                        return EXIT_FAILURE;
+                }
+                o.fixed_delay = true;
+        }
         if (isempty(o.url))
                 o.url = "http://127.0.0.1:8080/";
         while ((c = getopt_long(argc, argv, "h", options, NULL)) >= 0)
@@ -458,6 +478,7 @@ int main(int argc, char *argv[])
                                 log_error("--status-delay takes a number of seconds");
                                 return EXIT_FAILURE;
                         }
+                        o.fixed_delay = true;
                         break;
                 case ARG_NO_PKGCHECK:
                         o.pkgcheck = false;

@@ -61,6 +61,8 @@ static const ConfigKey config_keys[] = {
         KEY("DeleteFailedTaskAfter", CONFIG_HOURS, delete_failed_task_after, "24h"),
         KEY("TaskTimeout", CONFIG_SECONDS, task_timeout, "30min"),
         KEY("MaxOutputSize", CONFIG_SIZE, max_output_size, "64M"),
+        KEY("MaxBacktraceFrames", CONFIG_UINT, max_backtrace_frames, "2048"),
+        KEY("MaxBacktraceSize", CONFIG_SIZE, max_backtrace_size, "16M"),
         KEY("RequireHTTPS", CONFIG_BOOL, require_https, "no"),
         KEY("AllowAPIDelete", CONFIG_BOOL, allow_api_delete, "no"),
         KEY("AllowInteractive", CONFIG_BOOL, allow_interactive, "no"),

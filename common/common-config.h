@@ -54,6 +54,8 @@ typedef struct RetraceConfig {
         uint64_t delete_failed_task_after; /* DeleteFailedTaskAfter: the same for failed tasks */
         uint64_t task_timeout;             /* TaskTimeout: seconds one retrace may take */
         uint64_t max_output_size;          /* MaxOutputSize: bytes of debugger output kept */
+        uint64_t max_backtrace_frames;     /* MaxBacktraceFrames: frames per thread in a backtrace */
+        uint64_t max_backtrace_size;       /* MaxBacktraceSize: bytes of the backtrace file */
         bool require_https;                /* RequireHTTPS */
         bool allow_api_delete;             /* AllowAPIDelete */
         bool allow_interactive;            /* AllowInteractive */

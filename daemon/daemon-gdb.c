@@ -15,12 +15,14 @@
 #define MARKER_SUFFIX "@@"
 
 /* Section name → gdb commands that produce it. */
+/* Section name → gdb commands that produce it; "%u" is the frame limit per thread. */
 static const struct {
         const char *name;
         const char *commands[3];
 } sections[] = {
-        { "crash_thread", { "backtrace full" } },
-        { "threads", { "thread apply all -ascending backtrace full" } },
+        { "crash_thread", { "backtrace full %u" } },
+        { "current_thread", { "thread" } },
+        { "threads", { "thread apply all -ascending backtrace full %u" } },
         { "sharedlibs", { "info sharedlibrary" } },
         /* struct abort_msg_s { unsigned size; char msg[]; }: read without needing glibc's debuginfo. */
         { "abort_message", { "printf \"%s\", (char *) (*(unsigned long *) &__abort_msg + 4)" } },
@@ -34,6 +36,14 @@ static const struct {
 };
 
 int gdb_build_argv(const char *gdb, const char *executable, const char *core, char ***ret_argv)
+{
+        const GdbOptions defaults = { .max_frames = GDB_DEFAULT_MAX_FRAMES };
+
+        return gdb_build_argv_full(gdb, executable, core, &defaults, ret_argv);
+}
+
+int gdb_build_argv_full(const char *gdb, const char *executable, const char *core, const GdbOptions *opts,
+                        char ***ret_argv)
 {
         static const char *const settings[] = {
                 "set auto-load off",
@@ -71,9 +81,36 @@ int gdb_build_argv(const char *gdb, const char *executable, const char *core, ch
                 ADD("-ex");
                 ADD(marker);
                 for (size_t k = 0; k < ELEMENTSOF(sections[i].commands) && sections[i].commands[k]; k++) {
+                        _cleanup_free_ char *cmd = NULL;
+
+                        if (strstr(sections[i].commands[k], "%u")) {
+                                /* The format is one of the constant strings above. */
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wformat-nonliteral"
+                                if (asprintf(&cmd, sections[i].commands[k], opts->max_frames ?: 1) < 0)
+                                        return -ENOMEM;
+#pragma GCC diagnostic pop
+                        }
                         ADD("-ex");
-                        ADD(sections[i].commands[k]);
+                        ADD(cmd ?: sections[i].commands[k]);
                 }
+        }
+        if (opts->python_helper) {
+                /* The helper of the root's python debuginfo, at a path the caller checked in the root. */
+                _cleanup_free_ char *src = NULL;
+
+                if (asprintf(&src, "source %s", opts->python_helper) < 0)
+                        return -ENOMEM;
+                ADD("-ex");
+                ADD("echo \\n" MARKER_PREFIX "python" MARKER_SUFFIX "\\n");
+                ADD("-ex");
+                ADD(src);
+                ADD("-ex");
+                ADD("py-bt");
+                ADD("-ex");
+                ADD("py-list");
+                ADD("-ex");
+                ADD("py-locals");
         }
         ADD(executable);
         ADD(core);
@@ -88,6 +125,8 @@ GdbResult *gdb_result_free(GdbResult *r)
                 return NULL;
         free(r->preamble);
         free(r->crash_thread);
+        free(r->current_thread);
+        free(r->python);
         free(r->threads);
         free(r->sharedlibs);
         free(r->abort_message);
@@ -144,13 +183,15 @@ static int result_set(GdbResult *r, const char *name, char *text)
                     !string_startswith(t, "No symbol") && !strstr(t, "has unknown type"))
                         r->abort_message = TAKE_PTR(t);
         } else {
-                char **field = streq(name, "crash_thread")  ? &r->crash_thread
-                               : streq(name, "threads")     ? &r->threads
-                               : streq(name, "sharedlibs")  ? &r->sharedlibs
-                               : streq(name, "registers")   ? &r->registers
-                               : streq(name, "instruction") ? &r->instruction
-                               : streq(name, "disassembly") ? &r->disassembly
-                                                            : NULL;
+                char **field = streq(name, "crash_thread")     ? &r->crash_thread
+                               : streq(name, "current_thread") ? &r->current_thread
+                               : streq(name, "python")         ? &r->python
+                               : streq(name, "threads")        ? &r->threads
+                               : streq(name, "sharedlibs")     ? &r->sharedlibs
+                               : streq(name, "registers")      ? &r->registers
+                               : streq(name, "instruction")    ? &r->instruction
+                               : streq(name, "disassembly")    ? &r->disassembly
+                                                               : NULL;
                 if (field && !*field)
                         *field = TAKE_PTR(t);
         }
@@ -203,20 +244,92 @@ int gdb_result_parse(const char *out, size_t len, GdbResult **ret)
         return 0;
 }
 
+/* "[Current thread is 1 (Thread 0x7f… (LWP 8))]" → "1 (Thread 0x7f… (LWP 8))". */
+static const char *thread_id(const char *current, size_t *ret_len)
+{
+        const char *b = current ? strstr(current, "[Current thread is ") : NULL;
+        size_t n;
+
+        if (!b)
+                return NULL;
+        b += STRLEN("[Current thread is ");
+        n = strcspn(b, "\n");
+        if (n > 0 && b[n - 1] == ']')
+                n--;
+        *ret_len = n;
+        return n > 0 ? b : NULL;
+}
+
+int gdb_backtrace_limit(char **bt, size_t max_size)
+{
+        static const char note[] = "\n[The backtrace was cut here: it is longer than MaxBacktraceSize]\n";
+        size_t len = strlen(*bt), cut;
+        char *e;
+
+        if (len <= max_size || max_size <= sizeof(note))
+                return 0;
+        cut = max_size - sizeof(note);
+        e = memrchr(*bt, '\n', cut);
+        cut = e ? (size_t) (e - *bt) : cut;
+        memcpy(*bt + cut, note, sizeof(note));
+        return 1;
+}
+
+/* The threads as gdb printed them; a thread whose frames reached the limit ends with the note gdb
+ * prints on a terminal (it does not in batch mode). */
+static void write_threads(FILE *f, const char *threads, unsigned max_frames)
+{
+        unsigned long last = 0;
+        bool in_thread = false;
+
+        for (const char *l = threads; *l;) {
+                size_t n = strcspn(l, "\n");
+
+                if (max_frames > 0 && in_thread && last + 1 >= max_frames &&
+                    (n == 0 || string_startswith(l, "Thread "))) {
+                        fputs("(More stack frames follow...)\n", f);
+                        in_thread = false;
+                }
+                if (string_startswith(l, "Thread ")) {
+                        in_thread = true;
+                        last = 0;
+                } else if (l[0] == '#')
+                        last = strtoul(l + 1, NULL, 10);
+                fwrite(l, 1, n, f);
+                if (l[n] == '\n')
+                        fputc('\n', f);
+                l += n + (l[n] == '\n');
+        }
+        if (max_frames > 0 && in_thread && last + 1 >= max_frames)
+                fputs(*threads && threads[strlen(threads) - 1] == '\n' ? "(More stack frames follow...)"
+                                                                       : "\n(More stack frames follow...)",
+                      f);
+}
+
 int gdb_result_format_backtrace(const GdbResult *r, char **ret)
 {
         _cleanup_free_ char *buf = NULL;
+        size_t id_len = 0;
         size_t size = 0;
         FILE *f = open_memstream(&buf, &size);
 
         if (!f)
                 return -ENOMEM;
+        /* satyr reads this as plain gdb output: the only "#N" lines are the preamble's "#0" and those in
+         * the "Thread N (…)" blocks, and no other line starts with '#' or "Thread". */
         if (r->preamble)
                 fprintf(f, "%s\n\n", r->preamble);
-        fprintf(f, "Crashing thread:\n%s\n",
-                r->crash_thread ?: "(no backtrace: gdb could not read the stack)");
-        if (r->threads)
-                fprintf(f, "\nAll threads:\n%s\n", r->threads);
+        if (thread_id(r->current_thread, &id_len))
+                fprintf(f, "Crashing thread: %.*s\n", (int) id_len, thread_id(r->current_thread, &id_len));
+        else if (!r->threads)
+                fputs("Crashing thread: (no backtrace: gdb could not read the stack)\n", f);
+        if (r->threads) {
+                fputs("\nAll threads:\n", f);
+                write_threads(f, r->threads, r->max_frames);
+                fputc('\n', f);
+        }
+        if (r->python)
+                fprintf(f, "\nPython stack of the crashing thread:\n%s\n", r->python);
         if (r->abort_message)
                 fprintf(f, "\nAbort message:\n%s\n", r->abort_message);
         if (r->sharedlibs)

@@ -394,7 +394,9 @@ static enum MHD_Result serve_result(HttpServer *s, struct MHD_Connection *c, uin
         resp = MHD_create_response_from_buffer(len, TAKE_PTR(buf), MHD_RESPMEM_MUST_FREE);
         if (!resp)
                 return MHD_NO;
-        (void) MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, "text/plain; charset=utf-8");
+        (void) MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE,
+                                       string_endswith(name, ".json") ? "application/json"
+                                                                      : "text/plain; charset=utf-8");
         ret = queue_response(c, MHD_HTTP_OK, resp);
         MHD_destroy_response(resp);
         return ret;
@@ -577,7 +579,8 @@ static enum MHD_Result handle_task(HttpServer *s, struct MHD_Connection *c, cons
         if (streq(action, "")) {
                 _cleanup_free_ char *body = NULL;
 
-                int n = asprintf(&body, "%s\n", t->stage);
+                /* No trailing newline: ABRT's client prints the body with puts(). */
+                int n = asprintf(&body, "%s", t->stage);
 
                 if (n < 0)
                         return MHD_NO;
@@ -740,6 +743,10 @@ static enum MHD_Result handle_checkpackage(HttpServer *s, struct MHD_Connection 
         const char *release = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "X-OS-Release");
         static const char allowed[] =
                 "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._+~:-^";
+        /* ABRT's client spells some releases with spaces ("CentOS Stream-9-x86_64"). */
+        static const char release_allowed[] =
+                "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._+~:-^ ";
+        _cleanup_free_ char *mapped = NULL, *why = NULL;
         struct MHD_Response *resp;
         enum MHD_Result ret;
         bool known = false;
@@ -747,13 +754,20 @@ static enum MHD_Result handle_checkpackage(HttpServer *s, struct MHD_Connection 
 
         if (isempty(nvr) || isempty(arch) || strlen(nvr) > 256 || strlen(arch) > 32 ||
             !string_in_charset(nvr, allowed) || !string_in_charset(arch, allowed) ||
-            (release && (strlen(release) > 128 || !string_in_charset(release, allowed))))
+            (release && (strlen(release) > 128 || !string_in_charset(release, release_allowed))))
                 return respond(c, MHD_HTTP_FORBIDDEN,
                                "X-Package-NVR and X-Package-Arch are required and must be "
                                "package names\n");
         if (!s->package_known)
                 return respond(c, MHD_HTTP_NOT_FOUND, "Unknown package\n");
-        r = s->package_known(s->userdata, nvr, arch, isempty(release) ? NULL : release, &known);
+        if (!isempty(release) && s->release_lookup) {
+                r = s->release_lookup(s->userdata, release, &mapped, &why);
+                if (r == -ENOENT)
+                        return respond(c, MHD_HTTP_NOT_FOUND, "%s\n", strna(why));
+                if (r < 0)
+                        return respond(c, MHD_HTTP_INTERNAL_SERVER_ERROR, "Cannot look the release up\n");
+        }
+        r = s->package_known(s->userdata, nvr, arch, mapped ?: isempty(release) ? NULL : release, &known);
         if (r < 0)
                 return respond(c, MHD_HTTP_INTERNAL_SERVER_ERROR, "Cannot look the package up\n");
         if (!known)

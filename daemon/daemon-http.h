@@ -40,6 +40,9 @@ typedef struct HttpServer {
         void (*task_delete)(void *userdata, uint64_t id, const char *how);
         /* The releases the cache holds packages of. */
         int (*supported_releases)(void *userdata, char ***ret);
+        /* The synced release that a client's spelling of a release id names; -ENOENT with a message
+         * (which release to sync, or the supported ones) when none. */
+        int (*release_lookup)(void *userdata, const char *id, char **ret_release, char **ret_message);
         /* Whether nvr.arch is in the cache (for release, when not NULL). */
         int (*package_known)(void *userdata, const char *nvr, const char *arch, const char *release,
                              bool *ret);

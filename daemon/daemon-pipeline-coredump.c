@@ -20,7 +20,9 @@
 #include "daemon-crashdata.h"
 #include "daemon-exploitable.h"
 #include "daemon-gdb.h"
+#include "daemon-gdb-frames.h"
 #include "daemon-pipeline-task.h"
+#include "daemon-python.h"
 #include "daemon-taskdir.h"
 
 /* Reads an optional crash file within its limit; missing is fine. */
@@ -256,6 +258,16 @@ int coredump_analyze(TaskRun *t, char **ret_failure)
         r = multilib_release(t);
         if (r < 0)
                 return task_failf(ret_failure, r, "Cannot list the synced releases: %s", strerror(-r));
+        {
+                _cleanup_free_ char *mapped = NULL, *why = NULL;
+
+                r = pipeline_map_release(t->p, t->release, &mapped, &why);
+                if (r == -ENOENT)
+                        return task_failf(ret_failure, r, "%s", strna(why));
+                if (r < 0)
+                        return task_failf(ret_failure, r, "Cannot list the synced releases: %s",
+                                          strerror(-r));
+        }
         task_log(t, 'I', "Release: %s (%s)", t->release,
                  t->plugin->displayrelease ?: t->plugin->distribution);
 
@@ -281,11 +293,28 @@ int coredump_run_gdb(TaskRun *t, char **ret_failure)
         _cleanup_strv_free_ char **gdb = NULL, **argv = NULL;
         _cleanup_free_ char *crash_dir = NULL, *out = NULL, *bt = NULL, *ex = NULL;
         _cleanup_(gdb_result_freep) GdbResult *res = NULL;
+        _cleanup_free_ char *python_helper = NULL;
+        GdbOptions gopts;
         ExploitInput in;
         size_t out_len;
         int r, status;
 
-        r = gdb_build_argv(t->plugin->gdb_executable, t->executable, CRASH_MOUNT "/coredump", &gdb);
+        if (python_is_interpreter(t->executable)) {
+                r = python_find_gdb_helper(t->root, &python_helper);
+                if (r == -ENOMEM)
+                        return r;
+                if (r < 0)
+                        task_log(t, 'W',
+                                 "%s is a Python interpreter, but the root has no gdb helper of the python "
+                                 "debuginfo package: the backtrace lacks the Python stack",
+                                 t->executable);
+                else
+                        task_log(t, 'I', "Python stack from %s", python_helper);
+        }
+        gopts = (GdbOptions){ .max_frames = (unsigned) MIN(cfg->max_backtrace_frames, 1000000u),
+                              .python_helper = python_helper };
+        r = gdb_build_argv_full(t->plugin->gdb_executable, t->executable, CRASH_MOUNT "/coredump", &gopts,
+                                &gdb);
         if (r < 0)
                 return r;
         r = task_dir_part_path(cfg->save_dir, t->id, TASK_PART_CRASH, &crash_dir);
@@ -316,7 +345,22 @@ int coredump_run_gdb(TaskRun *t, char **ret_failure)
         r = task_report_quality(t, res->crash_thread);
         if (r < 0)
                 return task_failf(ret_failure, r, "Cannot write the resolution summary: %s", strerror(-r));
+        res->max_frames = gopts.max_frames;
+        {
+                _cleanup_free_ char *resolution = NULL, *json = NULL;
+
+                (void) file_read_at(t->results_fd, "resolution.json", 16 << 20, &resolution, NULL);
+                r = gdb_backtrace_json(res, t->core, res->signal ?: t->core->signal, gopts.max_frames,
+                                       resolution, &json);
+                if (r >= 0)
+                        r = task_write_result(t, "backtrace.json", json);
+                if (r < 0)
+                        return task_failf(ret_failure, r, "Cannot write backtrace.json: %s", strerror(-r));
+        }
         r = gdb_result_format_backtrace(res, &bt);
+        if (r >= 0 && gdb_backtrace_limit(&bt, cfg->max_backtrace_size) > 0)
+                task_log(t, 'W', "The backtrace is longer than MaxBacktraceSize (%" PRIu64 " bytes): cut",
+                         cfg->max_backtrace_size);
         if (r >= 0)
                 r = task_write_result(t, "backtrace", bt);
         gdb_result_exploit_input(res, &in);

@@ -170,6 +170,105 @@ int pipeline_supported_releases(Pipeline *p, char ***ret)
         return r;
 }
 
+static int strv_extend_unique(char ***l, const char *s)
+{
+        return strv_contains(*l, s) ? 0 : strv_extend(l, s);
+}
+
+int pipeline_client_releases(Pipeline *p, char ***ret)
+{
+        _cleanup_strv_free_ char **synced = NULL, **list = NULL;
+        size_t max_templates = 0;
+        int r;
+
+        r = pipeline_supported_releases(p, &synced);
+        if (r < 0)
+                return r;
+        for (size_t i = 0; i < p->n_plugins; i++)
+                max_templates = MAX(max_templates, strv_length(p->plugins[i]->client_releases));
+        /* The first spelling of every release, then the others, then our ids: old clients read 32. */
+        for (size_t k = 0; k < max_templates; k++)
+                STRV_FOREACH (id, synced) {
+                        _cleanup_free_ char *distribution = NULL, *version = NULL, *arch = NULL,
+                                            *spelled = NULL;
+                        const Plugin *pl;
+
+                        if (release_split(*id, &distribution, &version, &arch) < 0)
+                                continue;
+                        pl = pipeline_plugin_for_distribution(p, distribution);
+                        if (!pl || k >= strv_length(pl->client_releases))
+                                continue;
+                        r = plugin_client_release(pl->client_releases[k], version, arch, &spelled);
+                        if (r < 0)
+                                return r;
+                        if (strchr(spelled, ' '))
+                                continue; /* the old client splits the list at spaces */
+                        r = strv_extend_unique(&list, spelled);
+                        if (r < 0)
+                                return r;
+                }
+        STRV_FOREACH (id, synced) {
+                r = strv_extend_unique(&list, *id);
+                if (r < 0)
+                        return r;
+        }
+        if (!list && !(list = calloc(1, sizeof(char *))))
+                return -ENOMEM;
+        *ret = TAKE_PTR(list);
+        return 0;
+}
+
+int pipeline_map_release(Pipeline *p, const char *id, char **ret_release, char **ret_message)
+{
+        _cleanup_strv_free_ char **synced = NULL;
+        _cleanup_free_ char *list = NULL;
+        int r;
+
+        *ret_message = NULL;
+        r = pipeline_supported_releases(p, &synced);
+        if (r < 0)
+                return r;
+        if (strv_contains(synced, id)) {
+                char *copy = strdup(id);
+                if (!copy)
+                        return -ENOMEM;
+                *ret_release = copy;
+                return 0;
+        }
+        for (size_t i = 0; i < p->n_plugins; i++) {
+                _cleanup_free_ char *version = NULL, *arch = NULL, *release = NULL;
+                const Plugin *pl = p->plugins[i];
+
+                r = plugin_parse_client_release(pl, id, &version, &arch);
+                if (r == -ENOENT)
+                        continue;
+                if (r < 0)
+                        return r;
+                r = release_join(pl->distribution, version, arch, &release);
+                if (r < 0)
+                        return r;
+                if (strv_contains(synced, release)) {
+                        *ret_release = TAKE_PTR(release);
+                        return 0;
+                }
+                if (asprintf(ret_message,
+                             "Release %s%s%s%s is not synced on this server: run retrace-server-reposync %s "
+                             "%s %s",
+                             id, streq(id, release) ? "" : " (", streq(id, release) ? "" : release,
+                             streq(id, release) ? "" : ")", pl->distribution, version, arch) < 0)
+                        return -ENOMEM;
+                return -ENOENT;
+        }
+        r = pipeline_client_releases(p, &synced);
+        if (r < 0)
+                return r;
+        list = strv_join(synced, " ");
+        if (asprintf(ret_message, "Release %s is not supported by this server. Supported releases: %s", id,
+                     isempty(list) ? "none (run retrace-server-reposync)" : list) < 0)
+                return -ENOMEM;
+        return -ENOENT;
+}
+
 int pipeline_package_known(Pipeline *p, const char *nvr, const char *arch, const char *release, bool *ret)
 {
         int r;
@@ -178,6 +277,35 @@ int pipeline_package_known(Pipeline *p, const char *nvr, const char *arch, const
         r = cache_index_nvr_known(p->cache->index, nvr, arch, release, ret);
         pthread_mutex_unlock(&p->cache_lock);
         return r;
+}
+
+/* "NAME-VERSION-ARCH" as ABRT 2.15's abrt-retrace-client spells it (see plugins/README.md):
+ * REDHAT_BUGZILLA_PRODUCT else NAME, REDHAT_BUGZILLA_PRODUCT_VERSION else VERSION_ID cut at a space,
+ * "Fedora"→"fedora" ("Rawhide"→"rawhide"), "Red Hat Enterprise Linux"→"rhel", i586/i686→i386. */
+static int abrt_release_id(const char *os_info, const char *arch, char **ret)
+{
+        _cleanup_free_ char *name = os_release_value(os_info, "REDHAT_BUGZILLA_PRODUCT"),
+                            *version = os_release_value(os_info, "REDHAT_BUGZILLA_PRODUCT_VERSION");
+
+        if (!name)
+                name = os_release_value(os_info, "NAME");
+        if (!version)
+                version = os_release_value(os_info, "VERSION_ID");
+        if (!name || !version || !arch)
+                return -ENOENT;
+        version[strcspn(version, " ")] = '\0';
+        if (streq(name, "Fedora")) {
+                name[0] = 'f';
+                if (streq(version, "Rawhide"))
+                        version[0] = 'r';
+        } else if (streq(name, "Red Hat Enterprise Linux")) {
+                free(name);
+                if (!(name = strdup("rhel")))
+                        return -ENOMEM;
+        }
+        if (streq(arch, "i686") || streq(arch, "i586"))
+                arch = "i386";
+        return asprintf(ret, "%s-%s-%s", name, version, arch) < 0 ? -ENOMEM : 0;
 }
 
 int pipeline_detect_release(Pipeline *p, const char *os_release, const char *os_info, const char *package,
@@ -189,6 +317,19 @@ int pipeline_detect_release(Pipeline *p, const char *os_release, const char *os_
         for (size_t i = 0; !found && os_release && i < p->n_plugins; i++)
                 if (plugin_match_release(p->plugins[i], os_release, &version) >= 0)
                         found = p->plugins[i];
+        if (!found && os_info) {
+                /* The release id ABRT's client derives from os_info, read with clientrelease. */
+                _cleanup_free_ char *abrt_id = NULL;
+
+                if (abrt_release_id(os_info, arch, &abrt_id) >= 0)
+                        for (size_t i = 0; !found && i < p->n_plugins; i++) {
+                                _cleanup_free_ char *parsed_arch = NULL;
+
+                                if (plugin_parse_client_release(p->plugins[i], abrt_id, &version,
+                                                                &parsed_arch) >= 0)
+                                        found = p->plugins[i];
+                        }
+        }
         if (!found && os_info) {
                 _cleanup_free_ char *id = os_release_value(os_info, "ID"),
                                     *name = os_release_value(os_info, "NAME"),

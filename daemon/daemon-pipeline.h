@@ -31,6 +31,15 @@ void pipeline_done(Pipeline *p);
 /* The releases tasks can be retraced for: those the cache holds packages of. */
 int pipeline_supported_releases(Pipeline *p, char ***ret);
 
+/* The release ids /settings lists: for every synced release its spellings by clients (the plugin's
+ * clientrelease templates) that contain no space, the first template's first, then our own ids. */
+int pipeline_client_releases(Pipeline *p, char ***ret);
+/* Maps a release id as a client spells it ("TestOS-1-x86_64", "rhel-9.4-x86_64", ours) to the synced
+ * release it names (*ret_release). -ENOENT with *ret_message saying why: a release that a plugin
+ * reads but that was never synced names the retrace-server-reposync to run; any other lists the
+ * supported releases. */
+int pipeline_map_release(Pipeline *p, const char *id, char **ret_release, char **ret_message);
+
 /* Runs one task (a TaskRunFunc for the queue): analyze, prepare, run gdb (crash for a vmcore) in the
  * sandbox, collect. Results go to SaveDir/<id>/results/{log,backtrace,exploitable,…}; the status to
  * the store. When the

@@ -94,7 +94,13 @@ static void hook_task_delete(void *userdata, uint64_t id, const char *how)
 static int hook_supported_releases(void *userdata, char ***ret)
 {
         Daemon *d = userdata;
-        return pipeline_supported_releases(&d->pipeline, ret);
+        return pipeline_client_releases(&d->pipeline, ret);
+}
+
+static int hook_release_lookup(void *userdata, const char *id, char **ret_release, char **ret_message)
+{
+        Daemon *d = userdata;
+        return pipeline_map_release(&d->pipeline, id, ret_release, ret_message);
 }
 
 static int hook_package_known(void *userdata, const char *nvr, const char *arch, const char *release,
@@ -347,6 +353,7 @@ static int setup(Daemon *d, const char *listen_override)
                 .task_created = hook_task_created,
                 .task_delete = hook_task_delete,
                 .supported_releases = hook_supported_releases,
+                .release_lookup = hook_release_lookup,
                 .package_known = hook_package_known,
                 .root_counts = hook_root_counts,
                 .save_dirfd = -EBADF,

@@ -41,6 +41,7 @@ Plugin *plugin_free(Plugin *p)
         free(p->gdb_package);
         free(p->gdb_executable);
         free(p->crash_package);
+        strv_free(p->client_releases);
         strv_free(p->gpgkeys);
         return mfree(p);
 }
@@ -155,6 +156,102 @@ int plugin_guess_release(const Plugin *p, const char *release_tag, char **ret)
 bool plugin_has_version(const Plugin *p, const char *version)
 {
         return strv_contains(p->versions, version);
+}
+
+#define CLIENT_RELEASE_CHARS NAME_CHARS " $"
+#define VERSION_WORD_CHARS   "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_"
+
+static const char *client_variable(const char *c, const char **ret_name)
+{
+        static const char *const names[] = { "$VER", "$MINOR", "$ARCH" };
+
+        for (size_t i = 0; i < ELEMENTSOF(names); i++)
+                if (string_startswith(c, names[i])) {
+                        *ret_name = names[i];
+                        return c + strlen(names[i]);
+                }
+        return NULL;
+}
+
+int plugin_client_release(const char *t, const char *version, const char *arch, char **ret)
+{
+        _cleanup_free_ char *out = NULL;
+        size_t len = 0;
+        FILE *f = open_memstream(&out, &len);
+
+        if (!f)
+                return -ENOMEM;
+        for (const char *c = t; *c;) {
+                const char *name, *next = client_variable(c, &name);
+
+                if (!next) {
+                        fputc(*c++, f);
+                        continue;
+                }
+                fputs(streq(name, "$VER") ? version : streq(name, "$ARCH") ? arch : "", f);
+                c = next;
+        }
+        if (fclose(f) != 0)
+                return -ENOMEM;
+        *ret = TAKE_PTR(out);
+        return 0;
+}
+
+/* Matches one template against id: literal characters exactly, $VER and $ARCH a word of letters,
+ * digits and '_' ($VER twice must be the same word), $MINOR any number of ".N". */
+static int client_release_match(const char *t, const char *id, char **ret_version, char **ret_arch)
+{
+        _cleanup_free_ char *version = NULL, *arch = NULL;
+        const char *c = t, *s = id;
+
+        while (*c) {
+                const char *name, *next = client_variable(c, &name);
+                size_t n;
+
+                if (!next) {
+                        if (*s++ != *c++)
+                                return -ENOENT;
+                        continue;
+                }
+                c = next;
+                if (streq(name, "$MINOR")) {
+                        while (s[0] == '.' && s[1] >= '0' && s[1] <= '9') {
+                                s++;
+                                s += strspn(s, "0123456789");
+                        }
+                        continue;
+                }
+                n = strspn(s, VERSION_WORD_CHARS);
+                if (n == 0)
+                        return -ENOENT;
+                if (streq(name, "$ARCH")) {
+                        if (arch && (strlen(arch) != n || strncmp(arch, s, n) != 0))
+                                return -ENOENT;
+                        if (!arch && !(arch = strndup(s, n)))
+                                return -ENOMEM;
+                } else {
+                        if (version && (strlen(version) != n || strncmp(version, s, n) != 0))
+                                return -ENOENT;
+                        if (!version && !(version = strndup(s, n)))
+                                return -ENOMEM;
+                }
+                s += n;
+        }
+        if (*s != '\0' || !version || !arch)
+                return -ENOENT;
+        *ret_version = TAKE_PTR(version);
+        *ret_arch = TAKE_PTR(arch);
+        return 0;
+}
+
+int plugin_parse_client_release(const Plugin *p, const char *id, char **ret_version, char **ret_arch)
+{
+        STRV_FOREACH (t, p->client_releases) {
+                int r = client_release_match(*t, id, ret_version, ret_arch);
+                if (r != -ENOENT)
+                        return r;
+        }
+        return -ENOENT;
 }
 
 /* ---- parsing */
@@ -307,7 +404,31 @@ static int parse_plugin_section(ParseContext *ctx, const IniSection *s, Plugin *
                         r = take_string(ctx, e, &p->gdb_executable);
                 } else if (streq(e->key, "crash_package"))
                         r = take_string(ctx, e, &p->crash_package);
-                else if (streq(e->key, "gpgcheck"))
+                else if (streq(e->key, "clientrelease")) {
+                        strv_free(p->client_releases);
+                        p->client_releases = NULL;
+                        r = strv_split(e->value, ",", &p->client_releases);
+                        if (r < 0)
+                                return r;
+                        STRV_FOREACH (t, p->client_releases) {
+                                const char *name;
+                                bool ver = false, arch = false;
+
+                                string_strip(*t);
+                                for (const char *c = *t; *c; c++)
+                                        if (*c == '$' && client_variable(c, &name)) {
+                                                ver = ver || streq(name, "$VER");
+                                                arch = arch || streq(name, "$ARCH");
+                                        } else if (*c == '$' || !strchr(CLIENT_RELEASE_CHARS, *c))
+                                                return ini_error(ctx->error, ctx->ini->filename, e->line,
+                                                                 "clientrelease '%s' may only use letters, "
+                                                                 "digits, ' _ . -', $VER, $MINOR and $ARCH",
+                                                                 *t);
+                                if (!ver || !arch)
+                                        return ini_error(ctx->error, ctx->ini->filename, e->line,
+                                                         "clientrelease '%s' needs $VER and $ARCH", *t);
+                        }
+                } else if (streq(e->key, "gpgcheck"))
                         r = take_bool(ctx, e, &p->gpgcheck);
                 else if (streq(e->key, "gpgkey"))
                         r = take_keys(ctx, e, &p->gpgkeys);
@@ -328,6 +449,18 @@ static int parse_plugin_section(ParseContext *ctx, const IniSection *s, Plugin *
         if (strv_length(p->versions) == 0)
                 return ini_error(ctx->error, ctx->ini->filename, ini_section_find(s, "versionlist")->line,
                                  "versionlist is empty");
+
+        if (strv_length(p->client_releases) == 0) {
+                _cleanup_free_ char *t = NULL;
+
+                strv_free(p->client_releases);
+                p->client_releases = NULL;
+                if (asprintf(&t, "%s-$VER-$ARCH", p->distribution) < 0)
+                        return -ENOMEM;
+                r = strv_extend(&p->client_releases, t);
+                if (r < 0)
+                        return r;
+        }
 
         r = compile_regex(ctx, abrt, &p->abrt_re);
         if (r < 0)

@@ -31,6 +31,8 @@ typedef struct Plugin {
         char *gdb_package;
         char *gdb_executable;
         char *crash_package;
+        char **client_releases; /* clientrelease: release ids as ABRT's client spells them ($VER, $MINOR,
+                                   $ARCH) */
         bool gpgcheck;
         char **gpgkeys;
         PluginRepo *repos;
@@ -63,3 +65,11 @@ int plugin_match_release(const Plugin *p, const char *text, char **ret);
 /* Applies guessparser to a package release tag ("1.fc38" → "38"); -ENOENT when no match. */
 int plugin_guess_release(const Plugin *p, const char *release_tag, char **ret);
 bool plugin_has_version(const Plugin *p, const char *version);
+
+/* The release id that the template t (one of p->client_releases) gives for version and arch; $MINOR
+ * expands to nothing. Pure. */
+int plugin_client_release(const char *t, const char *version, const char *arch, char **ret);
+/* Reads a release id spelled as ABRT's client does ("TestOS-1-x86_64", "Red Hat Enterprise Linux
+ * 9-9.4-x86_64") with the plugin's clientrelease templates: *ret_version and *ret_arch of the release
+ * (the version need not be in versionlist). -ENOENT when no template matches. Pure. */
+int plugin_parse_client_release(const Plugin *p, const char *id, char **ret_version, char **ret_arch);

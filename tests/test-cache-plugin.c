@@ -1,8 +1,10 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
+#include <errno.h>
 #include <stdlib.h>
 
 #include "cache-plugin.h"
 #include "common-macro.h"
+#include "common-string.h"
 #include "tests.h"
 
 static const char fedora[] =
@@ -95,6 +97,8 @@ TEST(errors)
 {
         expect_error(HEAD "[repo r]\nmirrors = x\nfoo = 1\n", "p.conf:11: unknown key 'foo' in [repo r]");
         expect_error(HEAD "[repo r]\n", "p.conf:9: [repo r] has no mirrors");
+        expect_error(HEAD "clientrelease = Foo-$VER\n[repo r]\nmirrors = x\n",
+                     "p.conf:9: clientrelease 'Foo-$VER' needs $VER and $ARCH");
         expect_error(HEAD "[repo r]\nmirrors = gopher://x\n",
                      "p.conf:10: mirror 'gopher://x' has an unsupported scheme");
         expect_error(HEAD "[repo r]\nmirrors = x/$RELEASEVER\n",
@@ -145,5 +149,67 @@ TEST(shipped_plugins)
         }
 }
 
+/* The release ids ABRT 2.15's client derives from each distribution's os-release as shipped. */
+TEST(client_release)
+{
+        const char *src = getenv("RETRACE_SOURCE_DIR");
+        static const struct {
+                const char *plugin, *id, *version, *arch;
+        } cases[] = {
+                { "testos", "TestOS-1-x86_64", "1", "x86_64" },
+                { "testos", "testos-2-x86_64", "2", "x86_64" },
+                { "fedora", "fedora-40-x86_64", "40", "x86_64" },
+                { "fedora", "fedora-41-i386", "41", "i386" },
+                { "centos-stream", "CentOS Stream-9-x86_64", "9", "x86_64" },
+                { "centos-stream", "centos-stream-10-aarch64", "10", "aarch64" },
+                { "rhel", "Red Hat Enterprise Linux 9-9.4-x86_64", "9", "x86_64" },
+                { "rhel", "Red Hat Enterprise Linux 10-10.1-x86_64", "10", "x86_64" },
+                { "rhel", "rhel-8.10-x86_64", "8", "x86_64" },
+                { "rhel", "rhel-9-x86_64", "9", "x86_64" },
+        };
+        static const struct {
+                const char *plugin, *id;
+        } refused[] = {
+                { "testos", "TESTOS-1-x86_64" },  { "testos", "TestOS-1-" },
+                { "fedora", "Fedora-40-x86_64" }, { "rhel", "Red Hat Enterprise Linux 9-8.4-x86_64" },
+                { "rhel", "rhel-9.x-x86_64" },    { "centos-stream", "CentOS Stream-9-x86_64 " },
+        };
+
+        if (!src)
+                test_skip("RETRACE_SOURCE_DIR is not set (run through meson test)");
+        for (size_t i = 0; i < ELEMENTSOF(cases) + ELEMENTSOF(refused); i++) {
+                bool ok = i < ELEMENTSOF(cases);
+                const char *name = ok ? cases[i].plugin : refused[i - ELEMENTSOF(cases)].plugin;
+                const char *id = ok ? cases[i].id : refused[i - ELEMENTSOF(cases)].id;
+                _cleanup_(plugin_freep) Plugin *p = NULL;
+                _cleanup_free_ char *path = NULL, *version = NULL, *arch = NULL;
+
+                ASSERT_TRUE(asprintf(&path, "%s/plugins/%s.conf", src, name) > 0);
+                ASSERT_OK(plugin_load(path, &p, NULL));
+                if (!ok) {
+                        ASSERT_EQ(plugin_parse_client_release(p, id, &version, &arch), -ENOENT);
+                        continue;
+                }
+                ASSERT_OK(plugin_parse_client_release(p, id, &version, &arch));
+                ASSERT_STREQ(version, cases[i].version);
+                ASSERT_STREQ(arch, cases[i].arch);
+        }
+}
+
+TEST(client_release_template)
+{
+        _cleanup_free_ char *id = NULL, *error = NULL;
+        _cleanup_(plugin_freep) Plugin *p = NULL;
+
+        ASSERT_OK(
+                plugin_client_release("Red Hat Enterprise Linux $VER-$VER$MINOR-$ARCH", "9", "x86_64", &id));
+        ASSERT_STREQ(id, "Red Hat Enterprise Linux 9-9-x86_64");
+        p = parse(fedora, &error);
+        ASSERT_TRUE(p);
+        ASSERT_TRUE(strv_length(p->client_releases) == 1);
+        ASSERT_STREQ(p->client_releases[0], "fedora-$VER-$ARCH");
+}
+
 DEFINE_TEST_MAIN(TEST_ENTRY(parse_fedora), TEST_ENTRY(expand), TEST_ENTRY(errors),
-                 TEST_ENTRY(shipped_plugins))
+                 TEST_ENTRY(shipped_plugins), TEST_ENTRY(client_release),
+                 TEST_ENTRY(client_release_template))

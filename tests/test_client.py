@@ -37,7 +37,7 @@ def test_batch_problem_directory_and_task_commands():
         rt.check(r.returncode == 0, f"batch failed ({r.returncode}):\n{r.stdout}\n{r.stderr}")
         out = r.stdout
         rt.check("Retrace job finished successfully" in out, out)
-        crashing = out.split("Crashing thread:", 1)[1].split("All threads:", 1)[0]
+        crashing = rt.crashing_thread_block(out)
         for frame in c["frames"]:
             rt.check(f"{frame['function']} (" in crashing and f"{frame['file']}:{frame['line']}" in crashing,
                      f"frame {frame} missing:\n{crashing}")
@@ -50,6 +50,31 @@ def test_batch_problem_directory_and_task_commands():
         rt.check(log.returncode == 0 and "Retrace took" in log.stdout, log.stdout + log.stderr)
         bad = client(srv, "backtrace", "--task", task, "--password", "wrong")
         rt.check(bad.returncode == 1 and "403" in bad.stderr, bad.stderr)
+
+
+def test_fast_task_seen_quickly():
+    """Without --status-delay the client polls from 0.25 s doubling: a task of a few seconds is seen
+    about when it finishes, not at the next 10 s poll."""
+    import json
+    import time
+    with ENV.server() as srv:
+        srv.start(ready_path="settings")
+        env = dict(os.environ, RETRACE_SERVER_URI=srv.base_url)
+        env.pop("ABRT_STATUS_DELAY", None)
+        start = time.monotonic()
+        r = subprocess.run([CLIENT, "batch", "--dir", os.path.join(TOS, "crashes", "r1-null")],
+                           capture_output=True, text=True, env=env, timeout=300)
+        elapsed = time.monotonic() - start
+        rt.check(r.returncode == 0, f"batch failed ({r.returncode}):\n{r.stdout}\n{r.stderr}")
+        task = r.stdout.split("Task Id: ")[1].split()[0]
+        password = r.stdout.split("Task Password: ")[1].split()[0]
+        st, _, body = rt.http_get(f"{srv.base_url}{task}/status", {"X-Task-Password": password})
+        info = json.loads(body)
+        took = info["finished"] - info["created"]
+        # the poll after the finish comes at most one interval (≤ the time waited so far) later
+        rt.check(elapsed <= 2 * took + 2.5 and (took > 4 or elapsed < 9.5),
+                 f"the client took {elapsed:.1f} s for a task of {took} s")
+        print(f"   task took {took} s, the client {elapsed:.1f} s")
 
 
 def test_batch_bare_core():
@@ -200,7 +225,7 @@ def test_https_and_insecure():
 
 
 try:
-    rt.run_tests([test_batch_coredumpctl_entry, test_https_and_insecure, test_batch_problem_directory_and_task_commands, test_batch_bare_core, test_progress_on_a_terminal,
+    rt.run_tests([test_fast_task_seen_quickly, test_batch_coredumpctl_entry, test_https_and_insecure, test_batch_problem_directory_and_task_commands, test_batch_bare_core, test_progress_on_a_terminal,
                   test_failure_prints_the_log, test_unsupported_release_is_refused])
 finally:
     ENV.cleanup()

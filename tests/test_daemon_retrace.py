@@ -6,6 +6,8 @@ libraries comes back FINISHED_SUCCESS with the right frames (function, file, lin
 thread; the upload formats; the failure path (unknown release); the statistics."""
 
 import os
+import time
+import re
 
 import retrace_test as rt
 from daemon_helpers import DaemonEnv, post, wait_finished
@@ -22,7 +24,7 @@ def frames_of(section):
     import re
     out = []
     for line in section.splitlines():
-        m = re.match(r"^#\d+\s+(?:0x[0-9a-f]+ in )?(\S+?) \(.*?\)(?: at (\S+):(\d+))?", line)
+        m = re.match(r"^#\d+\s+(?:0x[0-9a-f]+ in )?(\S+?) \(.*\)(?: at (\S+):(\d+))?", line)
         if m:
             out.append((m.group(1), os.path.basename(m.group(2)) if m.group(2) else None,
                         int(m.group(3)) if m.group(3) else None))
@@ -30,6 +32,8 @@ def frames_of(section):
 
 
 def in_order(frames, expected):
+    if not expected:
+        return True
     i = 0
     for f in frames:
         e = expected[i]
@@ -46,7 +50,7 @@ def retrace(srv, archive, ctype):
     rt.check(st == 201, f"{archive}: {st} {body!r}")
     status, seen = wait_finished(srv.base_url, h["X-Task-Id"], h["X-Task-Password"])
     results = {}
-    for what in ("backtrace", "log", "exploitable"):
+    for what in ("backtrace", "log", "exploitable", "backtrace.json"):
         code, _, b = rt.http_get(f"{srv.base_url}{h['X-Task-Id']}/{what}", {"X-Task-Password": h["X-Task-Password"]})
         results[what] = b.decode(errors="replace") if code == 200 else None
     return status, seen, results
@@ -61,18 +65,46 @@ def test_every_crash():
             rt.check(status == "FINISHED_SUCCESS", f"{crash['name']}: {status}\n{res['log']}")
             rt.check(seen[-1] == "Retrace job finished successfully", seen)
             bt = res["backtrace"]
-            rt.check(bt and "Crashing thread:" in bt, f"{crash['name']}: no backtrace")
-            crashing = bt.split("Crashing thread:", 1)[1].split("\nAll threads:", 1)[0]
+            rt.check(bt and "All threads:" in bt, f"{crash['name']}: no backtrace")
+            rt.check(not rt.backtrace_layout_problems(bt),
+                     f"{crash['name']}: lines satyr would misread: {rt.backtrace_layout_problems(bt)}")
+            crashing = rt.crashing_thread_block(bt)
             frames = frames_of(crashing)
             rt.check(in_order(frames, crash["frames"]),
                      f"{crash['name']}: expected {crash['frames']}\nin the crashing thread:\n{crashing}")
             rt.check("Shared libraries:" in bt and "Registers:" in bt, f"{crash['name']}: sections missing")
             if crash["threads"] > 1:
                 rt.check(bt.count("\nThread ") >= crash["threads"], f"{crash['name']}: threads missing:\n{bt}")
+            import json
+            rt.check(res["backtrace.json"], f"{crash['name']}: no backtrace.json")
+            doc = json.loads(res["backtrace.json"])
+            rt.check(not rt.backtrace_json_problems(doc),
+                     f"{crash['name']}: backtrace.json: {rt.backtrace_json_problems(doc)}")
+            jthread = [t for t in doc["threads"] if t["crashing"]][0]
+            jframes = [(f["function"], f["file"] and os.path.basename(f["file"]), f["line"])
+                       for f in jthread["frames"]]
+            rt.check(in_order(jframes, crash["frames"]), f"{crash['name']}: backtrace.json frames {jframes[:20]}")
+            rt.check(len(doc["threads"]) >= crash["threads"], f"{crash['name']}: {len(doc['threads'])} threads")
+            rt.check(doc["signal_name"] == crash["signal"], f"{crash['name']}: {doc['signal_name']}")
+            rt.check(isinstance(doc["resolution"], dict), f"{crash['name']}: resolution {doc['resolution']}")
+            if crash.get("min_frames"):
+                rt.check(jthread["frames_cut"] and len(jthread["frames"]) == 2048, f"{crash['name']}: not cut")
             ex = res["exploitable"]
-            rt.check(ex and ex.startswith("Likely crash reason: ") and "Exploitable rating (0-9 scale): " in ex, ex)
-            if crash["signal"] == "SIGSEGV":
+            rt.check(ex and ex.startswith("Likely crash reason: "), ex)
+            # ABRT's client reads the number after the last ':' of the text.
+            last = ex.rstrip("\n").splitlines()[-1]
+            m = re.fullmatch(r"Exploitable rating \(0-9 scale\): (\d)", last)
+            rt.check(m and ex.endswith(last + "\n") and int(ex.rsplit(":", 1)[1]) == int(m.group(1)), ex)
+            rt.check(int(m.group(1)) >= crash.get("min_rating", 0), f"{crash['name']}: {ex}")
+            if crash["signal"] == "SIGSEGV" and crash.get("kind") in ("null", "threads"):
                 rt.check("NULL pointer dereference" in ex, ex)
+            if crash.get("min_frames"):
+                rt.check(crashing.count("\n#") <= 2048 and "More stack frames follow" in bt,
+                         f"{crash['name']}: frames not capped: {crashing.count(chr(10) + '#')} frames, "
+                         f"end of the backtrace:\n{bt[-3000:]}")
+            for pf in crash.get("python_frames", []):
+                rt.check(f'File "{pf["file"]}", line {pf["line"]}, in {pf["function"]}' in bt,
+                         f"{crash['name']}: Python frame {pf} missing:\n{bt[-4000:]}")
             if crash["name"].endswith("-abort"):
                 rt.check("Abort message:" in bt and "Assertion" in bt, f"no abort message:\n{bt}")
             log = res["log"]
@@ -81,6 +113,42 @@ def test_every_crash():
                 rt.check(line.startswith("[") and line[20:25] in ("] [I]", "] [W]", "] [E]", "] [D]"), line)
             print(f"   {crash['name']} ({ext}): {len(frames)} frames in the crashing thread, "
                   f"statuses {' → '.join(seen)}")
+
+
+def test_abrt_215_client():
+    """Every TestOS crash through a client that talks exactly as ABRT 2.15's abrt-retrace-client:
+    its release id ("TestOS-1-x86_64", capitalised as os-release's NAME), its strcmp against
+    supported_releases, /checkpackage with that id, tar | xz -2, its headers, puts() of the status,
+    the rating after the last ':' of /exploitable."""
+    import json
+    with ENV.server() as srv:
+        srv.start(ready_path="settings")
+        for crash in MANIFEST["crashes"]:
+            d = os.path.join(TOS, "crashes", crash["name"])
+            start = time.monotonic()
+            res = rt.abrt215_retrace(srv.base_url, d)
+            took = time.monotonic() - start
+            rt.check(res["release_id"] == f"TestOS-{crash['name'][1]}-x86_64", res["release_id"])
+            rt.check(res["status"] == "FINISHED_SUCCESS", f"{crash['name']}: {res}")
+            rt.check(res["statuses"][-1] == "Retrace job finished successfully", res["statuses"])
+            bt = res["backtrace"]
+            rt.check(not rt.backtrace_layout_problems(bt),
+                     f"{crash['name']}: lines satyr would misread: {rt.backtrace_layout_problems(bt)}")
+            last = res["exploitable"].rstrip("\n").splitlines()[-1]
+            rt.check(re.fullmatch(r"Exploitable rating \(0-9 scale\): \d", last), res["exploitable"])
+            rt.check(res["rating"] is not None and res["rating"] >= crash.get("min_rating", 0),
+                     f"{crash['name']}: rating {res['rating']}")
+            rt.check(res["saved_exploitable"] == (res["rating"] >= 4), res)
+            for pf in crash.get("python_frames", []):
+                rt.check(f'File "{pf["file"]}", line {pf["line"]}, in {pf["function"]}' in bt,
+                         f"{crash['name']}: Python frame {pf} missing")
+            st, _, body = rt.http_get(f"{srv.base_url}{res['task']}/backtrace.json")
+            rt.check(st == 403, f"backtrace.json without the password: {st}")
+            print(f"   {crash['name']}: {res['release_id']}, rating {res['rating']}, {took:.1f} s")
+        # the 32-entry rule of the old client
+        many = " ".join(f"r{i}" for i in range(40))
+        rt.check(rt.abrt215_supported_releases(f"supported_releases {many}")[31] == " ".join(
+            f"r{i}" for i in range(31, 40)), "32nd entry")
 
 
 def test_unknown_release_fails_with_advice():
@@ -101,6 +169,16 @@ def test_unknown_release_fails_with_advice():
         rt.check("Unknown release 'Plan 9 release 4 (Labs)'" in log and "testos-1-x86_64" in log, log)
         st, _, _ = rt.http_get(f"{srv.base_url}{h['X-Task-Id']}/backtrace", {"X-Task-Password": h["X-Task-Password"]})
         rt.check(st == 404, f"a failed task has a backtrace: {st}")
+        # a release the plugin reads but that was never synced: which reposync to run
+        members[2] = ("package", b"crashy-1.0-1.tos3")
+        members[3] = ("os_release", b"TestOS release 3 (Future)\n")
+        st, h, body = post(srv.port, tar_of(members))
+        rt.check(st == 201, f"{st} {body!r}")
+        status, _ = wait_finished(srv.base_url, h["X-Task-Id"], h["X-Task-Password"])
+        rt.check(status == "FINISHED_FAILURE", status)
+        st, _, log = rt.http_get(f"{srv.base_url}{h['X-Task-Id']}/log", {"X-Task-Password": h["X-Task-Password"]})
+        log = log.decode()
+        rt.check("not synced" in log and "retrace-server-reposync testos 3 x86_64" in log, log)
 
 
 def test_checkpackage_and_stats():
@@ -120,8 +198,24 @@ def test_checkpackage_and_stats():
         rt.check(st == 404, f"unknown package: {st}")
         st, _, _ = rt.http_get(srv.base_url + "checkpackage", {"X-Package-Arch": "x86_64"})
         rt.check(st == 403, f"missing X-Package-NVR: {st}")
+        # ABRT 2.15's client spells the release from os-release's NAME: "TestOS-1-x86_64"
         st, _, body = rt.http_get(srv.base_url + "settings")
-        rt.check(b"supported_releases testos-1-x86_64 testos-2-x86_64" in body, body)
+        rt.check(b"supported_releases TestOS-1-x86_64 TestOS-2-x86_64 testos-1-x86_64 testos-2-x86_64\n" in body,
+                 body)
+        st, h, _ = rt.http_get(srv.base_url + "checkpackage", {"X-Package-NVR": "crashy-1.0-2.tos1",
+                                                                "X-Package-Arch": "x86_64",
+                                                                "X-OS-Release": "TestOS-1-x86_64"})
+        rt.check(st == 302 and "Location" not in h, f"known package, client spelling: {st} {h}")
+        st, _, body = rt.http_get(srv.base_url + "checkpackage", {"X-Package-NVR": "crashy-1.0-2.tos1",
+                                                                   "X-Package-Arch": "x86_64",
+                                                                   "X-OS-Release": "TestOS-3-x86_64"})
+        rt.check(st == 404 and b"retrace-server-reposync testos 3 x86_64" in body, f"never synced: {st} {body}")
+        for release in ("Plan9-4-x86_64", "CentOS Stream-9-x86_64"):
+            st, _, body = rt.http_get(srv.base_url + "checkpackage", {"X-Package-NVR": "crashy-1.0-2.tos1",
+                                                                       "X-Package-Arch": "x86_64",
+                                                                       "X-OS-Release": release})
+            rt.check(st == 404 and b"not supported" in body and b"TestOS-1-x86_64 " in body,
+                     f"unsupported {release}: {st} {body}")
         st, _, body = rt.http_get(srv.base_url + "stats")
         stats = json.loads(body)
         total = stats["totals"][0]
@@ -146,6 +240,6 @@ def test_sandbox_found_beside_the_daemon():
 
 
 try:
-    rt.run_tests([test_sandbox_found_beside_the_daemon, test_every_crash, test_unknown_release_fails_with_advice, test_checkpackage_and_stats])
+    rt.run_tests([test_sandbox_found_beside_the_daemon, test_every_crash, test_abrt_215_client, test_unknown_release_fails_with_advice, test_checkpackage_and_stats])
 finally:
     ENV.cleanup()

@@ -104,7 +104,7 @@ def test_status_json_and_stages():
         rt.check(st == 404, f"unknown id: {st}")
         st, h, body = get(srv, tid, {"X-Task-Password": pw})
         rt.check(st == 200 and h["X-Task-Status"] == "FINISHED_SUCCESS" and
-                 body == b"Retrace job finished successfully\n", f"{st} {h} {body!r}")
+                 body == b"Retrace job finished successfully", f"{st} {h} {body!r}")
         # Restarting is for the task manager only.
         st, _, _ = post_path(srv, f"{tid}/restart", {"X-Task-Password": pw})
         rt.check(st == 404, f"restart with the task password: {st}")

@@ -28,11 +28,19 @@ class Roots(rt.TestosRoots):
 
 def gdb_backtrace(root, crash):
     r = rt.run_in_root(root, ["/usr/bin/gdb", "-nx", "-batch", "-ex", "set pagination off",
-                              "-ex", "info threads", "-ex", "bt", crash["executable"], "/tmp/coredump"],
+                              "-ex", "info threads", "-ex", "bt 100", *python_commands(crash),
+                              crash["executable"], "/tmp/coredump"],
                        timeout=300)
     rt.check(r.returncode == 0, f"gdb failed ({r.returncode}):\n{r.stdout}\n{r.stderr}")
     rt.check("Python not initialized" not in r.stderr + r.stdout, r.stderr)
     return r.stdout, r.stderr
+
+
+def python_commands(crash):
+    """py-bt through the gdb helper the python3-debuginfo package ships, for the Python crash."""
+    if not crash.get("python_frames"):
+        return []
+    return ["-ex", "source /usr/share/gdb/auto-load/usr/bin/python3.11-gdb.py", "-ex", "py-bt"]
 
 
 parse_frames = rt.parse_gdb_frames
@@ -49,7 +57,10 @@ def test_backtraces(roots):
         rt.check(matches(frames, crash["frames"]),
                  f"{crash['name']}: backtrace lacks the expected frames\nexpected:\n"
                  f"{describe(crash['frames'])}\ngot:\n{out}\n{err}")
-        if crash["signal"] == "SIGSEGV":
+        for pf in crash.get("python_frames", []):
+            rt.check(f'File "{pf["file"]}", line {pf["line"]}, in {pf["function"]}' in out,
+                     f"{crash['name']}: py-bt lacks {pf}:\n{out}\n{err}")
+        if crash["signal"] == "SIGSEGV" and crash["frames"] and crash.get("kind") != "wild-jump":
             top = frames[0]
             e = crash["frames"][0]
             rt.check((top["function"], top["line"]) == (e["function"], e["line"]),

@@ -48,8 +48,9 @@ def core_build_ids(core):
 def test_core_build_ids_are_testos_binaries():
     for crash in MANIFEST["crashes"]:
         with tempfile.TemporaryDirectory() as root:
-            non_system = [n for n in crash["packages"]
-                          if not n.startswith(("gdb-", "python3-libs-", "filesystem-"))]
+            # The interpreter's extension modules and libraries come from python3-libs and gdb.
+            non_system = [n for n in crash["packages"] if crash["kind"] == "python3"
+                          or not n.startswith(("gdb-", "python3-libs-", "filesystem-"))]
             rt.extract_rpms(root, [rt.testos_package_path(n) for n in non_system])
             pkg_ids = elf_build_ids(root)
             core = core_build_ids(os.path.join(TOS, "crashes", crash["name"], "coredump"))
@@ -65,7 +66,9 @@ def test_core_build_ids_are_testos_binaries():
                     rt.check(os.path.basename(pkg_ids[bid]) == os.path.basename(module),
                              f"{crash['name']}: {module} is {pkg_ids[bid]} in the packages")
             names = " ".join(core)
-            if crash["executable"] == "/usr/bin/crashy":
+            if crash["kind"] == "python3":
+                rt.check("_ctypes" in names, names)
+            elif crash["executable"] == "/usr/bin/crashy":
                 rt.check("libtoken.so" in names and "libparse.so" in names, names)
             else:
                 rt.check("libstdc++" in names, names)
@@ -74,8 +77,10 @@ def test_core_build_ids_are_testos_binaries():
 def test_problem_directories():
     for crash in MANIFEST["crashes"]:
         d = os.path.join(TOS, "crashes", crash["name"])
+        # What ABRT's ccpp hook writes and libreport needs (dd_opendir() refuses a directory without time).
         for f in ("coredump", "executable", "package", "os_release", "os_info", "architecture", "cmdline",
-                  "reason"):
+                  "reason", "time", "uid", "type", "analyzer", "count", "uuid", "duphash", "component",
+                  "pkg_name", "pkg_version", "pkg_release", "pkg_arch", "last_occurrence", "hostname"):
             rt.check(os.path.isfile(os.path.join(d, f)), f"{d}/{f} is missing")
         read = lambda f: open(os.path.join(d, f)).read()  # noqa: E731
         rt.check(read("os_release").strip() == MANIFEST["releases"][crash["release"]]["os_release"],
@@ -85,11 +90,13 @@ def test_problem_directories():
         rt.check(read("architecture") == "x86_64", read("architecture"))
         nvr = read("package")
         rt.check(f"{nvr}.x86_64" in crash["packages"], f"package {nvr} is not one the crash ran")
-        rt.check(re.fullmatch(r"[a-z+-]+-\d+\.\d+-\d+\.tos\d", nvr), nvr)
+        rt.check(re.fullmatch(r"[a-z0-9+-]+-\d+(\.\d+)+-\d+\.tos\d", nvr), nvr)
         with open(os.path.join(d, "coredump"), "rb") as f:
             head = f.read(18)
         rt.check(head[:4] == b"\x7fELF" and head[16] == 4, f"{d}/coredump is not an ELF core file")
         rt.check(crash["signal"] in read("reason"), read("reason"))
+        rt.check(read("time").isdigit() and read("count") == "1" and read("type") == "CCpp", d)
+        rt.check(re.fullmatch(r"[0-9a-f]{40}", read("duphash")) and read("uuid") == read("duphash"), d)
 
 
 def test_upload_archives():
@@ -113,6 +120,10 @@ def test_crash_kinds_present():
         rt.check(signals[f"r{dist}-abort"] == "SIGABRT", signals)
         rt.check(signals[f"r{dist}-cxx"] == "SIGABRT", signals)
         rt.check(signals[f"r{dist}-threads"] == "SIGSEGV", signals)
+    for name, sig in (("r1-wild-write", "SIGSEGV"), ("r1-wild-jump", "SIGSEGV"), ("r1-smash", "SIGABRT"),
+                      ("r1-recurse", "SIGSEGV"), ("r1-python", "SIGSEGV")):
+        rt.check(signals[name] == sig, signals)
+    rt.check(any(c["python_frames"] for c in MANIFEST["crashes"]), "no Python crash")
 
 
 rt.run_tests([test_core_build_ids_are_testos_binaries, test_problem_directories, test_upload_archives,

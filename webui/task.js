@@ -8,7 +8,8 @@
 const Task = { id: null, manager: false, timer: null, lastStage: null, backtrace: '', log: '' };
 
 const POLL_MS = 1000;
-const SECTION_HEADERS = ['Crashing thread:', 'All threads:', 'Abort message:', 'Shared libraries:', 'Registers:',
+const SECTION_HEADERS = ['Crashing thread:', 'All threads:', 'Python stack of the crashing thread:', 'Abort message:',
+                         'Shared libraries:', 'Registers:',
                          'Disassembly around the crashing instruction:'];
 // The sections of a vmcore result (daemon/daemon-crash.c), in their order.
 const KERNEL_SECTION = /^(Panicking task|System|Kernel log(?: \(.*\))?|Active tasks \(bt -a\)|Processes \(ps\)|Memory \(kmem -i\)|Modules \(mod\)):$/;
@@ -98,10 +99,17 @@ async function fetchResult(name) {
 }
 
 async function loadResults(st) {
-  const [bt, ex, log] = await Promise.all([fetchResult('backtrace'), fetchResult('exploitable'), fetchResult('log')]);
+  const [bt, ex, log, json] = await Promise.all([fetchResult('backtrace'), fetchResult('exploitable'),
+                                                  fetchResult('log'), fetchResult('backtrace.json')]);
+  let data = null;
+  try {
+    data = json !== null ? JSON.parse(json) : null;
+  } catch (e) {
+    data = null;
+  }
   if (bt !== null) {
     Task.backtrace = bt;
-    renderBacktrace(bt, st.type === 2 || st.type === 4);
+    renderBacktrace(bt, st.type === 2 || st.type === 4, data);
     document.getElementById('backtrace-section').hidden = false;
   }
   if (ex !== null) {
@@ -165,6 +173,8 @@ function splitSections(text) {
     if (SECTION_HEADERS.includes(line)) {
       current = line.slice(0, -1);
       sections[current] = [];
+    } else if (line.startsWith('Crashing thread: ')) {
+      sections['Crashing thread'] = [line.slice('Crashing thread: '.length)];
     } else {
       sections[current].push(line);
     }
@@ -210,20 +220,69 @@ function renderKernel(out, text) {
   out.append(RT.el('details', {}, RT.el('summary', {}, 'The whole result as text'), RT.el('pre', {}, text)));
 }
 
-function renderBacktrace(text, kernel) {
+// backtrace.json (daemon/README.md) gives the structure: threads, frames, the crashing thread. The
+// text adds only what the data leaves out, each frame's arguments and locals, found by thread number
+// and frame index.
+function dataFrames(thread, textFrames) {
+  const byIndex = new Map(textFrames.map((f) => [String(f.n), f]));
+  return thread.frames.map((f) => {
+    const t = byIndex.get(String(f.index));
+    return { n: String(f.index), address: f.address || '', func: f.function || '??', args: t ? t.args : '',
+             file: f.file || '', line: f.line === null ? '' : String(f.line), lib: f.module || '',
+             locals: t ? t.locals : [] };
+  });
+}
+
+function renderBacktraceData(out, text, sec, data) {
+  const blocks = new Map();
+  for (const b of (sec['All threads'] || '').split(/\n(?=Thread \d+ )/)) {
+    const m = /^Thread (\d+) /.exec(b);
+    if (m) blocks.set(Number(m[1]), parseFrames(b));
+  }
+  if (sec.preamble) out.append(RT.el('pre', { class: 'preamble' }, sec.preamble));
+  const crashing = data.threads.find((t) => t.crashing) || data.threads[0];
+  const title = (t) => 'Thread ' + t.number + (t.lwp !== null ? ' (LWP ' + t.lwp + ')' : '') +
+    (t.crashing ? ' — crashed' : '') + (t.frames_cut ? ' — frames cut at the limit' : '');
+  out.append(RT.el('h3', {}, 'Crashing thread'));
+  if (data.signal_name) {
+    out.append(RT.el('p', {}, data.signal_name + (data.fault_address ? ' at ' + data.fault_address : '')));
+  }
+  out.append(frameTable(dataFrames(crashing, blocks.get(crashing.number) || []),
+                        'Frames of the crashing thread, innermost first'));
+  if (sec['Abort message'])
+    out.append(RT.el('h3', {}, 'Abort message'), RT.el('pre', {}, sec['Abort message']));
+  out.append(RT.el('h3', {}, 'All threads (' + data.threads.length + ')'));
+  for (const t of data.threads)
+    out.append(RT.el('details', { class: 'thread' }, RT.el('summary', {}, title(t)),
+                     frameTable(dataFrames(t, blocks.get(t.number) || []), title(t))));
+  for (const k of ['Python stack of the crashing thread', 'Shared libraries', 'Registers',
+                   'Disassembly around the crashing instruction'])
+    if (sec[k]) out.append(RT.el('details', {}, RT.el('summary', {}, k), RT.el('pre', {}, sec[k])));
+  out.append(RT.el('details', {}, RT.el('summary', {}, 'The whole backtrace as text'), RT.el('pre', {}, text)));
+}
+
+function renderBacktrace(text, kernel, data) {
   const out = RT.clear(document.getElementById('backtrace'));
   if (kernel && /^Panic: /.test(text)) {
     renderKernel(out, text);
     return;
   }
   const sec = splitSections(text);
-  if (kernel || !('Crashing thread' in sec)) {
+  if (!kernel && data && Array.isArray(data.threads) && data.threads.length) {
+    renderBacktraceData(out, text, sec, data);
+    return;
+  }
+  if (kernel || !('Crashing thread' in sec || 'All threads' in sec)) {
     out.append(RT.el('pre', { class: 'raw' }, text));
     return;
   }
   if (sec.preamble) out.append(RT.el('pre', { class: 'preamble' }, sec.preamble));
+  // "Crashing thread: N (…)" names the thread; its frames are in the "Thread N (…)" block of All threads.
+  const crashing = /^(\d+) /.exec(sec['Crashing thread'] || '');
+  const blocks = (sec['All threads'] || '').split(/\n(?=Thread \d+ )/);
+  const own = blocks.find((b) => crashing && b.startsWith('Thread ' + crashing[1] + ' ')) || blocks[0] || '';
   out.append(RT.el('h3', {}, 'Crashing thread'));
-  out.append(frameTable(parseFrames(sec['Crashing thread']), 'Frames of the crashing thread, innermost first'));
+  out.append(frameTable(parseFrames(own), 'Frames of the crashing thread, innermost first'));
   if (sec['Abort message'])
     out.append(RT.el('h3', {}, 'Abort message'), RT.el('pre', {}, sec['Abort message']));
   if (sec['All threads']) {

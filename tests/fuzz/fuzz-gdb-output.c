@@ -7,6 +7,7 @@
 #include "common-macro.h"
 #include "daemon-exploitable.h"
 #include "daemon-gdb.h"
+#include "daemon-gdb-frames.h"
 #include "fuzz.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -22,6 +23,22 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                 return 0;
         if (gdb_result_format_backtrace(r, &bt) < 0 || !bt)
                 abort();
+        {
+                _cleanup_free_ char *json = NULL;
+                GdbFrame f;
+
+                /* every line as a frame line; the threads and the JSON result */
+                for (const char *l = copy; *l;) {
+                        size_t n = strcspn(l, "\n");
+
+                        if (gdb_frame_parse(l, n, &f) >= 0)
+                                gdb_frame_done(&f);
+                        l += n + (l[n] == '\n');
+                }
+                r->max_frames = 3;
+                if (gdb_backtrace_json(r, NULL, r->signal, 3, copy, &json) < 0 || !json)
+                        abort();
+        }
         gdb_result_exploit_input(r, &in);
         if (exploit_format(&in, &ex) < 0 || !strstr(ex, "Exploitable rating (0-9 scale): "))
                 abort();

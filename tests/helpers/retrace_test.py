@@ -263,6 +263,8 @@ def parse_gdb_frames(text):
 
 def frames_match(frames, expected):
     """True when expected appears in frames in order (function, file and line all equal)."""
+    if not expected:
+        return True
     i = 0
     for f in frames:
         e = expected[i]
@@ -380,3 +382,200 @@ def run_tests(tests):
 
 def file_mode_is_readonly(path):
     return not (os.stat(path).st_mode & (stat.S_IWUSR | stat.S_IWGRP | stat.S_IWOTH))
+
+
+# ---------------------------------------------------------------- backtrace layout (satyr's reading)
+
+def crashing_thread_block(bt):
+    """The frames of the crashing thread: the "Thread N (…)" block of "All threads:" whose number the
+    "Crashing thread: N (…)" line names (the first block when there is no such line)."""
+    m = re.search(r"^Crashing thread: (\d+) ", bt, re.M)
+    blocks = re.split(r"^(?=Thread \d+ )", bt.split("\nAll threads:\n", 1)[-1], flags=re.M)
+    blocks = [b for b in blocks if b.startswith("Thread ")]
+    for b in blocks:
+        if not m or b.startswith(f"Thread {m.group(1)} "):
+            return re.split(r"\n\n(?=[A-Z][^\n]*:\n)", b, maxsplit=1)[0]
+    return ""
+
+
+def backtrace_layout_problems(bt):
+    """Lines that break satyr's reading of a backtrace as plain gdb output: a "#N" line outside the
+    "Thread N (…)" blocks of "All threads:" (except one "#0" in gdb's preamble), or a line starting
+    with "Thread" outside them. [] when the layout is right."""
+    problems, where, preamble_frames = [], "preamble", 0
+    for line in bt.splitlines():
+        if line == "All threads:":
+            where = "threads"
+            continue
+        if where == "preamble" and line.startswith("Crashing thread:"):
+            where = "outside"
+        elif where == "threads" and not line.startswith("Thread ") and re.fullmatch(r"[A-Z][^=#]*:", line):
+            where = "outside"  # the next section's title
+        if line.startswith("#"):
+            if where == "preamble" and line.startswith("#0 ") and preamble_frames == 0:
+                preamble_frames += 1
+                continue
+            if where != "threads":
+                problems.append(line)
+        elif line.startswith("Thread") and where != "threads":
+            problems.append(line)
+    return problems
+
+
+def backtrace_json_problems(doc):
+    """What in /<id>/backtrace.json does not follow its schema (daemon/README.md); [] when it does."""
+    problems = []
+
+    def want(obj, key, types, where):
+        if not isinstance(obj, dict) or key not in obj:
+            problems.append(f"{where}: no {key}")
+            return None
+        if not isinstance(obj[key], types) or isinstance(obj[key], bool) and bool not in types:
+            problems.append(f"{where}: {key} is {obj[key]!r}")
+        return obj[key]
+
+    hexaddr = re.compile(r"0x[0-9a-f]{1,16}")
+    want(doc, "version", (int,), "top")
+    want(doc, "signal", (int, type(None)), "top")
+    want(doc, "signal_name", (str, type(None)), "top")
+    fa = want(doc, "fault_address", (str, type(None)), "top")
+    if isinstance(fa, str) and not hexaddr.fullmatch(fa):
+        problems.append(f"fault_address {fa!r}")
+    want(doc, "crashing_thread", (int, type(None)), "top")
+    want(doc, "resolution", (dict, type(None)), "top")
+    threads = want(doc, "threads", (list,), "top") or []
+    if sum(1 for t in threads if isinstance(t, dict) and t.get("crashing") is True) != (1 if threads else 0):
+        problems.append("not exactly one crashing thread")
+    for t in threads:
+        w = f"thread {t.get('number') if isinstance(t, dict) else t!r}"
+        want(t, "number", (int,), w)
+        want(t, "lwp", (int, type(None)), w)
+        want(t, "crashing", (bool,), w)
+        want(t, "frames_cut", (bool,), w)
+        if isinstance(t, dict) and t.get("crashing") and t.get("number") != doc.get("crashing_thread"):
+            problems.append(f"{w}: crashing but crashing_thread is {doc.get('crashing_thread')}")
+        for i, f in enumerate(want(t, "frames", (list,), w) or []):
+            fw = f"{w} frame {i}"
+            if want(f, "index", (int,), fw) != i:
+                problems.append(f"{fw}: index {f.get('index') if isinstance(f, dict) else None}")
+            a = want(f, "address", (str, type(None)), fw)
+            if isinstance(a, str) and not hexaddr.fullmatch(a):
+                problems.append(f"{fw}: address {a!r}")
+            want(f, "function", (str, type(None)), fw)
+            file = want(f, "file", (str, type(None)), fw)
+            line = want(f, "line", (int, type(None)), fw)
+            if (file is None) != (line is None):
+                problems.append(f"{fw}: file {file!r} with line {line!r}")
+            want(f, "module", (str, type(None)), fw)
+            b = want(f, "build_id", (str, type(None)), fw)
+            if isinstance(b, str) and not re.fullmatch(r"[0-9a-f]+", b):
+                problems.append(f"{fw}: build_id {b!r}")
+            if len(problems) > 20:
+                return problems
+    return problems
+
+
+def abrt215_release_id(os_info_text, architecture):
+    """The release id ABRT 2.15's abrt-retrace-client derives (get_release_id): os-release's
+    REDHAT_BUGZILLA_PRODUCT else NAME, REDHAT_BUGZILLA_PRODUCT_VERSION else VERSION_ID cut at the
+    first space; only "Fedora"→"fedora" (and its "Rawhide"→"rawhide") and "Red Hat Enterprise
+    Linux"→"rhel" are rewritten; i686/i586 → i386. Case is kept."""
+    info = {}
+    for line in os_info_text.splitlines():
+        k, sep, v = line.partition("=")
+        if sep and k not in info:
+            v = v.strip()
+            if len(v) >= 2 and v[0] == v[-1] and v[0] in "\"'":
+                v = v[1:-1]
+            info[k.strip()] = v
+    name = info.get("REDHAT_BUGZILLA_PRODUCT") or info.get("NAME")
+    version = info.get("REDHAT_BUGZILLA_PRODUCT_VERSION") or info.get("VERSION_ID")
+    if name is None or version is None:
+        raise ValueError("Can't parse OS release name or version")
+    version = version.split(" ", 1)[0]
+    if name == "Fedora":
+        if version == "Rawhide":
+            version = "rawhide"
+        name = "fedora"
+    elif name == "Red Hat Enterprise Linux":
+        name = "rhel"
+    arch = "i386" if architecture in ("i686", "i586") else architecture
+    return f"{name}-{version}-{arch}"
+
+
+def abrt215_supported_releases(settings_text):
+    """supported_releases as the old client reads it: split at each space into at most 32 entries,
+    the 32nd holding the rest of the line."""
+    for row in settings_text.split("\n"):
+        key, sep, value = row.partition(" ")
+        if sep and key.lower() == "supported_releases":
+            return value.split(" ", 31)
+    return []
+
+
+def abrt215_retrace(base_url, problem_dir, poll=0.25):
+    """Retraces a problem directory exactly as ABRT 2.15's abrt-retrace-client talks: GET settings,
+    the release check (strcmp), GET checkpackage with X-OS-Release, `tar cO … | xz -2` of coredump
+    executable package os_release (+ rootdir, os_release_in_rootdir), POST create with
+    X-Task-Type 0, GET /<id> until FINISHED, then backtrace and exploitable. Returns a dict with
+    release_id, task, status, statuses (the bodies as puts() prints them), backtrace, exploitable,
+    rating (None where the client could not read one) and saved_exploitable."""
+    import urllib.request
+    read = lambda name: open(os.path.join(problem_dir, name), encoding="utf-8", errors="replace").read()
+    hdr = {"Accept-Charset": "UTF-8"}
+    st, _, settings = http_get(base_url + "settings", hdr)
+    check(st == 200, f"settings: {st}")
+    release_id = abrt215_release_id(read("os_info"), read("architecture").strip())
+    out = {"release_id": release_id}
+    if release_id not in abrt215_supported_releases(settings.decode()):
+        out["status"] = "REFUSED_RELEASE"
+        return out
+    st, h, body = http_get(base_url + "checkpackage",
+                           {"X-Package-NVR": read("package").strip(), "X-Package-Arch": read("architecture").strip(),
+                            "X-OS-Release": release_id, **hdr})
+    check(st in (302, 404), f"checkpackage: unexpected {st} {body!r}")
+    if st != 302:
+        out["status"] = "REFUSED_PACKAGE"
+        return out
+    files = [f for f in ("coredump", "executable", "package", "os_release", "rootdir", "os_release_in_rootdir")
+             if os.path.exists(os.path.join(problem_dir, f))]
+    tar = subprocess.Popen(["tar", "cO", f"--directory={problem_dir}", *files], stdout=subprocess.PIPE,
+                           stdin=subprocess.DEVNULL)
+    xz = subprocess.run(["xz", "-2", "-"], stdin=tar.stdout, stdout=subprocess.PIPE, check=True)
+    tar.stdout.close()
+    check(tar.wait() == 0, "tar failed")
+    req = urllib.request.Request(base_url + "create", data=xz.stdout, method="POST",
+                                 headers={"Content-Type": "application/x-xz-compressed-tar", "X-Task-Type": "0",
+                                          **hdr})
+    try:
+        with urllib.request.urlopen(req, timeout=120) as r:
+            st, h = r.status, dict(r.headers)
+    except urllib.error.HTTPError as e:
+        st, h = e.code, dict(e.headers)
+    check(st == 201 and "X-Task-Id" in h and "X-Task-Password" in h, f"create: {st} {h}")
+    task, password = h["X-Task-Id"], h["X-Task-Password"]
+    out["task"], out["statuses"] = task, []
+    auth = {"X-Task-Password": password, **hdr}
+    deadline = time.monotonic() + 600
+    while True:
+        st, h, body = http_get(base_url + task, auth)
+        check(st == 200, f"status: {st}")
+        status, message = h.get("X-Task-Status", ""), body.decode()
+        if not out["statuses"] or out["statuses"][-1] != message:
+            out["statuses"].append(message)  # the client puts() it: a trailing newline would double
+        if status.startswith("FINISHED"):
+            break
+        check(time.monotonic() < deadline, "the task did not finish")
+        time.sleep(poll)
+    out["status"] = status
+    if status == "FINISHED_SUCCESS":
+        st, _, bt = http_get(base_url + task + "/backtrace", auth)
+        out["backtrace"] = bt.decode(errors="replace") if st == 200 else None
+        st, _, ex = http_get(base_url + task + "/exploitable", auth)
+        ex = ex.decode(errors="replace") if st == 200 else None
+        out["exploitable"], out["rating"] = ex, None
+        m = re.match(r": *([-+]?\d+)", ex[ex.rfind(":"):]) if ex and ":" in ex else None  # sscanf(": %d")
+        if m:
+            out["rating"] = int(m.group(1))
+        out["saved_exploitable"] = out["rating"] is not None and out["rating"] >= 4
+    return out

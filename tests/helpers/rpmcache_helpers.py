@@ -34,7 +34,10 @@ class Env:
     def write_plugin(self, name, mirrors, extra=""):
         text = (f"[plugin]\ndistribution = {name}\ndisplayrelease = TestOS\nversionlist = 1 2\n"
                 "abrtparser = ^TestOS release ([0-9]+)\nguessparser = \\.tos([0-9]+)\n"
-                "gdb_package = gdb\ngdb_executable = /usr/bin/gdb\ncrash_package = crash\n" + extra)
+                "gdb_package = gdb\ngdb_executable = /usr/bin/gdb\ncrash_package = crash\n"
+                # as plugins/testos.conf: ABRT's client spells the release from NAME="TestOS"
+                + (f"clientrelease = TestOS-$VER-$ARCH, {name}-$VER-$ARCH\n" if name == "testos" else "")
+                + extra)
         for repo, urls in mirrors.items():
             text += f"\n[repo {repo}]\nmirrors = " + "\n    ".join(urls) + "\n"
         with open(os.path.join(self.plugins, f"{name}.conf"), "w") as f:

@@ -22,6 +22,7 @@ The output is replaced atomically: a failed run leaves the previous output (or n
 
 import argparse
 import glob
+import hashlib
 import json
 import lzma
 import os
@@ -64,6 +65,28 @@ CRASHY = [  # (version, release, distribution release, libparse version, libtoke
     ("2.0", "1", "2", "2.0", "2.0", 1),
 ]
 
+# The Python script of the r1-python crash; it is written into the crash's root (not packaged).
+PY_SCRIPT = "/usr/share/crashy/crash.py"
+PY_SOURCE = '''\
+import ctypes
+
+
+def read_header(address):
+    return ctypes.string_at(address)  # @line read_header
+
+
+def load_document(address):
+    header = read_header(address)  # @line load_document
+    return header
+
+
+def main():
+    return load_document(0)  # @line main
+
+
+main()  # @line <module>
+'''
+
 # Real crashes: (name, distribution release, crashy V-R, libtoken V-R, libparse V-R, program, args)
 CRASHES = [
     ("r1-null", "1", "1.0-1", "1.0-1", "1.0-1", "crashy", ["null"]),
@@ -74,12 +97,25 @@ CRASHES = [
     ("r2-abort", "2", "2.0-1", "2.0-1", "2.0-1", "crashy", ["abort"]),
     ("r2-threads", "2", "2.0-1", "2.0-1", "2.0-1", "crashy", ["threads"]),
     ("r2-cxx", "2", "2.0-1", "2.0-1", "2.0-1", "crashy-cxx", []),
+    # Crashes that rate high on the exploitability scale, and a stack exhausted by recursion.
+    ("r1-wild-write", "1", "1.0-2", "1.1-1", "1.0-1", "crashy", ["wild-write"]),
+    ("r1-wild-jump", "1", "1.0-2", "1.1-1", "1.0-1", "crashy", ["wild-jump"]),
+    ("r1-smash", "1", "1.0-2", "1.1-1", "1.0-1", "crashy", ["smash"]),
+    ("r1-recurse", "1", "1.0-2", "1.1-1", "1.0-1", "crashy", ["recurse"]),
+    # A Python script that crashes the interpreter in native code (ctypes).
+    ("r1-python", "1", None, None, None, "python3", [PY_SCRIPT]),
 ]
+
+# What the exploitability assessment must at least rate each crash kind (by crashy's argument).
+MIN_RATING = {"wild-write": 4, "wild-jump": 4, "smash": 4}
 
 # Files of the ABRT problem directory that abrt-retrace-client puts into its upload.
 UPLOAD_FILES = ["coredump", "executable", "package", "os_release"]
 
 SYSTEM_PACKAGES = ["filesystem", "glibc", "libstdc++", "python3-libs", "gdb"]
+# Only in release 1: the Python interpreter and its debuginfo (debug symbols and the gdb helper).
+PYTHON_PACKAGES = ["python3", "python3-debuginfo"]
+PYTHON_HELPER = "/usr/share/gdb/auto-load/usr/bin/python{ver}-gdb.py"
 
 
 def log(msg):
@@ -418,6 +454,8 @@ cp -a {st}/. %{{buildroot}}/
     for dirpath, dirnames, filenames in os.walk(host_py):
         dirnames[:] = [d for d in dirnames if d not in skip_dirs]
         for f in filenames:
+            if re.search(r"cpython-\d+d-", f):  # the debug build's modules (pythonX.Y-dbg)
+                continue
             stage_file(st, os.path.join(dirpath, f))
     for lib in gdb_libs:
         if "libpython" in lib:
@@ -443,6 +481,34 @@ cp -a {st}/. %{{buildroot}}/
     spec = write_repack_spec(builder, "gdb", dpkg_version("gdb"), "The GNU debugger of TestOS", st,
                              "Requires: python3-libs")
     builder.rpmbuild(spec, dist, ZSTD)
+
+    if dist == "1":
+        build_python_packages(builder, stages, pyver)
+
+
+def build_python_packages(builder, stages, pyver):
+    """python3 (the host's interpreter) and python3-debuginfo (Debian's pythonX.Y-dbg debug symbols
+    for it and the gdb helper that gives py-bt), as a distribution's python debuginfo ships them."""
+    interp = f"/usr/bin/python{pyver}"
+    helper = PYTHON_HELPER.format(ver=pyver)
+    bid = elf_build_id(interp)
+    debug = f"/usr/lib/debug/.build-id/{bid[:2]}/{bid[2:]}.debug" if bid else None
+    if not debug or not os.path.isfile(debug) or not os.path.isfile(helper):
+        sys.exit(f"testos: the debug symbols of {interp} or {helper} are missing: install "
+                 f"python{pyver}-dbg (tools/install-deps)")
+    st = os.path.join(stages, "python3")
+    stage_file(st, interp)
+    os.symlink(f"python{pyver}", os.path.join(st, "usr/bin/python3"))
+    spec = write_repack_spec(builder, "python3", dpkg_version(f"python{pyver}"),
+                             "The Python interpreter of TestOS", st, "Requires: python3-libs\nAutoReq: no")
+    builder.rpmbuild(spec, "1", ZSTD)
+    st = os.path.join(stages, "python3-debuginfo")
+    stage_file(st, debug)
+    stage_file(st, helper)
+    spec = write_repack_spec(builder, "python3-debuginfo", dpkg_version(f"python{pyver}"),
+                             "Debug information and the gdb helper for the Python interpreter of TestOS", st,
+                             "AutoReqProv: no")
+    builder.rpmbuild(spec, "1", GZIP)
 
 
 # ---------------------------------------------------------------- release facts
@@ -487,6 +553,8 @@ def source_markers(path):
 
 def expected_frames(name, cver, tver, pver, program, args):
     """The frames, innermost first, that a correct backtrace of this crash shows (from the sources)."""
+    if program == "python3":
+        return []  # native frames of the interpreter; the Python frames are in python_frames
     src = os.path.join(HERE, "src")
     tok = source_markers(os.path.join(src, f"libtoken-{tver.split('-')[0]}", "token.c"))
     par = source_markers(os.path.join(src, f"libparse-{pver.split('-')[0]}", "parse.c"))
@@ -507,6 +575,14 @@ def expected_frames(name, cver, tver, pver, program, args):
         method = "crashy::Config::reload" if major >= 2 else "crashy::Config::load"
         return [f(method, cxx, "crashy-cxx.cc"),
                 f("main", cxx, "crashy-cxx.cc", "main:reload" if major >= 2 else "main:load")]
+    if args == ["wild-write"]:
+        return [crashy_frame("run_wild_write"), crashy_frame("main", "main:wild-write")]
+    if args == ["smash"]:
+        return [crashy_frame("run_smash")]  # the overflow overwrote the return address: no caller
+    if args == ["wild-jump"]:
+        return [crashy_frame("run_wild_jump"), crashy_frame("main", "main:wild-jump")]
+    if args == ["recurse"]:
+        return [crashy_frame("recurse"), crashy_frame("recurse")]  # the outer frames are past any cap
     if args == ["abort"]:
         return [f("parse_validate", par, "parse.c"), crashy_frame("run_abort"),
                 crashy_frame("main", "main:abort")]
@@ -525,9 +601,22 @@ def expected_frames(name, cver, tver, pver, program, args):
     return chain + [crashy_frame("run_null"), crashy_frame("main", "main:null")]
 
 
+def python_frames():
+    """The Python frames, innermost first, that py-bt shows for the r1-python crash."""
+    marks = {}
+    for i, line in enumerate(PY_SOURCE.splitlines(), 1):
+        m = re.search(r"@line (\S+)", line)
+        if m:
+            marks[m.group(1)] = i
+    return [{"function": fn, "file": PY_SCRIPT, "line": marks[fn]}
+            for fn in ("read_header", "load_document", "main", "<module>")]
+
+
 def crash_packages(builder, dist, cver, tver, pver, program):
     pkgs = [next(p for p in builder.rpms if p["name"] == n and p["dist_release"] == dist)
             for n in SYSTEM_PACKAGES]
+    if program == "python3":
+        return pkgs + [next(p for p in builder.rpms if p["name"] == "python3" and p["dist_release"] == dist)]
     pkgs.append(builder.find("crashy-cxx" if program == "crashy-cxx" else "crashy", cver, dist))
     if program != "crashy-cxx":
         pkgs.append(builder.find("libtoken", tver, dist))
@@ -554,8 +643,13 @@ def make_crash(builder, work, out, crash):
     root = os.path.join(work, "roots", name)
     run(["cp", "-al", base, root])
     rt.extract_rpms(root, [p["path"] for p in pkgs if p["name"] not in SYSTEM_PACKAGES])
-
     exe = f"/usr/bin/{program}"
+    if program == "python3":
+        exe = os.path.realpath(os.path.join(root, "usr/bin/python3"))[len(root):]
+        os.makedirs(os.path.join(root, os.path.dirname(PY_SCRIPT).lstrip("/")), exist_ok=True)
+        with open(os.path.join(root, PY_SCRIPT.lstrip("/")), "w") as f:
+            f.write(PY_SOURCE)
+
     gdb = ["/usr/bin/gdb", "-nx", "-batch", "-ex", "set startup-with-shell off",
            "-ex", "set confirm off", "-ex", "run", "-ex", "gcore /tmp/coredump", "-ex", "kill",
            "--args", exe, *args]
@@ -572,6 +666,8 @@ def make_crash(builder, work, out, crash):
     shutil.move(core, os.path.join(pdir, "coredump"))
     main_pkg = pkgs[len(SYSTEM_PACKAGES)]
     nvr = f"{main_pkg['name']}-{main_pkg['version']}-{main_pkg['release']}"
+    frames = expected_frames(name, cver, tver, pver, program, args)
+    pyframes = python_frames() if program == "python3" else []
     files = {
         "executable": exe,
         "package": nvr,
@@ -584,7 +680,7 @@ def make_crash(builder, work, out, crash):
         "type": "CCpp",
         "component": main_pkg["name"],
         "uid": str(os.getuid()),
-    }
+    } | abrt_files(name, main_pkg, frames or pyframes)
     for fname, content in files.items():
         with open(os.path.join(pdir, fname), "w") as f:
             f.write(content)
@@ -596,7 +692,11 @@ def make_crash(builder, work, out, crash):
         "executable": exe,
         "signal": signal,
         "packages": sorted(f"{p['name']}-{p['version']}-{p['release']}.{p['arch']}" for p in pkgs),
-        "frames": expected_frames(name, cver, tver, pver, program, args),
+        "frames": frames,
+        "python_frames": pyframes,
+        "kind": args[0] if program == "crashy" else program,
+        "min_rating": MIN_RATING.get(args[0] if args else "", 0),
+        "min_frames": 100000 if args == ["recurse"] else 0,
         "threads": 4 if args == ["threads"] else 1,
         "build_ids": module_build_ids(os.path.join(pdir, "coredump")),
     }
@@ -605,6 +705,39 @@ def make_crash(builder, work, out, crash):
     make_archives(out, name, pdir)
     rt.rmtree(root)
     return expected
+
+
+# The files ABRT's ccpp hook (and abrt-action-save-package-data, abrt-action-analyze-c) write into a
+# problem directory, beyond the crash facts above; libreport's dd_opendir() needs "time" at least.
+CRASH_TIME = 1700000000
+
+
+def abrt_files(name, pkg, frames):
+    # ABRT hashes the crash's frames (satyr's core backtrace); here the expected frames stand in for it,
+    # so two crashes share a duplicate hash exactly when they crash in the same functions.
+    chain = "\n".join(f"{f['function']} {os.path.basename(f['file'])}" for f in frames[:3])
+    digest = hashlib.sha1(f"{pkg['name']}\n{chain or name}".encode()).hexdigest()
+    return {
+        "time": str(CRASH_TIME),
+        "last_occurrence": str(CRASH_TIME),
+        "count": "1",
+        "username": "tester",
+        "pid": "4242",
+        "global_pid": "4242",
+        "pwd": "/",
+        "hostname": "testos.invalid",
+        "kernel": "6.1.0-testos",
+        "abrt_version": "2.15.1",
+        "pkg_name": pkg["name"],
+        "pkg_epoch": "0",
+        "pkg_version": pkg["version"],
+        "pkg_release": pkg["release"],
+        "pkg_arch": pkg["arch"],
+        "pkg_vendor": "TestOS",
+        "uuid": digest,
+        "duphash": digest,
+        **({"crash_function": frames[0]["function"]} if frames else {}),
+    }
 
 
 def make_archives(out, name, pdir):

@@ -1,0 +1,52 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "daemon-core.h"
+#include "daemon-gdb.h"
+
+/* One "#N …" line of gdb's backtrace. */
+typedef struct GdbFrame {
+        unsigned index;
+        bool have_address; /* "#1  0x… in f (…)"; gdb omits it where the pc is at a line's start */
+        uint64_t address;
+        char *function; /* NULL for "??" */
+        char *file;     /* "at FILE:LINE", else NULL */
+        unsigned line;
+        char *library; /* "from LIB" (a module without debuginfo), else NULL */
+} GdbFrame;
+
+/* One "Thread N (…):" block of "thread apply all backtrace". */
+typedef struct GdbThread {
+        unsigned number;
+        bool have_lwp;
+        uint64_t lwp;
+        GdbFrame *frames;
+        size_t n_frames;
+} GdbThread;
+
+typedef struct GdbThreads {
+        GdbThread *threads;
+        size_t n_threads;
+} GdbThreads;
+
+void gdb_threads_done(GdbThreads *t);
+
+/* Parses one frame line ("#3  0x… in f (a=1) at x.c:4"); -EINVAL when it is not one. Pure. */
+int gdb_frame_parse(const char *line, size_t len, GdbFrame *ret);
+void gdb_frame_done(GdbFrame *f);
+/* Takes the text of "thread apply all backtrace full" apart into threads and frames; lines that
+ * are neither a thread header nor a frame (locals, notes) are skipped. Pure; the text is untrusted. */
+int gdb_threads_parse(const char *text, GdbThreads *ret);
+/* The number N of "[Current thread is N (…)]", 0 when there is none. */
+unsigned gdb_current_thread_number(const char *current_thread);
+
+/* results/backtrace.json (schema in daemon/README.md): the threads and frames of r, each frame's
+ * module and build-id from the core's modules, the crashing thread marked, signal, fault address,
+ * whether a thread's frames were capped at max_frames, and resolution_json (results/
+ * resolution.json, may be NULL) as "resolution". */
+int gdb_backtrace_json(const GdbResult *r, const CoreInfo *core, int signal, unsigned max_frames,
+                       const char *resolution_json, char **ret);
