@@ -9,10 +9,9 @@
 #include <string.h>
 
 #include "common-macro.h"
+#include "common-marker.h"
 #include "common-path.h"
 #include "common-string.h"
-
-#define MARKER "@@retrace:"
 
 static const char *const crash_mode_table[_CRASH_MODE_MAX] = {
         [CRASH_MODE_FULL] = "full",
@@ -45,7 +44,7 @@ int crash_build_script(CrashMode mode, char *const *module_loads, char **ret)
         if (!s)
                 return -ENOMEM;
         if (mode != CRASH_MODE_MINIMAL && module_loads) {
-                if (asprintf(&n, "%s" MARKER "modload@@\n", s) < 0)
+                if (asprintf(&n, "%s" OUTPUT_MARKER_PREFIX "modload" OUTPUT_MARKER_SUFFIX "\n", s) < 0)
                         return -ENOMEM;
                 free(s);
                 s = n;
@@ -64,12 +63,13 @@ int crash_build_script(CrashMode mode, char *const *module_loads, char **ret)
         for (size_t i = 0; i < ELEMENTSOF(commands); i++) {
                 if (mode == CRASH_MODE_MINIMAL && !streq(commands[i].name, "log"))
                         continue;
-                if (asprintf(&n, "%s" MARKER "%s@@\n%s\n", s, commands[i].name, commands[i].command) < 0)
+                if (asprintf(&n, "%s" OUTPUT_MARKER_PREFIX "%s" OUTPUT_MARKER_SUFFIX "\n%s\n", s,
+                             commands[i].name, commands[i].command) < 0)
                         return -ENOMEM;
                 free(s);
                 s = n;
         }
-        if (asprintf(&n, "%s" MARKER "end@@\nexit\n", s) < 0)
+        if (asprintf(&n, "%s" OUTPUT_MARKER_PREFIX "end" OUTPUT_MARKER_SUFFIX "\nexit\n", s) < 0)
                 return -ENOMEM;
         free(s);
         *ret = n;
@@ -261,13 +261,10 @@ int crash_result_parse(const char *out, size_t len, size_t log_tail, CrashResult
         while (p < end) {
                 const char *nl = memchr(p, '\n', (size_t) (end - p));
                 size_t n = nl ? (size_t) (nl - p) : (size_t) (end - p);
-                const char *m = memmem(p, n, MARKER, strlen(MARKER));
+                char marker[OUTPUT_MARKER_NAME_MAX];
 
-                if (m) {
-                        const char *name = m + strlen(MARKER);
-                        const char *stop = memmem(name, (size_t) (p + n - name), "@@", 2);
-
-                        current = stop ? section_slot(r, name, (size_t) (stop - name)) : NULL;
+                if (output_marker_parse(p, n, false, marker)) {
+                        current = section_slot(r, marker, strlen(marker));
                         if (!current) /* "end" or garbage: what follows belongs to nothing */
                                 current = &r->preamble;
                 } else if (memmem(p, n, "not found in PID hash", strlen("not found in PID hash"))) {

@@ -8,11 +8,10 @@
 #include <string.h>
 
 #include "common-macro.h"
+#include "common-marker.h"
 #include "common-parse.h"
 #include "common-string.h"
 
-#define MARKER_PREFIX "@@retrace:"
-#define MARKER_SUFFIX "@@"
 
 /* Section name → gdb commands that produce it. */
 /* Section name → gdb commands that produce it; "%u" is the frame limit per thread. */
@@ -75,7 +74,7 @@ int gdb_build_argv_full(const char *gdb, const char *executable, const char *cor
         for (size_t i = 0; i < ELEMENTSOF(sections); i++) {
                 _cleanup_free_ char *marker = NULL;
 
-                if (asprintf(&marker, "echo \\n" MARKER_PREFIX "%s" MARKER_SUFFIX "\\n", sections[i].name) <
+                if (asprintf(&marker, "echo \\n" OUTPUT_MARKER_PREFIX "%s" OUTPUT_MARKER_SUFFIX "\\n", sections[i].name) <
                     0)
                         return -ENOMEM;
                 ADD("-ex");
@@ -102,7 +101,7 @@ int gdb_build_argv_full(const char *gdb, const char *executable, const char *cor
                 if (asprintf(&src, "source %s", opts->python_helper) < 0)
                         return -ENOMEM;
                 ADD("-ex");
-                ADD("echo \\n" MARKER_PREFIX "python" MARKER_SUFFIX "\\n");
+                ADD("echo \\n" OUTPUT_MARKER_PREFIX "python" OUTPUT_MARKER_SUFFIX "\\n");
                 ADD("-ex");
                 ADD(src);
                 ADD("-ex");
@@ -202,7 +201,7 @@ int gdb_result_parse(const char *out, size_t len, GdbResult **ret)
 {
         _cleanup_(gdb_result_freep) GdbResult *r = calloc(1, sizeof(GdbResult));
         const char *p = out, *end = out + len, *section_start = out;
-        char name[32] = "";
+        char name[OUTPUT_MARKER_NAME_MAX] = "", marker[OUTPUT_MARKER_NAME_MAX];
         bool first = true;
 
         if (!r)
@@ -212,10 +211,7 @@ int gdb_result_parse(const char *out, size_t len, GdbResult **ret)
                 const char *line_end = eol ? eol : end;
                 size_t n = (size_t) (line_end - p);
 
-                if (n > STRLEN(MARKER_PREFIX MARKER_SUFFIX) &&
-                    memcmp(p, MARKER_PREFIX, STRLEN(MARKER_PREFIX)) == 0 &&
-                    memcmp(line_end - STRLEN(MARKER_SUFFIX), MARKER_SUFFIX, STRLEN(MARKER_SUFFIX)) == 0 &&
-                    n - STRLEN(MARKER_PREFIX MARKER_SUFFIX) < sizeof(name)) {
+                if (output_marker_parse(p, n, true, marker)) {
                         char *text = section_dup(section_start, p);
                         int k;
 
@@ -227,8 +223,7 @@ int gdb_result_parse(const char *out, size_t len, GdbResult **ret)
                                         return k;
                         }
                         first = false;
-                        memcpy(name, p + STRLEN(MARKER_PREFIX), n - STRLEN(MARKER_PREFIX MARKER_SUFFIX));
-                        name[n - STRLEN(MARKER_PREFIX MARKER_SUFFIX)] = '\0';
+                        memcpy(name, marker, sizeof(name));
                         section_start = line_end;
                 }
                 p = eol ? eol + 1 : end;

@@ -1,4 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
+/* The task store on sqlite: schema and migrations, tasks, their stage history, statistics. One file
+ * on purpose (a little over 800 lines): every SQL statement on these tables is here, next to the
+ * schema it depends on, so that a change of a column is made and reviewed in one place; the second
+ * backend (PostgreSQL, issue "scale-out") will implement the same daemon-store.h beside it. */
 #include "daemon-store.h"
 
 #include <gnutls/crypto.h>

@@ -1,4 +1,9 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
+/* Reading an RPM: header and digests, then (at import with prefetch, or on demand) its payload into
+ * the object store. One file on purpose (over 800 lines): indexing and extraction run the very same
+ * verification chain on the same librpm handles (sha256 of the file, header digests and signatures,
+ * payload digest, every file's digest, path rules), and splitting it would put the checks that must
+ * stay in step into two places. */
 #include "cache-import.h"
 
 #include <errno.h>

@@ -7,14 +7,10 @@
 #include <string.h>
 #include <time.h>
 
+#include "cache-index-private.h"
 #include "common-sqlite.h"
 #include "common-string.h"
 
-struct CacheIndex {
-        sqlite3 *db;
-};
-
-#define _cleanup_stmt_ _cleanup_(sqlite3_finalizep)
 
 static const char *const build_id_kind_table[_BUILD_ID_KIND_MAX] = {
         [BUILD_ID_DEBUG] = "debuginfo",
@@ -64,7 +60,7 @@ static int sql_exec(CacheIndex *idx, const char *sql)
         return rc == SQLITE_OK ? 0 : sqlite_errno(rc);
 }
 
-static int sql_prepare(CacheIndex *idx, const char *sql, sqlite3_stmt **ret)
+int index_sql_prepare(CacheIndex *idx, const char *sql, sqlite3_stmt **ret)
 {
         int rc = sqlite3_prepare_v2(idx->db, sql, -1, ret, NULL);
 
@@ -114,7 +110,7 @@ static int check_schema_version(CacheIndex *idx)
         _cleanup_stmt_ sqlite3_stmt *st = NULL;
         int r;
 
-        r = sql_prepare(idx, "SELECT value FROM meta WHERE key = 'schema_version'", &st);
+        r = index_sql_prepare(idx, "SELECT value FROM meta WHERE key = 'schema_version'", &st);
         if (r < 0)
                 return r;
         if (sqlite3_step(st) == SQLITE_ROW) {
@@ -131,7 +127,7 @@ static int check_schema_version(CacheIndex *idx)
                 return -EPROTO;
         }
         sqlite3_finalize(TAKE_PTR(st));
-        r = sql_prepare(idx, "INSERT INTO meta (key, value) VALUES ('schema_version', ?)", &st);
+        r = index_sql_prepare(idx, "INSERT INTO meta (key, value) VALUES ('schema_version', ?)", &st);
         if (r < 0)
                 return r;
         sqlite3_bind_int(st, 1, CACHE_INDEX_SCHEMA_VERSION);
@@ -243,30 +239,25 @@ static int compare_evr_qsort(const void *a, const void *b)
         return package_info_compare_evr(a, b);
 }
 
-static char *column_strdup(sqlite3_stmt *st, int col)
+char *index_column_strdup(sqlite3_stmt *st, int col)
 {
         const char *s = (const char *) sqlite3_column_text(st, col);
 
         return s ? strdup(s) : NULL;
 }
 
-/* Columns 0..10 of PACKAGE_COLUMNS into p. */
-#define PACKAGE_COLUMNS                                                                        \
-        "p.id, p.sha256, p.name, p.epoch, p.version, p.release, p.arch, p.sourcerpm, p.size, " \
-        "p.installed_size, p.digest_algo"
-#define PACKAGE_N_COLUMNS 11
 
-static int package_from_row(sqlite3_stmt *st, PackageInfo *p)
+int index_package_from_row(sqlite3_stmt *st, PackageInfo *p)
 {
         *p = (PackageInfo){
                 .id = sqlite3_column_int64(st, 0),
-                .sha256 = column_strdup(st, 1),
-                .name = column_strdup(st, 2),
+                .sha256 = index_column_strdup(st, 1),
+                .name = index_column_strdup(st, 2),
                 .epoch = (uint32_t) sqlite3_column_int64(st, 3),
-                .version = column_strdup(st, 4),
-                .release = column_strdup(st, 5),
-                .arch = column_strdup(st, 6),
-                .sourcerpm = column_strdup(st, 7),
+                .version = index_column_strdup(st, 4),
+                .release = index_column_strdup(st, 5),
+                .arch = index_column_strdup(st, 6),
+                .sourcerpm = index_column_strdup(st, 7),
                 .size = (uint64_t) sqlite3_column_int64(st, 8),
                 .installed_size = (uint64_t) sqlite3_column_int64(st, 9),
                 .digest_algo = sqlite3_column_int(st, 10),
@@ -280,7 +271,7 @@ static int package_from_row(sqlite3_stmt *st, PackageInfo *p)
 
 /* Runs st and collects every row as a PackageInfo (plus, when extra_col >= 0, a PackageDep made
  * of the columns extra_col (name), extra_col+1 (flags), extra_col+2 (evr)). */
-static int collect_packages(sqlite3_stmt *st, int extra_col, PackageInfo **ret, PackageDep **ret_deps,
+int index_collect_packages(sqlite3_stmt *st, int extra_col, PackageInfo **ret, PackageDep **ret_deps,
                             size_t *ret_n)
 {
         PackageInfo *a = NULL;
@@ -305,12 +296,12 @@ static int collect_packages(sqlite3_stmt *st, int extra_col, PackageInfo **ret, 
                         }
                         d = nd;
                         d[n] = (PackageDep){
-                                .name = column_strdup(st, extra_col),
+                                .name = index_column_strdup(st, extra_col),
                                 .flags = (uint32_t) sqlite3_column_int64(st, extra_col + 1),
-                                .evr = column_strdup(st, extra_col + 2),
+                                .evr = index_column_strdup(st, extra_col + 2),
                         };
                 }
-                r = package_from_row(st, &a[n]);
+                r = index_package_from_row(st, &a[n]);
                 if (r < 0) {
                         if (d)
                                 package_dep_done(&d[n]);
@@ -339,7 +330,7 @@ int cache_index_find_sha256(CacheIndex *idx, const char *sha256, int64_t *ret_id
         _cleanup_stmt_ sqlite3_stmt *st = NULL;
         int r, rc;
 
-        r = sql_prepare(idx, "SELECT id FROM packages WHERE sha256 = ?", &st);
+        r = index_sql_prepare(idx, "SELECT id FROM packages WHERE sha256 = ?", &st);
         if (r < 0)
                 return r;
         sqlite3_bind_text(st, 1, sha256, -1, SQLITE_STATIC);
@@ -357,7 +348,7 @@ int cache_index_get_package(CacheIndex *idx, int64_t id, PackageInfo *ret)
         _cleanup_stmt_ sqlite3_stmt *st = NULL;
         int r, rc;
 
-        r = sql_prepare(idx, "SELECT " PACKAGE_COLUMNS " FROM packages p WHERE p.id = ?", &st);
+        r = index_sql_prepare(idx, "SELECT " PACKAGE_COLUMNS " FROM packages p WHERE p.id = ?", &st);
         if (r < 0)
                 return r;
         sqlite3_bind_int64(st, 1, id);
@@ -366,7 +357,7 @@ int cache_index_get_package(CacheIndex *idx, int64_t id, PackageInfo *ret)
                 return -ENOENT;
         if (rc != SQLITE_ROW)
                 return sqlite_errno(rc);
-        return package_from_row(st, ret);
+        return index_package_from_row(st, ret);
 }
 
 int build_id_from_path(const char *path, BuildIdKind *ret_kind, char ret[static 129])
@@ -400,7 +391,7 @@ static int add_deps(CacheIndex *idx, int64_t id, int type, const PackageDep *dep
         _cleanup_stmt_ sqlite3_stmt *st = NULL;
         int r;
 
-        r = sql_prepare(idx, "INSERT INTO deps (package_id, type, name, flags, evr) VALUES (?, ?, ?, ?, ?)",
+        r = index_sql_prepare(idx, "INSERT INTO deps (package_id, type, name, flags, evr) VALUES (?, ?, ?, ?, ?)",
                         &st);
         if (r < 0)
                 return r;
@@ -423,13 +414,13 @@ static int add_files(CacheIndex *idx, int64_t id, const PackageFile *files, size
         _cleanup_stmt_ sqlite3_stmt *st = NULL, *bst = NULL;
         int r;
 
-        r = sql_prepare(
+        r = index_sql_prepare(
                 idx,
                 "INSERT INTO files (package_id, path, mode, size, digest, link) VALUES (?, ?, ?, ?, ?, ?)",
                 &st);
         if (r < 0)
                 return r;
-        r = sql_prepare(idx, "INSERT INTO build_ids (build_id, package_id, path, kind) VALUES (?, ?, ?, ?)",
+        r = index_sql_prepare(idx, "INSERT INTO build_ids (build_id, package_id, path, kind) VALUES (?, ?, ?, ?)",
                         &bst);
         if (r < 0)
                 return r;
@@ -475,7 +466,7 @@ int cache_index_add_package(CacheIndex *idx, const PackageRecord *rec, int64_t *
         int64_t id;
         int r;
 
-        r = sql_prepare(idx,
+        r = index_sql_prepare(idx,
                         "INSERT INTO packages (sha256, name, epoch, version, release, arch, sourcerpm, size,"
                         " installed_size, digest_algo, imported, extracted)"
                         " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -517,7 +508,7 @@ int cache_index_get_extracted(CacheIndex *idx, int64_t package_id, bool *ret)
         _cleanup_stmt_ sqlite3_stmt *st = NULL;
         int r, rc;
 
-        r = sql_prepare(idx, "SELECT extracted FROM packages WHERE id = ?", &st);
+        r = index_sql_prepare(idx, "SELECT extracted FROM packages WHERE id = ?", &st);
         if (r < 0)
                 return r;
         sqlite3_bind_int64(st, 1, package_id);
@@ -535,7 +526,7 @@ int cache_index_set_extracted(CacheIndex *idx, int64_t package_id, bool extracte
         _cleanup_stmt_ sqlite3_stmt *st = NULL;
         int r;
 
-        r = sql_prepare(idx, "UPDATE packages SET extracted = ? WHERE id = ?", &st);
+        r = index_sql_prepare(idx, "UPDATE packages SET extracted = ? WHERE id = ?", &st);
         if (r < 0)
                 return r;
         sqlite3_bind_int64(st, 1, extracted ? (sqlite3_int64) time(NULL) : 0);
@@ -548,7 +539,7 @@ int cache_index_add_release(CacheIndex *idx, int64_t package_id, const char *rel
         _cleanup_stmt_ sqlite3_stmt *st = NULL;
         int r;
 
-        r = sql_prepare(idx,
+        r = index_sql_prepare(idx,
                         "INSERT OR IGNORE INTO package_releases (package_id, release, repo, first_seen) "
                         "VALUES (?, ?, ?, ?)",
                         &st);
@@ -629,7 +620,7 @@ int cache_index_find_packages(CacheIndex *idx, const char *release, const char *
                 spec = plain;
         /* A full N-V-R(.A) match ranks before a package that is merely called spec; within a rank,
          * newest first. */
-        r = sql_prepare(idx,
+        r = index_sql_prepare(idx,
                         "SELECT DISTINCT " PACKAGE_COLUMNS " FROM packages p"
                         " JOIN package_releases r ON r.package_id = p.id"
                         " WHERE (?1 IS NULL OR r.release = ?1) AND (?2 IS NULL OR p.arch = ?2)"
@@ -643,10 +634,10 @@ int cache_index_find_packages(CacheIndex *idx, const char *release, const char *
         sqlite3_bind_text(st, 2, arch, -1, SQLITE_STATIC);
         sqlite3_bind_text(st, 3, spec, -1, SQLITE_STATIC);
         sqlite3_bind_int64(st, 4, epoch);
-        r = collect_packages(st, -1, &a, NULL, &n);
+        r = index_collect_packages(st, -1, &a, NULL, &n);
         if (r < 0)
                 return r;
-        /* collect_packages() does not keep by_name; recompute it from the name. */
+        /* index_collect_packages() does not keep by_name; recompute it from the name. */
         for (size_t i = 0; i < n; i++)
                 if (!streq(a[i].name, spec)) {
                         PackageInfo t = a[m];
@@ -676,7 +667,7 @@ int cache_index_nvr_known(CacheIndex *idx, const char *nvr, const char *arch, co
                 *ret_known = false;
                 return 0;
         }
-        r = sql_prepare(idx,
+        r = index_sql_prepare(idx,
                         "SELECT 1 FROM packages p JOIN package_releases r ON r.package_id = p.id"
                         " WHERE p.name = ? AND p.version = ? AND p.release = ?"
                         " AND (?4 IS NULL OR p.arch = ?4 OR p.arch = 'noarch') AND (?5 IS NULL OR r.release "
@@ -696,342 +687,12 @@ int cache_index_nvr_known(CacheIndex *idx, const char *nvr, const char *arch, co
         return 0;
 }
 
-/* Steps through st, appending one element of size bytes per row: fill() reads the row into a zeroed
- * element (< 0 on failure), done() releases one element. On failure all that was collected is
- * released, the element being filled included. */
-typedef int (*RowFill)(sqlite3_stmt *st, void *elem);
-typedef void (*ElemDone)(void *elem);
-
-static int sql_collect(sqlite3_stmt *st, size_t size, RowFill fill, ElemDone done, void **ret, size_t *ret_n)
-{
-        char *a = NULL;
-        size_t n = 0, allocated = 0;
-        int r = 0, rc;
-
-        while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-                if (array_reserve((void **) &a, &allocated, n + 1, size) < 0) {
-                        r = -ENOMEM;
-                        break;
-                }
-                memset(a + n * size, 0, size);
-                r = fill(st, a + n * size);
-                n++;
-                if (r < 0)
-                        break;
-        }
-        if (r >= 0 && rc != SQLITE_DONE)
-                r = sqlite_errno(rc);
-        if (r < 0) {
-                for (size_t i = 0; i < n; i++)
-                        done(a + i * size);
-                free(a);
-                return r;
-        }
-        *ret = a;
-        *ret_n = n;
-        return 0;
-}
-
-static int fill_build_id_hit(sqlite3_stmt *st, void *elem)
-{
-        BuildIdHit *h = elem;
-        int r;
-
-        h->kind = sqlite3_column_int(st, PACKAGE_N_COLUMNS + 1);
-        h->path = column_strdup(st, PACKAGE_N_COLUMNS);
-        r = package_from_row(st, &h->package);
-        return r < 0 ? r : h->path ? 0 : -ENOMEM;
-}
-
-static void done_build_id_hit(void *elem)
-{
-        build_id_hit_done(elem);
-}
-
-static int fill_file(sqlite3_stmt *st, void *elem)
-{
-        PackageFile *f = elem;
-
-        *f = (PackageFile){
-                .path = column_strdup(st, 0),
-                .mode = (mode_t) sqlite3_column_int64(st, 1),
-                .size = (uint64_t) sqlite3_column_int64(st, 2),
-                .digest = column_strdup(st, 3),
-                .link = column_strdup(st, 4),
-        };
-        return f->path ? 0 : -ENOMEM;
-}
-
-static void done_file(void *elem)
-{
-        package_file_done(elem);
-}
-
-static int fill_dep(sqlite3_stmt *st, void *elem)
-{
-        PackageDep *d = elem;
-
-        *d = (PackageDep){
-                .name = column_strdup(st, 0),
-                .flags = (uint32_t) sqlite3_column_int64(st, 1),
-                .evr = column_strdup(st, 2),
-        };
-        return d->name && d->evr ? 0 : -ENOMEM;
-}
-
-static void done_dep(void *elem)
-{
-        package_dep_done(elem);
-}
-
-int cache_index_lookup_build_id(CacheIndex *idx, const char *build_id, const char *release, BuildIdHit **ret,
-                                size_t *ret_n)
-{
-        _cleanup_stmt_ sqlite3_stmt *st = NULL;
-        int r;
-
-        r = sql_prepare(idx,
-                        "SELECT DISTINCT " PACKAGE_COLUMNS ", b.path, b.kind FROM build_ids b"
-                        " JOIN packages p ON p.id = b.package_id"
-                        " WHERE b.build_id = ?1 AND (?2 IS NULL OR EXISTS (SELECT 1 FROM package_releases r"
-                        "  WHERE r.package_id = p.id AND r.release = ?2))"
-                        " ORDER BY b.kind, p.name, p.id",
-                        &st);
-        if (r < 0)
-                return r;
-        sqlite3_bind_text(st, 1, build_id, -1, SQLITE_STATIC);
-        sqlite3_bind_text(st, 2, release, -1, SQLITE_STATIC);
-        return sql_collect(st, sizeof(BuildIdHit), fill_build_id_hit, done_build_id_hit, (void **) ret,
-                           ret_n);
-}
-
-int cache_index_lookup_path(CacheIndex *idx, const char *path, const char *release, BuildIdHit **ret,
-                            size_t *ret_n)
-{
-        _cleanup_stmt_ sqlite3_stmt *st = NULL;
-        int r;
-
-        r = sql_prepare(idx,
-                        "SELECT DISTINCT " PACKAGE_COLUMNS ", f.path, 0 FROM files f"
-                        " JOIN packages p ON p.id = f.package_id"
-                        " WHERE f.path = ?1 AND (?2 IS NULL OR EXISTS (SELECT 1 FROM package_releases r"
-                        "  WHERE r.package_id = p.id AND r.release = ?2))"
-                        " ORDER BY p.name, p.id",
-                        &st);
-        if (r < 0)
-                return r;
-        sqlite3_bind_text(st, 1, path, -1, SQLITE_STATIC);
-        sqlite3_bind_text(st, 2, release, -1, SQLITE_STATIC);
-        return sql_collect(st, sizeof(BuildIdHit), fill_build_id_hit, done_build_id_hit, (void **) ret,
-                           ret_n);
-}
-
-int cache_index_package_releases(CacheIndex *idx, int64_t package_id, char ***ret)
-{
-        _cleanup_stmt_ sqlite3_stmt *st = NULL;
-        _cleanup_strv_free_ char **l = NULL;
-        int r, rc;
-
-        r = sql_prepare(
-                idx, "SELECT DISTINCT release FROM package_releases WHERE package_id = ?1 ORDER BY release",
-                &st);
-        if (r < 0)
-                return r;
-        sqlite3_bind_int64(st, 1, package_id);
-        while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-                r = strv_extend(&l, (const char *) sqlite3_column_text(st, 0));
-                if (r < 0)
-                        return r;
-        }
-        if (rc != SQLITE_DONE)
-                return sqlite_errno(rc);
-        if (!l)
-                return -ENOENT;
-        *ret = TAKE_PTR(l);
-        return 0;
-}
-
-int cache_index_get_file(CacheIndex *idx, int64_t package_id, const char *path, PackageFile *ret)
-{
-        _cleanup_stmt_ sqlite3_stmt *st = NULL;
-        int r, rc;
-
-        r = sql_prepare(idx,
-                        "SELECT path, mode, size, digest, link FROM files WHERE package_id = ?1 AND path = ?2"
-                        " LIMIT 1",
-                        &st);
-        if (r < 0)
-                return r;
-        sqlite3_bind_int64(st, 1, package_id);
-        sqlite3_bind_text(st, 2, path, -1, SQLITE_STATIC);
-        rc = sqlite3_step(st);
-        if (rc == SQLITE_DONE)
-                return -ENOENT;
-        if (rc != SQLITE_ROW)
-                return sqlite_errno(rc);
-        return fill_file(st, ret);
-}
-
-static int fill_file_hit(sqlite3_stmt *st, void *elem)
-{
-        PackageFileHit *h = elem;
-        int r;
-
-        r = package_from_row(st, &h->package);
-        if (r < 0)
-                return r;
-        h->file = (PackageFile){
-                .path = column_strdup(st, PACKAGE_N_COLUMNS),
-                .mode = (mode_t) sqlite3_column_int64(st, PACKAGE_N_COLUMNS + 1),
-                .size = (uint64_t) sqlite3_column_int64(st, PACKAGE_N_COLUMNS + 2),
-                .digest = column_strdup(st, PACKAGE_N_COLUMNS + 3),
-                .link = column_strdup(st, PACKAGE_N_COLUMNS + 4),
-        };
-        return h->file.path ? 0 : -ENOMEM;
-}
-
-static void done_file_hit(void *elem)
-{
-        package_file_hit_done(elem);
-}
-
-void package_file_hit_done(PackageFileHit *h)
-{
-        package_info_done(&h->package);
-        package_file_done(&h->file);
-}
-
-void package_file_hit_array_free(PackageFileHit *a, size_t n)
-{
-        for (size_t i = 0; i < n; i++)
-                package_file_hit_done(&a[i]);
-        free(a);
-}
-
-int cache_index_find_file(CacheIndex *idx, const char *release, const char *path, PackageFileHit **ret,
-                          size_t *ret_n)
-{
-        _cleanup_stmt_ sqlite3_stmt *st = NULL;
-        int r;
-
-        r = sql_prepare(idx,
-                        "SELECT " PACKAGE_COLUMNS ", f.path, f.mode, f.size, f.digest, f.link FROM files f"
-                        " JOIN packages p ON p.id = f.package_id"
-                        " WHERE f.path = ?1 AND (?2 IS NULL OR EXISTS (SELECT 1 FROM package_releases r"
-                        "  WHERE r.package_id = p.id AND r.release = ?2))"
-                        " ORDER BY p.name, p.id LIMIT 512",
-                        &st);
-        if (r < 0)
-                return r;
-        sqlite3_bind_text(st, 1, path, -1, SQLITE_STATIC);
-        sqlite3_bind_text(st, 2, release, -1, SQLITE_STATIC);
-        return sql_collect(st, sizeof(PackageFileHit), fill_file_hit, done_file_hit, (void **) ret, ret_n);
-}
-
-int cache_index_find_file_prefix(CacheIndex *idx, int64_t package_id, const char *prefix, PackageFile **ret,
-                                 size_t *ret_n)
-{
-        _cleanup_stmt_ sqlite3_stmt *st = NULL;
-        int r;
-
-        /* A range instead of LIKE: paths may hold '%' and '_'. U+10FFFF sorts after every byte a
-         * UTF-8 path can continue with. */
-        r = sql_prepare(idx,
-                        "SELECT path, mode, size, digest, link FROM files WHERE package_id = ?1"
-                        " AND path >= ?2 AND path < ?2 || char(1114111) ORDER BY path LIMIT 4096",
-                        &st);
-        if (r < 0)
-                return r;
-        sqlite3_bind_int64(st, 1, package_id);
-        sqlite3_bind_text(st, 2, prefix, -1, SQLITE_STATIC);
-        return sql_collect(st, sizeof(PackageFile), fill_file, done_file, (void **) ret, ret_n);
-}
-
-int cache_index_find_build_siblings(CacheIndex *idx, const char *release, const PackageInfo *p,
-                                    PackageInfo **ret, size_t *ret_n)
-{
-        _cleanup_stmt_ sqlite3_stmt *st = NULL;
-        int r;
-
-        if (!p->sourcerpm)
-                return -ENOENT;
-        r = sql_prepare(idx,
-                        "SELECT " PACKAGE_COLUMNS " FROM packages p WHERE p.sourcerpm = ?1 AND p.epoch = ?2"
-                        " AND p.version = ?3 AND p.release = ?4"
-                        " AND (?5 IS NULL OR EXISTS (SELECT 1 FROM package_releases r"
-                        "  WHERE r.package_id = p.id AND r.release = ?5)) ORDER BY p.name, p.id LIMIT 1024",
-                        &st);
-        if (r < 0)
-                return r;
-        sqlite3_bind_text(st, 1, p->sourcerpm, -1, SQLITE_STATIC);
-        sqlite3_bind_int64(st, 2, p->epoch);
-        sqlite3_bind_text(st, 3, p->version, -1, SQLITE_STATIC);
-        sqlite3_bind_text(st, 4, p->release, -1, SQLITE_STATIC);
-        sqlite3_bind_text(st, 5, release, -1, SQLITE_STATIC);
-        return collect_packages(st, -1, ret, NULL, ret_n);
-}
-
-int cache_index_get_files(CacheIndex *idx, int64_t package_id, PackageFile **ret, size_t *ret_n)
-{
-        _cleanup_stmt_ sqlite3_stmt *st = NULL;
-        int r;
-
-        r = sql_prepare(
-                idx, "SELECT path, mode, size, digest, link FROM files WHERE package_id = ? ORDER BY path",
-                &st);
-        if (r < 0)
-                return r;
-        sqlite3_bind_int64(st, 1, package_id);
-        return sql_collect(st, sizeof(PackageFile), fill_file, done_file, (void **) ret, ret_n);
-}
-
-static int collect_deps(sqlite3_stmt *st, PackageDep **ret, size_t *ret_n)
-{
-        return sql_collect(st, sizeof(PackageDep), fill_dep, done_dep, (void **) ret, ret_n);
-}
-
-int cache_index_get_requires(CacheIndex *idx, int64_t package_id, PackageDep **ret, size_t *ret_n)
-{
-        _cleanup_stmt_ sqlite3_stmt *st = NULL;
-        int r;
-
-        r = sql_prepare(idx, "SELECT name, flags, evr FROM deps WHERE package_id = ? AND type = 1", &st);
-        if (r < 0)
-                return r;
-        sqlite3_bind_int64(st, 1, package_id);
-        return collect_deps(st, ret, ret_n);
-}
-
-int cache_index_find_providers(CacheIndex *idx, const char *release, const char *name, PackageInfo **ret,
-                               PackageDep **ret_provides, size_t *ret_n)
-{
-        _cleanup_stmt_ sqlite3_stmt *st = NULL;
-        int r;
-
-        r = sql_prepare(
-                idx,
-                "SELECT " PACKAGE_COLUMNS ", d.name, d.flags, d.evr FROM deps d"
-                " JOIN packages p ON p.id = d.package_id"
-                " WHERE d.type = 0 AND d.name = ?2 AND EXISTS (SELECT 1 FROM package_releases r"
-                "  WHERE r.package_id = p.id AND r.release = ?1)"
-                " UNION ALL SELECT " PACKAGE_COLUMNS ", f.path, 0, '' FROM files f"
-                " JOIN packages p ON p.id = f.package_id"
-                " WHERE substr(?2, 1, 1) = '/' AND f.path = ?2 AND EXISTS (SELECT 1 FROM package_releases r"
-                "  WHERE r.package_id = p.id AND r.release = ?1)",
-                &st);
-        if (r < 0)
-                return r;
-        sqlite3_bind_text(st, 1, release, -1, SQLITE_STATIC);
-        sqlite3_bind_text(st, 2, name, -1, SQLITE_STATIC);
-        return collect_packages(st, PACKAGE_N_COLUMNS, ret, ret_provides, ret_n);
-}
-
 static int query_u64(CacheIndex *idx, const char *sql, uint64_t *ret)
 {
         _cleanup_stmt_ sqlite3_stmt *st = NULL;
         int r, rc;
 
-        r = sql_prepare(idx, sql, &st);
+        r = index_sql_prepare(idx, sql, &st);
         if (r < 0)
                 return r;
         rc = sqlite3_step(st);
@@ -1052,7 +713,7 @@ int cache_index_list_releases(CacheIndex *idx, char ***ret)
         _cleanup_strv_free_ char **l = NULL;
         int r, rc;
 
-        r = sql_prepare(idx, "SELECT DISTINCT release FROM package_releases ORDER BY release", &st);
+        r = index_sql_prepare(idx, "SELECT DISTINCT release FROM package_releases ORDER BY release", &st);
         if (r < 0)
                 return r;
         while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
@@ -1112,7 +773,7 @@ int cache_index_foreach_object(CacheIndex *idx, CacheObjectCallback cb, void *us
         _cleanup_stmt_ sqlite3_stmt *st = NULL;
         int r, rc;
 
-        r = sql_prepare(idx,
+        r = index_sql_prepare(idx,
                         "SELECT DISTINCT p.digest_algo, f.digest, f.mode & 365 FROM files f JOIN packages p"
                         " ON p.id = f.package_id WHERE (f.mode & 61440) = 32768 AND p.extracted != 0",
                         &st);

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 #include "common-log.h"
 #include "common-parse.h"
+#include "common-marker.h"
 #include "tests.h"
 
 TEST(uint64)
@@ -87,5 +88,27 @@ TEST(log_errno_return)
         log_set_max_level(LOG_INFO);
 }
 
+TEST(output_markers)
+{
+        char name[OUTPUT_MARKER_NAME_MAX];
+        static const char crash_line[] = "crash: command not found: @@retrace:bt_all@@";
+        static const char local[] = "        buf = \"@@retrace:registers@@\"";
+
+        ASSERT_TRUE(output_marker_parse("@@retrace:threads@@", 19, true, name));
+        ASSERT_STREQ(name, "threads");
+        /* gdb's markers are whole lines: a debuggee's string is never one. */
+        ASSERT_FALSE(output_marker_parse(local, strlen(local), true, name));
+        ASSERT_FALSE(output_marker_parse("@@retrace:threads@@ ", 20, true, name));
+        ASSERT_FALSE(output_marker_parse("@@retrace:@@", 12, true, name));
+        ASSERT_FALSE(output_marker_parse("@@retrace:threads", 17, true, name));
+        ASSERT_FALSE(output_marker_parse("@@retrace:aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa@@", 50, true, name));
+        /* crash prints the marker inside its complaint. */
+        ASSERT_TRUE(output_marker_parse(crash_line, strlen(crash_line), false, name));
+        ASSERT_STREQ(name, "bt_all");
+        ASSERT_FALSE(output_marker_parse(crash_line, strlen(crash_line), true, name));
+        ASSERT_FALSE(output_marker_parse("no marker here", 14, false, name));
+}
+
 DEFINE_TEST_MAIN(TEST_ENTRY(uint64), TEST_ENTRY(int), TEST_ENTRY(boolean), TEST_ENTRY(size),
-                 TEST_ENTRY(seconds), TEST_ENTRY(log_level), TEST_ENTRY(log_errno_return))
+                 TEST_ENTRY(seconds), TEST_ENTRY(log_level), TEST_ENTRY(log_errno_return),
+                 TEST_ENTRY(output_markers))

@@ -1,0 +1,278 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* POST /create: the checks PROTOCOL.md makes before the body is read, in its order; the body streamed
+ * into a spool file under the size limits; the archive unpacked with the archive rules into a new
+ * task. */
+#include "daemon-http.h"
+
+#include <arpa/inet.h>
+#include <pthread.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <gnutls/crypto.h>
+
+#include "common-fd.h"
+#include "common-file.h"
+#include "common-log.h"
+#include "common-macro.h"
+#include "common-parse.h"
+#include "common-path.h"
+#include "common-string.h"
+#include "common-time.h"
+#include "daemon-archive.h"
+#include "daemon-crashdata.h"
+#include "daemon-http-parse.h"
+#include "daemon-http-private.h"
+#include "daemon-http-render.h"
+#include "daemon-taskdir.h"
+
+struct Upload {
+        TaskSpool spool; /* removed unless it became a task */
+        bool refused;    /* the body is read and dropped, then the refusal below is sent */
+        bool answered;   /* the refusal went out before the body */
+        Refusal why;
+        unsigned status;
+        char *message;
+        uint64_t received;
+        uint64_t length; /* Content-Length */
+        bool failed;
+};
+
+static void upload_drop_spool(Upload *u);
+
+Upload *upload_free(Upload *u)
+{
+        if (!u)
+                return NULL;
+        upload_drop_spool(u);
+        free(u->message);
+        return mfree(u);
+}
+
+/* The checks PROTOCOL.md makes before any byte of the body is read, in its order. Returns true and
+ * fills ret_why/ret_status/ret_message when the upload must be refused. */
+static bool create_check(HttpServer *s, struct MHD_Connection *c, const char *method, uint64_t *ret_length,
+                         Refusal *ret_why, unsigned *ret_status, char **ret_message)
+{
+        const RetraceConfig *cfg = s->config;
+        const char *length_header;
+        uint64_t length, free_bytes = 0;
+        int r;
+
+#define REFUSE(why, status, ...)                            \
+        do {                                                \
+                *ret_why = (why);                           \
+                *ret_status = (status);                     \
+                if (asprintf(ret_message, __VA_ARGS__) < 0) \
+                        *ret_message = NULL;                \
+                return true;                                \
+        } while (0)
+
+        if (cfg->require_https && !request_is_https(s, c))
+                REFUSE(REFUSAL_HTTPS, MHD_HTTP_FORBIDDEN, "HTTPS is required");
+        if (s->queue_is_full && s->queue_is_full(s->userdata))
+                REFUSE(REFUSAL_FULL, MHD_HTTP_SERVICE_UNAVAILABLE,
+                       "The server is busy and its queue is full; try again later");
+        if (!streq(method, MHD_HTTP_METHOD_POST))
+                REFUSE(REFUSAL_METHOD, MHD_HTTP_METHOD_NOT_ALLOWED, "Use POST to create a task");
+        if (!content_type_accepted(
+                    MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_TYPE)))
+                REFUSE(REFUSAL_CONTENT_TYPE, MHD_HTTP_UNSUPPORTED_MEDIA_TYPE,
+                       "Content-Type must be one of application/x-xz-compressed-tar, application/x-gzip, "
+                       "application/x-tar");
+        length_header = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
+        if (!length_header || parse_uint64(length_header, &length) < 0)
+                REFUSE(REFUSAL_NO_LENGTH, MHD_HTTP_LENGTH_REQUIRED, "Content-Length is required");
+        if (length > cfg->max_packed_size)
+                REFUSE(REFUSAL_PACKED_SIZE, MHD_HTTP_CONTENT_TOO_LARGE,
+                       "The archive is larger than the limit of %" PRIu64 " MiB",
+                       cfg->max_packed_size >> 20);
+        r = task_dir_free_space(cfg->save_dir, &free_bytes);
+        if (r < 0 || free_bytes < length || free_bytes - length < cfg->min_storage_left)
+                REFUSE(REFUSAL_DISK, MHD_HTTP_INSUFFICIENT_STORAGE,
+                       "The server is low on disk space; try again later");
+#undef REFUSE
+        *ret_length = length;
+        return false;
+}
+
+static enum MHD_Result create_refuse(HttpServer *s, struct MHD_Connection *c, Upload *u)
+{
+        struct MHD_Response *resp;
+        enum MHD_Result ret;
+        _cleanup_free_ char *body = NULL;
+        int n;
+
+        __atomic_add_fetch(&s->refused[u->why], 1, __ATOMIC_RELAXED);
+        n = asprintf(&body, "%s\n", strna(u->message));
+        if (n < 0)
+                return MHD_NO;
+        resp = MHD_create_response_from_buffer((size_t) n, TAKE_PTR(body), MHD_RESPMEM_MUST_FREE);
+        if (!resp)
+                return MHD_NO;
+        (void) MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, "text/plain; charset=utf-8");
+        if (u->why == REFUSAL_FULL)
+                (void) MHD_add_response_header(resp, MHD_HTTP_HEADER_RETRY_AFTER, "60");
+        ret = queue_response(c, u->status, resp);
+        MHD_destroy_response(resp);
+        return ret;
+}
+
+static enum MHD_Result create_begin(HttpServer *s, struct MHD_Connection *c, const char *method,
+                                    void **con_cls)
+{
+        Upload *u;
+
+        u = calloc(1, sizeof(Upload));
+        if (!u)
+                return MHD_NO;
+        u->spool.upload_fd = -EBADF;
+        *con_cls = u; /* freed by request_completed() */
+        if (create_check(s, c, method, &u->length, &u->why, &u->status, &u->message)) {
+                /* An oversized or bodiless request is answered at once (clients sending
+                 * "Expect: 100-continue" then skip the body). Otherwise the body is read and dropped
+                 * first, so that closing the connection cannot reset the answer away. */
+                u->refused = true;
+                if (IN_SET(u->why, REFUSAL_PACKED_SIZE, REFUSAL_METHOD)) {
+                        u->answered = true;
+                        return create_refuse(s, c, u);
+                }
+                return MHD_YES;
+        }
+
+        if (task_spool_create(s->config->save_dir, &u->spool) < 0)
+                return respond(c, MHD_HTTP_INTERNAL_SERVER_ERROR, "Cannot store the upload\n");
+        return MHD_YES;
+}
+
+/* Removes what an upload left on disk, before the answer goes out (so nothing is left once the client
+ * has its answer). */
+static void upload_drop_spool(Upload *u)
+{
+        task_spool_remove(&u->spool);
+}
+
+static enum MHD_Result refuse_upload(HttpServer *s, struct MHD_Connection *c, Upload *u, Refusal why,
+                                     unsigned status, const char *message)
+{
+        upload_drop_spool(u);
+        return refuse(s, c, why, status, message);
+}
+
+static enum MHD_Result create_finish(HttpServer *s, struct MHD_Connection *c, Upload *u)
+{
+        const RetraceConfig *cfg = s->config;
+        ArchiveLimits limits = { .max_unpacked = cfg->max_unpacked_size,
+                                 .max_entries = cfg->max_archive_members };
+        _cleanup_free_ char *message = NULL;
+        _cleanup_close_ int crash_fd = -EBADF;
+        char password[TASK_PASSWORD_LEN + 1], idbuf[32];
+        const char *type_header, *missing;
+        struct MHD_Response *resp;
+        enum MHD_Result ret;
+        TaskType type;
+        uint64_t id;
+        int r;
+
+        if (u->received != u->length)
+                return refuse_upload(s, c, u, REFUSAL_BAD_ARCHIVE, MHD_HTTP_BAD_REQUEST,
+                                     "The upload ended early");
+        if (task_spool_open_crash(&u->spool, &crash_fd) < 0 || lseek(u->spool.upload_fd, 0, SEEK_SET) < 0)
+                return upload_drop_spool(u),
+                       respond(c, MHD_HTTP_INTERNAL_SERVER_ERROR, "Cannot unpack the upload\n");
+        r = archive_unpack_crash_data(u->spool.upload_fd, crash_fd, &limits, &message);
+        if (IN_SET(r, -EFBIG, -E2BIG))
+                return refuse_upload(s, c, u, REFUSAL_UNPACKED_SIZE, MHD_HTTP_CONTENT_TOO_LARGE,
+                                     strna(message));
+        if (r == -EPERM)
+                return refuse_upload(s, c, u, REFUSAL_MALICIOUS, MHD_HTTP_FORBIDDEN, strna(message));
+        if (r == -EBADMSG)
+                return refuse_upload(s, c, u, REFUSAL_BAD_ARCHIVE, MHD_HTTP_BAD_REQUEST, strna(message));
+        if (r < 0) {
+                log_error_errno(r, "Failed to unpack an upload into %s: %m", u->spool.path);
+                return upload_drop_spool(u),
+                       respond(c, MHD_HTTP_INTERNAL_SERVER_ERROR, "Cannot unpack the upload\n");
+        }
+        /* The archive itself is not needed any more: only its members are. */
+        task_spool_drop_upload(&u->spool);
+
+        type_header = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "X-Task-Type");
+        type = type_header ? task_type_from_string(type_header) : TASK_TYPE_RETRACE;
+        if (type < 0)
+                return refuse_upload(s, c, u, REFUSAL_TYPE, MHD_HTTP_BAD_REQUEST,
+                                     "X-Task-Type must be 0, 1, 2, 3 or 4");
+        if (task_type_is_interactive(type) && !cfg->allow_interactive)
+                return refuse_upload(s, c, u, REFUSAL_TYPE, MHD_HTTP_CONFLICT,
+                                     "Interactive tasks are not enabled on this server");
+        missing = crash_files_find_missing(type, crash_fd);
+        if (missing) {
+                char msg[64];
+
+                (void) snprintf(msg, sizeof(msg), "Required file '%s' is missing", missing);
+                return refuse_upload(s, c, u, REFUSAL_MISSING_FILE, MHD_HTTP_FORBIDDEN, msg);
+        }
+
+        r = task_store_create(s->store, type, &id, password);
+        if (r < 0) {
+                log_error_errno(r, "Failed to record a new task: %m");
+                return upload_drop_spool(u),
+                       respond(c, MHD_HTTP_INTERNAL_SERVER_ERROR, "Cannot create the task\n");
+        }
+        (void) snprintf(idbuf, sizeof(idbuf), "%" PRIu64, id);
+        r = task_spool_commit(&u->spool, cfg->save_dir, id);
+        if (r < 0) {
+                log_error_errno(r, "Failed to move the upload to %s/%s: %m", cfg->save_dir, idbuf);
+                (void) task_store_delete(s->store, id);
+                return upload_drop_spool(u),
+                       respond(c, MHD_HTTP_INTERNAL_SERVER_ERROR, "Cannot create the task\n");
+        }
+        if (s->task_created)
+                s->task_created(s->userdata, id);
+
+        resp = MHD_create_response_from_buffer(0, (void *) "", MHD_RESPMEM_PERSISTENT);
+        if (!resp)
+                return MHD_NO;
+        (void) MHD_add_response_header(resp, "X-Task-Id", idbuf);
+        (void) MHD_add_response_header(resp, "X-Task-Password", password);
+        ret = queue_response(c, MHD_HTTP_CREATED, resp);
+        MHD_destroy_response(resp);
+        log_info("Task %" PRIu64 " created (type %s)", id, task_type_to_string(type));
+        return ret;
+}
+
+enum MHD_Result handle_create(HttpServer *s, struct MHD_Connection *c, const char *method,
+                                     const char *upload_data, size_t *upload_data_size, void **con_cls)
+{
+        Upload *u = *con_cls;
+        int r;
+
+        if (!u)
+                return create_begin(s, c, method, con_cls);
+        if (*upload_data_size > 0) {
+                if (!u->failed && !u->refused) {
+                        u->received += *upload_data_size;
+                        r = u->received > u->length
+                                    ? -EFBIG
+                                    : fd_write_all(u->spool.upload_fd, upload_data, *upload_data_size);
+                        if (r < 0)
+                                u->failed = true;
+                }
+                *upload_data_size = 0;
+                return MHD_YES;
+        }
+        if (u->answered)
+                return MHD_YES;
+        if (u->refused)
+                return create_refuse(s, c, u);
+        if (u->failed)
+                return respond(c, MHD_HTTP_INTERNAL_SERVER_ERROR, "Cannot store the upload\n");
+        return create_finish(s, c, u);
+}
+

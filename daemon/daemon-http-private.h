@@ -1,0 +1,27 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#pragma once
+
+/* What the files of the HTTP layer share (daemon-http.c: the server, routing and the other
+ * endpoints; daemon-http-create.c: uploads). Not for other parts. */
+
+#include <microhttpd.h>
+#include <stdbool.h>
+
+#include "common-macro.h"
+#include "daemon-http.h"
+
+/* Queues r with the headers every answer carries (CSP, nosniff, no-store, HSTS over TLS). */
+enum MHD_Result queue_response(struct MHD_Connection *c, unsigned status, struct MHD_Response *r);
+/* A text/plain answer. */
+_printf_(3, 4) enum MHD_Result respond(struct MHD_Connection *c, unsigned status, const char *format, ...);
+/* A refusal of an upload, counted for /metrics by reason. */
+enum MHD_Result refuse(HttpServer *s, struct MHD_Connection *c, Refusal why, unsigned status, const char *message);
+/* Whether the client reached us over TLS (ours, or a trusted proxy's X-Forwarded-Proto). */
+bool request_is_https(HttpServer *s, struct MHD_Connection *c);
+
+/* One upload in progress, the request's con_cls. */
+typedef struct Upload Upload;
+Upload *upload_free(Upload *u);
+/* POST /create, called for each part of the body as libmicrohttpd delivers it. */
+enum MHD_Result handle_create(HttpServer *s, struct MHD_Connection *c, const char *method,
+                              const char *upload_data, size_t *upload_data_size, void **con_cls);
