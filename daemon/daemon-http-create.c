@@ -248,7 +248,7 @@ static enum MHD_Result create_finish(HttpServer *s, struct MHD_Connection *c, Up
 }
 
 enum MHD_Result handle_create(HttpServer *s, struct MHD_Connection *c, const char *method,
-                                     const char *upload_data, size_t *upload_data_size, void **con_cls)
+                              const char *upload_data, size_t *upload_data_size, void **con_cls)
 {
         Upload *u = *con_cls;
         int r;
@@ -275,4 +275,3 @@ enum MHD_Result handle_create(HttpServer *s, struct MHD_Connection *c, const cha
                 return respond(c, MHD_HTTP_INTERNAL_SERVER_ERROR, "Cannot store the upload\n");
         return create_finish(s, c, u);
 }
-

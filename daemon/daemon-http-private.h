@@ -15,7 +15,8 @@ enum MHD_Result queue_response(struct MHD_Connection *c, unsigned status, struct
 /* A text/plain answer. */
 _printf_(3, 4) enum MHD_Result respond(struct MHD_Connection *c, unsigned status, const char *format, ...);
 /* A refusal of an upload, counted for /metrics by reason. */
-enum MHD_Result refuse(HttpServer *s, struct MHD_Connection *c, Refusal why, unsigned status, const char *message);
+enum MHD_Result refuse(HttpServer *s, struct MHD_Connection *c, Refusal why, unsigned status,
+                       const char *message);
 /* Whether the client reached us over TLS (ours, or a trusted proxy's X-Forwarded-Proto). */
 bool request_is_https(HttpServer *s, struct MHD_Connection *c);
 

@@ -655,6 +655,75 @@ static int check_header_fields(Header h, char **ret_reason)
         return 0;
 }
 
+/* Opens an RPM file for reading: a regular file within CacheMaxRpmSize. */
+static int open_rpm(Cache *c, const char *path, FD_t *ret_fd, struct stat *ret_st, char **ret_reason)
+{
+        _cleanup_(Fclosep) FD_t fd = Fopen(path, "r.ufdio");
+
+        if (!fd || Ferror(fd)) {
+                string_set_printf(ret_reason, "cannot open %s: %s", path,
+                                  fd ? Fstrerror(fd) : "out of memory");
+                return -ENOENT;
+        }
+        if (fstat(Fileno(fd), ret_st) < 0)
+                return -errno;
+        if (!S_ISREG(ret_st->st_mode)) {
+                string_set_printf(ret_reason, "%s is not a regular file", path);
+                return -EBADMSG;
+        }
+        if ((uint64_t) ret_st->st_size > c->limits.max_rpm_size) {
+                string_set_printf(ret_reason, "%" PRIu64 " bytes, more than CacheMaxRpmSize",
+                                  (uint64_t) ret_st->st_size);
+                return -EFBIG;
+        }
+        *ret_fd = TAKE_PTR(fd);
+        return 0;
+}
+
+/* The verification chain both indexing and extraction run, from the start of the file: header (its
+ * digests, and signatures as o asks), the header's fields, the payload digest, the file list with its
+ * digest algorithm. On success the caller owns *ret_h, *ret_files and the *ret_a array. */
+static int read_verified(Cache *c, FD_t fd, const char *path, const ImportOptions *o, Header *ret_h,
+                         rpmfiles *ret_files, int *ret_algo, ImportFile **ret_a, size_t *ret_n,
+                         char **ret_reason)
+{
+        off_t payload_offset;
+        int algo, r;
+
+        if (lseek(Fileno(fd), 0, SEEK_SET) < 0)
+                return -errno;
+        r = read_header(fd, path, o, ret_h, ret_reason);
+        if (r < 0)
+                return r;
+        r = check_header_fields(*ret_h, ret_reason);
+        if (r < 0)
+                return r;
+        payload_offset = lseek(Fileno(fd), 0, SEEK_CUR);
+        if (payload_offset < 0)
+                return -errno;
+        r = verify_payload_digest(*ret_h, Fileno(fd), payload_offset, ret_reason);
+        if (r < 0)
+                return r;
+        *ret_files = rpmfilesNew(NULL, *ret_h, RPMTAG_BASENAMES, RPMFI_KEEPHEADER);
+        if (!*ret_files) {
+                string_set_printf(ret_reason, "the header's file list is unreadable");
+                return -EBADMSG;
+        }
+        algo = rpmfilesDigestAlgo(*ret_files);
+        /* A package without files (a meta-package) records no digest algorithm; nothing to check. */
+        if (rpmfilesFC(*ret_files) == 0 && !digest_algo_to_string(algo))
+                algo = PGPHASHALGO_SHA256;
+        if (!digest_algo_to_string(algo)) {
+                string_set_printf(ret_reason, "unsupported file digest algorithm %d", algo);
+                return -EPROTONOSUPPORT;
+        }
+        r = collect_files(c, *ret_files, algo, ret_a, ret_n, ret_reason);
+        if (r < 0)
+                return r;
+        *ret_algo = algo;
+        return 0;
+}
+
 static int unpack_locked(Cache *c, const char *path, const char *sha256, uint64_t *ret_bytes,
                          char **ret_reason);
 
@@ -702,27 +771,12 @@ static int import_locked(Cache *c, const char *path, const ImportOptions *o, int
         size_t n = 0;
         struct stat st;
         int64_t id;
-        off_t payload_offset;
         bool extracted;
         int algo, r;
 
-        fd = Fopen(path, "r.ufdio");
-        if (!fd || Ferror(fd)) {
-                string_set_printf(ret_reason, "cannot open %s: %s", path,
-                                  fd ? Fstrerror(fd) : "out of memory");
-                return -ENOENT;
-        }
-        if (fstat(Fileno(fd), &st) < 0)
-                return -errno;
-        if (!S_ISREG(st.st_mode)) {
-                string_set_printf(ret_reason, "%s is not a regular file", path);
-                return -EBADMSG;
-        }
-        if ((uint64_t) st.st_size > c->limits.max_rpm_size) {
-                string_set_printf(ret_reason, "%" PRIu64 " bytes, more than CacheMaxRpmSize",
-                                  (uint64_t) st.st_size);
-                return -EFBIG;
-        }
+        r = open_rpm(c, path, &fd, &st, ret_reason);
+        if (r < 0)
+                return r;
         /* A sync hands over the sha256 its download was verified against: a package already in
          * the index then costs no hashing at all. */
         if (o->expected_sha256 && cache_index_find_sha256(c->index, o->expected_sha256, &id) >= 0) {
@@ -750,36 +804,7 @@ static int import_locked(Cache *c, const char *path, const ImportOptions *o, int
         }
         if (r != -ENOENT)
                 return r;
-        if (lseek(Fileno(fd), 0, SEEK_SET) < 0)
-                return -errno;
-
-        r = read_header(fd, path, o, &h, ret_reason);
-        if (r < 0)
-                return r;
-        r = check_header_fields(h, ret_reason);
-        if (r < 0)
-                return r;
-        payload_offset = lseek(Fileno(fd), 0, SEEK_CUR);
-        if (payload_offset < 0)
-                return -errno;
-        r = verify_payload_digest(h, Fileno(fd), payload_offset, ret_reason);
-        if (r < 0)
-                return r;
-
-        files = rpmfilesNew(NULL, h, RPMTAG_BASENAMES, RPMFI_KEEPHEADER);
-        if (!files) {
-                string_set_printf(ret_reason, "the header's file list is unreadable");
-                return -EBADMSG;
-        }
-        algo = rpmfilesDigestAlgo(files);
-        /* A package without files (a meta-package) records no digest algorithm; nothing to check. */
-        if (rpmfilesFC(files) == 0 && !digest_algo_to_string(algo))
-                algo = PGPHASHALGO_SHA256;
-        if (!digest_algo_to_string(algo)) {
-                string_set_printf(ret_reason, "unsupported file digest algorithm %d", algo);
-                return -EPROTONOSUPPORT;
-        }
-        r = collect_files(c, files, algo, &a, &n, ret_reason);
+        r = read_verified(c, fd, path, o, &h, &files, &algo, &a, &n, ret_reason);
         if (r < 0)
                 return r;
         {
@@ -848,27 +873,12 @@ static int unpack_locked(Cache *c, const char *path, const char *sha256, uint64_
         ImportFile *a = NULL;
         size_t n = 0;
         struct stat st;
-        off_t payload_offset;
         uint64_t bytes = 0;
         int algo, r;
 
-        fd = Fopen(path, "r.ufdio");
-        if (!fd || Ferror(fd)) {
-                string_set_printf(ret_reason, "cannot open %s: %s", path,
-                                  fd ? Fstrerror(fd) : "out of memory");
-                return -ENOENT;
-        }
-        if (fstat(Fileno(fd), &st) < 0)
-                return -errno;
-        if (!S_ISREG(st.st_mode)) {
-                string_set_printf(ret_reason, "%s is not a regular file", path);
-                return -EBADMSG;
-        }
-        if ((uint64_t) st.st_size > c->limits.max_rpm_size) {
-                string_set_printf(ret_reason, "%" PRIu64 " bytes, more than CacheMaxRpmSize",
-                                  (uint64_t) st.st_size);
-                return -EFBIG;
-        }
+        r = open_rpm(c, path, &fd, &st, ret_reason);
+        if (r < 0)
+                return r;
         /* The sha256 is the one the sync verified (with the signature, when the repository has
          * gpgcheck): the same bytes need no second signature check. */
         r = digest_fd(Fileno(fd), PGPHASHALGO_SHA256, &hex, NULL);
@@ -880,33 +890,7 @@ static int unpack_locked(Cache *c, const char *path, const char *sha256, uint64_
                                   hex, sha256);
                 return -EBADMSG;
         }
-        if (lseek(Fileno(fd), 0, SEEK_SET) < 0)
-                return -errno;
-        r = read_header(fd, path, &none, &h, ret_reason);
-        if (r < 0)
-                return r;
-        r = check_header_fields(h, ret_reason);
-        if (r < 0)
-                return r;
-        payload_offset = lseek(Fileno(fd), 0, SEEK_CUR);
-        if (payload_offset < 0)
-                return -errno;
-        r = verify_payload_digest(h, Fileno(fd), payload_offset, ret_reason);
-        if (r < 0)
-                return r;
-        files = rpmfilesNew(NULL, h, RPMTAG_BASENAMES, RPMFI_KEEPHEADER);
-        if (!files) {
-                string_set_printf(ret_reason, "the header's file list is unreadable");
-                return -EBADMSG;
-        }
-        algo = rpmfilesDigestAlgo(files);
-        if (rpmfilesFC(files) == 0 && !digest_algo_to_string(algo))
-                algo = PGPHASHALGO_SHA256;
-        if (!digest_algo_to_string(algo)) {
-                string_set_printf(ret_reason, "unsupported file digest algorithm %d", algo);
-                return -EPROTONOSUPPORT;
-        }
-        r = collect_files(c, files, algo, &a, &n, ret_reason);
+        r = read_verified(c, fd, path, &none, &h, &files, &algo, &a, &n, ret_reason);
         if (r < 0)
                 return r;
         if (!objects_all_present(a, n))

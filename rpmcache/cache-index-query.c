@@ -15,7 +15,8 @@
 typedef int (*RowFill)(sqlite3_stmt *st, void *elem);
 typedef void (*ElemDone)(void *elem);
 
-static int index_sql_collect(sqlite3_stmt *st, size_t size, RowFill fill, ElemDone done, void **ret, size_t *ret_n)
+static int index_sql_collect(sqlite3_stmt *st, size_t size, RowFill fill, ElemDone done, void **ret,
+                             size_t *ret_n)
 {
         char *a = NULL;
         size_t n = 0, allocated = 0;
@@ -103,19 +104,20 @@ int cache_index_lookup_build_id(CacheIndex *idx, const char *build_id, const cha
         _cleanup_stmt_ sqlite3_stmt *st = NULL;
         int r;
 
-        r = index_sql_prepare(idx,
-                        "SELECT DISTINCT " PACKAGE_COLUMNS ", b.path, b.kind FROM build_ids b"
-                        " JOIN packages p ON p.id = b.package_id"
-                        " WHERE b.build_id = ?1 AND (?2 IS NULL OR EXISTS (SELECT 1 FROM package_releases r"
-                        "  WHERE r.package_id = p.id AND r.release = ?2))"
-                        " ORDER BY b.kind, p.name, p.id",
-                        &st);
+        r = index_sql_prepare(
+                idx,
+                "SELECT DISTINCT " PACKAGE_COLUMNS ", b.path, b.kind FROM build_ids b"
+                " JOIN packages p ON p.id = b.package_id"
+                " WHERE b.build_id = ?1 AND (?2 IS NULL OR EXISTS (SELECT 1 FROM package_releases r"
+                "  WHERE r.package_id = p.id AND r.release = ?2))"
+                " ORDER BY b.kind, p.name, p.id",
+                &st);
         if (r < 0)
                 return r;
         sqlite3_bind_text(st, 1, build_id, -1, SQLITE_STATIC);
         sqlite3_bind_text(st, 2, release, -1, SQLITE_STATIC);
         return index_sql_collect(st, sizeof(BuildIdHit), fill_build_id_hit, done_build_id_hit, (void **) ret,
-                           ret_n);
+                                 ret_n);
 }
 
 int cache_index_lookup_path(CacheIndex *idx, const char *path, const char *release, BuildIdHit **ret,
@@ -124,19 +126,20 @@ int cache_index_lookup_path(CacheIndex *idx, const char *path, const char *relea
         _cleanup_stmt_ sqlite3_stmt *st = NULL;
         int r;
 
-        r = index_sql_prepare(idx,
-                        "SELECT DISTINCT " PACKAGE_COLUMNS ", f.path, 0 FROM files f"
-                        " JOIN packages p ON p.id = f.package_id"
-                        " WHERE f.path = ?1 AND (?2 IS NULL OR EXISTS (SELECT 1 FROM package_releases r"
-                        "  WHERE r.package_id = p.id AND r.release = ?2))"
-                        " ORDER BY p.name, p.id",
-                        &st);
+        r = index_sql_prepare(
+                idx,
+                "SELECT DISTINCT " PACKAGE_COLUMNS ", f.path, 0 FROM files f"
+                " JOIN packages p ON p.id = f.package_id"
+                " WHERE f.path = ?1 AND (?2 IS NULL OR EXISTS (SELECT 1 FROM package_releases r"
+                "  WHERE r.package_id = p.id AND r.release = ?2))"
+                " ORDER BY p.name, p.id",
+                &st);
         if (r < 0)
                 return r;
         sqlite3_bind_text(st, 1, path, -1, SQLITE_STATIC);
         sqlite3_bind_text(st, 2, release, -1, SQLITE_STATIC);
         return index_sql_collect(st, sizeof(BuildIdHit), fill_build_id_hit, done_build_id_hit, (void **) ret,
-                           ret_n);
+                                 ret_n);
 }
 
 int cache_index_package_releases(CacheIndex *idx, int64_t package_id, char ***ret)
@@ -169,10 +172,11 @@ int cache_index_get_file(CacheIndex *idx, int64_t package_id, const char *path, 
         _cleanup_stmt_ sqlite3_stmt *st = NULL;
         int r, rc;
 
-        r = index_sql_prepare(idx,
-                        "SELECT path, mode, size, digest, link FROM files WHERE package_id = ?1 AND path = ?2"
-                        " LIMIT 1",
-                        &st);
+        r = index_sql_prepare(
+                idx,
+                "SELECT path, mode, size, digest, link FROM files WHERE package_id = ?1 AND path = ?2"
+                " LIMIT 1",
+                &st);
         if (r < 0)
                 return r;
         sqlite3_bind_int64(st, 1, package_id);
@@ -227,18 +231,20 @@ int cache_index_find_file(CacheIndex *idx, const char *release, const char *path
         _cleanup_stmt_ sqlite3_stmt *st = NULL;
         int r;
 
-        r = index_sql_prepare(idx,
-                        "SELECT " PACKAGE_COLUMNS ", f.path, f.mode, f.size, f.digest, f.link FROM files f"
-                        " JOIN packages p ON p.id = f.package_id"
-                        " WHERE f.path = ?1 AND (?2 IS NULL OR EXISTS (SELECT 1 FROM package_releases r"
-                        "  WHERE r.package_id = p.id AND r.release = ?2))"
-                        " ORDER BY p.name, p.id LIMIT 512",
-                        &st);
+        r = index_sql_prepare(
+                idx,
+                "SELECT " PACKAGE_COLUMNS ", f.path, f.mode, f.size, f.digest, f.link FROM files f"
+                " JOIN packages p ON p.id = f.package_id"
+                " WHERE f.path = ?1 AND (?2 IS NULL OR EXISTS (SELECT 1 FROM package_releases r"
+                "  WHERE r.package_id = p.id AND r.release = ?2))"
+                " ORDER BY p.name, p.id LIMIT 512",
+                &st);
         if (r < 0)
                 return r;
         sqlite3_bind_text(st, 1, path, -1, SQLITE_STATIC);
         sqlite3_bind_text(st, 2, release, -1, SQLITE_STATIC);
-        return index_sql_collect(st, sizeof(PackageFileHit), fill_file_hit, done_file_hit, (void **) ret, ret_n);
+        return index_sql_collect(st, sizeof(PackageFileHit), fill_file_hit, done_file_hit, (void **) ret,
+                                 ret_n);
 }
 
 int cache_index_find_file_prefix(CacheIndex *idx, int64_t package_id, const char *prefix, PackageFile **ret,
@@ -250,9 +256,9 @@ int cache_index_find_file_prefix(CacheIndex *idx, int64_t package_id, const char
         /* A range instead of LIKE: paths may hold '%' and '_'. U+10FFFF sorts after every byte a
          * UTF-8 path can continue with. */
         r = index_sql_prepare(idx,
-                        "SELECT path, mode, size, digest, link FROM files WHERE package_id = ?1"
-                        " AND path >= ?2 AND path < ?2 || char(1114111) ORDER BY path LIMIT 4096",
-                        &st);
+                              "SELECT path, mode, size, digest, link FROM files WHERE package_id = ?1"
+                              " AND path >= ?2 AND path < ?2 || char(1114111) ORDER BY path LIMIT 4096",
+                              &st);
         if (r < 0)
                 return r;
         sqlite3_bind_int64(st, 1, package_id);
@@ -268,12 +274,13 @@ int cache_index_find_build_siblings(CacheIndex *idx, const char *release, const 
 
         if (!p->sourcerpm)
                 return -ENOENT;
-        r = index_sql_prepare(idx,
-                        "SELECT " PACKAGE_COLUMNS " FROM packages p WHERE p.sourcerpm = ?1 AND p.epoch = ?2"
-                        " AND p.version = ?3 AND p.release = ?4"
-                        " AND (?5 IS NULL OR EXISTS (SELECT 1 FROM package_releases r"
-                        "  WHERE r.package_id = p.id AND r.release = ?5)) ORDER BY p.name, p.id LIMIT 1024",
-                        &st);
+        r = index_sql_prepare(
+                idx,
+                "SELECT " PACKAGE_COLUMNS " FROM packages p WHERE p.sourcerpm = ?1 AND p.epoch = ?2"
+                " AND p.version = ?3 AND p.release = ?4"
+                " AND (?5 IS NULL OR EXISTS (SELECT 1 FROM package_releases r"
+                "  WHERE r.package_id = p.id AND r.release = ?5)) ORDER BY p.name, p.id LIMIT 1024",
+                &st);
         if (r < 0)
                 return r;
         sqlite3_bind_text(st, 1, p->sourcerpm, -1, SQLITE_STATIC);
@@ -308,7 +315,8 @@ int cache_index_get_requires(CacheIndex *idx, int64_t package_id, PackageDep **r
         _cleanup_stmt_ sqlite3_stmt *st = NULL;
         int r;
 
-        r = index_sql_prepare(idx, "SELECT name, flags, evr FROM deps WHERE package_id = ? AND type = 1", &st);
+        r = index_sql_prepare(idx, "SELECT name, flags, evr FROM deps WHERE package_id = ? AND type = 1",
+                              &st);
         if (r < 0)
                 return r;
         sqlite3_bind_int64(st, 1, package_id);
@@ -338,4 +346,3 @@ int cache_index_find_providers(CacheIndex *idx, const char *release, const char 
         sqlite3_bind_text(st, 2, name, -1, SQLITE_STATIC);
         return index_collect_packages(st, PACKAGE_N_COLUMNS, ret, ret_provides, ret_n);
 }
-

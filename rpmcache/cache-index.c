@@ -11,7 +11,6 @@
 #include "common-sqlite.h"
 #include "common-string.h"
 
-
 static const char *const build_id_kind_table[_BUILD_ID_KIND_MAX] = {
         [BUILD_ID_DEBUG] = "debuginfo",
         [BUILD_ID_BINARY] = "binary",
@@ -246,7 +245,6 @@ char *index_column_strdup(sqlite3_stmt *st, int col)
         return s ? strdup(s) : NULL;
 }
 
-
 int index_package_from_row(sqlite3_stmt *st, PackageInfo *p)
 {
         *p = (PackageInfo){
@@ -272,7 +270,7 @@ int index_package_from_row(sqlite3_stmt *st, PackageInfo *p)
 /* Runs st and collects every row as a PackageInfo (plus, when extra_col >= 0, a PackageDep made
  * of the columns extra_col (name), extra_col+1 (flags), extra_col+2 (evr)). */
 int index_collect_packages(sqlite3_stmt *st, int extra_col, PackageInfo **ret, PackageDep **ret_deps,
-                            size_t *ret_n)
+                           size_t *ret_n)
 {
         PackageInfo *a = NULL;
         PackageDep *d = NULL;
@@ -391,8 +389,8 @@ static int add_deps(CacheIndex *idx, int64_t id, int type, const PackageDep *dep
         _cleanup_stmt_ sqlite3_stmt *st = NULL;
         int r;
 
-        r = index_sql_prepare(idx, "INSERT INTO deps (package_id, type, name, flags, evr) VALUES (?, ?, ?, ?, ?)",
-                        &st);
+        r = index_sql_prepare(
+                idx, "INSERT INTO deps (package_id, type, name, flags, evr) VALUES (?, ?, ?, ?, ?)", &st);
         if (r < 0)
                 return r;
         for (size_t i = 0; i < n; i++) {
@@ -420,8 +418,8 @@ static int add_files(CacheIndex *idx, int64_t id, const PackageFile *files, size
                 &st);
         if (r < 0)
                 return r;
-        r = index_sql_prepare(idx, "INSERT INTO build_ids (build_id, package_id, path, kind) VALUES (?, ?, ?, ?)",
-                        &bst);
+        r = index_sql_prepare(
+                idx, "INSERT INTO build_ids (build_id, package_id, path, kind) VALUES (?, ?, ?, ?)", &bst);
         if (r < 0)
                 return r;
         for (size_t i = 0; i < n; i++) {
@@ -466,11 +464,12 @@ int cache_index_add_package(CacheIndex *idx, const PackageRecord *rec, int64_t *
         int64_t id;
         int r;
 
-        r = index_sql_prepare(idx,
-                        "INSERT INTO packages (sha256, name, epoch, version, release, arch, sourcerpm, size,"
-                        " installed_size, digest_algo, imported, extracted)"
-                        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                        &st);
+        r = index_sql_prepare(
+                idx,
+                "INSERT INTO packages (sha256, name, epoch, version, release, arch, sourcerpm, size,"
+                " installed_size, digest_algo, imported, extracted)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                &st);
         if (r < 0)
                 return r;
         sqlite3_bind_text(st, 1, p->sha256, -1, SQLITE_STATIC);
@@ -539,10 +538,11 @@ int cache_index_add_release(CacheIndex *idx, int64_t package_id, const char *rel
         _cleanup_stmt_ sqlite3_stmt *st = NULL;
         int r;
 
-        r = index_sql_prepare(idx,
-                        "INSERT OR IGNORE INTO package_releases (package_id, release, repo, first_seen) "
-                        "VALUES (?, ?, ?, ?)",
-                        &st);
+        r = index_sql_prepare(
+                idx,
+                "INSERT OR IGNORE INTO package_releases (package_id, release, repo, first_seen) "
+                "VALUES (?, ?, ?, ?)",
+                &st);
         if (r < 0)
                 return r;
         sqlite3_bind_int64(st, 1, package_id);
@@ -621,13 +621,13 @@ int cache_index_find_packages(CacheIndex *idx, const char *release, const char *
         /* A full N-V-R(.A) match ranks before a package that is merely called spec; within a rank,
          * newest first. */
         r = index_sql_prepare(idx,
-                        "SELECT DISTINCT " PACKAGE_COLUMNS " FROM packages p"
-                        " JOIN package_releases r ON r.package_id = p.id"
-                        " WHERE (?1 IS NULL OR r.release = ?1) AND (?2 IS NULL OR p.arch = ?2)"
-                        " AND (?4 < 0 OR p.epoch = ?4)"
-                        " AND (p.name = ?3 OR p.name || '-' || p.version || '-' || p.release = ?3"
-                        "  OR p.name || '-' || p.version || '-' || p.release || '.' || p.arch = ?3)",
-                        &st);
+                              "SELECT DISTINCT " PACKAGE_COLUMNS " FROM packages p"
+                              " JOIN package_releases r ON r.package_id = p.id"
+                              " WHERE (?1 IS NULL OR r.release = ?1) AND (?2 IS NULL OR p.arch = ?2)"
+                              " AND (?4 < 0 OR p.epoch = ?4)"
+                              " AND (p.name = ?3 OR p.name || '-' || p.version || '-' || p.release = ?3"
+                              "  OR p.name || '-' || p.version || '-' || p.release || '.' || p.arch = ?3)",
+                              &st);
         if (r < 0)
                 return r;
         sqlite3_bind_text(st, 1, release, -1, SQLITE_STATIC);
@@ -667,12 +667,13 @@ int cache_index_nvr_known(CacheIndex *idx, const char *nvr, const char *arch, co
                 *ret_known = false;
                 return 0;
         }
-        r = index_sql_prepare(idx,
-                        "SELECT 1 FROM packages p JOIN package_releases r ON r.package_id = p.id"
-                        " WHERE p.name = ? AND p.version = ? AND p.release = ?"
-                        " AND (?4 IS NULL OR p.arch = ?4 OR p.arch = 'noarch') AND (?5 IS NULL OR r.release "
-                        "= ?5) LIMIT 1",
-                        &st);
+        r = index_sql_prepare(
+                idx,
+                "SELECT 1 FROM packages p JOIN package_releases r ON r.package_id = p.id"
+                " WHERE p.name = ? AND p.version = ? AND p.release = ?"
+                " AND (?4 IS NULL OR p.arch = ?4 OR p.arch = 'noarch') AND (?5 IS NULL OR r.release "
+                "= ?5) LIMIT 1",
+                &st);
         if (r < 0)
                 return r;
         sqlite3_bind_text(st, 1, n, -1, SQLITE_STATIC);
@@ -773,10 +774,11 @@ int cache_index_foreach_object(CacheIndex *idx, CacheObjectCallback cb, void *us
         _cleanup_stmt_ sqlite3_stmt *st = NULL;
         int r, rc;
 
-        r = index_sql_prepare(idx,
-                        "SELECT DISTINCT p.digest_algo, f.digest, f.mode & 365 FROM files f JOIN packages p"
-                        " ON p.id = f.package_id WHERE (f.mode & 61440) = 32768 AND p.extracted != 0",
-                        &st);
+        r = index_sql_prepare(
+                idx,
+                "SELECT DISTINCT p.digest_algo, f.digest, f.mode & 365 FROM files f JOIN packages p"
+                " ON p.id = f.package_id WHERE (f.mode & 61440) = 32768 AND p.extracted != 0",
+                &st);
         if (r < 0)
                 return r;
         while ((rc = sqlite3_step(st)) == SQLITE_ROW) {

@@ -101,7 +101,8 @@ TEST(output_markers)
         ASSERT_FALSE(output_marker_parse("@@retrace:threads@@ ", 20, true, name));
         ASSERT_FALSE(output_marker_parse("@@retrace:@@", 12, true, name));
         ASSERT_FALSE(output_marker_parse("@@retrace:threads", 17, true, name));
-        ASSERT_FALSE(output_marker_parse("@@retrace:aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa@@", 50, true, name));
+        ASSERT_FALSE(
+                output_marker_parse("@@retrace:aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa@@", 50, true, name));
         /* crash prints the marker inside its complaint. */
         ASSERT_TRUE(output_marker_parse(crash_line, strlen(crash_line), false, name));
         ASSERT_STREQ(name, "bt_all");

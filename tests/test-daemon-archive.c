@@ -137,7 +137,7 @@ TEST(accepts_every_compression)
 
 TEST(content_is_written)
 {
-        _cleanup_free_ char *dir = make_dir(), *buf = NULL;
+        _cleanup_free_ char *dir = make_dir();
         _cleanup_close_ int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         _cleanup_close_ int fd = make_archive(XZ, good, ELEMENTSOF(good));
         char b[64] = { 0 };

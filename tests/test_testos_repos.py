@@ -15,15 +15,17 @@ TOS = rt.testos_dir()
 NS = {"repo": "http://linux.duke.edu/metadata/repo", "common": "http://linux.duke.edu/metadata/common"}
 
 SYSTEM = {"filesystem", "glibc", "libstdc++", "python3-libs", "gdb"}
+# Release 1 also ships the Python interpreter with its debuginfo and gdb helper (the Python crash).
+PYTHON = {"python3", "python3-debuginfo"}
 EXPECTED_OS = {
-    "1": SYSTEM | {"crashy-1.0-1", "crashy-1.0-2", "crashy-cxx-1.0-1", "crashy-cxx-1.0-2",
+    "1": SYSTEM | {"python3", "crashy-1.0-1", "crashy-1.0-2", "crashy-cxx-1.0-1", "crashy-cxx-1.0-2",
                    "libtoken-1.0-1", "libtoken-1.1-1", "libtoken-devel-1.0-1", "libtoken-devel-1.1-1",
                    "libparse-1.0-1", "libparse-devel-1.0-1"},
     "2": SYSTEM | {"crashy-2.0-1", "crashy-cxx-2.0-1", "libtoken-2.0-1", "libtoken-devel-2.0-1",
                    "libparse-2.0-1", "libparse-devel-2.0-1"},
 }
 EXPECTED_DEBUG = {
-    "1": {"glibc-debuginfo", "crashy-debuginfo-1.0-1", "crashy-debuginfo-1.0-2", "crashy-debugsource-1.0-1",
+    "1": {"glibc-debuginfo", "python3-debuginfo", "crashy-debuginfo-1.0-1", "crashy-debuginfo-1.0-2", "crashy-debugsource-1.0-1",
           "crashy-debugsource-1.0-2", "libtoken-debuginfo-1.0-1", "libtoken-debuginfo-1.1-1",
           "libtoken-debugsource-1.0-1", "libtoken-debugsource-1.1-1", "libparse-debuginfo-1.0-1",
           "libparse-debugsource-1.0-1"},
@@ -48,7 +50,7 @@ def repo_packages(repo):
 
 def short(name, ver, rel, dist):
     """'crashy-1.0-1' for own packages (name-version-release without the dist tag), else the name."""
-    if name in SYSTEM or name == "glibc-debuginfo":
+    if name in SYSTEM or name in PYTHON or name == "glibc-debuginfo":
         return name
     return f"{name}-{ver}-{rel.removesuffix('.tos' + dist)}"
 
