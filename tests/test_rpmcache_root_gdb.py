@@ -61,7 +61,7 @@ def test_assembled_roots_run_gdb():
             rt.check(os.path.isfile(os.path.join(root, "usr", "bin", "gdb")), f"no gdb in {root}")
             again = env.cache("assemble", crash["release_id"], *reversed(pkgs), "--with-debugger")
             rt.check(again.stdout.strip() == root and "reused" in again.stderr, again.stderr)
-            g = rt.run_in_root(root, ["/usr/bin/gdb", "-nx", "-batch", "-ex", "set pagination off", "-ex", "bt",
+            g = rt.run_in_root(root, ["/usr/bin/gdb", "-nx", "-batch", "-ex", "set pagination off", "-ex", "bt 200",
                                       crash["executable"], "/crash/coredump"],
                                binds=[(os.path.join(TOS, "crashes", crash["name"]), "/crash")], timeout=300)
             rt.check(g.returncode == 0, f"gdb failed in {root}:\n{g.stdout}\n{g.stderr}")

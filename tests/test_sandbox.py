@@ -431,7 +431,7 @@ def test_gdb_backtraces_in_sandbox():
         root = roots.make(crash, crash["name"], crash["packages"])
         core = os.path.join(rt.testos_crash_dir(crash), "coredump")
         p, status = sandbox(["/usr/bin/gdb", "-nx", "-batch", "-ex", "set pagination off", "-ex", "info threads",
-                             "-ex", "bt", crash["executable"], "/coredump"],
+                             "-ex", "bt 200", crash["executable"], "/coredump"],
                             ["--root", root, "--ro-bind", core, "/coredump", "--tmpfs", "/tmp",
                              "--setenv", "HOME", "/tmp", "--setenv", "LANG", "C", "--timeout", "300"],
                             timeout=400)
