@@ -42,7 +42,7 @@ struct Upload {
         char *message;
         uint64_t received;
         uint64_t length; /* Content-Length */
-        bool failed;
+        int error;       /* writing the spool failed */
 };
 
 static void upload_drop_spool(Upload *u);
@@ -195,6 +195,10 @@ static enum MHD_Result create_finish(HttpServer *s, struct MHD_Connection *c, Up
                 return refuse_upload(s, c, u, REFUSAL_MALICIOUS, MHD_HTTP_FORBIDDEN, strna(message));
         if (r == -EBADMSG)
                 return refuse_upload(s, c, u, REFUSAL_BAD_ARCHIVE, MHD_HTTP_BAD_REQUEST, strna(message));
+        if (IN_SET(r, -ENOSPC, -EDQUOT))
+                return refuse_upload(
+                        s, c, u, REFUSAL_DISK, MHD_HTTP_INSUFFICIENT_STORAGE,
+                        "The server ran out of disk space unpacking the upload; try again later");
         if (r < 0) {
                 log_error_errno(r, "Failed to unpack an upload into %s: %m", u->spool.path);
                 return upload_drop_spool(u),
@@ -256,13 +260,13 @@ enum MHD_Result handle_create(HttpServer *s, struct MHD_Connection *c, const cha
         if (!u)
                 return create_begin(s, c, method, con_cls);
         if (*upload_data_size > 0) {
-                if (!u->failed && !u->refused) {
+                if (u->error == 0 && !u->refused) {
                         u->received += *upload_data_size;
                         r = u->received > u->length
                                     ? -EFBIG
                                     : fd_write_all(u->spool.upload_fd, upload_data, *upload_data_size);
                         if (r < 0)
-                                u->failed = true;
+                                u->error = r;
                 }
                 *upload_data_size = 0;
                 return MHD_YES;
@@ -271,7 +275,11 @@ enum MHD_Result handle_create(HttpServer *s, struct MHD_Connection *c, const cha
                 return MHD_YES;
         if (u->refused)
                 return create_refuse(s, c, u);
-        if (u->failed)
-                return respond(c, MHD_HTTP_INTERNAL_SERVER_ERROR, "Cannot store the upload\n");
+        if (IN_SET(u->error, -ENOSPC, -EDQUOT))
+                return refuse_upload(s, c, u, REFUSAL_DISK, MHD_HTTP_INSUFFICIENT_STORAGE,
+                                     "The server ran out of disk space storing the upload; try again later");
+        if (u->error < 0)
+                return upload_drop_spool(u),
+                       respond(c, MHD_HTTP_INTERNAL_SERVER_ERROR, "Cannot store the upload\n");
         return create_finish(s, c, u);
 }

@@ -624,6 +624,49 @@ static bool is_manager_path(const char *url, const char *what)
         return p && (p == url || p[-1] == '/');
 }
 
+/* The con_cls of a request refused for its framing (its head only is looked at). */
+static char framing_refused;
+
+static enum MHD_Result count_framing_header(void *cls, enum MHD_ValueKind kind, const char *key,
+                                            const char *value)
+{
+        unsigned *counts = cls;
+
+        if (strcasecmp(key, MHD_HTTP_HEADER_CONTENT_LENGTH) == 0)
+                counts[0]++;
+        else if (strcasecmp(key, MHD_HTTP_HEADER_TRANSFER_ENCODING) == 0)
+                counts[1]++;
+        return MHD_YES;
+}
+
+/* RFC 9112 6.3: a body framed two ways (Transfer-Encoding and Content-Length, or Content-Length twice)
+ * is how requests are smuggled past a proxy. libmicrohttpd picks one framing; we refuse the request and
+ * close the connection, since where its body ends is not known. */
+static bool request_framing_ambiguous(struct MHD_Connection *c)
+{
+        unsigned counts[2] = {};
+
+        (void) MHD_get_connection_values(c, MHD_HEADER_KIND, count_framing_header, counts);
+        return counts[0] > 1 || (counts[0] > 0 && counts[1] > 0);
+}
+
+static enum MHD_Result refuse_framing(struct MHD_Connection *c)
+{
+        static const char body[] = "A request must not have both Transfer-Encoding and Content-Length, "
+                                   "nor Content-Length twice\n";
+        struct MHD_Response *r;
+        enum MHD_Result ret;
+
+        r = MHD_create_response_from_buffer(strlen(body), (void *) body, MHD_RESPMEM_PERSISTENT);
+        if (!r)
+                return MHD_NO;
+        (void) MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, "text/plain; charset=utf-8");
+        (void) MHD_add_response_header(r, MHD_HTTP_HEADER_CONNECTION, "close");
+        ret = queue_response(c, MHD_HTTP_BAD_REQUEST, r);
+        MHD_destroy_response(r);
+        return ret;
+}
+
 static enum MHD_Result handle_request(void *cls, struct MHD_Connection *c, const char *url,
                                       const char *method, const char *version, const char *upload_data,
                                       size_t *upload_data_size, void **con_cls)
@@ -633,6 +676,15 @@ static enum MHD_Result handle_request(void *cls, struct MHD_Connection *c, const
         bool manager = false;
         uint64_t id;
 
+        /* The first call for a request (the head only): nothing of the body has been read yet. */
+        if (!*con_cls && *upload_data_size == 0 && request_framing_ambiguous(c)) {
+                *con_cls = (void *) &framing_refused;
+                return refuse_framing(c);
+        }
+        if (*con_cls == &framing_refused) { /* its body: dropped */
+                *upload_data_size = 0;
+                return MHD_YES;
+        }
         if (string_endswith(url, "/create"))
                 return handle_create(s, c, method, upload_data, upload_data_size, con_cls);
         if (*upload_data_size > 0) { /* a body nobody asked for */
@@ -664,7 +716,8 @@ static enum MHD_Result handle_request(void *cls, struct MHD_Connection *c, const
 static void request_completed(void *cls, struct MHD_Connection *c, void **con_cls,
                               enum MHD_RequestTerminationCode toe)
 {
-        upload_free(*con_cls);
+        if (*con_cls != &framing_refused)
+                upload_free(*con_cls);
         *con_cls = NULL;
 }
 

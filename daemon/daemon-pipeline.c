@@ -485,12 +485,12 @@ static int spawn_sandbox(char *const *argv, int in_fd, int out_fd, int err_fd, i
 
 static int open_result(TaskRun *t, const char *name)
 {
-        return openat(t->results_fd, name, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0640);
+        return openat(t->results_fd, name, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
 }
 
 int task_write_result(TaskRun *t, const char *name, const char *text)
 {
-        return file_write_atomic_at(t->results_fd, name, text, strlen(text), 0640);
+        return file_write_atomic_at(t->results_fd, name, text, strlen(text), 0600);
 }
 
 int task_debugger_argv(TaskRun *t, const char *crash_dir, const char *vmlinux, uint64_t timeout_sec,
@@ -617,7 +617,7 @@ static int task_open(TaskRun *t)
                 return r;
         /* A task resumed after a restart starts its log again: its earlier run did not finish. */
         t->log_fd = openat(t->results_fd, "log",
-                           O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC | O_NOFOLLOW, 0640);
+                           O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC | O_NOFOLLOW, 0600);
         return t->log_fd < 0 ? -errno : 0;
 }
 

@@ -5,14 +5,18 @@
  * backend (PostgreSQL, issue "scale-out") will implement the same daemon-store.h beside it. */
 #include "daemon-store.h"
 
+#include <fcntl.h>
 #include <gnutls/crypto.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
+#include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
+#include "common-fd.h"
 #include "common-macro.h"
 #include "common-sqlite.h"
 #include "common-string.h"
@@ -121,11 +125,20 @@ static int store_migrate_v1(TaskStore *s)
 int task_store_open(const char *path, TaskStore **ret)
 {
         _cleanup_(task_store_freep) TaskStore *s = NULL;
+        _cleanup_close_ int fd = -EBADF;
         int r;
 
         s = calloc(1, sizeof(TaskStore));
         if (!s)
                 return -ENOMEM;
+        /* The store holds every task's password hash: 0600 whatever the umask, and sqlite gives its
+         * -wal and -shm files the mode of the database file. */
+        fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+        if (fd < 0)
+                return -errno;
+        if (fchmod(fd, 0600) < 0)
+                return -errno;
+        fd = safe_close(fd);
         r = sqlite3_open_v2(path, &s->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX,
                             NULL);
         if (r != SQLITE_OK)

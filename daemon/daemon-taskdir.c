@@ -117,7 +117,8 @@ int task_dir_open_part(int save_dir_fd, uint64_t id, TaskPart part, int create, 
         if (dir_fd < 0)
                 return -errno;
         if (create && part != TASK_PART_CRASH) {
-                if (mkdirat(dir_fd, name, 0750) < 0 && errno != EEXIST)
+                /* Results are the daemon's own: 0700 (the umask can only take from it). */
+                if (mkdirat(dir_fd, name, 0700) < 0 && errno != EEXIST)
                         return -errno;
         }
         fd = openat(dir_fd, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);

@@ -4,6 +4,7 @@
 format, the refusals in PROTOCOL.md's order, per-task password checks, /settings and /metrics."""
 
 import os
+import time
 
 import retrace_test as rt
 from daemon_helpers import DaemonEnv, tar_of
@@ -229,8 +230,93 @@ def test_tls():
     ENV.set_keys()
 
 
+def test_ambiguous_framing():
+    """A body framed two ways (Transfer-Encoding and Content-Length, two Content-Lengths) is refused with
+    400 on every path, and the connection is closed."""
+    chunked = b"5\r\nhello\r\n0\r\n\r\n"
+    base = "Host: x\r\nContent-Type: application/x-tar\r\n"
+    cases = [("Transfer-Encoding: chunked\r\nContent-Length: 5\r\n", chunked),
+             ("Content-Length: 5\r\nTransfer-Encoding: chunked\r\n", chunked),
+             ("Content-Length: 5\r\nContent-Length: 5\r\n", b"hello"),
+             ("Content-Length: 5\r\nContent-Length: 7\r\n", b"hello"),
+             ("Content-Length: 5\r\ncontent-length: 7\r\n", b"hello")]
+    with start() as srv:
+        srv.start(ready_path="settings")
+        for path in ("create", "settings", "123456789"):
+            for headers, body in cases:
+                st, h, text = raw_request(srv, f"POST /{path} HTTP/1.1\r\n{base}{headers}\r\n", body)
+                rt.check(st == 400, f"/{path} with {headers!r}: {st} {text!r}")
+                rt.check(h.get("Connection") == "close", f"/{path} with {headers!r}: kept open: {h}")
+        st, _, text = raw_request(srv, f"POST /create HTTP/1.1\r\n{base}Transfer-Encoding: chunked\r\n"
+                                  "Connection: close\r\n\r\n", chunked)
+        rt.check(st == 411, f"chunked alone: {st} {text!r}")
+        st, _, _ = post(srv, tar_of(crash_members()))
+        rt.check(st == 201, f"a plain upload afterwards: {st}")
+
+
+def test_state_file_modes():
+    """tasks.db, its -wal and -shm, the spool directory and results are the daemon's alone, whatever
+    the umask it was started with."""
+    old = os.umask(0)
+    try:
+        srv = start()
+        with srv:
+            srv.start(ready_path="settings")
+            os.umask(old)
+            st, h, body = post(srv, tar_of(crash_members()))
+            rt.check(st == 201, f"upload: {st} {body!r}")
+            task = os.path.join(tasks_dir(), h["X-Task-Id"])
+            for name in ("tasks.db", "tasks.db-wal", "tasks.db-shm"):
+                path = os.path.join(tasks_dir(), name)
+                if os.path.exists(path):
+                    mode = os.stat(path).st_mode & 0o777
+                    rt.check(mode == 0o600, f"{name} is {mode:o}, not 600")
+            rt.check(os.path.exists(os.path.join(tasks_dir(), "tasks.db")), "no tasks.db")
+            for name in (".incoming", h["X-Task-Id"]):
+                mode = os.stat(os.path.join(tasks_dir(), name)).st_mode & 0o777
+                rt.check(mode == 0o700, f"{name} is {mode:o}, not 700")
+            results = os.path.join(task, "results")
+            for _ in range(100):
+                if os.path.exists(os.path.join(results, "log")):
+                    break
+                time.sleep(0.1)
+            if os.path.isdir(results):
+                rt.check(os.stat(results).st_mode & 0o777 == 0o700, f"results is {os.stat(results).st_mode:o}")
+                for name in os.listdir(results):
+                    mode = os.stat(os.path.join(results, name)).st_mode & 0o777
+                    rt.check(mode & 0o077 == 0, f"results/{name} is {mode:o}")
+    finally:
+        os.umask(old)
+
+
+def test_unpack_out_of_space():
+    """Running out of disk while unpacking answers 507 (the upload fits, its members do not), and the
+    spool is removed."""
+    import subprocess
+    rt.require_tool("unshare")
+    if os.geteuid() != 0:
+        rt.require_userns()
+    incoming = os.path.join(tasks_dir(), ".incoming")
+    os.makedirs(incoming, exist_ok=True)
+    from daemon_helpers import SERVER
+    unshare = ["unshare", "-m"] if os.geteuid() == 0 else ["unshare", "-rm"]
+    if subprocess.run(unshare + ["true"], capture_output=True).returncode != 0:
+        rt.skip("cannot make a mount namespace for a small tmpfs")
+    srv = rt.Server(lambda port, tmp: unshare + [
+        "sh", "-c", f"mount -t tmpfs -o size=1m tmpfs '{incoming}' && exec '{SERVER}' --config '{ENV.config}' "
+        f"--listen 127.0.0.1:{port}"], name="retrace-server", env=ENV.env())
+    members = crash_members(skip=("coredump",)) + [("coredump", b"\0" * (4 << 20))]
+    with srv:
+        srv.start(ready_path="settings")
+        st, _, body = post(srv, tar_of(members))
+        rt.check(st == 507, f"unpacking into a full disk: {st} {body!r}")
+        left = os.listdir(f"/proc/{srv.proc.pid}/root{incoming}")
+        rt.check(left == [], f"spools left behind: {left}")
+
+
 try:
     rt.run_tests([test_upload_formats, test_refusals_in_protocol_order, test_task_access, test_settings,
-                  test_configured_paths, test_tls])
+                  test_configured_paths, test_ambiguous_framing, test_state_file_modes, test_unpack_out_of_space,
+                  test_tls])
 finally:
     ENV.cleanup()
