@@ -147,7 +147,7 @@ static enum MHD_Result create_begin(HttpServer *s, struct MHD_Connection *c, con
                 return MHD_YES;
         }
 
-        if (task_spool_create(s->config->save_dir, &u->spool) < 0)
+        if (task_spool_create(s->config->save_dir, s->spool_owner, &u->spool) < 0)
                 return respond(c, MHD_HTTP_INTERNAL_SERVER_ERROR, "Cannot store the upload\n");
         return MHD_YES;
 }

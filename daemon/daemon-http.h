@@ -28,6 +28,8 @@ typedef enum Refusal {
 typedef struct HttpServer {
         const RetraceConfig *config;
         TaskStore *store;
+        /* Starts the names of this process's upload spools (task_spool_create()). */
+        const char *spool_owner;
         /* The one way into the rest of the daemon: the task queue and the package cache (main.c wires
          * them to daemon-queue.c and daemon-pipeline.c). Any may be NULL. */
         void *userdata;

@@ -1,11 +1,13 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 #include "daemon-taskdir.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <unistd.h>
@@ -13,6 +15,7 @@
 #include "common-fd.h"
 #include "common-macro.h"
 #include "common-path.h"
+#include "common-string.h"
 
 #define INCOMING ".incoming"
 
@@ -24,7 +27,7 @@ static const char *const task_part_table[_TASK_PART_MAX] = {
 
 DEFINE_STRING_TABLE_TO_STRING(task_part, TaskPart, _TASK_PART_MAX)
 
-int task_spool_create(const char *save_dir, TaskSpool *ret)
+int task_spool_create(const char *save_dir, const char *owner, TaskSpool *ret)
 {
         _cleanup_free_ char *incoming = path_join(save_dir, INCOMING), *spool = NULL, *archive = NULL;
         int fd;
@@ -33,8 +36,7 @@ int task_spool_create(const char *save_dir, TaskSpool *ret)
                 return -ENOMEM;
         if (mkdir(incoming, 0700) < 0 && errno != EEXIST)
                 return -errno;
-        spool = path_join(incoming, "XXXXXX");
-        if (!spool)
+        if (asprintf(&spool, "%s/%sXXXXXX", incoming, strempty(owner)) < 0)
                 return -ENOMEM;
         if (!mkdtemp(spool))
                 return -errno;
@@ -51,6 +53,38 @@ int task_spool_create(const char *save_dir, TaskSpool *ret)
         }
         *ret = (TaskSpool){ .path = TAKE_PTR(spool), .upload_fd = fd };
         return 0;
+}
+
+int task_spool_remove_stale(const char *save_dir, const char *owner)
+{
+        _cleanup_free_ char *incoming = path_join(save_dir, INCOMING);
+        _cleanup_close_ int dfd = -EBADF;
+        struct dirent *de;
+        DIR *d;
+        int n = 0;
+
+        if (!incoming)
+                return -ENOMEM;
+        dfd = open(incoming, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+        if (dfd < 0)
+                return errno == ENOENT ? 0 : -errno;
+        d = fdopendir(dfd);
+        if (!d)
+                return -errno;
+        (void) TAKE_FD(dfd);
+        while ((de = readdir(d))) {
+                _cleanup_free_ char *path = NULL;
+
+                if (streq(de->d_name, ".") || streq(de->d_name, ".."))
+                        continue;
+                if (owner && strncmp(de->d_name, owner, strlen(owner)) == 0)
+                        continue;
+                path = path_join(incoming, de->d_name);
+                if (path && path_rm_rf(path) >= 0)
+                        n++;
+        }
+        closedir(d);
+        return n;
 }
 
 int task_spool_open_crash(TaskSpool *s, int *ret_fd)

@@ -24,13 +24,17 @@ typedef enum TaskPart {
 
 const char *task_part_to_string(TaskPart p);
 
-/* An upload's spool: SaveDir/.incoming/XXXXXX (0700) with the archive open for writing. */
+/* An upload's spool: SaveDir/.incoming/<owner>XXXXXX (0700) with the archive open for writing; owner
+ * names the daemon process that made it, so that a later process knows it as stale. */
 typedef struct TaskSpool {
         char *path;
         int upload_fd; /* "upload", O_RDWR */
 } TaskSpool;
 
-int task_spool_create(const char *save_dir, TaskSpool *ret);
+int task_spool_create(const char *save_dir, const char *owner, TaskSpool *ret);
+/* Removes the spools in SaveDir/.incoming whose name does not start with owner (all of them when
+ * owner is NULL): uploads of an earlier process, which nobody will finish. Returns how many. */
+int task_spool_remove_stale(const char *save_dir, const char *owner);
 /* Makes the spool's crash/ (0755: readable by the sandbox's unprivileged id; the spool and then the
  * task directory keep everyone else out) and opens it. */
 int task_spool_open_crash(TaskSpool *s, int *ret_fd);

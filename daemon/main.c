@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -41,6 +42,7 @@ typedef struct Daemon {
         pthread_mutex_t lock;
         pthread_cond_t wake;
         bool stopping;
+        char spool_owner[20]; /* "p" and 16 random hex digits and "-": this process's spools */
 } Daemon;
 
 static bool hook_queue_is_full(void *userdata)
@@ -145,6 +147,20 @@ static uint64_t save_dir_free(const char *save_dir)
 
 /* Deletes finished tasks past DeleteTaskAfter / DeleteFailedTaskAfter, then the oldest finished
  * ones while free disk is under MinStorageLeft. */
+/* Spools in SaveDir/.incoming that no upload of this process holds: a previous process's, which
+ * nobody finishes (all of them at startup, owner NULL). */
+static void remove_stale_spools(Daemon *d, const char *owner)
+{
+        int r = task_spool_remove_stale(d->config->save_dir, owner);
+
+        if (r < 0)
+                log_warning("Cannot clean stale upload spools in %s/.incoming: %s", d->config->save_dir,
+                            strerror(-r));
+        else if (r > 0)
+                log_info("Removed %d stale upload spool(s) of an earlier run from %s/.incoming", r,
+                         d->config->save_dir);
+}
+
 static void collect_garbage(Daemon *d)
 {
         const RetraceConfig *cfg = d->config;
@@ -152,6 +168,7 @@ static void collect_garbage(Daemon *d)
         int64_t now;
         size_t n = 0;
 
+        remove_stale_spools(d, d->spool_owner);
         if (task_store_list_finished(d->store, &tasks, &n) < 0)
                 return;
         now = now_realtime_usec();
@@ -320,6 +337,14 @@ static int setup(Daemon *d, const char *listen_override)
         r = task_store_open(db, &d->store);
         if (r < 0)
                 return log_error_errno(r, "Failed to open the task database %s: %m", db);
+        remove_stale_spools(d, NULL);
+        {
+                uint64_t token;
+
+                if (getrandom(&token, sizeof(token), 0) != sizeof(token))
+                        token = (uint64_t) getpid() ^ (uint64_t) now_realtime_usec();
+                (void) snprintf(d->spool_owner, sizeof(d->spool_owner), "p%016" PRIx64 "-", token);
+        }
 
         cache_limits_from_config(d->config, &limits);
         r = cache_open(d->config->cache_dir, &limits, &d->pipeline.cache);
@@ -345,6 +370,7 @@ static int setup(Daemon *d, const char *listen_override)
         d->http = (HttpServer){
                 .config = d->config,
                 .store = d->store,
+                .spool_owner = d->spool_owner,
                 .userdata = d,
                 .queue_is_full = hook_queue_is_full,
                 .load = hook_load,

@@ -289,6 +289,24 @@ def test_state_file_modes():
         os.umask(old)
 
 
+def test_stale_spools_removed():
+    """Upload spools an earlier process left in SaveDir/.incoming (it was killed mid-upload) are removed
+    at startup, and the removal is logged; uploads of the running process are not touched."""
+    incoming = os.path.join(tasks_dir(), ".incoming")
+    stale = [os.path.join(incoming, "abc123"), os.path.join(incoming, "p0123456789abcdef-xyz")]
+    for path in stale:
+        os.makedirs(os.path.join(path, "crash"), exist_ok=True)
+        with open(os.path.join(path, "upload"), "wb") as f:
+            f.write(b"\0" * 4096)
+    with start() as srv:
+        srv.start(ready_path="settings")
+        left = [p for p in stale if os.path.exists(p)]
+        rt.check(left == [], f"stale spools left after startup: {left}")
+        rt.check("stale upload spool" in srv.log(), srv.log())
+        st, _, body = post(srv, tar_of(crash_members()))
+        rt.check(st == 201, f"upload after the cleanup: {st} {body!r}")
+
+
 def test_unpack_out_of_space():
     """Running out of disk while unpacking answers 507 (the upload fits, its members do not), and the
     spool is removed."""
@@ -316,7 +334,8 @@ def test_unpack_out_of_space():
 
 try:
     rt.run_tests([test_upload_formats, test_refusals_in_protocol_order, test_task_access, test_settings,
-                  test_configured_paths, test_ambiguous_framing, test_state_file_modes, test_unpack_out_of_space,
+                  test_configured_paths, test_ambiguous_framing, test_state_file_modes, test_stale_spools_removed,
+                  test_unpack_out_of_space,
                   test_tls])
 finally:
     ENV.cleanup()
