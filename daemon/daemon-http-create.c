@@ -34,7 +34,9 @@
 #include "daemon-taskdir.h"
 
 struct Upload {
+        HttpServer *server;
         TaskSpool spool; /* removed unless it became a task */
+        bool reserved;   /* holds a place in the task queue */
         bool refused;    /* the body is read and dropped, then the refusal below is sent */
         bool answered;   /* the refusal went out before the body */
         Refusal why;
@@ -47,10 +49,18 @@ struct Upload {
 
 static void upload_drop_spool(Upload *u);
 
+static void upload_release_place(Upload *u)
+{
+        if (u->reserved && u->server->queue_release)
+                u->server->queue_release(u->server->userdata);
+        u->reserved = false;
+}
+
 Upload *upload_free(Upload *u)
 {
         if (!u)
                 return NULL;
+        upload_release_place(u);
         upload_drop_spool(u);
         free(u->message);
         return mfree(u);
@@ -59,15 +69,18 @@ Upload *upload_free(Upload *u)
 /* The checks PROTOCOL.md makes before any byte of the body is read, in its order. Returns true and
  * fills ret_why/ret_status/ret_message when the upload must be refused. */
 static bool create_check(HttpServer *s, struct MHD_Connection *c, const char *method, uint64_t *ret_length,
-                         Refusal *ret_why, unsigned *ret_status, char **ret_message)
+                         bool *ret_reserved, Refusal *ret_why, unsigned *ret_status, char **ret_message)
 {
         const RetraceConfig *cfg = s->config;
         const char *length_header;
         uint64_t length, free_bytes = 0;
+        bool reserved = false;
         int r;
 
 #define REFUSE(why, status, ...)                            \
         do {                                                \
+                if (reserved && s->queue_release)           \
+                        s->queue_release(s->userdata);      \
                 *ret_why = (why);                           \
                 *ret_status = (status);                     \
                 if (asprintf(ret_message, __VA_ARGS__) < 0) \
@@ -77,9 +90,14 @@ static bool create_check(HttpServer *s, struct MHD_Connection *c, const char *me
 
         if (cfg->require_https && !request_is_https(s, c))
                 REFUSE(REFUSAL_HTTPS, MHD_HTTP_FORBIDDEN, "HTTPS is required");
-        if (s->queue_is_full && s->queue_is_full(s->userdata))
-                REFUSE(REFUSAL_FULL, MHD_HTTP_SERVICE_UNAVAILABLE,
-                       "The server is busy and its queue is full; try again later");
+        /* The place is held from here on: concurrent uploads cannot all pass a check of the queue's
+         * length and then together overfill it. */
+        if (s->queue_reserve) {
+                if (s->queue_reserve(s->userdata) < 0)
+                        REFUSE(REFUSAL_FULL, MHD_HTTP_SERVICE_UNAVAILABLE,
+                               "The server is busy and its queue is full; try again later");
+                reserved = true;
+        }
         if (!streq(method, MHD_HTTP_METHOD_POST))
                 REFUSE(REFUSAL_METHOD, MHD_HTTP_METHOD_NOT_ALLOWED, "Use POST to create a task");
         if (!content_type_accepted(
@@ -100,6 +118,7 @@ static bool create_check(HttpServer *s, struct MHD_Connection *c, const char *me
                        "The server is low on disk space; try again later");
 #undef REFUSE
         *ret_length = length;
+        *ret_reserved = reserved;
         return false;
 }
 
@@ -133,9 +152,10 @@ static enum MHD_Result create_begin(HttpServer *s, struct MHD_Connection *c, con
         u = calloc(1, sizeof(Upload));
         if (!u)
                 return MHD_NO;
+        u->server = s;
         u->spool.upload_fd = -EBADF;
         *con_cls = u; /* freed by request_completed() */
-        if (create_check(s, c, method, &u->length, &u->why, &u->status, &u->message)) {
+        if (create_check(s, c, method, &u->length, &u->reserved, &u->why, &u->status, &u->message)) {
                 /* An oversized or bodiless request is answered at once (clients sending
                  * "Expect: 100-continue" then skip the body). Otherwise the body is read and dropped
                  * first, so that closing the connection cannot reset the answer away. */
@@ -162,6 +182,7 @@ static void upload_drop_spool(Upload *u)
 static enum MHD_Result refuse_upload(HttpServer *s, struct MHD_Connection *c, Upload *u, Refusal why,
                                      unsigned status, const char *message)
 {
+        upload_release_place(u);
         upload_drop_spool(u);
         return refuse(s, c, why, status, message);
 }
@@ -239,6 +260,7 @@ static enum MHD_Result create_finish(HttpServer *s, struct MHD_Connection *c, Up
         }
         if (s->task_created)
                 s->task_created(s->userdata, id);
+        upload_release_place(u); /* the task holds its place now */
 
         resp = MHD_create_response_from_buffer(0, (void *) "", MHD_RESPMEM_PERSISTENT);
         if (!resp)

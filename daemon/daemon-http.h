@@ -33,7 +33,10 @@ typedef struct HttpServer {
         /* The one way into the rest of the daemon: the task queue and the package cache (main.c wires
          * them to daemon-queue.c and daemon-pipeline.c). Any may be NULL. */
         void *userdata;
-        bool (*queue_is_full)(void *userdata);
+        /* Holds a place in the queue for an upload being received (-EAGAIN when full); released once
+         * the upload became a task or failed. */
+        int (*queue_reserve)(void *userdata);
+        void (*queue_release)(void *userdata);
         unsigned (*load)(void *userdata); /* running + queued tasks */
         unsigned (*queue_running)(void *userdata);
         unsigned (*queue_waiting)(void *userdata);

@@ -23,6 +23,7 @@ struct TaskQueue {
 
         uint64_t *waiting; /* ring buffer of capacity ids */
         unsigned capacity, head, n_waiting;
+        unsigned n_reserved; /* uploads accepted that are not tasks yet */
 
         TaskJob **running; /* one slot per worker */
         unsigned n_workers;
@@ -188,6 +189,41 @@ bool task_queue_is_full(TaskQueue *q)
         full = q->n_waiting >= q->capacity;
         pthread_mutex_unlock(&q->lock);
         return full;
+}
+
+static unsigned running_locked(TaskQueue *q)
+{
+        unsigned n = 0;
+
+        for (unsigned i = 0; i < q->n_workers; i++)
+                n += q->running[i] != NULL;
+        return n;
+}
+
+int task_queue_reserve(TaskQueue *q)
+{
+        unsigned room;
+        int r = 0;
+
+        pthread_mutex_lock(&q->lock);
+        /* An idle worker takes a task at once: it is room as much as a free place in the queue. */
+        room = q->capacity + (q->n_workers - running_locked(q));
+        if (q->stopping)
+                r = -ESHUTDOWN;
+        else if (q->n_waiting + q->n_reserved >= room)
+                r = -EAGAIN;
+        else
+                q->n_reserved++;
+        pthread_mutex_unlock(&q->lock);
+        return r;
+}
+
+void task_queue_release(TaskQueue *q)
+{
+        pthread_mutex_lock(&q->lock);
+        if (q->n_reserved > 0)
+                q->n_reserved--;
+        pthread_mutex_unlock(&q->lock);
 }
 
 unsigned task_queue_running(TaskQueue *q)

@@ -31,6 +31,12 @@ static inline void task_queue_freep(TaskQueue **q)
 /* Appends a task; -EAGAIN when capacity tasks already wait, -EEXIST when it is queued or running. */
 int task_queue_push(TaskQueue *q, uint64_t id);
 bool task_queue_is_full(TaskQueue *q);
+/* Holds a place for an upload that is being received, so that concurrent uploads cannot together
+ * accept more than there is room for (idle workers and free places in the queue, less the places
+ * held); -EAGAIN when there is none. Each successful call is paired with task_queue_release(), once
+ * the upload has become a queued task or has failed. */
+int task_queue_reserve(TaskQueue *q);
+void task_queue_release(TaskQueue *q);
 unsigned task_queue_running(TaskQueue *q);
 unsigned task_queue_waiting(TaskQueue *q);
 /* Drops a waiting task, or cancels a running one (kills its child); false when neither. */

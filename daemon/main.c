@@ -45,10 +45,16 @@ typedef struct Daemon {
         char spool_owner[20]; /* "p" and 16 random hex digits and "-": this process's spools */
 } Daemon;
 
-static bool hook_queue_is_full(void *userdata)
+static int hook_queue_reserve(void *userdata)
 {
         Daemon *d = userdata;
-        return task_queue_is_full(d->queue);
+        return task_queue_reserve(d->queue);
+}
+
+static void hook_queue_release(void *userdata)
+{
+        Daemon *d = userdata;
+        task_queue_release(d->queue);
 }
 
 static unsigned hook_load(void *userdata)
@@ -372,7 +378,8 @@ static int setup(Daemon *d, const char *listen_override)
                 .store = d->store,
                 .spool_owner = d->spool_owner,
                 .userdata = d,
-                .queue_is_full = hook_queue_is_full,
+                .queue_reserve = hook_queue_reserve,
+                .queue_release = hook_queue_release,
                 .load = hook_load,
                 .queue_running = hook_queue_running,
                 .queue_waiting = hook_queue_waiting,

@@ -78,6 +78,11 @@ static bool two_done(void)
         return n_done == 2;
 }
 
+static bool three_done(void)
+{
+        return n_done == 3;
+}
+
 TEST(parallelism_is_bounded)
 {
         TaskQueue *q = NULL;
@@ -118,6 +123,40 @@ TEST(capacity_duplicates_and_cancel_waiting)
         ASSERT_EQ(done[1], 102); /* 101 was dropped, the order of the rest kept */
         q = task_queue_free(q);
         ASSERT_EQ(n_done, 2);
+}
+
+TEST(reservations_hold_room)
+{
+        TaskQueue *q = NULL;
+
+        reset(false);
+        ASSERT_OK(task_queue_new(1, 2, runner, NULL, &q));
+        /* Room: the idle worker and two places. */
+        ASSERT_OK(task_queue_reserve(q));
+        ASSERT_OK(task_queue_reserve(q));
+        ASSERT_OK(task_queue_reserve(q));
+        ASSERT_ERROR(task_queue_reserve(q), EAGAIN);
+        task_queue_release(q);
+        ASSERT_OK(task_queue_push(q, 100)); /* an upload became a task: its place passes to it */
+        task_queue_release(q);
+        wait_for(one_running);
+        /* The worker is busy: two places, one still held. */
+        ASSERT_OK(task_queue_reserve(q));
+        ASSERT_ERROR(task_queue_reserve(q), EAGAIN);
+        task_queue_release(q);
+        task_queue_release(q);
+        ASSERT_OK(task_queue_reserve(q));
+        ASSERT_OK(task_queue_reserve(q));
+        ASSERT_ERROR(task_queue_reserve(q), EAGAIN);
+        task_queue_release(q);
+        task_queue_release(q);
+        task_queue_release(q); /* more releases than reservations do not make room */
+        ASSERT_OK(task_queue_push(q, 101));
+        ASSERT_OK(task_queue_push(q, 102));
+        ASSERT_ERROR(task_queue_reserve(q), EAGAIN);
+        open_gate();
+        wait_for(three_done);
+        q = task_queue_free(q);
 }
 
 static void child_runner(void *userdata, TaskJob *job)
@@ -180,4 +219,5 @@ TEST(free_cancels_running)
 }
 
 DEFINE_TEST_MAIN(TEST_ENTRY(parallelism_is_bounded), TEST_ENTRY(capacity_duplicates_and_cancel_waiting),
-                 TEST_ENTRY(cancel_running_kills_child), TEST_ENTRY(free_cancels_running))
+                 TEST_ENTRY(reservations_hold_room), TEST_ENTRY(cancel_running_kills_child),
+                 TEST_ENTRY(free_cancels_running))

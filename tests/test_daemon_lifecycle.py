@@ -83,6 +83,33 @@ def test_queue_full_answers_503():
         rt.check(s["running_tasks"] == "0", s)
 
 
+def test_concurrent_uploads_never_overfill():
+    """MaxQueuedTasks holds when uploads arrive together: each accepted upload holds its place from the
+    moment it is accepted, so the 201s never exceed the room (here 3 places, the one worker busy)."""
+    ENV.set_keys(MaxParallelTasks=1, MaxQueuedTasks=3)
+    with ENV.server() as srv:
+        srv.start(ready_path="settings")
+        lock = CacheLock().__enter__()
+        first = upload(srv)
+        wait_for("the first task to wait for the cache", lambda: status(srv, *first)[2] == PREPARING)
+        with concurrent.futures.ThreadPoolExecutor(max_workers=20) as pool:
+            results = list(pool.map(lambda _: post(srv.port, ARCHIVE), range(40)))
+        codes = [st for st, _, _ in results]
+        accepted = [h for st, h, _ in results if st == 201]
+        rt.check(set(codes) <= {201, 503}, f"answers: {codes}")
+        rt.check(len(accepted) == 3, f"{len(accepted)} uploads accepted with room for 3: {codes}")
+        s = settings(srv)
+        rt.check(s["running_tasks"] == "4", s)
+        st, _, _ = post(srv.port, ARCHIVE)
+        rt.check(st == 503, f"a full queue took another upload: {st}")
+        lock.release()
+        for h in accepted:
+            fin, _ = wait_finished(srv.base_url, h["X-Task-Id"], h["X-Task-Password"])
+            rt.check(fin == "FINISHED_SUCCESS", f"task {h['X-Task-Id']}: {fin}")
+        # Refused uploads gave their places back: the queue takes uploads again.
+        upload(srv)
+
+
 def test_delete_stops_work():
     ENV.set_keys(MaxParallelTasks=1, AllowAPIDelete="yes")
     with ENV.server() as srv:
@@ -257,7 +284,7 @@ def test_garbage_collection():
 
 
 try:
-    rt.run_tests([test_garbage_collection, test_queue_full_answers_503, test_delete_stops_work, test_kill9_and_sigterm_lose_nothing,
+    rt.run_tests([test_garbage_collection, test_queue_full_answers_503, test_concurrent_uploads_never_overfill, test_delete_stops_work, test_kill9_and_sigterm_lose_nothing,
                   test_kill9_during_gdb_leaves_no_sandbox,
                   test_50_concurrent_uploads])
 finally:
