@@ -106,8 +106,11 @@ def test_concurrent_uploads_never_overfill():
         for h in accepted:
             fin, _ = wait_finished(srv.base_url, h["X-Task-Id"], h["X-Task-Password"])
             rt.check(fin == "FINISHED_SUCCESS", f"task {h['X-Task-Id']}: {fin}")
-        # Refused uploads gave their places back: the queue takes uploads again.
-        upload(srv)
+        # Refused uploads gave their places back: the queue takes uploads again (and the task finishes,
+        # leaving nothing queued for the next test).
+        tid, pw = upload(srv)
+        fin, _ = wait_finished(srv.base_url, tid, pw)
+        rt.check(fin == "FINISHED_SUCCESS", f"task {tid}: {fin}")
 
 
 def test_delete_stops_work():
