@@ -201,13 +201,14 @@ int gdb_threads_parse(const char *text, GdbThreads *ret)
                         frames_allocated = 0;
                 } else if (l[0] == '#' && t.n_threads > 0) {
                         GdbThread *cur = &t.threads[t.n_threads - 1];
-                        GdbFrame f;
+                        GdbFrame f = {};
 
                         r = gdb_frame_parse(l, n, &f);
                         if (r == -ENOMEM)
                                 break;
-                        r = 0;
-                        if (f.index == 0 && f.function == NULL && !f.have_address && !f.file && !f.library)
+                        if (r < 0)
+                                ; /* not a frame line: f was not written (and owns nothing) */
+                        else if (f.index == 0 && f.function == NULL && !f.have_address && !f.file && !f.library)
                                 ; /* not a frame after all */
                         else if (ARRAY_RESERVE(cur->frames, frames_allocated, cur->n_frames + 1) < 0) {
                                 gdb_frame_done(&f);
@@ -215,6 +216,7 @@ int gdb_threads_parse(const char *text, GdbThreads *ret)
                                 break;
                         } else
                                 cur->frames[cur->n_frames++] = f;
+                        r = 0;
                 }
                 l += n;
                 if (*l == '\n')
