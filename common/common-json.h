@@ -15,4 +15,3 @@ json_t *json_string_safe(const char *s);
  * ends the text. */
 int json_dump_take(json_t *v, int pretty, char **ret);
 /* jansson itself defines json_decrefp() for _cleanup_(json_decrefp). */
-

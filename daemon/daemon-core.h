@@ -10,8 +10,8 @@
 
 /* A module (executable, shared library, vdso) mapped in a core, as the core itself records it. */
 typedef struct CoreModule {
-        char *name;     /* the path the process had it at, or a name such as "linux-vdso.so.1" */
-        char *build_id; /* lower-case hex, NULL when the core has none for it */
+        char *name;         /* the path the process had it at, or a name such as "linux-vdso.so.1" */
+        char *build_id;     /* lower-case hex, NULL when the core has none for it */
         char *package_note; /* the JSON of its .note.package (systemd's ELF package metadata) when the
                              * core holds it, else NULL */
         uint64_t start, end;

@@ -208,7 +208,8 @@ int gdb_threads_parse(const char *text, GdbThreads *ret)
                                 break;
                         if (r < 0)
                                 ; /* not a frame line: f was not written (and owns nothing) */
-                        else if (f.index == 0 && f.function == NULL && !f.have_address && !f.file && !f.library)
+                        else if (f.index == 0 && f.function == NULL && !f.have_address && !f.file &&
+                                 !f.library)
                                 ; /* not a frame after all */
                         else if (ARRAY_RESERVE(cur->frames, frames_allocated, cur->n_frames + 1) < 0) {
                                 gdb_frame_done(&f);

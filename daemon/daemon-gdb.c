@@ -12,7 +12,6 @@
 #include "common-parse.h"
 #include "common-string.h"
 
-
 /* Section name → gdb commands that produce it. */
 /* Section name → gdb commands that produce it; "%u" is the frame limit per thread. */
 static const struct {
@@ -74,8 +73,8 @@ int gdb_build_argv_full(const char *gdb, const char *executable, const char *cor
         for (size_t i = 0; i < ELEMENTSOF(sections); i++) {
                 _cleanup_free_ char *marker = NULL;
 
-                if (asprintf(&marker, "echo \\n" OUTPUT_MARKER_PREFIX "%s" OUTPUT_MARKER_SUFFIX "\\n", sections[i].name) <
-                    0)
+                if (asprintf(&marker, "echo \\n" OUTPUT_MARKER_PREFIX "%s" OUTPUT_MARKER_SUFFIX "\\n",
+                             sections[i].name) < 0)
                         return -ENOMEM;
                 ADD("-ex");
                 ADD(marker);

@@ -64,9 +64,9 @@ bool parse_task_path(const char *url, uint64_t *ret_id, const char **ret_action,
 
                 if (strlen(idpart) > 0 && strlen(idpart) <= 19 && string_in_charset(idpart, "0123456789") &&
                     parse_uint64(idpart, ret_id) >= 0) {
-                        static const char *const actions[] = {
-                                "", "backtrace", "backtrace.json", "log", "exploitable", "delete", "status", "restart"
-                        };
+                        static const char *const actions[] = { "",       "backtrace",   "backtrace.json",
+                                                               "log",    "exploitable", "delete",
+                                                               "status", "restart" };
                         const char *action = k == 2 ? parts[n - 1] : "";
 
                         for (size_t i = 0; i < ELEMENTSOF(actions); i++)

@@ -86,12 +86,14 @@ static int resolve_modules(TaskRun *t, char *const *crash_packages)
                 }
         }
         if (t->resolution.missing || t->resolution.without_debuginfo)
-                task_log(t, 'W',
-                         "Resolution: %u of %zu modules in packages of %s, %u missing, %u without debuginfo: "
-                         "their frames will lack names or lines. If the release has them, run "
-                         "retrace-server-reposync %s %s %s (with the plugin's debuginfo repositories enabled)",
-                         t->resolution.found, t->resolution.n_modules, t->release, t->resolution.missing,
-                         t->resolution.without_debuginfo, strna(distribution), strna(version), strna(arch));
+                task_log(
+                        t, 'W',
+                        "Resolution: %u of %zu modules in packages of %s, %u missing, %u without debuginfo: "
+                        "their frames will lack names or lines. If the release has them, run "
+                        "retrace-server-reposync %s %s %s (with the plugin's debuginfo repositories "
+                        "enabled)",
+                        t->resolution.found, t->resolution.n_modules, t->release, t->resolution.missing,
+                        t->resolution.without_debuginfo, strna(distribution), strna(version), strna(arch));
         else
                 task_log(t, 'I', "Resolution: all %zu modules in packages of %s, all with debuginfo",
                          t->resolution.n_modules, t->release);
@@ -155,7 +157,8 @@ static int multilib_release(TaskRun *t)
                 return 0;
         if (r < 0)
                 return r;
-        if (strv_contains(synced, t->release) || release_split(t->release, &distribution, &version, &arch) < 0)
+        if (strv_contains(synced, t->release) ||
+            release_split(t->release, &distribution, &version, &arch) < 0)
                 return 0;
         for (size_t i = 0; i < ELEMENTSOF(multilib); i++) {
                 if (!streq(arch, multilib[i].arch))
@@ -195,11 +198,13 @@ static int task_report_quality(TaskRun *t, const char *crash_thread)
 
                 list = strv_join(t->resolution.degraded, ", ");
                 (void) release_split(t->release, &distribution, &version, &arch);
-                task_log(t, 'W',
-                         "Degraded backtrace: the crashing thread has frames without lines in %s, which lack "
-                         "debuginfo or a package in the cache. To fix it, sync the release with its debuginfo "
-                         "repositories: retrace-server-reposync %s %s %s",
-                         strna(list), strna(distribution), strna(version), strna(arch));
+                task_log(
+                        t, 'W',
+                        "Degraded backtrace: the crashing thread has frames without lines in %s, which lack "
+                        "debuginfo or a package in the cache. To fix it, sync the release with its "
+                        "debuginfo "
+                        "repositories: retrace-server-reposync %s %s %s",
+                        strna(list), strna(distribution), strna(version), strna(arch));
         }
         r = task_resolution_to_json(&t->resolution, &json);
         if (r >= 0)

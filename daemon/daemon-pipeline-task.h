@@ -84,8 +84,8 @@ int task_debugger_argv(TaskRun *t, const char *crash_dir, const char *vmlinux, u
 
 /* Runs argv (a retrace-sandbox command line) and waits: stdin from in_fd (or /dev/null when < 0),
  * stdout into results/out_name, stderr into results/sandbox-errors, the sandbox's own report into
- * results/sandbox-status.json (read back: it says whether the time ran out). what names the program in failures.
- * *ret_status is the command's wait status. Fails with *ret_failure set when the sandbox could not
+ * results/sandbox-status.json (read back: it says whether the time ran out). what names the program in
+ * failures. *ret_status is the command's wait status. Fails with *ret_failure set when the sandbox could not
  * be started or set up, or the time ran out; -ECANCELED (no failure) when the task was cancelled. */
 int task_sandbox_run(TaskRun *t, char *const *argv, int in_fd, const char *out_name, const char *what,
                      uint64_t timeout_sec, int *ret_status, char **ret_failure);

@@ -34,7 +34,7 @@ int pipeline_supported_releases(Pipeline *p, char ***ret);
 /* The release ids /settings lists: for every synced release its spellings by clients (the plugin's
  * clientrelease templates) that contain no space, the first template's first, then our own ids. */
 int pipeline_client_releases(Pipeline *p, char ***ret);
-/* Maps a release id as a client spells it ("TestOS-1-x86_64", "rhel-9.4-x86_64", ours) to the synced
+/* Maps a release id as a client spells it ("fedora-40-x86_64", "rhel-9.4-x86_64", ours) to the synced
  * release it names (*ret_release). -ENOENT with *ret_message saying why: a release that a plugin
  * reads but that was never synced names the retrace-server-reposync to run; any other lists the
  * supported releases. */

@@ -54,7 +54,8 @@ int task_resolution_run(Cache *cache, const char *release, const CoreInfo *core,
                         continue;
                 /* libdwfl names the main program by its path when the core's file note has it; else
                  * "[exe]" or "[pie]", and the problem directory's "executable" is its path. */
-                q.path = cm->name[0] == '/' ? cm->name : (core_module_is_unnamed_program(cm) ? executable : NULL);
+                q.path = cm->name[0] == '/' ? cm->name
+                                            : (core_module_is_unnamed_program(cm) ? executable : NULL);
                 if (!q.path && !q.build_id)
                         continue;
                 m->path = strdup(q.path ?: cm->name);

@@ -69,7 +69,7 @@ bool plugin_has_version(const Plugin *p, const char *version);
 /* The release id that the template t (one of p->client_releases) gives for version and arch; $MINOR
  * expands to nothing. Pure. */
 int plugin_client_release(const char *t, const char *version, const char *arch, char **ret);
-/* Reads a release id spelled as ABRT's client does ("TestOS-1-x86_64", "Red Hat Enterprise Linux
+/* Reads a release id spelled as ABRT's client does ("fedora-40-x86_64", "Red Hat Enterprise Linux
  * 9-9.4-x86_64") with the plugin's clientrelease templates: *ret_version and *ret_arch of the release
  * (the version need not be in versionlist). -ENOENT when no template matches. Pure. */
 int plugin_parse_client_release(const Plugin *p, const char *id, char **ret_version, char **ret_arch);
