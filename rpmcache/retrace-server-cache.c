@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /* retrace-server-cache: the package cache for people, scripts and tests.
- *   stats | verify | gc | lookup [--path P] [--package NVR] BUILD-ID… | assemble RELEASE PACKAGE… [--with-debugger]
- *   import [--release R --repo NAME] RPM… | known NVR [--release R] [--arch A] | closure RELEASE PACKAGE… */
+ *   stats | verify | gc | lookup [--path P] [--package NVR] BUILD-ID… | assemble RELEASE PACKAGE…
+ * [--with-debugger] import [--release R --repo NAME] RPM… | known NVR [--release R] [--arch A] | closure
+ * RELEASE PACKAGE… */
 #include <fcntl.h>
 #include <getopt.h>
 #include <inttypes.h>
@@ -153,8 +154,8 @@ static void print_hit(const char *build_id, const char *kind, const LookupHit *h
         if (!h->found)
                 return;
         nevra = package_info_nevra(&h->package);
-        printf("%s %s %s %s by %s%s\n", build_id, kind, strna(nevra), h->path, lookup_rule_to_string(h->rule),
-               h->confirmed ? " (build-id confirmed)" : "");
+        printf("%s %s %s %s by %s%s\n", build_id, kind, strna(nevra), h->path,
+               lookup_rule_to_string(h->rule), h->confirmed ? " (build-id confirmed)" : "");
 }
 
 /* One resolver for people and the daemon: cache_lookup_module(). */
@@ -272,10 +273,27 @@ static int extract(Cache *c, const int64_t *ids, size_t n)
 }
 
 /* extract RELEASE PACKAGE… [--with-debugger]: what a task would extract, ahead of it. */
+/* The packages of "COMMAND RELEASE PACKAGE…", plus the debugger's closure with --with-debugger. */
+static int command_packages(Cache *c, int argc, char **argv, int64_t **ret, size_t *ret_n)
+{
+        _cleanup_free_ int64_t *ids = NULL;
+        size_t n = argc - 2;
+        int r;
+
+        r = find_packages(c, argv[1], argv + 2, argc - 2, &ids);
+        if (r < 0)
+                return r;
+        if (arg_with_debugger)
+                return debugger_closure(c, argv[1], ids, n, ret, ret_n);
+        *ret = TAKE_PTR(ids);
+        *ret_n = n;
+        return 0;
+}
+
 static int cmd_extract(int argc, char **argv)
 {
         _cleanup_(cache_closep) Cache *c = NULL;
-        _cleanup_free_ int64_t *ids = NULL, *all = NULL;
+        _cleanup_free_ int64_t *all = NULL;
         size_t n;
         int r;
 
@@ -285,23 +303,16 @@ static int cmd_extract(int argc, char **argv)
         r = open_cache(&c);
         if (r < 0)
                 return r;
-        r = find_packages(c, argv[1], argv + 2, argc - 2, &ids);
+        r = command_packages(c, argc, argv, &all, &n);
         if (r < 0)
                 return r;
-        n = argc - 2;
-        if (arg_with_debugger) {
-                r = debugger_closure(c, argv[1], ids, n, &all, &n);
-                if (r < 0)
-                        return r;
-        } else
-                all = TAKE_PTR(ids);
         return extract(c, all, n);
 }
 
 static int cmd_assemble(int argc, char **argv)
 {
         _cleanup_(cache_closep) Cache *c = NULL;
-        _cleanup_free_ int64_t *ids = NULL, *all = NULL;
+        _cleanup_free_ int64_t *all = NULL;
         _cleanup_free_ char *reason = NULL;
         AssembleResult res = {};
         struct timespec t0, t1;
@@ -313,16 +324,9 @@ static int cmd_assemble(int argc, char **argv)
         r = open_cache(&c);
         if (r < 0)
                 return r;
-        r = find_packages(c, argv[1], argv + 2, argc - 2, &ids);
+        r = command_packages(c, argc, argv, &all, &n);
         if (r < 0)
                 return r;
-        n = argc - 2;
-        if (arg_with_debugger) {
-                r = debugger_closure(c, argv[1], ids, n, &all, &n);
-                if (r < 0)
-                        return r;
-        } else
-                all = TAKE_PTR(ids);
         r = extract(c, all, n);
         if (r < 0)
                 return r;
