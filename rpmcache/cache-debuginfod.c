@@ -133,17 +133,100 @@ static int source_candidates(Cache *c, const LookupHit *hit, const char *path, C
         return r;
 }
 
+/* The regular file a build-id link of package p leads to inside p itself (the usual layout: the
+ * link and its target ship together); -ENOENT when it leads elsewhere. */
+static int link_in_package(Cache *c, const PackageInfo *p, const char *link, PackageFile *ret)
+{
+        _cleanup_free_ char *path = strdup(link);
+        PackageFile f = {};
+        int r;
+
+        if (!path)
+                return -ENOMEM;
+        for (unsigned hops = 0; hops < 8; hops++) {
+                char *next;
+
+                r = cache_index_get_file(c->index, p->id, path, &f);
+                if (r < 0)
+                        return r;
+                if (S_ISREG(f.mode) && f.digest) {
+                        *ret = f;
+                        return 0;
+                }
+                if (!S_ISLNK(f.mode) || !f.link) {
+                        package_file_done(&f);
+                        return -ENOENT;
+                }
+                next = path_resolve_link(path, f.link);
+                package_file_done(&f);
+                if (!next)
+                        return -ENOMEM;
+                free(path);
+                path = next;
+        }
+        return -ENOENT;
+}
+
+/* The package and file a build-id link of kind names, when link and file ship in one package. */
+static int direct_hit(Cache *c, const char *build_id, BuildIdKind kind, LookupHit *ret)
+{
+        BuildIdHit *hits = NULL;
+        size_t n = 0;
+        int r;
+
+        r = cache_index_lookup_build_id(c->index, build_id, NULL, &hits, &n);
+        if (r < 0)
+                return r;
+        r = -ENOENT;
+        for (size_t i = 0; i < n && r == -ENOENT; i++) {
+                PackageFile f = {};
+
+                if (hits[i].kind != kind)
+                        continue;
+                r = link_in_package(c, &hits[i].package, hits[i].path, &f);
+                if (r < 0)
+                        continue;
+                *ret = (LookupHit){ .found = true, .package = hits[i].package, .path = TAKE_PTR(f.path) };
+                hits[i].package = (PackageInfo){};
+                package_file_done(&f);
+        }
+        build_id_hit_array_free(hits, n);
+        return r;
+}
+
+/* The binary and debuginfo hits of a build-id: its links where they lead inside their own package
+ * (a few index reads), else the resolver's rules (which also follow links across packages). */
+static int lookup(Cache *c, const char *build_id, bool need_binary, bool need_debuginfo, ModulePackages *m)
+{
+        ModuleQuery q = { .build_id = build_id };
+        int r;
+
+        if (need_binary) {
+                r = direct_hit(c, build_id, BUILD_ID_BINARY, &m->binary);
+                if (r < 0 && r != -ENOENT)
+                        return r;
+        }
+        if (need_debuginfo) {
+                r = direct_hit(c, build_id, BUILD_ID_DEBUG, &m->debuginfo);
+                if (r < 0 && r != -ENOENT)
+                        return r;
+        }
+        if ((!need_binary || m->binary.found) && (!need_debuginfo || m->debuginfo.found))
+                return 0;
+        module_packages_done(m);
+        return cache_lookup_module(c, NULL, &q, m);
+}
+
 /* Where the answer may come from, best first (index only: under the guard). */
 static int locate(Cache *c, DebuginfodKind kind, const char *build_id, const char *arg, Candidate **ret,
                   size_t *ret_n)
 {
         _cleanup_(module_packages_done) ModulePackages m = {};
-        ModuleQuery q = { .build_id = build_id };
         Candidate *a = NULL;
         size_t n = 0;
         int r;
 
-        r = cache_lookup_module(c, NULL, &q, &m);
+        r = lookup(c, build_id, kind != DEBUGINFOD_DEBUGINFO, kind != DEBUGINFOD_EXECUTABLE, &m);
         if (r < 0)
                 return r;
         switch (kind) {
