@@ -57,6 +57,8 @@ static const ConfigKey config_keys[] = {
         KEY("MaxQueuedTasks", CONFIG_UINT, max_queued_tasks, "100"),
         KEY("MinStorageLeft", CONFIG_SIZE_MIB, min_storage_left, "1G"),
         KEY("MaxArchiveMembers", CONFIG_SIZE, max_archive_members, "32"),
+        KEY("MaxDecompressMemory", CONFIG_SIZE, max_decompress_memory, "20M"),
+        KEY("KeepFailedCrashFiles", CONFIG_BOOL, keep_failed_crash_files, "no"),
         KEY("DeleteTaskAfter", CONFIG_HOURS, delete_task_after, "120h"),
         KEY("DeleteFailedTaskAfter", CONFIG_HOURS, delete_failed_task_after, "24h"),
         KEY("TaskTimeout", CONFIG_SECONDS, task_timeout, "30min"),

@@ -46,11 +46,13 @@ typedef struct RetraceConfig {
         uint64_t sync_max_metadata_size;  /* SyncMaxMetadataSize: largest repomd.xml or primary file */
 
         /* The daemon. */
-        char *listen;                 /* Listen: ADDR:PORT */
-        unsigned max_queued_tasks;    /* MaxQueuedTasks: tasks waiting beyond MaxParallelTasks */
-        uint64_t min_storage_left;    /* MinStorageLeft: free bytes kept in SaveDir */
-        uint64_t max_archive_members; /* MaxArchiveMembers: entries in one upload */
-        uint64_t delete_task_after;   /* DeleteTaskAfter: seconds a finished task is kept (0: forever) */
+        char *listen;                   /* Listen: ADDR:PORT */
+        unsigned max_queued_tasks;      /* MaxQueuedTasks: tasks waiting beyond MaxParallelTasks */
+        uint64_t min_storage_left;      /* MinStorageLeft: free bytes kept in SaveDir */
+        uint64_t max_archive_members;   /* MaxArchiveMembers: entries in one upload */
+        uint64_t max_decompress_memory; /* MaxDecompressMemory: memory of one upload's xz decoder */
+        bool keep_failed_crash_files;   /* KeepFailedCrashFiles: a failed task keeps its crash files */
+        uint64_t delete_task_after;     /* DeleteTaskAfter: seconds a finished task is kept (0: forever) */
         uint64_t delete_failed_task_after; /* DeleteFailedTaskAfter: the same for failed tasks */
         uint64_t task_timeout;             /* TaskTimeout: seconds one retrace may take */
         uint64_t max_output_size;          /* MaxOutputSize: bytes of debugger output kept */

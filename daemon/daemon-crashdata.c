@@ -3,6 +3,7 @@
 
 #include <fcntl.h>
 #include <string.h>
+#include <unistd.h>
 #include <sys/stat.h>
 
 #include "common-macro.h"
@@ -77,4 +78,69 @@ const char *crash_files_find_missing(TaskType type, int dirfd)
                 if (!file_present(dirfd, coredump_required[i]))
                         return coredump_required[i];
         return NULL;
+}
+
+const char *crash_files_find_foreign(TaskType type, int dirfd)
+{
+        static const char *const coredump_only[] = { "coredump", "executable" };
+
+        if (!task_type_is_vmcore(type)) {
+                for (size_t i = 0; i < ELEMENTSOF(crash_files); i++)
+                        if (string_startswith(crash_files[i].name, "vmcore") &&
+                            file_present(dirfd, crash_files[i].name))
+                                return crash_files[i].name;
+                return NULL;
+        }
+        for (size_t i = 0; i < ELEMENTSOF(coredump_only); i++)
+                if (file_present(dirfd, coredump_only[i]))
+                        return coredump_only[i];
+        return NULL;
+}
+
+int crash_executable_check(const char *text, size_t len, const char **ret_why)
+{
+        static const char *const mounts[] = { "crash", "vmlinux", "tmp", "proc", "dev", "sys" };
+        const char *p, *end;
+
+        /* The pipeline strips surrounding white space (ABRT writes no newline, others may). */
+        while (len > 0 && strchr(" \t\n\r", text[0]) && text[0] != '\0')
+                text++, len--;
+        while (len > 0 && strchr(" \t\n\r", text[len - 1]) && text[len - 1] != '\0')
+                len--;
+        *ret_why = NULL;
+        if (len == 0 || text[0] != '/') {
+                *ret_why = "must hold the absolute path of the program";
+                return -EINVAL;
+        }
+        if (len > 511) {
+                *ret_why = "is longer than 511 bytes";
+                return -EINVAL;
+        }
+        for (size_t i = 0; i < len; i++)
+                if ((unsigned char) text[i] < 0x20 || text[i] == 0x7f) {
+                        *ret_why = "contains a control character";
+                        return -EINVAL;
+                }
+        end = text + len;
+        for (p = text + 1;;) {
+                const char *slash = memchr(p, '/', (size_t) (end - p));
+                size_t n = (size_t) ((slash ?: end) - p);
+
+                if (n == 0 || (n == 1 && p[0] == '.') || (n == 2 && p[0] == '.' && p[1] == '.')) {
+                        *ret_why = "must be a plain absolute path (no empty, '.' or '..' components)";
+                        return -EINVAL;
+                }
+                if (p == text + 1)
+                        for (size_t i = 0; i < ELEMENTSOF(mounts); i++)
+                                if (n == strlen(mounts[i]) && memcmp(p, mounts[i], n) == 0) {
+                                        *ret_why = "names a path the sandbox adds to the root (/crash, "
+                                                   "/vmlinux, /tmp, /proc, /dev, /sys), not a program of "
+                                                   "the crashed system";
+                                        return -EINVAL;
+                                }
+                if (!slash)
+                        break;
+                p = slash + 1;
+        }
+        return 0;
 }
