@@ -150,6 +150,8 @@ void pipeline_done(Pipeline *p)
                 plugin_free(p->plugins[i]);
         p->plugins = mfree(p->plugins);
         p->n_plugins = 0;
+        p->unsaved = mfree(p->unsaved);
+        p->n_unsaved = 0;
 }
 
 const Plugin *pipeline_plugin_for_distribution(Pipeline *p, const char *distribution)
@@ -645,6 +647,124 @@ static int task_open(TaskRun *t)
         return t->log_fd < 0 ? -errno : 0;
 }
 
+/* ---------------------------------------------------------------- a task's end in the store */
+
+bool pipeline_task_unsaved(Pipeline *p, uint64_t id)
+{
+        bool found = false;
+
+        pthread_mutex_lock(&p->unsaved_lock);
+        for (size_t i = 0; i < p->n_unsaved && !found; i++)
+                found = p->unsaved[i].id == id;
+        pthread_mutex_unlock(&p->unsaved_lock);
+        return found;
+}
+
+static void pipeline_add_unsaved(Pipeline *p, uint64_t id)
+{
+        UnsavedTask *v;
+
+        pthread_mutex_lock(&p->unsaved_lock);
+        v = realloc(p->unsaved, (p->n_unsaved + 1) * sizeof(UnsavedTask));
+        if (v) {
+                p->unsaved = v;
+                v[p->n_unsaved++] =
+                        (UnsavedTask){ .id = id,
+                                       .next_usec = now_monotonic_usec() + UNSAVED_FIRST_DELAY_USEC,
+                                       .delay_usec = UNSAVED_FIRST_DELAY_USEC };
+        }
+        pthread_mutex_unlock(&p->unsaved_lock);
+        if (!v)
+                log_error("Task %" PRIu64 ": out of memory remembering its unsaved end; it runs again", id);
+}
+
+void pipeline_retry_unsaved(Pipeline *p)
+{
+        for (;;) {
+                int64_t now = now_monotonic_usec();
+                uint64_t id = 0;
+                size_t i;
+                int r;
+
+                /* One due task at a time, the store written outside the lock. */
+                pthread_mutex_lock(&p->unsaved_lock);
+                for (i = 0; i < p->n_unsaved; i++)
+                        if (p->unsaved[i].next_usec <= now) {
+                                id = p->unsaved[i].id;
+                                /* Not due again within this pass, whatever the outcome. */
+                                p->unsaved[i].next_usec = INT64_MAX;
+                                break;
+                        }
+                pthread_mutex_unlock(&p->unsaved_lock);
+                if (id == 0)
+                        break;
+
+                r = task_store_finish(p->store, id, false, "Retrace job failed");
+                pthread_mutex_lock(&p->unsaved_lock);
+                for (i = 0; i < p->n_unsaved && p->unsaved[i].id != id; i++)
+                        ;
+                if (i < p->n_unsaved) {
+                        if (r >= 0)
+                                p->unsaved[i] = p->unsaved[--p->n_unsaved];
+                        else {
+                                UnsavedTask *u = &p->unsaved[i];
+
+                                u->delay_usec = MIN(u->delay_usec * 2, UNSAVED_MAX_DELAY_USEC);
+                                u->next_usec = now_monotonic_usec() + u->delay_usec;
+                        }
+                }
+                pthread_mutex_unlock(&p->unsaved_lock);
+                if (r >= 0)
+                        log_info("Task %" PRIu64 ": its end is saved at last, as FINISHED_FAILURE", id);
+                else
+                        log_warning_errno(r,
+                                          "Task %" PRIu64 ": the task store still cannot be written (%m); "
+                                          "trying again later",
+                                          id);
+        }
+}
+
+/* Writes the task's end. A store that cannot be written (full disk, locked database) gets one more
+ * try after a pause; then the task is left to pipeline_retry_unsaved(), which ends it as
+ * FINISHED_FAILURE once the store can be written, with a growing delay: it never runs again in a
+ * loop of failures. */
+static void task_finish(TaskRun *t, bool success, const char *text)
+{
+        int r;
+
+        r = task_store_finish(t->p->store, t->id, success, text);
+        if (r < 0 && !task_job_cancelled(t->job)) {
+                (void) usleep(500 * 1000);
+                r = task_store_finish(t->p->store, t->id, success, text);
+        }
+        if (r >= 0)
+                return;
+        task_log(t, 'E',
+                 "The task store cannot be written (%s): the task ends as failed once it can be "
+                 "(free space in SaveDir)",
+                 strerror(-r));
+        log_error_errno(r,
+                        "Task %" PRIu64 ": cannot save its end in the task store: %m. It will be "
+                        "FINISHED_FAILURE once the store can be written; free space in SaveDir",
+                        t->id);
+        pipeline_add_unsaved(t->p, t->id);
+}
+
+/* A failed task keeps its log and results; its crash files go at once unless KeepFailedCrashFiles. */
+static void task_drop_crash_files(TaskRun *t)
+{
+        int r;
+
+        if (t->p->config->keep_failed_crash_files)
+                return;
+        /* The pipeline holds open directories of the task; closing them first is not needed on Linux. */
+        r = task_dir_drop_crash_files(t->p->config->save_dir, t->id);
+        if (r < 0)
+                task_log(t, 'W', "Cannot remove the crash files of the failed task: %s", strerror(-r));
+        else
+                task_log(t, 'I', "Crash files removed (the task failed; KeepFailedCrashFiles = no)");
+}
+
 void pipeline_run(void *userdata, TaskJob *job)
 {
         static const char *const stages[] = {
@@ -667,12 +787,13 @@ void pipeline_run(void *userdata, TaskJob *job)
                       .cache_lock_fd = -EBADF,
                       .start_usec = now_monotonic_usec() };
         _cleanup_free_ char *failure = NULL;
+        bool store_failed = false;
         int r;
 
         r = task_open(&t);
         if (r < 0) {
                 log_error_errno(r, "Task %" PRIu64 ": cannot open its directory: %m", t.id);
-                (void) task_store_finish(p->store, t.id, false, "Retrace job failed");
+                task_finish(&t, false, "Retrace job failed");
                 goto finish;
         }
         if (task_store_get(p->store, t.id, &task) >= 0 && task_type_is_vmcore(task->type)) {
@@ -684,7 +805,13 @@ void pipeline_run(void *userdata, TaskJob *job)
 
                 if (task_job_cancelled(job))
                         goto finish;
-                (void) task_stage(&t, stages[i]);
+                r = task_stage(&t, stages[i]);
+                if (r < 0) {
+                        /* A store that cannot be written cannot report the task either. */
+                        store_failed = true;
+                        (void) task_failf(&failure, r, "The task store cannot be written: %s", strerror(-r));
+                        break;
+                }
                 r = steps[i](&t, &failure);
                 t.stage_usec[i] = now_monotonic_usec() - begin;
                 if (r == -ECANCELED || task_job_cancelled(job))
@@ -694,29 +821,34 @@ void pipeline_run(void *userdata, TaskJob *job)
                         break;
         }
 
-        (void) task_stage(&t, "Saving crash statistics");
-        (void) task_store_add_stats(p->store, &(TaskStats){
-                                                      .id = t.id,
-                                                      .package = t.vmcore ? t.kernel_nevra : t.package,
-                                                      .release = t.release,
-                                                      .arch = t.core          ? t.core->arch
-                                                              : t.vmcore_info ? t.vmcore_info->arch
-                                                                              : NULL,
-                                                      .core_size = t.core_size,
-                                                      .analyze_usec = t.stage_usec[0],
-                                                      .prepare_usec = t.stage_usec[1],
-                                                      .run_usec = t.stage_usec[2],
-                                                      .total_usec = now_monotonic_usec() - t.start_usec,
-                                                      .success = r >= 0,
-                                                      .missing_build_ids = t.missing,
-                                              });
-        (void) task_stage(&t, "Finishing task");
+        if (!store_failed)
+                (void) task_stage(&t, "Saving crash statistics");
+        if (!store_failed)
+                (void) task_store_add_stats(p->store,
+                                            &(TaskStats){
+                                                    .id = t.id,
+                                                    .package = t.vmcore ? t.kernel_nevra : t.package,
+                                                    .release = t.release,
+                                                    .arch = t.core          ? t.core->arch
+                                                            : t.vmcore_info ? t.vmcore_info->arch
+                                                                            : NULL,
+                                                    .core_size = t.core_size,
+                                                    .analyze_usec = t.stage_usec[0],
+                                                    .prepare_usec = t.stage_usec[1],
+                                                    .run_usec = t.stage_usec[2],
+                                                    .total_usec = now_monotonic_usec() - t.start_usec,
+                                                    .success = r >= 0,
+                                                    .missing_build_ids = t.missing,
+                                            });
+        if (!store_failed)
+                (void) task_stage(&t, "Finishing task");
         if (r < 0)
                 task_log(&t, 'E', "%s", failure ?: "The retrace failed");
         task_log(&t, 'I', "Retrace took %" PRIi64 " seconds",
                  (now_monotonic_usec() - t.start_usec + 500000) / 1000000);
-        (void) task_store_finish(p->store, t.id, r >= 0,
-                                 r >= 0 ? "Retrace job finished successfully" : "Retrace job failed");
+        if (r < 0)
+                task_drop_crash_files(&t);
+        task_finish(&t, r >= 0, r >= 0 ? "Retrace job finished successfully" : "Retrace job failed");
         log_info("Task %" PRIu64 " %s", t.id, r >= 0 ? "finished successfully" : "failed");
 finish:
         task_run_done(&t);

@@ -23,7 +23,27 @@ typedef struct Pipeline {
         Plugin **plugins;
         size_t n_plugins;
         uint64_t roots_reused, roots_assembled; /* for /metrics */
+        /* Tasks whose end could not be written to the store (full disk, locked database): they stay
+         * PENDING there, are not queued again, and pipeline_retry_unsaved() writes their
+         * FINISHED_FAILURE with a growing delay. */
+        pthread_mutex_t unsaved_lock;
+        struct UnsavedTask *unsaved;
+        size_t n_unsaved;
 } Pipeline;
+
+typedef struct UnsavedTask {
+        uint64_t id;
+        int64_t next_usec;  /* monotonic */
+        int64_t delay_usec; /* doubles after every failed attempt, at most UNSAVED_MAX_DELAY_USEC */
+} UnsavedTask;
+
+#define UNSAVED_FIRST_DELAY_USEC (2 * 1000000LL)
+#define UNSAVED_MAX_DELAY_USEC   (300 * 1000000LL)
+
+/* Whether the task's end waits to be written: the maintenance loop must not queue it again. */
+bool pipeline_task_unsaved(Pipeline *p, uint64_t id);
+/* Tries to write FINISHED_FAILURE for every unsaved task that is due; called by the maintenance loop. */
+void pipeline_retry_unsaved(Pipeline *p);
 
 /* Loads every plugin (*.conf) of PluginDir; a bad file is an error naming it. */
 int pipeline_load_plugins(Pipeline *p, char **ret_error);

@@ -29,6 +29,7 @@
 #include "daemon-queue.h"
 #include "daemon-store.h"
 #include "daemon-taskdir.h"
+#include "sandbox-config.h"
 
 #define MAINTENANCE_INTERVAL_SEC 2
 #define GC_INTERVAL_SEC          60
@@ -143,7 +144,12 @@ static void queue_pending(Daemon *d)
         if (task_store_list_pending(d->store, &ids, &n) < 0)
                 return;
         for (size_t i = 0; i < n; i++) {
-                int r = task_queue_push(d->queue, ids[i]);
+                int r;
+
+                /* A task whose end could not be saved stays PENDING in the store; it is not run again. */
+                if (pipeline_task_unsaved(&d->pipeline, ids[i]))
+                        continue;
+                r = task_queue_push(d->queue, ids[i]);
                 if (r == -EAGAIN)
                         break;
                 if (r >= 0)
@@ -159,8 +165,6 @@ static uint64_t save_dir_free(const char *save_dir)
         return task_dir_free_space(save_dir, &n) < 0 ? UINT64_MAX : n;
 }
 
-/* Deletes finished tasks past DeleteTaskAfter / DeleteFailedTaskAfter, then the oldest finished
- * ones while free disk is under MinStorageLeft. */
 /* Spools in SaveDir/.incoming that no upload of this process holds: a previous process's, which
  * nobody finishes (all of them at startup, owner NULL). */
 static void remove_stale_spools(Daemon *d, const char *owner)
@@ -175,6 +179,10 @@ static void remove_stale_spools(Daemon *d, const char *owner)
                          d->config->save_dir);
 }
 
+/* Garbage collection, every GC_INTERVAL_SEC: stale upload spools, then finished tasks past
+ * DeleteTaskAfter (successful) or DeleteFailedTaskAfter (failed), oldest first. Nothing else: a task
+ * is never deleted before its time to make room, whoever needs the disk; low disk makes /create
+ * answer 507 instead (daemon-http-create.c), and is logged here once per pass. */
 static void collect_garbage(Daemon *d)
 {
         const RetraceConfig *cfg = d->config;
@@ -196,9 +204,17 @@ static void collect_garbage(Daemon *d)
                         tasks[i].id = 0;
                 }
         }
-        for (size_t i = 0; i < n && save_dir_free(cfg->save_dir) < cfg->min_storage_left; i++)
-                if (tasks[i].id != 0)
-                        task_remove(d, tasks[i].id, "(free disk below MinStorageLeft)");
+        {
+                uint64_t free_bytes = save_dir_free(cfg->save_dir);
+
+                if (free_bytes < cfg->min_storage_left)
+                        log_warning("Free space in SaveDir %s is %" PRIu64
+                                    " MiB, below MinStorageLeft (%" PRIu64
+                                    " MiB): new uploads are refused (507) until tasks expire "
+                                    "(DeleteTaskAfter, DeleteFailedTaskAfter) or space is freed; no task is "
+                                    "deleted early",
+                                    cfg->save_dir, free_bytes >> 20, cfg->min_storage_left >> 20);
+        }
 }
 
 static void *maintenance_main(void *arg)
@@ -211,6 +227,7 @@ static void *maintenance_main(void *arg)
                 struct timespec deadline;
 
                 pthread_mutex_unlock(&d->lock);
+                pipeline_retry_unsaved(&d->pipeline);
                 queue_pending(d);
                 if (ticks++ % (GC_INTERVAL_SEC / MAINTENANCE_INTERVAL_SEC) == 0)
                         collect_garbage(d);
@@ -295,7 +312,9 @@ static void find_webui(RetraceConfig *c)
 
 /* With a delegated cgroup v2 (the unit's Delegate=), moves the daemon into a leaf so that each
  * sandbox gets a cgroup with pids.max and memory.max beside it; before any thread starts, because
- * the move takes the whole process. Without one the sandboxes fall back to rlimits. */
+ * the move takes the whole process. Without one, retrace-sandbox's init enforces the same ceilings
+ * on the sandbox's process tree (tasks counted, RSS summed and polled). The daemon passes no
+ * --pids-max/--memory-max, so the helper's defaults apply. */
 static void cgroup_setup(void)
 {
         _cleanup_free_ char *own = NULL;
@@ -304,17 +323,28 @@ static void cgroup_setup(void)
 
         r = cgroup_own_dir(&own);
         if (r < 0) {
-                log_info("Sandboxes limit processes and memory with rlimits: no cgroup v2 hierarchy holds "
-                         "this process");
+                log_info(
+                        "Sandboxes have no cgroup of their own (no cgroup v2 hierarchy holds this process): "
+                        "each sandbox's init enforces its ceilings on the whole process tree itself, at "
+                        "most "
+                        "%llu tasks and %llu MiB of memory summed over its processes (polled RSS)",
+                        (unsigned long long) SANDBOX_PIDS_MAX_DEFAULT,
+                        (unsigned long long) (SANDBOX_MEMORY_MAX_DEFAULT >> 20));
                 return;
         }
         r = cgroup_delegate_self(own, problem, sizeof(problem));
         if (r < 0)
-                log_info("Sandboxes limit processes and memory with rlimits: %s (see Delegate= in "
-                         "docs/deployment.md)",
-                         problem);
+                log_info("Sandboxes have no cgroup of their own: %s (see Delegate= in docs/deployment.md); "
+                         "each sandbox's init enforces its ceilings on the whole process tree itself, at "
+                         "most "
+                         "%llu tasks and %llu MiB of memory summed over its processes (polled RSS)",
+                         problem, (unsigned long long) SANDBOX_PIDS_MAX_DEFAULT,
+                         (unsigned long long) (SANDBOX_MEMORY_MAX_DEFAULT >> 20));
         else
-                log_info("Sandboxes get their own cgroups with pids.max and memory.max below %s", own);
+                log_info("Sandboxes get their own cgroups below %s with pids.max %llu and memory.max %llu "
+                         "MiB",
+                         own, (unsigned long long) SANDBOX_PIDS_MAX_DEFAULT,
+                         (unsigned long long) (SANDBOX_MEMORY_MAX_DEFAULT >> 20));
 }
 
 static int setup(Daemon *d, const char *listen_override)
@@ -377,6 +407,7 @@ static int setup(Daemon *d, const char *listen_override)
         d->pipeline.config = d->config;
         d->pipeline.store = d->store;
         pthread_mutex_init(&d->pipeline.cache_lock, NULL);
+        pthread_mutex_init(&d->pipeline.unsaved_lock, NULL);
         r = pipeline_load_plugins(&d->pipeline, &error);
         if (r < 0)
                 return log_error_errno(r, "Failed to load the distribution plugins: %s", strna(error));
