@@ -264,6 +264,13 @@ static enum MHD_Result create_finish(HttpServer *s, struct MHD_Connection *c, Up
         if (task_type_is_interactive(type) && !cfg->allow_interactive)
                 return refuse_upload(s, c, u, REFUSAL_TYPE, MHD_HTTP_CONFLICT,
                                      "Interactive tasks are not enabled on this server");
+        missing = crash_files_find_missing(type, crash_fd);
+        if (missing) {
+                char msg[64];
+
+                (void) snprintf(msg, sizeof(msg), "Required file '%s' is missing", missing);
+                return refuse_upload(s, c, u, REFUSAL_MISSING_FILE, MHD_HTTP_FORBIDDEN, msg);
+        }
         foreign = crash_files_find_foreign(type, crash_fd);
         if (foreign) {
                 _cleanup_free_ char *msg = NULL;
@@ -288,13 +295,6 @@ static enum MHD_Result create_finish(HttpServer *s, struct MHD_Connection *c, Up
                         return refuse_upload(s, c, u, REFUSAL_TYPE, MHD_HTTP_BAD_REQUEST,
                                              msg ?: "The file 'executable' is not a valid path");
                 }
-        }
-        missing = crash_files_find_missing(type, crash_fd);
-        if (missing) {
-                char msg[64];
-
-                (void) snprintf(msg, sizeof(msg), "Required file '%s' is missing", missing);
-                return refuse_upload(s, c, u, REFUSAL_MISSING_FILE, MHD_HTTP_FORBIDDEN, msg);
         }
 
         r = task_store_create(s->store, type, &id, password);

@@ -787,6 +787,7 @@ void pipeline_run(void *userdata, TaskJob *job)
                       .cache_lock_fd = -EBADF,
                       .start_usec = now_monotonic_usec() };
         _cleanup_free_ char *failure = NULL;
+        const char *missing;
         bool store_failed = false;
         int r;
 
@@ -800,7 +801,15 @@ void pipeline_run(void *userdata, TaskJob *job)
                 t.vmcore = true;
                 steps = vmcore_steps;
         }
-        for (size_t i = 0; i < ELEMENTSOF(stages); i++) {
+        missing = task ? crash_files_find_missing(task->type, t.crash_fd) : NULL;
+        if (missing) {
+                /* A failed task run again (task manager) after its crash files were dropped. */
+                r = task_failf(&failure, -ENOENT,
+                               "The crash file '%s' is missing: a failed task's crash files are removed "
+                               "unless KeepFailedCrashFiles = yes; upload the crash again",
+                               missing);
+        }
+        for (size_t i = 0; !missing && i < ELEMENTSOF(stages); i++) {
                 int64_t begin = now_monotonic_usec();
 
                 if (task_job_cancelled(job))
