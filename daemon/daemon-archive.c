@@ -236,8 +236,8 @@ static int unpack_write_chunk(Unpack *u, int fd, const CrashFile *file, const vo
         return 0;
 }
 
-/* A hole of a sparse member is written as real zero bytes (tmpfs and friends would keep it sparse,
- * but a copy or a later rewrite need not), so it is reserved like data. */
+/* A hole of a sparse member counts like data (a copy or a rewrite of the file fills it), so it is
+ * reserved like data, though ftruncate() leaves it sparse for now. */
 static int unpack_write_hole(Unpack *u, int fd, const CrashFile *file, uint64_t end, uint64_t hole)
 {
         uint64_t free_bytes = 0;
@@ -368,12 +368,13 @@ int archive_unpack_crash_data(int archive_fd, int dest_dirfd, const ArchiveLimit
         int r;
 
         if (upload_is_xz(archive_fd)) {
-                xz = malloc(sizeof(XzSource));
+                /* On the heap: its buffers are too large for an HTTP thread's stack. calloc() is
+                 * LZMA_STREAM_INIT for the stream. */
+                xz = calloc(1, sizeof(XzSource));
                 if (!xz)
                         return -ENOMEM;
-                *xz = (XzSource){ .fd = archive_fd,
-                                  .strm = LZMA_STREAM_INIT,
-                                  .memlimit = limits->max_decoder_memory ?: UINT64_MAX };
+                xz->fd = archive_fd;
+                xz->memlimit = limits->max_decoder_memory ?: UINT64_MAX;
                 if (lzma_stream_decoder(&xz->strm, xz->memlimit, LZMA_CONCATENATED) != LZMA_OK)
                         return -ENOMEM;
                 u.xz = xz;
