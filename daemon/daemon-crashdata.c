@@ -2,9 +2,13 @@
 #include "daemon-crashdata.h"
 
 #include <fcntl.h>
+#include <limits.h>
+#include <linux/openat2.h>
+#include <stdio.h>
 #include <string.h>
 #include <unistd.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 
 #include "common-macro.h"
 #include "common-string.h"
@@ -143,4 +147,67 @@ int crash_executable_check(const char *text, size_t len, const char **ret_why)
                 p = slash + 1;
         }
         return 0;
+}
+
+int crash_executable_resolve(int root_fd, const char *executable, const char **ret_why)
+{
+        struct open_how how = { .flags = O_PATH | O_CLOEXEC,
+                                .resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS | RESOLVE_NO_SYMLINKS };
+        char proc[64], resolved[PATH_MAX], root[PATH_MAX];
+        const char *inside;
+        struct stat st;
+        ssize_t n, m;
+        int fd, r;
+
+        *ret_why = NULL;
+        r = crash_executable_check(executable, strlen(executable), ret_why);
+        if (r < 0)
+                return r;
+        while (*executable == '/')
+                executable++;
+        fd = (int) syscall(SYS_openat2, root_fd, executable, &how, sizeof(how));
+        if (fd < 0 && errno == ENOENT)
+                return -ENOENT;
+        if (fd < 0 && errno == ELOOP) {
+                /* Symlinks on the way (e.g. /bin → usr/bin): followed, but never out of the root. */
+                how.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS;
+                fd = (int) syscall(SYS_openat2, root_fd, executable, &how, sizeof(how));
+                if (fd < 0 && IN_SET(errno, ENOENT, ENOTDIR)) {
+                        *ret_why = "leads through symlinks to nothing in the assembled root";
+                        return -ELOOP;
+                }
+        }
+        if (fd < 0) {
+                *ret_why = "does not resolve inside the assembled root";
+                return -errno;
+        }
+        r = 0;
+        if (fstat(fd, &st) < 0)
+                r = -errno;
+        else if (!S_ISREG(st.st_mode)) {
+                *ret_why = "is not a regular file in the assembled root";
+                r = -EINVAL;
+        }
+        if (r >= 0) {
+                (void) snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd);
+                n = readlink(proc, resolved, sizeof(resolved) - 1);
+                (void) snprintf(proc, sizeof(proc), "/proc/self/fd/%d", root_fd);
+                m = readlink(proc, root, sizeof(root) - 1);
+                if (n < 0 || m < 0)
+                        r = -errno;
+                else {
+                        resolved[n] = '\0';
+                        root[m] = '\0';
+                        inside = streq(root, "/") ? resolved : resolved + m;
+                        if ((!streq(root, "/") &&
+                             (strncmp(resolved, root, (size_t) m) != 0 || inside[0] != '/')) ||
+                            crash_executable_check(inside, strlen(inside), ret_why) < 0) {
+                                *ret_why =
+                                        "leads to a file the sandbox adds to the root, not a program of it";
+                                r = -EINVAL;
+                        }
+                }
+        }
+        (void) close(fd);
+        return r;
 }

@@ -4,13 +4,10 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
-#include <limits.h>
-#include <linux/openat2.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -301,62 +298,27 @@ int coredump_analyze(TaskRun *t, char **ret_failure)
         return 0;
 }
 
-/* 'executable' as gdb will open it inside the sandbox, whose / is the assembled root: it must resolve
- * within the root (symlinks followed as if the root were /, so nothing leads out of it) to a regular
- * file that no sandbox mount (/crash, /tmp, …) shadows. A path that does not exist in the root is
- * only a warning (gdb then reads the core alone), as long as no symlink on its way could lead it
- * elsewhere inside the sandbox. */
+/* 'executable' must resolve inside the assembled root (crash_executable_resolve()); absent from it
+ * without symlinks on its way is only a warning: gdb then reads the core alone. */
 static int check_executable_in_root(TaskRun *t, char **ret_failure)
 {
-        _cleanup_close_ int root_fd = -EBADF, fd = -EBADF;
-        char proc[64], resolved[PATH_MAX], root_real[PATH_MAX];
-        struct open_how how = { .flags = O_PATH | O_CLOEXEC,
-                                .resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS | RESOLVE_NO_SYMLINKS };
-        const char *why = NULL, *inside;
-        struct stat st;
-        ssize_t n;
-        size_t len;
+        _cleanup_close_ int root_fd = -EBADF;
+        const char *why = NULL;
+        int r;
 
-        if (crash_executable_check(t->executable, strlen(t->executable), &why) < 0)
-                return task_failf(ret_failure, -EINVAL, "The file 'executable' %s", why);
         root_fd = open(t->root, O_PATH | O_DIRECTORY | O_CLOEXEC);
         if (root_fd < 0)
                 return task_failf(ret_failure, -errno, "Cannot open the root %s: %s", t->root,
                                   strerror(errno));
-        fd = (int) syscall(SYS_openat2, root_fd, t->executable + 1, &how, sizeof(how));
-        if (fd < 0 && errno == ENOENT) {
+        r = crash_executable_resolve(root_fd, t->executable, &why);
+        if (r == -ENOENT) {
                 task_log(t, 'W', "%s is not in the assembled root: gdb reads the core without it",
                          t->executable);
                 return 0;
         }
-        if (fd < 0 && errno == ELOOP) {
-                /* Symlinks on the way (e.g. /bin → usr/bin): followed, but never out of the root. */
-                how.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS;
-                fd = (int) syscall(SYS_openat2, root_fd, t->executable + 1, &how, sizeof(how));
-        }
-        if (fd < 0)
-                return task_failf(
-                        ret_failure, -errno,
-                        "The executable %s does not resolve to a file inside the assembled root (%s)",
-                        t->executable, strerror(errno));
-        if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode))
-                return task_failf(ret_failure, -EINVAL,
-                                  "The executable %s is not a regular file in the assembled root",
-                                  t->executable);
-        (void) snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd);
-        n = readlink(proc, resolved, sizeof(resolved) - 1);
-        if (n < 0 || !realpath(t->root, root_real))
-                return task_failf(ret_failure, -errno, "Cannot resolve the executable %s: %s", t->executable,
-                                  strerror(errno));
-        resolved[n] = '\0';
-        len = strlen(root_real);
-        inside = resolved + len;
-        if (strncmp(resolved, root_real, len) != 0 || inside[0] != '/' ||
-            crash_executable_check(inside, strlen(inside), &why) < 0)
-                return task_failf(
-                        ret_failure, -EINVAL,
-                        "The executable %s leads to %s, which is not a program of the assembled root",
-                        t->executable, inside[0] == '/' ? inside : resolved);
+        if (r < 0)
+                return task_failf(ret_failure, r, "The executable %s %s", t->executable,
+                                  why ?: strerror(-r));
         return 0;
 }
 

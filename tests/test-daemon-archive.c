@@ -382,6 +382,49 @@ TEST(crash_files_by_type)
         ASSERT_NOT_NULL(why);
 }
 
+TEST(executable_in_root)
+{
+        _cleanup_free_ char *dir = make_dir();
+        _cleanup_close_ int root = open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+        const char *why;
+        int dfd;
+
+        /* A root as assembled: /usr/bin/crashy, /bin → usr/bin, and links that try to lead elsewhere. */
+        ASSERT_OK(mkdirat(root, "usr", 0755));
+        ASSERT_OK(mkdirat(root, "usr/bin", 0755));
+        ASSERT_OK(mkdirat(root, "usr/bin/subdir", 0755));
+        ASSERT_OK(mkdirat(root, "crash", 0755)); /* as if the sandbox's mount point were in the root */
+        dfd = openat(root, "usr/bin/crashy", O_CREAT | O_WRONLY | O_CLOEXEC, 0755);
+        ASSERT_TRUE(dfd >= 0);
+        close(dfd);
+        dfd = openat(root, "crash/coredump", O_CREAT | O_WRONLY | O_CLOEXEC, 0644);
+        ASSERT_TRUE(dfd >= 0);
+        close(dfd);
+        ASSERT_OK(symlinkat("usr/bin", root, "bin"));
+        ASSERT_OK(symlinkat("/usr/bin/crashy", root, "usr/bin/absolute"));
+        ASSERT_OK(symlinkat("../../../../../../etc/passwd", root, "usr/bin/escape"));
+        ASSERT_OK(symlinkat("/crash/coredump", root, "usr/bin/tocrash"));
+        ASSERT_OK(symlinkat("/proc/self/exe", root, "usr/bin/toproc"));
+
+        ASSERT_OK(crash_executable_resolve(root, "/usr/bin/crashy", &why));
+        ASSERT_OK(crash_executable_resolve(root, "/bin/crashy", &why));
+        ASSERT_OK(crash_executable_resolve(root, "/usr/bin/absolute", &why));
+        ASSERT_EQ(crash_executable_resolve(root, "/usr/bin/missing", &why), -ENOENT);
+        ASSERT_EQ(crash_executable_resolve(root, "/opt/x/y", &why), -ENOENT);
+        /* ../ beyond the root stays in it: /etc/passwd of the root, which does not exist. */
+        ASSERT_EQ(crash_executable_resolve(root, "/usr/bin/escape", &why), -ELOOP);
+        ASSERT_NOT_NULL(why);
+        ASSERT_EQ(crash_executable_resolve(root, "/bin/missing", &why), -ELOOP);
+        ASSERT_EQ(crash_executable_resolve(root, "/usr/bin/tocrash", &why), -EINVAL);
+        ASSERT_TRUE(strstr(why, "sandbox") != NULL);
+        ASSERT_TRUE(crash_executable_resolve(root, "/usr/bin/toproc", &why) < 0);
+        ASSERT_EQ(crash_executable_resolve(root, "/usr/bin/subdir", &why), -EINVAL);
+        ASSERT_TRUE(strstr(why, "regular file") != NULL);
+        ASSERT_EQ(crash_executable_resolve(root, "/crash/coredump", &why), -EINVAL);
+        ASSERT_EQ(crash_executable_resolve(root, "/usr/bin/../../crash/coredump", &why), -EINVAL);
+        ASSERT_OK(path_rm_rf(dir));
+}
+
 TEST(task_types)
 {
         ASSERT_EQ(task_type_from_string("0"), TASK_TYPE_RETRACE);
@@ -400,4 +443,4 @@ TEST(task_types)
 DEFINE_TEST_MAIN(TEST_ENTRY(accepts_every_compression), TEST_ENTRY(content_is_written),
                  TEST_ENTRY(malicious_members), TEST_ENTRY(size_limits), TEST_ENTRY(damaged_archives),
                  TEST_ENTRY(task_types), TEST_ENTRY(xz_decoder_memory), TEST_ENTRY(xz_only_outside),
-                 TEST_ENTRY(disk_budget), TEST_ENTRY(crash_files_by_type))
+                 TEST_ENTRY(disk_budget), TEST_ENTRY(crash_files_by_type), TEST_ENTRY(executable_in_root))
