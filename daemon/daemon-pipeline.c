@@ -181,8 +181,9 @@ int pipeline_debuginfod_find(Pipeline *p, DebuginfodKind kind, const char *build
 
         r = cache_debuginfod_find(p->cache, &guard, kind, build_id, arg, ret, &reason);
         if (r < 0 && r != -ENOENT)
-                log_error_errno(r, "debuginfod: the %s of build-id %s: %s: %m", debuginfod_kind_to_string(kind),
-                                build_id, reason ?: "cannot be read from the cache");
+                log_error_errno(r, "debuginfod: the %s of build-id %s: %s: %m",
+                                debuginfod_kind_to_string(kind), build_id,
+                                reason ?: "cannot be read from the cache");
         return r;
 }
 
@@ -700,6 +701,8 @@ void pipeline_retry_unsaved(Pipeline *p)
                         break;
 
                 r = task_store_finish(p->store, id, false, "Retrace job failed");
+                if (r == -ENOENT) /* deleted meanwhile: nothing left to save */
+                        r = 0;
                 pthread_mutex_lock(&p->unsaved_lock);
                 for (i = 0; i < p->n_unsaved && p->unsaved[i].id != id; i++)
                         ;
@@ -733,11 +736,11 @@ static void task_finish(TaskRun *t, bool success, const char *text)
         int r;
 
         r = task_store_finish(t->p->store, t->id, success, text);
-        if (r < 0 && !task_job_cancelled(t->job)) {
+        if (r < 0 && r != -ENOENT && !task_job_cancelled(t->job)) {
                 (void) usleep(500 * 1000);
                 r = task_store_finish(t->p->store, t->id, success, text);
         }
-        if (r >= 0)
+        if (r >= 0 || r == -ENOENT) /* saved, or the task was deleted meanwhile */
                 return;
         task_log(t, 'E',
                  "The task store cannot be written (%s): the task ends as failed once it can be "
