@@ -48,6 +48,10 @@ typedef struct RetraceConfig {
         /* The daemon. */
         char *listen;                 /* Listen: ADDR:PORT */
         unsigned max_queued_tasks;    /* MaxQueuedTasks: tasks waiting beyond MaxParallelTasks */
+        unsigned max_connections;     /* MaxConnections: open HTTP connections in all */
+        unsigned max_connections_per_address; /* MaxConnectionsPerAddress: from one client address */
+        uint64_t connection_timeout;          /* ConnectionTimeout: seconds a connection may stay silent */
+        unsigned http_threads;                /* HTTPThreads: threads serving connections */
         uint64_t min_storage_left;    /* MinStorageLeft: free bytes kept in SaveDir */
         uint64_t max_archive_members; /* MaxArchiveMembers: entries in one upload */
         uint64_t delete_task_after;   /* DeleteTaskAfter: seconds a finished task is kept (0: forever) */

@@ -731,7 +731,12 @@ int http_server_start(HttpServer *s, char **ret_error)
         const RetraceConfig *cfg = s->config;
         _cleanup_free_ char *cert = NULL, *key = NULL;
         struct sockaddr_storage addr;
-        unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION | MHD_USE_POLL;
+        /* Event loops in a pool of threads: a slow or idle client costs a connection slot, no thread. */
+        unsigned flags =
+                MHD_USE_INTERNAL_POLLING_THREAD |
+                (MHD_is_feature_supported(MHD_FEATURE_EPOLL) == MHD_YES ? MHD_USE_EPOLL : MHD_USE_POLL);
+        unsigned limit = cfg->max_connections ?: 1, per_address = cfg->max_connections_per_address,
+                 threads = cfg->http_threads ?: 1, timeout = (unsigned) MIN(cfg->connection_timeout, 3600U);
         bool ipv6;
         int r;
 
@@ -757,6 +762,16 @@ int http_server_start(HttpServer *s, char **ret_error)
                                r;
                 flags |= MHD_USE_TLS;
         }
+        /* A reserve no single address may take: one client cannot hold every slot. */
+        if (per_address == 0 || per_address > limit - limit / 4) {
+                if (per_address != 0)
+                        log_warning(
+                                "MaxConnectionsPerAddress = %u is above three quarters of MaxConnections = "
+                                "%u: using %u",
+                                per_address, limit, MAX(limit - limit / 4, 1U));
+                per_address = MAX(limit - limit / 4, 1U);
+        }
+        threads = MIN(threads, limit);
         s->webui_dirfd =
                 isempty(cfg->webui_dir) ? -EBADF : open(cfg->webui_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         if (s->webui_dirfd < 0)
@@ -771,15 +786,17 @@ int http_server_start(HttpServer *s, char **ret_error)
                 s->mhd = MHD_start_daemon(
                         flags, 0, NULL, NULL, handle_request, s, MHD_OPTION_SOCK_ADDR, &addr,
                         MHD_OPTION_NOTIFY_COMPLETED, request_completed, s, MHD_OPTION_CONNECTION_LIMIT,
-                        (unsigned) 256, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned) 120,
-                        MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t) 256 * 1024, MHD_OPTION_HTTPS_MEM_CERT,
-                        cert, MHD_OPTION_HTTPS_MEM_KEY, key, MHD_OPTION_END);
+                        limit, MHD_OPTION_PER_IP_CONNECTION_LIMIT, per_address, MHD_OPTION_THREAD_POOL_SIZE,
+                        threads, MHD_OPTION_CONNECTION_TIMEOUT, timeout, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
+                        (size_t) 256 * 1024, MHD_OPTION_HTTPS_MEM_CERT, cert, MHD_OPTION_HTTPS_MEM_KEY, key,
+                        MHD_OPTION_END);
         else
                 s->mhd = MHD_start_daemon(
                         flags, 0, NULL, NULL, handle_request, s, MHD_OPTION_SOCK_ADDR, &addr,
                         MHD_OPTION_NOTIFY_COMPLETED, request_completed, s, MHD_OPTION_CONNECTION_LIMIT,
-                        (unsigned) 256, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned) 120,
-                        MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t) 256 * 1024, MHD_OPTION_END);
+                        limit, MHD_OPTION_PER_IP_CONNECTION_LIMIT, per_address, MHD_OPTION_THREAD_POOL_SIZE,
+                        threads, MHD_OPTION_CONNECTION_TIMEOUT, timeout, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
+                        (size_t) 256 * 1024, MHD_OPTION_END);
         if (!s->mhd) {
                 s->save_dirfd = safe_close(s->save_dirfd);
                 s->webui_dirfd = safe_close(s->webui_dirfd);
