@@ -726,6 +726,32 @@ static void request_completed(void *cls, struct MHD_Connection *c, void **con_cl
         *con_cls = NULL;
 }
 
+/* libmicrohttpd's own messages (a connection refused at a limit, …) go to our log, at most one a
+ * second: a client opening connections by the hundred must not flood the log. */
+static void log_mhd(void *cls, const char *format, va_list ap)
+{
+        static int64_t last_usec;
+        static uint64_t suppressed;
+        _cleanup_free_ char *text = NULL;
+        int64_t now = now_monotonic_usec(), last = __atomic_load_n(&last_usec, __ATOMIC_RELAXED);
+        uint64_t n;
+
+        if ((last != 0 && now - last < 1000000) ||
+            !__atomic_compare_exchange_n(&last_usec, &last, now, false, __ATOMIC_RELAXED,
+                                         __ATOMIC_RELAXED)) {
+                __atomic_add_fetch(&suppressed, 1, __ATOMIC_RELAXED);
+                return;
+        }
+        if (vasprintf(&text, format, ap) < 0)
+                return;
+        text[strcspn(text, "\n")] = 0;
+        n = __atomic_exchange_n(&suppressed, 0, __ATOMIC_RELAXED);
+        if (n > 0)
+                log_warning("HTTP: %s (and %" PRIu64 " messages in the last second not shown)", text, n);
+        else
+                log_warning("HTTP: %s", text);
+}
+
 int http_server_start(HttpServer *s, char **ret_error)
 {
         const RetraceConfig *cfg = s->config;
@@ -733,7 +759,7 @@ int http_server_start(HttpServer *s, char **ret_error)
         struct sockaddr_storage addr;
         /* Event loops in a pool of threads: a slow or idle client costs a connection slot, no thread. */
         unsigned flags =
-                MHD_USE_INTERNAL_POLLING_THREAD |
+                MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG |
                 (MHD_is_feature_supported(MHD_FEATURE_EPOLL) == MHD_YES ? MHD_USE_EPOLL : MHD_USE_POLL);
         unsigned limit = cfg->max_connections ?: 1, per_address = cfg->max_connections_per_address,
                  threads = cfg->http_threads ?: 1, timeout = (unsigned) MIN(cfg->connection_timeout, 3600U);
@@ -784,19 +810,19 @@ int http_server_start(HttpServer *s, char **ret_error)
                        -errno;
         if (cert)
                 s->mhd = MHD_start_daemon(
-                        flags, 0, NULL, NULL, handle_request, s, MHD_OPTION_SOCK_ADDR, &addr,
-                        MHD_OPTION_NOTIFY_COMPLETED, request_completed, s, MHD_OPTION_CONNECTION_LIMIT,
-                        limit, MHD_OPTION_PER_IP_CONNECTION_LIMIT, per_address, MHD_OPTION_THREAD_POOL_SIZE,
-                        threads, MHD_OPTION_CONNECTION_TIMEOUT, timeout, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
-                        (size_t) 256 * 1024, MHD_OPTION_HTTPS_MEM_CERT, cert, MHD_OPTION_HTTPS_MEM_KEY, key,
-                        MHD_OPTION_END);
+                        flags, 0, NULL, NULL, handle_request, s, MHD_OPTION_EXTERNAL_LOGGER, log_mhd, NULL,
+                        MHD_OPTION_SOCK_ADDR, &addr, MHD_OPTION_NOTIFY_COMPLETED, request_completed, s,
+                        MHD_OPTION_CONNECTION_LIMIT, limit, MHD_OPTION_PER_IP_CONNECTION_LIMIT, per_address,
+                        MHD_OPTION_THREAD_POOL_SIZE, threads, MHD_OPTION_CONNECTION_TIMEOUT, timeout,
+                        MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t) 256 * 1024, MHD_OPTION_HTTPS_MEM_CERT,
+                        cert, MHD_OPTION_HTTPS_MEM_KEY, key, MHD_OPTION_END);
         else
                 s->mhd = MHD_start_daemon(
-                        flags, 0, NULL, NULL, handle_request, s, MHD_OPTION_SOCK_ADDR, &addr,
-                        MHD_OPTION_NOTIFY_COMPLETED, request_completed, s, MHD_OPTION_CONNECTION_LIMIT,
-                        limit, MHD_OPTION_PER_IP_CONNECTION_LIMIT, per_address, MHD_OPTION_THREAD_POOL_SIZE,
-                        threads, MHD_OPTION_CONNECTION_TIMEOUT, timeout, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
-                        (size_t) 256 * 1024, MHD_OPTION_END);
+                        flags, 0, NULL, NULL, handle_request, s, MHD_OPTION_EXTERNAL_LOGGER, log_mhd, NULL,
+                        MHD_OPTION_SOCK_ADDR, &addr, MHD_OPTION_NOTIFY_COMPLETED, request_completed, s,
+                        MHD_OPTION_CONNECTION_LIMIT, limit, MHD_OPTION_PER_IP_CONNECTION_LIMIT, per_address,
+                        MHD_OPTION_THREAD_POOL_SIZE, threads, MHD_OPTION_CONNECTION_TIMEOUT, timeout,
+                        MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t) 256 * 1024, MHD_OPTION_END);
         if (!s->mhd) {
                 s->save_dirfd = safe_close(s->save_dirfd);
                 s->webui_dirfd = safe_close(s->webui_dirfd);

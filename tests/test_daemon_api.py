@@ -366,6 +366,7 @@ def test_slow_clients_from_one_address():
             n = alive()
             rt.check(n <= 32, f"{n} slow connections from one address held open (limit 32)")
         rt.check(worst < 1.0, f"/settings took {worst:.2f} s while one address held its connections")
+        rt.check("HTTP: Server reached connection limit" in srv.log(), "refused connections are not logged")
         print(f"   {len(slow)} slow connections made ({refused} refused), {alive()} held; "
               f"/settings answered within {worst:.3f} s")
         for sock in slow:
