@@ -46,15 +46,22 @@ typedef struct RetraceConfig {
         uint64_t sync_max_metadata_size;  /* SyncMaxMetadataSize: largest repomd.xml or primary file */
 
         /* The daemon. */
-        char *listen;                 /* Listen: ADDR:PORT */
-        unsigned max_queued_tasks;    /* MaxQueuedTasks: tasks waiting beyond MaxParallelTasks */
-        unsigned max_connections;     /* MaxConnections: open HTTP connections in all */
+        char *listen;                         /* Listen: ADDR:PORT */
+        unsigned max_queued_tasks;            /* MaxQueuedTasks: tasks waiting beyond MaxParallelTasks */
+        unsigned max_connections;             /* MaxConnections: open HTTP connections in all */
         unsigned max_connections_per_address; /* MaxConnectionsPerAddress: from one client address */
         uint64_t connection_timeout;          /* ConnectionTimeout: seconds a connection may stay silent */
         unsigned http_threads;                /* HTTPThreads: threads serving connections */
-        uint64_t min_storage_left;    /* MinStorageLeft: free bytes kept in SaveDir */
-        uint64_t max_archive_members; /* MaxArchiveMembers: entries in one upload */
-        uint64_t delete_task_after;   /* DeleteTaskAfter: seconds a finished task is kept (0: forever) */
+        unsigned http_workers;         /* HTTPWorkers: threads answering requests off the event loops */
+        unsigned unpack_workers;       /* UnpackWorkers: uploads unpacked into tasks at once */
+        uint64_t request_head_timeout; /* RequestHeadTimeout: seconds to receive a request head */
+        uint64_t min_upload_rate;      /* MinUploadRate: bytes per second a body must keep up */
+        uint64_t upload_rate_window;   /* UploadRateWindow: seconds over which MinUploadRate is measured */
+        unsigned password_failures_per_address; /* PasswordFailuresPerAddress: per minute */
+        unsigned password_failures_total;       /* PasswordFailuresTotal: per minute, all addresses */
+        uint64_t min_storage_left;              /* MinStorageLeft: free bytes kept in SaveDir */
+        uint64_t max_archive_members;           /* MaxArchiveMembers: entries in one upload */
+        uint64_t delete_task_after; /* DeleteTaskAfter: seconds a finished task is kept (0: forever) */
         uint64_t delete_failed_task_after; /* DeleteFailedTaskAfter: the same for failed tasks */
         uint64_t task_timeout;             /* TaskTimeout: seconds one retrace may take */
         uint64_t max_output_size;          /* MaxOutputSize: bytes of debugger output kept */
