@@ -46,5 +46,28 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         }
         if (parse_forwarded_for(text, &addr) >= 0 && addr.ss_family != AF_INET && addr.ss_family != AF_INET6)
                 abort();
+        /* A request head (the corpus holds those of the attacks in test_daemon_http_guard.py): the
+         * request line's path and each header's value go through the same helpers. */
+        for (char *line = text, *end; line && *line; line = end) {
+                char *value;
+
+                end = strstr(line, "\r\n");
+                if (end) {
+                        *end = '\0';
+                        end += 2;
+                }
+                value = strstr(line, ": ");
+                if (value) {
+                        value += 2;
+                        (void) content_type_accepted(value);
+                        if (parse_forwarded_for(value, &addr) >= 0 && addr.ss_family != AF_INET &&
+                            addr.ss_family != AF_INET6)
+                                abort();
+                } else if ((value = strchr(line, ' '))) {
+                        value[strcspn(value + 1, " ") + 1] = '\0';
+                        if (parse_task_path(value + 1, &id, &action, &manager) && !action)
+                                abort();
+                }
+        }
         return 0;
 }
