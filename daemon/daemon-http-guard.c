@@ -562,11 +562,9 @@ void http_guard_password_end(HttpGuard *g, struct MHD_Connection *c, bool ok, co
         int64_t now = now_monotonic_usec();
         RateEntry *e;
 
-        if (per_address == 0 && total == 0) {
-                if (!ok)
-                        log_warning("Wrong %s", what);
+        if (ok && per_address == 0 && total == 0)
                 return;
-        }
+        /* Failures are logged through the table even without limits. */
         rate_key(g, c, key, address);
         pthread_mutex_lock(&g->lock);
         e = rate_entry(g, key, address, now);
