@@ -76,7 +76,7 @@ typedef struct TaskListEntry {
         int type;
         char *status, *stage;
         int64_t created_usec, finished_usec; /* CLOCK_REALTIME; finished 0 while pending */
-        char *package, *release, *arch;      /* from the statistics; NULL before the task finished */
+        char *package, *release, *arch;     /* from the statistics; NULL before the task finished */
 } TaskListEntry;
 void task_list_entries_free(TaskListEntry *v, size_t n);
 /* The task manager's list: newest first, at most limit rows; status (a TaskStatus name) and query (a
