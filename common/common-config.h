@@ -45,9 +45,7 @@ typedef struct RetraceConfig {
         uint64_t sync_timeout;            /* SyncTimeout: seconds a download may stall */
         uint64_t sync_max_metadata_size;  /* SyncMaxMetadataSize: largest repomd.xml or primary file */
 
-        /* The daemon. */
-        char *listen;                         /* Listen: ADDR:PORT */
-        unsigned max_queued_tasks;            /* MaxQueuedTasks: tasks waiting beyond MaxParallelTasks */
+        /* HTTP connections and password checks (daemon-http*.c). */
         unsigned max_connections;             /* MaxConnections: open HTTP connections in all */
         unsigned max_connections_per_address; /* MaxConnectionsPerAddress: from one client address */
         uint64_t connection_timeout;          /* ConnectionTimeout: seconds a connection may stay silent */
@@ -56,12 +54,16 @@ typedef struct RetraceConfig {
         unsigned unpack_workers;       /* UnpackWorkers: uploads unpacked into tasks at once */
         uint64_t request_head_timeout; /* RequestHeadTimeout: seconds to receive a request head */
         uint64_t min_upload_rate;      /* MinUploadRate: bytes per second a body must keep up */
-        uint64_t upload_rate_window;   /* UploadRateWindow: seconds over which MinUploadRate is measured */
+        uint64_t upload_rate_window;   /* UploadRateWindow: seconds MinUploadRate is measured over */
         unsigned password_failures_per_address; /* PasswordFailuresPerAddress: per minute */
         unsigned password_failures_total;       /* PasswordFailuresTotal: per minute, all addresses */
-        uint64_t min_storage_left;              /* MinStorageLeft: free bytes kept in SaveDir */
-        uint64_t max_archive_members;           /* MaxArchiveMembers: entries in one upload */
-        uint64_t delete_task_after; /* DeleteTaskAfter: seconds a finished task is kept (0: forever) */
+
+        /* The daemon. */
+        char *listen;                 /* Listen: ADDR:PORT */
+        unsigned max_queued_tasks;    /* MaxQueuedTasks: tasks waiting beyond MaxParallelTasks */
+        uint64_t min_storage_left;    /* MinStorageLeft: free bytes kept in SaveDir */
+        uint64_t max_archive_members; /* MaxArchiveMembers: entries in one upload */
+        uint64_t delete_task_after;   /* DeleteTaskAfter: seconds a finished task is kept (0: forever) */
         uint64_t delete_failed_task_after; /* DeleteFailedTaskAfter: the same for failed tasks */
         uint64_t task_timeout;             /* TaskTimeout: seconds one retrace may take */
         uint64_t max_output_size;          /* MaxOutputSize: bytes of debugger output kept */
