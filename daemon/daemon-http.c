@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -885,6 +886,23 @@ static void log_mhd(void *cls, const char *format, va_list ap)
                 log_warning("HTTP: %s", text);
 }
 
+/* Every connection is a file descriptor: the soft limit (often 1024) is raised towards the hard one so
+ * that MaxConnections fit beside the daemon's own files. */
+static void raise_file_limit(unsigned connections)
+{
+        rlim_t want = (rlim_t) connections + 256;
+        struct rlimit rl;
+
+        if (getrlimit(RLIMIT_NOFILE, &rl) < 0 || rl.rlim_cur >= want)
+                return;
+        rl.rlim_cur = rl.rlim_max == RLIM_INFINITY ? want : MIN(want, rl.rlim_max);
+        if (setrlimit(RLIMIT_NOFILE, &rl) < 0 || rl.rlim_cur < want)
+                log_warning(
+                        "MaxConnections = %u needs %llu open files, the limit is %llu: connections beyond "
+                        "it are refused (raise LimitNOFILE= or lower MaxConnections)",
+                        connections, (unsigned long long) want, (unsigned long long) rl.rlim_cur);
+}
+
 int http_server_start(HttpServer *s, char **ret_error)
 {
         const RetraceConfig *cfg = s->config;
@@ -931,6 +949,7 @@ int http_server_start(HttpServer *s, char **ret_error)
                 per_address = MAX(limit - limit / 4, 1U);
         }
         threads = MIN(threads, limit);
+        raise_file_limit(limit);
         s->webui_dirfd =
                 isempty(cfg->webui_dir) ? -EBADF : open(cfg->webui_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         if (s->webui_dirfd < 0)
