@@ -32,27 +32,54 @@
 
 /* ---- worker pools ---- */
 
+/* How many of the pool's threads run work of this client now. */
+static unsigned work_pool_running(const WorkPool *p, const uint8_t key[static 17])
+{
+        unsigned n = 0;
+
+        for (unsigned i = 0; i < p->n_threads; i++)
+                if (p->slots[i].busy && memcmp(p->slots[i].key, key, 17) == 0)
+                        n++;
+        return n;
+}
+
+/* The first queued item whose client runs fewer than its share of the threads: a client with many
+ * requests cannot take every thread, the others' requests pass its queued ones. */
+static WorkItem **work_pool_next(WorkPool *p)
+{
+        for (WorkItem **pp = &p->head; *pp; pp = &(*pp)->next)
+                if (work_pool_running(p, (*pp)->key) < p->per_client)
+                        return pp;
+        return NULL;
+}
+
 static void *work_pool_thread(void *userdata)
 {
-        WorkPool *p = userdata;
+        WorkSlot *slot = userdata;
+        WorkPool *p = slot->pool;
 
         pthread_mutex_lock(&p->lock);
         for (;;) {
-                WorkItem *w;
+                WorkItem **pp, *w;
 
-                while (!p->head && !p->stopping)
+                while (!(pp = work_pool_next(p)) && !(p->stopping && !p->head))
                         pthread_cond_wait(&p->wake, &p->lock);
-                if (!p->head)
+                if (!pp)
                         break;
-                w = p->head;
-                p->head = w->next;
-                if (!p->head)
-                        p->tail = &p->head;
+                w = *pp;
+                *pp = w->next;
+                if (!*pp)
+                        p->tail = pp;
                 p->queued--;
+                slot->busy = true;
+                memcpy(slot->key, w->key, sizeof(slot->key));
                 pthread_mutex_unlock(&p->lock);
                 w->next = NULL;
                 w->run(w);
                 pthread_mutex_lock(&p->lock);
+                slot->busy = false;
+                /* Work of the same client may have become eligible. */
+                pthread_cond_broadcast(&p->wake);
         }
         pthread_mutex_unlock(&p->lock);
         return NULL;
@@ -60,15 +87,22 @@ static void *work_pool_thread(void *userdata)
 
 int work_pool_start(WorkPool *p, unsigned n_threads, const char *name)
 {
-        *p = (WorkPool){ .tail = &p->head };
+        n_threads = MAX(n_threads, 1U);
+        *p = (WorkPool){ .tail = &p->head, .per_client = MAX(n_threads / 2, 1U) };
         pthread_mutex_init(&p->lock, NULL);
         pthread_cond_init(&p->wake, NULL);
-        p->threads = calloc(MAX(n_threads, 1U), sizeof(pthread_t));
-        if (!p->threads)
+        p->threads = calloc(n_threads, sizeof(pthread_t));
+        p->slots = calloc(n_threads, sizeof(WorkSlot));
+        if (!p->threads || !p->slots) {
+                p->threads = mfree(p->threads);
+                p->slots = mfree(p->slots);
                 return -ENOMEM;
-        for (unsigned i = 0; i < MAX(n_threads, 1U); i++) {
-                int r = pthread_create(&p->threads[i], NULL, work_pool_thread, p);
+        }
+        for (unsigned i = 0; i < n_threads; i++) {
+                int r;
 
+                p->slots[i].pool = p;
+                r = pthread_create(&p->threads[i], NULL, work_pool_thread, &p->slots[i]);
                 if (r != 0) {
                         work_pool_stop(p);
                         return -r;
@@ -106,6 +140,7 @@ void work_pool_stop(WorkPool *p)
         for (unsigned i = 0; i < p->n_threads; i++)
                 pthread_join(p->threads[i], NULL);
         p->threads = mfree(p->threads);
+        p->slots = mfree(p->slots);
         p->n_threads = 0;
 }
 
@@ -398,8 +433,8 @@ void http_guard_counts(HttpGuard *g, uint64_t *ret_slow_head, uint64_t *ret_slow
 
 /* The address a check is counted against: the client's, or behind the trusted proxy the last address
  * of X-Forwarded-For (the one the proxy added). IPv6 counts by /64, which one client usually has. */
-static void rate_key(HttpGuard *g, struct MHD_Connection *c, uint8_t key[static 17],
-                     char address[static INET6_ADDRSTRLEN])
+void http_guard_client_key(HttpGuard *g, struct MHD_Connection *c, uint8_t key[static 17],
+                           char address[static INET6_ADDRSTRLEN])
 {
         const union MHD_ConnectionInfo *info =
                 MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
@@ -523,7 +558,7 @@ bool http_guard_password_begin(HttpGuard *g, struct MHD_Connection *c, unsigned 
 
         if (per_address == 0 && total == 0)
                 return true;
-        rate_key(g, c, key, address);
+        http_guard_client_key(g, c, key, address);
         pthread_mutex_lock(&g->lock);
         e = rate_entry(g, key, address, now);
         if (per_address > 0) {
@@ -565,7 +600,7 @@ void http_guard_password_end(HttpGuard *g, struct MHD_Connection *c, bool ok, co
         if (ok && per_address == 0 && total == 0)
                 return;
         /* Failures are logged through the table even without limits. */
-        rate_key(g, c, key, address);
+        http_guard_client_key(g, c, key, address);
         pthread_mutex_lock(&g->lock);
         e = rate_entry(g, key, address, now);
         if (ok) {

@@ -6,25 +6,36 @@
  * for other parts. */
 
 #include <microhttpd.h>
+#include <netinet/in.h>
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
 
 #include "common-config.h"
 
-/* A pool of threads running jobs in order. A job's connection is suspended while it waits and runs;
- * the job answers and resumes it. */
+/* A pool of threads running jobs in order, except that one client (WorkItem.key, see
+ * http_guard_client_key()) runs on at most half of the threads at once. A job's connection is suspended
+ * while it waits and runs; the job answers and resumes it. */
 typedef struct WorkItem {
         struct WorkItem *next;
         void (*run)(struct WorkItem *w);
+        uint8_t key[17];
 } WorkItem;
+
+typedef struct WorkSlot {
+        struct WorkPool *pool;
+        bool busy;
+        uint8_t key[17]; /* the client whose work runs */
+} WorkSlot;
 
 typedef struct WorkPool {
         pthread_mutex_t lock;
         pthread_cond_t wake;
         WorkItem *head, **tail;
         pthread_t *threads;
+        WorkSlot *slots; /* one per thread */
         unsigned n_threads;
+        unsigned per_client; /* threads one client may hold */
         unsigned queued;
         bool stopping;
 } WorkPool;
@@ -57,6 +68,11 @@ void http_guard_body(struct MHD_Connection *c, size_t n);
 /* Connections closed for their head or their upload rate, for /metrics. */
 void http_guard_counts(HttpGuard *g, uint64_t *ret_slow_head, uint64_t *ret_slow_body,
                        uint64_t *ret_limited);
+
+/* The client of c as a key (family and address, IPv6 by /64); behind TrustedProxy the address the proxy
+ * names in X-Forwarded-For. Also its text. */
+void http_guard_client_key(HttpGuard *g, struct MHD_Connection *c, uint8_t key[static 17],
+                           char address[static INET6_ADDRSTRLEN]);
 
 /* A password check from the client of c (behind TrustedProxy: the address the proxy names). Returns
  * false, with the seconds after which to try again, when the address or all clients together are over

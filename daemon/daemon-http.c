@@ -785,8 +785,11 @@ static void run_create_finish(WorkItem *w)
  * hold up every other connection of that thread: the connection is suspended and a worker answers. */
 static enum MHD_Result defer(Request *req, WorkPool *pool, void (*run)(WorkItem *w))
 {
+        char address[INET6_ADDRSTRLEN];
+
         req->deferred = true;
         req->work.run = run;
+        http_guard_client_key(req->server->guard, req->connection, req->work.key, address);
         http_guard_set_phase(req->connection, CONN_BUSY);
         MHD_suspend_connection(req->connection);
         work_pool_submit(pool, &req->work);
