@@ -45,6 +45,19 @@ typedef struct RetraceConfig {
         uint64_t sync_timeout;            /* SyncTimeout: seconds a download may stall */
         uint64_t sync_max_metadata_size;  /* SyncMaxMetadataSize: largest repomd.xml or primary file */
 
+        /* HTTP connections and password checks (daemon-http*.c). */
+        unsigned max_connections;             /* MaxConnections: open HTTP connections in all */
+        unsigned max_connections_per_address; /* MaxConnectionsPerAddress: from one client address */
+        uint64_t connection_timeout;          /* ConnectionTimeout: seconds a connection may stay silent */
+        unsigned http_threads;                /* HTTPThreads: threads serving connections */
+        unsigned http_workers;         /* HTTPWorkers: threads answering requests off the event loops */
+        unsigned unpack_workers;       /* UnpackWorkers: uploads unpacked into tasks at once */
+        uint64_t request_head_timeout; /* RequestHeadTimeout: seconds to receive a request head */
+        uint64_t min_upload_rate;      /* MinUploadRate: bytes per second a body must keep up */
+        uint64_t upload_rate_window;   /* UploadRateWindow: seconds MinUploadRate is measured over */
+        unsigned password_failures_per_address; /* PasswordFailuresPerAddress: per minute */
+        unsigned password_failures_total;       /* PasswordFailuresTotal: per minute, all addresses */
+
         /* The daemon. */
         char *listen;                   /* Listen: ADDR:PORT */
         unsigned max_queued_tasks;      /* MaxQueuedTasks: tasks waiting beyond MaxParallelTasks */

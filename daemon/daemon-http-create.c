@@ -212,7 +212,7 @@ static enum MHD_Result refuse_upload(HttpServer *s, struct MHD_Connection *c, Up
         return refuse(s, c, why, status, message);
 }
 
-static enum MHD_Result create_finish(HttpServer *s, struct MHD_Connection *c, Upload *u)
+enum MHD_Result create_finish(HttpServer *s, struct MHD_Connection *c, Upload *u)
 {
         const RetraceConfig *cfg = s->config;
         ArchiveLimits limits = { .max_unpacked = cfg->max_unpacked_size,
@@ -327,7 +327,8 @@ static enum MHD_Result create_finish(HttpServer *s, struct MHD_Connection *c, Up
 }
 
 enum MHD_Result handle_create(HttpServer *s, struct MHD_Connection *c, const char *method,
-                              const char *upload_data, size_t *upload_data_size, void **con_cls)
+                              const char *upload_data, size_t *upload_data_size, void **con_cls,
+                              bool *ret_finish)
 {
         Upload *u = *con_cls;
         int r;
@@ -356,5 +357,6 @@ enum MHD_Result handle_create(HttpServer *s, struct MHD_Connection *c, const cha
         if (u->error < 0)
                 return upload_drop_spool(u),
                        respond(c, MHD_HTTP_INTERNAL_SERVER_ERROR, "Cannot store the upload\n");
-        return create_finish(s, c, u);
+        *ret_finish = true;
+        return MHD_YES;
 }

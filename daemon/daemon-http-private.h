@@ -29,6 +29,11 @@ void render_metrics_debuginfod(HttpServer *s, FILE *f);
 /* One upload in progress, the request's con_cls. */
 typedef struct Upload Upload;
 Upload *upload_free(Upload *u);
-/* POST /create, called for each part of the body as libmicrohttpd delivers it. */
+/* POST /create, called for each part of the body as libmicrohttpd delivers it. Sets *ret_finish
+ * (and answers nothing) when the whole body is in: the caller then runs create_finish() off the event
+ * loop, which may take long (unpacking). */
 enum MHD_Result handle_create(HttpServer *s, struct MHD_Connection *c, const char *method,
-                              const char *upload_data, size_t *upload_data_size, void **con_cls);
+                              const char *upload_data, size_t *upload_data_size, void **con_cls,
+                              bool *ret_finish);
+/* Unpacks the received upload into a new task and answers; the connection is suspended meanwhile. */
+enum MHD_Result create_finish(HttpServer *s, struct MHD_Connection *c, Upload *u);

@@ -7,6 +7,7 @@
 
 #include "cache-debuginfod.h"
 #include "common-config.h"
+#include "daemon-http-guard.h"
 #include "daemon-store.h"
 
 /* Why an upload was refused, counted for /metrics. */
@@ -75,6 +76,9 @@ typedef struct HttpServer {
         uint64_t refused[_REFUSAL_MAX];
         uint64_t debuginfod_requests[_DEBUGINFOD_KIND_MAX][_DEBUGINFOD_OUTCOME_MAX];
         uint64_t debuginfod_bytes[_DEBUGINFOD_KIND_MAX];
+        HttpGuard *guard;
+        WorkPool requests; /* answers requests off the event loops (HTTPWorkers) */
+        WorkPool unpacks;  /* turns received uploads into tasks (UnpackWorkers) */
 } HttpServer;
 
 /* Listens on config->listen ("ADDR:PORT", "[ADDR]:PORT"); HTTPS when TLSCertificate and TLSKey are
