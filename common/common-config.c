@@ -90,6 +90,8 @@ static const ConfigKey config_keys[] = {
         KEY("WebUIDir", CONFIG_PATH, webui_dir, DATADIR "/retrace-server/webui"),
         KEY("AllowDebuginfod", CONFIG_BOOL, allow_debuginfod, "no"),
         KEY("DebuginfodAllowFrom", CONFIG_STRING, debuginfod_allow_from, ""),
+        KEY("DebuginfodRequestsPerAddress", CONFIG_UINT, debuginfod_requests_per_address, "1200"),
+        KEY("DebuginfodRequestsTotal", CONFIG_UINT, debuginfod_requests_total, "12000"),
 };
 
 static const char *const cache_prefetch_table[_CACHE_PREFETCH_MAX] = {

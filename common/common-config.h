@@ -85,6 +85,8 @@ typedef struct RetraceConfig {
         char *webui_dir;                   /* WebUIDir: the Web UI's static files */
         bool allow_debuginfod;             /* AllowDebuginfod: answer debuginfod's /buildid/ requests */
         char *debuginfod_allow_from;       /* DebuginfodAllowFrom: address ranges it answers ("": all) */
+        unsigned debuginfod_requests_per_address; /* DebuginfodRequestsPerAddress: per minute */
+        unsigned debuginfod_requests_total;       /* DebuginfodRequestsTotal: per minute, all addresses */
 } RetraceConfig;
 
 #define RETRACE_CONFIG_ENV     "RETRACE_SERVER_CONFIG_PATH"

@@ -193,6 +193,12 @@ struct HttpGuard {
         unsigned lines;   /* per-address lines in this interval */
         int64_t lines_usec;
         unsigned unlogged_failed, unlogged_refused, unlogged_addresses;
+
+        /* debuginfod requests: per address, and all together. */
+        RateEntry requests[RATE_TABLE_SIZE];
+        double requests_tokens;
+        int64_t requests_refill_usec;
+        uint64_t requests_limited;
 };
 
 static HttpConn *conn_of(struct MHD_Connection *c)
@@ -389,6 +395,8 @@ int http_guard_new(const RetraceConfig *cfg, HttpGuard **ret)
         g->slow_body.what = "its upload was too slow";
         g->total_tokens = cfg->password_failures_total;
         g->total_refill_usec = now_monotonic_usec();
+        g->requests_tokens = cfg->debuginfod_requests_total;
+        g->requests_refill_usec = g->total_refill_usec;
         pthread_mutex_init(&g->lock, NULL);
         pthread_condattr_init(&attr);
         pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
@@ -466,12 +474,13 @@ static void refill(double *tokens, int64_t *refill_usec, unsigned per_minute, in
 
 /* The address's entry; a new one replaces the entry touched longest ago when the table is full (its
  * address then starts again with a full budget; the total budget still holds). */
-static RateEntry *rate_entry(HttpGuard *g, const uint8_t key[static 17], const char *address, int64_t now)
+static RateEntry *rate_entry_in(HttpGuard *g, RateEntry *table, unsigned budget,
+                                const uint8_t key[static 17], const char *address, int64_t now)
 {
         RateEntry *free_slot = NULL, *oldest = NULL;
 
         for (size_t i = 0; i < RATE_TABLE_SIZE; i++) {
-                RateEntry *e = &g->table[i];
+                RateEntry *e = &table[i];
 
                 if (!e->used) {
                         if (!free_slot)
@@ -491,12 +500,15 @@ static RateEntry *rate_entry(HttpGuard *g, const uint8_t key[static 17], const c
                         g->unlogged_addresses++;
                 }
         }
-        *free_slot = (RateEntry){ .used = true,
-                                  .tokens = g->config->password_failures_per_address,
-                                  .refill_usec = now };
+        *free_slot = (RateEntry){ .used = true, .tokens = budget, .refill_usec = now };
         memcpy(free_slot->key, key, 17);
         (void) snprintf(free_slot->address, sizeof(free_slot->address), "%s", address);
         return free_slot;
+}
+
+static RateEntry *rate_entry(HttpGuard *g, const uint8_t key[static 17], const char *address, int64_t now)
+{
+        return rate_entry_in(g, g->table, g->config->password_failures_per_address, key, address, now);
 }
 
 /* One line about an address; past LOG_LINES_PER_INTERVAL lines in an interval, its counts go into
@@ -624,4 +636,52 @@ void http_guard_password_end(HttpGuard *g, struct MHD_Connection *c, bool ok, co
         } else
                 e->failed++;
         pthread_mutex_unlock(&g->lock);
+}
+
+bool http_guard_request_begin(HttpGuard *g, struct MHD_Connection *c, unsigned *ret_retry_after)
+{
+        unsigned per_address = g->config->debuginfod_requests_per_address,
+                 total = g->config->debuginfod_requests_total, wait = 0;
+        char address[INET6_ADDRSTRLEN];
+        uint8_t key[17];
+        int64_t now = now_monotonic_usec();
+        RateEntry *e;
+
+        if (per_address == 0 && total == 0)
+                return true;
+        http_guard_client_key(g, c, key, address);
+        pthread_mutex_lock(&g->lock);
+        e = rate_entry_in(g, g->requests, per_address, key, address, now);
+        if (per_address > 0) {
+                refill(&e->tokens, &e->refill_usec, per_address, now);
+                if (e->tokens < 1.0)
+                        wait = seconds_until_token(e->tokens, per_address);
+        }
+        if (total > 0) {
+                refill(&g->requests_tokens, &g->requests_refill_usec, total, now);
+                if (g->requests_tokens < 1.0)
+                        wait = MAX(wait, seconds_until_token(g->requests_tokens, total));
+        }
+        if (wait > 0) {
+                g->requests_limited++;
+                pthread_mutex_unlock(&g->lock);
+                *ret_retry_after = wait;
+                return false;
+        }
+        if (per_address > 0)
+                e->tokens -= 1.0;
+        if (total > 0)
+                g->requests_tokens -= 1.0;
+        pthread_mutex_unlock(&g->lock);
+        return true;
+}
+
+uint64_t http_guard_requests_limited(HttpGuard *g)
+{
+        uint64_t n;
+
+        pthread_mutex_lock(&g->lock);
+        n = g->requests_limited;
+        pthread_mutex_unlock(&g->lock);
+        return n;
 }

@@ -81,3 +81,10 @@ void http_guard_client_key(HttpGuard *g, struct MHD_Connection *c, uint8_t key[s
  * and logs failures (at once for the first from an address, then one line per address and interval). */
 bool http_guard_password_begin(HttpGuard *g, struct MHD_Connection *c, unsigned *ret_retry_after);
 void http_guard_password_end(HttpGuard *g, struct MHD_Connection *c, bool ok, const char *what);
+
+/* A debuginfod request from the client of c: false, with the seconds after which to try again, when
+ * the address or all clients together are over DebuginfodRequestsPerAddress / DebuginfodRequestsTotal
+ * (answer 429); otherwise it takes one token of both. */
+bool http_guard_request_begin(HttpGuard *g, struct MHD_Connection *c, unsigned *ret_retry_after);
+/* debuginfod requests answered 429, for /metrics. */
+uint64_t http_guard_requests_limited(HttpGuard *g);

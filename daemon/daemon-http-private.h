@@ -15,6 +15,8 @@
 enum MHD_Result queue_response(struct MHD_Connection *c, unsigned status, struct MHD_Response *r);
 /* A text/plain answer. */
 _printf_(3, 4) enum MHD_Result respond(struct MHD_Connection *c, unsigned status, const char *format, ...);
+/* 429 with Retry-After and a text/plain body (a static string). */
+enum MHD_Result respond_too_many(struct MHD_Connection *c, unsigned retry_after, const char *body);
 /* A refusal of an upload, counted for /metrics by reason. */
 enum MHD_Result refuse(HttpServer *s, struct MHD_Connection *c, Refusal why, unsigned status,
                        const char *message);

@@ -206,9 +206,10 @@ static enum MHD_Result handle_task_status(HttpServer *s, struct MHD_Connection *
 
 /* 429 for a password check over the budget of failures (PasswordFailuresPerAddress,
  * PasswordFailuresTotal): no check is made, the client is told when to try again. */
-static enum MHD_Result respond_too_many(struct MHD_Connection *c, unsigned retry_after)
+#define TOO_MANY_PASSWORDS "Too many wrong passwords; try again later\n"
+
+enum MHD_Result respond_too_many(struct MHD_Connection *c, unsigned retry_after, const char *body)
 {
-        static const char body[] = "Too many wrong passwords; try again later\n";
         struct MHD_Response *r;
         enum MHD_Result ret;
         char seconds[16];
@@ -263,7 +264,7 @@ static bool manager_authorized(HttpServer *s, struct MHD_Connection *c, enum MHD
                 return false;
         }
         if (!http_guard_password_begin(s->guard, c, &retry_after)) {
-                *ret = respond_too_many(c, retry_after);
+                *ret = respond_too_many(c, retry_after, TOO_MANY_PASSWORDS);
                 return false;
         }
         if (gnutls_hash_fast(GNUTLS_DIG_SHA256, given, strlen(given), a) < 0) {
@@ -355,7 +356,7 @@ static enum MHD_Result handle_task(HttpServer *s, struct MHD_Connection *c, cons
                 if (!password || strlen(password) > 256)
                         return respond(c, MHD_HTTP_FORBIDDEN, "The X-Task-Password header is missing\n");
                 if (!http_guard_password_begin(s->guard, c, &retry_after))
-                        return respond_too_many(c, retry_after);
+                        return respond_too_many(c, retry_after, TOO_MANY_PASSWORDS);
                 r = task_store_check_password(s->store, id, password);
                 {
                         char what[64];
