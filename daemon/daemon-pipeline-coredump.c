@@ -56,6 +56,8 @@ static int resolve_modules(TaskRun *t, char *const *crash_packages)
         r = task_resolution_run(c, t->release, t->core, t->executable, crash_packages, &t->resolution);
         /* Confirming a build-id reads the packaged file: packages never extracted were, now. */
         if (c->lookup_extracted_packages > packages)
+                t->lookup_extracted += c->lookup_extracted_packages - packages;
+        if (c->lookup_extracted_packages > packages)
                 task_log(t, 'I', "Extracted %" PRIu64 " packages (%.1f MB) in %.3f s to confirm build-ids",
                          c->lookup_extracted_packages - packages,
                          (double) (c->lookup_extracted_bytes - bytes) / 1e6,

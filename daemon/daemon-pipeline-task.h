@@ -38,6 +38,8 @@ typedef struct TaskRun {
         TaskResolution resolution; /* coredump tasks: how each module of the core was mapped */
         char *root;
         int cache_lock_fd; /* a shared flock on CacheDir/lock while the task uses a root */
+        int root_pin_fd;   /* a shared flock on the root's directory: eviction leaves it (cache-evict.h) */
+        uint64_t lookup_extracted; /* packages the resolver extracted for this task (cache misses) */
 
         /* coredump tasks */
         char *executable, *package, *os_release, *os_info, *packages_list;
@@ -66,7 +68,8 @@ _printf_(3, 4) int task_failf(char **ret_failure, int error, const char *format,
 /* Extracts the packages among ids that are not extracted yet (in parallel, outside the cache
  * mutex, which the caller must not hold) and logs "Extracted N packages (X MB) in Y s". A failure
  * names the package. */
-int task_extract_packages(TaskRun *t, const int64_t *ids, size_t n, char **ret_failure);
+int task_extract_packages(TaskRun *t, const int64_t *ids, size_t n, uint64_t *ret_extracted,
+                          char **ret_failure);
 
 /* Adds a package (by index id) to the task's root, once. */
 int task_add_package(TaskRun *t, int64_t id);

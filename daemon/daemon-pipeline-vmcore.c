@@ -233,7 +233,7 @@ static int vmcore_find_debuginfo(TaskRun *t, int64_t *ret_id, char ***ret_releas
         if (!t->kernel_nevra)
                 return -ENOMEM;
         /* vmlinux is bound from the store: the kernel debuginfo package must be extracted. */
-        r = task_extract_packages(t, &id, 1, ret_failure);
+        r = task_extract_packages(t, &id, 1, NULL, ret_failure);
         if (r < 0)
                 return r;
         *ret_id = id;

@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "cache-assemble.h"
+#include "cache-evict.h"
 #include "cache-extract.h"
 #include "cache-release.h"
 #include "cache-resolve.h"
@@ -78,6 +79,7 @@ static int task_stage(TaskRun *t, const char *stage)
 
 static void task_run_done(TaskRun *t)
 {
+        safe_close(t->root_pin_fd);
         safe_close(t->cache_lock_fd);
         safe_close(t->save_dir_fd);
         safe_close(t->crash_fd);
@@ -381,7 +383,8 @@ static bool job_keep_waiting(void *userdata)
         return !task_job_cancelled(userdata);
 }
 
-int task_extract_packages(TaskRun *t, const int64_t *ids, size_t n, char **ret_failure)
+int task_extract_packages(TaskRun *t, const int64_t *ids, size_t n, uint64_t *ret_extracted,
+                          char **ret_failure)
 {
         _cleanup_(extract_plan_freep) ExtractPlan *plan = NULL;
         _cleanup_free_ char *reason = NULL;
@@ -393,11 +396,15 @@ int task_extract_packages(TaskRun *t, const int64_t *ids, size_t n, char **ret_f
         pthread_mutex_unlock(&t->p->cache_lock);
         if (r < 0)
                 return task_failf(ret_failure, r, "Cannot read the package index: %s", strerror(-r));
+        if (ret_extracted)
+                *ret_extracted = 0;
         if (plan->n == 0)
                 return 0;
         /* Without the mutex: other tasks use the index meanwhile, and a package another task (or
          * process) is extracting is waited for, not extracted twice. */
         r = cache_extract_run(t->p->cache, plan, 0, &res, &reason);
+        if (ret_extracted)
+                *ret_extracted = res.packages;
         if (res.packages > 0)
                 task_log(t, 'I', "Extracted %" PRIu64 " packages (%.1f MB) in %.3f s", res.packages,
                          (double) res.bytes / 1e6, (double) res.usec / 1e6);
@@ -411,8 +418,10 @@ static int task_prepare(TaskRun *t, char **ret_failure)
         _cleanup_free_ int64_t *all = NULL;
         _cleanup_strv_free_ char **unresolved = NULL;
         _cleanup_free_ char *reason = NULL;
+        _cleanup_close_ int use_fd = -EBADF;
         AssembleResult a = {};
         size_t n_all = 0;
+        uint64_t extracted = 0, misses;
         int64_t start = now_monotonic_usec();
         const char *debugger = t->vmcore ? t->plugin->crash_package : t->plugin->gdb_package;
         int r;
@@ -425,12 +434,18 @@ static int task_prepare(TaskRun *t, char **ret_failure)
                 return r;
         if (r < 0)
                 return task_failf(ret_failure, r, "Cannot lock the package cache: %s", strerror(-r));
+        /* Until the root is pinned, so that eviction takes nothing between extraction and pinning. */
+        r = cache_use_lock(t->p->cache, job_keep_waiting, t->job, &use_fd);
+        if (r == -ECANCELED)
+                return r;
+        if (r < 0)
+                return task_failf(ret_failure, r, "Cannot lock the package cache: %s", strerror(-r));
         pthread_mutex_lock(&t->p->cache_lock);
         r = cache_resolve_with_debugger(t->p->cache->index, t->release, debugger, t->ids, t->n_ids, &all,
                                         &n_all, &unresolved);
         pthread_mutex_unlock(&t->p->cache_lock);
         if (r >= 0) {
-                r = task_extract_packages(t, all, n_all, ret_failure);
+                r = task_extract_packages(t, all, n_all, &extracted, ret_failure);
                 if (r < 0)
                         return r;
                 pthread_mutex_lock(&t->p->cache_lock);
@@ -444,6 +459,22 @@ static int task_prepare(TaskRun *t, char **ret_failure)
         if (r < 0)
                 return task_failf(ret_failure, r, "Cannot assemble the root for %s: %s", t->release,
                                   reason ?: strerror(-r));
+        r = cache_root_pin(t->p->cache, basename(a.path), &t->root_pin_fd);
+        if (r < 0) {
+                assemble_result_done(&a);
+                return task_failf(ret_failure, r, "Cannot pin the root %s: %s", a.path, strerror(-r));
+        }
+        /* Packages extracted for this task (now or by its lookups) are misses, the rest hits. */
+        misses = MIN(extracted + t->lookup_extracted, (uint64_t) n_all);
+        pthread_mutex_lock(&t->p->cache_lock);
+        r = cache_record_use(t->p->cache->index, all, n_all, misses);
+        pthread_mutex_unlock(&t->p->cache_lock);
+        if (r < 0)
+                task_log(t, 'W', "Cannot record the use of the packages in the index: %s", strerror(-r));
+        task_log(t, 'I',
+                 "Cache: %" PRIu64 " of %zu packages were extracted already, %" PRIu64
+                 " extracted for this task",
+                 (uint64_t) n_all - misses, n_all, misses);
         STRV_FOREACH (u, unresolved)
                 task_log(t, 'W', "Unresolved dependency: %s", *u);
         task_log(t, 'I', "Root with %zu packages %s in %.3f s", n_all, a.reused ? "reused" : "assembled",
@@ -601,6 +632,79 @@ int task_sandbox_run(TaskRun *t, char *const *argv, int in_fd, const char *out_n
         return 0;
 }
 
+/* ---------------------------------------------------------------- eviction */
+
+void pipeline_evict(Pipeline *p)
+{
+        _cleanup_(cache_index_closep) CacheIndex *idx = NULL;
+        _cleanup_free_ char *path = NULL;
+        CacheEvictResult res = {};
+        int r;
+
+        /* An index connection of our own: eviction may take a while, the other workers and the
+         * HTTP threads go on using the shared one meanwhile. */
+        path = path_join(p->cache->dir, "index.sqlite");
+        r = path ? cache_index_open(path, &idx) : -ENOMEM;
+        if (r >= 0)
+                r = cache_evict(p->cache, idx, p->config->cache_max_size, false, &res);
+        if (r < 0) {
+                log_warning_errno(r, "Cannot evict from the package cache %s: %m", p->cache->dir);
+                return;
+        }
+        if (res.busy)
+                return;
+        __atomic_store_n(&p->cache_bytes, res.use_after, __ATOMIC_RELAXED);
+        __atomic_store_n(&p->cache_bytes_measured, true, __ATOMIC_RELAXED);
+        if (res.packages > 0 || res.roots > 0)
+                log_info("Evicted %" PRIu64 " packages (%.1f MB of objects) and %" PRIu64
+                         " roots from the package cache; it holds %.1f MB of CacheMaxSize %.1f MB",
+                         res.packages, (double) res.bytes / 1e6, res.roots, (double) res.use_after / 1e6,
+                         (double) p->config->cache_max_size / 1e6);
+}
+
+void pipeline_render_cache_metrics(Pipeline *p, FILE *f)
+{
+        uint64_t hits = 0, misses = 0, evicted = 0, evicted_bytes = 0;
+        int r;
+
+        /* Counters only (cheap); the use is the last eviction pass's measurement. */
+        pthread_mutex_lock(&p->cache_lock);
+        r = cache_index_counter_get(p->cache->index, "hits", &hits);
+        if (r >= 0)
+                r = cache_index_counter_get(p->cache->index, "misses", &misses);
+        if (r >= 0)
+                r = cache_index_counter_get(p->cache->index, "evicted-packages", &evicted);
+        if (r >= 0)
+                r = cache_index_counter_get(p->cache->index, "evicted-bytes", &evicted_bytes);
+        pthread_mutex_unlock(&p->cache_lock);
+        if (r < 0)
+                return;
+        fprintf(f,
+                "# HELP retrace_package_cache_packages_total Packages task roots needed: already extracted "
+                "(hit) or extracted on demand (miss).\n"
+                "# TYPE retrace_package_cache_packages_total counter\n"
+                "retrace_package_cache_packages_total{result=\"hit\"} %" PRIu64 "\n"
+                "retrace_package_cache_packages_total{result=\"miss\"} %" PRIu64 "\n"
+                "# HELP retrace_package_cache_evicted_packages_total Packages evicted to stay under "
+                "CacheMaxSize.\n"
+                "# TYPE retrace_package_cache_evicted_packages_total counter\n"
+                "retrace_package_cache_evicted_packages_total %" PRIu64 "\n"
+                "# HELP retrace_package_cache_evicted_bytes_total Bytes of objects evicted.\n"
+                "# TYPE retrace_package_cache_evicted_bytes_total counter\n"
+                "retrace_package_cache_evicted_bytes_total %" PRIu64 "\n"
+                "# HELP retrace_package_cache_limit_bytes CacheMaxSize (0: no limit).\n"
+                "# TYPE retrace_package_cache_limit_bytes gauge\n"
+                "retrace_package_cache_limit_bytes %" PRIu64 "\n",
+                hits, misses, evicted, evicted_bytes, p->config->cache_max_size);
+        if (__atomic_load_n(&p->cache_bytes_measured, __ATOMIC_RELAXED))
+                fprintf(f,
+                        "# HELP retrace_package_cache_bytes Objects and roots in the package cache (at the "
+                        "last eviction pass).\n"
+                        "# TYPE retrace_package_cache_bytes gauge\n"
+                        "retrace_package_cache_bytes %" PRIu64 "\n",
+                        __atomic_load_n(&p->cache_bytes, __ATOMIC_RELAXED));
+}
+
 /* ---------------------------------------------------------------- the whole task */
 
 static int task_open(TaskRun *t)
@@ -641,6 +745,7 @@ void pipeline_run(void *userdata, TaskJob *job)
                       .results_fd = -EBADF,
                       .log_fd = -EBADF,
                       .cache_lock_fd = -EBADF,
+                      .root_pin_fd = -EBADF,
                       .start_usec = now_monotonic_usec() };
         _cleanup_free_ char *failure = NULL;
         int r;
@@ -696,4 +801,5 @@ void pipeline_run(void *userdata, TaskJob *job)
         log_info("Task %" PRIu64 " %s", t.id, r >= 0 ? "finished successfully" : "failed");
 finish:
         task_run_done(&t);
+        pipeline_evict(p);
 }

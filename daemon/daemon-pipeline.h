@@ -5,6 +5,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "cache-plugin.h"
 #include "cache-store.h"
@@ -22,6 +23,8 @@ typedef struct Pipeline {
         Plugin **plugins;
         size_t n_plugins;
         uint64_t roots_reused, roots_assembled; /* for /metrics */
+        uint64_t cache_bytes;                   /* objects + roots, measured by the last eviction pass */
+        bool cache_bytes_measured;
 } Pipeline;
 
 /* Loads every plugin (*.conf) of PluginDir; a bad file is an error naming it. */
@@ -45,6 +48,13 @@ int pipeline_map_release(Pipeline *p, const char *id, char **ret_release, char *
  * the store. When the
  * job is cancelled the task is left as it is (deleted, or requeued at the next start). */
 void pipeline_run(void *userdata, TaskJob *job);
+
+/* Measures the package cache and evicts least recently used packages down to CacheMaxSize (nothing
+ * without one); skipped while a task is preparing its root (the next task's end tries again).
+ * Called at start and after each task. */
+void pipeline_evict(Pipeline *p);
+/* The package cache's use, limit, hits, misses and evictions in Prometheus' text format. */
+void pipeline_render_cache_metrics(Pipeline *p, FILE *f);
 
 /* Whether nvr.arch is in the cache (for release, when not NULL): /checkpackage. */
 int pipeline_package_known(Pipeline *p, const char *nvr, const char *arch, const char *release, bool *ret);

@@ -125,6 +125,12 @@ static void hook_root_counts(void *userdata, uint64_t *ret_reused, uint64_t *ret
         *ret_assembled = __atomic_load_n(&d->pipeline.roots_assembled, __ATOMIC_RELAXED);
 }
 
+static void hook_cache_metrics(void *userdata, FILE *f)
+{
+        Daemon *d = userdata;
+        pipeline_render_cache_metrics(&d->pipeline, f);
+}
+
 /* Queues PENDING tasks that are not queued yet: after a restart (tasks that were waiting or running
  * when the daemon died, even by SIGKILL), and uploads that raced for the last place. */
 static void queue_pending(Daemon *d)
@@ -367,6 +373,8 @@ static int setup(Daemon *d, const char *listen_override)
                 log_warning("No distribution plugin in PluginDir %s: every task will fail with an unknown "
                             "release",
                             d->config->plugin_dir);
+        /* Measures the cache (for /metrics) and applies a CacheMaxSize lowered since the last run. */
+        pipeline_evict(&d->pipeline);
 
         r = task_queue_new(d->config->max_parallel_tasks ?: 1, d->config->max_queued_tasks ?: 1,
                            pipeline_run, &d->pipeline, &d->queue);
@@ -389,6 +397,7 @@ static int setup(Daemon *d, const char *listen_override)
                 .release_lookup = hook_release_lookup,
                 .package_known = hook_package_known,
                 .root_counts = hook_root_counts,
+                .cache_metrics = hook_cache_metrics,
                 .save_dirfd = -EBADF,
                 .webui_dirfd = -EBADF,
         };

@@ -15,6 +15,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "cache-evict.h"
 #include "cache-objects.h"
 #include "common-path.h"
 #include "common-string.h"
@@ -272,6 +273,26 @@ static int build_tree(Cache *c, int root_fd, const int64_t *ids, size_t n, Assem
         return r;
 }
 
+/* Records the root (its own bytes and packages) for eviction. */
+static int record_root(Cache *c, const char *path, const char *key, const int64_t *ids, size_t n)
+{
+        uint64_t bytes = 0;
+        int r;
+
+        r = cache_root_bytes(path, &bytes);
+        if (r < 0)
+                return r;
+        r = cache_index_begin(c->index);
+        if (r < 0)
+                return r;
+        r = cache_index_record_root(c->index, key, bytes, ids, n);
+        if (r < 0) {
+                (void) cache_index_rollback(c->index);
+                return r;
+        }
+        return cache_index_commit(c->index);
+}
+
 static int assemble_locked(Cache *c, const int64_t *ids, size_t n, AssembleResult *ret, char **ret_reason)
 {
         _cleanup_free_ char *key = NULL, *tmpname = NULL, *path = NULL;
@@ -309,7 +330,13 @@ static int assemble_locked(Cache *c, const int64_t *ids, size_t n, AssembleResul
                 return -ENOMEM;
 
         if (utimensat(c->roots_fd, key, NULL, AT_SYMLINK_NOFOLLOW) >= 0) {
+                bool known = false;
+
                 result.reused = true;
+                /* A root from before roots were recorded: record it now, so that eviction knows
+                 * its packages. */
+                if (cache_index_root_known(c->index, key, &known) >= 0 && !known)
+                        (void) record_root(c, result.path, key, ids, n);
                 *ret = result;
                 return 0;
         }
@@ -339,6 +366,13 @@ static int assemble_locked(Cache *c, const int64_t *ids, size_t n, AssembleResul
                 assemble_result_done(&result);
                 return r;
         }
+        r = record_root(c, result.path, key, ids, n);
+        if (r < 0) {
+                string_set_printf(ret_reason, "cannot record the root in the index: %s",
+                                  cache_index_strerror(c->index));
+                assemble_result_done(&result);
+                return r;
+        }
         (void) cache_prune_roots(c, key, CACHE_ROOT_MIN_AGE_SEC, NULL);
         *ret = result;
         return 0;
@@ -346,8 +380,12 @@ static int assemble_locked(Cache *c, const int64_t *ids, size_t n, AssembleResul
 
 int cache_assemble(Cache *c, const int64_t *ids, size_t n, AssembleResult *ret, char **ret_reason)
 {
+        _cleanup_close_ int use_fd = -EBADF;
         int r;
 
+        r = cache_use_lock(c, NULL, NULL, &use_fd); /* eviction waits */
+        if (r < 0)
+                return r;
         r = cache_lock(c, LOCK_SH);
         if (r < 0)
                 return r;

@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "cache-evict.h"
 #include "cache-import.h"
 #include "common-path.h"
 #include "common-string.h"
@@ -191,7 +192,7 @@ static void *runner_thread(void *userdata)
 int cache_extract_run(Cache *c, ExtractPlan *plan, unsigned jobs, ExtractResult *ret, char **ret_reason)
 {
         Runner run = { .cache = c, .plan = plan, .lock = PTHREAD_MUTEX_INITIALIZER };
-        _cleanup_close_ int lock_fd = -EBADF;
+        _cleanup_close_ int lock_fd = -EBADF, use_fd = -EBADF;
         ExtractResult result = {};
         pthread_t threads[64];
         unsigned n_threads = 0;
@@ -208,6 +209,9 @@ int cache_extract_run(Cache *c, ExtractPlan *plan, unsigned jobs, ExtractResult 
                 string_set_printf(ret_reason, "cannot load the rpm configuration (is rpm installed?)");
                 return r;
         }
+        r = cache_use_lock(c, NULL, NULL, &use_fd); /* eviction waits */
+        if (r < 0)
+                return r;
         r = cache_lock_shared(c, NULL, NULL, &lock_fd); /* gc waits while objects are staged */
         if (r < 0)
                 return r;

@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "cache-evict.h"
 #include "cache-extract.h"
 #include "cache-objects.h"
 #include "common-path.h"
@@ -149,8 +150,13 @@ int cache_package_file_open(Cache *c, const PackageInfo *p, const PackageFile *f
         if (fd < 0 && errno == ENOENT && c->limits.repo_dir) {
                 /* Indexed, never extracted: extract the package now (it is a candidate of the
                  * task's root anyway), then read the object. */
+                _cleanup_close_ int use_fd = -EBADF;
                 ExtractResult res = {};
 
+                /* Held until the object is open: eviction must not take it in between. */
+                r = cache_use_lock(c, NULL, NULL, &use_fd);
+                if (r < 0)
+                        return r;
                 r = cache_extract_packages(c, &p->id, 1, 1, &res, NULL);
                 c->lookup_extracted_packages += res.packages;
                 c->lookup_extracted_bytes += res.bytes;

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /* retrace-server-cache: the package cache for people, scripts and tests.
- *   stats | verify | gc | lookup [--path P] [--package NVR] BUILD-ID… | assemble RELEASE PACKAGE…
+ *   stats | verify | gc | evict | lookup [--path P] [--package NVR] BUILD-ID… | assemble RELEASE PACKAGE…
  * [--with-debugger] import [--release R --repo NAME] RPM… | known NVR [--release R] [--arch A] | closure
  * RELEASE PACKAGE… */
 #include <fcntl.h>
@@ -13,6 +13,7 @@
 #include <time.h>
 
 #include "cache-assemble.h"
+#include "cache-evict.h"
 #include "cache-extract.h"
 #include "cache-import.h"
 #include "cache-lookup.h"
@@ -72,6 +73,7 @@ static int cmd_stats(int argc, char **argv)
         _cleanup_(cache_closep) Cache *c = NULL;
         CacheStats s;
         CacheDiskUse u;
+        CacheUse use;
         int r;
 
         r = open_cache(&c);
@@ -100,7 +102,60 @@ static int cmd_stats(int argc, char **argv)
         printf("extracted-installed-bytes: %" PRIu64 "\n", s.extracted_installed_bytes);
         printf("index-bytes: %" PRIu64 "\n", index_bytes(c));
         printf("roots: %" PRIu64 "\n", u.roots);
+        r = cache_use(c->index, &use);
+        if (r < 0)
+                return log_error_errno(r, "Cannot read the index in %s: %s", c->dir,
+                                       cache_index_strerror(c->index));
+        printf("cache-bytes: %" PRIu64 "\n", use.object_bytes + use.root_bytes);
+        printf("cache-object-bytes: %" PRIu64 "\n", use.object_bytes);
+        printf("cache-root-bytes: %" PRIu64 "\n", use.root_bytes);
+        printf("cache-max-size: %" PRIu64 "\n", c->limits.max_size);
+        printf("package-hits: %" PRIu64 "\n", use.hits);
+        printf("package-misses: %" PRIu64 "\n", use.misses);
+        printf("hit-rate: %.3f\n", ratio(use.hits, use.hits + use.misses));
+        printf("evicted-packages: %" PRIu64 "\n", use.evicted_packages);
+        printf("evicted-bytes: %" PRIu64 "\n", use.evicted_bytes);
         return 0;
+}
+
+/* Evicts down to CacheMaxSize (nothing without one), waiting for extractions and assemblies in
+ * progress. (assemble and extract do not evict: the root or packages they leave are for whoever
+ * asked, and no task pins them.) */
+static int evict(Cache *c, bool wait)
+{
+        CacheEvictResult res = {};
+        int r;
+
+        if (c->limits.max_size == 0)
+                return 0;
+        r = cache_evict(c, c->index, c->limits.max_size, wait, &res);
+        if (r < 0)
+                return log_error_errno(r, "Cannot evict from %s: %s", c->dir,
+                                       cache_index_strerror(c->index));
+        if (res.packages > 0 || res.roots > 0)
+                log_info("Evicted %" PRIu64 " packages (%.1f MB of objects) and %" PRIu64
+                         " roots; the cache holds %.1f MB of CacheMaxSize %.1f MB",
+                         res.packages, (double) res.bytes / 1e6, res.roots, (double) res.use_after / 1e6,
+                         (double) c->limits.max_size / 1e6);
+        if (res.use_after > c->limits.max_size && !res.busy)
+                log_warning("The cache holds %.1f MB, over CacheMaxSize %.1f MB: the rest belongs to "
+                            "%" PRIu64 " roots in use",
+                            (double) res.use_after / 1e6, (double) c->limits.max_size / 1e6,
+                            res.pinned_roots);
+        return 0;
+}
+
+static int cmd_evict(int argc, char **argv)
+{
+        _cleanup_(cache_closep) Cache *c = NULL;
+        int r;
+
+        r = open_cache(&c);
+        if (r < 0)
+                return r;
+        if (c->limits.max_size == 0)
+                log_info("No CacheMaxSize configured: nothing to evict");
+        return evict(c, true);
 }
 
 static void print_bad(const char *object, const char *reason, void *userdata)
@@ -137,6 +192,9 @@ static int cmd_gc(int argc, char **argv)
         int r;
 
         r = open_cache(&c);
+        if (r < 0)
+                return r;
+        r = evict(c, true);
         if (r < 0)
                 return r;
         r = cache_gc(c, CACHE_ROOT_MIN_AGE_SEC, &g);
@@ -421,9 +479,14 @@ static int cmd_known(int argc, char **argv)
 static void help(void)
 {
         printf("Usage: retrace-server-cache [--config FILE] COMMAND …\n"
-               "  stats                               packages, objects, bytes, dedup ratio\n"
+               "  stats                               packages, objects, bytes, dedup ratio, use, hits,\n"
+               "                                      evictions\n"
                "  verify                              re-hash every object\n"
-               "  gc                                  drop unreferenced objects, old roots, leftovers\n"
+               "  gc                                  evict down to CacheMaxSize, drop unreferenced "
+               "objects,\n"
+               "                                      old roots, leftovers\n"
+               "  evict                               evict least recently used packages down to "
+               "CacheMaxSize\n"
                "  lookup [--release R] [--arch A] [--path P] [--package NVR]… BUILD-ID…\n"
                "                                      binary, debuginfo and dwz package of each\n"
                "                                      build-id (P: the module's path in the core;\n"
@@ -457,6 +520,7 @@ int main(int argc, char *argv[])
                 { "stats", cmd_stats },   { "verify", cmd_verify },     { "gc", cmd_gc },
                 { "lookup", cmd_lookup }, { "assemble", cmd_assemble }, { "closure", cmd_closure },
                 { "import", cmd_import }, { "known", cmd_known },       { "extract", cmd_extract },
+                { "evict", cmd_evict },
         };
         _cleanup_free_ char *error = NULL;
         int c, r;
