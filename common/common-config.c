@@ -52,6 +52,7 @@ static const ConfigKey config_keys[] = {
         KEY("CacheMaxPackageFiles", CONFIG_UINT, cache_max_package_files, "200000"),
         KEY("CachePrefetch", CONFIG_PREFETCH, cache_prefetch, "debugger"),
         KEY("CacheMaxSize", CONFIG_SIZE, cache_max_size, "0"),
+        KEY("CachePartialExtractSize", CONFIG_SIZE, cache_partial_extract_size, "256M"),
         KEY("SyncTimeout", CONFIG_SECONDS, sync_timeout, "300"),
         KEY("SyncMaxMetadataSize", CONFIG_SIZE, sync_max_metadata_size, "1G"),
         KEY("Listen", CONFIG_STRING, listen, "127.0.0.1:8080"),

@@ -62,6 +62,14 @@ static int resolve_modules(TaskRun *t, char *const *crash_packages)
                          c->lookup_extracted_packages - packages,
                          (double) (c->lookup_extracted_bytes - bytes) / 1e6,
                          (double) (c->lookup_extracted_usec - usec) / 1e6);
+        /* The caller holds the cache mutex, under which lookups add to it. */
+        STRV_FOREACH (l, c->lookup_partial)
+                task_log(t, 'I',
+                         "Extracted %s; not the whole package: it is larger than CachePartialExtractSize, "
+                         "its "
+                         "other files are extracted when a task needs them",
+                         *l);
+        c->lookup_partial = strv_free(c->lookup_partial);
         if (r < 0)
                 return r;
         (void) release_split(t->release, &distribution, &version, &arch);
@@ -76,6 +84,12 @@ static int resolve_modules(TaskRun *t, char *const *crash_packages)
                 if (pk->debuginfo.found && (r = task_add_package(t, pk->debuginfo.package.id)) < 0)
                         return r;
                 if (pk->dwz.found && (r = task_add_package(t, pk->dwz.package.id)) < 0)
+                        return r;
+                /* The files needed of them, should they be big enough for partial extraction. */
+                if (pk->debuginfo.found &&
+                    (r = task_want_file(t, pk->debuginfo.package.id, pk->debuginfo.path)) < 0)
+                        return r;
+                if (pk->dwz.found && (r = task_want_file(t, pk->dwz.package.id, pk->dwz.path)) < 0)
                         return r;
                 if (!pk->binary.found) {
                         _cleanup_free_ char *s = NULL;

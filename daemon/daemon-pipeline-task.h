@@ -8,6 +8,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "cache-extract.h"
 #include "common-macro.h"
 #include "daemon-core.h"
 #include "daemon-pipeline.h"
@@ -40,6 +41,8 @@ typedef struct TaskRun {
         int cache_lock_fd; /* a shared flock on CacheDir/lock while the task uses a root */
         int root_pin_fd;   /* a shared flock on the root's directory: eviction leaves it (cache-evict.h) */
         uint64_t lookup_extracted; /* packages the resolver extracted for this task (cache misses) */
+        ExtractWant *wants;        /* the files the task needs of big debuginfo packages (paths owned) */
+        size_t n_wants, wants_allocated;
 
         /* coredump tasks */
         char *executable, *package, *os_release, *os_info, *packages_list;
@@ -73,6 +76,9 @@ int task_extract_packages(TaskRun *t, const int64_t *ids, size_t n, uint64_t *re
 
 /* Adds a package (by index id) to the task's root, once. */
 int task_add_package(TaskRun *t, int64_t id);
+/* Records that the task needs path of package id: a debuginfo package larger than
+ * CachePartialExtractSize is then extracted for the files wanted only (cache-extract.h). */
+int task_want_file(TaskRun *t, int64_t id, const char *path);
 /* The plugin of a distribution, NULL when none. */
 const Plugin *pipeline_plugin_for_distribution(Pipeline *p, const char *distribution);
 

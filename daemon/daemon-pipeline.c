@@ -93,6 +93,9 @@ static void task_run_done(TaskRun *t)
         core_info_free(t->core);
         free(t->release);
         free(t->ids);
+        for (size_t i = 0; i < t->n_wants; i++)
+                free((char *) t->wants[i].path);
+        free(t->wants);
         strv_free(t->missing);
         task_resolution_done(&t->resolution);
         free(t->root);
@@ -376,6 +379,24 @@ int task_add_package(TaskRun *t, int64_t id)
         return 0;
 }
 
+int task_want_file(TaskRun *t, int64_t id, const char *path)
+{
+        char *copy;
+
+        if (!path)
+                return 0;
+        for (size_t i = 0; i < t->n_wants; i++)
+                if (t->wants[i].id == id && streq(t->wants[i].path, path))
+                        return 0;
+        if (ARRAY_RESERVE(t->wants, t->wants_allocated, t->n_wants + 1) < 0)
+                return -ENOMEM;
+        copy = strdup(path);
+        if (!copy)
+                return -ENOMEM;
+        t->wants[t->n_wants++] = (ExtractWant){ .id = id, .path = copy };
+        return 0;
+}
+
 /* ---------------------------------------------------------------- prepare */
 
 static bool job_keep_waiting(void *userdata)
@@ -392,7 +413,7 @@ int task_extract_packages(TaskRun *t, const int64_t *ids, size_t n, uint64_t *re
         int r;
 
         pthread_mutex_lock(&t->p->cache_lock);
-        r = cache_extract_plan(t->p->cache, ids, n, &plan);
+        r = cache_extract_plan_for(t->p->cache, ids, n, t->wants, t->n_wants, &plan);
         pthread_mutex_unlock(&t->p->cache_lock);
         if (r < 0)
                 return task_failf(ret_failure, r, "Cannot read the package index: %s", strerror(-r));
@@ -408,6 +429,27 @@ int task_extract_packages(TaskRun *t, const int64_t *ids, size_t n, uint64_t *re
         if (res.packages > 0)
                 task_log(t, 'I', "Extracted %" PRIu64 " packages (%.1f MB) in %.3f s", res.packages,
                          (double) res.bytes / 1e6, (double) res.usec / 1e6);
+        for (size_t i = 0; i < plan->n; i++) {
+                const ExtractJob *j = &plan->jobs[i];
+                _cleanup_free_ char *list = NULL;
+                size_t m = strv_length(j->paths);
+                char *saved;
+
+                if (!j->extracted || !j->paths)
+                        continue;
+                /* The first 8 named. */
+                saved = m > 8 ? j->paths[8] : NULL;
+                if (m > 8)
+                        j->paths[8] = NULL;
+                list = strv_join(j->paths, ", ");
+                if (m > 8)
+                        j->paths[8] = saved;
+                task_log(t, 'I',
+                         "Extracted %zu files of %s (%.1f MB), not the whole package: it is larger than "
+                         "CachePartialExtractSize; its other files are extracted when a task needs them: "
+                         "%s%s",
+                         m, j->nevra, (double) j->bytes / 1e6, strna(list), m > 8 ? ", …" : "");
+        }
         if (r < 0)
                 return task_failf(ret_failure, r, "%s", reason ?: strerror(-r));
         return 0;
@@ -479,6 +521,9 @@ static int task_prepare(TaskRun *t, char **ret_failure)
                 task_log(t, 'W', "Unresolved dependency: %s", *u);
         task_log(t, 'I', "Root with %zu packages %s in %.3f s", n_all, a.reused ? "reused" : "assembled",
                  (double) (now_monotonic_usec() - start) / 1e6);
+        if (a.left_out > 0)
+                task_log(t, 'I', "Root without %" PRIu64 " files of partially extracted debuginfo packages",
+                         a.left_out);
         __atomic_add_fetch(a.reused ? &t->p->roots_reused : &t->p->roots_assembled, 1, __ATOMIC_RELAXED);
         t->root = TAKE_PTR(a.path);
         assemble_result_done(&a);

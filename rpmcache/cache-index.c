@@ -25,7 +25,7 @@ static const char schema[] =
         "  version TEXT NOT NULL, release TEXT NOT NULL, arch TEXT NOT NULL, sourcerpm TEXT,"
         "  size INTEGER NOT NULL, installed_size INTEGER NOT NULL, digest_algo INTEGER NOT NULL,"
         "  imported INTEGER NOT NULL, extracted INTEGER NOT NULL DEFAULT 0,"
-        "  last_used INTEGER NOT NULL DEFAULT 0);"
+        "  last_used INTEGER NOT NULL DEFAULT 0, partial INTEGER NOT NULL DEFAULT 0);"
         "CREATE INDEX IF NOT EXISTS packages_name ON packages(name);"
         "CREATE TABLE IF NOT EXISTS package_releases ("
         "  package_id INTEGER NOT NULL REFERENCES packages(id), release TEXT NOT NULL, repo TEXT NOT NULL,"
@@ -33,7 +33,7 @@ static const char schema[] =
         "CREATE INDEX IF NOT EXISTS package_releases_release ON package_releases(release);"
         "CREATE TABLE IF NOT EXISTS files ("
         "  package_id INTEGER NOT NULL REFERENCES packages(id), path TEXT NOT NULL, mode INTEGER NOT NULL,"
-        "  size INTEGER NOT NULL, digest TEXT, link TEXT);"
+        "  size INTEGER NOT NULL, digest TEXT, link TEXT, extracted INTEGER NOT NULL DEFAULT 0);"
         "CREATE INDEX IF NOT EXISTS files_package ON files(package_id);"
         "CREATE INDEX IF NOT EXISTS files_path ON files(path);"
         "CREATE TABLE IF NOT EXISTS build_ids ("
@@ -117,6 +117,8 @@ static int migrate_from_1(CacheIndex *idx)
 static int migrate_from_2(CacheIndex *idx)
 {
         return sql_exec(idx, "ALTER TABLE packages ADD COLUMN last_used INTEGER NOT NULL DEFAULT 0;"
+                             "ALTER TABLE packages ADD COLUMN partial INTEGER NOT NULL DEFAULT 0;"
+                             "ALTER TABLE files ADD COLUMN extracted INTEGER NOT NULL DEFAULT 0;"
                              "UPDATE packages SET last_used = extracted;"
                              "UPDATE meta SET value = '3' WHERE key = 'schema_version';");
 }
@@ -546,15 +548,89 @@ int cache_index_get_extracted(CacheIndex *idx, int64_t package_id, bool *ret)
 
 int cache_index_set_extracted(CacheIndex *idx, int64_t package_id, bool extracted)
 {
-        _cleanup_stmt_ sqlite3_stmt *st = NULL;
+        _cleanup_stmt_ sqlite3_stmt *st = NULL, *files = NULL;
         int r;
 
-        r = index_sql_prepare(idx, "UPDATE packages SET extracted = ? WHERE id = ?", &st);
+        /* Whole or nothing: a partial extraction's records go either way. */
+        r = index_sql_prepare(idx, "UPDATE packages SET extracted = ?, partial = 0 WHERE id = ?", &st);
         if (r < 0)
                 return r;
         sqlite3_bind_int64(st, 1, extracted ? (sqlite3_int64) time(NULL) : 0);
         sqlite3_bind_int64(st, 2, package_id);
-        return sql_step_done(st);
+        r = sql_step_done(st);
+        if (r < 0)
+                return r;
+        r = index_sql_prepare(idx, "UPDATE files SET extracted = 0 WHERE package_id = ? AND extracted != 0",
+                              &files);
+        if (r < 0)
+                return r;
+        sqlite3_bind_int64(files, 1, package_id);
+        return sql_step_done(files);
+}
+
+int cache_index_get_partial(CacheIndex *idx, int64_t package_id, uint64_t *ret)
+{
+        _cleanup_stmt_ sqlite3_stmt *st = NULL;
+        int r, rc;
+
+        r = index_sql_prepare(idx, "SELECT partial FROM packages WHERE id = ?", &st);
+        if (r < 0)
+                return r;
+        sqlite3_bind_int64(st, 1, package_id);
+        rc = sqlite3_step(st);
+        if (rc == SQLITE_DONE)
+                return -ENOENT;
+        if (rc != SQLITE_ROW)
+                return sqlite_errno(rc);
+        *ret = (uint64_t) sqlite3_column_int64(st, 0);
+        return 0;
+}
+
+int cache_index_get_file_extracted(CacheIndex *idx, int64_t package_id, const char *path, bool *ret)
+{
+        _cleanup_stmt_ sqlite3_stmt *st = NULL;
+        int r, rc;
+
+        r = index_sql_prepare(idx,
+                              "SELECT p.extracted != 0 OR f.extracted != 0 FROM files f JOIN packages p"
+                              " ON p.id = f.package_id WHERE f.package_id = ? AND f.path = ?",
+                              &st);
+        if (r < 0)
+                return r;
+        sqlite3_bind_int64(st, 1, package_id);
+        sqlite3_bind_text(st, 2, path, -1, SQLITE_STATIC);
+        rc = sqlite3_step(st);
+        if (rc == SQLITE_DONE)
+                return -ENOENT;
+        if (rc != SQLITE_ROW)
+                return sqlite_errno(rc);
+        *ret = sqlite3_column_int(st, 0) != 0;
+        return 0;
+}
+
+int cache_index_mark_files_extracted(CacheIndex *idx, int64_t package_id, char *const *paths)
+{
+        _cleanup_stmt_ sqlite3_stmt *st = NULL, *pkg = NULL;
+        int r;
+
+        r = index_sql_prepare(idx, "UPDATE files SET extracted = 1 WHERE package_id = ? AND path = ?", &st);
+        if (r < 0)
+                return r;
+        for (char *const *p = paths; p && *p; p++) {
+                sqlite3_reset(st);
+                sqlite3_bind_int64(st, 1, package_id);
+                sqlite3_bind_text(st, 2, *p, -1, SQLITE_STATIC);
+                r = sql_step_done(st);
+                if (r < 0)
+                        return r;
+        }
+        /* A new generation: roots assembled with fewer of its files are not reused. */
+        r = index_sql_prepare(
+                idx, "UPDATE packages SET partial = partial + 1 WHERE id = ? AND extracted = 0", &pkg);
+        if (r < 0)
+                return r;
+        sqlite3_bind_int64(pkg, 1, package_id);
+        return sql_step_done(pkg);
 }
 
 int cache_index_add_release(CacheIndex *idx, int64_t package_id, const char *release, const char *repo)
@@ -779,6 +855,9 @@ int cache_index_stats(CacheIndex *idx, CacheStats *ret)
                 { "SELECT COALESCE(SUM(size), 0) FROM packages", &s.rpm_bytes },
                 { "SELECT COALESCE(SUM(installed_size), 0) FROM packages", &s.installed_bytes },
                 { "SELECT COUNT(*) FROM packages WHERE extracted != 0", &s.extracted_packages },
+                { "SELECT COUNT(*) FROM packages WHERE extracted = 0 AND partial != 0",
+                  &s.partial_packages },
+                { "SELECT COUNT(*) FROM files WHERE extracted != 0", &s.partial_files },
                 { "SELECT COALESCE(SUM(size), 0) FROM packages WHERE extracted != 0",
                   &s.extracted_rpm_bytes },
                 { "SELECT COALESCE(SUM(installed_size), 0) FROM packages WHERE extracted != 0",
@@ -801,7 +880,8 @@ int cache_index_foreach_object(CacheIndex *idx, CacheObjectCallback cb, void *us
         r = index_sql_prepare(
                 idx,
                 "SELECT DISTINCT p.digest_algo, f.digest, f.mode & 365 FROM files f JOIN packages p"
-                " ON p.id = f.package_id WHERE (f.mode & 61440) = 32768 AND p.extracted != 0",
+                " ON p.id = f.package_id WHERE (f.mode & 61440) = 32768"
+                " AND (p.extracted != 0 OR f.extracted != 0)",
                 &st);
         if (r < 0)
                 return r;
@@ -1010,7 +1090,7 @@ int cache_index_use(CacheIndex *idx, uint64_t *ret_object_bytes, uint64_t *ret_r
         r = query_u64(idx,
                       "SELECT COALESCE(SUM(size), 0) FROM (SELECT DISTINCT p.digest_algo, f.digest,"
                       " f.mode & 365, f.size FROM files f JOIN packages p ON p.id = f.package_id"
-                      " WHERE (f.mode & 61440) = 32768 AND p.extracted != 0)",
+                      " WHERE (f.mode & 61440) = 32768 AND (p.extracted != 0 OR f.extracted != 0))",
                       ret_object_bytes);
         if (r < 0)
                 return r;
@@ -1027,7 +1107,7 @@ int cache_index_lru_extracted(CacheIndex *idx, CacheLruEntry **ret, size_t *ret_
         r = index_sql_prepare(idx,
                               "SELECT p.id, (SELECT COALESCE(SUM(f.size), 0) FROM files f"
                               " WHERE f.package_id = p.id AND (f.mode & 61440) = 32768)"
-                              " FROM packages p WHERE p.extracted != 0"
+                              " FROM packages p WHERE p.extracted != 0 OR p.partial != 0"
                               " ORDER BY MAX(p.last_used, p.extracted), p.id",
                               &st);
         if (r < 0)

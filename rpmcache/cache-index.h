@@ -14,7 +14,8 @@
 /* 2: packages.extracted (a sync indexes packages; their files are extracted on demand). An index of
  * version 1 is migrated when opened (its packages were all extracted at import). */
 /* 3: packages.last_used, roots (assembled roots and their packages), counters (cache hits, misses
- * and evictions). An index of version 2 is migrated when opened (last use = extraction time). */
+ * and evictions); packages.partial and files.extracted (big debuginfo packages extracted file by
+ * file). An index of version 2 is migrated when opened (last use = extraction time). */
 #define CACHE_INDEX_SCHEMA_VERSION 3
 
 typedef struct CacheIndex CacheIndex;
@@ -98,7 +99,17 @@ int cache_index_add_release(CacheIndex *idx, int64_t package_id, const char *rel
 int cache_index_get_package(CacheIndex *idx, int64_t id, PackageInfo *ret);
 /* Whether the package's files have been extracted into the object store; -ENOENT for no package. */
 int cache_index_get_extracted(CacheIndex *idx, int64_t package_id, bool *ret);
+/* Whole or nothing; either way the package is no longer partial. */
 int cache_index_set_extracted(CacheIndex *idx, int64_t package_id, bool extracted);
+/* Partial extraction (a big debuginfo package: only the files tasks needed). The generation counts
+ * partial extractions of a package not extracted whole (0: none); it changes whenever more of its
+ * files are extracted, so that roots built with fewer are not reused. */
+int cache_index_get_partial(CacheIndex *idx, int64_t package_id, uint64_t *ret_generation);
+/* Whether path of the package is in the store (the package is extracted, or that file is);
+ * -ENOENT when the package has no such path. */
+int cache_index_get_file_extracted(CacheIndex *idx, int64_t package_id, const char *path, bool *ret);
+/* Records paths (NULL-terminated) of a package not extracted whole as extracted. */
+int cache_index_mark_files_extracted(CacheIndex *idx, int64_t package_id, char *const *paths);
 
 /* Packages of a release (or of every release when release is NULL) matching spec, which is
  * "name", "name-version-release" or "name-version-release.arch" (optionally with "epoch:"
@@ -167,6 +178,8 @@ typedef struct CacheStats {
         uint64_t extracted_packages;        /* packages whose objects are in the store */
         uint64_t extracted_rpm_bytes;       /* their RPM sizes */
         uint64_t extracted_installed_bytes; /* their RPMTAG_SIZE */
+        uint64_t partial_packages;          /* packages only some files of which are extracted */
+        uint64_t partial_files;             /* those files */
 } CacheStats;
 int cache_index_stats(CacheIndex *idx, CacheStats *ret);
 

@@ -149,18 +149,34 @@ int cache_package_file_open(Cache *c, const PackageInfo *p, const PackageFile *f
         fd = openat(c->objects_fd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY);
         if (fd < 0 && errno == ENOENT && c->limits.repo_dir) {
                 /* Indexed, never extracted: extract the package now (it is a candidate of the
-                 * task's root anyway), then read the object. */
+                 * task's root anyway; a big debuginfo package only this file, see
+                 * cache_package_partial()), then read the object. */
+                _cleanup_(extract_plan_freep) ExtractPlan *plan = NULL;
                 _cleanup_close_ int use_fd = -EBADF;
+                ExtractWant want = { .id = p->id, .path = f->path };
                 ExtractResult res = {};
 
                 /* Held until the object is open: eviction must not take it in between. */
                 r = cache_use_lock(c, NULL, NULL, &use_fd);
                 if (r < 0)
                         return r;
-                r = cache_extract_packages(c, &p->id, 1, 1, &res, NULL);
+                r = cache_extract_plan_for(c, &p->id, 1, &want, 1, &plan);
+                if (r >= 0)
+                        r = cache_extract_run(c, plan, 1, &res, NULL);
                 c->lookup_extracted_packages += res.packages;
                 c->lookup_extracted_bytes += res.bytes;
                 c->lookup_extracted_usec += res.usec;
+                for (size_t i = 0; plan && i < plan->n; i++) {
+                        const ExtractJob *j = &plan->jobs[i];
+                        _cleanup_free_ char *paths = NULL, *line = NULL;
+
+                        if (!j->extracted || !j->paths)
+                                continue;
+                        paths = strv_join(j->paths, ", ");
+                        if (paths && asprintf(&line, "%zu files of %s (%.1f MB): %s", strv_length(j->paths),
+                                              j->nevra, (double) j->bytes / 1e6, paths) >= 0)
+                                (void) strv_extend(&c->lookup_partial, line);
+                }
                 if (r < 0)
                         return r;
                 fd = openat(c->objects_fd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY);

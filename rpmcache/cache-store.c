@@ -41,6 +41,7 @@ Cache *cache_close(Cache *c)
         (void) safe_close(c->lock_fd);
         free(c->dir);
         free(c->repo_dir);
+        strv_free(c->lookup_partial);
         return mfree(c);
 }
 
@@ -544,6 +545,7 @@ void cache_limits_from_config(const RetraceConfig *cfg, CacheLimits *ret)
                 .max_package_files = cfg->cache_max_package_files,
                 .keep_roots = cfg->cache_keep_roots,
                 .max_size = cfg->cache_max_size,
+                .partial_size = cfg->cache_partial_extract_size,
                 .repo_dir = cfg->repo_dir,
         };
 }

@@ -21,9 +21,11 @@ typedef struct CacheLimits {
         uint64_t max_file_size;
         unsigned max_package_files;
         unsigned keep_roots;
-        uint64_t max_size;    /* CacheMaxSize: objects + roots (cache-evict.h); 0: no limit */
-        const char *repo_dir; /* RepoDir: the stored RPMs (packages/<xx>/<sha256>.rpm) that packages
-                               * not yet extracted are extracted from; NULL: none */
+        uint64_t max_size;     /* CacheMaxSize: objects + roots (cache-evict.h); 0: no limit */
+        uint64_t partial_size; /* CachePartialExtractSize: debuginfo packages above it (installed size)
+                                * are extracted only for the files asked for (cache-extract.h) */
+        const char *repo_dir;  /* RepoDir: the stored RPMs (packages/<xx>/<sha256>.rpm) that packages
+                                * not yet extracted are extracted from; NULL: none */
 } CacheLimits;
 
 typedef struct Cache {
@@ -42,6 +44,9 @@ typedef struct Cache {
         uint64_t lookup_extracted_packages;
         uint64_t lookup_extracted_bytes;
         uint64_t lookup_extracted_usec;
+        /* Of those, big debuginfo packages extracted partially: "N files of NEVRA (X MB): PATH…"
+         * each, for the caller to log and clear. */
+        char **lookup_partial;
 } Cache;
 
 /* Opens (creating when missing) the cache in dir. */

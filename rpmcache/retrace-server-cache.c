@@ -97,7 +97,10 @@ static int cmd_stats(int argc, char **argv)
         printf("rpm-bytes: %" PRIu64 "\n", s.rpm_bytes);
         printf("installed-bytes: %" PRIu64 "\n", s.installed_bytes);
         printf("packages-extracted: %" PRIu64 "\n", s.extracted_packages);
-        printf("packages-indexed-only: %" PRIu64 "\n", s.packages - s.extracted_packages);
+        printf("packages-indexed-only: %" PRIu64 "\n",
+               s.packages - s.extracted_packages - s.partial_packages);
+        printf("packages-partial: %" PRIu64 "\n", s.partial_packages);
+        printf("partial-files: %" PRIu64 "\n", s.partial_files);
         printf("extracted-rpm-bytes: %" PRIu64 "\n", s.extracted_rpm_bytes);
         printf("extracted-installed-bytes: %" PRIu64 "\n", s.extracted_installed_bytes);
         printf("index-bytes: %" PRIu64 "\n", index_bytes(c));
@@ -364,6 +367,30 @@ static int cmd_extract(int argc, char **argv)
         r = command_packages(c, argc, argv, &all, &n);
         if (r < 0)
                 return r;
+        if (arg_path) {
+                /* --path P: of a package that CachePartialExtractSize makes partial, only P. */
+                _cleanup_(extract_plan_freep) ExtractPlan *plan = NULL;
+                _cleanup_free_ ExtractWant *wants = calloc(n ? n : 1, sizeof(ExtractWant));
+                _cleanup_free_ char *reason = NULL;
+                ExtractResult res = {};
+
+                if (!wants)
+                        return log_oom();
+                for (size_t i = 0; i < n; i++)
+                        wants[i] = (ExtractWant){ .id = all[i], .path = arg_path };
+                r = cache_extract_plan_for(c, all, n, wants, n, &plan);
+                if (r < 0)
+                        return log_error_errno(r, "Cannot read the index in %s: %s", c->dir,
+                                               cache_index_strerror(c->index));
+                r = cache_extract_run(c, plan, 0, &res, &reason);
+                if (r < 0)
+                        return log_error_errno(r, "%s", reason ?: strerror(-r));
+                log_info("Extracted %" PRIu64 " packages (%" PRIu64 " partially: %" PRIu64
+                         " files; %.1f MB) in %.3f s",
+                         res.packages, res.partial, res.files, (double) res.bytes / 1e6,
+                         (double) res.usec / 1e6);
+                return 0;
+        }
         return extract(c, all, n);
 }
 
@@ -493,7 +520,7 @@ static void help(void)
                "                                      NVR: packages the crash names)\n"
                "  assemble RELEASE PACKAGE… [--with-debugger]\n"
                "                                      build or reuse a root, print its path\n"
-               "  extract RELEASE PACKAGE… [--with-debugger]\n"
+               "  extract [--path P] RELEASE PACKAGE… [--with-debugger]\n"
                "                                      extract the packages not extracted yet\n"
                "  closure RELEASE [PACKAGE…]          the debugger's dependency closure\n"
                "  import [--release R --repo N] RPM…  import RPM files\n"
