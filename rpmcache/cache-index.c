@@ -103,23 +103,56 @@ CacheIndex *cache_index_close(CacheIndex *idx)
         return mfree(idx);
 }
 
+/* Adds a column unless the table has it (a table the schema has just created has them all). */
+static int add_column(CacheIndex *idx, const char *table, const char *column, const char *decl)
+{
+        _cleanup_stmt_ sqlite3_stmt *st = NULL;
+        _cleanup_free_ char *sql = NULL;
+        int r, rc;
+
+        if (asprintf(&sql, "SELECT 1 FROM pragma_table_info('%s') WHERE name = ?", table) < 0)
+                return -ENOMEM;
+        r = index_sql_prepare(idx, sql, &st);
+        if (r < 0)
+                return r;
+        sqlite3_bind_text(st, 1, column, -1, SQLITE_STATIC);
+        rc = sqlite3_step(st);
+        if (rc == SQLITE_ROW)
+                return 0;
+        if (rc != SQLITE_DONE)
+                return sqlite_errno(rc);
+        sql = mfree(sql);
+        if (asprintf(&sql, "ALTER TABLE %s ADD COLUMN %s %s", table, column, decl) < 0)
+                return -ENOMEM;
+        return sql_exec(idx, sql);
+}
+
 /* Version 1 extracted every package at import: its packages are all extracted. */
 static int migrate_from_1(CacheIndex *idx)
 {
-        return sql_exec(idx, "ALTER TABLE packages ADD COLUMN extracted INTEGER NOT NULL DEFAULT 0;"
-                             "UPDATE packages SET extracted = imported;"
+        int r = add_column(idx, "packages", "extracted", "INTEGER NOT NULL DEFAULT 0");
+
+        if (r < 0)
+                return r;
+        return sql_exec(idx, "UPDATE packages SET extracted = imported;"
                              "UPDATE meta SET value = '2' WHERE key = 'schema_version';");
 }
 
 /* Version 2 did not record use: a package was last used when it was extracted. (The tables roots,
  * root_packages and counters are created by the schema; roots assembled before stay unrecorded
- * and are pruned as before.) */
+ * and are pruned as before.) Packages were extracted whole. */
 static int migrate_from_2(CacheIndex *idx)
 {
-        return sql_exec(idx, "ALTER TABLE packages ADD COLUMN last_used INTEGER NOT NULL DEFAULT 0;"
-                             "ALTER TABLE packages ADD COLUMN partial INTEGER NOT NULL DEFAULT 0;"
-                             "ALTER TABLE files ADD COLUMN extracted INTEGER NOT NULL DEFAULT 0;"
-                             "UPDATE packages SET last_used = extracted;"
+        int r;
+
+        r = add_column(idx, "packages", "last_used", "INTEGER NOT NULL DEFAULT 0");
+        if (r >= 0)
+                r = add_column(idx, "packages", "partial", "INTEGER NOT NULL DEFAULT 0");
+        if (r >= 0)
+                r = add_column(idx, "files", "extracted", "INTEGER NOT NULL DEFAULT 0");
+        if (r < 0)
+                return r;
+        return sql_exec(idx, "UPDATE packages SET last_used = extracted;"
                              "UPDATE meta SET value = '3' WHERE key = 'schema_version';");
 }
 
