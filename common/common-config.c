@@ -53,6 +53,7 @@ static const ConfigKey config_keys[] = {
         KEY("CachePrefetch", CONFIG_PREFETCH, cache_prefetch, "debugger"),
         KEY("CacheMaxSize", CONFIG_SIZE, cache_max_size, "0"),
         KEY("CachePartialExtractSize", CONFIG_SIZE, cache_partial_extract_size, "256M"),
+        KEY("CacheGdbIndex", CONFIG_BOOL, cache_gdb_index, "yes"),
         KEY("SyncTimeout", CONFIG_SECONDS, sync_timeout, "300"),
         KEY("SyncMaxMetadataSize", CONFIG_SIZE, sync_max_metadata_size, "1G"),
         KEY("Listen", CONFIG_STRING, listen, "127.0.0.1:8080"),

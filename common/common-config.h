@@ -45,8 +45,9 @@ typedef struct RetraceConfig {
         uint64_t cache_max_size; /* CacheMaxSize: objects + roots kept (LRU eviction); 0: no limit */
         uint64_t cache_partial_extract_size; /* CachePartialExtractSize: debuginfo packages larger than this
                                               * (installed) are extracted file by file; 0: never */
-        uint64_t sync_timeout;               /* SyncTimeout: seconds a download may stall */
-        uint64_t sync_max_metadata_size;     /* SyncMaxMetadataSize: largest repomd.xml or primary file */
+        bool cache_gdb_index;  /* CacheGdbIndex: build gdb indexes of debug files lacking one, for tasks */
+        uint64_t sync_timeout; /* SyncTimeout: seconds a download may stall */
+        uint64_t sync_max_metadata_size; /* SyncMaxMetadataSize: largest repomd.xml or primary file */
 
         /* The daemon. */
         char *listen;                 /* Listen: ADDR:PORT */

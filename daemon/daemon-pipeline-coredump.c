@@ -333,7 +333,8 @@ int coredump_run_gdb(TaskRun *t, char **ret_failure)
                         task_log(t, 'I', "Python stack from %s", python_helper);
         }
         gopts = (GdbOptions){ .max_frames = (unsigned) MIN(cfg->max_backtrace_frames, 1000000u),
-                              .python_helper = python_helper };
+                              .python_helper = python_helper,
+                              .index_cache = cfg->cache_gdb_index ? GDB_INDEX_MOUNT : NULL };
         r = gdb_build_argv_full(t->plugin->gdb_executable, t->executable, CRASH_MOUNT "/coredump", &gopts,
                                 &gdb);
         if (r < 0)
@@ -348,6 +349,8 @@ int coredump_run_gdb(TaskRun *t, char **ret_failure)
         r = task_sandbox_run(t, argv, -EBADF, "gdb-output", "gdb", cfg->task_timeout, &status, ret_failure);
         if (r < 0)
                 return r;
+        if (gopts.index_cache)
+                task_log_gdb_index_use(t);
 
         r = file_read_at(t->results_fd, "gdb-output", cfg->max_output_size + (1 << 20), &out, &out_len);
         if (r < 0)

@@ -100,6 +100,15 @@ int task_sandbox_run(TaskRun *t, char *const *argv, int in_fd, const char *out_n
                      uint64_t timeout_sec, int *ret_status, char **ret_failure);
 
 /* The per-kind stages: analyze, prepare is the core's, run. */
+/* gdb indexes (daemon-gdbindex.c): CacheDir/gdb-index, made when missing; -ENOENT when CacheGdbIndex
+ * is off or the task is a vmcore's. */
+int task_gdb_index_dir(TaskRun *t, char **ret);
+/* Builds the missing indexes of the debug files of the task's modules (never fails the task). */
+int task_build_gdb_indexes(TaskRun *t);
+/* Logs how many indexes gdb read from the index cache (its "[index-cache]" debug lines). */
+void task_log_gdb_index_use(TaskRun *t);
+#define GDB_INDEX_MOUNT "/gdb-index" /* CacheDir/gdb-index, read-only, inside the sandbox */
+
 int coredump_analyze(TaskRun *t, char **ret_failure);
 int coredump_run_gdb(TaskRun *t, char **ret_failure);
 int vmcore_analyze(TaskRun *t, char **ret_failure);

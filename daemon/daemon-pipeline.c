@@ -513,6 +513,7 @@ static int task_prepare(TaskRun *t, char **ret_failure)
         pthread_mutex_unlock(&t->p->cache_lock);
         if (r < 0)
                 task_log(t, 'W', "Cannot record the use of the packages in the index: %s", strerror(-r));
+        use_fd = safe_close(use_fd); /* pinned: eviction may go on */
         task_log(t, 'I',
                  "Cache: %" PRIu64 " of %zu packages were extracted already, %" PRIu64
                  " extracted for this task",
@@ -524,10 +525,12 @@ static int task_prepare(TaskRun *t, char **ret_failure)
         if (a.left_out > 0)
                 task_log(t, 'I', "Root without %" PRIu64 " files of partially extracted debuginfo packages",
                          a.left_out);
-        __atomic_add_fetch(a.reused ? &t->p->roots_reused : &t->p->roots_assembled, 1, __ATOMIC_RELAXED);
         t->root = TAKE_PTR(a.path);
         assemble_result_done(&a);
+        if (!t->vmcore)
+                (void) task_build_gdb_indexes(t);
         return 0;
+        __atomic_add_fetch(a.reused ? &t->p->roots_reused : &t->p->roots_assembled, 1, __ATOMIC_RELAXED);
 }
 
 /* ---------------------------------------------------------------- run */
@@ -574,6 +577,7 @@ int task_debugger_argv(TaskRun *t, const char *crash_dir, const char *vmlinux, u
 {
         const RetraceConfig *cfg = t->p->config;
         _cleanup_strv_free_ char **argv = NULL;
+        _cleanup_free_ char *index_dir = NULL;
         char timeout[32], limit[32];
         int r;
 
@@ -591,6 +595,9 @@ int task_debugger_argv(TaskRun *t, const char *crash_dir, const char *vmlinux, u
                 r = strv_extend_many(&argv, head, ELEMENTSOF(head));
                 if (r >= 0 && vmlinux)
                         r = strv_extend_many(&argv, bind, ELEMENTSOF(bind));
+                if (r >= 0 && task_gdb_index_dir(t, &index_dir) >= 0)
+                        r = strv_extend_many(
+                                &argv, (const char *const[]){ "--ro-bind", index_dir, GDB_INDEX_MOUNT }, 3);
                 if (r >= 0)
                         r = strv_extend_many(&argv, tail, ELEMENTSOF(tail));
         }
