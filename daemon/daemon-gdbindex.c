@@ -27,6 +27,7 @@
 
 #define INDEX_DIR            "gdb-index"
 #define MAX_INDEXES_PER_TASK 4096
+#define MAX_INDEX_SIZE       ((off_t) 1 << 30)
 
 /* Opens path of the root with symlinks resolved inside the root. */
 static int open_in_root(const char *root, const char *path, int *ret)
@@ -88,8 +89,9 @@ static int publish_index(int out_fd, size_t i, int index_fd, const char *build_i
 
                 if (!string_endswith(de->d_name, ".gdb-index"))
                         continue;
+                /* A regular file of sane size, whatever gdb (in the sandbox) left there. */
                 if (fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0 || !S_ISREG(st.st_mode) ||
-                    st.st_size == 0)
+                    st.st_size == 0 || st.st_size > MAX_INDEX_SIZE)
                         continue;
                 if (asprintf(&target, "%s.gdb-index", build_id) < 0)
                         return -ENOMEM;

@@ -49,27 +49,26 @@ static int resolve_modules(TaskRun *t, char *const *crash_packages)
 {
         _cleanup_free_ char *distribution = NULL, *version = NULL, *arch = NULL;
         Cache *c = t->p->cache;
-        uint64_t packages = c->lookup_extracted_packages, bytes = c->lookup_extracted_bytes,
-                 usec = c->lookup_extracted_usec;
+        LookupExtracted x;
         int r;
 
+        cache_lookup_take_extracted(&x); /* this worker's, from now on */
+        strv_free(x.partial);
         r = task_resolution_run(c, t->release, t->core, t->executable, crash_packages, &t->resolution);
-        /* Confirming a build-id reads the packaged file: packages never extracted were, now. */
-        if (c->lookup_extracted_packages > packages)
-                t->lookup_extracted += c->lookup_extracted_packages - packages;
-        if (c->lookup_extracted_packages > packages)
+        /* Confirming a build-id reads the packaged file: packages never extracted were, now (with the
+         * cache mutex released meanwhile, so other tasks go on). */
+        cache_lookup_take_extracted(&x);
+        t->lookup_extracted += x.packages;
+        if (x.packages > 0)
                 task_log(t, 'I', "Extracted %" PRIu64 " packages (%.1f MB) in %.3f s to confirm build-ids",
-                         c->lookup_extracted_packages - packages,
-                         (double) (c->lookup_extracted_bytes - bytes) / 1e6,
-                         (double) (c->lookup_extracted_usec - usec) / 1e6);
-        /* The caller holds the cache mutex, under which lookups add to it. */
-        STRV_FOREACH (l, c->lookup_partial)
+                         x.packages, (double) x.bytes / 1e6, (double) x.usec / 1e6);
+        STRV_FOREACH (l, x.partial)
                 task_log(t, 'I',
                          "Extracted %s; not the whole package: it is larger than CachePartialExtractSize, "
                          "its "
                          "other files are extracted when a task needs them",
                          *l);
-        c->lookup_partial = strv_free(c->lookup_partial);
+        strv_free(x.partial);
         if (r < 0)
                 return r;
         (void) release_split(t->release, &distribution, &version, &arch);

@@ -125,6 +125,16 @@ static void hook_root_counts(void *userdata, uint64_t *ret_reused, uint64_t *ret
         *ret_assembled = __atomic_load_n(&d->pipeline.roots_assembled, __ATOMIC_RELAXED);
 }
 
+static void cache_mutex_unlock(void *userdata)
+{
+        pthread_mutex_unlock(userdata);
+}
+
+static void cache_mutex_lock(void *userdata)
+{
+        pthread_mutex_lock(userdata);
+}
+
 static void hook_cache_metrics(void *userdata, FILE *f)
 {
         Daemon *d = userdata;
@@ -366,6 +376,10 @@ static int setup(Daemon *d, const char *listen_override)
         d->pipeline.config = d->config;
         d->pipeline.store = d->store;
         pthread_mutex_init(&d->pipeline.cache_lock, NULL);
+        /* A lookup that must extract a package releases the mutex meanwhile (cache-store.h). */
+        d->pipeline.cache->index_unlock = cache_mutex_unlock;
+        d->pipeline.cache->index_lock = cache_mutex_lock;
+        d->pipeline.cache->index_lock_userdata = &d->pipeline.cache_lock;
         r = pipeline_load_plugins(&d->pipeline, &error);
         if (r < 0)
                 return log_error_errno(r, "Failed to load the distribution plugins: %s", strna(error));

@@ -41,7 +41,6 @@ Cache *cache_close(Cache *c)
         (void) safe_close(c->lock_fd);
         free(c->dir);
         free(c->repo_dir);
-        strv_free(c->lookup_partial);
         return mfree(c);
 }
 

@@ -38,15 +38,13 @@ typedef struct Cache {
         char *repo_dir; /* copy of limits.repo_dir (limits.repo_dir points here) */
         CacheIndex *index;
         CacheLimits limits;
-        /* Packages extracted by lookups that had to read a file (cache_package_file_open()), and
-         * the bytes their objects took; updated by whoever uses the index (the daemon under its
-         * cache mutex), so a caller can tell what its lookups extracted. */
-        uint64_t lookup_extracted_packages;
-        uint64_t lookup_extracted_bytes;
-        uint64_t lookup_extracted_usec;
-        /* Of those, big debuginfo packages extracted partially: "N files of NEVRA (X MB): PATH…"
-         * each, for the caller to log and clear. */
-        char **lookup_partial;
+        /* The lock under which the caller uses index (the daemon's cache mutex), when it has one:
+         * a lookup that must extract a package releases it for the extraction (which uses index
+         * connections of its own), so that other threads use the index meanwhile, and takes it
+         * again before touching the index. NULL: none. */
+        void (*index_unlock)(void *userdata);
+        void (*index_lock)(void *userdata);
+        void *index_lock_userdata;
 } Cache;
 
 /* Opens (creating when missing) the cache in dir. */
