@@ -525,12 +525,12 @@ static int task_prepare(TaskRun *t, char **ret_failure)
         if (a.left_out > 0)
                 task_log(t, 'I', "Root without %" PRIu64 " files of partially extracted debuginfo packages",
                          a.left_out);
+        __atomic_add_fetch(a.reused ? &t->p->roots_reused : &t->p->roots_assembled, 1, __ATOMIC_RELAXED);
         t->root = TAKE_PTR(a.path);
         assemble_result_done(&a);
         if (!t->vmcore)
                 (void) task_build_gdb_indexes(t);
         return 0;
-        __atomic_add_fetch(a.reused ? &t->p->roots_reused : &t->p->roots_assembled, 1, __ATOMIC_RELAXED);
 }
 
 /* ---------------------------------------------------------------- run */
