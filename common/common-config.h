@@ -42,8 +42,12 @@ typedef struct RetraceConfig {
         uint64_t cache_max_file_size;     /* CacheMaxFileSize: largest single file unpacked from an RPM */
         unsigned cache_max_package_files; /* CacheMaxPackageFiles: most files in one RPM */
         CachePrefetch cache_prefetch;     /* CachePrefetch: what a sync extracts (the rest on demand) */
-        uint64_t sync_timeout;            /* SyncTimeout: seconds a download may stall */
-        uint64_t sync_max_metadata_size;  /* SyncMaxMetadataSize: largest repomd.xml or primary file */
+        uint64_t cache_max_size; /* CacheMaxSize: objects + roots kept (LRU eviction); 0: no limit */
+        uint64_t cache_partial_extract_size; /* CachePartialExtractSize: debuginfo packages larger than this
+                                              * (installed) are extracted file by file; 0: never */
+        bool cache_gdb_index;  /* CacheGdbIndex: build gdb indexes of debug files lacking one, for tasks */
+        uint64_t sync_timeout; /* SyncTimeout: seconds a download may stall */
+        uint64_t sync_max_metadata_size; /* SyncMaxMetadataSize: largest repomd.xml or primary file */
 
         /* HTTP connections and password checks (daemon-http*.c). */
         unsigned max_connections;             /* MaxConnections: open HTTP connections in all */

@@ -537,6 +537,8 @@ static enum MHD_Result handle_metrics(HttpServer *s, struct MHD_Connection *c)
                         "retrace_password_checks_limited_total %" PRIu64 "\n",
                         slow_head, slow_body, limited);
         }
+        if (s->cache_metrics)
+                s->cache_metrics(s->userdata, f);
         (void) task_dir_free_space(s->config->save_dir, &free_bytes);
         fprintf(f,
                 "# HELP retrace_free_disk_bytes Free space where tasks are stored.\n"

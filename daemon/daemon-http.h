@@ -4,6 +4,7 @@
 #include <microhttpd.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "cache-debuginfod.h"
 #include "common-config.h"
@@ -68,6 +69,8 @@ typedef struct HttpServer {
                                DebuginfodFile *ret);
         /* Task roots reused and assembled, for /metrics. */
         void (*root_counts)(void *userdata, uint64_t *ret_reused, uint64_t *ret_assembled);
+        /* The package cache's metrics (use, limit, hits, misses, evictions), appended to /metrics. */
+        void (*cache_metrics)(void *userdata, FILE *f);
 
         /* Internal. */
         struct MHD_Daemon *mhd;

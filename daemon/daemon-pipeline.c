@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "cache-assemble.h"
+#include "cache-evict.h"
 #include "cache-extract.h"
 #include "cache-release.h"
 #include "cache-resolve.h"
@@ -78,6 +79,7 @@ static int task_stage(TaskRun *t, const char *stage)
 
 static void task_run_done(TaskRun *t)
 {
+        safe_close(t->root_pin_fd);
         safe_close(t->cache_lock_fd);
         safe_close(t->save_dir_fd);
         safe_close(t->crash_fd);
@@ -91,6 +93,9 @@ static void task_run_done(TaskRun *t)
         core_info_free(t->core);
         free(t->release);
         free(t->ids);
+        for (size_t i = 0; i < t->n_wants; i++)
+                free((char *) t->wants[i].path);
+        free(t->wants);
         strv_free(t->missing);
         task_resolution_done(&t->resolution);
         free(t->root);
@@ -162,28 +167,17 @@ const Plugin *pipeline_plugin_for_distribution(Pipeline *p, const char *distribu
         return NULL;
 }
 
-static void cache_guard_lock(void *userdata)
-{
-        pthread_mutex_lock(userdata);
-}
-
-static void cache_guard_unlock(void *userdata)
-{
-        pthread_mutex_unlock(userdata);
-}
-
 int pipeline_debuginfod_find(Pipeline *p, DebuginfodKind kind, const char *build_id, const char *arg,
                              DebuginfodFile *ret)
 {
-        const CacheGuard guard = { cache_guard_lock, cache_guard_unlock, &p->cache_lock };
-        _cleanup_free_ char *reason = NULL;
         int r;
 
-        r = cache_debuginfod_find(p->cache, &guard, kind, build_id, arg, ret, &reason);
+        pthread_mutex_lock(&p->cache_lock);
+        r = cache_debuginfod_find(p->cache, kind, build_id, arg, ret);
+        pthread_mutex_unlock(&p->cache_lock);
         if (r < 0 && r != -ENOENT)
-                log_error_errno(r, "debuginfod: the %s of build-id %s: %s: %m",
-                                debuginfod_kind_to_string(kind), build_id,
-                                reason ?: "cannot be read from the cache");
+                log_error_errno(r, "debuginfod: the %s of build-id %s cannot be read from the cache: %m",
+                                debuginfod_kind_to_string(kind), build_id);
         return r;
 }
 
@@ -401,6 +395,24 @@ int task_add_package(TaskRun *t, int64_t id)
         return 0;
 }
 
+int task_want_file(TaskRun *t, int64_t id, const char *path)
+{
+        char *copy;
+
+        if (!path)
+                return 0;
+        for (size_t i = 0; i < t->n_wants; i++)
+                if (t->wants[i].id == id && streq(t->wants[i].path, path))
+                        return 0;
+        if (ARRAY_RESERVE(t->wants, t->wants_allocated, t->n_wants + 1) < 0)
+                return -ENOMEM;
+        copy = strdup(path);
+        if (!copy)
+                return -ENOMEM;
+        t->wants[t->n_wants++] = (ExtractWant){ .id = id, .path = copy };
+        return 0;
+}
+
 /* ---------------------------------------------------------------- prepare */
 
 static bool job_keep_waiting(void *userdata)
@@ -408,7 +420,8 @@ static bool job_keep_waiting(void *userdata)
         return !task_job_cancelled(userdata);
 }
 
-int task_extract_packages(TaskRun *t, const int64_t *ids, size_t n, char **ret_failure)
+int task_extract_packages(TaskRun *t, const int64_t *ids, size_t n, uint64_t *ret_extracted,
+                          char **ret_failure)
 {
         _cleanup_(extract_plan_freep) ExtractPlan *plan = NULL;
         _cleanup_free_ char *reason = NULL;
@@ -416,18 +429,43 @@ int task_extract_packages(TaskRun *t, const int64_t *ids, size_t n, char **ret_f
         int r;
 
         pthread_mutex_lock(&t->p->cache_lock);
-        r = cache_extract_plan(t->p->cache, ids, n, &plan);
+        r = cache_extract_plan_for(t->p->cache, ids, n, t->wants, t->n_wants, &plan);
         pthread_mutex_unlock(&t->p->cache_lock);
         if (r < 0)
                 return task_failf(ret_failure, r, "Cannot read the package index: %s", strerror(-r));
+        if (ret_extracted)
+                *ret_extracted = 0;
         if (plan->n == 0)
                 return 0;
         /* Without the mutex: other tasks use the index meanwhile, and a package another task (or
          * process) is extracting is waited for, not extracted twice. */
         r = cache_extract_run(t->p->cache, plan, 0, &res, &reason);
+        if (ret_extracted)
+                *ret_extracted = res.packages;
         if (res.packages > 0)
                 task_log(t, 'I', "Extracted %" PRIu64 " packages (%.1f MB) in %.3f s", res.packages,
                          (double) res.bytes / 1e6, (double) res.usec / 1e6);
+        for (size_t i = 0; i < plan->n; i++) {
+                const ExtractJob *j = &plan->jobs[i];
+                _cleanup_free_ char *list = NULL;
+                size_t m = strv_length(j->paths);
+                char *saved;
+
+                if (!j->extracted || !j->paths)
+                        continue;
+                /* The first 8 named. */
+                saved = m > 8 ? j->paths[8] : NULL;
+                if (m > 8)
+                        j->paths[8] = NULL;
+                list = strv_join(j->paths, ", ");
+                if (m > 8)
+                        j->paths[8] = saved;
+                task_log(t, 'I',
+                         "Extracted %zu files of %s (%.1f MB), not the whole package: it is larger than "
+                         "CachePartialExtractSize; its other files are extracted when a task needs them: "
+                         "%s%s",
+                         m, j->nevra, (double) j->bytes / 1e6, strna(list), m > 8 ? ", …" : "");
+        }
         if (r < 0)
                 return task_failf(ret_failure, r, "%s", reason ?: strerror(-r));
         return 0;
@@ -438,8 +476,10 @@ static int task_prepare(TaskRun *t, char **ret_failure)
         _cleanup_free_ int64_t *all = NULL;
         _cleanup_strv_free_ char **unresolved = NULL;
         _cleanup_free_ char *reason = NULL;
+        _cleanup_close_ int use_fd = -EBADF;
         AssembleResult a = {};
         size_t n_all = 0;
+        uint64_t extracted = 0, misses;
         int64_t start = now_monotonic_usec();
         const char *debugger = t->vmcore ? t->plugin->crash_package : t->plugin->gdb_package;
         int r;
@@ -452,12 +492,18 @@ static int task_prepare(TaskRun *t, char **ret_failure)
                 return r;
         if (r < 0)
                 return task_failf(ret_failure, r, "Cannot lock the package cache: %s", strerror(-r));
+        /* Until the root is pinned, so that eviction takes nothing between extraction and pinning. */
+        r = cache_use_lock(t->p->cache, job_keep_waiting, t->job, &use_fd);
+        if (r == -ECANCELED)
+                return r;
+        if (r < 0)
+                return task_failf(ret_failure, r, "Cannot lock the package cache: %s", strerror(-r));
         pthread_mutex_lock(&t->p->cache_lock);
         r = cache_resolve_with_debugger(t->p->cache->index, t->release, debugger, t->ids, t->n_ids, &all,
                                         &n_all, &unresolved);
         pthread_mutex_unlock(&t->p->cache_lock);
         if (r >= 0) {
-                r = task_extract_packages(t, all, n_all, ret_failure);
+                r = task_extract_packages(t, all, n_all, &extracted, ret_failure);
                 if (r < 0)
                         return r;
                 pthread_mutex_lock(&t->p->cache_lock);
@@ -471,13 +517,35 @@ static int task_prepare(TaskRun *t, char **ret_failure)
         if (r < 0)
                 return task_failf(ret_failure, r, "Cannot assemble the root for %s: %s", t->release,
                                   reason ?: strerror(-r));
+        r = cache_root_pin(t->p->cache, basename(a.path), &t->root_pin_fd);
+        if (r < 0) {
+                assemble_result_done(&a);
+                return task_failf(ret_failure, r, "Cannot pin the root %s: %s", a.path, strerror(-r));
+        }
+        /* Packages extracted for this task (now or by its lookups) are misses, the rest hits. */
+        misses = MIN(extracted + t->lookup_extracted, (uint64_t) n_all);
+        pthread_mutex_lock(&t->p->cache_lock);
+        r = cache_record_use(t->p->cache->index, all, n_all, misses);
+        pthread_mutex_unlock(&t->p->cache_lock);
+        if (r < 0)
+                task_log(t, 'W', "Cannot record the use of the packages in the index: %s", strerror(-r));
+        use_fd = safe_close(use_fd); /* pinned: eviction may go on */
+        task_log(t, 'I',
+                 "Cache: %" PRIu64 " of %zu packages were extracted already, %" PRIu64
+                 " extracted for this task",
+                 (uint64_t) n_all - misses, n_all, misses);
         STRV_FOREACH (u, unresolved)
                 task_log(t, 'W', "Unresolved dependency: %s", *u);
         task_log(t, 'I', "Root with %zu packages %s in %.3f s", n_all, a.reused ? "reused" : "assembled",
                  (double) (now_monotonic_usec() - start) / 1e6);
+        if (a.left_out > 0)
+                task_log(t, 'I', "Root without %" PRIu64 " files of partially extracted debuginfo packages",
+                         a.left_out);
         __atomic_add_fetch(a.reused ? &t->p->roots_reused : &t->p->roots_assembled, 1, __ATOMIC_RELAXED);
         t->root = TAKE_PTR(a.path);
         assemble_result_done(&a);
+        if (!t->vmcore)
+                (void) task_build_gdb_indexes(t);
         return 0;
 }
 
@@ -525,6 +593,7 @@ int task_debugger_argv(TaskRun *t, const char *crash_dir, const char *vmlinux, u
 {
         const RetraceConfig *cfg = t->p->config;
         _cleanup_strv_free_ char **argv = NULL;
+        _cleanup_free_ char *index_dir = NULL;
         char timeout[32], limit[32];
         int r;
 
@@ -542,6 +611,9 @@ int task_debugger_argv(TaskRun *t, const char *crash_dir, const char *vmlinux, u
                 r = strv_extend_many(&argv, head, ELEMENTSOF(head));
                 if (r >= 0 && vmlinux)
                         r = strv_extend_many(&argv, bind, ELEMENTSOF(bind));
+                if (r >= 0 && task_gdb_index_dir(t, &index_dir) >= 0)
+                        r = strv_extend_many(
+                                &argv, (const char *const[]){ "--ro-bind", index_dir, GDB_INDEX_MOUNT }, 3);
                 if (r >= 0)
                         r = strv_extend_many(&argv, tail, ELEMENTSOF(tail));
         }
@@ -626,6 +698,79 @@ int task_sandbox_run(TaskRun *t, char *const *argv, int in_fd, const char *out_n
         }
         *ret_status = status;
         return 0;
+}
+
+/* ---------------------------------------------------------------- eviction */
+
+void pipeline_evict(Pipeline *p)
+{
+        _cleanup_(cache_index_closep) CacheIndex *idx = NULL;
+        _cleanup_free_ char *path = NULL;
+        CacheEvictResult res = {};
+        int r;
+
+        /* An index connection of our own: eviction may take a while, the other workers and the
+         * HTTP threads go on using the shared one meanwhile. */
+        path = path_join(p->cache->dir, "index.sqlite");
+        r = path ? cache_index_open(path, &idx) : -ENOMEM;
+        if (r >= 0)
+                r = cache_evict(p->cache, idx, p->config->cache_max_size, false, &res);
+        if (r < 0) {
+                log_warning_errno(r, "Cannot evict from the package cache %s: %m", p->cache->dir);
+                return;
+        }
+        if (res.busy)
+                return;
+        __atomic_store_n(&p->cache_bytes, res.use_after, __ATOMIC_RELAXED);
+        __atomic_store_n(&p->cache_bytes_measured, true, __ATOMIC_RELAXED);
+        if (res.packages > 0 || res.roots > 0)
+                log_info("Evicted %" PRIu64 " packages (%.1f MB of objects) and %" PRIu64
+                         " roots from the package cache; it holds %.1f MB of CacheMaxSize %.1f MB",
+                         res.packages, (double) res.bytes / 1e6, res.roots, (double) res.use_after / 1e6,
+                         (double) p->config->cache_max_size / 1e6);
+}
+
+void pipeline_render_cache_metrics(Pipeline *p, FILE *f)
+{
+        uint64_t hits = 0, misses = 0, evicted = 0, evicted_bytes = 0;
+        int r;
+
+        /* Counters only (cheap); the use is the last eviction pass's measurement. */
+        pthread_mutex_lock(&p->cache_lock);
+        r = cache_index_counter_get(p->cache->index, "hits", &hits);
+        if (r >= 0)
+                r = cache_index_counter_get(p->cache->index, "misses", &misses);
+        if (r >= 0)
+                r = cache_index_counter_get(p->cache->index, "evicted-packages", &evicted);
+        if (r >= 0)
+                r = cache_index_counter_get(p->cache->index, "evicted-bytes", &evicted_bytes);
+        pthread_mutex_unlock(&p->cache_lock);
+        if (r < 0)
+                return;
+        fprintf(f,
+                "# HELP retrace_package_cache_packages_total Packages task roots needed: already extracted "
+                "(hit) or extracted on demand (miss).\n"
+                "# TYPE retrace_package_cache_packages_total counter\n"
+                "retrace_package_cache_packages_total{result=\"hit\"} %" PRIu64 "\n"
+                "retrace_package_cache_packages_total{result=\"miss\"} %" PRIu64 "\n"
+                "# HELP retrace_package_cache_evicted_packages_total Packages evicted to stay under "
+                "CacheMaxSize.\n"
+                "# TYPE retrace_package_cache_evicted_packages_total counter\n"
+                "retrace_package_cache_evicted_packages_total %" PRIu64 "\n"
+                "# HELP retrace_package_cache_evicted_bytes_total Bytes of objects evicted.\n"
+                "# TYPE retrace_package_cache_evicted_bytes_total counter\n"
+                "retrace_package_cache_evicted_bytes_total %" PRIu64 "\n"
+                "# HELP retrace_package_cache_limit_bytes CacheMaxSize (0: no limit).\n"
+                "# TYPE retrace_package_cache_limit_bytes gauge\n"
+                "retrace_package_cache_limit_bytes %" PRIu64 "\n",
+                hits, misses, evicted, evicted_bytes, p->config->cache_max_size);
+        if (__atomic_load_n(&p->cache_bytes_measured, __ATOMIC_RELAXED))
+                fprintf(f,
+                        "# HELP retrace_package_cache_bytes Objects and roots in the package cache (at the "
+                        "last eviction pass).\n"
+                        "# TYPE retrace_package_cache_bytes gauge\n"
+                        "retrace_package_cache_bytes %" PRIu64 "\n",
+                        __atomic_load_n(&p->cache_bytes, __ATOMIC_RELAXED));
 }
 
 /* ---------------------------------------------------------------- the whole task */
@@ -788,6 +933,7 @@ void pipeline_run(void *userdata, TaskJob *job)
                       .results_fd = -EBADF,
                       .log_fd = -EBADF,
                       .cache_lock_fd = -EBADF,
+                      .root_pin_fd = -EBADF,
                       .start_usec = now_monotonic_usec() };
         _cleanup_free_ char *failure = NULL;
         const char *missing;
@@ -864,4 +1010,5 @@ void pipeline_run(void *userdata, TaskJob *job)
         log_info("Task %" PRIu64 " %s", t.id, r >= 0 ? "finished successfully" : "failed");
 finish:
         task_run_done(&t);
+        pipeline_evict(p);
 }

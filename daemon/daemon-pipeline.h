@@ -5,6 +5,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "cache-debuginfod.h"
 #include "cache-plugin.h"
@@ -29,6 +30,8 @@ typedef struct Pipeline {
         pthread_mutex_t unsaved_lock;
         struct UnsavedTask *unsaved;
         size_t n_unsaved;
+        uint64_t cache_bytes;                   /* objects + roots, measured by the last eviction pass */
+        bool cache_bytes_measured;
 } Pipeline;
 
 typedef struct UnsavedTask {
@@ -67,11 +70,18 @@ int pipeline_map_release(Pipeline *p, const char *id, char **ret_release, char *
  * job is cancelled the task is left as it is (deleted, or requeued at the next start). */
 void pipeline_run(void *userdata, TaskJob *job);
 
+/* Measures the package cache and evicts least recently used packages down to CacheMaxSize (nothing
+ * without one); skipped while a task is preparing its root (the next task's end tries again).
+ * Called at start and after each task. */
+void pipeline_evict(Pipeline *p);
+/* The package cache's use, limit, hits, misses and evictions in Prometheus' text format. */
+void pipeline_render_cache_metrics(Pipeline *p, FILE *f);
+
 /* Whether nvr.arch is in the cache (for release, when not NULL): /checkpackage. */
 int pipeline_package_known(Pipeline *p, const char *nvr, const char *arch, const char *release, bool *ret);
 
-/* debuginfod: the file kind names for build_id from the synced packages (cache_debuginfod_find()),
- * extracting its package without holding cache_lock; an extraction's failure is logged. */
+/* debuginfod: the file kind names for build_id from the synced packages (cache_debuginfod_find()
+ * under cache_lock, which an extraction releases); a failure other than none is logged. */
 int pipeline_debuginfod_find(Pipeline *p, DebuginfodKind kind, const char *build_id, const char *arg,
                              DebuginfodFile *ret);
 

@@ -134,6 +134,22 @@ static void hook_root_counts(void *userdata, uint64_t *ret_reused, uint64_t *ret
         *ret_assembled = __atomic_load_n(&d->pipeline.roots_assembled, __ATOMIC_RELAXED);
 }
 
+static void cache_mutex_unlock(void *userdata)
+{
+        pthread_mutex_unlock(userdata);
+}
+
+static void cache_mutex_lock(void *userdata)
+{
+        pthread_mutex_lock(userdata);
+}
+
+static void hook_cache_metrics(void *userdata, FILE *f)
+{
+        Daemon *d = userdata;
+        pipeline_render_cache_metrics(&d->pipeline, f);
+}
+
 /* Queues PENDING tasks that are not queued yet: after a restart (tasks that were waiting or running
  * when the daemon died, even by SIGKILL), and uploads that raced for the last place. */
 static void queue_pending(Daemon *d)
@@ -408,6 +424,10 @@ static int setup(Daemon *d, const char *listen_override)
         d->pipeline.store = d->store;
         pthread_mutex_init(&d->pipeline.cache_lock, NULL);
         pthread_mutex_init(&d->pipeline.unsaved_lock, NULL);
+        /* A lookup that must extract a package releases the mutex meanwhile (cache-store.h). */
+        d->pipeline.cache->index_unlock = cache_mutex_unlock;
+        d->pipeline.cache->index_lock = cache_mutex_lock;
+        d->pipeline.cache->index_lock_userdata = &d->pipeline.cache_lock;
         r = pipeline_load_plugins(&d->pipeline, &error);
         if (r < 0)
                 return log_error_errno(r, "Failed to load the distribution plugins: %s", strna(error));
@@ -415,6 +435,8 @@ static int setup(Daemon *d, const char *listen_override)
                 log_warning("No distribution plugin in PluginDir %s: every task will fail with an unknown "
                             "release",
                             d->config->plugin_dir);
+        /* Measures the cache (for /metrics) and applies a CacheMaxSize lowered since the last run. */
+        pipeline_evict(&d->pipeline);
 
         r = task_queue_new(d->config->max_parallel_tasks ?: 1, d->config->max_queued_tasks ?: 1,
                            pipeline_run, &d->pipeline, &d->queue);
@@ -438,6 +460,7 @@ static int setup(Daemon *d, const char *listen_override)
                 .package_known = hook_package_known,
                 .root_counts = hook_root_counts,
                 .debuginfod_find = hook_debuginfod_find,
+                .cache_metrics = hook_cache_metrics,
                 .save_dirfd = -EBADF,
                 .webui_dirfd = -EBADF,
         };
