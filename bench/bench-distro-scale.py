@@ -81,8 +81,11 @@ def log(msg):
 
 
 def sh(argv, env=None, timeout=3600, cwd=None):
+    """Runs a command in its own session, as the daemon runs itself and its sandboxes: with the
+    kernel's autogroup scheduling a session competes for CPU as one group whatever the caller's
+    nice value, so that running this script under nice does not slow the compared commands alone."""
     r = subprocess.run(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, errors="replace",
-                       env=env, timeout=timeout, cwd=cwd)
+                       env=env, timeout=timeout, cwd=cwd, start_new_session=True)
     if r.returncode != 0:
         sys.exit(f"bench: {' '.join(argv)[:300]} exited {r.returncode}:\n{r.stdout[-3000:]}\n{r.stderr[-3000:]}")
     return r.stdout
@@ -96,6 +99,13 @@ def timed(fn, *a, **kw):
 
 def du(path):
     return int(sh(["du", "-s", "--block-size=1", path]).split()[0])
+
+
+def extract_rpms(root, rpms):
+    """rpm2cpio | cpio of each package into root (the sysroot a debuginfod user unpacks)."""
+    os.makedirs(root, exist_ok=True)
+    sh(["sh", "-ec", 'for f; do rpm2cpio "$f" | cpio -idmu --quiet --no-absolute-filenames; done', "sh", *rpms],
+       cwd=root)
 
 
 def gdb_argv(exe, core, sysroot, debuginfod=False):
@@ -175,20 +185,21 @@ def ours(dist, manifest, work):
         r["first_log"] = [ln for ln in tlog.splitlines() if "Extracted" in ln or "Resolution:" in ln]
         r["after_first"] = cache_stats(env)
         r["cache_after_first"] = du(os.path.join(work, "cache"))
-        warm = []
+        # the root the first task assembled, for gdb alone (the same gdb commands, the host's gdb);
+        # warm tasks and gdb alone alternate, so that both see the same load
+        roots = sorted(glob.glob(os.path.join(work, "cache", "roots", "*")), key=os.path.getmtime)
+        root = roots[-1]
+        argv = gdb_argv("/usr/bin/synapp", os.path.join(dist, "crashes", "synapp", "coredump"), root)
+        argv[argv.index("/usr/bin/synapp")] = os.path.join(root, "usr/bin/synapp")
+        warm, alone = [], []
         for _ in range(opts.warm):
             t, bt, _ = retrace(srv, archive)
             warm.append(t)
-        r["warm"] = statistics.median(warm)
-    roots = sorted(glob.glob(os.path.join(work, "cache", "roots", "*")), key=os.path.getmtime)
-    root = roots[-1]
-    argv = gdb_argv("/usr/bin/synapp", os.path.join(dist, "crashes", "synapp", "coredump"), root)
-    argv[argv.index("/usr/bin/synapp")] = os.path.join(root, "usr/bin/synapp")
-    times = []
-    for _ in range(opts.warm):
-        t, out = timed(run_gdb, argv)
-        times.append(t)
-    r["gdb_alone"] = statistics.median(times)
+            t, out = timed(run_gdb, argv)
+            alone.append(t)
+        r["warm"], r["gdb_alone"] = statistics.median(warm), statistics.median(alone)
+        _, _, st = rt.http_get(srv.base_url + "stats")
+        r["stages"] = {k: v["median"] for k, v in json.loads(st).get("durations", {}).items()}
     r["gdb_frames"] = frames_with_lines(out)
     return r
 
@@ -233,7 +244,6 @@ def debuginfod(dist, manifest, work):
             if time.monotonic() - t0 > 3600:
                 sys.exit("bench: debuginfod did not finish its scan in an hour")
         r["scan"] = time.monotonic() - t0
-        r["db_bytes"] = sum(os.path.getsize(p) for p in glob.glob(db + "*"))
         core = os.path.join(dist, "crashes", "synapp", "coredump")
         client = os.path.join(work, "client-cache")
         env = dict(os.environ, DEBUGINFOD_URLS=f"http://127.0.0.1:{port}", DEBUGINFOD_CACHE_PATH=client,
@@ -246,7 +256,7 @@ def debuginfod(dist, manifest, work):
             sysroot = os.path.join(work, "sysroot")
             rt.rmtree(sysroot)
             rt.rmtree(client)
-            t, _ = timed(rt.extract_rpms, sysroot, binaries)
+            t, _ = timed(extract_rpms, sysroot, binaries)
             argv = gdb_argv(os.path.join(sysroot, "usr/bin/synapp"), core, sysroot, debuginfod=True)
             g, out = timed(run_gdb, argv, env)
             return t, g, out
@@ -264,6 +274,7 @@ def debuginfod(dist, manifest, work):
     finally:
         os.killpg(proc.pid, 15)
         proc.wait()
+    r["db_bytes"] = sum(os.path.getsize(p) for p in glob.glob(db + "*"))  # after its last checkpoint
     return r
 
 
@@ -284,7 +295,8 @@ def dnf(dist, manifest, work):
     r = subprocess.run(["dnf", "-q", "-y", "--config", cfg, "--installroot", root, "--releasever", "1",
                         "--setopt=install_weak_deps=0", f"--setopt=cachedir={work}/dnfcache", "--forcearch", "x86_64",
                         "install", "filesystem", "glibc", "glibc-debuginfo", *names],
-                       stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, errors="replace")
+                       stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, errors="replace",
+                       start_new_session=True)
     t_dnf = time.monotonic() - t0
     if r.returncode != 0:
         return {"skipped": "dnf --installroot failed: " + r.stdout.strip().splitlines()[-1][:200]}
@@ -344,10 +356,11 @@ def report(row):
     print(f"sync (reposync, CachePrefetch={opts.prefetch}): {o['sync']:.1f} s = {o['sync'] / (rpm / 1e9):.1f} s/GB;"
           f" index {fmt_b(s['index-bytes'])} = {100 * s['index-bytes'] / rpm:.2f} % of RPM bytes"
           f" ({s['index-bytes'] / pk / 1e3:.1f} kB per package) [target {TARGETS['index']}]")
-    print(f"debuginfod -R scan: {d['scan']:.1f} s, its database {fmt_b(d['db_bytes'])} = "
+    print(f"debuginfod -R scan: {d['scan']:.1f} s, its database after the run {fmt_b(d['db_bytes'])} = "
           f"{100 * d['db_bytes'] / rpm:.2f} % of RPM bytes")
     print(f"first task (upload → backtrace): {o['first']:.2f} s  | " + " | ".join(o["first_log"])[:400])
     print(f"warm task (median of {opts.warm}): {o['warm']:.2f} s")
+    print("daemon stages, median over the tasks: " + ", ".join(f"{k} {v:.2f} s" for k, v in o["stages"].items()))
     print(f"gdb alone on the assembled root: {o['gdb_alone']:.2f} s (crashing thread: {o['gdb_frames'][0]} frames, "
           f"{o['gdb_frames'][1]} with file:line)")
     print(f"debuginfod + gdb cold: {dcold:.2f} s (unpack sysroot {d['extract']:.2f} s + gdb {d['cold_gdb']:.2f} s; "
@@ -388,6 +401,20 @@ def summary(rows):
               f"{o['first']:.2f} s | {o['warm']:.2f} s | {o['gdb_alone']:.2f} s | {dcold:.2f} s | {d['warm']:.2f} s | "
               f"{dnf_t} | {o['first'] / dcold:.2f} | {o['warm'] / d['warm']:.2f} | "
               f"{o['cache_after_first'] / inst:.2f} |")
+    # what each added library (3 packages: binary, debuginfo, debugsource) costs, between sizes:
+    # the system packages (gdb's closure, the largest RPMs) are the same at every N and drop out
+    for (n0, _, _, o0, d0, _), (n1, _, _, o1, d1, _) in zip(rows, rows[1:]):
+        s0, s1 = o0["sync_stats"], o1["sync_stats"]
+        dp, db = s1["packages"] - s0["packages"], s1["rpm-bytes"] - s0["rpm-bytes"]
+        if dp <= 0 or db <= 0:
+            continue
+        print(f"N {n0} → {n1}: per added package {(s1['index-bytes'] - s0['index-bytes']) / dp / 1e3:.1f} kB of index "
+              f"({100 * (s1['index-bytes'] - s0['index-bytes']) / db:.2f} % of the added RPM bytes), sync "
+              f"{(o1['sync'] - o0['sync']) / (db / 1e9):.0f} s per added GB; per added library: first task "
+              f"{1e3 * (o1['first'] - o0['first']) / (n1 - n0):.0f} ms, warm task "
+              f"{1e3 * (o1['warm'] - o0['warm']) / (n1 - n0):.0f} ms, gdb alone "
+              f"{1e3 * (o1['gdb_alone'] - o0['gdb_alone']) / (n1 - n0):.0f} ms, debuginfod warm "
+              f"{1e3 * (d1['warm'] - d0['warm']) / (n1 - n0):.0f} ms")
     print(f"targets (issue #22): index {TARGETS['index']}; first task {TARGETS['first']}; warm task "
           f"{TARGETS['warm']}; cache {TARGETS['cache']}")
 
