@@ -198,6 +198,7 @@ def ours(dist, manifest, work):
             t, out = timed(run_gdb, argv)
             alone.append(t)
         r["warm"], r["gdb_alone"] = statistics.median(warm), statistics.median(alone)
+        r["gdb_alone_argv"] = argv
         _, _, st = rt.http_get(srv.base_url + "stats")
         r["stages"] = {k: v["median"] for k, v in json.loads(st).get("durations", {}).items()}
     r["gdb_frames"] = frames_with_lines(out)
@@ -217,7 +218,7 @@ def metric(text, name):
     return sum(float(v) for v in re.findall(rf"^{re.escape(name)}{labels} ([0-9.e+]+)$", text, re.M))
 
 
-def debuginfod(dist, manifest, work):
+def debuginfod(dist, manifest, work, alone_argv):
     repo = os.path.join(dist, "repos")
     db = os.path.join(work, "debuginfod.sqlite")
     port = rt.free_port()
@@ -265,11 +266,13 @@ def debuginfod(dist, manifest, work):
         r["cold_frames"] = frames_with_lines(out)
         argv = gdb_argv(os.path.join(work, "sysroot", "usr/bin/synapp"), core, os.path.join(work, "sysroot"),
                         debuginfod=True)
-        warm = []
+        # alternating with gdb alone on our root again: the load may have changed since our tasks ran
+        warm, alone = [], []
         for _ in range(opts.warm):
             t, out = timed(run_gdb, argv, env)
             warm.append(t)
-        r["warm"] = statistics.median(warm)
+            alone.append(timed(run_gdb, alone_argv)[0])
+        r["warm"], r["gdb_alone"] = statistics.median(warm), statistics.median(alone)
         r["warm_frames"] = frames_with_lines(out)
     finally:
         os.killpg(proc.pid, 15)
@@ -332,7 +335,7 @@ def main():
             o = ours(dist, manifest, os.path.join(work, "ours"))
             log(f"N={n}: debuginfod")
             os.makedirs(os.path.join(work, "dbgd"))
-            d = debuginfod(dist, manifest, os.path.join(work, "dbgd"))
+            d = debuginfod(dist, manifest, os.path.join(work, "dbgd"), o["gdb_alone_argv"])
             log(f"N={n}: dnf")
             os.makedirs(os.path.join(work, "dnf"))
             x = dnf(dist, manifest, os.path.join(work, "dnf"))
@@ -377,7 +380,10 @@ def report(row):
     print("ratios:")
     print(f"  first task / debuginfod cold      {o['first'] / dcold:5.2f}   [target {TARGETS['first']}]")
     print(f"  warm task / debuginfod warm       {o['warm'] / d['warm']:5.2f}   [target {TARGETS['warm']}]")
-    print(f"  warm task / gdb alone             {o['warm'] / o['gdb_alone']:5.2f}")
+    print(f"  warm task / gdb alone             {o['warm'] / o['gdb_alone']:5.2f}   (alternating runs)")
+    print(f"  debuginfod warm / gdb alone       {d['warm'] / d['gdb_alone']:5.2f}   (alternating runs)")
+    adj = (o['warm'] / o['gdb_alone']) / (d['warm'] / d['gdb_alone'])
+    print(f"  warm task / debuginfod warm, each against gdb alone under its own load: {adj:.2f}")
     if "skipped" not in x:
         print(f"  first task / dnf + gdb            {o['first'] / (x['dnf'] + x['gdb']):5.2f}")
     print(f"  index / RPM bytes                 {s['index-bytes'] / rpm:6.3f}  [target {TARGETS['index']}]")
@@ -388,8 +394,8 @@ def report(row):
 
 def summary(rows):
     print("\n| N | packages | RPMs | sync | s/GB | index | index/RPM | kB/pkg | first | warm | gdb alone | "
-          "dbgd cold | dbgd warm | dnf+gdb | first/dbgd cold | warm/dbgd warm | cache/installed |")
-    print("|" + "---|" * 17)
+          "dbgd cold | dbgd warm | dnf+gdb | first/dbgd cold | warm/dbgd warm | same, via gdb alone | cache/installed |")
+    print("|" + "---|" * 18)
     for n, dist, m, o, d, x in rows:
         s, a = o["sync_stats"], o["after_first"]
         rpm, pk = s["rpm-bytes"], s["packages"]
@@ -400,6 +406,7 @@ def summary(rows):
               f"{fmt_b(s['index-bytes'])} | {100 * s['index-bytes'] / rpm:.2f} % | {s['index-bytes'] / pk / 1e3:.1f} | "
               f"{o['first']:.2f} s | {o['warm']:.2f} s | {o['gdb_alone']:.2f} s | {dcold:.2f} s | {d['warm']:.2f} s | "
               f"{dnf_t} | {o['first'] / dcold:.2f} | {o['warm'] / d['warm']:.2f} | "
+              f"{(o['warm'] / o['gdb_alone']) / (d['warm'] / d['gdb_alone']):.2f} | "
               f"{o['cache_after_first'] / inst:.2f} |")
     # what each added library (3 packages: binary, debuginfo, debugsource) costs, between sizes:
     # the system packages (gdb's closure, the largest RPMs) are the same at every N and drop out
