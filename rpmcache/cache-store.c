@@ -342,7 +342,8 @@ int cache_referenced_objects(CacheIndex *idx, char ***ret, size_t *ret_n)
 
 bool cache_object_referenced(char *const *sorted, size_t n, const char *name)
 {
-        return bsearch(&name, sorted, n, sizeof(char *), compare_strp) != NULL;
+        /* No references at all: the array may be NULL, which bsearch() must not get. */
+        return n > 0 && bsearch(&name, sorted, n, sizeof(char *), compare_strp) != NULL;
 }
 
 typedef struct GcState {
@@ -355,7 +356,7 @@ static int gc_object(int dir_fd, const char *rel, const struct stat *st, void *u
         GcState *g = userdata;
         const char *base = strrchr(rel, '/') + 1;
 
-        if (bsearch(&rel, g->referenced->names, g->referenced->n, sizeof(char *), compare_strp))
+        if (cache_object_referenced(g->referenced->names, g->referenced->n, rel))
                 return 0;
         if (unlinkat(dir_fd, base, 0) < 0)
                 return errno == ENOENT ? 0 : -errno;
