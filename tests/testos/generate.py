@@ -140,10 +140,11 @@ class Builder:
             os.makedirs(os.path.join(self.topdir, d), exist_ok=True)
         self.rpms = []  # dicts: path, name, version, release, arch, dist_release, debug
 
-    def rpmbuild(self, spec, dist_release, compressor, defines=()):
-        """Builds spec; returns the list of produced RPM paths (collected from RPMS/)."""
+    def rpmbuild(self, spec, dist_release, compressor, defines=(), target=None):
+        """Builds spec (for another architecture: target); returns the list of produced RPM paths
+        (collected from RPMS/)."""
         before = set(glob.glob(os.path.join(self.topdir, "RPMS", "*", "*.rpm")))
-        argv = ["rpmbuild", "-bb", "--quiet",
+        argv = ["rpmbuild", "-bb", "--quiet"] + (["--target", target] if target else []) + [
                 "--define", f"_topdir {self.topdir}",
                 "--define", f"dist .tos{dist_release}",
                 "--define", f"_binary_payload {compressor}",
@@ -820,6 +821,9 @@ def main():
         }
         with open(os.path.join(out, "manifest.json"), "w") as f:
             json.dump(manifest, f, indent=2, sort_keys=True)
+        # aarch64 and s390x variants beside the x86_64 tree (their own manifest and plugin copy).
+        import crossarch
+        crossarch.add_foreign(out)
         if os.path.lexists(out_final):
             rt.rmtree(out_final)
         os.rename(out, out_final)
