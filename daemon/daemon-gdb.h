@@ -16,6 +16,8 @@ int gdb_build_argv(const char *gdb, const char *executable, const char *core, ch
 typedef struct GdbOptions {
         unsigned max_frames;       /* frames per thread (MaxBacktraceFrames) */
         const char *python_helper; /* path inside the root of python's gdb helper, or NULL */
+        const char *sysroot;       /* a foreign core's packages inside the root: gdb's sysroot and
+                                    * debug-file-directory; NULL for the root itself */
 } GdbOptions;
 
 /* As gdb_build_argv(), with a frame limit and, for a Python interpreter, its stack (py-bt, py-list,

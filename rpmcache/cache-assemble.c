@@ -239,11 +239,11 @@ static int builder_finish_dirs(Builder *b)
         return 0;
 }
 
-static int build_tree(Cache *c, int root_fd, const int64_t *ids, size_t n, AssembleResult *result,
-                      char **ret_reason)
+/* The files of the packages ids into the tree at root_fd. */
+static int build_packages(Cache *c, int root_fd, const int64_t *ids, size_t n, AssembleResult *result,
+                          char **ret_reason)
 {
         Builder b = { .cache = c, .root_fd = root_fd, .parent_fd = -EBADF, .result = result };
-        static const char *const mount_points[] = { "dev", "proc", "sys", "tmp" };
         int r = 0;
 
         for (size_t i = 0; i < n && r >= 0; i++) {
@@ -264,18 +264,40 @@ static int build_tree(Cache *c, int root_fd, const int64_t *ids, size_t n, Assem
                 b.dirs = NULL;
                 b.n_dirs = 0;
         }
-        for (size_t i = 0; r >= 0 && i < ELEMENTSOF(mount_points); i++)
-                if (mkdirat(root_fd, mount_points[i], 0755) < 0 && errno != EEXIST)
-                        r = -errno;
         b.parent_fd = safe_close(b.parent_fd);
         free(b.parent);
         return r;
 }
 
-static int assemble_locked(Cache *c, const int64_t *ids, size_t n, AssembleResult *ret, char **ret_reason)
+static int build_tree(Cache *c, int root_fd, const AssembleSet *set, AssembleResult *result,
+                      char **ret_reason)
+{
+        static const char *const mount_points[] = { "dev", "proc", "sys", "tmp" };
+        int r;
+
+        r = build_packages(c, root_fd, set->ids, set->n, result, ret_reason);
+        if (r >= 0 && set->n_sysroot > 0) {
+                /* A tree of its own: the sysroot's symlinks (absolute ones too) resolve inside it. */
+                _cleanup_close_ int sys_fd = -EBADF;
+
+                r = tree_open_dir(root_fd, set->sysroot_dir, &sys_fd);
+                if (r < 0)
+                        string_set_printf(ret_reason, "cannot create the sysroot /%s: %s", set->sysroot_dir,
+                                          strerror(-r));
+                else
+                        r = build_packages(c, sys_fd, set->sysroot_ids, set->n_sysroot, result, ret_reason);
+        }
+        for (size_t i = 0; r >= 0 && i < ELEMENTSOF(mount_points); i++)
+                if (mkdirat(root_fd, mount_points[i], 0755) < 0 && errno != EEXIST)
+                        r = -errno;
+        return r;
+}
+
+static int assemble_locked(Cache *c, const AssembleSet *set, AssembleResult *ret, char **ret_reason)
 {
         _cleanup_free_ char *key = NULL, *tmpname = NULL, *path = NULL;
         _cleanup_close_ int tmp_fd = -EBADF;
+        size_t n = set->n + set->n_sysroot;
         char **shas;
         AssembleResult result = {};
         int r;
@@ -284,16 +306,27 @@ static int assemble_locked(Cache *c, const int64_t *ids, size_t n, AssembleResul
         if (!shas)
                 return -ENOMEM;
         for (size_t i = 0; i < n; i++) {
+                bool in_sysroot = i >= set->n;
+                int64_t id = in_sysroot ? set->sysroot_ids[i - set->n] : set->ids[i];
                 PackageInfo p = {};
 
-                r = cache_index_get_package(c->index, ids[i], &p);
+                r = cache_index_get_package(c->index, id, &p);
                 if (r < 0) {
                         strv_free(shas);
-                        string_set_printf(ret_reason, "package #%" PRId64 " is not in the index", ids[i]);
+                        string_set_printf(ret_reason, "package #%" PRId64 " is not in the index", id);
                         return r;
                 }
-                shas[i] = TAKE_PTR(p.sha256);
+                /* A package in the sysroot is another entry of the key than the same one at /. */
+                if (in_sysroot) {
+                        if (asprintf(&shas[i], "%s/%s", set->sysroot_dir, p.sha256) < 0)
+                                shas[i] = NULL;
+                } else
+                        shas[i] = TAKE_PTR(p.sha256);
                 package_info_done(&p);
+                if (!shas[i]) {
+                        strv_free(shas);
+                        return -ENOMEM;
+                }
         }
         r = cache_root_key(shas, n, &key);
         strv_free(shas);
@@ -321,7 +354,7 @@ static int assemble_locked(Cache *c, const int64_t *ids, size_t n, AssembleResul
 
         r = cache_make_tmpdir(c, "root-", &tmpname, &tmp_fd);
         if (r >= 0)
-                r = build_tree(c, tmp_fd, ids, n, &result, ret_reason);
+                r = build_tree(c, tmp_fd, set, &result, ret_reason);
         if (r >= 0 && fchmod(tmp_fd, 0755) < 0)
                 r = -errno;
         if (r >= 0 && renameat2(c->tmp_fd, tmpname, c->roots_fd, key, RENAME_NOREPLACE) < 0) {
@@ -351,7 +384,21 @@ int cache_assemble(Cache *c, const int64_t *ids, size_t n, AssembleResult *ret, 
         r = cache_lock(c, LOCK_SH);
         if (r < 0)
                 return r;
-        r = assemble_locked(c, ids, n, ret, ret_reason);
+        r = assemble_locked(c, &(AssembleSet){ .ids = ids, .n = n }, ret, ret_reason);
+        cache_unlock(c);
+        return r;
+}
+
+int cache_assemble_sysroot(Cache *c, const AssembleSet *set, AssembleResult *ret, char **ret_reason)
+{
+        int r;
+
+        if (set->n_sysroot > 0 && (isempty(set->sysroot_dir) || !path_is_filename(set->sysroot_dir)))
+                return -EINVAL;
+        r = cache_lock(c, LOCK_SH);
+        if (r < 0)
+                return r;
+        r = assemble_locked(c, set, ret, ret_reason);
         cache_unlock(c);
         return r;
 }
