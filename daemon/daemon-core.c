@@ -178,8 +178,18 @@ static int core_foreach_note(Elf *elf, CoreNoteCallback cb, void *userdata)
         return 0;
 }
 
+/* Whether the core's byte order differs from ours (an s390x core read here): note contents are raw. */
+static bool core_swapped(Elf *elf)
+{
+        const char *ident = elf_getident(elf, NULL);
+        int mine = __BYTE_ORDER == __LITTLE_ENDIAN ? ELFDATA2LSB : ELFDATA2MSB;
+
+        return ident && ident[EI_DATA] != mine;
+}
+
 typedef struct MappedFileQuery {
         bool is64;
+        bool swap;
         uint64_t address;
         char *path;
 } MappedFileQuery;
@@ -190,12 +200,12 @@ static uint64_t nt_file_word(const MappedFileQuery *q, const unsigned char *d, u
                 uint64_t v;
 
                 memcpy(&v, d + k * 8, 8);
-                return v;
+                return q->swap ? bswap_64(v) : v;
         }
         uint32_t v;
 
         memcpy(&v, d + k * 4, 4);
-        return v;
+        return q->swap ? bswap_32(v) : v;
 }
 
 /* NT_FILE: count, page size, count × (start, end, file offset), then count NUL-terminated paths;
@@ -233,7 +243,9 @@ static int nt_file_lookup(const GElf_Nhdr *nhdr, const unsigned char *d, void *u
  * kernel's list of file mappings); NULL when the core has no such entry. */
 static char *core_mapped_file(Elf *elf, uint64_t address)
 {
-        MappedFileQuery q = { .is64 = gelf_getclass(elf) == ELFCLASS64, .address = address };
+        MappedFileQuery q = { .is64 = gelf_getclass(elf) == ELFCLASS64,
+                              .swap = core_swapped(elf),
+                              .address = address };
 
         (void) core_foreach_note(elf, nt_file_lookup, &q);
         return q.path;
@@ -289,16 +301,21 @@ static int add_module(Dwfl_Module *mod, void **userdata, const char *name, Dwarf
  * elf_siginfo (12 bytes). Cores made by gcore may leave one of them zero. */
 static int note_signal(const GElf_Nhdr *nhdr, const unsigned char *desc, void *userdata)
 {
+        const bool *swap = userdata; /* the core's byte order is not ours */
         int16_t cursig;
         int32_t signo;
 
         if (nhdr->n_type == NT_SIGINFO && nhdr->n_descsz >= 4) {
                 memcpy(&signo, desc, sizeof(signo));
+                if (*swap)
+                        signo = (int32_t) bswap_32((uint32_t) signo);
                 if (signo > 0)
                         return signo;
         }
         if (nhdr->n_type == NT_PRSTATUS && nhdr->n_descsz >= 14) {
                 memcpy(&cursig, desc + 12, sizeof(cursig));
+                if (*swap)
+                        cursig = (int16_t) bswap_16((uint16_t) cursig);
                 if (cursig > 0)
                         return cursig;
         }
@@ -308,7 +325,9 @@ static int note_signal(const GElf_Nhdr *nhdr, const unsigned char *desc, void *u
 /* The signal of the first NT_PRSTATUS note: the thread the kernel (or gcore) recorded first. */
 static int core_first_signal(Elf *elf)
 {
-        return core_foreach_note(elf, note_signal, NULL);
+        bool swap = core_swapped(elf);
+
+        return core_foreach_note(elf, note_signal, &swap);
 }
 
 int core_info_read(int fd, CoreInfo **ret)
