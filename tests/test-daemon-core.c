@@ -89,6 +89,31 @@ TEST(testos_cores)
         ASSERT_TRUE(n >= 8);
 }
 
+/* The foreign cores of TestOS (qemu-user's, tests/testos/crossarch.py): the architecture from the ELF
+ * header and the signal from notes of the core's own byte order (s390x is big-endian). */
+TEST(foreign_cores)
+{
+        const char *tos = getenv("RETRACE_TESTOS_DIR");
+        static const char *const arches[] = { "aarch64", "s390x" };
+
+        ASSERT_NOT_NULL(tos);
+        for (size_t i = 0; i < ELEMENTSOF(arches); i++) {
+                _cleanup_(core_info_freep) CoreInfo *info = NULL;
+                _cleanup_free_ char *core = NULL;
+                _cleanup_close_ int fd = -EBADF;
+
+                ASSERT_TRUE(asprintf(&core, "%s/crashes-foreign/%s-r1-null/coredump", tos, arches[i]) > 0);
+                fd = open(core, O_RDONLY | O_CLOEXEC);
+                if (fd < 0)
+                        test_skip("the test distribution has no foreign cores (tests/testos/crossarch.py)");
+                ASSERT_OK(core_info_read(fd, &info));
+                ASSERT_STREQ(info->arch, arches[i]);
+                ASSERT_EQ(info->signal, SIGSEGV);
+                ASSERT_TRUE(info->n_modules >= 3); /* crashy, libparse, libtoken: -z separate-code */
+                printf("   %s: %s, %zu modules\n", core, info->arch, info->n_modules);
+        }
+}
+
 TEST(not_a_core)
 {
         _cleanup_(core_info_freep) CoreInfo *info = NULL;

@@ -13,6 +13,8 @@ DIR/ receives:
                                   expected.json (frames the backtrace must show)
   plugins/testos.conf             the distribution plugin, mirrors pointing at repos/
   manifest.json                   what was generated (packages, crashes) for the tests
+  repos/1/{aarch64,s390x}/…, crashes-foreign/, manifest-crossarch.json, plugins-crossarch/
+                                  the foreign architectures (crossarch.py; cached in /var/tmp)
 
 Everything is built here with rpmbuild: TestOS's own programs from tests/testos/src, and the
 system parts a root needs (filesystem, glibc, libstdc++, python3-libs, gdb) repackaged from the
