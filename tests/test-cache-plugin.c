@@ -247,4 +247,4 @@ TEST(client_release_template)
 
 DEFINE_TEST_MAIN(TEST_ENTRY(parse_fedora), TEST_ENTRY(expand), TEST_ENTRY(errors),
                  TEST_ENTRY(shipped_plugins), TEST_ENTRY(client_release),
-                 TEST_ENTRY(client_release_template))
+                 TEST_ENTRY(client_release_template), TEST_ENTRY(foreign_debugger))

@@ -386,7 +386,9 @@ static const struct test_case cases[] = { TEST_ENTRY(argv),
                                           TEST_ENTRY(python_argv),
                                           TEST_ENTRY(frame_parse),
                                           TEST_ENTRY(threads_json),
-                                          TEST_ENTRY(frames_capped_note) };
+                                          TEST_ENTRY(frames_capped_note),
+                                          TEST_ENTRY(sysroot_argv),
+                                          TEST_ENTRY(foreign_arch) };
 
 int main(int argc, char *argv[])
 {

@@ -67,9 +67,11 @@ def dpkg_version_full(pkg):
 
 
 def inputs_digest():
-    """The inputs of the foreign build: this file, the specs and sources, the tools' versions."""
+    """The inputs of the foreign build: this file and the generator (expected frames, packaging), the
+    specs and sources, the tools' versions."""
     h = hashlib.sha256(f"crossarch-v{RECIPE_VERSION}\n".encode())
-    files = [os.path.abspath(__file__)] + sorted(glob.glob(os.path.join(HERE, "specs", "*.spec")))
+    files = [os.path.abspath(__file__), os.path.join(HERE, "generate.py")]
+    files += sorted(glob.glob(os.path.join(HERE, "specs", "*.spec")))
     files += sorted(p for p in glob.glob(os.path.join(HERE, "src", "**", "*"), recursive=True) if os.path.isfile(p))
     for p in files:
         h.update(os.path.relpath(p, HERE).encode() + b"\0")
