@@ -168,8 +168,10 @@ def build_arch(builder, work, arch):
     st = os.path.join(stages, "glibc")
     stage_deb(st, debs["libc6"])
     rpmver = g.re.sub(r"[^0-9A-Za-z.]", ".", version.split(":", 1)[-1].split("-", 1)[0].split("+", 1)[0])
-    spec = rename_spec(g.write_repack_spec(builder, f"glibc-{arch}", rpmver, "The GNU C library of TestOS", st),
-                       "glibc")
+    # As a distribution's glibc: it needs the skeleton (/lib → usr/lib, through which the link map names
+    # the libraries) and provides the loader's hash style.
+    spec = rename_spec(g.write_repack_spec(builder, f"glibc-{arch}", rpmver, "The GNU C library of TestOS", st,
+                                           "Requires: filesystem\nProvides: rtld(GNU_HASH)"), "glibc")
     rpmbuild_target(builder, arch, libdir, spec, g.ZSTD)
     st = os.path.join(stages, "glibc-debuginfo")
     stage_deb(st, debs["libc6-dbg"])
