@@ -5,7 +5,7 @@ debugger for the host (x86_64) release, for retracing foreign cores on an x86_64
 generate.py calls add_foreign(out); it puts into out/:
   repos/1/<arch>/os, repos/1/<arch>/debug     filesystem, glibc (Debian's libc6:<debarch>), its
                                               debuginfo (libc6-dbg:<debarch>), libtoken, libparse,
-                                              crashy built with Debian's cross compilers
+                                              crashy cross-built (clang on Debian's cross libc/libgcc)
   repos/1/<arch>/multiarch                    empty (the plugin below names this repository)
   repos/1/x86_64/multiarch                    gdb-multiarch: Debian's gdb-multiarch binary (the rest of
                                               gdb — data directory, libraries, Python — from TestOS's gdb)
@@ -41,10 +41,13 @@ import retrace_test as rt  # noqa: E402
 
 HOST_ARCH = "x86_64"
 RELEASE = "1"
-# arch: (Debian architecture, cross compiler, qemu-user emulator, loader's directory)
+# arch: (Debian architecture, cross compiler, qemu-user emulator, loader's directory). The compiler is
+# clang for the target, on Debian's cross C library, libgcc and binutils (libc6-dev-arm64-cross,
+# libgcc-12-dev-arm64-cross, binutils-aarch64-linux-gnu, …): Debian's gcc-12-<triplet> cross compilers
+# conflict with gcc-multilib, which the Mosaic distribution's i686 build needs.
 ARCHES = {
-    "aarch64": ("arm64", "aarch64-linux-gnu-gcc", "qemu-aarch64", "/usr/lib/aarch64-linux-gnu"),
-    "s390x": ("s390x", "s390x-linux-gnu-gcc", "qemu-s390x", "/usr/lib/s390x-linux-gnu"),
+    "aarch64": ("arm64", "clang --target=aarch64-linux-gnu", "qemu-aarch64", "/usr/lib/aarch64-linux-gnu"),
+    "s390x": ("s390x", "clang --target=s390x-linux-gnu", "qemu-s390x", "/usr/lib/s390x-linux-gnu"),
 }
 # The builds of release 1 that are made for every foreign architecture (crashy 1.0-1 and its libraries).
 CRASH = ("r1-null", "1.0-1", "1.0-1", "1.0-1", ["null"])
@@ -77,8 +80,9 @@ def inputs_digest():
         h.update(os.path.relpath(p, HERE).encode() + b"\0")
         with open(p, "rb") as f:
             h.update(f.read())
-    for pkg in ("libc6", "gdb", "gdb-multiarch", "gcc-12-aarch64-linux-gnu", "gcc-12-s390x-linux-gnu",
-                "qemu-user", "rpm"):
+    for pkg in ("libc6", "gdb", "gdb-multiarch", "clang", "libc6-dev-arm64-cross", "libc6-dev-s390x-cross",
+                "libgcc-12-dev-arm64-cross", "libgcc-12-dev-s390x-cross", "binutils-aarch64-linux-gnu",
+                "binutils-s390x-linux-gnu", "qemu-user", "rpm"):
         h.update(f"{pkg}={dpkg_version_full(pkg)}\n".encode())
     return h.hexdigest()[:24]
 
@@ -180,10 +184,14 @@ def build_arch(builder, work, arch):
                                            "AutoReqProv: no"), "glibc-debuginfo")
     rpmbuild_target(builder, arch, libdir, spec, g.GZIP)
 
-    # libtoken, libparse, crashy of CRASH, built with the cross compiler; -z separate-code keeps
+    # libtoken, libparse, crashy of CRASH, built with the cross compiler (clang has no
+    # -fstack-protector-explicit: the stack protector is off); -z separate-code keeps
     # their ELF headers (and build-ids) in qemu-user's cores.
     _, cver, tver, pver, _ = CRASH
-    cross = [("cc", cc), ("ldflags_extra", "-Wl,-z,separate-code")]
+    # clang: DWARF 4 (rpm's debugedit here reads no DWARF 5 forms), no inlining (clang has no
+    # __attribute__((noipa)), which keeps TestOS's frames apart under gcc).
+    cross = [("cc", cc), ("cflags_extra", "-gdwarf-4 -fno-inline"), ("ldflags_extra", "-Wl,-z,separate-code"),
+             ("ssp", "-fno-stack-protector")]
     specs = os.path.join(HERE, "specs")
     src = os.path.join(HERE, "src")
     tv, pv, cv = tver.split("-")[0], pver.split("-")[0], cver.split("-")[0]
@@ -391,8 +399,11 @@ def build(dest):
 
 def add_foreign(out):
     """Copies the cached foreign build (building it first when missing) into out."""
-    missing = [t for t in ("aarch64-linux-gnu-gcc", "s390x-linux-gnu-gcc", "qemu-aarch64", "qemu-s390x",
+    missing = [t for t in ("clang", "aarch64-linux-gnu-ld", "s390x-linux-gnu-ld", "qemu-aarch64", "qemu-s390x",
                            "gdb-multiarch", "dpkg-deb", "apt-get") if shutil.which(t) is None]
+    missing += [f"{d} (libc6-dev-{a}-cross)" for a, d in (("arm64", "/usr/aarch64-linux-gnu/lib/crt1.o"),
+                                                           ("s390x", "/usr/s390x-linux-gnu/lib/crt1.o"))
+                if not os.path.exists(d)]
     if missing:
         sys.exit(f"testos-crossarch: missing tools: {' '.join(missing)} (run tools/install-deps)")
     key = inputs_digest()
