@@ -181,9 +181,8 @@ int pipeline_debuginfod_find(Pipeline *p, DebuginfodKind kind, const char *build
 
         r = cache_debuginfod_find(p->cache, &guard, kind, build_id, arg, ret, &reason);
         if (r < 0 && r != -ENOENT)
-                log_error_errno(r, "debuginfod: the %s of build-id %s: %s: %m",
-                                debuginfod_kind_to_string(kind), build_id,
-                                reason ?: "cannot be read from the cache");
+                log_error_errno(r, "debuginfod: the %s of build-id %s: %s: %m", debuginfod_kind_to_string(kind),
+                                build_id, reason ?: "cannot be read from the cache");
         return r;
 }
 
@@ -468,6 +467,7 @@ int task_extract_packages(TaskRun *t, const int64_t *ids, size_t n, char **ret_f
 static int task_prepare_foreign(TaskRun *t, int64_t **ret_debugger, size_t *ret_n_debugger,
                                 char ***ret_unresolved, char **ret_failure)
 {
+        _cleanup_free_ char *distribution = NULL, *version = NULL, *arch = NULL;
         const char *debugger = t->plugin->gdb_foreign_package;
         int r;
 
@@ -475,12 +475,14 @@ static int task_prepare_foreign(TaskRun *t, int64_t **ret_debugger, size_t *ret_
         r = cache_resolve_with_debugger(t->p->cache->index, t->debugger_release, debugger, NULL, 0,
                                         ret_debugger, ret_n_debugger, ret_unresolved);
         pthread_mutex_unlock(&t->p->cache_lock);
-        if (r == -ENOENT)
+        if (r == -ENOENT) {
+                (void) release_split(t->debugger_release, &distribution, &version, &arch);
                 return task_failf(ret_failure, r,
-                                  "The debugger package %s for %s cores is not in %s: run "
-                                  "retrace-server-reposync for %s, or set gdb_foreign_package in the plugin",
+                                  "The debugger package %s for %s cores is not in %s: check the plugin's "
+                                  "gdb_foreign_package, or run retrace-server-reposync %s %s %s",
                                   debugger, t->core ? t->core->arch : "foreign", t->debugger_release,
-                                  t->debugger_release);
+                                  strna(distribution), strna(version), strna(arch));
+        }
         if (r < 0)
                 return task_failf(ret_failure, r, "Cannot resolve the debugger %s in %s: %s", debugger,
                                   t->debugger_release, strerror(-r));

@@ -93,6 +93,10 @@ def fetch_debs(debarch, version):
     """libc6 and libc6-dbg of debarch at version, cached in CACHE/debs (a private apt state)."""
     debs = os.path.join(CACHE, "debs")
     os.makedirs(debs, exist_ok=True)
+    try:
+        os.chmod(debs, 0o1777)  # any user of the machine may add the debs of a newer version
+    except PermissionError:
+        pass
     want = {p: os.path.join(debs, f"{p}_{version.replace(':', '%3a')}_{debarch}.deb") for p in ("libc6", "libc6-dbg")}
     if all(os.path.isfile(p) for p in want.values()):
         return want
