@@ -45,7 +45,8 @@ def make_env():
 
 
 def sync(env, version, arch):
-    env.run([REPOSYNC, "testos", version, arch])
+    r = env.run([REPOSYNC, "testos", version, arch])
+    return r.stdout + r.stderr
 
 
 def settings(srv):
@@ -88,7 +89,10 @@ def test_foreign_cores():
     env = make_env()
     try:
         for arch in CROSS["arches"]:
-            sync(env, "1", arch)
+            out = sync(env, "1", arch)
+            # the prefetch of a foreign release is the host release's foreign debugger, not synced yet
+            rt.check(f"The debugger package {CROSS['debugger']['package']} for {arch} cores is not in "
+                     f"testos-1-{HOST}" in out and f"retrace-server-reposync testos 1 {HOST}" in out, out)
         with env.server() as srv:
             srv.start(ready_path="settings")
             listed = settings(srv)
