@@ -9,6 +9,7 @@ task says which release to sync."""
 
 import json
 import os
+import re
 
 import retrace_test as rt
 from daemon_helpers import DaemonEnv, post, tar_of, wait_finished
@@ -119,6 +120,10 @@ def test_foreign_cores():
                 rt.check(f"Release: {crash['release_id']}" in log, f"{crash['name']}: release\n{log}")
                 rt.check(f"Core: {crash['arch']}," in log, f"{crash['name']}: core architecture\n{log}")
                 rt.check(CROSS["debugger"]["package"] in log and "/sysroot" in log, log)
+                # qemu-user's core has no build-id of glibc: the link map names it, its path finds the
+                # package, the packaged file's build-id the debuginfo
+                rt.check(re.search(r"Module /\S+/libc\.so\.6 \(build-id none\): binary glibc-\S+ .*"
+                                   r"debuginfo glibc-debuginfo-", log), f"{crash['name']}: glibc\n{log}")
                 bt = res["backtrace"]
                 crashing = rt.crashing_thread_block(bt)
                 frames = frames_of(crashing)
