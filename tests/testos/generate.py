@@ -18,7 +18,8 @@ DIR/ receives:
 
 Everything is built here with rpmbuild: TestOS's own programs from tests/testos/src, and the
 system parts a root needs (filesystem, glibc, libstdc++, python3-libs, gdb) repackaged from the
-host's files, so that a root assembled only from TestOS packages runs gdb. No network is used.
+host's files, so that a root assembled only from TestOS packages runs gdb. The x86_64 part uses no network;
+the foreign architectures (crossarch.py) fetch Debian's glibc of the architecture once per machine.
 The output is replaced atomically: a failed run leaves the previous output (or nothing).
 """
 
