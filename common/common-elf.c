@@ -3,6 +3,7 @@
 
 #include <elf.h>
 #include <stddef.h>
+#include <string.h>
 
 const char *core_arch_name(unsigned machine, unsigned elf_class, unsigned data)
 {
@@ -26,4 +27,41 @@ const char *core_arch_name(unsigned machine, unsigned elf_class, unsigned data)
         default:
                 return NULL;
         }
+}
+
+const char *host_arch_name(void)
+{
+#if defined(__x86_64__)
+        return "x86_64";
+#elif defined(__aarch64__)
+        return "aarch64";
+#elif defined(__s390x__)
+        return "s390x";
+#elif defined(__powerpc64__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+        return "ppc64le";
+#elif defined(__powerpc64__)
+        return "ppc64";
+#elif defined(__i386__)
+        return "i386";
+#elif defined(__riscv) && __riscv_xlen == 64
+        return "riscv64";
+#elif defined(__arm__)
+        return "armhfp";
+#else
+        return "unknown";
+#endif
+}
+
+bool arch_is_foreign(const char *host, const char *arch)
+{
+        static const struct {
+                const char *host, *arch;
+        } multilib[] = { { "x86_64", "i386" }, { "ppc64", "ppc" }, { "s390x", "s390" } };
+
+        if (!host || !arch || strcmp(host, arch) == 0)
+                return false;
+        for (size_t i = 0; i < sizeof(multilib) / sizeof(multilib[0]); i++)
+                if (strcmp(host, multilib[i].host) == 0 && strcmp(arch, multilib[i].arch) == 0)
+                        return false;
+        return true;
 }

@@ -7,6 +7,8 @@
 #include <errno.h>
 #include <stdbool.h>
 #include <gelf.h>
+#include <limits.h>
+#include <sys/auxv.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -178,8 +180,18 @@ static int core_foreach_note(Elf *elf, CoreNoteCallback cb, void *userdata)
         return 0;
 }
 
+/* Whether the core's byte order differs from ours (an s390x core read here): note contents are raw. */
+static bool core_swapped(Elf *elf)
+{
+        const char *ident = elf_getident(elf, NULL);
+        int mine = __BYTE_ORDER == __LITTLE_ENDIAN ? ELFDATA2LSB : ELFDATA2MSB;
+
+        return ident && ident[EI_DATA] != mine;
+}
+
 typedef struct MappedFileQuery {
         bool is64;
+        bool swap;
         uint64_t address;
         char *path;
 } MappedFileQuery;
@@ -190,12 +202,12 @@ static uint64_t nt_file_word(const MappedFileQuery *q, const unsigned char *d, u
                 uint64_t v;
 
                 memcpy(&v, d + k * 8, 8);
-                return v;
+                return q->swap ? bswap_64(v) : v;
         }
         uint32_t v;
 
         memcpy(&v, d + k * 4, 4);
-        return v;
+        return q->swap ? bswap_32(v) : v;
 }
 
 /* NT_FILE: count, page size, count × (start, end, file offset), then count NUL-terminated paths;
@@ -233,7 +245,9 @@ static int nt_file_lookup(const GElf_Nhdr *nhdr, const unsigned char *d, void *u
  * kernel's list of file mappings); NULL when the core has no such entry. */
 static char *core_mapped_file(Elf *elf, uint64_t address)
 {
-        MappedFileQuery q = { .is64 = gelf_getclass(elf) == ELFCLASS64, .address = address };
+        MappedFileQuery q = { .is64 = gelf_getclass(elf) == ELFCLASS64,
+                              .swap = core_swapped(elf),
+                              .address = address };
 
         (void) core_foreach_note(elf, nt_file_lookup, &q);
         return q.path;
@@ -289,16 +303,21 @@ static int add_module(Dwfl_Module *mod, void **userdata, const char *name, Dwarf
  * elf_siginfo (12 bytes). Cores made by gcore may leave one of them zero. */
 static int note_signal(const GElf_Nhdr *nhdr, const unsigned char *desc, void *userdata)
 {
+        const bool *swap = userdata; /* the core's byte order is not ours */
         int16_t cursig;
         int32_t signo;
 
         if (nhdr->n_type == NT_SIGINFO && nhdr->n_descsz >= 4) {
                 memcpy(&signo, desc, sizeof(signo));
+                if (*swap)
+                        signo = (int32_t) bswap_32((uint32_t) signo);
                 if (signo > 0)
                         return signo;
         }
         if (nhdr->n_type == NT_PRSTATUS && nhdr->n_descsz >= 14) {
                 memcpy(&cursig, desc + 12, sizeof(cursig));
+                if (*swap)
+                        cursig = (int16_t) bswap_16((uint16_t) cursig);
                 if (cursig > 0)
                         return cursig;
         }
@@ -308,7 +327,216 @@ static int note_signal(const GElf_Nhdr *nhdr, const unsigned char *desc, void *u
 /* The signal of the first NT_PRSTATUS note: the thread the kernel (or gcore) recorded first. */
 static int core_first_signal(Elf *elf)
 {
-        return core_foreach_note(elf, note_signal, NULL);
+        bool swap = core_swapped(elf);
+
+        return core_foreach_note(elf, note_signal, &swap);
+}
+
+/* ---- the link map, read from the core's memory: for cores without a file note (QEMU's user-mode
+ * emulator writes none, and leaves out the ELF headers of executable segments, so libdwfl finds
+ * neither the paths nor glibc's modules). */
+
+#define LINK_MAP_MAX 1024 /* entries followed; a longer (or looping) chain is cut */
+#define DYNAMIC_MAX  4096 /* entries of the program's dynamic section read */
+
+typedef struct CoreMemory {
+        Elf *elf;
+        const char *image;
+        size_t size;
+        bool is64, swap;
+} CoreMemory;
+
+/* Copies len bytes at address of the crashed process from the PT_LOAD segment holding them. */
+static int core_mem_read(const CoreMemory *m, uint64_t address, void *buf, size_t len)
+{
+        size_t nphdr;
+
+        if (elf_getphdrnum(m->elf, &nphdr) != 0)
+                return -EBADMSG;
+        for (size_t i = 0; i < nphdr; i++) {
+                GElf_Phdr ph;
+                uint64_t off;
+
+                if (!gelf_getphdr(m->elf, (int) i, &ph) || ph.p_type != PT_LOAD || address < ph.p_vaddr ||
+                    address - ph.p_vaddr >= ph.p_filesz || len > ph.p_filesz - (address - ph.p_vaddr))
+                        continue;
+                off = ph.p_offset + (address - ph.p_vaddr);
+                if (off > m->size || len > m->size - off)
+                        return -EBADMSG;
+                memcpy(buf, m->image + off, len);
+                return 0;
+        }
+        return -ENODATA;
+}
+
+static uint64_t core_word(const CoreMemory *m, const unsigned char *p)
+{
+        if (m->is64) {
+                uint64_t v;
+
+                memcpy(&v, p, 8);
+                return m->swap ? bswap_64(v) : v;
+        }
+        uint32_t v;
+
+        memcpy(&v, p, 4);
+        return m->swap ? bswap_32(v) : v;
+}
+
+static int core_mem_word(const CoreMemory *m, uint64_t address, uint64_t *ret)
+{
+        unsigned char b[8];
+        int r;
+
+        r = core_mem_read(m, address, b, m->is64 ? 8 : 4);
+        if (r < 0)
+                return r;
+        *ret = core_word(m, b);
+        return 0;
+}
+
+typedef struct AuxvQuery {
+        const CoreMemory *m;
+        uint64_t phdr, phnum;
+} AuxvQuery;
+
+static int note_auxv(const GElf_Nhdr *nhdr, const unsigned char *desc, void *userdata)
+{
+        AuxvQuery *q = userdata;
+        size_t word = q->m->is64 ? 8 : 4;
+
+        if (nhdr->n_type != NT_AUXV)
+                return 0;
+        for (size_t off = 0; off + 2 * word <= nhdr->n_descsz; off += 2 * word) {
+                uint64_t type = core_word(q->m, desc + off), value = core_word(q->m, desc + off + word);
+
+                if (type == AT_NULL)
+                        break;
+                if (type == AT_PHDR)
+                        q->phdr = value;
+                else if (type == AT_PHNUM)
+                        q->phnum = value;
+        }
+        return 1;
+}
+
+/* The address of the program's r_debug (DT_DEBUG of its dynamic section), found through the program
+ * headers the auxiliary vector points at. */
+static int core_r_debug(const CoreMemory *m, uint64_t *ret)
+{
+        AuxvQuery q = { .m = m };
+        size_t word = m->is64 ? 8 : 4, phsize = m->is64 ? sizeof(Elf64_Phdr) : sizeof(Elf32_Phdr);
+        uint64_t dynamic = 0, phdr_vaddr = 0;
+        bool have_phdr = false;
+
+        (void) core_foreach_note(m->elf, note_auxv, &q);
+        if (q.phdr == 0 || q.phnum == 0 || q.phnum > 4096)
+                return -ENODATA;
+        for (uint64_t i = 0; i < q.phnum; i++) {
+                unsigned char b[sizeof(Elf64_Phdr)];
+                uint32_t type;
+                uint64_t vaddr;
+
+                if (core_mem_read(m, q.phdr + i * phsize, b, phsize) < 0)
+                        return -ENODATA;
+                memcpy(&type, b, 4);
+                if (m->swap)
+                        type = bswap_32(type);
+                /* p_vaddr: after p_type, p_flags, p_offset (64-bit); after p_type, p_offset (32-bit) */
+                vaddr = core_word(m, b + (m->is64 ? 16 : 8));
+                if (type == PT_PHDR) {
+                        phdr_vaddr = vaddr;
+                        have_phdr = true;
+                } else if (type == PT_DYNAMIC)
+                        dynamic = vaddr;
+        }
+        if (!have_phdr || dynamic == 0)
+                return -ENODATA;        /* a static program has no link map */
+        dynamic += q.phdr - phdr_vaddr; /* the load bias of a PIE */
+        for (size_t i = 0; i < DYNAMIC_MAX; i++) {
+                uint64_t tag, value;
+
+                if (core_mem_word(m, dynamic + 2 * i * word, &tag) < 0 ||
+                    core_mem_word(m, dynamic + (2 * i + 1) * word, &value) < 0 || tag == DT_NULL)
+                        break;
+                if (tag == DT_DEBUG && value != 0) {
+                        *ret = value;
+                        return 0;
+                }
+        }
+        return -ENODATA;
+}
+
+static char *core_mem_string(const CoreMemory *m, uint64_t address)
+{
+        char buf[PATH_MAX];
+
+        for (size_t i = 0; i < sizeof(buf); i++) {
+                if (core_mem_read(m, address + i, &buf[i], 1) < 0)
+                        return NULL;
+                if (buf[i] == '\0')
+                        return strdup(buf);
+        }
+        return NULL;
+}
+
+static const char *path_basename(const char *p)
+{
+        const char *slash = strrchr(p, '/');
+        return slash ? slash + 1 : p;
+}
+
+/* Names the modules libdwfl knows only by soname with the link map's paths, and adds the link map's
+ * objects libdwfl did not find (no build-id: the resolver maps them by path and by the packages the
+ * crash names). Only for a core without a file note; a link map that cannot be read changes nothing. */
+static int core_add_link_map(Elf *elf, CoreInfo *c)
+{
+        CoreMemory m = { .elf = elf, .is64 = gelf_getclass(elf) == ELFCLASS64, .swap = core_swapped(elf) };
+        size_t word = m.is64 ? 8 : 4;
+        uint64_t r_debug, map;
+
+        m.image = elf_rawfile(elf, &m.size);
+        if (!m.image || core_r_debug(&m, &r_debug) < 0 || core_mem_word(&m, r_debug + word, &map) < 0)
+                return 0;
+        for (size_t n = 0; map != 0 && n < LINK_MAP_MAX; n++) {
+                _cleanup_free_ char *name = NULL;
+                uint64_t l_addr, l_name, next;
+                bool known = false;
+
+                if (core_mem_word(&m, map, &l_addr) < 0 || core_mem_word(&m, map + word, &l_name) < 0 ||
+                    core_mem_word(&m, map + 3 * word, &next) < 0)
+                        break;
+                map = next;
+                name = l_name ? core_mem_string(&m, l_name) : NULL;
+                if (!name || name[0] != '/')
+                        continue; /* the program itself (""), the vdso */
+                for (size_t i = 0; i < c->n_modules && !known; i++) {
+                        CoreModule *mod = &c->modules[i];
+
+                        if (streq(mod->name, name))
+                                known = true;
+                        else if (mod->name[0] != '/' && !core_module_is_unnamed_program(mod) &&
+                                 streq(mod->name, path_basename(name))) {
+                                free(mod->name);
+                                mod->name = TAKE_PTR(name);
+                                known = true;
+                        }
+                }
+                if (known)
+                        continue;
+                CoreModule *nm = reallocarray(c->modules, c->n_modules + 1, sizeof(CoreModule));
+                if (!nm)
+                        return -ENOMEM;
+                c->modules = nm;
+                c->modules[c->n_modules++] =
+                        (CoreModule){ .name = TAKE_PTR(name), .start = l_addr, .end = l_addr };
+        }
+        return 0;
+}
+
+static int note_is_file(const GElf_Nhdr *nhdr, const unsigned char *desc, void *userdata)
+{
+        return nhdr->n_type == NT_FILE;
 }
 
 int core_info_read(int fd, CoreInfo **ret)
@@ -353,6 +581,11 @@ int core_info_read(int fd, CoreInfo **ret)
         if (dwfl_getmodules(dwfl, add_module, &(AddModuleContext){ .info = c, .core = elf }, 0) != 0) {
                 r = -ENOMEM;
                 goto finish;
+        }
+        if (core_foreach_note(elf, note_is_file, NULL) == 0) {
+                r = core_add_link_map(elf, c);
+                if (r < 0)
+                        goto finish;
         }
         *ret = TAKE_PTR(c);
         r = 0;

@@ -84,6 +84,19 @@ int gdb_build_argv_full(const char *gdb, const char *executable, const char *cor
                 ADD("-iex");
                 ADD("set debug index-cache on");
         }
+        if (opts->sysroot) {
+                /* Libraries of the link map and debug files from the sysroot; the architecture comes
+                 * from the executable and the core. */
+                _cleanup_free_ char *sysroot = NULL, *debug = NULL;
+
+                if (asprintf(&sysroot, "set sysroot %s", opts->sysroot) < 0 ||
+                    asprintf(&debug, "set debug-file-directory %s/usr/lib/debug", opts->sysroot) < 0)
+                        return -ENOMEM;
+                ADD("-iex");
+                ADD(sysroot);
+                ADD("-iex");
+                ADD(debug);
+        }
         for (size_t i = 0; i < ELEMENTSOF(sections); i++) {
                 _cleanup_free_ char *marker = NULL;
 

@@ -17,6 +17,8 @@ typedef struct GdbOptions {
         unsigned max_frames;       /* frames per thread (MaxBacktraceFrames) */
         const char *python_helper; /* path inside the root of python's gdb helper, or NULL */
         const char *index_cache;   /* gdb's index cache directory inside the sandbox (read-only), or NULL */
+        const char *sysroot;       /* a foreign core's packages inside the root: gdb's sysroot and
+                                    * debug-file-directory; NULL for the root itself */
 } GdbOptions;
 
 /* As gdb_build_argv(), with a frame limit and, for a Python interpreter, its stack (py-bt, py-list,

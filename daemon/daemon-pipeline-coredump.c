@@ -14,6 +14,7 @@
 #include "cache-lookup.h"
 #include "cache-release.h"
 #include "cache-resolve.h"
+#include "common-elf.h"
 #include "common-file.h"
 #include "common-macro.h"
 #include "common-string.h"
@@ -227,6 +228,42 @@ static int task_report_quality(TaskRun *t, const char *crash_thread)
         return r;
 }
 
+/* A core of another architecture than the host's: its debugger is the plugin's gdb_foreign_package of
+ * the host architecture's release of the same version, which must be synced. */
+static int coredump_foreign_debugger(TaskRun *t, char **ret_failure)
+{
+        _cleanup_free_ char *distribution = NULL, *version = NULL, *arch = NULL;
+        _cleanup_strv_free_ char **synced = NULL;
+        const char *host = host_arch_name();
+        int r;
+
+        if (!arch_is_foreign(host, t->core->arch))
+                return 0;
+        r = release_split(t->release, &distribution, &version, &arch);
+        if (r >= 0)
+                r = release_join(distribution, version, host, &t->debugger_release);
+        if (r < 0)
+                return task_failf(ret_failure, r, "Cannot read the release %s: %s", t->release,
+                                  strerror(-r));
+        t->foreign = true;
+        r = pipeline_supported_releases(t->p, &synced);
+        if (r < 0 && r != -ENOENT)
+                return task_failf(ret_failure, r, "Cannot list the synced releases: %s", strerror(-r));
+        if (!strv_contains(synced, t->debugger_release))
+                return task_failf(
+                        ret_failure, -ENOENT,
+                        "A %s core is read on this %s server by the debugger %s of %s, which is not "
+                        "synced: run retrace-server-reposync %s %s %s",
+                        t->core->arch, host, t->plugin->gdb_foreign_package, t->debugger_release,
+                        distribution, version, host);
+        task_log(t, 'I',
+                 "A %s core on a %s server: the debugger is %s (%s) of %s, the crash's packages go into "
+                 "its sysroot /" FOREIGN_SYSROOT,
+                 t->core->arch, host, t->plugin->gdb_foreign_package, t->plugin->gdb_foreign_executable,
+                 t->debugger_release);
+        return 0;
+}
+
 int coredump_analyze(TaskRun *t, char **ret_failure)
 {
         _cleanup_close_ int core_fd = -EBADF;
@@ -296,6 +333,9 @@ int coredump_analyze(TaskRun *t, char **ret_failure)
         }
         task_log(t, 'I', "Release: %s (%s)", t->release,
                  t->plugin->displayrelease ?: t->plugin->distribution);
+        r = coredump_foreign_debugger(t, ret_failure);
+        if (r < 0)
+                return r;
 
         r = coredump_resolve_packages(t, ret_failure);
         if (r < 0)
@@ -366,9 +406,19 @@ int coredump_run_gdb(TaskRun *t, char **ret_failure)
         }
         gopts = (GdbOptions){ .max_frames = (unsigned) MIN(cfg->max_backtrace_frames, 1000000u),
                               .python_helper = python_helper,
-                              .index_cache = cfg->cache_gdb_index ? GDB_INDEX_MOUNT : NULL };
-        r = gdb_build_argv_full(t->plugin->gdb_executable, t->executable, CRASH_MOUNT "/coredump", &gopts,
-                                &gdb);
+                              .index_cache = cfg->cache_gdb_index ? GDB_INDEX_MOUNT : NULL,
+                              .sysroot = t->foreign ? "/" FOREIGN_SYSROOT : NULL };
+        if (t->foreign) {
+                /* The foreign program is only read, never run: gdb takes it from the sysroot. */
+                _cleanup_free_ char *exe = NULL;
+
+                if (asprintf(&exe, "/" FOREIGN_SYSROOT "%s", t->executable) < 0)
+                        return -ENOMEM;
+                r = gdb_build_argv_full(t->plugin->gdb_foreign_executable, exe, CRASH_MOUNT "/coredump",
+                                        &gopts, &gdb);
+        } else
+                r = gdb_build_argv_full(t->plugin->gdb_executable, t->executable, CRASH_MOUNT "/coredump",
+                                        &gopts, &gdb);
         if (r < 0)
                 return r;
         r = task_dir_part_path(cfg->save_dir, t->id, TASK_PART_CRASH, &crash_dir);

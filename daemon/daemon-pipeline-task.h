@@ -18,6 +18,9 @@
 #define CRASH_MOUNT   "/crash"   /* where the task's crash files appear inside the sandbox */
 #define VMLINUX_MOUNT "/vmlinux" /* the kernel's debug file, bound from the cache's object store */
 
+/* The directory of a foreign core's packages inside the root (gdb's sysroot is "/" FOREIGN_SYSROOT). */
+#define FOREIGN_SYSROOT "sysroot"
+
 typedef struct TaskRun {
         Pipeline *p;
         TaskJob *job;
@@ -33,6 +36,11 @@ typedef struct TaskRun {
          * package has ("build-id (module)"). */
         const Plugin *plugin;
         char *release;
+        /* A core of another architecture than the host's: its packages go into the root's sysroot
+         * (FOREIGN_SYSROOT), the debugger (gdb_foreign_package) from debugger_release, the host
+         * architecture's release of the same version, at the root's top. */
+        bool foreign;
+        char *debugger_release;
         int64_t *ids;
         size_t n_ids, ids_allocated;
         char **missing;

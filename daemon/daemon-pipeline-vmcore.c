@@ -15,6 +15,7 @@
 
 #include "cache-kernel.h"
 #include "cache-release.h"
+#include "common-elf.h"
 #include "common-file.h"
 #include "common-macro.h"
 #include "common-path.h"
@@ -263,6 +264,14 @@ int vmcore_analyze(TaskRun *t, char **ret_failure)
         task_log(t, 'I', "Vmcore: %s, %" PRIu64 " bytes, kernel release %s, vmlinux build-id %s, %s",
                  vmcore_format_to_string(v->format), t->core_size, v->osrelease ?: "unknown",
                  v->build_id ?: "unknown", v->arch ?: "unknown architecture");
+        if (v->arch && arch_is_foreign(host_arch_name(), v->arch))
+                /* crash reads only the dumps of the machine it was built for (its target= build option);
+                 * no plugin key names a crash built for another target, so such a dump is refused. */
+                return task_failf(ret_failure, -EOPNOTSUPP,
+                                  "A %s vmcore cannot be retraced on this %s server: it needs a crash built "
+                                  "for the %s target (crash_package runs only for %s), and none is "
+                                  "configured. Retrace it on a %s server",
+                                  v->arch, host_arch_name(), v->arch, host_arch_name(), v->arch);
         if (!v->osrelease && !v->build_id)
                 return task_failf(
                         ret_failure, -ENOENT,

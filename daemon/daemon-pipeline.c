@@ -23,6 +23,7 @@
 #include "cache-extract.h"
 #include "cache-release.h"
 #include "cache-resolve.h"
+#include "common-elf.h"
 #include "common-fd.h"
 #include "common-file.h"
 #include "common-log.h"
@@ -92,6 +93,7 @@ static void task_run_done(TaskRun *t)
         free(t->packages_list);
         core_info_free(t->core);
         free(t->release);
+        free(t->debugger_release);
         free(t->ids);
         for (size_t i = 0; i < t->n_wants; i++)
                 free((char *) t->wants[i].path);
@@ -196,15 +198,44 @@ static int strv_extend_unique(char ***l, const char *s)
         return strv_contains(*l, s) ? 0 : strv_extend(l, s);
 }
 
+/* Whether a debugger that reads the release's cores is available: the host's own for its architecture
+ * (and its multilib companion); for another architecture the plugin's gdb_foreign_package in the host
+ * architecture's release of the same version, which must be synced. */
+static bool release_readable(Pipeline *p, char *const *synced, const char *id)
+{
+        _cleanup_free_ char *distribution = NULL, *version = NULL, *arch = NULL, *host_release = NULL;
+        const char *host = host_arch_name();
+        const Plugin *pl;
+        int64_t pkg;
+        int r;
+
+        if (release_split(id, &distribution, &version, &arch) < 0)
+                return false;
+        if (!arch_is_foreign(host, arch))
+                return true;
+        pl = pipeline_plugin_for_distribution(p, distribution);
+        if (!pl || release_join(distribution, version, host, &host_release) < 0 ||
+            !strv_contains(synced, host_release))
+                return false;
+        pthread_mutex_lock(&p->cache_lock);
+        r = cache_find_package(p->cache->index, host_release, pl->gdb_foreign_package, &pkg);
+        pthread_mutex_unlock(&p->cache_lock);
+        return r >= 0;
+}
+
 int pipeline_client_releases(Pipeline *p, char ***ret)
 {
-        _cleanup_strv_free_ char **synced = NULL, **list = NULL;
+        _cleanup_strv_free_ char **all = NULL, **synced = NULL, **list = NULL;
         size_t max_templates = 0;
         int r;
 
-        r = pipeline_supported_releases(p, &synced);
+        r = pipeline_supported_releases(p, &all);
         if (r < 0)
                 return r;
+        /* Only the releases whose cores can be read here: a foreign architecture needs its debugger. */
+        STRV_FOREACH (id, all)
+                if (release_readable(p, all, *id) && (r = strv_extend(&synced, *id)) < 0)
+                        return r;
         for (size_t i = 0; i < p->n_plugins; i++)
                 max_templates = MAX(max_templates, strv_length(p->plugins[i]->client_releases));
         /* The first spelling of every release, then the others, then our ids: old clients read 32. */
@@ -471,6 +502,34 @@ int task_extract_packages(TaskRun *t, const int64_t *ids, size_t n, uint64_t *re
         return 0;
 }
 
+/* The packages of a foreign core's root: the crash's packages as they are (they go into the sysroot;
+ * the debugger of their release could not run here), the foreign debugger's closure in the host
+ * architecture's release beside them. */
+static int task_prepare_foreign(TaskRun *t, int64_t **ret_debugger, size_t *ret_n_debugger,
+                                char ***ret_unresolved, char **ret_failure)
+{
+        _cleanup_free_ char *distribution = NULL, *version = NULL, *arch = NULL;
+        const char *debugger = t->plugin->gdb_foreign_package;
+        int r;
+
+        pthread_mutex_lock(&t->p->cache_lock);
+        r = cache_resolve_with_debugger(t->p->cache->index, t->debugger_release, debugger, NULL, 0,
+                                        ret_debugger, ret_n_debugger, ret_unresolved);
+        pthread_mutex_unlock(&t->p->cache_lock);
+        if (r == -ENOENT) {
+                (void) release_split(t->debugger_release, &distribution, &version, &arch);
+                return task_failf(ret_failure, r,
+                                  "The debugger package %s for %s cores is not in %s: check the plugin's "
+                                  "gdb_foreign_package, or run retrace-server-reposync %s %s %s",
+                                  debugger, t->core ? t->core->arch : "foreign", t->debugger_release,
+                                  strna(distribution), strna(version), strna(arch));
+        }
+        if (r < 0)
+                return task_failf(ret_failure, r, "Cannot resolve the debugger %s in %s: %s", debugger,
+                                  t->debugger_release, strerror(-r));
+        return 0;
+}
+
 static int task_prepare(TaskRun *t, char **ret_failure)
 {
         _cleanup_free_ int64_t *all = NULL;
@@ -479,7 +538,7 @@ static int task_prepare(TaskRun *t, char **ret_failure)
         _cleanup_close_ int use_fd = -EBADF;
         AssembleResult a = {};
         size_t n_all = 0;
-        uint64_t extracted = 0, misses;
+        uint64_t extracted = 0, extracted_sysroot = 0, misses;
         int64_t start = now_monotonic_usec();
         const char *debugger = t->vmcore ? t->plugin->crash_package : t->plugin->gdb_package;
         int r;
@@ -498,16 +557,53 @@ static int task_prepare(TaskRun *t, char **ret_failure)
                 return r;
         if (r < 0)
                 return task_failf(ret_failure, r, "Cannot lock the package cache: %s", strerror(-r));
-        pthread_mutex_lock(&t->p->cache_lock);
-        r = cache_resolve_with_debugger(t->p->cache->index, t->release, debugger, t->ids, t->n_ids, &all,
-                                        &n_all, &unresolved);
-        pthread_mutex_unlock(&t->p->cache_lock);
+        if (t->foreign) {
+                _cleanup_free_ int64_t *crash = NULL;
+                _cleanup_strv_free_ char **crash_unresolved = NULL;
+                size_t n_crash = 0;
+
+                r = task_prepare_foreign(t, &all, &n_all, &unresolved, ret_failure);
+                if (r < 0)
+                        return r;
+                /* The crash's packages with what they require in their release: a core of qemu-user
+                 * names no glibc, the programs' requirements do. */
+                pthread_mutex_lock(&t->p->cache_lock);
+                r = cache_resolve_closure(t->p->cache->index, t->release, t->ids, t->n_ids, t->ids, t->n_ids,
+                                          &crash, &n_crash, &crash_unresolved);
+                pthread_mutex_unlock(&t->p->cache_lock);
+                if (r < 0)
+                        return task_failf(ret_failure, r,
+                                          "Cannot resolve the dependencies of the crash's "
+                                          "packages in %s: %s",
+                                          t->release, strerror(-r));
+                STRV_FOREACH (u, crash_unresolved)
+                        task_log(t, 'W', "Unresolved dependency in %s: %s", t->release, *u);
+                free(t->ids);
+                t->ids = TAKE_PTR(crash);
+                t->n_ids = t->ids_allocated = n_crash;
+        } else {
+                pthread_mutex_lock(&t->p->cache_lock);
+                r = cache_resolve_with_debugger(t->p->cache->index, t->release, debugger, t->ids, t->n_ids,
+                                                &all, &n_all, &unresolved);
+                pthread_mutex_unlock(&t->p->cache_lock);
+        }
         if (r >= 0) {
                 r = task_extract_packages(t, all, n_all, &extracted, ret_failure);
+                if (r >= 0 && t->foreign)
+                        r = task_extract_packages(t, t->ids, t->n_ids, &extracted_sysroot, ret_failure);
                 if (r < 0)
                         return r;
                 pthread_mutex_lock(&t->p->cache_lock);
-                r = cache_assemble(t->p->cache, all, n_all, &a, &reason);
+                if (t->foreign)
+                        r = cache_assemble_sysroot(t->p->cache,
+                                                   &(AssembleSet){ .ids = all,
+                                                                   .n = n_all,
+                                                                   .sysroot_ids = t->ids,
+                                                                   .n_sysroot = t->n_ids,
+                                                                   .sysroot_dir = FOREIGN_SYSROOT },
+                                                   &a, &reason);
+                else
+                        r = cache_assemble(t->p->cache, all, n_all, &a, &reason);
                 pthread_mutex_unlock(&t->p->cache_lock);
         }
         if (r == -ENOENT && !reason)
@@ -526,6 +622,9 @@ static int task_prepare(TaskRun *t, char **ret_failure)
         misses = MIN(extracted + t->lookup_extracted, (uint64_t) n_all);
         pthread_mutex_lock(&t->p->cache_lock);
         r = cache_record_use(t->p->cache->index, all, n_all, misses);
+        if (r >= 0 && t->foreign) /* the crash's own packages in the sysroot */
+                r = cache_record_use(t->p->cache->index, t->ids, t->n_ids,
+                                     MIN(extracted_sysroot, (uint64_t) t->n_ids));
         pthread_mutex_unlock(&t->p->cache_lock);
         if (r < 0)
                 task_log(t, 'W', "Cannot record the use of the packages in the index: %s", strerror(-r));
@@ -536,8 +635,15 @@ static int task_prepare(TaskRun *t, char **ret_failure)
                  (uint64_t) n_all - misses, n_all, misses);
         STRV_FOREACH (u, unresolved)
                 task_log(t, 'W', "Unresolved dependency: %s", *u);
-        task_log(t, 'I', "Root with %zu packages %s in %.3f s", n_all, a.reused ? "reused" : "assembled",
-                 (double) (now_monotonic_usec() - start) / 1e6);
+        if (t->foreign)
+                task_log(t, 'I',
+                         "Root with %zu packages of %s in /" FOREIGN_SYSROOT " and the debugger's %zu "
+                         "packages of %s %s in %.3f s",
+                         t->n_ids, t->release, n_all, t->debugger_release, a.reused ? "reused" : "assembled",
+                         (double) (now_monotonic_usec() - start) / 1e6);
+        else
+                task_log(t, 'I', "Root with %zu packages %s in %.3f s", n_all,
+                         a.reused ? "reused" : "assembled", (double) (now_monotonic_usec() - start) / 1e6);
         if (a.left_out > 0)
                 task_log(t, 'I', "Root without %" PRIu64 " files of partially extracted debuginfo packages",
                          a.left_out);

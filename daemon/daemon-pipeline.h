@@ -55,8 +55,10 @@ void pipeline_done(Pipeline *p);
 /* The releases tasks can be retraced for: those the cache holds packages of. */
 int pipeline_supported_releases(Pipeline *p, char ***ret);
 
-/* The release ids /settings lists: for every synced release its spellings by clients (the plugin's
- * clientrelease templates) that contain no space, the first template's first, then our own ids. */
+/* The release ids /settings lists: for every synced release whose cores a debugger here reads (another
+ * architecture than the host's needs gdb_foreign_package in the host's release) its spellings by clients
+ * (the plugin's clientrelease templates) that contain no space, the first template's first, then our own
+ * ids. */
 int pipeline_client_releases(Pipeline *p, char ***ret);
 /* Maps a release id as a client spells it ("fedora-40-x86_64", "rhel-9.4-x86_64", ours) to the synced
  * release it names (*ret_release). -ENOENT with *ret_message saying why: a release that a plugin

@@ -246,11 +246,11 @@ static int builder_finish_dirs(Builder *b)
         return 0;
 }
 
-static int build_tree(Cache *c, int root_fd, const int64_t *ids, size_t n, AssembleResult *result,
-                      char **ret_reason)
+/* The files of the packages ids into the tree at root_fd. */
+static int build_packages(Cache *c, int root_fd, const int64_t *ids, size_t n, AssembleResult *result,
+                          char **ret_reason)
 {
         Builder b = { .cache = c, .root_fd = root_fd, .parent_fd = -EBADF, .result = result };
-        static const char *const mount_points[] = { "dev", "proc", "sys", "tmp" };
         int r = 0;
 
         for (size_t i = 0; i < n && r >= 0; i++) {
@@ -276,11 +276,32 @@ static int build_tree(Cache *c, int root_fd, const int64_t *ids, size_t n, Assem
                 b.dirs = NULL;
                 b.n_dirs = 0;
         }
+        b.parent_fd = safe_close(b.parent_fd);
+        free(b.parent);
+        return r;
+}
+
+static int build_tree(Cache *c, int root_fd, const AssembleSet *set, AssembleResult *result,
+                      char **ret_reason)
+{
+        static const char *const mount_points[] = { "dev", "proc", "sys", "tmp" };
+        int r;
+
+        r = build_packages(c, root_fd, set->ids, set->n, result, ret_reason);
+        if (r >= 0 && set->n_sysroot > 0) {
+                /* A tree of its own: the sysroot's symlinks (absolute ones too) resolve inside it. */
+                _cleanup_close_ int sys_fd = -EBADF;
+
+                r = tree_open_dir(root_fd, set->sysroot_dir, &sys_fd);
+                if (r < 0)
+                        string_set_printf(ret_reason, "cannot create the sysroot /%s: %s", set->sysroot_dir,
+                                          strerror(-r));
+                else
+                        r = build_packages(c, sys_fd, set->sysroot_ids, set->n_sysroot, result, ret_reason);
+        }
         for (size_t i = 0; r >= 0 && i < ELEMENTSOF(mount_points); i++)
                 if (mkdirat(root_fd, mount_points[i], 0755) < 0 && errno != EEXIST)
                         r = -errno;
-        b.parent_fd = safe_close(b.parent_fd);
-        free(b.parent);
         return r;
 }
 
@@ -304,14 +325,24 @@ static int record_root(Cache *c, const char *path, const char *key, const int64_
         return cache_index_commit(c->index);
 }
 
-static int assemble_locked(Cache *c, const int64_t *ids, size_t n, AssembleResult *ret, char **ret_reason)
+static int assemble_locked(Cache *c, const AssembleSet *set, AssembleResult *ret, char **ret_reason)
 {
         _cleanup_free_ char *key = NULL, *tmpname = NULL, *path = NULL;
+        _cleanup_free_ int64_t *ids = NULL;
         _cleanup_close_ int tmp_fd = -EBADF;
+        size_t n = set->n + set->n_sysroot;
         char **shas;
         AssembleResult result = {};
         int r;
 
+        /* Every package of the root, the sysroot's after the others: what the root is recorded with. */
+        ids = calloc(n ? n : 1, sizeof(int64_t));
+        if (!ids)
+                return -ENOMEM;
+        if (set->n > 0)
+                memcpy(ids, set->ids, set->n * sizeof(int64_t));
+        if (set->n_sysroot > 0)
+                memcpy(ids + set->n, set->sysroot_ids, set->n_sysroot * sizeof(int64_t));
         shas = calloc(n + 1, sizeof(char *));
         if (!shas)
                 return -ENOMEM;
@@ -326,8 +357,17 @@ static int assemble_locked(Cache *c, const int64_t *ids, size_t n, AssembleResul
                         string_set_printf(ret_reason, "package #%" PRId64 " is not in the index", ids[i]);
                         return r;
                 }
-                shas[i] = TAKE_PTR(p.sha256);
+                /* A package in the sysroot is another entry of the key than the same one at /. */
+                if (i >= set->n) {
+                        if (asprintf(&shas[i], "%s/%s", set->sysroot_dir, p.sha256) < 0)
+                                shas[i] = NULL;
+                } else
+                        shas[i] = TAKE_PTR(p.sha256);
                 package_info_done(&p);
+                if (!shas[i]) {
+                        strv_free(shas);
+                        return -ENOMEM;
+                }
                 /* A package extracted file by file: its generation is part of the key, so that a
                  * root built before more of its files were extracted is not reused. */
                 if (cache_index_get_extracted(c->index, ids[i], &extracted) >= 0 && !extracted &&
@@ -374,7 +414,7 @@ static int assemble_locked(Cache *c, const int64_t *ids, size_t n, AssembleResul
 
         r = cache_make_tmpdir(c, "root-", &tmpname, &tmp_fd);
         if (r >= 0)
-                r = build_tree(c, tmp_fd, ids, n, &result, ret_reason);
+                r = build_tree(c, tmp_fd, set, &result, ret_reason);
         if (r >= 0 && fchmod(tmp_fd, 0755) < 0)
                 r = -errno;
         if (r >= 0 && renameat2(c->tmp_fd, tmpname, c->roots_fd, key, RENAME_NOREPLACE) < 0) {
@@ -415,7 +455,25 @@ int cache_assemble(Cache *c, const int64_t *ids, size_t n, AssembleResult *ret, 
         r = cache_lock(c, LOCK_SH);
         if (r < 0)
                 return r;
-        r = assemble_locked(c, ids, n, ret, ret_reason);
+        r = assemble_locked(c, &(AssembleSet){ .ids = ids, .n = n }, ret, ret_reason);
+        cache_unlock(c);
+        return r;
+}
+
+int cache_assemble_sysroot(Cache *c, const AssembleSet *set, AssembleResult *ret, char **ret_reason)
+{
+        _cleanup_close_ int use_fd = -EBADF;
+        int r;
+
+        if (set->n_sysroot > 0 && (isempty(set->sysroot_dir) || !path_is_filename(set->sysroot_dir)))
+                return -EINVAL;
+        r = cache_use_lock(c, NULL, NULL, &use_fd); /* eviction waits */
+        if (r < 0)
+                return r;
+        r = cache_lock(c, LOCK_SH);
+        if (r < 0)
+                return r;
+        r = assemble_locked(c, set, ret, ret_reason);
         cache_unlock(c);
         return r;
 }

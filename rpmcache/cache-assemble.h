@@ -27,5 +27,19 @@ void assemble_result_done(AssembleResult *r);
  * went wrong with which path. Prunes least recently used roots beyond CacheKeepRoots afterwards. */
 int cache_assemble(Cache *c, const int64_t *ids, size_t n, AssembleResult *ret, char **ret_reason);
 
+/* The packages of a root: ids at /, and sysroot_ids under /sysroot_dir (one directory name), as a
+ * foreign architecture's packages beside the host's debugger. */
+typedef struct AssembleSet {
+        const int64_t *ids;
+        size_t n;
+        const int64_t *sysroot_ids;
+        size_t n_sysroot;
+        const char *sysroot_dir;
+} AssembleSet;
+
+/* As cache_assemble(), with the sysroot's packages in a tree of their own inside the root (their
+ * symlinks resolve inside it). A root with a sysroot has another key than the same packages at /. */
+int cache_assemble_sysroot(Cache *c, const AssembleSet *set, AssembleResult *ret, char **ret_reason);
+
 /* Roots used within this many seconds are never pruned (a task may still be running in them). */
 #define CACHE_ROOT_MIN_AGE_SEC (60 * 60)

@@ -690,6 +690,35 @@ static int rules_build_id_links(Cache *c, const char *release, const ModuleQuery
         return r;
 }
 
+/* A module the core names without build-id (qemu-user's cores leave glibc's ELF headers out), whose
+ * binary was found by path: the packaged file's own build-id finds the debuginfo by its build-id link. */
+static int debuginfo_by_file_build_id(Cache *c, const char *release, const ModuleQuery *q, ModulePackages *m)
+{
+        _cleanup_(module_packages_done) ModulePackages found = {};
+        _cleanup_free_ char *target = NULL;
+        PackageInfo link_pkg = {};
+        ElfFacts facts = {};
+        ModuleQuery bq = *q;
+        int r;
+
+        r = package_elf_facts(c, &m->binary.package, m->binary.path, &facts);
+        if (r >= 0 && !isempty(facts.build_id)) {
+                bq.build_id = facts.build_id;
+                r = rules_build_id_links(c, release, &bq, &found, &link_pkg, &target);
+                if (r >= 0 && found.debuginfo.found) {
+                        m->debuginfo = found.debuginfo;
+                        found.debuginfo = (LookupHit){};
+                } else if (r >= 0)
+                        r = tried_add(
+                                m,
+                                "no debuginfo package has a build-id link for %s (the build-id of %s in %s)",
+                                facts.build_id, m->binary.path, m->binary.package.name);
+        }
+        package_info_done(&link_pkg);
+        elf_facts_done(&facts);
+        return r == -ENOMEM ? r : 0;
+}
+
 int cache_lookup_module(Cache *c, const char *release, const ModuleQuery *q, ModulePackages *ret)
 {
         _cleanup_(module_packages_done) ModulePackages m = {};
@@ -717,6 +746,8 @@ int cache_lookup_module(Cache *c, const char *release, const ModuleQuery *q, Mod
                 r = rule_crash_packages(c, release, q, path, &m);
         if (r >= 0 && !m.binary.found && path)
                 r = rule_path(c, release, q, path, &m);
+        if (r >= 0 && !q->build_id && !m.debuginfo.found && m.binary.found)
+                r = debuginfo_by_file_build_id(c, release, q, &m);
         if (r >= 0 && !m.debuginfo.found && m.binary.found)
                 r = debuginfo_in_build(c, release, q, &m);
         if (r >= 0 && m.debuginfo.found)

@@ -40,6 +40,8 @@ Plugin *plugin_free(Plugin *p)
         free(p->guessparser);
         free(p->gdb_package);
         free(p->gdb_executable);
+        free(p->gdb_foreign_package);
+        free(p->gdb_foreign_executable);
         free(p->crash_package);
         strv_free(p->client_releases);
         strv_free(p->gpgkeys);
@@ -402,6 +404,14 @@ static int parse_plugin_section(ParseContext *ctx, const IniSection *s, Plugin *
                                                  "gdb_executable must be an absolute path, not '%s'",
                                                  e->value);
                         r = take_string(ctx, e, &p->gdb_executable);
+                } else if (streq(e->key, "gdb_foreign_package"))
+                        r = take_string(ctx, e, &p->gdb_foreign_package);
+                else if (streq(e->key, "gdb_foreign_executable")) {
+                        if (!path_is_normalized_absolute(e->value))
+                                return ini_error(ctx->error, ctx->ini->filename, e->line,
+                                                 "gdb_foreign_executable must be an absolute path, not '%s'",
+                                                 e->value);
+                        r = take_string(ctx, e, &p->gdb_foreign_executable);
                 } else if (streq(e->key, "crash_package"))
                         r = take_string(ctx, e, &p->crash_package);
                 else if (streq(e->key, "clientrelease")) {
@@ -449,6 +459,11 @@ static int parse_plugin_section(ParseContext *ctx, const IniSection *s, Plugin *
         if (strv_length(p->versions) == 0)
                 return ini_error(ctx->error, ctx->ini->filename, ini_section_find(s, "versionlist")->line,
                                  "versionlist is empty");
+
+        if (!p->gdb_foreign_package && !(p->gdb_foreign_package = strdup(p->gdb_package)))
+                return -ENOMEM;
+        if (!p->gdb_foreign_executable && !(p->gdb_foreign_executable = strdup(p->gdb_executable)))
+                return -ENOMEM;
 
         if (strv_length(p->client_releases) == 0) {
                 _cleanup_free_ char *t = NULL;

@@ -30,6 +30,9 @@ typedef struct Plugin {
         bool have_regexes;
         char *gdb_package;
         char *gdb_executable;
+        char *gdb_foreign_package;    /* gdb_foreign_package, else gdb_package: in the host architecture's
+                                         release, reads other architectures' cores */
+        char *gdb_foreign_executable; /* gdb_foreign_executable, else gdb_executable */
         char *crash_package;
         char **client_releases; /* clientrelease: release ids as ABRT's client spells them ($VER, $MINOR,
                                    $ARCH) */

@@ -18,6 +18,7 @@
 #include "cache-resolve.h"
 #include "cache-objects.h"
 #include "cache-release.h"
+#include "common-elf.h"
 #include "common-path.h"
 #include "common-string.h"
 #include "reposync-fetch.h"
@@ -336,23 +337,42 @@ static int sync_repo(Sync *s, const PluginRepo *repo)
         return r;
 }
 
-/* CachePrefetch = debugger: the first task of the release does not wait for gdb's extraction. */
+/* CachePrefetch = debugger: the first task of the release does not wait for gdb's extraction. The
+ * cores of another architecture than the host's are read by gdb_foreign_package of the host
+ * architecture's release of the same version: that one is prefetched for them. */
 static int prefetch_debugger(Sync *s)
 {
         _cleanup_free_ int64_t *ids = NULL;
         _cleanup_strv_free_ char **unresolved = NULL;
-        _cleanup_free_ char *reason = NULL;
+        _cleanup_free_ char *reason = NULL, *distribution = NULL, *version = NULL, *arch = NULL,
+                            *host_release = NULL;
+        const char *release = s->release, *debugger = s->plugin->gdb_package;
         ExtractResult res = {};
         size_t n = 0;
         int r;
 
-        if (!s->plugin->gdb_package)
+        if (!debugger)
                 return 0;
-        r = cache_resolve_with_debugger(s->cache->index, s->release, s->plugin->gdb_package, NULL, 0, &ids,
-                                        &n, &unresolved);
+        if (release_split(s->release, &distribution, &version, &arch) >= 0 &&
+            arch_is_foreign(host_arch_name(), arch)) {
+                r = release_join(distribution, version, host_arch_name(), &host_release);
+                if (r < 0)
+                        return r;
+                release = host_release;
+                debugger = s->plugin->gdb_foreign_package;
+        }
+        r = cache_resolve_with_debugger(s->cache->index, release, debugger, NULL, 0, &ids, &n, &unresolved);
         if (r == -ENOENT) {
-                sync_message(s, LOG_WARNING, "The debugger package %s is not in %s: nothing prefetched",
-                             s->plugin->gdb_package, s->release);
+                if (host_release)
+                        sync_message(
+                                s, LOG_WARNING,
+                                "The debugger package %s for %s cores is not in %s: nothing prefetched; "
+                                "retracing needs it (retrace-server-reposync %s %s %s)",
+                                debugger, arch, release, distribution, version, host_arch_name());
+                else
+                        sync_message(s, LOG_WARNING,
+                                     "The debugger package %s is not in %s: nothing prefetched", debugger,
+                                     release);
                 return 0;
         }
         if (r < 0)
@@ -361,8 +381,8 @@ static int prefetch_debugger(Sync *s)
         s->counters.extracted += res.packages;
         s->counters.extracted_bytes += res.bytes;
         if (r < 0) {
-                sync_message(s, LOG_ERR, "Cannot prefetch the debugger %s of %s: %s", s->plugin->gdb_package,
-                             s->release, reason ?: strerror(-r));
+                sync_message(s, LOG_ERR, "Cannot prefetch the debugger %s of %s: %s", debugger, release,
+                             reason ?: strerror(-r));
                 s->counters.refused++;
                 return r == -ENOSPC ? r : 0;
         }

@@ -27,6 +27,9 @@ static int check_one(const char *path)
         STRV_FOREACH (v, p->versions)
                 printf(" %s", *v);
         printf(")\n");
+        /* Which debugger reads which cores: the same one unless the plugin names a multiarch one. */
+        printf("%s: debugger %s (%s); foreign-architecture cores: %s (%s)\n", path, p->gdb_package,
+               p->gdb_executable, p->gdb_foreign_package, p->gdb_foreign_executable);
         return 0;
 }
 

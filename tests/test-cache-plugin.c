@@ -128,6 +128,41 @@ TEST(errors)
                 "p.conf:8: gdb_executable must be an absolute path");
 }
 
+/* The debugger of foreign cores: gdb_package/gdb_executable unless the plugin names another. */
+TEST(foreign_debugger)
+{
+        static const char head[] =
+                "[plugin]\ndistribution = d\ndisplayrelease = D\nversionlist = 1\nabrtparser = ^D ([0-9]+)\n"
+                "guessparser = x([0-9])\ngdb_package = gdb\ngdb_executable = /usr/bin/gdb\n";
+        _cleanup_free_ char *multi = NULL, *error = NULL;
+        _cleanup_(plugin_freep) Plugin *a = NULL, *b = NULL;
+
+        a = parse(fedora, NULL);
+        ASSERT_NOT_NULL(a);
+        ASSERT_STREQ(a->gdb_foreign_package, "gdb");
+        ASSERT_STREQ(a->gdb_foreign_executable, "/usr/bin/gdb");
+        ASSERT_TRUE(asprintf(&multi,
+                             "%sgdb_foreign_package = gdb-multiarch\n"
+                             "gdb_foreign_executable = /usr/bin/gdb-multiarch\n[repo r]\nmirrors = x\n",
+                             head) > 0);
+        b = parse(multi, NULL);
+        ASSERT_NOT_NULL(b);
+        ASSERT_STREQ(b->gdb_package, "gdb");
+        ASSERT_STREQ(b->gdb_foreign_package, "gdb-multiarch");
+        ASSERT_STREQ(b->gdb_foreign_executable, "/usr/bin/gdb-multiarch");
+        free(multi);
+        ASSERT_TRUE(asprintf(&multi, "%sgdb_foreign_executable = gdb-multiarch\n[repo r]\nmirrors = x\n",
+                             head) > 0);
+        ASSERT_NULL(parse(multi, &error));
+        ASSERT_NOT_NULL(strstr(error, "p.conf:9: gdb_foreign_executable must be an absolute path"));
+        free(multi);
+        free(error);
+        error = NULL;
+        ASSERT_TRUE(asprintf(&multi, "%sgdb_foreign_package =\n[repo r]\nmirrors = x\n", head) > 0);
+        ASSERT_NULL(parse(multi, &error));
+        ASSERT_NOT_NULL(strstr(error, "gdb_foreign_package must not be empty"));
+}
+
 /* The plugins shipped in plugins/ all parse. */
 TEST(shipped_plugins)
 {
@@ -212,4 +247,4 @@ TEST(client_release_template)
 
 DEFINE_TEST_MAIN(TEST_ENTRY(parse_fedora), TEST_ENTRY(expand), TEST_ENTRY(errors),
                  TEST_ENTRY(shipped_plugins), TEST_ENTRY(client_release),
-                 TEST_ENTRY(client_release_template))
+                 TEST_ENTRY(client_release_template), TEST_ENTRY(foreign_debugger))

@@ -11,6 +11,7 @@
 #include "common-file.h"
 #include "common-macro.h"
 #include "common-path.h"
+#include "common-string.h"
 #include "daemon-core.h"
 #include "tests.h"
 
@@ -89,6 +90,44 @@ TEST(testos_cores)
         ASSERT_TRUE(n >= 8);
 }
 
+/* The foreign cores of TestOS (qemu-user's, tests/testos/crossarch.py): the architecture from the ELF
+ * header and the signal from notes of the core's own byte order (s390x is big-endian). */
+TEST(foreign_cores)
+{
+        const char *tos = getenv("RETRACE_TESTOS_DIR");
+        static const char *const arches[] = { "aarch64", "s390x" };
+
+        ASSERT_NOT_NULL(tos);
+        for (size_t i = 0; i < ELEMENTSOF(arches); i++) {
+                _cleanup_(core_info_freep) CoreInfo *info = NULL;
+                _cleanup_free_ char *core = NULL;
+                _cleanup_close_ int fd = -EBADF;
+                bool found_libc = false, found_libparse = false;
+
+                ASSERT_TRUE(asprintf(&core, "%s/crashes-foreign/%s-r1-null/coredump", tos, arches[i]) > 0);
+                fd = open(core, O_RDONLY | O_CLOEXEC);
+                if (fd < 0)
+                        test_skip("the test distribution has no foreign cores (tests/testos/crossarch.py)");
+                ASSERT_OK(core_info_read(fd, &info));
+                ASSERT_STREQ(info->arch, arches[i]);
+                ASSERT_EQ(info->signal, SIGSEGV);
+                ASSERT_TRUE(info->n_modules >= 5);
+                /* crashy, libparse, libtoken by build-id (-z separate-code), their paths and glibc's from
+                 * the link map (no file note, no ELF headers of glibc in qemu-user's cores) */
+                for (size_t k = 0; k < info->n_modules; k++) {
+                        const CoreModule *m = &info->modules[k];
+
+                        printf("   %s %s\n", m->name, strna(m->build_id));
+                        if (string_endswith(m->name, "/libc.so.6"))
+                                found_libc = true;
+                        if (string_endswith(m->name, "/libparse.so.1") && m->name[0] == '/' && m->build_id)
+                                found_libparse = true;
+                }
+                ASSERT_TRUE(found_libc && found_libparse);
+                printf("   %s: %s, %zu modules\n", core, info->arch, info->n_modules);
+        }
+}
+
 TEST(not_a_core)
 {
         _cleanup_(core_info_freep) CoreInfo *info = NULL;
@@ -114,4 +153,5 @@ TEST(unnamed_program)
         ASSERT_FALSE(core_module_is_unnamed_program(&(CoreModule){}));
 }
 
-DEFINE_TEST_MAIN(TEST_ENTRY(testos_cores), TEST_ENTRY(not_a_core), TEST_ENTRY(unnamed_program))
+DEFINE_TEST_MAIN(TEST_ENTRY(testos_cores), TEST_ENTRY(foreign_cores), TEST_ENTRY(not_a_core),
+                 TEST_ENTRY(unnamed_program))

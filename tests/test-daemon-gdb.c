@@ -12,6 +12,7 @@
 #include "common-file.h"
 #include "common-macro.h"
 #include "common-string.h"
+#include "common-elf.h"
 #include "daemon-gdb.h"
 #include "daemon-gdb-frames.h"
 #include "tests.h"
@@ -143,6 +144,39 @@ TEST(python_argv)
         ASSERT_TRUE(strv_contains(argv, "thread apply all -ascending backtrace full 100"));
         ASSERT_TRUE(strv_contains(argv, "source /usr/share/gdb/auto-load/usr/bin/python3.11-gdb.py"));
         ASSERT_TRUE(strv_contains(argv, "py-bt") && strv_contains(argv, "py-locals"));
+}
+
+/* A foreign core: gdb reads libraries and debug files from the sysroot inside the root. */
+TEST(sysroot_argv)
+{
+        _cleanup_strv_free_ char **argv = NULL;
+        GdbOptions o = { .max_frames = 100, .sysroot = "/sysroot" };
+
+        ASSERT_OK(gdb_build_argv_full("/usr/bin/gdb-multiarch", "/sysroot/usr/bin/crashy", "/crash/coredump",
+                                      &o, &argv));
+        ASSERT_TRUE(strv_contains(argv, "set sysroot /sysroot"));
+        ASSERT_TRUE(strv_contains(argv, "set debug-file-directory /sysroot/usr/lib/debug"));
+        ASSERT_STREQ(argv[strv_length(argv) - 2], "/sysroot/usr/bin/crashy");
+        ASSERT_FALSE(strv_contains(argv, "set sysroot /"));
+        strv_free(argv);
+        argv = NULL;
+        ASSERT_OK(gdb_build_argv("/usr/bin/gdb", "/usr/bin/crashy", "/crash/coredump", &argv));
+        STRV_FOREACH (a, argv)
+                ASSERT_NULL(strstr(*a, "sysroot"));
+}
+
+/* Which cores the host's own debugger reads. */
+TEST(foreign_arch)
+{
+        ASSERT_FALSE(arch_is_foreign("x86_64", "x86_64"));
+        ASSERT_FALSE(arch_is_foreign("x86_64", "i386"));
+        ASSERT_TRUE(arch_is_foreign("x86_64", "aarch64"));
+        ASSERT_TRUE(arch_is_foreign("x86_64", "s390x"));
+        ASSERT_TRUE(arch_is_foreign("x86_64", "ppc64le"));
+        ASSERT_FALSE(arch_is_foreign("s390x", "s390"));
+        ASSERT_TRUE(arch_is_foreign("aarch64", "x86_64"));
+        ASSERT_FALSE(arch_is_foreign("x86_64", NULL));
+        ASSERT_NOT_NULL(host_arch_name());
 }
 
 TEST(argv)
@@ -352,7 +386,9 @@ static const struct test_case cases[] = { TEST_ENTRY(argv),
                                           TEST_ENTRY(python_argv),
                                           TEST_ENTRY(frame_parse),
                                           TEST_ENTRY(threads_json),
-                                          TEST_ENTRY(frames_capped_note) };
+                                          TEST_ENTRY(frames_capped_note),
+                                          TEST_ENTRY(sysroot_argv),
+                                          TEST_ENTRY(foreign_arch) };
 
 int main(int argc, char *argv[])
 {

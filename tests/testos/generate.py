@@ -13,10 +13,13 @@ DIR/ receives:
                                   expected.json (frames the backtrace must show)
   plugins/testos.conf             the distribution plugin, mirrors pointing at repos/
   manifest.json                   what was generated (packages, crashes) for the tests
+  repos/1/{aarch64,s390x}/…, crashes-foreign/, manifest-crossarch.json, plugins-crossarch/
+                                  the foreign architectures (crossarch.py; cached in /var/tmp)
 
 Everything is built here with rpmbuild: TestOS's own programs from tests/testos/src, and the
 system parts a root needs (filesystem, glibc, libstdc++, python3-libs, gdb) repackaged from the
-host's files, so that a root assembled only from TestOS packages runs gdb. No network is used.
+host's files, so that a root assembled only from TestOS packages runs gdb. The x86_64 part uses no network;
+the foreign architectures (crossarch.py) fetch Debian's glibc of the architecture once per machine.
 The output is replaced atomically: a failed run leaves the previous output (or nothing).
 """
 
@@ -140,10 +143,11 @@ class Builder:
             os.makedirs(os.path.join(self.topdir, d), exist_ok=True)
         self.rpms = []  # dicts: path, name, version, release, arch, dist_release, debug
 
-    def rpmbuild(self, spec, dist_release, compressor, defines=()):
-        """Builds spec; returns the list of produced RPM paths (collected from RPMS/)."""
+    def rpmbuild(self, spec, dist_release, compressor, defines=(), target=None):
+        """Builds spec (for another architecture: target); returns the list of produced RPM paths
+        (collected from RPMS/)."""
         before = set(glob.glob(os.path.join(self.topdir, "RPMS", "*", "*.rpm")))
-        argv = ["rpmbuild", "-bb", "--quiet",
+        argv = ["rpmbuild", "-bb", "--quiet"] + (["--target", target] if target else []) + [
                 "--define", f"_topdir {self.topdir}",
                 "--define", f"dist .tos{dist_release}",
                 "--define", f"_binary_payload {compressor}",
@@ -820,6 +824,9 @@ def main():
         }
         with open(os.path.join(out, "manifest.json"), "w") as f:
             json.dump(manifest, f, indent=2, sort_keys=True)
+        # aarch64 and s390x variants beside the x86_64 tree (their own manifest and plugin copy).
+        import crossarch
+        crossarch.add_foreign(out)
         if os.path.lexists(out_final):
             rt.rmtree(out_final)
         os.rename(out, out_final)
