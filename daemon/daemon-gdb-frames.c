@@ -290,8 +290,38 @@ static json_t *frame_json(const GdbFrame *f, bool have_address, uint64_t address
         return o;
 }
 
+int gdb_crashing_thread(const GdbResult *r, GdbThreads *ret_threads, const GdbThread **ret)
+{
+        _cleanup_(gdb_threads_done) GdbThreads t = {};
+        unsigned crashing = gdb_current_thread_number(r->current_thread);
+        int k;
+
+        k = gdb_threads_parse(r->threads ?: "", &t);
+        if (k < 0)
+                return k;
+        if (t.n_threads == 0)
+                return -ENODATA;
+        for (size_t i = 0; i < t.n_threads; i++)
+                if (t.threads[i].number == crashing) {
+                        *ret = &t.threads[i];
+                        *ret_threads = t;
+                        t = (GdbThreads){};
+                        return 0;
+                }
+        *ret = &t.threads[0];
+        *ret_threads = t;
+        t = (GdbThreads){};
+        return 0;
+}
+
 int gdb_backtrace_json(const GdbResult *r, const CoreInfo *core, int signal, unsigned max_frames,
                        const char *resolution_json, char **ret)
+{
+        return gdb_backtrace_json_full(r, core, signal, max_frames, resolution_json, NULL, ret);
+}
+
+int gdb_backtrace_json_full(const GdbResult *r, const CoreInfo *core, int signal, unsigned max_frames,
+                            const char *resolution_json, const BacktraceExtras *extras, char **ret)
 {
         _cleanup_(gdb_threads_done) GdbThreads t = {};
         json_t *root = NULL, *threads = NULL, *resolution = NULL;
@@ -355,6 +385,12 @@ int gdb_backtrace_json(const GdbResult *r, const CoreInfo *core, int signal, uns
         k = json_object_set_new(root, "resolution", resolution ?: json_null());
         resolution = NULL;
         if (k < 0)
+                goto oom;
+        if (json_object_set_new(root, "duphash",
+                                extras && extras->duphash
+                                        ? json_pack("{s:o, s:o}", "hash", json_string_safe(extras->duphash),
+                                                    "component", json_string_safe(extras->duphash_component))
+                                        : json_null()) < 0)
                 goto oom;
         return json_dump_take(root, 0, ret);
 oom:

@@ -50,3 +50,15 @@ unsigned gdb_current_thread_number(const char *current_thread);
  * resolution.json, may be NULL) as "resolution". */
 int gdb_backtrace_json(const GdbResult *r, const CoreInfo *core, int signal, unsigned max_frames,
                        const char *resolution_json, char **ret);
+
+/* What the pipeline adds to backtrace.json beyond gdb's output. */
+typedef struct BacktraceExtras {
+        const char *duphash; /* "duphash": {"hash", "component"}; null when NULL */
+        const char *duphash_component;
+} BacktraceExtras;
+int gdb_backtrace_json_full(const GdbResult *r, const CoreInfo *core, int signal, unsigned max_frames,
+                            const char *resolution_json, const BacktraceExtras *extras, char **ret);
+
+/* The crashing thread of r's "thread apply all" (gdb's current thread, else the first), parsed into
+ * *ret_threads; *ret points into it. -ENODATA when there is no thread. */
+int gdb_crashing_thread(const GdbResult *r, GdbThreads *ret_threads, const GdbThread **ret);

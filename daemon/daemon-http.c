@@ -183,9 +183,10 @@ static enum MHD_Result respond_buffer(struct MHD_Connection *c, unsigned status,
  * epoch, the server's clock in "now" so that the page can count the running stage on). */
 static enum MHD_Result handle_task_status(HttpServer *s, struct MHD_Connection *c, const Task *t)
 {
-        _cleanup_free_ char *body = NULL;
+        _cleanup_free_ char *body = NULL, *bucket = NULL;
         TaskStage *stages = NULL;
         size_t n_stages = 0, len;
+        uint64_t others = 0;
         bool has[3] = {
                 task_dir_has_result(s->save_dirfd, t->id, "backtrace"),
                 task_dir_has_result(s->save_dirfd, t->id, "log"),
@@ -195,7 +196,8 @@ static enum MHD_Result handle_task_status(HttpServer *s, struct MHD_Connection *
 
         if (task_store_list_stages(s->store, t->id, &stages, &n_stages) < 0)
                 return respond(c, MHD_HTTP_INTERNAL_SERVER_ERROR, "Cannot read task %" PRIu64 "\n", t->id);
-        r = render_task_status(t, stages, n_stages, now_realtime_usec(), has, &body);
+        (void) task_store_bucket(s->store, t->id, &bucket, &others);
+        r = render_task_status(t, stages, n_stages, now_realtime_usec(), has, bucket, others, &body);
         task_stages_free(stages, n_stages);
         if (r < 0)
                 return MHD_NO;

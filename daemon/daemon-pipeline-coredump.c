@@ -18,6 +18,7 @@
 #include "common-macro.h"
 #include "common-string.h"
 #include "daemon-crashdata.h"
+#include "daemon-duphash.h"
 #include "daemon-exploitable.h"
 #include "daemon-gdb.h"
 #include "daemon-gdb-frames.h"
@@ -292,6 +293,61 @@ int coredump_analyze(TaskRun *t, char **ret_failure)
         return 0;
 }
 
+/* ABRT's component: the source package of the executable's binary package, else the name of the
+ * package the crash names. */
+static int coredump_component(TaskRun *t, char **ret)
+{
+        const char *sourcerpm = NULL;
+
+        for (size_t i = 0; i < t->resolution.n_modules; i++) {
+                const ModuleResolution *m = &t->resolution.modules[i];
+
+                if (m->packages.binary.found && m->path && streq(m->path, t->executable)) {
+                        sourcerpm = m->packages.binary.package.sourcerpm;
+                        break;
+                }
+        }
+        return duphash_component(sourcerpm, t->package, ret);
+}
+
+/* The crash bucket of the crashing thread, logged with the text it hashes. */
+static int coredump_bucket(TaskRun *t, const GdbResult *res, char **ret_component)
+{
+        _cleanup_(gdb_threads_done) GdbThreads threads = {};
+        _cleanup_free_ char *component = NULL, *text = NULL;
+        const GdbThread *crashing;
+        char hash[41];
+        int r;
+
+        r = coredump_component(t, &component);
+        if (r == -ENOMEM)
+                return r;
+        r = gdb_crashing_thread(res, &threads, &crashing);
+        if (r == -ENODATA) {
+                task_log(t, 'W', "No crash bucket: gdb printed no thread");
+                return 0;
+        }
+        if (r >= 0)
+                r = duphash_gdb_thread(strempty(component), crashing, &text, hash);
+        if (r < 0)
+                return r;
+        free(t->duphash);
+        t->duphash = strdup(hash);
+        if (!t->duphash)
+                return -ENOMEM;
+        {
+                _cleanup_free_ char *shown = strdup(text);
+
+                /* one log line: the newlines of the text shown as "|" */
+                for (char *p = shown; p && *p; p++)
+                        if (*p == '\n')
+                                *p = '|';
+                task_log(t, 'I', "Crash bucket %s (duplicate hash of: %s)", hash, strna(shown));
+        }
+        *ret_component = TAKE_PTR(component);
+        return 0;
+}
+
 int coredump_run_gdb(TaskRun *t, char **ret_failure)
 {
         const RetraceConfig *cfg = t->p->config;
@@ -352,11 +408,18 @@ int coredump_run_gdb(TaskRun *t, char **ret_failure)
                 return task_failf(ret_failure, r, "Cannot write the resolution summary: %s", strerror(-r));
         res->max_frames = gopts.max_frames;
         {
-                _cleanup_free_ char *resolution = NULL, *json = NULL;
+                _cleanup_free_ char *resolution = NULL, *json = NULL, *component = NULL;
+                BacktraceExtras extras = {};
 
+                r = coredump_bucket(t, res, &component);
+                if (r < 0)
+                        return task_failf(ret_failure, r, "Cannot compute the crash bucket: %s",
+                                          strerror(-r));
+                extras.duphash = t->duphash;
+                extras.duphash_component = component;
                 (void) file_read_at(t->results_fd, "resolution.json", 16 << 20, &resolution, NULL);
-                r = gdb_backtrace_json(res, t->core, res->signal ?: t->core->signal, gopts.max_frames,
-                                       resolution, &json);
+                r = gdb_backtrace_json_full(res, t->core, res->signal ?: t->core->signal, gopts.max_frames,
+                                            resolution, &extras, &json);
                 if (r >= 0)
                         r = task_write_result(t, "backtrace.json", json);
                 if (r < 0)

@@ -53,6 +53,9 @@ typedef struct TaskRun {
         char *vmlinux_object; /* the cache object with its content, bound read-only at VMLINUX_MOUNT */
         char **module_files;  /* with VmcoreModuleDebuginfo: the modules' debug files in the root */
         char *kernel_nevra;
+
+        /* the crash bucket (daemon-duphash.h): 40 hex digits, NULL when none was computed */
+        char *duphash;
 } TaskRun;
 
 /* One stage of a task kind: fails with a one-line reason for the log in *ret_failure. */

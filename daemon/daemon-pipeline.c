@@ -101,6 +101,7 @@ static void task_run_done(TaskRun *t)
         free(t->vmlinux_object);
         strv_free(t->module_files);
         free(t->kernel_nevra);
+        free(t->duphash);
 }
 
 /* ---------------------------------------------------------------- plugins and releases */
@@ -685,6 +686,7 @@ void pipeline_run(void *userdata, TaskJob *job)
                                                       .total_usec = now_monotonic_usec() - t.start_usec,
                                                       .success = r >= 0,
                                                       .missing_build_ids = t.missing,
+                                                      .duphash = r >= 0 ? t.duphash : NULL,
                                               });
         (void) task_stage(&t, "Finishing task");
         if (r < 0)

@@ -22,7 +22,7 @@
 #include "common-string.h"
 #include "common-time.h"
 
-#define SCHEMA_VERSION 3
+#define SCHEMA_VERSION 4
 
 /* One connection in serialized mode (SQLITE_OPEN_FULLMUTEX): HTTP threads and workers share it. */
 struct TaskStore {
@@ -57,6 +57,7 @@ static int store_prepare(TaskStore *s, const char *sql, sqlite3_stmt **ret)
 }
 
 static int store_migrate_v1(TaskStore *s);
+static char *column_strdup(sqlite3_stmt *st, int i);
 
 static int store_migrate(TaskStore *s)
 {
@@ -95,13 +96,26 @@ static int store_migrate(TaskStore *s)
                         return r;
         }
         /* v3: when each stage of a task began, for the Web UI's task page. */
+        if (version < 3) {
+                r = store_exec(s, "BEGIN;"
+                                  "CREATE TABLE task_stages ("
+                                  "  task_id INTEGER NOT NULL,"
+                                  "  stage TEXT NOT NULL,"
+                                  "  started_usec INTEGER NOT NULL);"
+                                  "CREATE INDEX task_stages_task ON task_stages(task_id, started_usec);"
+                                  "PRAGMA user_version = 3;"
+                                  "COMMIT;");
+                if (r < 0)
+                        return r;
+        }
+        /* v4: each finished task's crash bucket (its duplicate hash); each task's content hash over its
+         * crash files, for reusing the result of an identical upload. */
         return store_exec(s, "BEGIN;"
-                             "CREATE TABLE task_stages ("
-                             "  task_id INTEGER NOT NULL,"
-                             "  stage TEXT NOT NULL,"
-                             "  started_usec INTEGER NOT NULL);"
-                             "CREATE INDEX task_stages_task ON task_stages(task_id, started_usec);"
-                             "PRAGMA user_version = 3;"
+                             "ALTER TABLE stats ADD COLUMN duphash TEXT;"
+                             "CREATE INDEX stats_duphash ON stats(duphash);"
+                             "ALTER TABLE tasks ADD COLUMN content_hash TEXT;"
+                             "CREATE INDEX tasks_content_hash ON tasks(content_hash);"
+                             "PRAGMA user_version = 4;"
                              "COMMIT;");
 }
 
@@ -531,8 +545,8 @@ int task_store_add_stats(TaskStore *s, const TaskStats *t)
         r = store_prepare(
                 s,
                 "INSERT OR REPLACE INTO stats (task_id, finished_usec, package, release, arch, core_size, "
-                "analyze_usec, prepare_usec, run_usec, total_usec, success, missing_build_ids) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "analyze_usec, prepare_usec, run_usec, total_usec, success, missing_build_ids, duphash) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 &st);
         if (r < 0)
                 return r;
@@ -548,6 +562,7 @@ int task_store_add_stats(TaskStore *s, const TaskStats *t)
         sqlite3_bind_int64(st, 10, t->total_usec);
         sqlite3_bind_int(st, 11, t->success);
         sqlite3_bind_text(st, 12, missing, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 13, t->duphash, -1, SQLITE_STATIC);
         r = sqlite3_step(st);
         return r == SQLITE_DONE ? 0 : sqlite_errno(r) ?: -EIO;
 }
@@ -703,8 +718,92 @@ static int stats_missing(TaskStore *s, StatsRow **ret, size_t *ret_n)
         return 0;
 }
 
+void stats_buckets_free(StatsBucket *v, size_t n)
+{
+        for (size_t i = 0; i < n; i++) {
+                free(v[i].hash);
+                strv_free(v[i].releases);
+                strv_free(v[i].packages);
+        }
+        free(v);
+}
+
+/* The largest buckets of successful tasks, most crashes first. */
+static int stats_buckets(TaskStore *s, StatsBucket **ret, size_t *ret_n)
+{
+        _cleanup_(sqlite3_finalizep) sqlite3_stmt *st = NULL;
+        StatsBucket *v = NULL;
+        size_t n = 0, alloc = 0;
+        int r;
+
+        r = store_prepare(s,
+                          "SELECT duphash, COUNT(*), MIN(finished_usec), MAX(finished_usec), "
+                          "group_concat(DISTINCT release), group_concat(DISTINCT package) FROM stats "
+                          "WHERE duphash IS NOT NULL AND success GROUP BY duphash "
+                          "ORDER BY 2 DESC, 4 DESC LIMIT ?",
+                          &st);
+        if (r < 0)
+                return r;
+        sqlite3_bind_int(st, 1, STATS_BUCKETS_MAX);
+        while ((r = sqlite3_step(st)) == SQLITE_ROW) {
+                const char *releases = (const char *) sqlite3_column_text(st, 4),
+                           *packages = (const char *) sqlite3_column_text(st, 5);
+                StatsBucket *b;
+
+                if (ARRAY_RESERVE(v, alloc, n + 1) < 0)
+                        goto oom;
+                b = &v[n++];
+                *b = (StatsBucket){ .hash = column_strdup(st, 0),
+                                    .count = (uint64_t) sqlite3_column_int64(st, 1),
+                                    .first_usec = sqlite3_column_int64(st, 2),
+                                    .last_usec = sqlite3_column_int64(st, 3) };
+                /* release ids and package NEVRAs hold no ',' (group_concat's separator) */
+                if (!b->hash || strv_split(strempty(releases), ",", &b->releases) < 0 ||
+                    strv_split(strempty(packages), ",", &b->packages) < 0)
+                        goto oom;
+        }
+        if (r != SQLITE_DONE) {
+                stats_buckets_free(v, n);
+                return sqlite_errno(r) ?: -EIO;
+        }
+        *ret = v;
+        *ret_n = n;
+        return 0;
+oom:
+        stats_buckets_free(v, n);
+        return -ENOMEM;
+}
+
+int task_store_bucket(TaskStore *s, uint64_t id, char **ret_hash, uint64_t *ret_others)
+{
+        _cleanup_(sqlite3_finalizep) sqlite3_stmt *st = NULL;
+        _cleanup_free_ char *hash = NULL;
+        int r;
+
+        r = store_prepare(s,
+                          "SELECT a.duphash, (SELECT COUNT(*) FROM stats b WHERE b.duphash = a.duphash AND "
+                          "b.success AND b.task_id != a.task_id) FROM stats a "
+                          "WHERE a.task_id = ? AND a.duphash IS NOT NULL AND a.success",
+                          &st);
+        if (r < 0)
+                return r;
+        sqlite3_bind_int64(st, 1, (sqlite3_int64) id);
+        r = sqlite3_step(st);
+        if (r == SQLITE_DONE)
+                return -ENOENT;
+        if (r != SQLITE_ROW)
+                return sqlite_errno(r) ?: -EIO;
+        hash = column_strdup(st, 0);
+        if (!hash)
+                return -ENOMEM;
+        *ret_hash = TAKE_PTR(hash);
+        *ret_others = (uint64_t) sqlite3_column_int64(st, 1);
+        return 0;
+}
+
 void task_statistics_done(TaskStatistics *st)
 {
+        stats_buckets_free(st->buckets, st->n_buckets);
         for (size_t i = 0; i < _STATS_TABLE_MAX; i++)
                 stats_rows_free(st->rows[i], st->n_rows[i]);
         *st = (TaskStatistics){};
@@ -733,6 +832,8 @@ int task_store_statistics(TaskStore *s, TaskStatistics *ret)
                                : stats_missing(s, &st.rows[i], &st.n_rows[i]);
         for (size_t i = 0; i < _TASK_STAGE_KIND_MAX && r >= 0; i++)
                 r = stats_durations(s, columns[i], &st.durations[i]);
+        if (r >= 0)
+                r = stats_buckets(s, &st.buckets, &st.n_buckets);
         if (r < 0) {
                 task_statistics_done(&st);
                 return r;

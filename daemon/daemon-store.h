@@ -76,7 +76,7 @@ typedef struct TaskListEntry {
         int type;
         char *status, *stage;
         int64_t created_usec, finished_usec; /* CLOCK_REALTIME; finished 0 while pending */
-        char *package, *release, *arch;     /* from the statistics; NULL before the task finished */
+        char *package, *release, *arch;      /* from the statistics; NULL before the task finished */
 } TaskListEntry;
 void task_list_entries_free(TaskListEntry *v, size_t n);
 /* The task manager's list: newest first, at most limit rows; status (a TaskStatus name) and query (a
@@ -93,9 +93,13 @@ typedef struct TaskStats {
         int64_t analyze_usec, prepare_usec, run_usec, total_usec;
         bool success;
         char *const *missing_build_ids;
+        const char *duphash; /* the crash bucket (daemon-duphash.h), NULL when none */
 } TaskStats;
 
 int task_store_add_stats(TaskStore *s, const TaskStats *st);
+/* The crash bucket of a successful task and how many other successful tasks share it; -ENOENT when
+ * the task has none (not finished, failed, or no hash). */
+int task_store_bucket(TaskStore *s, uint64_t id, char **ret_hash, uint64_t *ret_others);
 
 /* Finished tasks, oldest first, for garbage collection. */
 typedef struct FinishedTask {
@@ -134,10 +138,22 @@ typedef struct StatsDuration {
         int64_t median_usec, p95_usec;
 } StatsDuration;
 
+/* A crash bucket: successful tasks with one duplicate hash. No task ids: /stats is public. */
+#define STATS_BUCKETS_MAX 50
+typedef struct StatsBucket {
+        char *hash;
+        uint64_t count;
+        int64_t first_usec, last_usec; /* when its first and last task finished (CLOCK_REALTIME) */
+        char **releases, **packages;   /* distinct values */
+} StatsBucket;
+void stats_buckets_free(StatsBucket *v, size_t n);
+
 typedef struct TaskStatistics {
         StatsRow *rows[_STATS_TABLE_MAX];
         size_t n_rows[_STATS_TABLE_MAX];
         StatsDuration durations[_TASK_STAGE_KIND_MAX];
+        StatsBucket *buckets; /* the STATS_BUCKETS_MAX largest, largest first */
+        size_t n_buckets;
 } TaskStatistics;
 
 int task_store_statistics(TaskStore *s, TaskStatistics *ret);

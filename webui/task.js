@@ -85,12 +85,28 @@ async function poll() {
     Task.lastStage = st.stage;
   }
   renderStages(st);
+  renderBucket(st.bucket);
   document.getElementById('task-view').dataset.status = st.status;
   if (st.status === 'PENDING') {
     Task.timer = setTimeout(poll, POLL_MS);
     return;
   }
   await loadResults(st);
+}
+
+// The crash bucket (daemon/README.md, "Crash buckets"): how many other crashes share this one's
+// duplicate hash; never which ones (they belong to others).
+function renderBucket(bucket) {
+  const p = document.getElementById('bucket');
+  if (!bucket) {
+    p.hidden = true;
+    return;
+  }
+  const n = bucket.others;
+  RT.clear(p).append(n === 0 ? 'No other crashes in this bucket' : n + ' other crash' + (n === 1 ? '' : 'es') + ' in this bucket',
+                     ' (duplicate hash ', RT.el('code', {}, bucket.hash), ').');
+  p.dataset.others = String(n);
+  p.hidden = false;
 }
 
 async function fetchResult(name) {

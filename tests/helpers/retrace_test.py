@@ -443,6 +443,11 @@ def backtrace_json_problems(doc):
         problems.append(f"fault_address {fa!r}")
     want(doc, "crashing_thread", (int, type(None)), "top")
     want(doc, "resolution", (dict, type(None)), "top")
+    dup = want(doc, "duphash", (dict, type(None)), "top")
+    if isinstance(dup, dict):
+        if not re.fullmatch(r"[0-9a-f]{40}", str(dup.get("hash"))):
+            problems.append(f"duphash hash {dup.get('hash')!r}")
+        want(dup, "component", (str, type(None)), "duphash")
     threads = want(doc, "threads", (list,), "top") or []
     if sum(1 for t in threads if isinstance(t, dict) and t.get("crashing") is True) != (1 if threads else 0):
         problems.append("not exactly one crashing thread")
