@@ -56,6 +56,8 @@ typedef struct TaskRun {
 
         /* the crash bucket (daemon-duphash.h): 40 hex digits, NULL when none was computed */
         char *duphash;
+        /* identical uploads: the content hash this task runs for (others wait), NULL when none */
+        char *reuse_hash;
 } TaskRun;
 
 /* One stage of a task kind: fails with a one-line reason for the log in *ret_failure. */
@@ -92,6 +94,13 @@ int task_debugger_argv(TaskRun *t, const char *crash_dir, const char *vmlinux, u
  * be started or set up, or the time ran out; -ECANCELED (no failure) when the task was cancelled. */
 int task_sandbox_run(TaskRun *t, char *const *argv, int in_fd, const char *out_name, const char *what,
                      uint64_t timeout_sec, int *ret_status, char **ret_failure);
+
+/* Identical uploads (daemon-pipeline-reuse.c): 1 when t was finished with the result of an earlier
+ * task with the same crash files (waiting first while such a task runs), 0 when t must run (it is then
+ * registered, so that identical ones wait for it); -ECANCELED when the task was cancelled meanwhile. */
+int task_reuse_or_claim(TaskRun *t, int type);
+/* Lets the tasks waiting for t's result go on (at the end of t's run). */
+void task_reuse_release(TaskRun *t);
 
 /* The per-kind stages: analyze, prepare is the core's, run. */
 int coredump_analyze(TaskRun *t, char **ret_failure);

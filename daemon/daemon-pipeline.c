@@ -102,6 +102,7 @@ static void task_run_done(TaskRun *t)
         strv_free(t->module_files);
         free(t->kernel_nevra);
         free(t->duphash);
+        task_reuse_release(t);
 }
 
 /* ---------------------------------------------------------------- plugins and releases */
@@ -151,6 +152,7 @@ void pipeline_done(Pipeline *p)
                 plugin_free(p->plugins[i]);
         p->plugins = mfree(p->plugins);
         p->n_plugins = 0;
+        p->reuse_running = strv_free(p->reuse_running);
 }
 
 const Plugin *pipeline_plugin_for_distribution(Pipeline *p, const char *distribution)
@@ -655,6 +657,14 @@ void pipeline_run(void *userdata, TaskJob *job)
         if (task_store_get(p->store, t.id, &task) >= 0 && task_type_is_vmcore(task->type)) {
                 t.vmcore = true;
                 steps = vmcore_steps;
+        }
+        if (task && task->type == TASK_TYPE_RETRACE && p->config->reuse_identical_uploads) {
+                r = task_reuse_or_claim(&t, task->type);
+                if (r != 0) {
+                        if (r > 0)
+                                log_info("Task %" PRIu64 " finished successfully (identical upload)", t.id);
+                        goto finish;
+                }
         }
         for (size_t i = 0; i < ELEMENTSOF(stages); i++) {
                 int64_t begin = now_monotonic_usec();

@@ -22,7 +22,14 @@ typedef struct Pipeline {
         Plugin **plugins;
         size_t n_plugins;
         uint64_t roots_reused, roots_assembled; /* for /metrics */
+        /* identical uploads (daemon-pipeline-reuse.c): content hashes of the tasks running now */
+        pthread_mutex_t reuse_lock;
+        pthread_cond_t reuse_cond;
+        char **reuse_running;
 } Pipeline;
+
+/* Sets up the identical-upload bookkeeping (before any task runs). */
+void pipeline_reuse_init(Pipeline *p);
 
 /* Loads every plugin (*.conf) of PluginDir; a bad file is an error naming it. */
 int pipeline_load_plugins(Pipeline *p, char **ret_error);

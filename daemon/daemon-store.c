@@ -463,7 +463,8 @@ int task_store_restart(TaskStore *s, uint64_t id)
                 return -EBUSY;
         r = store_prepare(s,
                           "UPDATE tasks SET status = 'PENDING', stage = 'Analyzing crash data', "
-                          "started_usec = NULL, finished_usec = NULL, created_usec = ?1 "
+                          "started_usec = NULL, finished_usec = NULL, created_usec = ?1, "
+                          "content_hash = '" TASK_CONTENT_HASH_RERUN "' "
                           "WHERE id = ?2 AND status != 'PENDING'",
                           &st);
         if (r < 0)
@@ -565,6 +566,79 @@ int task_store_add_stats(TaskStore *s, const TaskStats *t)
         sqlite3_bind_text(st, 13, t->duphash, -1, SQLITE_STATIC);
         r = sqlite3_step(st);
         return r == SQLITE_DONE ? 0 : sqlite_errno(r) ?: -EIO;
+}
+
+int task_store_set_content_hash(TaskStore *s, uint64_t id, const char *hash)
+{
+        _cleanup_(sqlite3_finalizep) sqlite3_stmt *st = NULL;
+        int r;
+
+        r = store_prepare(s, "UPDATE tasks SET content_hash = ? WHERE id = ?", &st);
+        if (r < 0)
+                return r;
+        sqlite3_bind_text(st, 1, hash, -1, SQLITE_STATIC);
+        sqlite3_bind_int64(st, 2, (sqlite3_int64) id);
+        r = sqlite3_step(st);
+        if (r != SQLITE_DONE)
+                return sqlite_errno(r) ?: -EIO;
+        return sqlite3_changes(s->db) > 0 ? 0 : -ENOENT;
+}
+
+int task_store_get_content_hash(TaskStore *s, uint64_t id, char **ret)
+{
+        _cleanup_(sqlite3_finalizep) sqlite3_stmt *st = NULL;
+        char *hash = NULL;
+        int r;
+
+        r = store_select_task(s, "SELECT content_hash FROM tasks WHERE id = ?", id, &st);
+        if (r < 0)
+                return r;
+        if (sqlite3_column_type(st, 0) != SQLITE_NULL && !(hash = column_strdup(st, 0)))
+                return -ENOMEM;
+        *ret = hash;
+        return 0;
+}
+
+void reusable_task_done(ReusableTask *t)
+{
+        free(t->package);
+        free(t->release);
+        free(t->arch);
+        free(t->duphash);
+        *t = (ReusableTask){};
+}
+
+int task_store_find_reusable(TaskStore *s, const char *hash, int type, uint64_t exclude, ReusableTask *ret)
+{
+        _cleanup_(sqlite3_finalizep) sqlite3_stmt *st = NULL;
+        ReusableTask t = {};
+        int r;
+
+        r = store_prepare(
+                s,
+                "SELECT t.id, st.package, st.release, st.arch, st.duphash, st.core_size FROM tasks t "
+                "JOIN stats st ON st.task_id = t.id WHERE t.content_hash = ? AND t.type = ? AND "
+                "t.id != ? AND t.status = 'FINISHED_SUCCESS' AND st.success "
+                "ORDER BY t.finished_usec DESC LIMIT 1",
+                &st);
+        if (r < 0)
+                return r;
+        sqlite3_bind_text(st, 1, hash, -1, SQLITE_STATIC);
+        sqlite3_bind_int(st, 2, type);
+        sqlite3_bind_int64(st, 3, (sqlite3_int64) exclude);
+        r = sqlite3_step(st);
+        if (r == SQLITE_DONE)
+                return -ENOENT;
+        if (r != SQLITE_ROW)
+                return sqlite_errno(r) ?: -EIO;
+        t.id = (uint64_t) sqlite3_column_int64(st, 0);
+        t.package = column_strdup(st, 1);
+        t.release = column_strdup(st, 2);
+        t.arch = column_strdup(st, 3);
+        t.duphash = column_strdup(st, 4);
+        t.core_size = (uint64_t) sqlite3_column_int64(st, 5);
+        *ret = t;
+        return 0;
 }
 
 int task_store_list_finished(TaskStore *s, FinishedTask **ret, size_t *ret_n)

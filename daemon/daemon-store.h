@@ -101,6 +101,23 @@ int task_store_add_stats(TaskStore *s, const TaskStats *st);
  * the task has none (not finished, failed, or no hash). */
 int task_store_bucket(TaskStore *s, uint64_t id, char **ret_hash, uint64_t *ret_others);
 
+/* Identical uploads. A task's content hash over its crash files (set when it starts to run);
+ * TASK_CONTENT_HASH_RERUN marks a task the task manager restarted, which must run again rather than
+ * reuse an earlier result. */
+#define TASK_CONTENT_HASH_RERUN "rerun"
+int task_store_set_content_hash(TaskStore *s, uint64_t id, const char *hash);
+/* *ret NULL when the task has none. */
+int task_store_get_content_hash(TaskStore *s, uint64_t id, char **ret);
+/* The newest successful task of that type with that content hash, other than exclude, whose
+ * statistics exist: its id and what its statistics say. -ENOENT when there is none. */
+typedef struct ReusableTask {
+        uint64_t id;
+        char *package, *release, *arch, *duphash;
+        uint64_t core_size;
+} ReusableTask;
+void reusable_task_done(ReusableTask *t);
+int task_store_find_reusable(TaskStore *s, const char *hash, int type, uint64_t exclude, ReusableTask *ret);
+
 /* Finished tasks, oldest first, for garbage collection. */
 typedef struct FinishedTask {
         uint64_t id;

@@ -360,6 +360,7 @@ static int setup(Daemon *d, const char *listen_override)
         d->pipeline.config = d->config;
         d->pipeline.store = d->store;
         pthread_mutex_init(&d->pipeline.cache_lock, NULL);
+        pipeline_reuse_init(&d->pipeline);
         r = pipeline_load_plugins(&d->pipeline, &error);
         if (r < 0)
                 return log_error_errno(r, "Failed to load the distribution plugins: %s", strna(error));

@@ -2,12 +2,18 @@
 /* Unit tests of the crash buckets' duplicate hash on known inputs. Each expected text follows the
  * rules of daemon/README.md ("Crash buckets") by hand; each expected hash is that text through
  * `printf 'TEXT' | sha1sum`, never our own code. */
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "common-macro.h"
 #include "daemon-duphash.h"
 #include "daemon-gdb-frames.h"
+#include "daemon-taskdir.h"
+#include "common-fd.h"
+#include "common-file.h"
+#include "common-path.h"
 #include "tests.h"
 
 static void check_thread(const char *component, const char *bt, const char *want_text, const char *want_hash)
@@ -152,6 +158,28 @@ TEST(component)
         ASSERT_ERROR(duphash_component(NULL, NULL, &c), ENOENT);
 }
 
-DEFINE_TEST_MAIN(TEST_ENTRY(assertion), TEST_ENTRY(unknown_frame), TEST_ENTRY(null_jump),
-                 TEST_ENTRY(signal_handler), TEST_ENTRY(same_bucket), TEST_ENTRY(vmcore),
-                 TEST_ENTRY(component))
+/* Identical uploads: the content hash over a crash directory as daemon/README.md documents it (files
+ * in name order: name, NUL, size as 8 bytes little-endian, content), expected value from
+ * printf 'a\0\x01\0\0\0\0\0\0\0xb\0\0\0\0\0\0\0\0\0' | sha256sum */
+TEST(content_hash)
+{
+        _cleanup_free_ char *d = strdup("/tmp/test-daemon-duphash.XXXXXX");
+        _cleanup_close_ int fd = -EBADF;
+        char hash[65];
+
+        ASSERT_NOT_NULL(mkdtemp(d));
+        fd = open(d, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        ASSERT_TRUE(fd >= 0);
+        ASSERT_OK(file_write_atomic_at(fd, "b", "", 0, 0644));
+        ASSERT_OK(file_write_atomic_at(fd, "a", "x", 1, 0644));
+        ASSERT_OK(task_dir_content_hash(fd, hash));
+        ASSERT_STREQ(hash, "ec83637240ceaafb16aca0c8ad9b3f18a826061b82504648c7df65ef63e6eb06");
+        ASSERT_OK(file_write_atomic_at(fd, "a", "y", 1, 0644));
+        ASSERT_OK(task_dir_content_hash(fd, hash));
+        ASSERT_FALSE(streq(hash, "ec83637240ceaafb16aca0c8ad9b3f18a826061b82504648c7df65ef63e6eb06"));
+        ASSERT_OK(path_rm_rf(d));
+}
+
+DEFINE_TEST_MAIN(TEST_ENTRY(content_hash), TEST_ENTRY(assertion), TEST_ENTRY(unknown_frame),
+                 TEST_ENTRY(null_jump), TEST_ENTRY(signal_handler), TEST_ENTRY(same_bucket),
+                 TEST_ENTRY(vmcore), TEST_ENTRY(component))

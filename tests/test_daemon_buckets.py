@@ -3,14 +3,19 @@
 """Crash buckets end to end: TestOS crashes uploaded repeatedly and with small differences land in
 the buckets daemon/README.md ("Crash buckets") says; each hash is computed here from the documented
 text (component, "Thread", the top frames) with hashlib, never by the daemon's code. /stats lists the
-buckets without any task id; a task's status says how many other crashes share its bucket."""
+buckets without any task id; a task's status says how many other crashes share its bucket.
+
+Identical uploads ("Identical uploads"): byte-identical crash files, sequential or 10 at once, run
+gdb once; every other task gets its own id and password and the same result at once."""
 
 import hashlib
 import json
 import os
+import threading
+import time
 
 import retrace_test as rt
-from daemon_helpers import DaemonEnv, post, tar_of, wait_finished
+from daemon_helpers import DaemonEnv, post, raw_request, tar_of, wait_finished
 
 TOS = rt.testos_dir()
 MANIFEST = rt.testos_manifest()
@@ -97,7 +102,93 @@ def test_buckets():
                 rt.check(tid not in text, f"/stats names task {tid}")
 
 
+GDB_RAN = "Generating backtrace took"
+REUSED = "result is reused"
+
+
+def test_identical_sequential():
+    mem = members("r1-wild-write")
+    ENV.set_keys(AllowTaskManager="yes", TaskManagerPassword="manager-secret")
+    with ENV.server() as srv:
+        srv.start(ready_path="settings")
+        runs = [retrace(srv, mem) for _ in range(3)]
+        first_log = runs[0][3]
+        rt.check(GDB_RAN in first_log and REUSED not in first_log, first_log)
+        backtraces = set()
+        for tid, doc, status, log in runs[1:]:
+            rt.check(REUSED in log and GDB_RAN not in log, f"task {tid} ran gdb again:\n{log}")
+            rt.check(runs[0][0] not in log, f"the log of {tid} names the other task:\n{log}")
+            rt.check(doc == runs[0][1], "backtrace.json differs from the reused one")
+            rt.check(status["bucket"]["hash"] == runs[0][1]["duphash"]["hash"], status)
+        rt.check(len({r[0] for r in runs}) == 3, "three task ids")
+        # a byte-different upload of the same crash runs gdb
+        _, _, _, log = retrace(srv, members("r1-wild-write", os_release=b"TestOS release 1 (Amber)\n\n"))
+        rt.check(GDB_RAN in log and REUSED not in log, log)
+        # the task manager's restart of a task that reused a result runs it for real
+        tid = runs[1][0]
+        st, _, body = raw_request(srv.port, f"POST /manager/{tid}/restart HTTP/1.1\r\nHost: x\r\n"
+                                  "Content-Length: 0\r\nConnection: close\r\n"
+                                  "X-Manager-Password: manager-secret\r\n\r\n")
+        rt.check(st == 200, f"restart: {st} {body!r}")
+        for _ in range(600):
+            _, h, _ = rt.http_get(f"{srv.base_url}manager/{tid}", {"X-Manager-Password": "manager-secret"})
+            if h["X-Task-Status"].startswith("FINISHED"):
+                break
+            time.sleep(0.5)
+        _, _, log = rt.http_get(f"{srv.base_url}manager/{tid}/log", {"X-Manager-Password": "manager-secret"})
+        log = log.decode(errors="replace")
+        rt.check(h["X-Task-Status"] == "FINISHED_SUCCESS" and GDB_RAN in log and REUSED not in log,
+                 f"restarted task {tid}:\n{log}")
+    ENV.set_keys(ReuseIdenticalUploads="no")
+    try:
+        with ENV.server() as srv:
+            srv.start(ready_path="settings")
+            _, _, _, log = retrace(srv, mem)
+            rt.check(GDB_RAN in log and REUSED not in log, f"ReuseIdenticalUploads = no:\n{log}")
+    finally:
+        ENV.set_keys()
+
+
+def test_identical_concurrent():
+    body = tar_of(members("r1-wild-jump"))
+    with ENV.server() as srv:
+        srv.start(ready_path="settings")
+        created, errors = [], []
+
+        def upload():
+            try:
+                st, h, b = post(srv.port, body)
+                if st != 201:
+                    errors.append((st, b))
+                else:
+                    created.append((h["X-Task-Id"], h["X-Task-Password"]))
+            except Exception as e:  # noqa: BLE001 - reported below
+                errors.append(e)
+
+        threads = [threading.Thread(target=upload) for _ in range(10)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(120)
+        rt.check(not errors and len(created) == 10, f"uploads: {errors}")
+        rt.check(len({p for _, p in created}) == 10, "ten passwords")
+        ran, reused, backtraces = 0, 0, set()
+        for tid, pw in created:
+            status, _ = wait_finished(srv.base_url, tid, pw)
+            auth = {"X-Task-Password": pw}
+            _, _, log = rt.http_get(f"{srv.base_url}{tid}/log", auth)
+            log = log.decode(errors="replace")
+            rt.check(status == "FINISHED_SUCCESS", f"{tid}: {status}\n{log}")
+            ran += GDB_RAN in log
+            reused += REUSED in log
+            _, _, bt = rt.http_get(f"{srv.base_url}{tid}/backtrace", auth)
+            backtraces.add(bt)
+        rt.check(ran == 1 and reused == 9, f"gdb ran {ran} times, {reused} results reused")
+        rt.check(len(backtraces) == 1, f"{len(backtraces)} different backtraces")
+        print(f"   10 concurrent identical uploads: gdb ran once, 9 results reused")
+
+
 try:
-    rt.run_tests([test_buckets])
+    rt.run_tests([test_buckets, test_identical_sequential, test_identical_concurrent])
 finally:
     ENV.cleanup()
