@@ -76,6 +76,8 @@ static const ConfigKey config_keys[] = {
         KEY("TrustedProxy", CONFIG_STRING, trusted_proxy, ""),
         KEY("SandboxPath", CONFIG_PATH, sandbox_path, LIBEXECDIR "/retrace-sandbox"),
         KEY("WebUIDir", CONFIG_PATH, webui_dir, DATADIR "/retrace-server/webui"),
+        KEY("AllowDebuginfod", CONFIG_BOOL, allow_debuginfod, "no"),
+        KEY("DebuginfodAllowFrom", CONFIG_STRING, debuginfod_allow_from, ""),
 };
 
 static const char *const cache_prefetch_table[_CACHE_PREFETCH_MAX] = {

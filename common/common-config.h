@@ -69,6 +69,8 @@ typedef struct RetraceConfig {
         char *trusted_proxy;               /* TrustedProxy: address whose X-Forwarded-Proto counts */
         char *sandbox_path;                /* SandboxPath: the retrace-sandbox helper */
         char *webui_dir;                   /* WebUIDir: the Web UI's static files */
+        bool allow_debuginfod;             /* AllowDebuginfod: answer debuginfod's /buildid/ requests */
+        char *debuginfod_allow_from;       /* DebuginfodAllowFrom: address ranges it answers ("": all) */
 } RetraceConfig;
 
 #define RETRACE_CONFIG_ENV     "RETRACE_SERVER_CONFIG_PATH"

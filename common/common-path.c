@@ -57,23 +57,17 @@ bool path_is_normalized_absolute(const char *p)
         return true;
 }
 
-char *path_resolve_link(const char *link_path, const char *target)
+int path_simplify(const char *path, bool strict, char **ret)
 {
-        _cleanup_free_ char *joined = NULL;
         char *out, *o;
-        const char *slash = strrchr(link_path, '/');
 
-        if (target[0] == '/')
-                joined = strdup(target);
-        else if (asprintf(&joined, "%.*s/%s", slash ? (int) (slash - link_path) : 0, link_path, target) < 0)
-                joined = NULL;
-        if (!joined)
-                return NULL;
-        out = malloc(strlen(joined) + 2);
+        if (path[0] != '/')
+                return -EINVAL;
+        out = malloc(strlen(path) + 2);
         if (!out)
-                return NULL;
+                return -ENOMEM;
         o = out;
-        for (const char *c = joined; *c;) {
+        for (const char *c = path; *c;) {
                 size_t n;
 
                 c += strspn(c, "/");
@@ -81,6 +75,10 @@ char *path_resolve_link(const char *link_path, const char *target)
                 if (n == 0)
                         break;
                 if (n == 2 && c[0] == '.' && c[1] == '.') {
+                        if (strict && o == out) {
+                                free(out);
+                                return -EINVAL;
+                        }
                         while (o > out && *--o != '/')
                                 ;
                 } else if (!(n == 1 && c[0] == '.')) {
@@ -93,6 +91,22 @@ char *path_resolve_link(const char *link_path, const char *target)
         if (o == out)
                 *o++ = '/';
         *o = '\0';
+        *ret = out;
+        return 0;
+}
+
+char *path_resolve_link(const char *link_path, const char *target)
+{
+        _cleanup_free_ char *joined = NULL;
+        const char *slash = strrchr(link_path, '/');
+        char *out;
+
+        if (target[0] == '/')
+                joined = strdup(target);
+        else if (asprintf(&joined, "/%.*s/%s", slash ? (int) (slash - link_path) : 0, link_path, target) < 0)
+                joined = NULL;
+        if (!joined || path_simplify(joined, false, &out) < 0)
+                return NULL;
         return out;
 }
 

@@ -9,6 +9,9 @@ char *path_join(const char *a, const char *b);
 bool path_is_filename(const char *p);
 /* Absolute, no "." or ".." components, no "//", no trailing '/' (except "/" itself). */
 bool path_is_normalized_absolute(const char *p);
+/* Pure: path ('/' first) with "//" collapsed and "." and ".." segments resolved lexically. A ".."
+ * above the root stays at "/" unless strict, which fails with -EINVAL; so does a relative path. */
+int path_simplify(const char *path, bool strict, char **ret);
 /* Pure: where a symlink at the absolute path link_path pointing to target leads, lexically, as a
  * normalized absolute path ("." and ".." resolved, ".." stops at "/"); NULL on allocation failure. */
 char *path_resolve_link(const char *link_path, const char *target);

@@ -3,6 +3,7 @@
 #include "daemon-http-parse.h"
 
 #include <arpa/inet.h>
+#include <ctype.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,6 +29,136 @@ bool address_matches(const struct sockaddr *sa, const char *text)
                                             : NULL;
 
         return addr && inet_ntop(sa->sa_family, addr, buf, sizeof(buf)) && streq(buf, text);
+}
+
+/* The address bytes of sa (4 for IPv4 and IPv4-mapped IPv6, 16 for IPv6), 0 for another family. */
+static size_t address_bytes(const struct sockaddr *sa, const unsigned char **ret)
+{
+        static const unsigned char v4mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };
+
+        if (sa->sa_family == AF_INET) {
+                *ret = (const unsigned char *) &((const struct sockaddr_in *) sa)->sin_addr;
+                return 4;
+        }
+        if (sa->sa_family == AF_INET6) {
+                const unsigned char *a = ((const struct sockaddr_in6 *) sa)->sin6_addr.s6_addr;
+
+                if (memcmp(a, v4mapped, sizeof(v4mapped)) == 0) {
+                        *ret = a + 12;
+                        return 4;
+                }
+                *ret = a;
+                return 16;
+        }
+        return 0;
+}
+
+/* One "ADDR[/PREFIX]" into its bytes (4 or 16) and prefix length; -EINVAL when malformed. */
+static int parse_range(const char *text, unsigned char ret[static 16], size_t *ret_len, unsigned *ret_prefix)
+{
+        char addr[INET6_ADDRSTRLEN];
+        const char *slash = strchr(text, '/');
+        size_t n = slash ? (size_t) (slash - text) : strlen(text);
+        unsigned prefix;
+
+        if (n == 0 || n >= sizeof(addr))
+                return -EINVAL;
+        memcpy(addr, text, n);
+        addr[n] = '\0';
+        if (inet_pton(AF_INET, addr, ret) == 1)
+                *ret_len = 4;
+        else if (inet_pton(AF_INET6, addr, ret) == 1)
+                *ret_len = 16;
+        else
+                return -EINVAL;
+        prefix = (unsigned) *ret_len * 8;
+        if (slash && (parse_uint(slash + 1, &prefix) < 0 || prefix > *ret_len * 8))
+                return -EINVAL;
+        *ret_prefix = prefix;
+        return 0;
+}
+
+static bool prefix_equal(const unsigned char *a, const unsigned char *b, unsigned bits)
+{
+        size_t whole = bits / 8;
+        unsigned rest = bits % 8;
+
+        if (memcmp(a, b, whole) != 0)
+                return false;
+        return rest == 0 || ((a[whole] ^ b[whole]) & (0xffu << (8 - rest)) & 0xffu) == 0;
+}
+
+int address_in_ranges(const struct sockaddr *sa, const char *ranges)
+{
+        _cleanup_strv_free_ char **list = NULL;
+        const unsigned char *peer = NULL;
+        size_t peer_len;
+        int r;
+
+        if (isempty(ranges))
+                return true;
+        r = strv_split(ranges, " ,\t", &list);
+        if (r < 0)
+                return r;
+        peer_len = address_bytes(sa, &peer);
+        STRV_FOREACH (range, list) {
+                unsigned char bytes[16];
+                size_t len;
+                unsigned prefix;
+
+                if (parse_range(*range, bytes, &len, &prefix) < 0)
+                        return -EINVAL;
+                if (len == peer_len && prefix_equal(peer, bytes, prefix))
+                        return true;
+        }
+        return false;
+}
+
+bool address_ranges_valid(const char *ranges)
+{
+        struct sockaddr_in probe = { .sin_family = AF_INET };
+
+        return address_in_ranges((const struct sockaddr *) &probe, ranges) >= 0;
+}
+
+bool parse_debuginfod_path(const char *url, char ret_build_id[static 129], const char **ret_kind,
+                           const char **ret_rest)
+{
+        static const char *const kinds[] = { "debuginfo", "executable", "source", "section" };
+        const char *p = string_startswith(url, "/buildid/"), *end;
+        size_t n;
+
+        if (!p)
+                return false;
+        n = strcspn(p, "/");
+        /* At least 2 hex digits, an even count, at most 64 bytes. */
+        if (n < 2 || n > 128 || n % 2 != 0 || strspn(p, "0123456789abcdefABCDEF") < n || p[n] != '/')
+                return false;
+        for (size_t i = 0; i < n; i++)
+                ret_build_id[i] = (char) tolower((unsigned char) p[i]);
+        ret_build_id[n] = '\0';
+        p += n + 1;
+        end = p + strcspn(p, "/");
+        for (size_t i = 0; i < ELEMENTSOF(kinds); i++) {
+                if (strlen(kinds[i]) != (size_t) (end - p) || strncmp(p, kinds[i], (size_t) (end - p)) != 0)
+                        continue;
+                *ret_kind = kinds[i];
+                if (i < 2) { /* nothing may follow */
+                        if (*end)
+                                return false;
+                        *ret_rest = NULL;
+                } else if (i == 2) { /* "/<absolute path>" */
+                        if (!*end || !end[1])
+                                return false;
+                        *ret_rest = end;
+                } else { /* "/<section name>" */
+                        if (!*end || !end[1] || strchr(end + 1, '/'))
+                                return false;
+                        *ret_rest = end + 1;
+                }
+                return true;
+        }
+        return false;
 }
 
 bool content_type_accepted(const char *value)

@@ -7,6 +7,17 @@
 
 /* Is the peer address sa the address text (IPv4 or IPv6 in text form)? */
 bool address_matches(const struct sockaddr *sa, const char *text);
+/* Is the peer address sa inside one of ranges ("ADDR[/PREFIX]" separated by spaces or commas, IPv4
+ * or IPv6; an IPv4-mapped IPv6 peer counts as its IPv4 address)? An empty list holds every address.
+ * -EINVAL when a range is malformed. */
+int address_in_ranges(const struct sockaddr *sa, const char *ranges);
+/* Checks a range list as address_in_ranges() reads it, for the configuration. */
+bool address_ranges_valid(const char *ranges);
+/* Splits a debuginfod path "/buildid/<hex>/<kind>[/<rest>]": the build-id (copied lower-case into
+ * ret_build_id), the kind (a static string: debuginfo, executable, source, section) and what follows
+ * it ("/<path>" for source, "<name>" for section, NULL otherwise). false when url is not one. */
+bool parse_debuginfod_path(const char *url, char ret_build_id[static 129], const char **ret_kind,
+                           const char **ret_rest);
 /* Is a Content-Type header value (parameters after ';' ignored, any case) one PROTOCOL.md accepts
  * for uploads? NULL is not. */
 bool content_type_accepted(const char *value);

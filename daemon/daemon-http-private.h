@@ -6,6 +6,7 @@
 
 #include <microhttpd.h>
 #include <stdbool.h>
+#include <stdio.h>
 
 #include "common-macro.h"
 #include "daemon-http.h"
@@ -19,6 +20,11 @@ enum MHD_Result refuse(HttpServer *s, struct MHD_Connection *c, Refusal why, uns
                        const char *message);
 /* Whether the client reached us over TLS (ours, or a trusted proxy's X-Forwarded-Proto). */
 bool request_is_https(HttpServer *s, struct MHD_Connection *c);
+
+/* GET /buildid/…: debuginfod's protocol over the package cache (daemon-http-debuginfod.c). */
+enum MHD_Result handle_debuginfod(HttpServer *s, struct MHD_Connection *c, const char *method, const char *url);
+/* Its lines of /metrics (none while AllowDebuginfod is off). */
+void render_metrics_debuginfod(HttpServer *s, FILE *f);
 
 /* One upload in progress, the request's con_cls. */
 typedef struct Upload Upload;

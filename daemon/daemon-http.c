@@ -472,6 +472,7 @@ static enum MHD_Result handle_metrics(HttpServer *s, struct MHD_Connection *c)
                 if (task_store_totals(s->store, &totals) >= 0)
                         render_metrics_totals(f, &totals);
         }
+        render_metrics_debuginfod(s, f);
         if (s->root_counts) {
                 uint64_t reused = 0, assembled = 0;
 
@@ -686,6 +687,10 @@ static enum MHD_Result handle_request(void *cls, struct MHD_Connection *c, const
         if (*con_cls == &framing_refused) { /* its body: dropped */
                 *upload_data_size = 0;
                 return MHD_YES;
+        }
+        if (strstr(url, "/buildid/")) { /* first: a source path may end in anything */
+                *upload_data_size = 0;
+                return handle_debuginfod(s, c, method, strstr(url, "/buildid/"));
         }
         if (string_endswith(url, "/create"))
                 return handle_create(s, c, method, upload_data, upload_data_size, con_cls);

@@ -5,6 +5,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "cache-debuginfod.h"
 #include "common-config.h"
 #include "daemon-store.h"
 
@@ -24,6 +25,15 @@ typedef enum Refusal {
         REFUSAL_MISSING_FILE,
         _REFUSAL_MAX,
 } Refusal;
+
+/* How a debuginfod request ended, counted for /metrics per endpoint. */
+typedef enum DebuginfodOutcome {
+        DEBUGINFOD_HIT,
+        DEBUGINFOD_MISS,
+        DEBUGINFOD_REFUSED, /* a bad source path, over X-DEBUGINFOD-MAXSIZE */
+        DEBUGINFOD_ERROR,
+        _DEBUGINFOD_OUTCOME_MAX,
+} DebuginfodOutcome;
 
 typedef struct HttpServer {
         const RetraceConfig *config;
@@ -51,6 +61,10 @@ typedef struct HttpServer {
         /* Whether nvr.arch is in the cache (for release, when not NULL). */
         int (*package_known)(void *userdata, const char *nvr, const char *arch, const char *release,
                              bool *ret);
+        /* debuginfod: the file kind names for build_id (arg: the canonical source path, or the section
+         * name) from the synced packages; -ENOENT when there is none. */
+        int (*debuginfod_find)(void *userdata, DebuginfodKind kind, const char *build_id, const char *arg,
+                               DebuginfodFile *ret);
         /* Task roots reused and assembled, for /metrics. */
         void (*root_counts)(void *userdata, uint64_t *ret_reused, uint64_t *ret_assembled);
 
@@ -59,6 +73,8 @@ typedef struct HttpServer {
         int save_dirfd;
         int webui_dirfd; /* WebUIDir, -EBADF when it cannot be opened */
         uint64_t refused[_REFUSAL_MAX];
+        uint64_t debuginfod_requests[_DEBUGINFOD_KIND_MAX][_DEBUGINFOD_OUTCOME_MAX];
+        uint64_t debuginfod_bytes[_DEBUGINFOD_KIND_MAX];
 } HttpServer;
 
 /* Listens on config->listen ("ADDR:PORT", "[ADDR]:PORT"); HTTPS when TLSCertificate and TLSKey are

@@ -163,6 +163,30 @@ const Plugin *pipeline_plugin_for_distribution(Pipeline *p, const char *distribu
         return NULL;
 }
 
+static void cache_guard_lock(void *userdata)
+{
+        pthread_mutex_lock(userdata);
+}
+
+static void cache_guard_unlock(void *userdata)
+{
+        pthread_mutex_unlock(userdata);
+}
+
+int pipeline_debuginfod_find(Pipeline *p, DebuginfodKind kind, const char *build_id, const char *arg,
+                             DebuginfodFile *ret)
+{
+        const CacheGuard guard = { cache_guard_lock, cache_guard_unlock, &p->cache_lock };
+        _cleanup_free_ char *reason = NULL;
+        int r;
+
+        r = cache_debuginfod_find(p->cache, &guard, kind, build_id, arg, ret, &reason);
+        if (r < 0 && r != -ENOENT)
+                log_error_errno(r, "debuginfod: the %s of build-id %s: %s: %m", debuginfod_kind_to_string(kind),
+                                build_id, reason ?: "cannot be read from the cache");
+        return r;
+}
+
 int pipeline_supported_releases(Pipeline *p, char ***ret)
 {
         int r;

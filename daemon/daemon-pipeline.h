@@ -6,6 +6,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "cache-debuginfod.h"
 #include "cache-plugin.h"
 #include "cache-store.h"
 #include "common-config.h"
@@ -55,6 +56,11 @@ void pipeline_run(void *userdata, TaskJob *job);
 
 /* Whether nvr.arch is in the cache (for release, when not NULL): /checkpackage. */
 int pipeline_package_known(Pipeline *p, const char *nvr, const char *arch, const char *release, bool *ret);
+
+/* debuginfod: the file kind names for build_id from the synced packages (cache_debuginfod_find()),
+ * extracting its package without holding cache_lock; an extraction's failure is logged. */
+int pipeline_debuginfod_find(Pipeline *p, DebuginfodKind kind, const char *build_id, const char *arg,
+                             DebuginfodFile *ret);
 
 /* Which release a crash comes from, given its files (any may be NULL): os_release (or release)
  * through the plugins' abrtparser, else os_info's ID/NAME and VERSION_ID, else guessparser over

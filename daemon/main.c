@@ -23,6 +23,7 @@
 #include "common-path.h"
 #include "common-time.h"
 #include "config.h"
+#include "daemon-http-parse.h"
 #include "daemon-http.h"
 #include "daemon-pipeline.h"
 #include "daemon-queue.h"
@@ -116,6 +117,13 @@ static int hook_package_known(void *userdata, const char *nvr, const char *arch,
 {
         Daemon *d = userdata;
         return pipeline_package_known(&d->pipeline, nvr, arch, release, ret);
+}
+
+static int hook_debuginfod_find(void *userdata, DebuginfodKind kind, const char *build_id, const char *arg,
+                                DebuginfodFile *ret)
+{
+        Daemon *d = userdata;
+        return pipeline_debuginfod_find(&d->pipeline, kind, build_id, arg, ret);
 }
 
 static void hook_root_counts(void *userdata, uint64_t *ret_reused, uint64_t *ret_assembled)
@@ -330,6 +338,15 @@ static int setup(Daemon *d, const char *listen_override)
         if (d->config->allow_task_manager && isempty(d->config->task_manager_password))
                 log_warning("AllowTaskManager is on but TaskManagerPassword is not set: the task manager "
                             "refuses every login");
+        if (!address_ranges_valid(d->config->debuginfod_allow_from))
+                return log_error("DebuginfodAllowFrom = %s is not a list of ADDR[/PREFIX] ranges "
+                                 "(e.g. 127.0.0.0/8 ::1 10.0.0.0/8)",
+                                 d->config->debuginfod_allow_from),
+                       -EINVAL;
+        if (d->config->allow_debuginfod)
+                log_info("Answering debuginfod requests (/buildid/…) from %s",
+                         isempty(d->config->debuginfod_allow_from) ? "every address"
+                                                                     : d->config->debuginfod_allow_from);
         r = path_mkdir_p(d->config->save_dir, 0750);
         if (r < 0)
                 return log_error_errno(
@@ -390,6 +407,7 @@ static int setup(Daemon *d, const char *listen_override)
                 .release_lookup = hook_release_lookup,
                 .package_known = hook_package_known,
                 .root_counts = hook_root_counts,
+                .debuginfod_find = hook_debuginfod_find,
                 .save_dirfd = -EBADF,
                 .webui_dirfd = -EBADF,
         };

@@ -123,6 +123,39 @@ int elf_facts_read(int fd, uint64_t max_size, ElfFacts *ret)
         return 0;
 }
 
+int elf_section_locate(int fd, const char *name, uint64_t *ret_offset, uint64_t *ret_size)
+{
+        size_t shstrndx;
+        Elf_Scn *scn = NULL;
+        Elf *elf;
+        int r = -ENOENT;
+
+        (void) elf_version(EV_CURRENT);
+        elf = elf_begin(fd, ELF_C_READ_MMAP, NULL);
+        if (!elf)
+                return -EBADMSG;
+        if (elf_kind(elf) != ELF_K_ELF || elf_getshdrstrndx(elf, &shstrndx) != 0) {
+                elf_end(elf);
+                return -EBADMSG;
+        }
+        while ((scn = elf_nextscn(elf, scn))) {
+                GElf_Shdr shdr;
+                const char *n;
+
+                if (!gelf_getshdr(scn, &shdr) || !(n = elf_strptr(elf, shstrndx, shdr.sh_name)) ||
+                    !streq(n, name))
+                        continue;
+                if (shdr.sh_type != SHT_NOBITS) {
+                        *ret_offset = shdr.sh_offset;
+                        *ret_size = shdr.sh_size;
+                        r = 0;
+                }
+                break;
+        }
+        elf_end(elf);
+        return r;
+}
+
 void package_note_done(PackageNote *n)
 {
         free(n->type);

@@ -19,6 +19,11 @@ void elf_facts_done(ElfFacts *f);
  * bytes are looked at). -EBADMSG when fd is not an ELF file. */
 int elf_facts_read(int fd, uint64_t max_size, ElfFacts *ret);
 
+/* Where section name's bytes lie in the ELF file open at fd: -ENOENT when it has no such section or
+ * the section has no bytes in the file (SHT_NOBITS, as a debug file's copies of the code sections),
+ * -EBADMSG when fd is not an ELF file. */
+int elf_section_locate(int fd, const char *name, uint64_t *ret_offset, uint64_t *ret_size);
+
 /* systemd's package metadata note (.note.package: owner "FDO", type 0xcafe1a7e, a JSON object). */
 #define ELF_NOTE_FDO_PACKAGING_METADATA 0xcafe1a7eU
 

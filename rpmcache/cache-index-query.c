@@ -346,3 +346,34 @@ int cache_index_find_providers(CacheIndex *idx, const char *release, const char 
         sqlite3_bind_text(st, 2, name, -1, SQLITE_STATIC);
         return index_collect_packages(st, PACKAGE_N_COLUMNS, ret, ret_provides, ret_n);
 }
+
+int cache_index_find_debug_packages(CacheIndex *idx, const char *release, int64_t **ret, size_t *ret_n)
+{
+        _cleanup_stmt_ sqlite3_stmt *st = NULL;
+        _cleanup_free_ int64_t *ids = NULL;
+        size_t n = 0, allocated = 0;
+        int r, rc;
+
+        /* Ranges on the path (not LIKE) keep to files_path; the two trees are where rpm's
+         * find-debuginfo puts debug files and sources. */
+        r = index_sql_prepare(
+                idx,
+                "SELECT DISTINCT f.package_id FROM files f JOIN package_releases pr ON pr.package_id = f.package_id "
+                "WHERE pr.release = ?1 AND ((f.path >= '/usr/lib/debug/' AND f.path < '/usr/lib/debug0') OR "
+                "(f.path >= '/usr/src/debug/' AND f.path < '/usr/src/debug0')) ORDER BY f.package_id",
+                &st);
+        if (r < 0)
+                return r;
+        sqlite3_bind_text(st, 1, release, -1, SQLITE_STATIC);
+        while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+                r = ARRAY_RESERVE(ids, allocated, n + 1);
+                if (r < 0)
+                        return r;
+                ids[n++] = sqlite3_column_int64(st, 0);
+        }
+        if (rc != SQLITE_DONE)
+                return sqlite_errno(rc);
+        *ret = TAKE_PTR(ids);
+        *ret_n = n;
+        return 0;
+}

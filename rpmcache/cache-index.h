@@ -150,6 +150,10 @@ int cache_index_get_requires(CacheIndex *idx, int64_t package_id, PackageDep **r
 int cache_index_find_providers(CacheIndex *idx, const char *release, const char *name, PackageInfo **ret,
                                PackageDep **ret_provides, size_t *ret_n);
 
+/* The packages of release that ship debug files or sources (/usr/lib/debug/, /usr/src/debug/):
+ * what a debuginfod answers from. *ret may be NULL when there are none. */
+int cache_index_find_debug_packages(CacheIndex *idx, const char *release, int64_t **ret, size_t *ret_n);
+
 /* The releases ("<distribution>-<version>-<arch>") the index holds packages for, sorted. */
 int cache_index_list_releases(CacheIndex *idx, char ***ret);
 

@@ -29,6 +29,7 @@ static const char *arg_release = NULL;
 static const char *arg_repo = NULL;
 static const char *arg_arch = NULL;
 static bool arg_with_debugger = false;
+static bool arg_debuginfo = false;
 static const char *arg_path = NULL;
 static char **arg_packages = NULL;
 static RetraceConfig *config = NULL;
@@ -294,15 +295,30 @@ static int cmd_extract(int argc, char **argv)
 {
         _cleanup_(cache_closep) Cache *c = NULL;
         _cleanup_free_ int64_t *all = NULL;
-        size_t n;
+        size_t n = 0;
         int r;
 
-        if (argc < 2 || (argc < 3 && !arg_with_debugger))
+        if (argc < 2 || (argc < 3 && !arg_with_debugger && !arg_debuginfo))
                 return log_error_errno(
-                        EINVAL, "extract needs RELEASE and at least one PACKAGE (or --with-debugger)");
+                        EINVAL,
+                        "extract needs RELEASE and at least one PACKAGE (or --with-debugger, or --debuginfo)");
+        if (arg_debuginfo && (argc > 2 || arg_with_debugger))
+                return log_error_errno(EINVAL, "extract --debuginfo takes only RELEASE");
         r = open_cache(&c);
         if (r < 0)
                 return r;
+        if (arg_debuginfo) {
+                /* What a debuginfod answers from: every debuginfo and debugsource package. */
+                r = cache_index_find_debug_packages(c->index, argv[1], &all, &n);
+                if (r < 0)
+                        return log_error_errno(r, "Cannot list the debug packages of %s: %m", argv[1]);
+                if (n == 0)
+                        return log_error_errno(ENOENT,
+                                               "No package of %s ships debug files; is it synced (retrace-server-"
+                                               "reposync)?",
+                                               argv[1]);
+                return extract(c, all, n);
+        }
         r = command_packages(c, argc, argv, &all, &n);
         if (r < 0)
                 return r;
@@ -432,6 +448,8 @@ static void help(void)
                "                                      build or reuse a root, print its path\n"
                "  extract RELEASE PACKAGE… [--with-debugger]\n"
                "                                      extract the packages not extracted yet\n"
+               "  extract --debuginfo RELEASE         extract every debuginfo and debugsource package\n"
+               "                                      (debuginfod then answers without waiting)\n"
                "  closure RELEASE [PACKAGE…]          the debugger's dependency closure\n"
                "  import [--release R --repo N] RPM…  import RPM files\n"
                "  known [--release R] [--arch A] NVR  is the package known (exit 0) or not (1)\n");
@@ -445,6 +463,7 @@ int main(int argc, char *argv[])
                 { "repo", required_argument, NULL, 'R' },
                 { "arch", required_argument, NULL, 'a' },
                 { "with-debugger", no_argument, NULL, 'd' },
+                { "debuginfo", no_argument, NULL, 'D' },
                 { "path", required_argument, NULL, 'p' },
                 { "package", required_argument, NULL, 'P' },
                 { "help", no_argument, NULL, 'h' },
@@ -463,7 +482,7 @@ int main(int argc, char *argv[])
 
         log_set_program("retrace-server-cache");
         /* "+": options after the command are allowed too (permute), e.g. assemble R P --with-debugger */
-        while ((c = getopt_long(argc, argv, "c:r:R:a:dp:P:h", options, NULL)) >= 0)
+        while ((c = getopt_long(argc, argv, "c:r:R:a:dDp:P:h", options, NULL)) >= 0)
                 switch (c) {
                 case 'c':
                         arg_config = optarg;
@@ -479,6 +498,9 @@ int main(int argc, char *argv[])
                         break;
                 case 'd':
                         arg_with_debugger = true;
+                        break;
+                case 'D':
+                        arg_debuginfo = true;
                         break;
                 case 'p':
                         arg_path = optarg;

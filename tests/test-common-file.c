@@ -47,6 +47,23 @@ TEST(path_resolve_link)
         }
 }
 
+TEST(path_simplify)
+{
+        char *p = NULL;
+
+        ASSERT_OK(path_simplify("/a//b/./c/../d/", true, &p));
+        ASSERT_STREQ(p, "/a/b/d");
+        p = mfree(p);
+        ASSERT_OK(path_simplify("/a/../../b", false, &p)); /* clamped at the root */
+        ASSERT_STREQ(p, "/b");
+        p = mfree(p);
+        ASSERT_ERROR(path_simplify("/a/../../b", true, &p), EINVAL);
+        ASSERT_ERROR(path_simplify("a/b", false, &p), EINVAL);
+        ASSERT_OK(path_simplify("/..", false, &p));
+        ASSERT_STREQ(p, "/");
+        free(p);
+}
+
 TEST(path_checks)
 {
         ASSERT_TRUE(path_is_filename("coredump"));
@@ -141,6 +158,7 @@ TEST(mkdir_p_and_rm_rf_readonly)
         ASSERT_OK(path_rm_rf(dir));
 }
 
-DEFINE_TEST_MAIN(TEST_ENTRY(path_join), TEST_ENTRY(path_resolve_link), TEST_ENTRY(path_checks),
+DEFINE_TEST_MAIN(TEST_ENTRY(path_join), TEST_ENTRY(path_resolve_link), TEST_ENTRY(path_simplify),
+                 TEST_ENTRY(path_checks),
                  TEST_ENTRY(write_read_atomic), TEST_ENTRY(read_refuses_symlink_and_dir),
                  TEST_ENTRY(fd_read_full_pipe), TEST_ENTRY(mkdir_p_and_rm_rf_readonly))

@@ -1,10 +1,11 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
-/* What a client sends before any body: the request path, the Content-Type header, and (from the
- * configuration) a listen address and a trusted proxy's address compared with a peer. The input is
- * used as each of them in turn. */
+/* What a client sends before any body: the request path (a task's, a debuginfod one with its source
+ * path), the Content-Type header, and (from the configuration) a listen address, a trusted proxy's
+ * address and address ranges compared with a peer. The input is used as each of them in turn. */
 #include <stdlib.h>
 #include <string.h>
 
+#include "cache-debuginfod.h"
 #include "common-macro.h"
 #include "daemon-http-parse.h"
 #include "fuzz.h"
@@ -22,9 +23,22 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         if (parse_task_path(text, &id, &action, &manager) && !action)
                 abort();
         (void) content_type_accepted(text);
+        {
+                const char *kind = NULL, *rest = NULL;
+                char build_id[129];
+
+                if (parse_debuginfod_path(text, build_id, &kind, &rest)) {
+                        _cleanup_free_ char *source = NULL;
+
+                        if (!kind || strlen(build_id) < 2 || (rest && debuginfod_source_path(rest, &source) >= 0 &&
+                                                               (source[0] != '/' || strstr(source, "/../"))))
+                                abort();
+                }
+        }
         if (parse_listen(text, &addr, &ipv6) >= 0) {
                 if (addr.ss_family != (ipv6 ? AF_INET6 : AF_INET))
                         abort();
+                (void) address_in_ranges((const struct sockaddr *) &addr, text);
                 (void) address_matches((const struct sockaddr *) &addr, "127.0.0.1");
                 (void) address_matches((const struct sockaddr *) &addr, text);
         }

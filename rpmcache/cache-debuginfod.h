@@ -1,0 +1,52 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#pragma once
+
+#include <stdint.h>
+
+#include "cache-index.h"
+#include "cache-store.h"
+
+/* The cache seen through debuginfod's protocol: the file a build-id names, from the synced
+ * packages only (never a task's data). The index is used under the caller's lock (guard); a
+ * package not extracted yet is extracted without it, like a task's packages. */
+
+typedef enum DebuginfodKind {
+        DEBUGINFOD_DEBUGINFO,  /* the debug file */
+        DEBUGINFOD_EXECUTABLE, /* the binary (executables and shared libraries) */
+        DEBUGINFOD_SOURCE,     /* a source file of the build (its -debugsource package) */
+        DEBUGINFOD_SECTION,    /* one ELF section of the debug file, else of the binary */
+        _DEBUGINFOD_KIND_MAX,
+        _DEBUGINFOD_KIND_INVALID = -EINVAL,
+} DebuginfodKind;
+
+const char *debuginfod_kind_to_string(DebuginfodKind k);
+DebuginfodKind debuginfod_kind_from_string(const char *s);
+
+/* How the caller serializes use of c->index with its other users (NULL members: no lock). */
+typedef struct CacheGuard {
+        void (*lock)(void *userdata);
+        void (*unlock)(void *userdata);
+        void *userdata;
+} CacheGuard;
+
+typedef struct DebuginfodFile {
+        int fd;          /* the object, read-only */
+        uint64_t offset; /* where the answer starts in it (a section's offset; else 0) */
+        uint64_t size;   /* bytes of the answer */
+        char *nevra;     /* the package that holds it */
+        char *path;      /* its path in that package */
+} DebuginfodFile;
+
+void debuginfod_file_done(DebuginfodFile *f);
+
+/* Pure: the canonical form of a source path as a client sends it (already %-decoded): "//"
+ * collapsed, "." segments removed, ".." going up one segment (path_simplify()). -EINVAL when it is
+ * not absolute, names the root or a ".." would leave the root. */
+int debuginfod_source_path(const char *path, char **ret);
+
+/* Finds what kind names for build_id (lower-case hex): arg is the canonical source path for
+ * DEBUGINFOD_SOURCE and the section name for DEBUGINFOD_SECTION, else NULL. -ENOENT when the
+ * cache has no such file; an extraction's failure as its error with *ret_reason naming the
+ * package. */
+int cache_debuginfod_find(Cache *c, const CacheGuard *guard, DebuginfodKind kind, const char *build_id,
+                          const char *arg, DebuginfodFile *ret, char **ret_reason);
