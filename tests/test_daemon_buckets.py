@@ -6,7 +6,13 @@ text (component, "Thread", the top frames) with hashlib, never by the daemon's c
 buckets without any task id; a task's status says how many other crashes share its bucket.
 
 Identical uploads ("Identical uploads"): byte-identical crash files, sequential or 10 at once, run
-gdb once; every other task gets its own id and password and the same result at once."""
+gdb once; every other task gets its own id and password and the same result at once.
+
+Source context: the crashing thread's frames carry the lines around their line from the release's
+-debugsource packages, equal to the TestOS sources (tests/testos/src) at the lines of their @line
+markers."""
+
+import glob
 
 import hashlib
 import json
@@ -188,7 +194,52 @@ def test_identical_concurrent():
         print(f"   10 concurrent identical uploads: gdb ran once, 9 results reused")
 
 
+SRC = os.path.join(os.path.dirname(os.path.abspath(__file__)), "testos", "src")
+
+
+def source_at(basename, line, function):
+    """The lines line-3..line+3 of the TestOS source named basename whose line has the @line marker of
+    function (several versions of a library have a file of that name)."""
+    for path in sorted(glob.glob(os.path.join(SRC, "*", basename))):
+        with open(path, encoding="utf-8") as f:
+            lines = f.read().split("\n")
+        if line <= len(lines) and f"@line {function}" in lines[line - 1]:
+            first = max(1, line - 3)
+            return first, lines[first - 1:line + 3]
+    return None
+
+
+def test_source_context():
+    with ENV.server() as srv:
+        srv.start(ready_path="settings")
+        checked = 0
+        for name in ("r1-null", "r2-abort", "r1-cxx", "r2-threads"):
+            _, doc, _, log = retrace(srv, members(name))
+            thread = next(t for t in doc["threads"] if t["crashing"])
+            with_context = [f for f in thread["frames"] if "source_context" in f]
+            rt.check(with_context, f"{name}: no frame with source context:\n{log}")
+            for f in thread["frames"]:
+                sc = f.get("source_context")
+                if sc is None:
+                    continue
+                rt.check(f["file"] and f["line"] and f["build_id"], f"{name}: context without a line: {f}")
+                rt.check(len(sc["lines"]) <= 7 and sc["first_line"] <= f["line"] < sc["first_line"] + len(sc["lines"]),
+                         f"{name}: frame {f['index']}: {sc}")
+            for e in CRASHES[name]["frames"]:
+                want = source_at(e["file"], e["line"], e["function"])
+                if want is None:
+                    continue
+                got = [f for f in with_context if f["function"] == e["function"] and f["line"] == e["line"]]
+                rt.check(got, f"{name}: {e} has no source context: {[(f['function'], f['line']) for f in thread['frames']]}")
+                sc = got[0]["source_context"]
+                rt.check((sc["first_line"], sc["lines"]) == want,
+                         f"{name}: {e['function']}: {sc} instead of {want}")
+                checked += 1
+        rt.check(checked >= 8, f"only {checked} frames compared with the sources")
+        print(f"   {checked} frames' source context equal to the TestOS sources")
+
+
 try:
-    rt.run_tests([test_buckets, test_identical_sequential, test_identical_concurrent])
+    rt.run_tests([test_buckets, test_identical_sequential, test_identical_concurrent, test_source_context])
 finally:
     ENV.cleanup()

@@ -160,6 +160,18 @@ function parseFrames(text) {
   return frames;
 }
 
+// backtrace.json's source_context of a frame: the lines around its line, that line marked.
+function sourceContext(sc, line) {
+  const width = String(sc.first_line + sc.lines.length - 1).length;
+  const pre = RT.el('pre', { class: 'source-context' });
+  sc.lines.forEach((text, i) => {
+    const n = sc.first_line + i;
+    pre.append(RT.el('span', n === line ? { class: 'current' } : {},
+                     String(n).padStart(width, ' ') + (n === line ? ' > ' : '   ') + text + '\n'));
+  });
+  return RT.el('details', { class: 'source' }, RT.el('summary', {}, 'source'), pre);
+}
+
 function frameTable(frames, caption) {
   const body = RT.el('tbody');
   for (const f of frames) {
@@ -171,7 +183,8 @@ function frameTable(frames, caption) {
                       RT.el('td', { class: 'num' }, f.n),
                       RT.el('td', { class: 'func' }, RT.el('code', {}, f.func)),
                       RT.el('td', { class: 'args' }, RT.el('code', {}, f.args)),
-                      RT.el('td', { class: 'src' }, f.file ? RT.el('code', {}, f.file + ':' + f.line) : ''),
+                      RT.el('td', { class: 'src' }, f.file ? RT.el('code', {}, f.file + ':' + f.line) : '',
+                            f.source ? sourceContext(f.source, Number(f.line)) : ''),
                       RT.el('td', { class: 'lib' }, f.lib ? RT.el('code', {}, f.lib) : ''),
                       RT.el('td', {}, locals)));
   }
@@ -245,7 +258,7 @@ function dataFrames(thread, textFrames) {
     const t = byIndex.get(String(f.index));
     return { n: String(f.index), address: f.address || '', func: f.function || '??', args: t ? t.args : '',
              file: f.file || '', line: f.line === null ? '' : String(f.line), lib: f.module || '',
-             locals: t ? t.locals : [] };
+             locals: t ? t.locals : [], source: f.source_context || null };
   });
 }
 
