@@ -17,7 +17,8 @@ static json_t *json_seconds(int64_t usec)
 }
 
 int render_task_status(const Task *t, const TaskStage *stages, size_t n_stages, int64_t now_usec,
-                       const bool has_result[3], const char *bucket, uint64_t bucket_others, char **ret)
+                       const bool has_result[3], const char *bucket, uint64_t bucket_others,
+                       const char *waiting, char **ret)
 {
         json_t *o = json_object(), *list = json_array(), *results = json_object();
 
@@ -48,6 +49,7 @@ int render_task_status(const Task *t, const TaskStage *stages, size_t n_stages, 
                                    bucket ? json_pack("{s:o, s:I}", "hash", json_string_safe(bucket),
                                                       "others", (json_int_t) bucket_others)
                                           : json_null());
+        (void) json_object_set_new(o, "waiting", json_string_safe(waiting));
         return json_dump_take(o, false, ret);
 }
 

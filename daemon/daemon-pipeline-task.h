@@ -102,6 +102,11 @@ int task_reuse_or_claim(TaskRun *t, int type);
 /* Lets the tasks waiting for t's result go on (at the end of t's run). */
 void task_reuse_release(TaskRun *t);
 
+/* Missing debuginfo (daemon-pipeline-retry.c): records the build-ids a finished coredump task lacks
+ * (all modules without packages or debuginfo when it failed; those that degraded its backtrace when
+ * it succeeded), or clears the record. */
+void task_record_waiting(TaskRun *t, bool success);
+
 /* The per-kind stages: analyze, prepare is the core's, run. */
 int coredump_analyze(TaskRun *t, char **ret_failure);
 int coredump_run_gdb(TaskRun *t, char **ret_failure);

@@ -682,6 +682,18 @@ void pipeline_run(void *userdata, TaskJob *job)
                 t.vmcore = true;
                 steps = vmcore_steps;
         }
+        {
+                WaitingTask *w = NULL;
+
+                if (task_store_get_waiting(p->store, t.id, pipeline_waiting_since(p), &w) >= 0) {
+                        _cleanup_free_ char *list = strv_join(w[0].modules, ", ");
+
+                        task_log(&t, 'I',
+                                 "Running again: a sync brought debuginfo the earlier run lacked (%s)",
+                                 strna(list));
+                }
+                waiting_tasks_free(w, w ? 1 : 0);
+        }
         if (task && task->type == TASK_TYPE_RETRACE && p->config->reuse_identical_uploads) {
                 r = task_reuse_or_claim(&t, task->type);
                 if (r != 0) {
@@ -705,6 +717,8 @@ void pipeline_run(void *userdata, TaskJob *job)
                         break;
         }
 
+        if (!t.vmcore)
+                task_record_waiting(&t, r >= 0);
         (void) task_stage(&t, "Saving crash statistics");
         (void) task_store_add_stats(p->store, &(TaskStats){
                                                       .id = t.id,

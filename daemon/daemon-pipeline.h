@@ -29,6 +29,12 @@ typedef struct Pipeline {
         char **reuse_running;
 } Pipeline;
 
+/* Missing debuginfo: restarts the finished tasks waiting for build-ids of which a sync brought one
+ * (looked up again only after the index changed); *ret_restarted counts them. */
+int pipeline_retry_waiting(Pipeline *p, unsigned *ret_restarted);
+/* The start of RetryMissingDebuginfo's window (CLOCK_REALTIME µs): tasks waiting since then count. */
+int64_t pipeline_waiting_since(const Pipeline *p);
+
 /* Sets up the identical-upload bookkeeping (before any task runs). */
 void pipeline_reuse_init(Pipeline *p);
 

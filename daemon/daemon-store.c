@@ -115,6 +115,13 @@ static int store_migrate(TaskStore *s)
                              "CREATE INDEX stats_duphash ON stats(duphash);"
                              "ALTER TABLE tasks ADD COLUMN content_hash TEXT;"
                              "CREATE INDEX tasks_content_hash ON tasks(content_hash);"
+                             "CREATE TABLE task_waits ("
+                             "  task_id INTEGER PRIMARY KEY,"
+                             "  release TEXT NOT NULL,"
+                             "  modules TEXT NOT NULL,"
+                             "  build_ids TEXT NOT NULL,"
+                             "  since_usec INTEGER NOT NULL,"
+                             "  stamp INTEGER NOT NULL DEFAULT -1);"
                              "PRAGMA user_version = 4;"
                              "COMMIT;");
 }
@@ -485,6 +492,8 @@ int task_store_delete(TaskStore *s, uint64_t id)
         int r;
 
         r = store_delete_stages(s, id);
+        if (r >= 0)
+                r = task_store_clear_waiting(s, id);
         if (r < 0)
                 return r;
         r = store_prepare(s, "DELETE FROM tasks WHERE id = ?", &st);
@@ -638,6 +647,136 @@ int task_store_find_reusable(TaskStore *s, const char *hash, int type, uint64_t 
         t.duphash = column_strdup(st, 4);
         t.core_size = (uint64_t) sqlite3_column_int64(st, 5);
         *ret = t;
+        return 0;
+}
+
+int task_store_set_waiting(TaskStore *s, uint64_t id, const char *release, char *const *modules,
+                           char *const *build_ids)
+{
+        _cleanup_(sqlite3_finalizep) sqlite3_stmt *st = NULL;
+        _cleanup_free_ char *m = strv_join(modules, "\n"), *b = strv_join(build_ids, "\n");
+        int r;
+
+        if (!m || !b)
+                return -ENOMEM;
+        /* a task waiting again after a retry keeps the start of its window */
+        r = store_prepare(s,
+                          "INSERT INTO task_waits (task_id, release, modules, build_ids, since_usec) "
+                          "VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT(task_id) DO UPDATE SET release = ?2, "
+                          "modules = ?3, build_ids = ?4, stamp = -1",
+                          &st);
+        if (r < 0)
+                return r;
+        sqlite3_bind_int64(st, 1, (sqlite3_int64) id);
+        sqlite3_bind_text(st, 2, release, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 3, m, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 4, b, -1, SQLITE_STATIC);
+        sqlite3_bind_int64(st, 5, now_realtime_usec());
+        r = sqlite3_step(st);
+        return r == SQLITE_DONE ? 0 : sqlite_errno(r) ?: -EIO;
+}
+
+int task_store_clear_waiting(TaskStore *s, uint64_t id)
+{
+        _cleanup_(sqlite3_finalizep) sqlite3_stmt *st = NULL;
+        int r;
+
+        r = store_prepare(s, "DELETE FROM task_waits WHERE task_id = ?", &st);
+        if (r < 0)
+                return r;
+        sqlite3_bind_int64(st, 1, (sqlite3_int64) id);
+        r = sqlite3_step(st);
+        return r == SQLITE_DONE ? 0 : sqlite_errno(r) ?: -EIO;
+}
+
+int task_store_set_waiting_stamp(TaskStore *s, uint64_t id, int64_t stamp)
+{
+        _cleanup_(sqlite3_finalizep) sqlite3_stmt *st = NULL;
+        int r;
+
+        r = store_prepare(s, "UPDATE task_waits SET stamp = ? WHERE task_id = ?", &st);
+        if (r < 0)
+                return r;
+        sqlite3_bind_int64(st, 1, stamp);
+        sqlite3_bind_int64(st, 2, (sqlite3_int64) id);
+        r = sqlite3_step(st);
+        return r == SQLITE_DONE ? 0 : sqlite_errno(r) ?: -EIO;
+}
+
+void waiting_tasks_free(WaitingTask *v, size_t n)
+{
+        for (size_t i = 0; i < n; i++) {
+                free(v[i].release);
+                strv_free(v[i].modules);
+                strv_free(v[i].build_ids);
+        }
+        free(v);
+}
+
+static int store_list_waiting(TaskStore *s, uint64_t id, int64_t since_min, WaitingTask **ret, size_t *ret_n)
+{
+        _cleanup_(sqlite3_finalizep) sqlite3_stmt *st = NULL;
+        WaitingTask *v = NULL;
+        size_t n = 0, alloc = 0;
+        int r;
+
+        r = store_prepare(
+                s,
+                "SELECT w.task_id, w.release, w.modules, w.build_ids, w.since_usec, w.stamp "
+                "FROM task_waits w JOIN tasks t ON t.id = w.task_id "
+                "WHERE w.since_usec >= ?1 AND ((?2 = 0 AND t.status != 'PENDING') OR w.task_id = ?2) "
+                "ORDER BY w.since_usec",
+                &st);
+        if (r < 0)
+                return r;
+        sqlite3_bind_int64(st, 1, since_min);
+        sqlite3_bind_int64(st, 2, (sqlite3_int64) id);
+        while ((r = sqlite3_step(st)) == SQLITE_ROW) {
+                WaitingTask *w;
+
+                if (ARRAY_RESERVE(v, alloc, n + 1) < 0)
+                        goto oom;
+                w = &v[n++];
+                *w = (WaitingTask){ .id = (uint64_t) sqlite3_column_int64(st, 0),
+                                    .release = column_strdup(st, 1),
+                                    .since_usec = sqlite3_column_int64(st, 4),
+                                    .stamp = sqlite3_column_int64(st, 5) };
+                if (!w->release ||
+                    strv_split((const char *) sqlite3_column_text(st, 2) ?: "", "\n", &w->modules) < 0 ||
+                    strv_split((const char *) sqlite3_column_text(st, 3) ?: "", "\n", &w->build_ids) < 0)
+                        goto oom;
+        }
+        if (r != SQLITE_DONE) {
+                waiting_tasks_free(v, n);
+                return sqlite_errno(r) ?: -EIO;
+        }
+        *ret = v;
+        *ret_n = n;
+        return 0;
+oom:
+        waiting_tasks_free(v, n);
+        return -ENOMEM;
+}
+
+int task_store_list_waiting(TaskStore *s, int64_t since_min, WaitingTask **ret, size_t *ret_n)
+{
+        return store_list_waiting(s, 0, since_min, ret, ret_n);
+}
+
+int task_store_get_waiting(TaskStore *s, uint64_t id, int64_t since_min, WaitingTask **ret)
+{
+        WaitingTask *v = NULL;
+        size_t n = 0;
+        int r;
+
+        r = store_list_waiting(s, id, since_min, &v, &n);
+        if (r < 0)
+                return r;
+        if (n == 0) {
+                free(v);
+                return -ENOENT;
+        }
+        *ret = v;
         return 0;
 }
 

@@ -118,6 +118,25 @@ typedef struct ReusableTask {
 void reusable_task_done(ReusableTask *t);
 int task_store_find_reusable(TaskStore *s, const char *hash, int type, uint64_t exclude, ReusableTask *ret);
 
+/* Missing debuginfo: a finished task that failed or is degraded for want of build-ids waits for a
+ * sync that brings them. modules: "path (build-id …)", build_ids alike in order. */
+typedef struct WaitingTask {
+        uint64_t id;
+        char *release;
+        char **modules, **build_ids;
+        int64_t since_usec; /* when it first waited (CLOCK_REALTIME) */
+        int64_t stamp;      /* the cache index's release stamp when last looked up, -1: never */
+} WaitingTask;
+void waiting_tasks_free(WaitingTask *v, size_t n);
+int task_store_set_waiting(TaskStore *s, uint64_t id, const char *release, char *const *modules,
+                           char *const *build_ids);
+int task_store_clear_waiting(TaskStore *s, uint64_t id);
+int task_store_set_waiting_stamp(TaskStore *s, uint64_t id, int64_t stamp);
+/* Finished tasks waiting since since_min or later, oldest first. */
+int task_store_list_waiting(TaskStore *s, int64_t since_min, WaitingTask **ret, size_t *ret_n);
+/* One task's wait (an array of one); -ENOENT when it does not wait. */
+int task_store_get_waiting(TaskStore *s, uint64_t id, int64_t since_min, WaitingTask **ret);
+
 /* Finished tasks, oldest first, for garbage collection. */
 typedef struct FinishedTask {
         uint64_t id;

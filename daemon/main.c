@@ -32,6 +32,7 @@
 
 #define MAINTENANCE_INTERVAL_SEC 2
 #define GC_INTERVAL_SEC          60
+#define RETRY_INTERVAL_SEC       10 /* waiting tasks: has a sync brought their debuginfo? */
 
 typedef struct Daemon {
         RetraceConfig *config;
@@ -212,6 +213,8 @@ static void *maintenance_main(void *arg)
 
                 pthread_mutex_unlock(&d->lock);
                 queue_pending(d);
+                if (ticks % (RETRY_INTERVAL_SEC / MAINTENANCE_INTERVAL_SEC) == 0)
+                        (void) pipeline_retry_waiting(&d->pipeline, NULL);
                 if (ticks++ % (GC_INTERVAL_SEC / MAINTENANCE_INTERVAL_SEC) == 0)
                         collect_garbage(d);
                 pthread_mutex_lock(&d->lock);

@@ -10,9 +10,15 @@ gdb once; every other task gets its own id and password and the same result at o
 
 Source context: the crashing thread's frames carry the lines around their line from the release's
 -debugsource packages, equal to the TestOS sources (tests/testos/src) at the lines of their @line
-markers."""
+markers.
+
+Missing debuginfo: a crash whose library debuginfo the first sync withheld is degraded and waits
+(status, /metrics); after a second sync that brings it, the task runs again by itself to a full
+backtrace."""
 
 import glob
+import shutil
+import subprocess
 
 import hashlib
 import json
@@ -48,10 +54,14 @@ def expected_hash(component, functions):
     return hashlib.sha1(text.encode()).hexdigest(), text
 
 
+PASSWORDS = {}
+
+
 def retrace(srv, archive_members):
     st, h, body = post(srv.port, tar_of(archive_members))
     rt.check(st == 201, f"{st} {body!r}")
     tid, pw = h["X-Task-Id"], h["X-Task-Password"]
+    PASSWORDS[tid] = pw
     status, _ = wait_finished(srv.base_url, tid, pw)
     auth = {"X-Task-Password": pw}
     _, _, log = rt.http_get(f"{srv.base_url}{tid}/log", auth)
@@ -239,7 +249,79 @@ def test_source_context():
         print(f"   {checked} frames' source context equal to the TestOS sources")
 
 
+def metric(srv, name):
+    _, _, body = rt.http_get(srv.base_url + "metrics")
+    for line in body.decode().splitlines():
+        if line.startswith(name + " "):
+            return float(line.split()[1])
+    rt.fail(f"no {name} in /metrics:\n{body.decode()}")
+
+
+def test_missing_debuginfo_retry():
+    """libtoken's debuginfo is withheld from the first sync: the task is degraded and waits for it
+    (status, /metrics); a second sync that brings it makes the task run again by itself, to a full
+    backtrace."""
+    rt.require_tool("createrepo_c")
+    tos = rt.testos_dir()
+    crash = CRASHES["r1-null"]
+    env = DaemonEnv()
+    try:
+        src = os.path.join(tos, "repos", crash["release"], "x86_64", "debug", "Packages")
+        mirror = os.path.join(env.dir, "debug-mirror")
+        os.makedirs(os.path.join(mirror, "Packages"))
+        withheld = [p for p in os.listdir(src) if p.startswith("libtoken-debuginfo-")]
+        rt.check(withheld, f"no libtoken-debuginfo in {src}")
+        for p in os.listdir(src):
+            if p not in withheld:
+                shutil.copy(os.path.join(src, p), os.path.join(mirror, "Packages"))
+        subprocess.run(["createrepo_c", "--quiet", mirror], check=True)
+        env.write_plugin("testos", {"testos": [f"file://{tos}/repos/$VER/$ARCH/os"],
+                                    "testos-debuginfo": [f"file://{mirror}"]})
+        env.sync(crash["release"])
+        with env.server() as srv:
+            srv.start(ready_path="settings")
+            tid, doc, status, log = retrace(srv, members("r1-null"))
+            rt.check(doc["resolution"]["degraded"], f"not degraded without libtoken's debuginfo:\n{log}")
+            waiting = status.get("waiting") or ""
+            rt.check(waiting.startswith("waiting for debuginfo of ") and "libtoken.so" in waiting
+                     and waiting.endswith(" in " + crash["release_id"]), f"status: {status}")
+            rt.check("Waiting for debuginfo of " in log, log)
+            rt.check(metric(srv, "retrace_tasks_waiting_for_debuginfo") == 1, "waiting tasks in /metrics")
+            # without a sync nothing changes (the daemon looks every 10 s)
+            time.sleep(12)
+            _, _, again = rt.http_get(f"{srv.base_url}{tid}/log", {"X-Task-Password": PASSWORDS[tid]})
+            rt.check(again.decode(errors="replace") == log, "the task ran again without a sync")
+            # the second sync brings it
+            for p in withheld:
+                shutil.copy(os.path.join(src, p), os.path.join(mirror, "Packages"))
+            subprocess.run(["createrepo_c", "--quiet", mirror], check=True)
+            env.sync(crash["release"])
+            deadline = time.monotonic() + 240
+            auth = {"X-Task-Password": PASSWORDS[tid]}
+            log = ""
+            while time.monotonic() < deadline:
+                _, h, _ = rt.http_get(f"{srv.base_url}{tid}", auth)
+                _, _, body = rt.http_get(f"{srv.base_url}{tid}/log", auth)
+                log = body.decode(errors="replace")
+                if h["X-Task-Status"] == "FINISHED_SUCCESS" and "Running again" in log and "Retrace took" in log:
+                    break
+                time.sleep(1)
+            rt.check("Running again: a sync brought debuginfo" in log, f"the task did not run again:\n{log}")
+            _, _, body = rt.http_get(f"{srv.base_url}{tid}/backtrace.json", auth)
+            doc = json.loads(body)
+            frames = [(f["function"], f["line"]) for f in next(t for t in doc["threads"] if t["crashing"])["frames"]]
+            rt.check(not doc["resolution"]["degraded"] and frames[0] == ("token_measure", 18),
+                     f"after the retry: {frames[:4]}\n{log}")
+            _, _, body = rt.http_get(f"{srv.base_url}{tid}/status", auth)
+            rt.check(json.loads(body)["waiting"] is None, body)
+            rt.check(metric(srv, "retrace_tasks_waiting_for_debuginfo") == 0, "waiting tasks in /metrics")
+            print(f"   task {tid}: degraded, waited, ran again after the second sync: {frames[:3]}")
+    finally:
+        env.cleanup()
+
+
 try:
-    rt.run_tests([test_buckets, test_identical_sequential, test_identical_concurrent, test_source_context])
+    rt.run_tests([test_buckets, test_identical_sequential, test_identical_concurrent, test_source_context,
+                  test_missing_debuginfo_retry])
 finally:
     ENV.cleanup()

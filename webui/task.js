@@ -86,6 +86,9 @@ async function poll() {
   }
   renderStages(st);
   renderBucket(st.bucket);
+  const waiting = document.getElementById('waiting');
+  waiting.textContent = st.waiting ? 'This task is ' + st.waiting + ': it runs again by itself when a sync brings it.' : '';
+  waiting.hidden = !st.waiting;
   document.getElementById('task-view').dataset.status = st.status;
   if (st.status === 'PENDING') {
     Task.timer = setTimeout(poll, POLL_MS);
