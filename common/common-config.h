@@ -42,15 +42,34 @@ typedef struct RetraceConfig {
         uint64_t cache_max_file_size;     /* CacheMaxFileSize: largest single file unpacked from an RPM */
         unsigned cache_max_package_files; /* CacheMaxPackageFiles: most files in one RPM */
         CachePrefetch cache_prefetch;     /* CachePrefetch: what a sync extracts (the rest on demand) */
-        uint64_t sync_timeout;            /* SyncTimeout: seconds a download may stall */
-        uint64_t sync_max_metadata_size;  /* SyncMaxMetadataSize: largest repomd.xml or primary file */
+        uint64_t cache_max_size; /* CacheMaxSize: objects + roots kept (LRU eviction); 0: no limit */
+        uint64_t cache_partial_extract_size; /* CachePartialExtractSize: debuginfo packages larger than this
+                                              * (installed) are extracted file by file; 0: never */
+        bool cache_gdb_index;  /* CacheGdbIndex: build gdb indexes of debug files lacking one, for tasks */
+        uint64_t sync_timeout; /* SyncTimeout: seconds a download may stall */
+        uint64_t sync_max_metadata_size; /* SyncMaxMetadataSize: largest repomd.xml or primary file */
+
+        /* HTTP connections and password checks (daemon-http*.c). */
+        unsigned max_connections;             /* MaxConnections: open HTTP connections in all */
+        unsigned max_connections_per_address; /* MaxConnectionsPerAddress: from one client address */
+        uint64_t connection_timeout;          /* ConnectionTimeout: seconds a connection may stay silent */
+        unsigned http_threads;                /* HTTPThreads: threads serving connections */
+        unsigned http_workers;         /* HTTPWorkers: threads answering requests off the event loops */
+        unsigned unpack_workers;       /* UnpackWorkers: uploads unpacked into tasks at once */
+        uint64_t request_head_timeout; /* RequestHeadTimeout: seconds to receive a request head */
+        uint64_t min_upload_rate;      /* MinUploadRate: bytes per second a body must keep up */
+        uint64_t upload_rate_window;   /* UploadRateWindow: seconds MinUploadRate is measured over */
+        unsigned password_failures_per_address; /* PasswordFailuresPerAddress: per minute */
+        unsigned password_failures_total;       /* PasswordFailuresTotal: per minute, all addresses */
 
         /* The daemon. */
-        char *listen;                 /* Listen: ADDR:PORT */
-        unsigned max_queued_tasks;    /* MaxQueuedTasks: tasks waiting beyond MaxParallelTasks */
-        uint64_t min_storage_left;    /* MinStorageLeft: free bytes kept in SaveDir */
-        uint64_t max_archive_members; /* MaxArchiveMembers: entries in one upload */
-        uint64_t delete_task_after;   /* DeleteTaskAfter: seconds a finished task is kept (0: forever) */
+        char *listen;                   /* Listen: ADDR:PORT */
+        unsigned max_queued_tasks;      /* MaxQueuedTasks: tasks waiting beyond MaxParallelTasks */
+        uint64_t min_storage_left;      /* MinStorageLeft: free bytes kept in SaveDir */
+        uint64_t max_archive_members;   /* MaxArchiveMembers: entries in one upload */
+        uint64_t max_decompress_memory; /* MaxDecompressMemory: memory of one upload's xz decoder */
+        bool keep_failed_crash_files;   /* KeepFailedCrashFiles: a failed task keeps its crash files */
+        uint64_t delete_task_after;     /* DeleteTaskAfter: seconds a finished task is kept (0: forever) */
         uint64_t delete_failed_task_after; /* DeleteFailedTaskAfter: the same for failed tasks */
         uint64_t task_timeout;             /* TaskTimeout: seconds one retrace may take */
         uint64_t max_output_size;          /* MaxOutputSize: bytes of debugger output kept */
@@ -72,6 +91,8 @@ typedef struct RetraceConfig {
         char *webui_dir;                   /* WebUIDir: the Web UI's static files */
         bool allow_debuginfod;             /* AllowDebuginfod: answer debuginfod's /buildid/ requests */
         char *debuginfod_allow_from;       /* DebuginfodAllowFrom: address ranges it answers ("": all) */
+        unsigned debuginfod_requests_per_address; /* DebuginfodRequestsPerAddress: per minute */
+        unsigned debuginfod_requests_total;       /* DebuginfodRequestsTotal: per minute, all addresses */
 } RetraceConfig;
 
 #define RETRACE_CONFIG_ENV     "RETRACE_SERVER_CONFIG_PATH"

@@ -6,10 +6,13 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <lzma.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 #include "common-fd.h"
@@ -20,12 +23,126 @@
 
 DEFINE_TRIVIAL_CLEANUP_FUNC(struct archive *, archive_read_free);
 
+#define UNPACK_READ_SIZE (64 * 1024)
+
+uint64_t unpack_budget_outstanding(UnpackBudget *b)
+{
+        uint64_t n;
+
+        pthread_mutex_lock(&b->lock);
+        n = b->outstanding;
+        pthread_mutex_unlock(&b->lock);
+        return n;
+}
+
+/* Reserves len bytes for a write into dirfd's file system: -ENOSPC when free space less every
+ * outstanding reservation less len would drop below min_free. *ret_free gets the free bytes seen. */
+static int unpack_budget_reserve(UnpackBudget *b, int dirfd, uint64_t min_free, uint64_t len,
+                                 uint64_t *ret_free)
+{
+        struct statvfs sv;
+        uint64_t free_bytes;
+        int r = 0;
+
+        pthread_mutex_lock(&b->lock);
+        if (fstatvfs(dirfd, &sv) < 0)
+                r = -errno;
+        else {
+                free_bytes = (uint64_t) sv.f_bavail * (uint64_t) sv.f_frsize;
+                *ret_free = free_bytes;
+                if (free_bytes < b->outstanding || free_bytes - b->outstanding < len ||
+                    free_bytes - b->outstanding - len < min_free)
+                        r = -ENOSPC;
+                else
+                        b->outstanding += len;
+        }
+        pthread_mutex_unlock(&b->lock);
+        return r;
+}
+
+static void unpack_budget_release(UnpackBudget *b, uint64_t len)
+{
+        pthread_mutex_lock(&b->lock);
+        b->outstanding -= MIN(len, b->outstanding);
+        pthread_mutex_unlock(&b->lock);
+}
+
+/* An xz upload, decoded here with liblzma under a memory limit and handed to libarchive as a plain
+ * stream. */
+typedef struct XzSource {
+        int fd;
+        lzma_stream strm;
+        bool input_done;
+        bool stream_end;
+        uint64_t memlimit;
+        uint64_t needed; /* the decoder's memory need, when memlimit stopped it */
+        int error;
+        uint8_t in[UNPACK_READ_SIZE];
+        uint8_t out[UNPACK_READ_SIZE];
+} XzSource;
+
+static la_ssize_t xz_source_read(struct archive *a, void *userdata, const void **ret_buf)
+{
+        XzSource *x = userdata;
+
+        *ret_buf = x->out;
+        while (!x->stream_end) {
+                lzma_ret ret;
+                size_t produced;
+
+                if (x->strm.avail_in == 0 && !x->input_done) {
+                        ssize_t n = read(x->fd, x->in, sizeof(x->in));
+
+                        if (n < 0) {
+                                if (errno == EINTR)
+                                        continue;
+                                x->error = -errno;
+                                archive_set_error(a, errno, "Cannot read the upload");
+                                return -1;
+                        }
+                        x->strm.next_in = x->in;
+                        x->strm.avail_in = (size_t) n;
+                        x->input_done = n == 0;
+                }
+                x->strm.next_out = x->out;
+                x->strm.avail_out = sizeof(x->out);
+                ret = lzma_code(&x->strm, x->input_done ? LZMA_FINISH : LZMA_RUN);
+                produced = sizeof(x->out) - x->strm.avail_out;
+                if (ret == LZMA_STREAM_END)
+                        x->stream_end = true;
+                else if (ret == LZMA_MEMLIMIT_ERROR) {
+                        x->needed = lzma_memusage(&x->strm);
+                        x->error = -EFBIG;
+                        archive_set_error(a, EFBIG, "xz decoder memory limit");
+                        return -1;
+                } else if (ret != LZMA_OK) {
+                        x->error = -EBADMSG;
+                        archive_set_error(a, EINVAL, "xz stream %s",
+                                          ret == LZMA_BUF_ERROR ? "truncated" : "damaged");
+                        return -1;
+                }
+                if (produced > 0)
+                        return (la_ssize_t) produced;
+        }
+        return 0;
+}
+
+static bool upload_is_xz(int fd)
+{
+        static const uint8_t magic[6] = { 0xfd, '7', 'z', 'X', 'Z', 0x00 };
+        uint8_t head[sizeof(magic)];
+
+        return pread(fd, head, sizeof(head), 0) == (ssize_t) sizeof(head) &&
+               memcmp(head, magic, sizeof(magic)) == 0;
+}
+
 typedef struct Unpack {
         int dest_dirfd;
         const ArchiveLimits *limits;
         uint64_t unpacked;
         char **created; /* names written so far, removed again on failure */
         char *message;
+        XzSource *xz; /* set while an xz upload is decoded */
 } Unpack;
 
 _printf_(3, 4) static int unpack_fail(Unpack *u, int error, const char *format, ...)
@@ -39,6 +156,21 @@ _printf_(3, 4) static int unpack_fail(Unpack *u, int error, const char *format, 
                 va_end(ap);
         }
         return error;
+}
+
+/* A read error of libarchive: the xz decoder's own reason first (its memory limit is 413, not 400). */
+static int unpack_fail_read(Unpack *u, struct archive *a, const char *what)
+{
+        if (u->xz && u->xz->error == -EFBIG)
+                return unpack_fail(u, -EFBIG,
+                                   "The xz stream needs %" PRIu64 " MiB of memory to decode, more than the "
+                                   "server's limit of %" PRIu64
+                                   " MiB (MaxDecompressMemory); compress with a smaller dictionary "
+                                   "(xz -6 or less)",
+                                   (u->xz->needed + (1 << 20) - 1) >> 20, u->xz->memlimit >> 20);
+        if (u->xz && u->xz->error < 0 && u->xz->error != -EBADMSG)
+                return unpack_fail(u, u->xz->error, "Cannot read the upload");
+        return unpack_fail(u, -EBADMSG, "%s (%s)", what, archive_error_string(a) ?: "no details");
 }
 
 /* Checks an entry's name and type before any byte of it is written. */
@@ -73,6 +205,57 @@ static int unpack_check_entry(Unpack *u, struct archive_entry *entry, const Cras
         return 0;
 }
 
+static int unpack_refuse_space(Unpack *u, int error, uint64_t free_bytes)
+{
+        if (error == -ENOSPC)
+                return unpack_fail(u, -ENOSPC,
+                                   "The server is low on disk space: unpacking this upload would leave less "
+                                   "than %" PRIu64 " MiB free (%" PRIu64
+                                   " MiB free now, shared with other uploads); try again later",
+                                   u->limits->min_free >> 20, free_bytes >> 20);
+        return unpack_fail(u, error, "Cannot check the free disk space");
+}
+
+/* Writes one chunk under a reservation of the budget: granted only while enough stays free. */
+static int unpack_write_chunk(Unpack *u, int fd, const CrashFile *file, const void *buf, size_t len)
+{
+        uint64_t free_bytes = 0;
+        int r;
+
+        if (u->limits->budget) {
+                r = unpack_budget_reserve(u->limits->budget, u->dest_dirfd, u->limits->min_free, len,
+                                          &free_bytes);
+                if (r < 0)
+                        return unpack_refuse_space(u, r, free_bytes);
+        }
+        r = fd_write_all(fd, buf, len);
+        if (u->limits->budget)
+                unpack_budget_release(u->limits->budget, len);
+        if (r < 0)
+                return unpack_fail(u, r, "Cannot write '%s'", file->name);
+        return 0;
+}
+
+/* A hole of a sparse member counts like data (a copy or a rewrite of the file fills it), so it is
+ * reserved like data, though ftruncate() leaves it sparse for now. */
+static int unpack_write_hole(Unpack *u, int fd, const CrashFile *file, uint64_t end, uint64_t hole)
+{
+        uint64_t free_bytes = 0;
+        int r = 0;
+
+        if (u->limits->budget) {
+                r = unpack_budget_reserve(u->limits->budget, u->dest_dirfd, u->limits->min_free, hole,
+                                          &free_bytes);
+                if (r < 0)
+                        return unpack_refuse_space(u, r, free_bytes);
+        }
+        if (ftruncate(fd, (off_t) end) < 0 || lseek(fd, 0, SEEK_END) < 0)
+                r = unpack_fail(u, -errno, "Cannot write '%s'", file->name);
+        if (u->limits->budget)
+                unpack_budget_release(u->limits->budget, hole);
+        return r;
+}
+
 /* Streams one member's data into a new file, counting every byte against both limits. */
 static int unpack_write_entry(Unpack *u, struct archive *a, const CrashFile *file)
 {
@@ -98,8 +281,7 @@ static int unpack_write_entry(Unpack *u, struct archive *a, const CrashFile *fil
                 if (r == ARCHIVE_EOF)
                         break;
                 if (r != ARCHIVE_OK)
-                        return unpack_fail(u, -EBADMSG, "The archive is damaged or truncated (%s)",
-                                           archive_error_string(a) ?: "no details");
+                        return unpack_fail_read(u, a, "The archive is damaged or truncated");
                 /* Sparse members arrive with holes: count and write them as real bytes. */
                 if ((uint64_t) offset > written) {
                         uint64_t hole = (uint64_t) offset - written;
@@ -110,10 +292,9 @@ static int unpack_write_entry(Unpack *u, struct archive *a, const CrashFile *fil
                                 break;
                         if (u->unpacked > u->limits->max_unpacked)
                                 break;
-                        if (ftruncate(fd, (off_t) written) < 0)
-                                return unpack_fail(u, -errno, "Cannot write '%s'", file->name);
-                        if (lseek(fd, 0, SEEK_END) < 0)
-                                return unpack_fail(u, -errno, "Cannot write '%s'", file->name);
+                        r = unpack_write_hole(u, fd, file, written, hole);
+                        if (r < 0)
+                                return r;
                 }
                 written += len;
                 u->unpacked += len;
@@ -121,9 +302,9 @@ static int unpack_write_entry(Unpack *u, struct archive *a, const CrashFile *fil
                         break;
                 if (u->unpacked > u->limits->max_unpacked)
                         break;
-                r = fd_write_all(fd, buf, len);
+                r = unpack_write_chunk(u, fd, file, buf, len);
                 if (r < 0)
-                        return unpack_fail(u, r, "Cannot write '%s'", file->name);
+                        return r;
         }
         if (file->max_size > 0 && written > file->max_size)
                 return unpack_fail(u, -EFBIG, "File '%s' is larger than its limit of %" PRIu64 " bytes",
@@ -144,13 +325,17 @@ static int unpack_all(Unpack *u, int archive_fd)
         a = archive_read_new();
         if (!a)
                 return -ENOMEM;
+        /* xz is decoded by xz_source_read(), never by libarchive (whose xz reader has no memory
+         * limit): an xz stream inside the decoded one is then no tar and refused. */
         if (archive_read_support_filter_gzip(a) != ARCHIVE_OK ||
-            archive_read_support_filter_xz(a) != ARCHIVE_OK ||
             archive_read_support_format_tar(a) != ARCHIVE_OK)
-                return unpack_fail(u, -EOPNOTSUPP, "libarchive lacks gzip, xz or tar support");
-        if (archive_read_open_fd(a, archive_fd, 64 * 1024) != ARCHIVE_OK)
-                return unpack_fail(u, -EBADMSG, "The upload is not a tar archive (%s)",
-                                   archive_error_string(a) ?: "unknown format");
+                return unpack_fail(u, -EOPNOTSUPP, "libarchive lacks gzip or tar support");
+        if (u->xz)
+                r = archive_read_open(a, u->xz, NULL, xz_source_read, NULL);
+        else
+                r = archive_read_open_fd(a, archive_fd, UNPACK_READ_SIZE);
+        if (r != ARCHIVE_OK)
+                return unpack_fail_read(u, a, "The upload is not a tar archive");
         for (;;) {
                 struct archive_entry *entry;
                 const CrashFile *file = NULL;
@@ -159,8 +344,7 @@ static int unpack_all(Unpack *u, int archive_fd)
                 if (r == ARCHIVE_EOF)
                         break;
                 if (r != ARCHIVE_OK)
-                        return unpack_fail(u, -EBADMSG, "The upload is not a valid tar archive (%s)",
-                                           archive_error_string(a) ?: "no details");
+                        return unpack_fail_read(u, a, "The upload is not a valid tar archive");
                 if (++entries > u->limits->max_entries)
                         return unpack_fail(u, -E2BIG, "The archive has more than %" PRIu64 " members",
                                            u->limits->max_entries);
@@ -180,9 +364,24 @@ int archive_unpack_crash_data(int archive_fd, int dest_dirfd, const ArchiveLimit
                               char **ret_message)
 {
         Unpack u = { .dest_dirfd = dest_dirfd, .limits = limits };
+        _cleanup_free_ XzSource *xz = NULL;
         int r;
 
+        if (upload_is_xz(archive_fd)) {
+                /* On the heap: its buffers are too large for an HTTP thread's stack. calloc() is
+                 * LZMA_STREAM_INIT for the stream. */
+                xz = calloc(1, sizeof(XzSource));
+                if (!xz)
+                        return -ENOMEM;
+                xz->fd = archive_fd;
+                xz->memlimit = limits->max_decoder_memory ?: UINT64_MAX;
+                if (lzma_stream_decoder(&xz->strm, xz->memlimit, LZMA_CONCATENATED) != LZMA_OK)
+                        return -ENOMEM;
+                u.xz = xz;
+        }
         r = unpack_all(&u, archive_fd);
+        if (xz)
+                lzma_end(&xz->strm);
         if (r < 0) {
                 STRV_FOREACH (name, u.created)
                         (void) unlinkat(dest_dirfd, *name, 0);

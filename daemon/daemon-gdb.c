@@ -73,6 +73,20 @@ int gdb_build_argv_full(const char *gdb, const char *executable, const char *cor
                 ADD("-iex");
                 ADD(settings[i]);
         }
+        if (opts->index_cache) {
+                /* Indexes built once by the server (files named BUILD-ID.gdb-index); the debug lines
+                 * ("[index-cache] …", on stderr) say which were read. */
+                _cleanup_free_ char *dir = NULL;
+
+                if (asprintf(&dir, "set index-cache directory %s", opts->index_cache) < 0)
+                        return -ENOMEM;
+                ADD("-iex");
+                ADD(dir);
+                ADD("-iex");
+                ADD("set index-cache enabled on");
+                ADD("-iex");
+                ADD("set debug index-cache on");
+        }
         for (size_t i = 0; i < ELEMENTSOF(sections); i++) {
                 _cleanup_free_ char *marker = NULL;
 

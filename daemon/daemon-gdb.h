@@ -16,6 +16,7 @@ int gdb_build_argv(const char *gdb, const char *executable, const char *core, ch
 typedef struct GdbOptions {
         unsigned max_frames;       /* frames per thread (MaxBacktraceFrames) */
         const char *python_helper; /* path inside the root of python's gdb helper, or NULL */
+        const char *index_cache;   /* gdb's index cache directory inside the sandbox (read-only), or NULL */
 } GdbOptions;
 
 /* As gdb_build_argv(), with a frame limit and, for a Python interpreter, its stack (py-bt, py-list,

@@ -33,6 +33,9 @@
 #include "daemon-http-render.h"
 #include "daemon-taskdir.h"
 
+/* Every unpack of this process reserves its disk space here (daemon-archive.h). */
+static UnpackBudget unpack_budget = UNPACK_BUDGET_INIT;
+
 struct Upload {
         HttpServer *server;
         TaskSpool spool; /* removed unless it became a task */
@@ -64,6 +67,22 @@ Upload *upload_free(Upload *u)
         upload_drop_spool(u);
         free(u->message);
         return mfree(u);
+}
+
+/* Says once a minute in the log why uploads are refused for lack of disk, with what to do. */
+static void log_disk_refusal(const RetraceConfig *cfg, uint64_t free_bytes)
+{
+        static int64_t last_usec;
+        int64_t now = now_monotonic_usec(), last = __atomic_load_n(&last_usec, __ATOMIC_RELAXED);
+
+        if (last != 0 && now - last < 60 * 1000000LL)
+                return;
+        if (!__atomic_compare_exchange_n(&last_usec, &last, now, false, __ATOMIC_RELAXED, __ATOMIC_RELAXED))
+                return;
+        log_warning("Refusing uploads with 507: %" PRIu64 " MiB free in SaveDir %s (less uploads being "
+                    "unpacked), MinStorageLeft is %" PRIu64 " MiB. Free space there, or lower "
+                    "DeleteTaskAfter/DeleteFailedTaskAfter so that finished tasks expire sooner",
+                    free_bytes >> 20, cfg->save_dir, cfg->min_storage_left >> 20);
 }
 
 /* The checks PROTOCOL.md makes before any byte of the body is read, in its order. Returns true and
@@ -112,10 +131,16 @@ static bool create_check(HttpServer *s, struct MHD_Connection *c, const char *me
                 REFUSE(REFUSAL_PACKED_SIZE, MHD_HTTP_CONTENT_TOO_LARGE,
                        "The archive is larger than the limit of %" PRIu64 " MiB",
                        cfg->max_packed_size >> 20);
+        /* Other uploads being unpacked hold reservations on the same free space. */
         r = task_dir_free_space(cfg->save_dir, &free_bytes);
-        if (r < 0 || free_bytes < length || free_bytes - length < cfg->min_storage_left)
+        if (r >= 0)
+                free_bytes -= MIN(free_bytes, unpack_budget_outstanding(&unpack_budget));
+        if (r < 0 || free_bytes < length || free_bytes - length < cfg->min_storage_left) {
+                log_disk_refusal(cfg, r < 0 ? 0 : free_bytes);
                 REFUSE(REFUSAL_DISK, MHD_HTTP_INSUFFICIENT_STORAGE,
-                       "The server is low on disk space; try again later");
+                       "The server is low on disk space and accepts no uploads until older tasks expire "
+                       "or its administrator frees space; try again later");
+        }
 #undef REFUSE
         *ret_length = length;
         *ret_reserved = reserved;
@@ -187,15 +212,18 @@ static enum MHD_Result refuse_upload(HttpServer *s, struct MHD_Connection *c, Up
         return refuse(s, c, why, status, message);
 }
 
-static enum MHD_Result create_finish(HttpServer *s, struct MHD_Connection *c, Upload *u)
+enum MHD_Result create_finish(HttpServer *s, struct MHD_Connection *c, Upload *u)
 {
         const RetraceConfig *cfg = s->config;
         ArchiveLimits limits = { .max_unpacked = cfg->max_unpacked_size,
-                                 .max_entries = cfg->max_archive_members };
+                                 .max_entries = cfg->max_archive_members,
+                                 .max_decoder_memory = cfg->max_decompress_memory,
+                                 .budget = &unpack_budget,
+                                 .min_free = cfg->min_storage_left };
         _cleanup_free_ char *message = NULL;
         _cleanup_close_ int crash_fd = -EBADF;
         char password[TASK_PASSWORD_LEN + 1], idbuf[32];
-        const char *type_header, *missing;
+        const char *type_header, *missing, *foreign;
         struct MHD_Response *resp;
         enum MHD_Result ret;
         TaskType type;
@@ -219,7 +247,7 @@ static enum MHD_Result create_finish(HttpServer *s, struct MHD_Connection *c, Up
         if (IN_SET(r, -ENOSPC, -EDQUOT))
                 return refuse_upload(
                         s, c, u, REFUSAL_DISK, MHD_HTTP_INSUFFICIENT_STORAGE,
-                        "The server ran out of disk space unpacking the upload; try again later");
+                        message ?: "The server ran out of disk space unpacking the upload; try again later");
         if (r < 0) {
                 log_error_errno(r, "Failed to unpack an upload into %s: %m", u->spool.path);
                 return upload_drop_spool(u),
@@ -242,6 +270,31 @@ static enum MHD_Result create_finish(HttpServer *s, struct MHD_Connection *c, Up
 
                 (void) snprintf(msg, sizeof(msg), "Required file '%s' is missing", missing);
                 return refuse_upload(s, c, u, REFUSAL_MISSING_FILE, MHD_HTTP_FORBIDDEN, msg);
+        }
+        foreign = crash_files_find_foreign(type, crash_fd);
+        if (foreign) {
+                _cleanup_free_ char *msg = NULL;
+
+                if (asprintf(&msg, "A %s task (X-Task-Type %s) may not carry the file '%s'",
+                             task_type_is_vmcore(type) ? "vmcore" : "coredump", task_type_to_string(type),
+                             foreign) < 0)
+                        msg = NULL;
+                return refuse_upload(s, c, u, REFUSAL_TYPE, MHD_HTTP_BAD_REQUEST,
+                                     msg ?: "A file does not belong to this task type");
+        }
+        if (!task_type_is_vmcore(type)) {
+                _cleanup_free_ char *text = NULL, *msg = NULL;
+                const char *why = NULL;
+                size_t len = 0;
+
+                r = file_read_at(crash_fd, "executable", crash_file_lookup("executable")->max_size, &text,
+                                 &len);
+                if (r >= 0 && crash_executable_check(text, len, &why) < 0) {
+                        if (asprintf(&msg, "The file 'executable' %s", why) < 0)
+                                msg = NULL;
+                        return refuse_upload(s, c, u, REFUSAL_TYPE, MHD_HTTP_BAD_REQUEST,
+                                             msg ?: "The file 'executable' is not a valid path");
+                }
         }
 
         r = task_store_create(s->store, type, &id, password);
@@ -274,7 +327,8 @@ static enum MHD_Result create_finish(HttpServer *s, struct MHD_Connection *c, Up
 }
 
 enum MHD_Result handle_create(HttpServer *s, struct MHD_Connection *c, const char *method,
-                              const char *upload_data, size_t *upload_data_size, void **con_cls)
+                              const char *upload_data, size_t *upload_data_size, void **con_cls,
+                              bool *ret_finish)
 {
         Upload *u = *con_cls;
         int r;
@@ -303,5 +357,6 @@ enum MHD_Result handle_create(HttpServer *s, struct MHD_Connection *c, const cha
         if (u->error < 0)
                 return upload_drop_spool(u),
                        respond(c, MHD_HTTP_INTERNAL_SERVER_ERROR, "Cannot store the upload\n");
-        return create_finish(s, c, u);
+        *ret_finish = true;
+        return MHD_YES;
 }

@@ -39,6 +39,13 @@ void render_metrics_debuginfod(HttpServer *s, FILE *f)
                                 "\n",
                                 debuginfod_kind_to_string(k), outcomes[o],
                                 __atomic_load_n(&s->debuginfod_requests[k][o], __ATOMIC_RELAXED));
+        if (s->guard)
+                fprintf(f,
+                        "# HELP retrace_debuginfod_requests_limited_total debuginfod requests answered "
+                        "429.\n"
+                        "# TYPE retrace_debuginfod_requests_limited_total counter\n"
+                        "retrace_debuginfod_requests_limited_total %" PRIu64 "\n",
+                        http_guard_requests_limited(s->guard));
         fputs("# HELP retrace_debuginfod_bytes_total Bytes of files answered over debuginfod, by endpoint.\n"
               "# TYPE retrace_debuginfod_bytes_total counter\n",
               f);
@@ -80,6 +87,7 @@ enum MHD_Result handle_debuginfod(HttpServer *s, struct MHD_Connection *c, const
         const char *kind_name = NULL, *rest = NULL, *arg = NULL, *maxsize;
         char build_id[129];
         DebuginfodKind kind;
+        unsigned retry_after;
         uint64_t limit;
         int r;
 
@@ -93,6 +101,11 @@ enum MHD_Result handle_debuginfod(HttpServer *s, struct MHD_Connection *c, const
                                "debuginfod is not open to this address (DebuginfodAllowFrom)\n");
         if (!streq(method, MHD_HTTP_METHOD_GET) && !streq(method, MHD_HTTP_METHOD_HEAD))
                 return respond(c, MHD_HTTP_METHOD_NOT_ALLOWED, "debuginfod answers GET and HEAD only\n");
+        if (s->guard && !http_guard_request_begin(s->guard, c, &retry_after))
+                return respond_too_many(
+                        c, retry_after,
+                        "Too many debuginfod requests from this address or in all "
+                        "(DebuginfodRequestsPerAddress, DebuginfodRequestsTotal); try again later\n");
         if (!parse_debuginfod_path(url, build_id, &kind_name, &rest))
                 return respond(c, MHD_HTTP_NOT_FOUND,
                                "Not a debuginfod path: /buildid/<hex>/debuginfo, /buildid/<hex>/executable, "

@@ -240,3 +240,30 @@ int parse_listen(const char *text, struct sockaddr_storage *ret, bool *ret_ipv6)
         *ret_ipv6 = false;
         return inet_pton(AF_INET, host, &a->sin_addr) == 1 ? 0 : -EINVAL;
 }
+
+int parse_forwarded_for(const char *value, struct sockaddr_storage *ret)
+{
+        struct sockaddr_storage addr = {};
+        const char *last;
+        char text[INET6_ADDRSTRLEN];
+        size_t n;
+
+        if (!value)
+                return -EINVAL;
+        last = strrchr(value, ',');
+        last = last ? last + 1 : value;
+        last += strspn(last, " \t");
+        n = strcspn(last, " \t");
+        if (n == 0 || n >= sizeof(text) || last[n + strspn(last + n, " \t")] != '\0')
+                return -EINVAL;
+        memcpy(text, last, n);
+        text[n] = '\0';
+        if (inet_pton(AF_INET, text, &((struct sockaddr_in *) &addr)->sin_addr) == 1)
+                addr.ss_family = AF_INET;
+        else if (inet_pton(AF_INET6, text, &((struct sockaddr_in6 *) &addr)->sin6_addr) == 1)
+                addr.ss_family = AF_INET6;
+        else
+                return -EINVAL;
+        *ret = addr;
+        return 0;
+}

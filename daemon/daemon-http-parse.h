@@ -26,3 +26,7 @@ bool content_type_accepted(const char *value);
 bool parse_task_path(const char *url, uint64_t *ret_id, const char **ret_action, bool *ret_manager);
 /* "ADDR:PORT" or "[ADDR6]:PORT" → a socket address; -EINVAL when malformed. */
 int parse_listen(const char *text, struct sockaddr_storage *ret, bool *ret_ipv6);
+/* The client a trusted reverse proxy names in X-Forwarded-For: the last entry (the one the proxy
+ * itself added; earlier ones are the client's say), an IPv4 or IPv6 address. -EINVAL when absent or
+ * malformed. */
+int parse_forwarded_for(const char *value, struct sockaddr_storage *ret);

@@ -15,6 +15,8 @@
 enum MHD_Result queue_response(struct MHD_Connection *c, unsigned status, struct MHD_Response *r);
 /* A text/plain answer. */
 _printf_(3, 4) enum MHD_Result respond(struct MHD_Connection *c, unsigned status, const char *format, ...);
+/* 429 with Retry-After and a text/plain body (a static string). */
+enum MHD_Result respond_too_many(struct MHD_Connection *c, unsigned retry_after, const char *body);
 /* A refusal of an upload, counted for /metrics by reason. */
 enum MHD_Result refuse(HttpServer *s, struct MHD_Connection *c, Refusal why, unsigned status,
                        const char *message);
@@ -29,6 +31,11 @@ void render_metrics_debuginfod(HttpServer *s, FILE *f);
 /* One upload in progress, the request's con_cls. */
 typedef struct Upload Upload;
 Upload *upload_free(Upload *u);
-/* POST /create, called for each part of the body as libmicrohttpd delivers it. */
+/* POST /create, called for each part of the body as libmicrohttpd delivers it. Sets *ret_finish
+ * (and answers nothing) when the whole body is in: the caller then runs create_finish() off the event
+ * loop, which may take long (unpacking). */
 enum MHD_Result handle_create(HttpServer *s, struct MHD_Connection *c, const char *method,
-                              const char *upload_data, size_t *upload_data_size, void **con_cls);
+                              const char *upload_data, size_t *upload_data_size, void **con_cls,
+                              bool *ret_finish);
+/* Unpacks the received upload into a new task and answers; the connection is suspended meanwhile. */
+enum MHD_Result create_finish(HttpServer *s, struct MHD_Connection *c, Upload *u);

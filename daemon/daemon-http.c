@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -230,6 +231,27 @@ static enum MHD_Result handle_task_status(HttpServer *s, struct MHD_Connection *
         return respond_buffer(c, MHD_HTTP_OK, TAKE_PTR(body), len, "application/json", NULL);
 }
 
+/* 429 for a password check over the budget of failures (PasswordFailuresPerAddress,
+ * PasswordFailuresTotal): no check is made, the client is told when to try again. */
+#define TOO_MANY_PASSWORDS "Too many wrong passwords; try again later\n"
+
+enum MHD_Result respond_too_many(struct MHD_Connection *c, unsigned retry_after, const char *body)
+{
+        struct MHD_Response *r;
+        enum MHD_Result ret;
+        char seconds[16];
+
+        r = MHD_create_response_from_buffer(strlen(body), (void *) body, MHD_RESPMEM_PERSISTENT);
+        if (!r)
+                return MHD_NO;
+        (void) snprintf(seconds, sizeof(seconds), "%u", retry_after);
+        (void) MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, "text/plain; charset=utf-8");
+        (void) MHD_add_response_header(r, MHD_HTTP_HEADER_RETRY_AFTER, seconds);
+        ret = queue_response(c, MHD_HTTP_TOO_MANY_REQUESTS, r);
+        MHD_destroy_response(r);
+        return ret;
+}
+
 static bool hex_equal_ct(const char *hex, const uint8_t *digest, size_t n)
 {
         static const char digits[] = "0123456789abcdef";
@@ -251,6 +273,7 @@ static bool manager_authorized(HttpServer *s, struct MHD_Connection *c, enum MHD
 {
         const char *configured = s->config->task_manager_password, *given, *hex;
         uint8_t a[32], b[32], diff = 0;
+        unsigned retry_after = 0;
         bool ok;
 
         if (!s->config->allow_task_manager) {
@@ -267,7 +290,12 @@ static bool manager_authorized(HttpServer *s, struct MHD_Connection *c, enum MHD
                 *ret = respond(c, MHD_HTTP_FORBIDDEN, "The X-Manager-Password header is missing\n");
                 return false;
         }
+        if (!http_guard_password_begin(s->guard, c, &retry_after)) {
+                *ret = respond_too_many(c, retry_after, TOO_MANY_PASSWORDS);
+                return false;
+        }
         if (gnutls_hash_fast(GNUTLS_DIG_SHA256, given, strlen(given), a) < 0) {
+                http_guard_password_end(s->guard, c, true, NULL);
                 *ret = MHD_NO;
                 return false;
         }
@@ -276,6 +304,7 @@ static bool manager_authorized(HttpServer *s, struct MHD_Connection *c, enum MHD
                 ok = hex_equal_ct(hex, a, sizeof(a));
         else {
                 if (gnutls_hash_fast(GNUTLS_DIG_SHA256, configured, strlen(configured), b) < 0) {
+                        http_guard_password_end(s->guard, c, true, NULL);
                         *ret = MHD_NO;
                         return false;
                 }
@@ -283,10 +312,9 @@ static bool manager_authorized(HttpServer *s, struct MHD_Connection *c, enum MHD
                         diff |= a[i] ^ b[i];
                 ok = diff == 0;
         }
+        /* Guessing is bounded by the budget of failures, not by sleeping in a connection slot. */
+        http_guard_password_end(s->guard, c, ok, "task manager password");
         if (!ok) {
-                /* Slows guessing down; the connection limit bounds the threads that wait here. */
-                (void) usleep(500 * 1000);
-                log_warning("Wrong task manager password");
                 *ret = respond(c, MHD_HTTP_FORBIDDEN, "Wrong task manager password\n");
                 return false;
         }
@@ -328,6 +356,7 @@ static enum MHD_Result handle_task(HttpServer *s, struct MHD_Connection *c, cons
         struct MHD_Response *resp;
         enum MHD_Result ret;
         bool post = streq(method, MHD_HTTP_METHOD_POST);
+        unsigned retry_after = 0;
         int r;
 
         if (manager) {
@@ -353,7 +382,16 @@ static enum MHD_Result handle_task(HttpServer *s, struct MHD_Connection *c, cons
                 password = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "X-Task-Password");
                 if (!password || strlen(password) > 256)
                         return respond(c, MHD_HTTP_FORBIDDEN, "The X-Task-Password header is missing\n");
+                if (!http_guard_password_begin(s->guard, c, &retry_after))
+                        return respond_too_many(c, retry_after, TOO_MANY_PASSWORDS);
                 r = task_store_check_password(s->store, id, password);
+                {
+                        char what[64];
+
+                        /* Only a wrong password counts against the budget, not a store error. */
+                        (void) snprintf(what, sizeof(what), "password for task %" PRIu64, id);
+                        http_guard_password_end(s->guard, c, r != -EACCES, what);
+                }
                 if (r == -ENOENT)
                         return respond(c, MHD_HTTP_NOT_FOUND, "There is no task %" PRIu64 "\n", id);
                 if (r < 0)
@@ -525,6 +563,24 @@ static enum MHD_Result handle_metrics(HttpServer *s, struct MHD_Connection *c)
                         "retrace_root_cache_total{result=\"miss\"} %" PRIu64 "\n",
                         reused, assembled);
         }
+        if (s->guard) {
+                uint64_t slow_head = 0, slow_body = 0, limited = 0;
+
+                http_guard_counts(s->guard, &slow_head, &slow_body, &limited);
+                fprintf(f,
+                        "# HELP retrace_http_connections_closed_total Connections closed for a request "
+                        "head over RequestHeadTimeout or an upload below MinUploadRate.\n"
+                        "# TYPE retrace_http_connections_closed_total counter\n"
+                        "retrace_http_connections_closed_total{reason=\"slow_head\"} %" PRIu64 "\n"
+                        "retrace_http_connections_closed_total{reason=\"slow_upload\"} %" PRIu64 "\n"
+                        "# HELP retrace_password_checks_limited_total Password checks answered 429 "
+                        "(too many failures).\n"
+                        "# TYPE retrace_password_checks_limited_total counter\n"
+                        "retrace_password_checks_limited_total %" PRIu64 "\n",
+                        slow_head, slow_body, limited);
+        }
+        if (s->cache_metrics)
+                s->cache_metrics(s->userdata, f);
         (void) task_dir_free_space(s->config->save_dir, &free_bytes);
         fprintf(f,
                 "# HELP retrace_free_disk_bytes Free space where tasks are stored.\n"
@@ -667,8 +723,17 @@ static bool is_manager_path(const char *url, const char *what)
         return p && (p == url || p[-1] == '/');
 }
 
-/* The con_cls of a request refused for its framing (its head only is looked at). */
-static char framing_refused;
+/* A request's state (its con_cls) from its head to its end. */
+typedef struct Request {
+        WorkItem work;
+        HttpServer *server;
+        struct MHD_Connection *connection;
+        const char *url, *method; /* libmicrohttpd's, valid until the request completes */
+        Upload *upload;           /* POST /create: the upload being received */
+        bool framing_refused;     /* only its head was looked at; its body is dropped */
+        bool deferred;            /* handed to a worker pool, the connection suspended meanwhile */
+        bool failed;              /* the worker queued no answer: the connection is closed */
+} Request;
 
 static enum MHD_Result count_framing_header(void *cls, enum MHD_ValueKind kind, const char *key,
                                             const char *value)
@@ -710,36 +775,16 @@ static enum MHD_Result refuse_framing(struct MHD_Connection *c)
         return ret;
 }
 
-static enum MHD_Result handle_request(void *cls, struct MHD_Connection *c, const char *url,
-                                      const char *method, const char *version, const char *upload_data,
-                                      size_t *upload_data_size, void **con_cls)
+/* Everything but POST /create, on a worker of the request pool. */
+static enum MHD_Result route(HttpServer *s, struct MHD_Connection *c, const char *url, const char *method)
 {
-        HttpServer *s = cls;
         const char *action, *last;
         bool manager = false;
         uint64_t id;
 
-        /* The first call for a request (the head only): nothing of the body has been read yet. */
-        if (!*con_cls && *upload_data_size == 0 && request_framing_ambiguous(c)) {
-                *con_cls = (void *) &framing_refused;
-                return refuse_framing(c);
-        }
-        if (*con_cls == &framing_refused) { /* its body: dropped */
-                *upload_data_size = 0;
-                return MHD_YES;
-        }
-        if (strstr(url, "/buildid/")) { /* first: a source path may end in anything */
-                *upload_data_size = 0;
+        if (strstr(url,
+                   "/buildid/")) /* the package cache's lookups may extract files: never on an event loop */
                 return handle_debuginfod(s, c, method, strstr(url, "/buildid/"));
-        }
-        if (string_endswith(url, "/create"))
-                return handle_create(s, c, method, upload_data, upload_data_size, con_cls);
-        if (*upload_data_size > 0) { /* a body nobody asked for */
-                *upload_data_size = 0;
-                return MHD_YES;
-        }
-        if (strlen(url) > 1024)
-                return respond(c, MHD_HTTP_URI_TOO_LONG, "The path is too long\n");
         if (string_endswith(url, "/settings"))
                 return handle_settings(s, c);
         if (string_endswith(url, "/metrics"))
@@ -760,12 +805,150 @@ static enum MHD_Result handle_request(void *cls, struct MHD_Connection *c, const
         return serve_static(s, c, method, last ? last + 1 : url);
 }
 
+static void run_route(WorkItem *w)
+{
+        Request *req = (Request *) w;
+        struct MHD_Connection *c = req->connection;
+
+        /* libmicrohttpd lets a suspended connection's answer be queued from any thread. */
+        if (route(req->server, c, req->url, req->method) != MHD_YES)
+                req->failed = true;
+        MHD_resume_connection(c); /* req may be gone from here on */
+}
+
+static void run_create_finish(WorkItem *w)
+{
+        Request *req = (Request *) w;
+        struct MHD_Connection *c = req->connection;
+
+        if (create_finish(req->server, c, req->upload) != MHD_YES)
+                req->failed = true;
+        MHD_resume_connection(c);
+}
+
+/* Work that may take long (the store, files, unpacking) never runs on an event loop, where it would
+ * hold up every other connection of that thread: the connection is suspended and a worker answers. */
+static enum MHD_Result defer(Request *req, WorkPool *pool, void (*run)(WorkItem *w))
+{
+        char address[INET6_ADDRSTRLEN];
+
+        req->deferred = true;
+        req->work.run = run;
+        http_guard_client_key(req->server->guard, req->connection, req->work.key, address);
+        http_guard_set_phase(req->connection, CONN_BUSY);
+        MHD_suspend_connection(req->connection);
+        work_pool_submit(pool, &req->work);
+        return MHD_YES;
+}
+
+static enum MHD_Result handle_request(void *cls, struct MHD_Connection *c, const char *url,
+                                      const char *method, const char *version, const char *upload_data,
+                                      size_t *upload_data_size, void **con_cls)
+{
+        HttpServer *s = cls;
+        Request *req = *con_cls;
+        bool finish = false;
+        enum MHD_Result ret;
+
+        /* The first call for a request (the head only): nothing of the body has been read yet. */
+        if (!req) {
+                req = calloc(1, sizeof(Request));
+                if (!req)
+                        return MHD_NO;
+                *req = (Request){ .server = s, .connection = c, .url = url, .method = method };
+                *con_cls = req; /* freed by request_completed() */
+                http_guard_set_phase(c, CONN_BUSY);
+                if (request_framing_ambiguous(c)) {
+                        req->framing_refused = true;
+                        return refuse_framing(c);
+                }
+                if (string_endswith(url, "/create"))
+                        http_guard_set_phase(c, CONN_BODY);
+        }
+        if (req->failed)
+                return MHD_NO;
+        if (req->deferred) /* resumed without an answer */
+                return MHD_NO;
+        if (req->framing_refused) { /* its body: dropped */
+                *upload_data_size = 0;
+                return MHD_YES;
+        }
+        if (strstr(url, "/buildid/")) { /* first: a source path may end in anything */
+                *upload_data_size = 0;
+                return defer(req, &s->requests, run_route);
+        }
+        if (string_endswith(url, "/create")) {
+                http_guard_body(c, *upload_data_size);
+                ret = handle_create(s, c, method, upload_data, upload_data_size, (void **) &req->upload,
+                                    &finish);
+                if (ret == MHD_YES && finish)
+                        return defer(req, &s->unpacks, run_create_finish);
+                return ret;
+        }
+        if (*upload_data_size > 0) { /* a body nobody asked for */
+                *upload_data_size = 0;
+                return MHD_YES;
+        }
+        if (strlen(url) > 1024)
+                return respond(c, MHD_HTTP_URI_TOO_LONG, "The path is too long\n");
+        return defer(req, &s->requests, run_route);
+}
+
 static void request_completed(void *cls, struct MHD_Connection *c, void **con_cls,
                               enum MHD_RequestTerminationCode toe)
 {
-        if (*con_cls != &framing_refused)
-                upload_free(*con_cls);
+        Request *req = *con_cls;
+
+        if (req) {
+                upload_free(req->upload);
+                free(req);
+        }
         *con_cls = NULL;
+        /* A kept-alive connection waits for its next request head under the same deadline. */
+        http_guard_set_phase(c, CONN_HEAD);
+}
+
+/* libmicrohttpd's own messages (a connection refused at a limit, …) go to our log, at most one a
+ * second: a client opening connections by the hundred must not flood the log. */
+static void log_mhd(void *cls, const char *format, va_list ap)
+{
+        static int64_t last_usec;
+        static uint64_t suppressed;
+        _cleanup_free_ char *text = NULL;
+        int64_t now = now_monotonic_usec(), last = __atomic_load_n(&last_usec, __ATOMIC_RELAXED);
+        uint64_t n;
+
+        if ((last != 0 && now - last < 1000000) ||
+            !__atomic_compare_exchange_n(&last_usec, &last, now, false, __ATOMIC_RELAXED,
+                                         __ATOMIC_RELAXED)) {
+                __atomic_add_fetch(&suppressed, 1, __ATOMIC_RELAXED);
+                return;
+        }
+        if (vasprintf(&text, format, ap) < 0)
+                return;
+        text[strcspn(text, "\n")] = 0;
+        n = __atomic_exchange_n(&suppressed, 0, __ATOMIC_RELAXED);
+        if (n > 0)
+                log_warning("HTTP: %s (and %" PRIu64 " messages in the last second not shown)", text, n);
+        else
+                log_warning("HTTP: %s", text);
+}
+
+/* Every connection is a file descriptor: the soft limit (often 1024) is raised towards the hard one so
+ * that MaxConnections fit beside the daemon's own files. */
+static void raise_file_limit(unsigned connections)
+{
+        rlim_t want = (rlim_t) connections + 256;
+        struct rlimit rl;
+
+        if (getrlimit(RLIMIT_NOFILE, &rl) < 0 || rl.rlim_cur >= want)
+                return;
+        rl.rlim_cur = rl.rlim_max == RLIM_INFINITY ? want : MIN(want, rl.rlim_max);
+        if (setrlimit(RLIMIT_NOFILE, &rl) < 0 || rl.rlim_cur < want)
+                log_warning(
+                        "MaxConnections = %u needs %llu open files, the limit is %llu: connections beyond "
+                        "it are refused (raise LimitNOFILE= or lower MaxConnections)",
+                        connections, (unsigned long long) want, (unsigned long long) rl.rlim_cur);
 }
 
 int http_server_start(HttpServer *s, char **ret_error)
@@ -773,7 +956,12 @@ int http_server_start(HttpServer *s, char **ret_error)
         const RetraceConfig *cfg = s->config;
         _cleanup_free_ char *cert = NULL, *key = NULL;
         struct sockaddr_storage addr;
-        unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION | MHD_USE_POLL;
+        /* Event loops in a pool of threads: a slow or idle client costs a connection slot, no thread. */
+        unsigned flags =
+                MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG | MHD_ALLOW_SUSPEND_RESUME |
+                (MHD_is_feature_supported(MHD_FEATURE_EPOLL) == MHD_YES ? MHD_USE_EPOLL : MHD_USE_POLL);
+        unsigned limit = cfg->max_connections ?: 1, per_address = cfg->max_connections_per_address,
+                 threads = cfg->http_threads ?: 1, timeout = (unsigned) MIN(cfg->connection_timeout, 3600U);
         bool ipv6;
         int r;
 
@@ -799,6 +987,17 @@ int http_server_start(HttpServer *s, char **ret_error)
                                r;
                 flags |= MHD_USE_TLS;
         }
+        /* A reserve no single address may take: one client cannot hold every slot. */
+        if (per_address == 0 || per_address > limit - limit / 4) {
+                if (per_address != 0)
+                        log_warning(
+                                "MaxConnectionsPerAddress = %u is above three quarters of MaxConnections = "
+                                "%u: using %u",
+                                per_address, limit, MAX(limit - limit / 4, 1U));
+                per_address = MAX(limit - limit / 4, 1U);
+        }
+        threads = MIN(threads, limit);
+        raise_file_limit(limit);
         s->webui_dirfd =
                 isempty(cfg->webui_dir) ? -EBADF : open(cfg->webui_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         if (s->webui_dirfd < 0)
@@ -809,22 +1008,34 @@ int http_server_start(HttpServer *s, char **ret_error)
                 return (void) asprintf(ret_error, "Cannot open SaveDir %s: %s", cfg->save_dir,
                                        strerror(errno)),
                        -errno;
+        r = http_guard_new(cfg, &s->guard);
+        if (r >= 0)
+                r = work_pool_start(&s->requests, cfg->http_workers ?: 1, "http-worker");
+        if (r >= 0)
+                r = work_pool_start(&s->unpacks, cfg->unpack_workers ?: 1, "http-unpack");
+        if (r < 0) {
+                http_server_stop(s);
+                return (void) asprintf(ret_error, "Cannot start the HTTP threads: %s", strerror(-r)), r;
+        }
         if (cert)
                 s->mhd = MHD_start_daemon(
-                        flags, 0, NULL, NULL, handle_request, s, MHD_OPTION_SOCK_ADDR, &addr,
-                        MHD_OPTION_NOTIFY_COMPLETED, request_completed, s, MHD_OPTION_CONNECTION_LIMIT,
-                        (unsigned) 256, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned) 120,
+                        flags, 0, NULL, NULL, handle_request, s, MHD_OPTION_EXTERNAL_LOGGER, log_mhd, NULL,
+                        MHD_OPTION_SOCK_ADDR, &addr, MHD_OPTION_NOTIFY_COMPLETED, request_completed, s,
+                        MHD_OPTION_NOTIFY_CONNECTION, http_guard_notify, s->guard,
+                        MHD_OPTION_CONNECTION_LIMIT, limit, MHD_OPTION_PER_IP_CONNECTION_LIMIT, per_address,
+                        MHD_OPTION_THREAD_POOL_SIZE, threads, MHD_OPTION_CONNECTION_TIMEOUT, timeout,
                         MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t) 256 * 1024, MHD_OPTION_HTTPS_MEM_CERT,
                         cert, MHD_OPTION_HTTPS_MEM_KEY, key, MHD_OPTION_END);
         else
                 s->mhd = MHD_start_daemon(
-                        flags, 0, NULL, NULL, handle_request, s, MHD_OPTION_SOCK_ADDR, &addr,
-                        MHD_OPTION_NOTIFY_COMPLETED, request_completed, s, MHD_OPTION_CONNECTION_LIMIT,
-                        (unsigned) 256, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned) 120,
+                        flags, 0, NULL, NULL, handle_request, s, MHD_OPTION_EXTERNAL_LOGGER, log_mhd, NULL,
+                        MHD_OPTION_SOCK_ADDR, &addr, MHD_OPTION_NOTIFY_COMPLETED, request_completed, s,
+                        MHD_OPTION_NOTIFY_CONNECTION, http_guard_notify, s->guard,
+                        MHD_OPTION_CONNECTION_LIMIT, limit, MHD_OPTION_PER_IP_CONNECTION_LIMIT, per_address,
+                        MHD_OPTION_THREAD_POOL_SIZE, threads, MHD_OPTION_CONNECTION_TIMEOUT, timeout,
                         MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t) 256 * 1024, MHD_OPTION_END);
         if (!s->mhd) {
-                s->save_dirfd = safe_close(s->save_dirfd);
-                s->webui_dirfd = safe_close(s->webui_dirfd);
+                http_server_stop(s);
                 return (void) asprintf(ret_error, "Cannot listen on %s (address in use, or not allowed)",
                                        cfg->listen),
                        -EADDRINUSE;
@@ -834,9 +1045,20 @@ int http_server_start(HttpServer *s, char **ret_error)
 
 void http_server_stop(HttpServer *s)
 {
+        int listen_fd = -EBADF;
+
+        /* No new connections; the pools answer what they hold and resume those connections (stopping
+         * the daemon with a suspended connection is not allowed); then the connections close. */
+        if (s->mhd)
+                listen_fd = MHD_quiesce_daemon(s->mhd);
+        work_pool_stop(&s->requests);
+        work_pool_stop(&s->unpacks);
         if (s->mhd)
                 MHD_stop_daemon(s->mhd);
         s->mhd = NULL;
+        if (listen_fd >= 0)
+                (void) close(listen_fd);
+        s->guard = http_guard_free(s->guard);
         s->save_dirfd = safe_close(s->save_dirfd);
         s->webui_dirfd = safe_close(s->webui_dirfd);
 }

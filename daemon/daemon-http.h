@@ -4,9 +4,11 @@
 #include <microhttpd.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "cache-debuginfod.h"
 #include "common-config.h"
+#include "daemon-http-guard.h"
 #include "daemon-store.h"
 
 /* Why an upload was refused, counted for /metrics. */
@@ -67,6 +69,8 @@ typedef struct HttpServer {
                                DebuginfodFile *ret);
         /* Task roots reused and assembled, for /metrics. */
         void (*root_counts)(void *userdata, uint64_t *ret_reused, uint64_t *ret_assembled);
+        /* The package cache's metrics (use, limit, hits, misses, evictions), appended to /metrics. */
+        void (*cache_metrics)(void *userdata, FILE *f);
 
         /* Internal. */
         struct MHD_Daemon *mhd;
@@ -75,6 +79,9 @@ typedef struct HttpServer {
         uint64_t refused[_REFUSAL_MAX];
         uint64_t debuginfod_requests[_DEBUGINFOD_KIND_MAX][_DEBUGINFOD_OUTCOME_MAX];
         uint64_t debuginfod_bytes[_DEBUGINFOD_KIND_MAX];
+        HttpGuard *guard;
+        WorkPool requests; /* answers requests off the event loops (HTTPWorkers) */
+        WorkPool unpacks;  /* turns received uploads into tasks (UnpackWorkers) */
 } HttpServer;
 
 /* Listens on config->listen ("ADDR:PORT", "[ADDR]:PORT"); HTTPS when TLSCertificate and TLSKey are

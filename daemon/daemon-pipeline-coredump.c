@@ -51,17 +51,26 @@ static int resolve_modules(TaskRun *t, char *const *crash_packages)
 {
         _cleanup_free_ char *distribution = NULL, *version = NULL, *arch = NULL;
         Cache *c = t->p->cache;
-        uint64_t packages = c->lookup_extracted_packages, bytes = c->lookup_extracted_bytes,
-                 usec = c->lookup_extracted_usec;
+        LookupExtracted x;
         int r;
 
+        cache_lookup_take_extracted(&x); /* this worker's, from now on */
+        strv_free(x.partial);
         r = task_resolution_run(c, t->release, t->core, t->executable, crash_packages, &t->resolution);
-        /* Confirming a build-id reads the packaged file: packages never extracted were, now. */
-        if (c->lookup_extracted_packages > packages)
+        /* Confirming a build-id reads the packaged file: packages never extracted were, now (with the
+         * cache mutex released meanwhile, so other tasks go on). */
+        cache_lookup_take_extracted(&x);
+        t->lookup_extracted += x.packages;
+        if (x.packages > 0)
                 task_log(t, 'I', "Extracted %" PRIu64 " packages (%.1f MB) in %.3f s to confirm build-ids",
-                         c->lookup_extracted_packages - packages,
-                         (double) (c->lookup_extracted_bytes - bytes) / 1e6,
-                         (double) (c->lookup_extracted_usec - usec) / 1e6);
+                         x.packages, (double) x.bytes / 1e6, (double) x.usec / 1e6);
+        STRV_FOREACH (l, x.partial)
+                task_log(t, 'I',
+                         "Extracted %s; not the whole package: it is larger than CachePartialExtractSize, "
+                         "its "
+                         "other files are extracted when a task needs them",
+                         *l);
+        strv_free(x.partial);
         if (r < 0)
                 return r;
         (void) release_split(t->release, &distribution, &version, &arch);
@@ -76,6 +85,12 @@ static int resolve_modules(TaskRun *t, char *const *crash_packages)
                 if (pk->debuginfo.found && (r = task_add_package(t, pk->debuginfo.package.id)) < 0)
                         return r;
                 if (pk->dwz.found && (r = task_add_package(t, pk->dwz.package.id)) < 0)
+                        return r;
+                /* The files needed of them, should they be big enough for partial extraction. */
+                if (pk->debuginfo.found &&
+                    (r = task_want_file(t, pk->debuginfo.package.id, pk->debuginfo.path)) < 0)
+                        return r;
+                if (pk->dwz.found && (r = task_want_file(t, pk->dwz.package.id, pk->dwz.path)) < 0)
                         return r;
                 if (!pk->binary.found) {
                         _cleanup_free_ char *s = NULL;
@@ -237,6 +252,12 @@ int coredump_analyze(TaskRun *t, char **ret_failure)
         if (isempty(t->executable) || t->executable[0] != '/')
                 return task_failf(ret_failure, -EINVAL,
                                   "The file 'executable' must hold the absolute path of the program");
+        {
+                const char *why = NULL;
+
+                if (crash_executable_check(t->executable, strlen(t->executable), &why) < 0)
+                        return task_failf(ret_failure, -EINVAL, "The file 'executable' %s", why);
+        }
 
         core_fd = openat(t->crash_fd, "coredump", O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
         if (core_fd < 0 || fstat(core_fd, &st) < 0)
@@ -475,6 +496,30 @@ static int source_context_find(void *userdata, const char *build_id, const char 
         return r;
 }
 
+/* 'executable' must resolve inside the assembled root (crash_executable_resolve()); absent from it
+ * without symlinks on its way is only a warning: gdb then reads the core alone. */
+static int check_executable_in_root(TaskRun *t, char **ret_failure)
+{
+        _cleanup_close_ int root_fd = -EBADF;
+        const char *why = NULL;
+        int r;
+
+        root_fd = open(t->root, O_PATH | O_DIRECTORY | O_CLOEXEC);
+        if (root_fd < 0)
+                return task_failf(ret_failure, -errno, "Cannot open the root %s: %s", t->root,
+                                  strerror(errno));
+        r = crash_executable_resolve(root_fd, t->executable, &why);
+        if (r == -ENOENT) {
+                task_log(t, 'W', "%s is not in the assembled root: gdb reads the core without it",
+                         t->executable);
+                return 0;
+        }
+        if (r < 0)
+                return task_failf(ret_failure, r, "The executable %s %s", t->executable,
+                                  why ?: strerror(-r));
+        return 0;
+}
+
 int coredump_run_gdb(TaskRun *t, char **ret_failure)
 {
         const RetraceConfig *cfg = t->p->config;
@@ -487,6 +532,9 @@ int coredump_run_gdb(TaskRun *t, char **ret_failure)
         size_t out_len;
         int r, status;
 
+        r = check_executable_in_root(t, ret_failure);
+        if (r < 0)
+                return r;
         if (python_is_interpreter(t->executable)) {
                 r = python_find_gdb_helper(t->root, &python_helper);
                 if (r == -ENOMEM)
@@ -500,7 +548,8 @@ int coredump_run_gdb(TaskRun *t, char **ret_failure)
                         task_log(t, 'I', "Python stack from %s", python_helper);
         }
         gopts = (GdbOptions){ .max_frames = (unsigned) MIN(cfg->max_backtrace_frames, 1000000u),
-                              .python_helper = python_helper };
+                              .python_helper = python_helper,
+                              .index_cache = cfg->cache_gdb_index ? GDB_INDEX_MOUNT : NULL };
         r = gdb_build_argv_full(t->plugin->gdb_executable, t->executable, CRASH_MOUNT "/coredump", &gopts,
                                 &gdb);
         if (r < 0)
@@ -515,6 +564,8 @@ int coredump_run_gdb(TaskRun *t, char **ret_failure)
         r = task_sandbox_run(t, argv, -EBADF, "gdb-output", "gdb", cfg->task_timeout, &status, ret_failure);
         if (r < 0)
                 return r;
+        if (gopts.index_cache)
+                task_log_gdb_index_use(t);
 
         r = file_read_at(t->results_fd, "gdb-output", cfg->max_output_size + (1 << 20), &out, &out_len);
         if (r < 0)

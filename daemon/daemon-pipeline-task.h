@@ -8,6 +8,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "cache-extract.h"
 #include "common-macro.h"
 #include "daemon-core.h"
 #include "daemon-pipeline.h"
@@ -38,6 +39,10 @@ typedef struct TaskRun {
         TaskResolution resolution; /* coredump tasks: how each module of the core was mapped */
         char *root;
         int cache_lock_fd; /* a shared flock on CacheDir/lock while the task uses a root */
+        int root_pin_fd;   /* a shared flock on the root's directory: eviction leaves it (cache-evict.h) */
+        uint64_t lookup_extracted; /* packages the resolver extracted for this task (cache misses) */
+        ExtractWant *wants;        /* the files the task needs of big debuginfo packages (paths owned) */
+        size_t n_wants, wants_allocated;
 
         /* coredump tasks */
         char *executable, *package, *os_release, *os_info, *packages_list;
@@ -71,10 +76,14 @@ _printf_(3, 4) int task_failf(char **ret_failure, int error, const char *format,
 /* Extracts the packages among ids that are not extracted yet (in parallel, outside the cache
  * mutex, which the caller must not hold) and logs "Extracted N packages (X MB) in Y s". A failure
  * names the package. */
-int task_extract_packages(TaskRun *t, const int64_t *ids, size_t n, char **ret_failure);
+int task_extract_packages(TaskRun *t, const int64_t *ids, size_t n, uint64_t *ret_extracted,
+                          char **ret_failure);
 
 /* Adds a package (by index id) to the task's root, once. */
 int task_add_package(TaskRun *t, int64_t id);
+/* Records that the task needs path of package id: a debuginfo package larger than
+ * CachePartialExtractSize is then extracted for the files wanted only (cache-extract.h). */
+int task_want_file(TaskRun *t, int64_t id, const char *path);
 /* The plugin of a distribution, NULL when none. */
 const Plugin *pipeline_plugin_for_distribution(Pipeline *p, const char *distribution);
 
@@ -108,6 +117,15 @@ void task_reuse_release(TaskRun *t);
 void task_record_waiting(TaskRun *t, bool success);
 
 /* The per-kind stages: analyze, prepare is the core's, run. */
+/* gdb indexes (daemon-gdbindex.c): CacheDir/gdb-index, made when missing; -ENOENT when CacheGdbIndex
+ * is off or the task is a vmcore's. */
+int task_gdb_index_dir(TaskRun *t, char **ret);
+/* Builds the missing indexes of the debug files of the task's modules (never fails the task). */
+int task_build_gdb_indexes(TaskRun *t);
+/* Logs how many indexes gdb read from the index cache (its "[index-cache]" debug lines). */
+void task_log_gdb_index_use(TaskRun *t);
+#define GDB_INDEX_MOUNT "/gdb-index" /* CacheDir/gdb-index, read-only, inside the sandbox */
+
 int coredump_analyze(TaskRun *t, char **ret_failure);
 int coredump_run_gdb(TaskRun *t, char **ret_failure);
 int vmcore_analyze(TaskRun *t, char **ret_failure);

@@ -233,8 +233,15 @@ static int vmcore_find_debuginfo(TaskRun *t, int64_t *ret_id, char ***ret_releas
         package_info_done(&pkg);
         if (!t->kernel_nevra)
                 return -ENOMEM;
-        /* vmlinux is bound from the store: the kernel debuginfo package must be extracted. */
-        r = task_extract_packages(t, &id, 1, ret_failure);
+        /* vmlinux is bound from the store: the kernel debuginfo package must be extracted (a big one
+         * only vmlinux, and with VmcoreModuleDebuginfo the modules' debug files). */
+        r = task_want_file(t, id, t->vmlinux);
+        STRV_FOREACH (m, t->module_files)
+                if (r >= 0)
+                        r = task_want_file(t, id, *m);
+        if (r < 0)
+                return r;
+        r = task_extract_packages(t, &id, 1, NULL, ret_failure);
         if (r < 0)
                 return r;
         *ret_id = id;

@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "cache-assemble.h"
+#include "cache-evict.h"
 #include "cache-extract.h"
 #include "cache-release.h"
 #include "cache-resolve.h"
@@ -78,6 +79,7 @@ static int task_stage(TaskRun *t, const char *stage)
 
 static void task_run_done(TaskRun *t)
 {
+        safe_close(t->root_pin_fd);
         safe_close(t->cache_lock_fd);
         safe_close(t->save_dir_fd);
         safe_close(t->crash_fd);
@@ -91,6 +93,9 @@ static void task_run_done(TaskRun *t)
         core_info_free(t->core);
         free(t->release);
         free(t->ids);
+        for (size_t i = 0; i < t->n_wants; i++)
+                free((char *) t->wants[i].path);
+        free(t->wants);
         strv_free(t->missing);
         task_resolution_done(&t->resolution);
         free(t->root);
@@ -153,6 +158,8 @@ void pipeline_done(Pipeline *p)
         p->plugins = mfree(p->plugins);
         p->n_plugins = 0;
         p->reuse_running = strv_free(p->reuse_running);
+        p->unsaved = mfree(p->unsaved);
+        p->n_unsaved = 0;
 }
 
 const Plugin *pipeline_plugin_for_distribution(Pipeline *p, const char *distribution)
@@ -163,27 +170,17 @@ const Plugin *pipeline_plugin_for_distribution(Pipeline *p, const char *distribu
         return NULL;
 }
 
-static void cache_guard_lock(void *userdata)
-{
-        pthread_mutex_lock(userdata);
-}
-
-static void cache_guard_unlock(void *userdata)
-{
-        pthread_mutex_unlock(userdata);
-}
-
 int pipeline_debuginfod_find(Pipeline *p, DebuginfodKind kind, const char *build_id, const char *arg,
                              DebuginfodFile *ret)
 {
-        const CacheGuard guard = { cache_guard_lock, cache_guard_unlock, &p->cache_lock };
-        _cleanup_free_ char *reason = NULL;
         int r;
 
-        r = cache_debuginfod_find(p->cache, &guard, kind, build_id, arg, ret, &reason);
+        pthread_mutex_lock(&p->cache_lock);
+        r = cache_debuginfod_find(p->cache, kind, build_id, arg, ret);
+        pthread_mutex_unlock(&p->cache_lock);
         if (r < 0 && r != -ENOENT)
-                log_error_errno(r, "debuginfod: the %s of build-id %s: %s: %m", debuginfod_kind_to_string(kind),
-                                build_id, reason ?: "cannot be read from the cache");
+                log_error_errno(r, "debuginfod: the %s of build-id %s cannot be read from the cache: %m",
+                                debuginfod_kind_to_string(kind), build_id);
         return r;
 }
 
@@ -401,6 +398,24 @@ int task_add_package(TaskRun *t, int64_t id)
         return 0;
 }
 
+int task_want_file(TaskRun *t, int64_t id, const char *path)
+{
+        char *copy;
+
+        if (!path)
+                return 0;
+        for (size_t i = 0; i < t->n_wants; i++)
+                if (t->wants[i].id == id && streq(t->wants[i].path, path))
+                        return 0;
+        if (ARRAY_RESERVE(t->wants, t->wants_allocated, t->n_wants + 1) < 0)
+                return -ENOMEM;
+        copy = strdup(path);
+        if (!copy)
+                return -ENOMEM;
+        t->wants[t->n_wants++] = (ExtractWant){ .id = id, .path = copy };
+        return 0;
+}
+
 /* ---------------------------------------------------------------- prepare */
 
 static bool job_keep_waiting(void *userdata)
@@ -408,7 +423,8 @@ static bool job_keep_waiting(void *userdata)
         return !task_job_cancelled(userdata);
 }
 
-int task_extract_packages(TaskRun *t, const int64_t *ids, size_t n, char **ret_failure)
+int task_extract_packages(TaskRun *t, const int64_t *ids, size_t n, uint64_t *ret_extracted,
+                          char **ret_failure)
 {
         _cleanup_(extract_plan_freep) ExtractPlan *plan = NULL;
         _cleanup_free_ char *reason = NULL;
@@ -416,18 +432,43 @@ int task_extract_packages(TaskRun *t, const int64_t *ids, size_t n, char **ret_f
         int r;
 
         pthread_mutex_lock(&t->p->cache_lock);
-        r = cache_extract_plan(t->p->cache, ids, n, &plan);
+        r = cache_extract_plan_for(t->p->cache, ids, n, t->wants, t->n_wants, &plan);
         pthread_mutex_unlock(&t->p->cache_lock);
         if (r < 0)
                 return task_failf(ret_failure, r, "Cannot read the package index: %s", strerror(-r));
+        if (ret_extracted)
+                *ret_extracted = 0;
         if (plan->n == 0)
                 return 0;
         /* Without the mutex: other tasks use the index meanwhile, and a package another task (or
          * process) is extracting is waited for, not extracted twice. */
         r = cache_extract_run(t->p->cache, plan, 0, &res, &reason);
+        if (ret_extracted)
+                *ret_extracted = res.packages;
         if (res.packages > 0)
                 task_log(t, 'I', "Extracted %" PRIu64 " packages (%.1f MB) in %.3f s", res.packages,
                          (double) res.bytes / 1e6, (double) res.usec / 1e6);
+        for (size_t i = 0; i < plan->n; i++) {
+                const ExtractJob *j = &plan->jobs[i];
+                _cleanup_free_ char *list = NULL;
+                size_t m = strv_length(j->paths);
+                char *saved;
+
+                if (!j->extracted || !j->paths)
+                        continue;
+                /* The first 8 named. */
+                saved = m > 8 ? j->paths[8] : NULL;
+                if (m > 8)
+                        j->paths[8] = NULL;
+                list = strv_join(j->paths, ", ");
+                if (m > 8)
+                        j->paths[8] = saved;
+                task_log(t, 'I',
+                         "Extracted %zu files of %s (%.1f MB), not the whole package: it is larger than "
+                         "CachePartialExtractSize; its other files are extracted when a task needs them: "
+                         "%s%s",
+                         m, j->nevra, (double) j->bytes / 1e6, strna(list), m > 8 ? ", …" : "");
+        }
         if (r < 0)
                 return task_failf(ret_failure, r, "%s", reason ?: strerror(-r));
         return 0;
@@ -438,8 +479,10 @@ static int task_prepare(TaskRun *t, char **ret_failure)
         _cleanup_free_ int64_t *all = NULL;
         _cleanup_strv_free_ char **unresolved = NULL;
         _cleanup_free_ char *reason = NULL;
+        _cleanup_close_ int use_fd = -EBADF;
         AssembleResult a = {};
         size_t n_all = 0;
+        uint64_t extracted = 0, misses;
         int64_t start = now_monotonic_usec();
         const char *debugger = t->vmcore ? t->plugin->crash_package : t->plugin->gdb_package;
         int r;
@@ -452,12 +495,18 @@ static int task_prepare(TaskRun *t, char **ret_failure)
                 return r;
         if (r < 0)
                 return task_failf(ret_failure, r, "Cannot lock the package cache: %s", strerror(-r));
+        /* Until the root is pinned, so that eviction takes nothing between extraction and pinning. */
+        r = cache_use_lock(t->p->cache, job_keep_waiting, t->job, &use_fd);
+        if (r == -ECANCELED)
+                return r;
+        if (r < 0)
+                return task_failf(ret_failure, r, "Cannot lock the package cache: %s", strerror(-r));
         pthread_mutex_lock(&t->p->cache_lock);
         r = cache_resolve_with_debugger(t->p->cache->index, t->release, debugger, t->ids, t->n_ids, &all,
                                         &n_all, &unresolved);
         pthread_mutex_unlock(&t->p->cache_lock);
         if (r >= 0) {
-                r = task_extract_packages(t, all, n_all, ret_failure);
+                r = task_extract_packages(t, all, n_all, &extracted, ret_failure);
                 if (r < 0)
                         return r;
                 pthread_mutex_lock(&t->p->cache_lock);
@@ -471,13 +520,35 @@ static int task_prepare(TaskRun *t, char **ret_failure)
         if (r < 0)
                 return task_failf(ret_failure, r, "Cannot assemble the root for %s: %s", t->release,
                                   reason ?: strerror(-r));
+        r = cache_root_pin(t->p->cache, basename(a.path), &t->root_pin_fd);
+        if (r < 0) {
+                assemble_result_done(&a);
+                return task_failf(ret_failure, r, "Cannot pin the root %s: %s", a.path, strerror(-r));
+        }
+        /* Packages extracted for this task (now or by its lookups) are misses, the rest hits. */
+        misses = MIN(extracted + t->lookup_extracted, (uint64_t) n_all);
+        pthread_mutex_lock(&t->p->cache_lock);
+        r = cache_record_use(t->p->cache->index, all, n_all, misses);
+        pthread_mutex_unlock(&t->p->cache_lock);
+        if (r < 0)
+                task_log(t, 'W', "Cannot record the use of the packages in the index: %s", strerror(-r));
+        use_fd = safe_close(use_fd); /* pinned: eviction may go on */
+        task_log(t, 'I',
+                 "Cache: %" PRIu64 " of %zu packages were extracted already, %" PRIu64
+                 " extracted for this task",
+                 (uint64_t) n_all - misses, n_all, misses);
         STRV_FOREACH (u, unresolved)
                 task_log(t, 'W', "Unresolved dependency: %s", *u);
         task_log(t, 'I', "Root with %zu packages %s in %.3f s", n_all, a.reused ? "reused" : "assembled",
                  (double) (now_monotonic_usec() - start) / 1e6);
+        if (a.left_out > 0)
+                task_log(t, 'I', "Root without %" PRIu64 " files of partially extracted debuginfo packages",
+                         a.left_out);
         __atomic_add_fetch(a.reused ? &t->p->roots_reused : &t->p->roots_assembled, 1, __ATOMIC_RELAXED);
         t->root = TAKE_PTR(a.path);
         assemble_result_done(&a);
+        if (!t->vmcore)
+                (void) task_build_gdb_indexes(t);
         return 0;
 }
 
@@ -525,6 +596,7 @@ int task_debugger_argv(TaskRun *t, const char *crash_dir, const char *vmlinux, u
 {
         const RetraceConfig *cfg = t->p->config;
         _cleanup_strv_free_ char **argv = NULL;
+        _cleanup_free_ char *index_dir = NULL;
         char timeout[32], limit[32];
         int r;
 
@@ -542,6 +614,9 @@ int task_debugger_argv(TaskRun *t, const char *crash_dir, const char *vmlinux, u
                 r = strv_extend_many(&argv, head, ELEMENTSOF(head));
                 if (r >= 0 && vmlinux)
                         r = strv_extend_many(&argv, bind, ELEMENTSOF(bind));
+                if (r >= 0 && task_gdb_index_dir(t, &index_dir) >= 0)
+                        r = strv_extend_many(
+                                &argv, (const char *const[]){ "--ro-bind", index_dir, GDB_INDEX_MOUNT }, 3);
                 if (r >= 0)
                         r = strv_extend_many(&argv, tail, ELEMENTSOF(tail));
         }
@@ -628,6 +703,79 @@ int task_sandbox_run(TaskRun *t, char *const *argv, int in_fd, const char *out_n
         return 0;
 }
 
+/* ---------------------------------------------------------------- eviction */
+
+void pipeline_evict(Pipeline *p)
+{
+        _cleanup_(cache_index_closep) CacheIndex *idx = NULL;
+        _cleanup_free_ char *path = NULL;
+        CacheEvictResult res = {};
+        int r;
+
+        /* An index connection of our own: eviction may take a while, the other workers and the
+         * HTTP threads go on using the shared one meanwhile. */
+        path = path_join(p->cache->dir, "index.sqlite");
+        r = path ? cache_index_open(path, &idx) : -ENOMEM;
+        if (r >= 0)
+                r = cache_evict(p->cache, idx, p->config->cache_max_size, false, &res);
+        if (r < 0) {
+                log_warning_errno(r, "Cannot evict from the package cache %s: %m", p->cache->dir);
+                return;
+        }
+        if (res.busy)
+                return;
+        __atomic_store_n(&p->cache_bytes, res.use_after, __ATOMIC_RELAXED);
+        __atomic_store_n(&p->cache_bytes_measured, true, __ATOMIC_RELAXED);
+        if (res.packages > 0 || res.roots > 0)
+                log_info("Evicted %" PRIu64 " packages (%.1f MB of objects) and %" PRIu64
+                         " roots from the package cache; it holds %.1f MB of CacheMaxSize %.1f MB",
+                         res.packages, (double) res.bytes / 1e6, res.roots, (double) res.use_after / 1e6,
+                         (double) p->config->cache_max_size / 1e6);
+}
+
+void pipeline_render_cache_metrics(Pipeline *p, FILE *f)
+{
+        uint64_t hits = 0, misses = 0, evicted = 0, evicted_bytes = 0;
+        int r;
+
+        /* Counters only (cheap); the use is the last eviction pass's measurement. */
+        pthread_mutex_lock(&p->cache_lock);
+        r = cache_index_counter_get(p->cache->index, "hits", &hits);
+        if (r >= 0)
+                r = cache_index_counter_get(p->cache->index, "misses", &misses);
+        if (r >= 0)
+                r = cache_index_counter_get(p->cache->index, "evicted-packages", &evicted);
+        if (r >= 0)
+                r = cache_index_counter_get(p->cache->index, "evicted-bytes", &evicted_bytes);
+        pthread_mutex_unlock(&p->cache_lock);
+        if (r < 0)
+                return;
+        fprintf(f,
+                "# HELP retrace_package_cache_packages_total Packages task roots needed: already extracted "
+                "(hit) or extracted on demand (miss).\n"
+                "# TYPE retrace_package_cache_packages_total counter\n"
+                "retrace_package_cache_packages_total{result=\"hit\"} %" PRIu64 "\n"
+                "retrace_package_cache_packages_total{result=\"miss\"} %" PRIu64 "\n"
+                "# HELP retrace_package_cache_evicted_packages_total Packages evicted to stay under "
+                "CacheMaxSize.\n"
+                "# TYPE retrace_package_cache_evicted_packages_total counter\n"
+                "retrace_package_cache_evicted_packages_total %" PRIu64 "\n"
+                "# HELP retrace_package_cache_evicted_bytes_total Bytes of objects evicted.\n"
+                "# TYPE retrace_package_cache_evicted_bytes_total counter\n"
+                "retrace_package_cache_evicted_bytes_total %" PRIu64 "\n"
+                "# HELP retrace_package_cache_limit_bytes CacheMaxSize (0: no limit).\n"
+                "# TYPE retrace_package_cache_limit_bytes gauge\n"
+                "retrace_package_cache_limit_bytes %" PRIu64 "\n",
+                hits, misses, evicted, evicted_bytes, p->config->cache_max_size);
+        if (__atomic_load_n(&p->cache_bytes_measured, __ATOMIC_RELAXED))
+                fprintf(f,
+                        "# HELP retrace_package_cache_bytes Objects and roots in the package cache (at the "
+                        "last eviction pass).\n"
+                        "# TYPE retrace_package_cache_bytes gauge\n"
+                        "retrace_package_cache_bytes %" PRIu64 "\n",
+                        __atomic_load_n(&p->cache_bytes, __ATOMIC_RELAXED));
+}
+
 /* ---------------------------------------------------------------- the whole task */
 
 static int task_open(TaskRun *t)
@@ -646,6 +794,126 @@ static int task_open(TaskRun *t)
         t->log_fd = openat(t->results_fd, "log",
                            O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC | O_NOFOLLOW, 0600);
         return t->log_fd < 0 ? -errno : 0;
+}
+
+/* ---------------------------------------------------------------- a task's end in the store */
+
+bool pipeline_task_unsaved(Pipeline *p, uint64_t id)
+{
+        bool found = false;
+
+        pthread_mutex_lock(&p->unsaved_lock);
+        for (size_t i = 0; i < p->n_unsaved && !found; i++)
+                found = p->unsaved[i].id == id;
+        pthread_mutex_unlock(&p->unsaved_lock);
+        return found;
+}
+
+static void pipeline_add_unsaved(Pipeline *p, uint64_t id)
+{
+        UnsavedTask *v;
+
+        pthread_mutex_lock(&p->unsaved_lock);
+        v = realloc(p->unsaved, (p->n_unsaved + 1) * sizeof(UnsavedTask));
+        if (v) {
+                p->unsaved = v;
+                v[p->n_unsaved++] =
+                        (UnsavedTask){ .id = id,
+                                       .next_usec = now_monotonic_usec() + UNSAVED_FIRST_DELAY_USEC,
+                                       .delay_usec = UNSAVED_FIRST_DELAY_USEC };
+        }
+        pthread_mutex_unlock(&p->unsaved_lock);
+        if (!v)
+                log_error("Task %" PRIu64 ": out of memory remembering its unsaved end; it runs again", id);
+}
+
+void pipeline_retry_unsaved(Pipeline *p)
+{
+        for (;;) {
+                int64_t now = now_monotonic_usec();
+                uint64_t id = 0;
+                size_t i;
+                int r;
+
+                /* One due task at a time, the store written outside the lock. */
+                pthread_mutex_lock(&p->unsaved_lock);
+                for (i = 0; i < p->n_unsaved; i++)
+                        if (p->unsaved[i].next_usec <= now) {
+                                id = p->unsaved[i].id;
+                                /* Not due again within this pass, whatever the outcome. */
+                                p->unsaved[i].next_usec = INT64_MAX;
+                                break;
+                        }
+                pthread_mutex_unlock(&p->unsaved_lock);
+                if (id == 0)
+                        break;
+
+                r = task_store_finish(p->store, id, false, "Retrace job failed");
+                if (r == -ENOENT) /* deleted meanwhile: nothing left to save */
+                        r = 0;
+                pthread_mutex_lock(&p->unsaved_lock);
+                for (i = 0; i < p->n_unsaved && p->unsaved[i].id != id; i++)
+                        ;
+                if (i < p->n_unsaved) {
+                        if (r >= 0)
+                                p->unsaved[i] = p->unsaved[--p->n_unsaved];
+                        else {
+                                UnsavedTask *u = &p->unsaved[i];
+
+                                u->delay_usec = MIN(u->delay_usec * 2, UNSAVED_MAX_DELAY_USEC);
+                                u->next_usec = now_monotonic_usec() + u->delay_usec;
+                        }
+                }
+                pthread_mutex_unlock(&p->unsaved_lock);
+                if (r >= 0)
+                        log_info("Task %" PRIu64 ": its end is saved at last, as FINISHED_FAILURE", id);
+                else
+                        log_warning_errno(r,
+                                          "Task %" PRIu64 ": the task store still cannot be written (%m); "
+                                          "trying again later",
+                                          id);
+        }
+}
+
+/* Writes the task's end. A store that cannot be written (full disk, locked database) gets one more
+ * try after a pause; then the task is left to pipeline_retry_unsaved(), which ends it as
+ * FINISHED_FAILURE once the store can be written, with a growing delay: it never runs again in a
+ * loop of failures. */
+static void task_finish(TaskRun *t, bool success, const char *text)
+{
+        int r;
+
+        r = task_store_finish(t->p->store, t->id, success, text);
+        if (r < 0 && r != -ENOENT && !task_job_cancelled(t->job)) {
+                (void) usleep(500 * 1000);
+                r = task_store_finish(t->p->store, t->id, success, text);
+        }
+        if (r >= 0 || r == -ENOENT) /* saved, or the task was deleted meanwhile */
+                return;
+        task_log(t, 'E',
+                 "The task store cannot be written (%s): the task ends as failed once it can be "
+                 "(free space in SaveDir)",
+                 strerror(-r));
+        log_error_errno(r,
+                        "Task %" PRIu64 ": cannot save its end in the task store: %m. It will be "
+                        "FINISHED_FAILURE once the store can be written; free space in SaveDir",
+                        t->id);
+        pipeline_add_unsaved(t->p, t->id);
+}
+
+/* A failed task keeps its log and results; its crash files go at once unless KeepFailedCrashFiles. */
+static void task_drop_crash_files(TaskRun *t)
+{
+        int r;
+
+        if (t->p->config->keep_failed_crash_files)
+                return;
+        /* The pipeline holds open directories of the task; closing them first is not needed on Linux. */
+        r = task_dir_drop_crash_files(t->p->config->save_dir, t->id);
+        if (r < 0)
+                task_log(t, 'W', "Cannot remove the crash files of the failed task: %s", strerror(-r));
+        else
+                task_log(t, 'I', "Crash files removed (the task failed; KeepFailedCrashFiles = no)");
 }
 
 void pipeline_run(void *userdata, TaskJob *job)
@@ -668,14 +936,17 @@ void pipeline_run(void *userdata, TaskJob *job)
                       .results_fd = -EBADF,
                       .log_fd = -EBADF,
                       .cache_lock_fd = -EBADF,
+                      .root_pin_fd = -EBADF,
                       .start_usec = now_monotonic_usec() };
         _cleanup_free_ char *failure = NULL;
+        const char *missing;
+        bool store_failed = false;
         int r;
 
         r = task_open(&t);
         if (r < 0) {
                 log_error_errno(r, "Task %" PRIu64 ": cannot open its directory: %m", t.id);
-                (void) task_store_finish(p->store, t.id, false, "Retrace job failed");
+                task_finish(&t, false, "Retrace job failed");
                 goto finish;
         }
         if (task_store_get(p->store, t.id, &task) >= 0 && task_type_is_vmcore(task->type)) {
@@ -702,12 +973,26 @@ void pipeline_run(void *userdata, TaskJob *job)
                         goto finish;
                 }
         }
-        for (size_t i = 0; i < ELEMENTSOF(stages); i++) {
+        missing = task ? crash_files_find_missing(task->type, t.crash_fd) : NULL;
+        if (missing) {
+                /* A failed task run again (task manager) after its crash files were dropped. */
+                r = task_failf(&failure, -ENOENT,
+                               "The crash file '%s' is missing: a failed task's crash files are removed "
+                               "unless KeepFailedCrashFiles = yes; upload the crash again",
+                               missing);
+        }
+        for (size_t i = 0; !missing && i < ELEMENTSOF(stages); i++) {
                 int64_t begin = now_monotonic_usec();
 
                 if (task_job_cancelled(job))
                         goto finish;
-                (void) task_stage(&t, stages[i]);
+                r = task_stage(&t, stages[i]);
+                if (r < 0) {
+                        /* A store that cannot be written cannot report the task either. */
+                        store_failed = true;
+                        (void) task_failf(&failure, r, "The task store cannot be written: %s", strerror(-r));
+                        break;
+                }
                 r = steps[i](&t, &failure);
                 t.stage_usec[i] = now_monotonic_usec() - begin;
                 if (r == -ECANCELED || task_job_cancelled(job))
@@ -717,33 +1002,39 @@ void pipeline_run(void *userdata, TaskJob *job)
                         break;
         }
 
-        if (!t.vmcore)
+        if (!t.vmcore && !store_failed)
                 task_record_waiting(&t, r >= 0);
-        (void) task_stage(&t, "Saving crash statistics");
-        (void) task_store_add_stats(p->store, &(TaskStats){
-                                                      .id = t.id,
-                                                      .package = t.vmcore ? t.kernel_nevra : t.package,
-                                                      .release = t.release,
-                                                      .arch = t.core          ? t.core->arch
-                                                              : t.vmcore_info ? t.vmcore_info->arch
-                                                                              : NULL,
-                                                      .core_size = t.core_size,
-                                                      .analyze_usec = t.stage_usec[0],
-                                                      .prepare_usec = t.stage_usec[1],
-                                                      .run_usec = t.stage_usec[2],
-                                                      .total_usec = now_monotonic_usec() - t.start_usec,
-                                                      .success = r >= 0,
-                                                      .missing_build_ids = t.missing,
-                                                      .duphash = r >= 0 ? t.duphash : NULL,
-                                              });
-        (void) task_stage(&t, "Finishing task");
+        if (!store_failed)
+                (void) task_stage(&t, "Saving crash statistics");
+        if (!store_failed)
+                (void) task_store_add_stats(p->store,
+                                            &(TaskStats){
+                                                    .id = t.id,
+                                                    .package = t.vmcore ? t.kernel_nevra : t.package,
+                                                    .release = t.release,
+                                                    .arch = t.core          ? t.core->arch
+                                                            : t.vmcore_info ? t.vmcore_info->arch
+                                                                            : NULL,
+                                                    .core_size = t.core_size,
+                                                    .analyze_usec = t.stage_usec[0],
+                                                    .prepare_usec = t.stage_usec[1],
+                                                    .run_usec = t.stage_usec[2],
+                                                    .total_usec = now_monotonic_usec() - t.start_usec,
+                                                    .success = r >= 0,
+                                                    .missing_build_ids = t.missing,
+                                                    .duphash = r >= 0 ? t.duphash : NULL,
+                                            });
+        if (!store_failed)
+                (void) task_stage(&t, "Finishing task");
         if (r < 0)
                 task_log(&t, 'E', "%s", failure ?: "The retrace failed");
         task_log(&t, 'I', "Retrace took %" PRIi64 " seconds",
                  (now_monotonic_usec() - t.start_usec + 500000) / 1000000);
-        (void) task_store_finish(p->store, t.id, r >= 0,
-                                 r >= 0 ? "Retrace job finished successfully" : "Retrace job failed");
+        if (r < 0)
+                task_drop_crash_files(&t);
+        task_finish(&t, r >= 0, r >= 0 ? "Retrace job finished successfully" : "Retrace job failed");
         log_info("Task %" PRIu64 " %s", t.id, r >= 0 ? "finished successfully" : "failed");
 finish:
         task_run_done(&t);
+        pipeline_evict(p);
 }

@@ -5,6 +5,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "cache-debuginfod.h"
 #include "cache-plugin.h"
@@ -23,11 +24,33 @@ typedef struct Pipeline {
         Plugin **plugins;
         size_t n_plugins;
         uint64_t roots_reused, roots_assembled; /* for /metrics */
+        /* Tasks whose end could not be written to the store (full disk, locked database): they stay
+         * PENDING there, are not queued again, and pipeline_retry_unsaved() writes their
+         * FINISHED_FAILURE with a growing delay. */
+        pthread_mutex_t unsaved_lock;
+        struct UnsavedTask *unsaved;
+        size_t n_unsaved;
+        uint64_t cache_bytes;                   /* objects + roots, measured by the last eviction pass */
+        bool cache_bytes_measured;
         /* identical uploads (daemon-pipeline-reuse.c): content hashes of the tasks running now */
         pthread_mutex_t reuse_lock;
         pthread_cond_t reuse_cond;
         char **reuse_running;
 } Pipeline;
+
+typedef struct UnsavedTask {
+        uint64_t id;
+        int64_t next_usec;  /* monotonic */
+        int64_t delay_usec; /* doubles after every failed attempt, at most UNSAVED_MAX_DELAY_USEC */
+} UnsavedTask;
+
+#define UNSAVED_FIRST_DELAY_USEC (2 * 1000000LL)
+#define UNSAVED_MAX_DELAY_USEC   (300 * 1000000LL)
+
+/* Whether the task's end waits to be written: the maintenance loop must not queue it again. */
+bool pipeline_task_unsaved(Pipeline *p, uint64_t id);
+/* Tries to write FINISHED_FAILURE for every unsaved task that is due; called by the maintenance loop. */
+void pipeline_retry_unsaved(Pipeline *p);
 
 /* Missing debuginfo: restarts the finished tasks waiting for build-ids of which a sync brought one
  * (looked up again only after the index changed); *ret_restarted counts them. */
@@ -60,11 +83,18 @@ int pipeline_map_release(Pipeline *p, const char *id, char **ret_release, char *
  * job is cancelled the task is left as it is (deleted, or requeued at the next start). */
 void pipeline_run(void *userdata, TaskJob *job);
 
+/* Measures the package cache and evicts least recently used packages down to CacheMaxSize (nothing
+ * without one); skipped while a task is preparing its root (the next task's end tries again).
+ * Called at start and after each task. */
+void pipeline_evict(Pipeline *p);
+/* The package cache's use, limit, hits, misses and evictions in Prometheus' text format. */
+void pipeline_render_cache_metrics(Pipeline *p, FILE *f);
+
 /* Whether nvr.arch is in the cache (for release, when not NULL): /checkpackage. */
 int pipeline_package_known(Pipeline *p, const char *nvr, const char *arch, const char *release, bool *ret);
 
-/* debuginfod: the file kind names for build_id from the synced packages (cache_debuginfod_find()),
- * extracting its package without holding cache_lock; an extraction's failure is logged. */
+/* debuginfod: the file kind names for build_id from the synced packages (cache_debuginfod_find()
+ * under cache_lock, which an extraction releases); a failure other than none is logged. */
 int pipeline_debuginfod_find(Pipeline *p, DebuginfodKind kind, const char *build_id, const char *arg,
                              DebuginfodFile *ret);
 

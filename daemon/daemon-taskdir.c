@@ -352,6 +352,29 @@ int task_dir_remove_results(const char *save_dir, uint64_t id)
         return r < 0 ? r : path_rm_rf(results);
 }
 
+int task_dir_drop_crash_files(const char *save_dir, uint64_t id)
+{
+        _cleanup_free_ char *crash = NULL, *converted = NULL;
+        int r;
+
+        r = task_dir_part_path(save_dir, id, TASK_PART_CRASH, &crash);
+        if (r < 0)
+                return r;
+        r = task_dir_part_path(save_dir, id, TASK_PART_CONVERTED, &converted);
+        if (r < 0)
+                return r;
+        r = path_rm_rf(converted);
+        if (r < 0 && r != -ENOENT)
+                return r;
+        /* crash/ itself stays (empty): the layout of a task directory does not change. */
+        r = path_rm_rf(crash);
+        if (r < 0 && r != -ENOENT)
+                return r;
+        if (mkdir(crash, 0755) < 0 && errno != EEXIST)
+                return -errno;
+        return 0;
+}
+
 int task_dir_remove(const char *save_dir, uint64_t id)
 {
         _cleanup_free_ char *dir = NULL;

@@ -65,6 +65,8 @@ int task_dir_content_hash(int crash_fd, char ret[65]);
 int task_dir_link_results(int save_dir_fd, uint64_t from, uint64_t to, const char *const *except);
 /* Removes SaveDir/<id>/results (a task run again from the start). */
 int task_dir_remove_results(const char *save_dir, uint64_t id);
+/* Removes the crash files of a task (the contents of crash/, and converted/), keeping its results. */
+int task_dir_drop_crash_files(const char *save_dir, uint64_t id);
 /* Removes SaveDir/<id> and everything in it. */
 int task_dir_remove(const char *save_dir, uint64_t id);
 /* Bytes free for an unprivileged writer in SaveDir. */

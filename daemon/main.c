@@ -29,6 +29,7 @@
 #include "daemon-queue.h"
 #include "daemon-store.h"
 #include "daemon-taskdir.h"
+#include "sandbox-config.h"
 
 #define MAINTENANCE_INTERVAL_SEC 2
 #define GC_INTERVAL_SEC          60
@@ -134,6 +135,22 @@ static void hook_root_counts(void *userdata, uint64_t *ret_reused, uint64_t *ret
         *ret_assembled = __atomic_load_n(&d->pipeline.roots_assembled, __ATOMIC_RELAXED);
 }
 
+static void cache_mutex_unlock(void *userdata)
+{
+        pthread_mutex_unlock(userdata);
+}
+
+static void cache_mutex_lock(void *userdata)
+{
+        pthread_mutex_lock(userdata);
+}
+
+static void hook_cache_metrics(void *userdata, FILE *f)
+{
+        Daemon *d = userdata;
+        pipeline_render_cache_metrics(&d->pipeline, f);
+}
+
 /* Queues PENDING tasks that are not queued yet: after a restart (tasks that were waiting or running
  * when the daemon died, even by SIGKILL), and uploads that raced for the last place. */
 static void queue_pending(Daemon *d)
@@ -144,7 +161,12 @@ static void queue_pending(Daemon *d)
         if (task_store_list_pending(d->store, &ids, &n) < 0)
                 return;
         for (size_t i = 0; i < n; i++) {
-                int r = task_queue_push(d->queue, ids[i]);
+                int r;
+
+                /* A task whose end could not be saved stays PENDING in the store; it is not run again. */
+                if (pipeline_task_unsaved(&d->pipeline, ids[i]))
+                        continue;
+                r = task_queue_push(d->queue, ids[i]);
                 if (r == -EAGAIN)
                         break;
                 if (r >= 0)
@@ -160,8 +182,6 @@ static uint64_t save_dir_free(const char *save_dir)
         return task_dir_free_space(save_dir, &n) < 0 ? UINT64_MAX : n;
 }
 
-/* Deletes finished tasks past DeleteTaskAfter / DeleteFailedTaskAfter, then the oldest finished
- * ones while free disk is under MinStorageLeft. */
 /* Spools in SaveDir/.incoming that no upload of this process holds: a previous process's, which
  * nobody finishes (all of them at startup, owner NULL). */
 static void remove_stale_spools(Daemon *d, const char *owner)
@@ -176,6 +196,10 @@ static void remove_stale_spools(Daemon *d, const char *owner)
                          d->config->save_dir);
 }
 
+/* Garbage collection, every GC_INTERVAL_SEC: stale upload spools, then finished tasks past
+ * DeleteTaskAfter (successful) or DeleteFailedTaskAfter (failed), oldest first. Nothing else: a task
+ * is never deleted before its time to make room, whoever needs the disk; low disk makes /create
+ * answer 507 instead (daemon-http-create.c), and is logged here once per pass. */
 static void collect_garbage(Daemon *d)
 {
         const RetraceConfig *cfg = d->config;
@@ -197,9 +221,17 @@ static void collect_garbage(Daemon *d)
                         tasks[i].id = 0;
                 }
         }
-        for (size_t i = 0; i < n && save_dir_free(cfg->save_dir) < cfg->min_storage_left; i++)
-                if (tasks[i].id != 0)
-                        task_remove(d, tasks[i].id, "(free disk below MinStorageLeft)");
+        {
+                uint64_t free_bytes = save_dir_free(cfg->save_dir);
+
+                if (free_bytes < cfg->min_storage_left)
+                        log_warning("Free space in SaveDir %s is %" PRIu64
+                                    " MiB, below MinStorageLeft (%" PRIu64
+                                    " MiB): new uploads are refused (507) until tasks expire "
+                                    "(DeleteTaskAfter, DeleteFailedTaskAfter) or space is freed; no task is "
+                                    "deleted early",
+                                    cfg->save_dir, free_bytes >> 20, cfg->min_storage_left >> 20);
+        }
 }
 
 static void *maintenance_main(void *arg)
@@ -212,6 +244,7 @@ static void *maintenance_main(void *arg)
                 struct timespec deadline;
 
                 pthread_mutex_unlock(&d->lock);
+                pipeline_retry_unsaved(&d->pipeline);
                 queue_pending(d);
                 if (ticks % (RETRY_INTERVAL_SEC / MAINTENANCE_INTERVAL_SEC) == 0)
                         (void) pipeline_retry_waiting(&d->pipeline, NULL);
@@ -298,7 +331,9 @@ static void find_webui(RetraceConfig *c)
 
 /* With a delegated cgroup v2 (the unit's Delegate=), moves the daemon into a leaf so that each
  * sandbox gets a cgroup with pids.max and memory.max beside it; before any thread starts, because
- * the move takes the whole process. Without one the sandboxes fall back to rlimits. */
+ * the move takes the whole process. Without one, retrace-sandbox's init enforces the same ceilings
+ * on the sandbox's process tree (tasks counted, RSS summed and polled). The daemon passes no
+ * --pids-max/--memory-max, so the helper's defaults apply. */
 static void cgroup_setup(void)
 {
         _cleanup_free_ char *own = NULL;
@@ -307,17 +342,28 @@ static void cgroup_setup(void)
 
         r = cgroup_own_dir(&own);
         if (r < 0) {
-                log_info("Sandboxes limit processes and memory with rlimits: no cgroup v2 hierarchy holds "
-                         "this process");
+                log_info(
+                        "Sandboxes have no cgroup of their own (no cgroup v2 hierarchy holds this process): "
+                        "each sandbox's init enforces its ceilings on the whole process tree itself, at "
+                        "most "
+                        "%llu tasks and %llu MiB of memory summed over its processes (polled RSS)",
+                        (unsigned long long) SANDBOX_PIDS_MAX_DEFAULT,
+                        (unsigned long long) (SANDBOX_MEMORY_MAX_DEFAULT >> 20));
                 return;
         }
         r = cgroup_delegate_self(own, problem, sizeof(problem));
         if (r < 0)
-                log_info("Sandboxes limit processes and memory with rlimits: %s (see Delegate= in "
-                         "docs/deployment.md)",
-                         problem);
+                log_info("Sandboxes have no cgroup of their own: %s (see Delegate= in docs/deployment.md); "
+                         "each sandbox's init enforces its ceilings on the whole process tree itself, at "
+                         "most "
+                         "%llu tasks and %llu MiB of memory summed over its processes (polled RSS)",
+                         problem, (unsigned long long) SANDBOX_PIDS_MAX_DEFAULT,
+                         (unsigned long long) (SANDBOX_MEMORY_MAX_DEFAULT >> 20));
         else
-                log_info("Sandboxes get their own cgroups with pids.max and memory.max below %s", own);
+                log_info("Sandboxes get their own cgroups below %s with pids.max %llu and memory.max %llu "
+                         "MiB",
+                         own, (unsigned long long) SANDBOX_PIDS_MAX_DEFAULT,
+                         (unsigned long long) (SANDBOX_MEMORY_MAX_DEFAULT >> 20));
 }
 
 static int setup(Daemon *d, const char *listen_override)
@@ -380,6 +426,11 @@ static int setup(Daemon *d, const char *listen_override)
         d->pipeline.config = d->config;
         d->pipeline.store = d->store;
         pthread_mutex_init(&d->pipeline.cache_lock, NULL);
+        pthread_mutex_init(&d->pipeline.unsaved_lock, NULL);
+        /* A lookup that must extract a package releases the mutex meanwhile (cache-store.h). */
+        d->pipeline.cache->index_unlock = cache_mutex_unlock;
+        d->pipeline.cache->index_lock = cache_mutex_lock;
+        d->pipeline.cache->index_lock_userdata = &d->pipeline.cache_lock;
         pipeline_reuse_init(&d->pipeline);
         r = pipeline_load_plugins(&d->pipeline, &error);
         if (r < 0)
@@ -388,6 +439,8 @@ static int setup(Daemon *d, const char *listen_override)
                 log_warning("No distribution plugin in PluginDir %s: every task will fail with an unknown "
                             "release",
                             d->config->plugin_dir);
+        /* Measures the cache (for /metrics) and applies a CacheMaxSize lowered since the last run. */
+        pipeline_evict(&d->pipeline);
 
         r = task_queue_new(d->config->max_parallel_tasks ?: 1, d->config->max_queued_tasks ?: 1,
                            pipeline_run, &d->pipeline, &d->queue);
@@ -411,6 +464,7 @@ static int setup(Daemon *d, const char *listen_override)
                 .package_known = hook_package_known,
                 .root_counts = hook_root_counts,
                 .debuginfod_find = hook_debuginfod_find,
+                .cache_metrics = hook_cache_metrics,
                 .save_dirfd = -EBADF,
                 .webui_dirfd = -EBADF,
         };

@@ -15,6 +15,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "cache-evict.h"
 #include "cache-objects.h"
 #include "common-path.h"
 #include "common-string.h"
@@ -133,6 +134,8 @@ typedef struct Builder {
         PackageFile *dirs; /* directories to give their package mode at the end */
         size_t n_dirs;
         AssembleResult *result;
+        bool partial; /* the package being added is extracted file by file: a missing object is a
+                       * file not extracted yet, left out */
 } Builder;
 
 static int builder_parent(Builder *b, const char *rel, int *ret_fd)
@@ -203,6 +206,10 @@ static int builder_add(Builder *b, const PackageInfo *p, const PackageFile *f, c
                 if (linkat(b->cache->objects_fd, object, pfd, base, 0) < 0) {
                         if (errno == EEXIST)
                                 return 0; /* the same path from an earlier package in the set wins */
+                        if (errno == ENOENT && b->partial) {
+                                b->result->left_out++;
+                                return 0;
+                        }
                         if (errno != EMLINK && errno != EXDEV) {
                                 r = -errno;
                                 string_set_printf(ret_reason, "cannot link %s from %s to object %s: %s%s",
@@ -251,7 +258,12 @@ static int build_tree(Cache *c, int root_fd, const int64_t *ids, size_t n, Assem
                 PackageFile *files = NULL;
                 size_t n_files = 0;
 
+                bool extracted = true;
+
                 r = cache_index_get_package(c->index, ids[i], &p);
+                if (r >= 0)
+                        r = cache_index_get_extracted(c->index, ids[i], &extracted);
+                b.partial = !extracted;
                 if (r >= 0)
                         r = cache_index_get_files(c->index, ids[i], &files, &n_files);
                 for (size_t j = 0; r >= 0 && j < n_files; j++)
@@ -272,6 +284,26 @@ static int build_tree(Cache *c, int root_fd, const int64_t *ids, size_t n, Assem
         return r;
 }
 
+/* Records the root (its own bytes and packages) for eviction. */
+static int record_root(Cache *c, const char *path, const char *key, const int64_t *ids, size_t n)
+{
+        uint64_t bytes = 0;
+        int r;
+
+        r = cache_root_bytes(path, &bytes);
+        if (r < 0)
+                return r;
+        r = cache_index_begin(c->index);
+        if (r < 0)
+                return r;
+        r = cache_index_record_root(c->index, key, bytes, ids, n);
+        if (r < 0) {
+                (void) cache_index_rollback(c->index);
+                return r;
+        }
+        return cache_index_commit(c->index);
+}
+
 static int assemble_locked(Cache *c, const int64_t *ids, size_t n, AssembleResult *ret, char **ret_reason)
 {
         _cleanup_free_ char *key = NULL, *tmpname = NULL, *path = NULL;
@@ -285,6 +317,8 @@ static int assemble_locked(Cache *c, const int64_t *ids, size_t n, AssembleResul
                 return -ENOMEM;
         for (size_t i = 0; i < n; i++) {
                 PackageInfo p = {};
+                bool extracted = true;
+                uint64_t generation = 0;
 
                 r = cache_index_get_package(c->index, ids[i], &p);
                 if (r < 0) {
@@ -294,6 +328,19 @@ static int assemble_locked(Cache *c, const int64_t *ids, size_t n, AssembleResul
                 }
                 shas[i] = TAKE_PTR(p.sha256);
                 package_info_done(&p);
+                /* A package extracted file by file: its generation is part of the key, so that a
+                 * root built before more of its files were extracted is not reused. */
+                if (cache_index_get_extracted(c->index, ids[i], &extracted) >= 0 && !extracted &&
+                    cache_index_get_partial(c->index, ids[i], &generation) >= 0 && generation > 0) {
+                        char *g = NULL;
+
+                        if (asprintf(&g, "%s:%" PRIu64, shas[i], generation) < 0) {
+                                strv_free(shas);
+                                return -ENOMEM;
+                        }
+                        free(shas[i]);
+                        shas[i] = g;
+                }
         }
         r = cache_root_key(shas, n, &key);
         strv_free(shas);
@@ -309,7 +356,13 @@ static int assemble_locked(Cache *c, const int64_t *ids, size_t n, AssembleResul
                 return -ENOMEM;
 
         if (utimensat(c->roots_fd, key, NULL, AT_SYMLINK_NOFOLLOW) >= 0) {
+                bool known = false;
+
                 result.reused = true;
+                /* A root from before roots were recorded: record it now, so that eviction knows
+                 * its packages. */
+                if (cache_index_root_known(c->index, key, &known) >= 0 && !known)
+                        (void) record_root(c, result.path, key, ids, n);
                 *ret = result;
                 return 0;
         }
@@ -339,6 +392,13 @@ static int assemble_locked(Cache *c, const int64_t *ids, size_t n, AssembleResul
                 assemble_result_done(&result);
                 return r;
         }
+        r = record_root(c, result.path, key, ids, n);
+        if (r < 0) {
+                string_set_printf(ret_reason, "cannot record the root in the index: %s",
+                                  cache_index_strerror(c->index));
+                assemble_result_done(&result);
+                return r;
+        }
         (void) cache_prune_roots(c, key, CACHE_ROOT_MIN_AGE_SEC, NULL);
         *ret = result;
         return 0;
@@ -346,8 +406,12 @@ static int assemble_locked(Cache *c, const int64_t *ids, size_t n, AssembleResul
 
 int cache_assemble(Cache *c, const int64_t *ids, size_t n, AssembleResult *ret, char **ret_reason)
 {
+        _cleanup_close_ int use_fd = -EBADF;
         int r;
 
+        r = cache_use_lock(c, NULL, NULL, &use_fd); /* eviction waits */
+        if (r < 0)
+                return r;
         r = cache_lock(c, LOCK_SH);
         if (r < 0)
                 return r;

@@ -11,10 +11,11 @@
 int cache_root_key(char *const *sha256s, size_t n, char **ret);
 
 typedef struct AssembleResult {
-        char *path;      /* CacheDir/roots/<key> */
-        bool reused;     /* an existing root was returned */
-        uint64_t files;  /* entries created (0 when reused) */
-        uint64_t copied; /* regular files copied instead of hardlinked (EMLINK, EXDEV) */
+        char *path;        /* CacheDir/roots/<key> */
+        bool reused;       /* an existing root was returned */
+        uint64_t files;    /* entries created (0 when reused) */
+        uint64_t copied;   /* regular files copied instead of hardlinked (EMLINK, EXDEV) */
+        uint64_t left_out; /* files of partially extracted packages not extracted (yet) */
 } AssembleResult;
 void assemble_result_done(AssembleResult *r);
 

@@ -10,9 +10,7 @@
 #include <unistd.h>
 
 #include "cache-elf.h"
-#include "cache-extract.h"
 #include "cache-lookup.h"
-#include "cache-objects.h"
 #include "common-path.h"
 #include "common-string.h"
 
@@ -217,7 +215,7 @@ static int lookup(Cache *c, const char *build_id, bool need_binary, bool need_de
         return cache_lookup_module(c, NULL, &q, m);
 }
 
-/* Where the answer may come from, best first (index only: under the guard). */
+/* Where the answer may come from, best first (index only). */
 static int locate(Cache *c, DebuginfodKind kind, const char *build_id, const char *arg, Candidate **ret,
                   size_t *ret_n)
 {
@@ -262,63 +260,17 @@ static int locate(Cache *c, DebuginfodKind kind, const char *build_id, const cha
         return 0;
 }
 
-static void guard_lock(const CacheGuard *g)
+int cache_debuginfod_find(Cache *c, DebuginfodKind kind, const char *build_id, const char *arg,
+                          DebuginfodFile *ret)
 {
-        if (g && g->lock)
-                g->lock(g->userdata);
-}
-
-static void guard_unlock(const CacheGuard *g)
-{
-        if (g && g->unlock)
-                g->unlock(g->userdata);
-}
-
-/* Opens a candidate's object, extracting its package first when that was not done yet. */
-static int candidate_open(Cache *c, const CacheGuard *g, const Candidate *cand, int *ret_fd,
-                          char **ret_reason)
-{
-        _cleanup_(extract_plan_freep) ExtractPlan *plan = NULL;
-        _cleanup_free_ char *name = NULL;
-        int fd, r;
-
-        r = cache_object_name(cand->package.digest_algo, cand->file.digest, cand->file.mode, &name);
-        if (r < 0)
-                return r;
-        fd = openat(c->objects_fd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY);
-        if (fd >= 0) {
-                *ret_fd = fd;
-                return 0;
-        }
-        if (errno != ENOENT || !c->limits.repo_dir)
-                return -errno;
-        guard_lock(g);
-        r = cache_extract_plan(c, &cand->package.id, 1, &plan);
-        guard_unlock(g);
-        if (r < 0)
-                return r;
-        r = cache_extract_run(c, plan, 1, NULL, ret_reason);
-        if (r < 0)
-                return r;
-        fd = openat(c->objects_fd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY);
-        if (fd < 0)
-                return -errno;
-        *ret_fd = fd;
-        return 0;
-}
-
-int cache_debuginfod_find(Cache *c, const CacheGuard *guard, DebuginfodKind kind, const char *build_id,
-                          const char *arg, DebuginfodFile *ret, char **ret_reason)
-{
+        LookupExtracted extracted = {};
         Candidate *a = NULL;
         size_t n = 0;
         int r;
 
         if (IN_SET(kind, DEBUGINFOD_SOURCE, DEBUGINFOD_SECTION) == !arg)
                 return -EINVAL;
-        guard_lock(guard);
         r = locate(c, kind, build_id, arg, &a, &n);
-        guard_unlock(guard);
         if (r < 0)
                 return r;
         r = -ENOENT;
@@ -327,7 +279,9 @@ int cache_debuginfod_find(Cache *c, const CacheGuard *guard, DebuginfodKind kind
                 uint64_t offset = 0, size = a[i].file.size;
                 struct stat st;
 
-                r = candidate_open(c, guard, &a[i], &fd, ret_reason);
+                /* Extracts the package first when needed (of a big debuginfo package only this
+                 * file), with the caller's index lock released meanwhile. */
+                r = cache_package_file_open(c, &a[i].package, &a[i].file, &fd);
                 if (r < 0)
                         break;
                 if (fstat(fd, &st) < 0) {
@@ -360,5 +314,8 @@ int cache_debuginfod_find(Cache *c, const CacheGuard *guard, DebuginfodKind kind
                         r = 0;
         }
         candidates_free(a, n);
+        /* What this thread's lookups extracted is no task's to report. */
+        cache_lookup_take_extracted(&extracted);
+        strv_free(extracted.partial);
         return r;
 }

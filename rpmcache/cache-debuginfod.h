@@ -7,8 +7,9 @@
 #include "cache-store.h"
 
 /* The cache seen through debuginfod's protocol: the file a build-id names, from the synced
- * packages only (never a task's data). The index is used under the caller's lock (guard); a
- * package not extracted yet is extracted without it, like a task's packages. */
+ * packages only (never a task's data). Called with the caller's lock on c->index held, like the
+ * other look-ups; a package not extracted yet is extracted with that lock released
+ * (cache_package_file_open()). */
 
 typedef enum DebuginfodKind {
         DEBUGINFOD_DEBUGINFO,  /* the debug file */
@@ -21,13 +22,6 @@ typedef enum DebuginfodKind {
 
 const char *debuginfod_kind_to_string(DebuginfodKind k);
 DebuginfodKind debuginfod_kind_from_string(const char *s);
-
-/* How the caller serializes use of c->index with its other users (NULL members: no lock). */
-typedef struct CacheGuard {
-        void (*lock)(void *userdata);
-        void (*unlock)(void *userdata);
-        void *userdata;
-} CacheGuard;
 
 typedef struct DebuginfodFile {
         int fd;          /* the object, read-only */
@@ -46,7 +40,6 @@ int debuginfod_source_path(const char *path, char **ret);
 
 /* Finds what kind names for build_id (lower-case hex): arg is the canonical source path for
  * DEBUGINFOD_SOURCE and the section name for DEBUGINFOD_SECTION, else NULL. -ENOENT when the
- * cache has no such file; an extraction's failure as its error with *ret_reason naming the
- * package. */
-int cache_debuginfod_find(Cache *c, const CacheGuard *guard, DebuginfodKind kind, const char *build_id,
-                          const char *arg, DebuginfodFile *ret, char **ret_reason);
+ * cache has no such file; an extraction's failure as its error. */
+int cache_debuginfod_find(Cache *c, DebuginfodKind kind, const char *build_id, const char *arg,
+                          DebuginfodFile *ret);

@@ -56,6 +56,10 @@ static int read_sections(Elf *elf, ElfFacts *f)
                 name = elf_strptr(elf, shstrndx, shdr.sh_name);
                 if (!name)
                         continue;
+                if (streq(name, ".debug_info") || streq(name, ".zdebug_info"))
+                        f->has_debug_info = shdr.sh_size > 0;
+                else if (streq(name, ".gdb_index") || streq(name, ".debug_names"))
+                        f->has_index = true;
                 if (shdr.sh_type == SHT_NOTE && !f->build_id[0]) {
                         data = elf_getdata(scn, NULL);
                         notes_build_id(data, f->build_id);

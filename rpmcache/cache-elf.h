@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 #pragma once
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -9,9 +10,11 @@
 /* What the resolver reads from an ELF file of a package (a binary or a debug file), with libelf,
  * never executing anything. */
 typedef struct ElfFacts {
-        char build_id[129];     /* lower-case hex; "" when the file has none */
-        char *debugaltlink;     /* .gnu_debugaltlink: the dwz alt file's path, NULL when none */
+        char build_id[129]; /* lower-case hex; "" when the file has none */
+        char *debugaltlink; /* .gnu_debugaltlink: the dwz alt file's path, NULL when none */
         char altlink_build_id[129];
+        bool has_debug_info; /* .debug_info (or .zdebug_info) with content */
+        bool has_index;      /* .gdb_index or .debug_names: gdb needs not index the DWARF itself */
 } ElfFacts;
 
 void elf_facts_done(ElfFacts *f);
@@ -28,7 +31,7 @@ int elf_section_locate(int fd, const char *name, uint64_t *ret_offset, uint64_t 
 #define ELF_NOTE_FDO_PACKAGING_METADATA 0xcafe1a7eU
 
 typedef struct PackageNote {
-        char *type;         /* "rpm", "deb", … */
+        char *type; /* "rpm", "deb", … */
         char *name;
         char *version;      /* as the packager wrote it: "[EPOCH:]VERSION[-RELEASE]" */
         char *architecture; /* may be NULL */

@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "cache-evict.h"
 #include "cache-import.h"
 #include "common-path.h"
 #include "common-string.h"
@@ -24,6 +25,7 @@ ExtractPlan *extract_plan_free(ExtractPlan *p)
                 free(p->jobs[i].sha256);
                 free(p->jobs[i].nevra);
                 free(p->jobs[i].reason);
+                strv_free(p->jobs[i].paths);
         }
         free(p->jobs);
         return mfree(p);
@@ -38,7 +40,76 @@ int cache_rpm_path(const char *repo_dir, const char *sha256, char **ret)
         return asprintf(ret, "%s/packages/%.2s/%s.rpm", repo_dir, sha256, sha256) < 0 ? -ENOMEM : 0;
 }
 
+bool cache_package_partial(const Cache *c, const PackageInfo *p)
+{
+        return c->limits.partial_size > 0 && p->installed_size > c->limits.partial_size &&
+               (string_endswith(p->name, "-debuginfo") || string_endswith(p->name, "-dbg") ||
+                string_endswith(p->name, "-dbgsym"));
+}
+
+/* The wanted paths of package id that are not in the store yet (maybe none). */
+static int wanted_paths(CacheIndex *idx, int64_t id, const ExtractWant *wants, size_t n_wants, char ***ret)
+{
+        _cleanup_strv_free_ char **l = NULL;
+        int r;
+
+        for (size_t i = 0; i < n_wants; i++) {
+                _cleanup_free_ char *path = NULL;
+                bool done = false, regular = false;
+
+                if (wants[i].id != id || !wants[i].path)
+                        continue;
+                /* The package's own symlinks followed (a .build-id link to the debug file). */
+                path = strdup(wants[i].path);
+                if (!path)
+                        return -ENOMEM;
+                for (int hops = 0; hops < 16; hops++) {
+                        PackageFile f = {};
+                        char *next;
+
+                        r = cache_index_get_file(idx, id, path, &f);
+                        if (r == -ENOENT)
+                                break;
+                        if (r < 0)
+                                return r;
+                        regular = S_ISREG(f.mode);
+                        next = S_ISLNK(f.mode) && f.link ? path_resolve_link(path, f.link) : NULL;
+                        package_file_done(&f);
+                        if (!next)
+                                break;
+                        free(path);
+                        path = next;
+                }
+                if (!regular || strv_contains(l, path))
+                        continue;
+                r = cache_index_get_file_extracted(idx, id, path, &done);
+                if (r == -ENOENT || (r >= 0 && done))
+                        continue;
+                if (r < 0)
+                        return r;
+                r = strv_extend(&l, path);
+                if (r < 0)
+                        return r;
+        }
+        *ret = TAKE_PTR(l);
+        return 0;
+}
+
+static bool wanted(int64_t id, const ExtractWant *wants, size_t n_wants)
+{
+        for (size_t i = 0; i < n_wants; i++)
+                if (wants[i].id == id && wants[i].path)
+                        return true;
+        return false;
+}
+
 int cache_extract_plan(Cache *c, const int64_t *ids, size_t n, ExtractPlan **ret)
+{
+        return cache_extract_plan_for(c, ids, n, NULL, 0, ret);
+}
+
+int cache_extract_plan_for(Cache *c, const int64_t *ids, size_t n, const ExtractWant *wants, size_t n_wants,
+                           ExtractPlan **ret)
 {
         _cleanup_(extract_plan_freep) ExtractPlan *p = calloc(1, sizeof(ExtractPlan));
         int r;
@@ -50,6 +121,7 @@ int cache_extract_plan(Cache *c, const int64_t *ids, size_t n, ExtractPlan **ret
                 return -ENOMEM;
         for (size_t i = 0; i < n; i++) {
                 PackageInfo info = {};
+                _cleanup_strv_free_ char **paths = NULL;
                 bool extracted, dup = false;
 
                 for (size_t j = 0; j < p->n && !dup; j++)
@@ -64,7 +136,19 @@ int cache_extract_plan(Cache *c, const int64_t *ids, size_t n, ExtractPlan **ret
                 r = cache_index_get_package(c->index, ids[i], &info);
                 if (r < 0)
                         return r;
+                if (cache_package_partial(c, &info) && wanted(ids[i], wants, n_wants)) {
+                        r = wanted_paths(c->index, ids[i], wants, n_wants, &paths);
+                        if (r < 0) {
+                                package_info_done(&info);
+                                return r;
+                        }
+                        if (!paths) { /* all there already */
+                                package_info_done(&info);
+                                continue;
+                        }
+                }
                 p->jobs[p->n] = (ExtractJob){
+                        .paths = TAKE_PTR(paths),
                         .id = ids[i],
                         .sha256 = TAKE_PTR(info.sha256),
                         .nevra = package_info_nevra(&info),
@@ -127,7 +211,25 @@ static int extract_one(Cache *c, CacheIndex *idx, ExtractJob *j)
         r = cache_index_get_extracted(idx, j->id, &extracted);
         if (r < 0 || extracted)
                 return r;
-        r = cache_unpack_rpm(c, rpm, j->sha256, &j->bytes, &j->reason);
+        if (j->paths) {
+                size_t m = 0;
+
+                for (size_t i = 0; j->paths[i]; i++) {
+                        bool done = false;
+
+                        r = cache_index_get_file_extracted(idx, j->id, j->paths[i], &done);
+                        if (r < 0 && r != -ENOENT)
+                                return r;
+                        if (r >= 0 && !done)
+                                j->paths[m++] = j->paths[i];
+                        else
+                                free(j->paths[i]);
+                }
+                j->paths[m] = NULL;
+                if (m == 0)
+                        return 0;
+        }
+        r = cache_unpack_rpm(c, rpm, j->sha256, j->paths, &j->bytes, &j->reason);
         if (r == -EBADMSG) {
                 _cleanup_free_ char *aside = NULL;
 
@@ -139,7 +241,17 @@ static int extract_one(Cache *c, CacheIndex *idx, ExtractJob *j)
         }
         if (r < 0)
                 return r;
-        r = cache_index_set_extracted(idx, j->id, true);
+        if (j->paths) {
+                r = cache_index_begin(idx);
+                if (r >= 0) {
+                        r = cache_index_mark_files_extracted(idx, j->id, j->paths);
+                        if (r >= 0)
+                                r = cache_index_commit(idx);
+                        else
+                                (void) cache_index_rollback(idx);
+                }
+        } else
+                r = cache_index_set_extracted(idx, j->id, true);
         if (r < 0) {
                 string_set_printf(&j->reason, "cannot record the extraction in the index: %s",
                                   cache_index_strerror(idx));
@@ -191,7 +303,7 @@ static void *runner_thread(void *userdata)
 int cache_extract_run(Cache *c, ExtractPlan *plan, unsigned jobs, ExtractResult *ret, char **ret_reason)
 {
         Runner run = { .cache = c, .plan = plan, .lock = PTHREAD_MUTEX_INITIALIZER };
-        _cleanup_close_ int lock_fd = -EBADF;
+        _cleanup_close_ int lock_fd = -EBADF, use_fd = -EBADF;
         ExtractResult result = {};
         pthread_t threads[64];
         unsigned n_threads = 0;
@@ -208,6 +320,9 @@ int cache_extract_run(Cache *c, ExtractPlan *plan, unsigned jobs, ExtractResult 
                 string_set_printf(ret_reason, "cannot load the rpm configuration (is rpm installed?)");
                 return r;
         }
+        r = cache_use_lock(c, NULL, NULL, &use_fd); /* eviction waits */
+        if (r < 0)
+                return r;
         r = cache_lock_shared(c, NULL, NULL, &lock_fd); /* gc waits while objects are staged */
         if (r < 0)
                 return r;
@@ -243,6 +358,10 @@ int cache_extract_run(Cache *c, ExtractPlan *plan, unsigned jobs, ExtractResult 
                 }
                 if (j->extracted) {
                         result.packages++;
+                        if (j->paths) {
+                                result.partial++;
+                                result.files += strv_length(j->paths);
+                        }
                         result.bytes += j->bytes;
                         result.installed_size += j->installed_size;
                 }

@@ -16,6 +16,7 @@ typedef struct ExtractJob {
         char *sha256;
         char *nevra;
         uint64_t installed_size;
+        char **paths; /* partial: only these files (NULL: the whole package) */
         /* results */
         int error;
         char *reason;
@@ -34,7 +35,9 @@ ExtractPlan *extract_plan_free(ExtractPlan *p);
 DEFINE_TRIVIAL_CLEANUP_FUNC(ExtractPlan *, extract_plan_free);
 
 typedef struct ExtractResult {
-        uint64_t packages;       /* extracted by this call */
+        uint64_t packages;       /* extracted by this call (partially or whole) */
+        uint64_t partial;        /* of which partially */
+        uint64_t files;          /* files extracted from those */
         uint64_t bytes;          /* objects written */
         uint64_t installed_size; /* RPMTAG_SIZE of the packages extracted */
         uint64_t usec;
@@ -42,6 +45,22 @@ typedef struct ExtractResult {
 
 /* The jobs for the packages among ids that the index says are not extracted (maybe none). */
 int cache_extract_plan(Cache *c, const int64_t *ids, size_t n, ExtractPlan **ret);
+
+/* Partial extraction: a debuginfo package (name ending in -debuginfo, -dbg, -dbgsym) whose installed
+ * size exceeds CachePartialExtractSize is extracted only for the files the caller wants (a task: the
+ * debug files of its core's build-ids and their dwz alt files; vmlinux and the modules' debug files
+ * for a vmcore); the rest stays in the RPM until a task wants it. The index records each file
+ * extracted (cache_index_mark_files_extracted()). A package wanted without a path is extracted
+ * whole. */
+typedef struct ExtractWant {
+        int64_t id;
+        const char *path;
+} ExtractWant;
+bool cache_package_partial(const Cache *c, const PackageInfo *p);
+/* As cache_extract_plan(), with wants: for a package that cache_package_partial() says so and that
+ * wants name, a job for its wanted files not extracted yet (no job when there is none). */
+int cache_extract_plan_for(Cache *c, const int64_t *ids, size_t n, const ExtractWant *wants, size_t n_wants,
+                           ExtractPlan **ret);
 
 /* Extracts the plan's packages, at most jobs at a time (0: one per online CPU), in threads that
  * use their own index connections (c->index is not touched, so the caller may let other threads

@@ -724,8 +724,8 @@ static int read_verified(Cache *c, FD_t fd, const char *path, const ImportOption
         return 0;
 }
 
-static int unpack_locked(Cache *c, const char *path, const char *sha256, uint64_t *ret_bytes,
-                         char **ret_reason);
+static int unpack_locked(Cache *c, const char *path, const char *sha256, char *const *only,
+                         uint64_t *ret_bytes, char **ret_reason);
 
 /* Known package: record the release, and extract it when asked to and not done yet. */
 static int import_known(Cache *c, int64_t id, const char *path, const char *sha256, const ImportOptions *o,
@@ -740,7 +740,7 @@ static int import_known(Cache *c, int64_t id, const char *path, const char *sha2
                         return r;
         }
         if (!extracted) {
-                r = unpack_locked(c, path, sha256, NULL, ret_reason);
+                r = unpack_locked(c, path, sha256, NULL, NULL, ret_reason);
                 if (r < 0)
                         return r;
                 r = cache_index_set_extracted(c->index, id, true);
@@ -862,8 +862,48 @@ int cache_import_rpm(Cache *c, const char *path, const ImportOptions *o, int64_t
         return r;
 }
 
-static int unpack_locked(Cache *c, const char *path, const char *sha256, uint64_t *ret_bytes,
-                         char **ret_reason)
+/* Keeps only the files of only (NULL: all) as needed, and every other name of their objects (the
+ * payload carries a hardlinked file's content with one of its names). */
+static int restrict_to(ImportFile *a, size_t n, char *const *only, char **ret_reason)
+{
+        if (!only)
+                return 0;
+        for (char *const *p = only; *p; p++) {
+                bool found = false;
+
+                for (size_t i = 0; i < n && !found; i++)
+                        found = streq(a[i].file.path, *p) && S_ISREG(a[i].file.mode) && !a[i].ghost;
+                if (!found) {
+                        string_set_printf(ret_reason, "the package has no regular file %s", *p);
+                        return -ENOENT;
+                }
+        }
+        for (size_t i = 0; i < n; i++) {
+                bool wanted = false;
+
+                if (!a[i].object)
+                        continue;
+                for (char *const *p = only; *p && !wanted; p++)
+                        wanted = streq(a[i].file.path, *p);
+                a[i].staged = !wanted; /* reused below as "not wanted" */
+        }
+        for (size_t i = 0; i < n; i++)
+                if (a[i].object && a[i].staged)
+                        for (size_t j = 0; j < n; j++)
+                                if (a[j].object && !a[j].staged && streq(a[j].object, a[i].object)) {
+                                        a[i].staged = false; /* another name of a wanted object */
+                                        break;
+                                }
+        for (size_t i = 0; i < n; i++) {
+                if (a[i].staged)
+                        a[i].need = false;
+                a[i].staged = false;
+        }
+        return 0;
+}
+
+static int unpack_locked(Cache *c, const char *path, const char *sha256, char *const *only,
+                         uint64_t *ret_bytes, char **ret_reason)
 {
         static const ImportOptions none = {};
         _cleanup_(Fclosep) FD_t fd = NULL;
@@ -893,7 +933,8 @@ static int unpack_locked(Cache *c, const char *path, const char *sha256, uint64_
         r = read_verified(c, fd, path, &none, &h, &files, &algo, &a, &n, ret_reason);
         if (r < 0)
                 return r;
-        if (!objects_all_present(a, n))
+        r = restrict_to(a, n, only, ret_reason);
+        if (r >= 0 && !objects_all_present(a, n))
                 r = extract_objects(c, fd, h, files, a, n, &bytes, ret_reason);
         import_files_free(a, n);
         if (r < 0)
@@ -903,7 +944,8 @@ static int unpack_locked(Cache *c, const char *path, const char *sha256, uint64_
         return 0;
 }
 
-int cache_unpack_rpm(Cache *c, const char *path, const char *sha256, uint64_t *ret_bytes, char **ret_reason)
+int cache_unpack_rpm(Cache *c, const char *path, const char *sha256, char *const *only, uint64_t *ret_bytes,
+                     char **ret_reason)
 {
         int r;
 
@@ -912,5 +954,5 @@ int cache_unpack_rpm(Cache *c, const char *path, const char *sha256, uint64_t *r
                 string_set_printf(ret_reason, "cannot load the rpm configuration (is rpm installed?)");
                 return r;
         }
-        return unpack_locked(c, path, sha256, ret_bytes, ret_reason);
+        return unpack_locked(c, path, sha256, only, ret_bytes, ret_reason);
 }

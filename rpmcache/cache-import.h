@@ -42,5 +42,7 @@ int cache_validate_paths(const PackageFile *files, size_t n, char **ret_reason);
  * sha256, the header's digests, the payload digest and every file's digest, as an import does;
  * writes nothing into the index. The caller holds the cache lock shared. Safe to call from several
  * threads at once (each with its own package). ret_bytes: bytes of the objects written. A damaged
- * package is -EBADMSG with *ret_reason saying what is wrong. */
-int cache_unpack_rpm(Cache *c, const char *path, const char *sha256, uint64_t *ret_bytes, char **ret_reason);
+ * package is -EBADMSG with *ret_reason saying what is wrong. only (NULL-terminated, NULL: every
+ * file): the regular files to write objects for; the whole payload is still read and checked. */
+int cache_unpack_rpm(Cache *c, const char *path, const char *sha256, char *const *only, uint64_t *ret_bytes,
+                     char **ret_reason);

@@ -24,7 +24,8 @@ static const char schema[] =
         "  id INTEGER PRIMARY KEY, sha256 TEXT NOT NULL UNIQUE, name TEXT NOT NULL, epoch INTEGER NOT NULL,"
         "  version TEXT NOT NULL, release TEXT NOT NULL, arch TEXT NOT NULL, sourcerpm TEXT,"
         "  size INTEGER NOT NULL, installed_size INTEGER NOT NULL, digest_algo INTEGER NOT NULL,"
-        "  imported INTEGER NOT NULL, extracted INTEGER NOT NULL DEFAULT 0);"
+        "  imported INTEGER NOT NULL, extracted INTEGER NOT NULL DEFAULT 0,"
+        "  last_used INTEGER NOT NULL DEFAULT 0, partial INTEGER NOT NULL DEFAULT 0);"
         "CREATE INDEX IF NOT EXISTS packages_name ON packages(name);"
         "CREATE TABLE IF NOT EXISTS package_releases ("
         "  package_id INTEGER NOT NULL REFERENCES packages(id), release TEXT NOT NULL, repo TEXT NOT NULL,"
@@ -32,7 +33,7 @@ static const char schema[] =
         "CREATE INDEX IF NOT EXISTS package_releases_release ON package_releases(release);"
         "CREATE TABLE IF NOT EXISTS files ("
         "  package_id INTEGER NOT NULL REFERENCES packages(id), path TEXT NOT NULL, mode INTEGER NOT NULL,"
-        "  size INTEGER NOT NULL, digest TEXT, link TEXT);"
+        "  size INTEGER NOT NULL, digest TEXT, link TEXT, extracted INTEGER NOT NULL DEFAULT 0);"
         "CREATE INDEX IF NOT EXISTS files_package ON files(package_id);"
         "CREATE INDEX IF NOT EXISTS files_path ON files(path);"
         "CREATE TABLE IF NOT EXISTS build_ids ("
@@ -43,7 +44,13 @@ static const char schema[] =
         "  package_id INTEGER NOT NULL REFERENCES packages(id), type INTEGER NOT NULL, name TEXT NOT NULL,"
         "  flags INTEGER NOT NULL, evr TEXT NOT NULL);"
         "CREATE INDEX IF NOT EXISTS deps_name ON deps(type, name);"
-        "CREATE INDEX IF NOT EXISTS deps_package ON deps(package_id, type);";
+        "CREATE INDEX IF NOT EXISTS deps_package ON deps(package_id, type);"
+        "CREATE TABLE IF NOT EXISTS roots (key TEXT PRIMARY KEY, bytes INTEGER NOT NULL);"
+        "CREATE TABLE IF NOT EXISTS root_packages ("
+        "  key TEXT NOT NULL, package_id INTEGER NOT NULL REFERENCES packages(id),"
+        "  PRIMARY KEY (key, package_id));"
+        "CREATE INDEX IF NOT EXISTS root_packages_package ON root_packages(package_id);"
+        "CREATE TABLE IF NOT EXISTS counters (name TEXT PRIMARY KEY, value INTEGER NOT NULL);";
 
 enum { DEP_PROVIDE = 0, DEP_REQUIRE = 1 };
 
@@ -96,12 +103,57 @@ CacheIndex *cache_index_close(CacheIndex *idx)
         return mfree(idx);
 }
 
+/* Adds a column unless the table has it (a table the schema has just created has them all). */
+static int add_column(CacheIndex *idx, const char *table, const char *column, const char *decl)
+{
+        _cleanup_stmt_ sqlite3_stmt *st = NULL;
+        _cleanup_free_ char *sql = NULL;
+        int r, rc;
+
+        if (asprintf(&sql, "SELECT 1 FROM pragma_table_info('%s') WHERE name = ?", table) < 0)
+                return -ENOMEM;
+        r = index_sql_prepare(idx, sql, &st);
+        if (r < 0)
+                return r;
+        sqlite3_bind_text(st, 1, column, -1, SQLITE_STATIC);
+        rc = sqlite3_step(st);
+        if (rc == SQLITE_ROW)
+                return 0;
+        if (rc != SQLITE_DONE)
+                return sqlite_errno(rc);
+        sql = mfree(sql);
+        if (asprintf(&sql, "ALTER TABLE %s ADD COLUMN %s %s", table, column, decl) < 0)
+                return -ENOMEM;
+        return sql_exec(idx, sql);
+}
+
 /* Version 1 extracted every package at import: its packages are all extracted. */
 static int migrate_from_1(CacheIndex *idx)
 {
-        return sql_exec(idx, "ALTER TABLE packages ADD COLUMN extracted INTEGER NOT NULL DEFAULT 0;"
-                             "UPDATE packages SET extracted = imported;"
+        int r = add_column(idx, "packages", "extracted", "INTEGER NOT NULL DEFAULT 0");
+
+        if (r < 0)
+                return r;
+        return sql_exec(idx, "UPDATE packages SET extracted = imported;"
                              "UPDATE meta SET value = '2' WHERE key = 'schema_version';");
+}
+
+/* Version 2 did not record use: a package was last used when it was extracted. (The tables roots,
+ * root_packages and counters are created by the schema; roots assembled before stay unrecorded
+ * and are pruned as before.) Packages were extracted whole. */
+static int migrate_from_2(CacheIndex *idx)
+{
+        int r;
+
+        r = add_column(idx, "packages", "last_used", "INTEGER NOT NULL DEFAULT 0");
+        if (r >= 0)
+                r = add_column(idx, "packages", "partial", "INTEGER NOT NULL DEFAULT 0");
+        if (r >= 0)
+                r = add_column(idx, "files", "extracted", "INTEGER NOT NULL DEFAULT 0");
+        if (r < 0)
+                return r;
+        return sql_exec(idx, "UPDATE packages SET last_used = extracted;"
+                             "UPDATE meta SET value = '3' WHERE key = 'schema_version';");
 }
 
 static int check_schema_version(CacheIndex *idx)
@@ -119,9 +171,16 @@ static int check_schema_version(CacheIndex *idx)
                 (void) snprintf(want, sizeof(want), "%d", CACHE_INDEX_SCHEMA_VERSION);
                 if (v && streq(v, want))
                         return 0;
-                if (v && streq(v, "1")) {
+                if (v && (streq(v, "1") || streq(v, "2"))) {
+                        bool from_1 = streq(v, "1");
+
                         sqlite3_finalize(TAKE_PTR(st));
-                        return migrate_from_1(idx);
+                        if (from_1) {
+                                r = migrate_from_1(idx);
+                                if (r < 0)
+                                        return r;
+                        }
+                        return migrate_from_2(idx);
                 }
                 return -EPROTO;
         }
@@ -522,15 +581,89 @@ int cache_index_get_extracted(CacheIndex *idx, int64_t package_id, bool *ret)
 
 int cache_index_set_extracted(CacheIndex *idx, int64_t package_id, bool extracted)
 {
-        _cleanup_stmt_ sqlite3_stmt *st = NULL;
+        _cleanup_stmt_ sqlite3_stmt *st = NULL, *files = NULL;
         int r;
 
-        r = index_sql_prepare(idx, "UPDATE packages SET extracted = ? WHERE id = ?", &st);
+        /* Whole or nothing: a partial extraction's records go either way. */
+        r = index_sql_prepare(idx, "UPDATE packages SET extracted = ?, partial = 0 WHERE id = ?", &st);
         if (r < 0)
                 return r;
         sqlite3_bind_int64(st, 1, extracted ? (sqlite3_int64) time(NULL) : 0);
         sqlite3_bind_int64(st, 2, package_id);
-        return sql_step_done(st);
+        r = sql_step_done(st);
+        if (r < 0)
+                return r;
+        r = index_sql_prepare(idx, "UPDATE files SET extracted = 0 WHERE package_id = ? AND extracted != 0",
+                              &files);
+        if (r < 0)
+                return r;
+        sqlite3_bind_int64(files, 1, package_id);
+        return sql_step_done(files);
+}
+
+int cache_index_get_partial(CacheIndex *idx, int64_t package_id, uint64_t *ret)
+{
+        _cleanup_stmt_ sqlite3_stmt *st = NULL;
+        int r, rc;
+
+        r = index_sql_prepare(idx, "SELECT partial FROM packages WHERE id = ?", &st);
+        if (r < 0)
+                return r;
+        sqlite3_bind_int64(st, 1, package_id);
+        rc = sqlite3_step(st);
+        if (rc == SQLITE_DONE)
+                return -ENOENT;
+        if (rc != SQLITE_ROW)
+                return sqlite_errno(rc);
+        *ret = (uint64_t) sqlite3_column_int64(st, 0);
+        return 0;
+}
+
+int cache_index_get_file_extracted(CacheIndex *idx, int64_t package_id, const char *path, bool *ret)
+{
+        _cleanup_stmt_ sqlite3_stmt *st = NULL;
+        int r, rc;
+
+        r = index_sql_prepare(idx,
+                              "SELECT p.extracted != 0 OR f.extracted != 0 FROM files f JOIN packages p"
+                              " ON p.id = f.package_id WHERE f.package_id = ? AND f.path = ?",
+                              &st);
+        if (r < 0)
+                return r;
+        sqlite3_bind_int64(st, 1, package_id);
+        sqlite3_bind_text(st, 2, path, -1, SQLITE_STATIC);
+        rc = sqlite3_step(st);
+        if (rc == SQLITE_DONE)
+                return -ENOENT;
+        if (rc != SQLITE_ROW)
+                return sqlite_errno(rc);
+        *ret = sqlite3_column_int(st, 0) != 0;
+        return 0;
+}
+
+int cache_index_mark_files_extracted(CacheIndex *idx, int64_t package_id, char *const *paths)
+{
+        _cleanup_stmt_ sqlite3_stmt *st = NULL, *pkg = NULL;
+        int r;
+
+        r = index_sql_prepare(idx, "UPDATE files SET extracted = 1 WHERE package_id = ? AND path = ?", &st);
+        if (r < 0)
+                return r;
+        for (char *const *p = paths; p && *p; p++) {
+                sqlite3_reset(st);
+                sqlite3_bind_int64(st, 1, package_id);
+                sqlite3_bind_text(st, 2, *p, -1, SQLITE_STATIC);
+                r = sql_step_done(st);
+                if (r < 0)
+                        return r;
+        }
+        /* A new generation: roots assembled with fewer of its files are not reused. */
+        r = index_sql_prepare(
+                idx, "UPDATE packages SET partial = partial + 1 WHERE id = ? AND extracted = 0", &pkg);
+        if (r < 0)
+                return r;
+        sqlite3_bind_int64(pkg, 1, package_id);
+        return sql_step_done(pkg);
 }
 
 int cache_index_add_release(CacheIndex *idx, int64_t package_id, const char *release, const char *repo)
@@ -769,6 +902,9 @@ int cache_index_stats(CacheIndex *idx, CacheStats *ret)
                 { "SELECT COALESCE(SUM(size), 0) FROM packages", &s.rpm_bytes },
                 { "SELECT COALESCE(SUM(installed_size), 0) FROM packages", &s.installed_bytes },
                 { "SELECT COUNT(*) FROM packages WHERE extracted != 0", &s.extracted_packages },
+                { "SELECT COUNT(*) FROM packages WHERE extracted = 0 AND partial != 0",
+                  &s.partial_packages },
+                { "SELECT COUNT(*) FROM files WHERE extracted != 0", &s.partial_files },
                 { "SELECT COALESCE(SUM(size), 0) FROM packages WHERE extracted != 0",
                   &s.extracted_rpm_bytes },
                 { "SELECT COALESCE(SUM(installed_size), 0) FROM packages WHERE extracted != 0",
@@ -791,10 +927,265 @@ int cache_index_foreach_object(CacheIndex *idx, CacheObjectCallback cb, void *us
         r = index_sql_prepare(
                 idx,
                 "SELECT DISTINCT p.digest_algo, f.digest, f.mode & 365 FROM files f JOIN packages p"
-                " ON p.id = f.package_id WHERE (f.mode & 61440) = 32768 AND p.extracted != 0",
+                " ON p.id = f.package_id WHERE (f.mode & 61440) = 32768"
+                " AND (p.extracted != 0 OR f.extracted != 0)",
                 &st);
         if (r < 0)
                 return r;
+        while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+                const char *digest = (const char *) sqlite3_column_text(st, 1);
+
+                if (!digest)
+                        continue;
+                r = cb(sqlite3_column_int(st, 0), digest, (mode_t) sqlite3_column_int64(st, 2), userdata);
+                if (r < 0)
+                        return r;
+        }
+        return rc == SQLITE_DONE ? 0 : sqlite_errno(rc);
+}
+
+/* ---- use, roots and counters (eviction) */
+
+int cache_index_touch_packages(CacheIndex *idx, const int64_t *ids, size_t n, int64_t when)
+{
+        _cleanup_stmt_ sqlite3_stmt *st = NULL;
+        int r;
+
+        r = index_sql_prepare(idx, "UPDATE packages SET last_used = MAX(last_used, ?) WHERE id = ?", &st);
+        if (r < 0)
+                return r;
+        for (size_t i = 0; i < n; i++) {
+                sqlite3_reset(st);
+                sqlite3_bind_int64(st, 1, when);
+                sqlite3_bind_int64(st, 2, ids[i]);
+                r = sql_step_done(st);
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}
+
+int cache_index_counter_add(CacheIndex *idx, const char *name, uint64_t delta)
+{
+        _cleanup_stmt_ sqlite3_stmt *st = NULL;
+        int r;
+
+        r = index_sql_prepare(idx,
+                              "INSERT INTO counters (name, value) VALUES (?1, ?2)"
+                              " ON CONFLICT(name) DO UPDATE SET value = value + ?2",
+                              &st);
+        if (r < 0)
+                return r;
+        sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+        sqlite3_bind_int64(st, 2, (sqlite3_int64) delta);
+        return sql_step_done(st);
+}
+
+int cache_index_counter_get(CacheIndex *idx, const char *name, uint64_t *ret)
+{
+        _cleanup_stmt_ sqlite3_stmt *st = NULL;
+        int r, rc;
+
+        r = index_sql_prepare(idx, "SELECT value FROM counters WHERE name = ?", &st);
+        if (r < 0)
+                return r;
+        sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+        rc = sqlite3_step(st);
+        if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+                return sqlite_errno(rc);
+        *ret = rc == SQLITE_ROW ? (uint64_t) sqlite3_column_int64(st, 0) : 0;
+        return 0;
+}
+
+int cache_index_record_root(CacheIndex *idx, const char *key, uint64_t bytes, const int64_t *ids, size_t n)
+{
+        _cleanup_stmt_ sqlite3_stmt *st = NULL, *pk = NULL;
+        int r;
+
+        r = cache_index_forget_root(idx, key);
+        if (r < 0)
+                return r;
+        r = index_sql_prepare(idx, "INSERT INTO roots (key, bytes) VALUES (?, ?)", &st);
+        if (r < 0)
+                return r;
+        sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
+        sqlite3_bind_int64(st, 2, (sqlite3_int64) bytes);
+        r = sql_step_done(st);
+        if (r < 0)
+                return r;
+        r = index_sql_prepare(idx, "INSERT OR IGNORE INTO root_packages (key, package_id) VALUES (?, ?)",
+                              &pk);
+        if (r < 0)
+                return r;
+        for (size_t i = 0; i < n; i++) {
+                sqlite3_reset(pk);
+                sqlite3_bind_text(pk, 1, key, -1, SQLITE_STATIC);
+                sqlite3_bind_int64(pk, 2, ids[i]);
+                r = sql_step_done(pk);
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}
+
+int cache_index_root_known(CacheIndex *idx, const char *key, bool *ret)
+{
+        _cleanup_stmt_ sqlite3_stmt *st = NULL;
+        int r, rc;
+
+        r = index_sql_prepare(idx, "SELECT 1 FROM roots WHERE key = ?", &st);
+        if (r < 0)
+                return r;
+        sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
+        rc = sqlite3_step(st);
+        if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+                return sqlite_errno(rc);
+        *ret = rc == SQLITE_ROW;
+        return 0;
+}
+
+int cache_index_forget_root(CacheIndex *idx, const char *key)
+{
+        _cleanup_stmt_ sqlite3_stmt *a = NULL, *b = NULL;
+        int r;
+
+        r = index_sql_prepare(idx, "DELETE FROM root_packages WHERE key = ?", &a);
+        if (r < 0)
+                return r;
+        sqlite3_bind_text(a, 1, key, -1, SQLITE_STATIC);
+        r = sql_step_done(a);
+        if (r < 0)
+                return r;
+        r = index_sql_prepare(idx, "DELETE FROM roots WHERE key = ?", &b);
+        if (r < 0)
+                return r;
+        sqlite3_bind_text(b, 1, key, -1, SQLITE_STATIC);
+        return sql_step_done(b);
+}
+
+static int collect_strings(sqlite3_stmt *st, char ***ret)
+{
+        _cleanup_strv_free_ char **l = NULL;
+        int r, rc;
+
+        while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+                r = strv_extend(&l, (const char *) sqlite3_column_text(st, 0));
+                if (r < 0)
+                        return r;
+        }
+        if (rc != SQLITE_DONE)
+                return sqlite_errno(rc);
+        if (!l) {
+                l = calloc(1, sizeof(char *));
+                if (!l)
+                        return -ENOMEM;
+        }
+        *ret = TAKE_PTR(l);
+        return 0;
+}
+
+int cache_index_list_roots(CacheIndex *idx, char ***ret)
+{
+        _cleanup_stmt_ sqlite3_stmt *st = NULL;
+        int r;
+
+        r = index_sql_prepare(idx, "SELECT key FROM roots ORDER BY key", &st);
+        if (r < 0)
+                return r;
+        return collect_strings(st, ret);
+}
+
+int cache_index_package_roots(CacheIndex *idx, int64_t package_id, char ***ret)
+{
+        _cleanup_stmt_ sqlite3_stmt *st = NULL;
+        int r;
+
+        r = index_sql_prepare(idx, "SELECT key FROM root_packages WHERE package_id = ? ORDER BY key", &st);
+        if (r < 0)
+                return r;
+        sqlite3_bind_int64(st, 1, package_id);
+        return collect_strings(st, ret);
+}
+
+int cache_index_root_packages(CacheIndex *idx, const char *key, int64_t **ret, size_t *ret_n)
+{
+        _cleanup_stmt_ sqlite3_stmt *st = NULL;
+        _cleanup_free_ int64_t *a = NULL;
+        size_t n = 0, alloc = 0;
+        int r, rc;
+
+        r = index_sql_prepare(idx, "SELECT package_id FROM root_packages WHERE key = ?", &st);
+        if (r < 0)
+                return r;
+        sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
+        while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+                if (ARRAY_RESERVE(a, alloc, n + 1) < 0)
+                        return -ENOMEM;
+                a[n++] = sqlite3_column_int64(st, 0);
+        }
+        if (rc != SQLITE_DONE)
+                return sqlite_errno(rc);
+        *ret = TAKE_PTR(a);
+        *ret_n = n;
+        return 0;
+}
+
+int cache_index_use(CacheIndex *idx, uint64_t *ret_object_bytes, uint64_t *ret_root_bytes)
+{
+        int r;
+
+        r = query_u64(idx,
+                      "SELECT COALESCE(SUM(size), 0) FROM (SELECT DISTINCT p.digest_algo, f.digest,"
+                      " f.mode & 365, f.size FROM files f JOIN packages p ON p.id = f.package_id"
+                      " WHERE (f.mode & 61440) = 32768 AND (p.extracted != 0 OR f.extracted != 0))",
+                      ret_object_bytes);
+        if (r < 0)
+                return r;
+        return query_u64(idx, "SELECT COALESCE(SUM(bytes), 0) FROM roots", ret_root_bytes);
+}
+
+int cache_index_lru_extracted(CacheIndex *idx, CacheLruEntry **ret, size_t *ret_n)
+{
+        _cleanup_stmt_ sqlite3_stmt *st = NULL;
+        _cleanup_free_ CacheLruEntry *a = NULL;
+        size_t n = 0, alloc = 0;
+        int r, rc;
+
+        r = index_sql_prepare(idx,
+                              "SELECT p.id, (SELECT COALESCE(SUM(f.size), 0) FROM files f"
+                              " WHERE f.package_id = p.id AND (f.mode & 61440) = 32768)"
+                              " FROM packages p WHERE p.extracted != 0 OR p.partial != 0"
+                              " ORDER BY MAX(p.last_used, p.extracted), p.id",
+                              &st);
+        if (r < 0)
+                return r;
+        while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+                if (ARRAY_RESERVE(a, alloc, n + 1) < 0)
+                        return -ENOMEM;
+                a[n++] = (CacheLruEntry){ .id = sqlite3_column_int64(st, 0),
+                                          .bytes = (uint64_t) sqlite3_column_int64(st, 1) };
+        }
+        if (rc != SQLITE_DONE)
+                return sqlite_errno(rc);
+        *ret = TAKE_PTR(a);
+        *ret_n = n;
+        return 0;
+}
+
+int cache_index_foreach_package_object(CacheIndex *idx, int64_t package_id, CacheObjectCallback cb,
+                                       void *userdata)
+{
+        _cleanup_stmt_ sqlite3_stmt *st = NULL;
+        int r, rc;
+
+        r = index_sql_prepare(
+                idx,
+                "SELECT DISTINCT p.digest_algo, f.digest, f.mode & 365 FROM files f JOIN packages p"
+                " ON p.id = f.package_id WHERE (f.mode & 61440) = 32768 AND p.id = ?",
+                &st);
+        if (r < 0)
+                return r;
+        sqlite3_bind_int64(st, 1, package_id);
         while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
                 const char *digest = (const char *) sqlite3_column_text(st, 1);
 

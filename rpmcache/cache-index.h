@@ -13,7 +13,10 @@
  * repositories it was synced from. */
 /* 2: packages.extracted (a sync indexes packages; their files are extracted on demand). An index of
  * version 1 is migrated when opened (its packages were all extracted at import). */
-#define CACHE_INDEX_SCHEMA_VERSION 2
+/* 3: packages.last_used, roots (assembled roots and their packages), counters (cache hits, misses
+ * and evictions); packages.partial and files.extracted (big debuginfo packages extracted file by
+ * file). An index of version 2 is migrated when opened (last use = extraction time). */
+#define CACHE_INDEX_SCHEMA_VERSION 3
 
 typedef struct CacheIndex CacheIndex;
 
@@ -96,7 +99,17 @@ int cache_index_add_release(CacheIndex *idx, int64_t package_id, const char *rel
 int cache_index_get_package(CacheIndex *idx, int64_t id, PackageInfo *ret);
 /* Whether the package's files have been extracted into the object store; -ENOENT for no package. */
 int cache_index_get_extracted(CacheIndex *idx, int64_t package_id, bool *ret);
+/* Whole or nothing; either way the package is no longer partial. */
 int cache_index_set_extracted(CacheIndex *idx, int64_t package_id, bool extracted);
+/* Partial extraction (a big debuginfo package: only the files tasks needed). The generation counts
+ * partial extractions of a package not extracted whole (0: none); it changes whenever more of its
+ * files are extracted, so that roots built with fewer are not reused. */
+int cache_index_get_partial(CacheIndex *idx, int64_t package_id, uint64_t *ret_generation);
+/* Whether path of the package is in the store (the package is extracted, or that file is);
+ * -ENOENT when the package has no such path. */
+int cache_index_get_file_extracted(CacheIndex *idx, int64_t package_id, const char *path, bool *ret);
+/* Records paths (NULL-terminated) of a package not extracted whole as extracted. */
+int cache_index_mark_files_extracted(CacheIndex *idx, int64_t package_id, char *const *paths);
 
 /* Packages of a release (or of every release when release is NULL) matching spec, which is
  * "name", "name-version-release" or "name-version-release.arch" (optionally with "epoch:"
@@ -167,18 +180,46 @@ typedef struct CacheStats {
         uint64_t files_bytes;    /* their total size */
         uint64_t unique_objects; /* distinct (digest, mode class) */
         uint64_t unique_bytes;
-        uint64_t rpm_bytes;       /* sum of RPM sizes */
-        uint64_t installed_bytes; /* sum of RPMTAG_SIZE */
+        uint64_t rpm_bytes;                 /* sum of RPM sizes */
+        uint64_t installed_bytes;           /* sum of RPMTAG_SIZE */
         uint64_t extracted_packages;        /* packages whose objects are in the store */
         uint64_t extracted_rpm_bytes;       /* their RPM sizes */
         uint64_t extracted_installed_bytes; /* their RPMTAG_SIZE */
+        uint64_t partial_packages;          /* packages only some files of which are extracted */
+        uint64_t partial_files;             /* those files */
 } CacheStats;
 int cache_index_stats(CacheIndex *idx, CacheStats *ret);
 
-/* Calls cb for every distinct object referenced by an extracted package of the index (digest algorithm, hex digest,
- * mode). Stops and returns cb's value when it is negative. */
+/* Calls cb for every distinct object referenced by an extracted package of the index (digest algorithm, hex
+ * digest, mode). Stops and returns cb's value when it is negative. */
 typedef int (*CacheObjectCallback)(int algo, const char *digest, mode_t mode, void *userdata);
 int cache_index_foreach_object(CacheIndex *idx, CacheObjectCallback cb, void *userdata);
+
+/* Use and eviction. A package's last use is when a root (a task's, an assembly's) last needed it. */
+int cache_index_touch_packages(CacheIndex *idx, const int64_t *ids, size_t n, int64_t when);
+/* Persistent counters ("hits", "misses", "evicted-packages", "evicted-bytes"); a missing one is 0. */
+int cache_index_counter_add(CacheIndex *idx, const char *name, uint64_t delta);
+int cache_index_counter_get(CacheIndex *idx, const char *name, uint64_t *ret);
+/* An assembled root (roots/<key>): the bytes it takes besides the objects it links, and its packages. */
+int cache_index_record_root(CacheIndex *idx, const char *key, uint64_t bytes, const int64_t *ids, size_t n);
+int cache_index_root_known(CacheIndex *idx, const char *key, bool *ret);
+int cache_index_forget_root(CacheIndex *idx, const char *key);
+int cache_index_list_roots(CacheIndex *idx, char ***ret);
+/* The recorded roots that contain a package. */
+int cache_index_package_roots(CacheIndex *idx, int64_t package_id, char ***ret);
+int cache_index_root_packages(CacheIndex *idx, const char *key, int64_t **ret, size_t *ret_n);
+/* What the cache holds: the distinct objects of extracted packages (their files' sizes) and the
+ * recorded roots' own bytes. */
+int cache_index_use(CacheIndex *idx, uint64_t *ret_object_bytes, uint64_t *ret_root_bytes);
+typedef struct CacheLruEntry {
+        int64_t id;
+        uint64_t bytes; /* its regular files' sizes */
+} CacheLruEntry;
+/* The extracted packages, least recently used first. */
+int cache_index_lru_extracted(CacheIndex *idx, CacheLruEntry **ret, size_t *ret_n);
+/* Like cache_index_foreach_object(), for the objects of one package (extracted or not). */
+int cache_index_foreach_package_object(CacheIndex *idx, int64_t package_id, CacheObjectCallback cb,
+                                       void *userdata);
 
 int cache_index_begin(CacheIndex *idx);
 int cache_index_commit(CacheIndex *idx);

@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "cache-evict.h"
 #include "cache-extract.h"
 #include "cache-objects.h"
 #include "common-path.h"
@@ -135,6 +136,14 @@ static bool is_debug_package(const PackageInfo *p)
                string_endswith(p->name, "-dbg") || string_endswith(p->name, "-dbgsym");
 }
 
+static _Thread_local LookupExtracted lookup_extracted;
+
+void cache_lookup_take_extracted(LookupExtracted *ret)
+{
+        *ret = lookup_extracted;
+        lookup_extracted = (LookupExtracted){};
+}
+
 int cache_package_file_open(Cache *c, const PackageInfo *p, const PackageFile *f, int *ret_fd)
 {
         _cleanup_free_ char *name = NULL;
@@ -148,13 +157,41 @@ int cache_package_file_open(Cache *c, const PackageInfo *p, const PackageFile *f
         fd = openat(c->objects_fd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY);
         if (fd < 0 && errno == ENOENT && c->limits.repo_dir) {
                 /* Indexed, never extracted: extract the package now (it is a candidate of the
-                 * task's root anyway), then read the object. */
+                 * task's root anyway; a big debuginfo package only this file, see
+                 * cache_package_partial()), then read the object. */
+                _cleanup_(extract_plan_freep) ExtractPlan *plan = NULL;
+                _cleanup_close_ int use_fd = -EBADF;
+                ExtractWant want = { .id = p->id, .path = f->path };
                 ExtractResult res = {};
 
-                r = cache_extract_packages(c, &p->id, 1, 1, &res, NULL);
-                c->lookup_extracted_packages += res.packages;
-                c->lookup_extracted_bytes += res.bytes;
-                c->lookup_extracted_usec += res.usec;
+                /* Held until the object is open: eviction must not take it in between. */
+                r = cache_use_lock(c, NULL, NULL, &use_fd);
+                if (r < 0)
+                        return r;
+                r = cache_extract_plan_for(c, &p->id, 1, &want, 1, &plan);
+                if (r >= 0 && plan->n > 0) {
+                        /* Without the caller's index lock: other threads use the index meanwhile
+                         * (the extraction has connections of its own). */
+                        if (c->index_unlock)
+                                c->index_unlock(c->index_lock_userdata);
+                        r = cache_extract_run(c, plan, 1, &res, NULL);
+                        if (c->index_lock)
+                                c->index_lock(c->index_lock_userdata);
+                }
+                lookup_extracted.packages += res.packages;
+                lookup_extracted.bytes += res.bytes;
+                lookup_extracted.usec += res.usec;
+                for (size_t i = 0; plan && i < plan->n; i++) {
+                        const ExtractJob *j = &plan->jobs[i];
+                        _cleanup_free_ char *paths = NULL, *line = NULL;
+
+                        if (!j->extracted || !j->paths)
+                                continue;
+                        paths = strv_join(j->paths, ", ");
+                        if (paths && asprintf(&line, "%zu files of %s (%.1f MB): %s", strv_length(j->paths),
+                                              j->nevra, (double) j->bytes / 1e6, paths) >= 0)
+                                (void) strv_extend(&lookup_extracted.partial, line);
+                }
                 if (r < 0)
                         return r;
                 fd = openat(c->objects_fd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY);

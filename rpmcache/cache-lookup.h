@@ -44,10 +44,10 @@ typedef enum LookupRule {
 const char *lookup_rule_to_string(LookupRule r);
 
 typedef struct ModuleQuery {
-        const char *path;          /* as the process had it (link map), NULL when unknown */
-        const char *build_id;      /* lower-case hex, NULL when the core has none */
-        const char *arch;          /* of the core ("x86_64", "i386", …); NULL: any */
-        const PackageNote *note;   /* the module's .note.package, NULL when none */
+        const char *path;            /* as the process had it (link map), NULL when unknown */
+        const char *build_id;        /* lower-case hex, NULL when the core has none */
+        const char *arch;            /* of the core ("x86_64", "i386", …); NULL: any */
+        const PackageNote *note;     /* the module's .note.package, NULL when none */
         char *const *crash_packages; /* packages the problem directory names (N-[E:]V-R[.A]) */
 } ModuleQuery;
 
@@ -62,8 +62,8 @@ typedef struct LookupHit {
 typedef struct ModulePackages {
         LookupHit binary;
         LookupHit debuginfo;
-        LookupHit dwz;  /* the package holding the debug file's dwz alt file */
-        char **tried;   /* what was tried without an answer, and rejected candidates */
+        LookupHit dwz; /* the package holding the debug file's dwz alt file */
+        char **tried;  /* what was tried without an answer, and rejected candidates */
 } ModulePackages;
 
 void module_packages_done(ModulePackages *m);
@@ -82,6 +82,17 @@ bool lookup_version_matches(const char *version, const PackageInfo *p);
  * extracted first (cache-extract.h); -ENOENT when the object is not in the store and there is no
  * RepoDir to extract it from, the extraction's error when that fails. */
 int cache_package_file_open(Cache *c, const PackageInfo *p, const PackageFile *f, int *ret_fd);
+
+/* What the lookups of the calling thread extracted (cache_package_file_open()) since the last call;
+ * per thread, so that each of the daemon's workers knows its own task's. */
+typedef struct LookupExtracted {
+        uint64_t packages;
+        uint64_t bytes;
+        uint64_t usec;
+        char **partial; /* big debuginfo packages extracted partially: "N files of NEVRA (X MB): PATH…" */
+} LookupExtracted;
+/* Moves the calling thread's record into *ret (the caller frees ret->partial) and starts a new one. */
+void cache_lookup_take_extracted(LookupExtracted *ret);
 /* The newest package of release matching spec (N, N-[E:]V-R, N-V-R.A) that a process of core_arch
  * can have loaded (its own architecture before noarch): for the packages a crash names, which in a
  * multilib release exist for two architectures. -ENOENT when none. */

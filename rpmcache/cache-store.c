@@ -322,6 +322,29 @@ static int compare_strp(const void *a, const void *b)
         return strcmp(*(char *const *) a, *(char *const *) b);
 }
 
+int cache_referenced_objects(CacheIndex *idx, char ***ret, size_t *ret_n)
+{
+        NameSet s = {};
+        int r;
+
+        r = cache_index_foreach_object(idx, name_set_add, &s);
+        if (r < 0) {
+                for (size_t i = 0; i < s.n; i++)
+                        free(s.names[i]);
+                free(s.names);
+                return r;
+        }
+        qsort_safe(s.names, s.n, sizeof(char *), compare_strp);
+        *ret = s.names;
+        *ret_n = s.n;
+        return 0;
+}
+
+bool cache_object_referenced(char *const *sorted, size_t n, const char *name)
+{
+        return bsearch(&name, sorted, n, sizeof(char *), compare_strp) != NULL;
+}
+
 typedef struct GcState {
         NameSet *referenced;
         CacheGcResult *result;
@@ -357,8 +380,31 @@ static int compare_roots_newest_first(const void *a, const void *b)
         return strcmp(x->name, y->name);
 }
 
-/* Moves a root into tmp/ (atomic, so a half-deleted root is never visible) and deletes it. */
-static int remove_root(Cache *c, const char *name)
+int cache_root_in_use(Cache *c, const char *name)
+{
+        _cleanup_close_ int fd = openat(c->roots_fd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+
+        if (fd < 0)
+                return errno == ENOENT ? 0 : -errno;
+        if (flock(fd, LOCK_EX | LOCK_NB) < 0)
+                return errno == EWOULDBLOCK ? 1 : -errno;
+        return 0;
+}
+
+int cache_root_pin(Cache *c, const char *name, int *ret_fd)
+{
+        _cleanup_close_ int fd = openat(c->roots_fd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+
+        if (fd < 0)
+                return -errno;
+        while (flock(fd, LOCK_SH) < 0)
+                if (errno != EINTR)
+                        return -errno;
+        *ret_fd = TAKE_FD(fd);
+        return 0;
+}
+
+int cache_remove_root(Cache *c, const char *name)
 {
         _cleanup_free_ char *tmpname = NULL, *full = NULL;
 
@@ -409,9 +455,12 @@ int cache_prune_roots(Cache *c, const char *keep, uint64_t min_root_age_sec, uin
                         continue;
                 if (roots[i].used.tv_sec + (time_t) min_root_age_sec > now)
                         continue;
-                r = remove_root(c, roots[i].name);
+                if (cache_root_in_use(c, roots[i].name) != 0)
+                        continue;
+                r = cache_remove_root(c, roots[i].name);
                 if (r < 0)
                         goto finish;
+                (void) cache_index_forget_root(c->index, roots[i].name);
                 removed++;
         }
         if (ret_removed)
@@ -494,6 +543,8 @@ void cache_limits_from_config(const RetraceConfig *cfg, CacheLimits *ret)
                 .max_file_size = cfg->cache_max_file_size,
                 .max_package_files = cfg->cache_max_package_files,
                 .keep_roots = cfg->cache_keep_roots,
+                .max_size = cfg->cache_max_size,
+                .partial_size = cfg->cache_partial_extract_size,
                 .repo_dir = cfg->repo_dir,
         };
 }

@@ -13,14 +13,19 @@
  *   roots/         assembled roots, one directory per package set
  *   tmp/           staging for imports and roots being built; emptied by gc
  *   locks/         one flock file per package being extracted (locks/<sha256>)
- *   lock           flock: importers and assemblers hold it shared, gc exclusive */
+ *   lock           flock: importers and assemblers hold it shared, gc exclusive
+ *   evict.lock     flock: extraction, assembly and pinning a root hold it shared, eviction
+ *                  exclusive (cache-evict.h) */
 typedef struct CacheLimits {
         uint64_t max_rpm_size;
         uint64_t max_file_size;
         unsigned max_package_files;
         unsigned keep_roots;
-        const char *repo_dir; /* RepoDir: the stored RPMs (packages/<xx>/<sha256>.rpm) that packages
-                               * not yet extracted are extracted from; NULL: none */
+        uint64_t max_size;     /* CacheMaxSize: objects + roots (cache-evict.h); 0: no limit */
+        uint64_t partial_size; /* CachePartialExtractSize: debuginfo packages above it (installed size)
+                                * are extracted only for the files asked for (cache-extract.h) */
+        const char *repo_dir;  /* RepoDir: the stored RPMs (packages/<xx>/<sha256>.rpm) that packages
+                                * not yet extracted are extracted from; NULL: none */
 } CacheLimits;
 
 typedef struct Cache {
@@ -33,12 +38,13 @@ typedef struct Cache {
         char *repo_dir; /* copy of limits.repo_dir (limits.repo_dir points here) */
         CacheIndex *index;
         CacheLimits limits;
-        /* Packages extracted by lookups that had to read a file (cache_package_file_open()), and
-         * the bytes their objects took; updated by whoever uses the index (the daemon under its
-         * cache mutex), so a caller can tell what its lookups extracted. */
-        uint64_t lookup_extracted_packages;
-        uint64_t lookup_extracted_bytes;
-        uint64_t lookup_extracted_usec;
+        /* The lock under which the caller uses index (the daemon's cache mutex), when it has one:
+         * a lookup that must extract a package releases it for the extraction (which uses index
+         * connections of its own), so that other threads use the index meanwhile, and takes it
+         * again before touching the index. NULL: none. */
+        void (*index_unlock)(void *userdata);
+        void (*index_lock)(void *userdata);
+        void *index_lock_userdata;
 } Cache;
 
 /* Opens (creating when missing) the cache in dir. */
@@ -85,6 +91,19 @@ int cache_gc(Cache *c, uint64_t min_root_age_sec, CacheGcResult *ret);
 /* Prunes roots only (least recently used beyond keep_roots, unused for min_root_age_sec); keep
  * is never removed. Called after each assembly. Caller holds the lock shared. */
 int cache_prune_roots(Cache *c, const char *keep, uint64_t min_root_age_sec, uint64_t *ret_removed);
+
+/* A root in use: whoever runs in roots/<name> holds a shared flock on the directory (cache_root_pin(),
+ * the returned fd; closing it unpins). cache_root_in_use() says 1 while anyone holds one; pruning,
+ * gc and eviction never remove such a root. */
+int cache_root_pin(Cache *c, const char *name, int *ret_fd);
+int cache_root_in_use(Cache *c, const char *name);
+/* Moves roots/<name> into tmp/ (atomic) and deletes it; the index's record is the caller's. */
+int cache_remove_root(Cache *c, const char *name);
+
+/* The names of the objects extracted packages reference (sorted; free each and the array), and a
+ * lookup in them. */
+int cache_referenced_objects(CacheIndex *idx, char ***ret, size_t *ret_n);
+bool cache_object_referenced(char *const *sorted, size_t n, const char *name);
 
 typedef struct RetraceConfig RetraceConfig;
 /* The cache limits configured in retrace-server.conf. */

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /* retrace-server-cache: the package cache for people, scripts and tests.
- *   stats | verify | gc | lookup [--path P] [--package NVR] BUILD-ID… | assemble RELEASE PACKAGE…
+ *   stats | verify | gc | evict | lookup [--path P] [--package NVR] BUILD-ID… | assemble RELEASE PACKAGE…
  * [--with-debugger] import [--release R --repo NAME] RPM… | known NVR [--release R] [--arch A] | closure
  * RELEASE PACKAGE… */
 #include <fcntl.h>
@@ -13,6 +13,7 @@
 #include <time.h>
 
 #include "cache-assemble.h"
+#include "cache-evict.h"
 #include "cache-extract.h"
 #include "cache-import.h"
 #include "cache-lookup.h"
@@ -73,6 +74,7 @@ static int cmd_stats(int argc, char **argv)
         _cleanup_(cache_closep) Cache *c = NULL;
         CacheStats s;
         CacheDiskUse u;
+        CacheUse use;
         int r;
 
         r = open_cache(&c);
@@ -96,12 +98,68 @@ static int cmd_stats(int argc, char **argv)
         printf("rpm-bytes: %" PRIu64 "\n", s.rpm_bytes);
         printf("installed-bytes: %" PRIu64 "\n", s.installed_bytes);
         printf("packages-extracted: %" PRIu64 "\n", s.extracted_packages);
-        printf("packages-indexed-only: %" PRIu64 "\n", s.packages - s.extracted_packages);
+        printf("packages-indexed-only: %" PRIu64 "\n",
+               s.packages - s.extracted_packages - s.partial_packages);
+        printf("packages-partial: %" PRIu64 "\n", s.partial_packages);
+        printf("partial-files: %" PRIu64 "\n", s.partial_files);
         printf("extracted-rpm-bytes: %" PRIu64 "\n", s.extracted_rpm_bytes);
         printf("extracted-installed-bytes: %" PRIu64 "\n", s.extracted_installed_bytes);
         printf("index-bytes: %" PRIu64 "\n", index_bytes(c));
         printf("roots: %" PRIu64 "\n", u.roots);
+        r = cache_use(c->index, &use);
+        if (r < 0)
+                return log_error_errno(r, "Cannot read the index in %s: %s", c->dir,
+                                       cache_index_strerror(c->index));
+        printf("cache-bytes: %" PRIu64 "\n", use.object_bytes + use.root_bytes);
+        printf("cache-object-bytes: %" PRIu64 "\n", use.object_bytes);
+        printf("cache-root-bytes: %" PRIu64 "\n", use.root_bytes);
+        printf("cache-max-size: %" PRIu64 "\n", c->limits.max_size);
+        printf("package-hits: %" PRIu64 "\n", use.hits);
+        printf("package-misses: %" PRIu64 "\n", use.misses);
+        printf("hit-rate: %.3f\n", ratio(use.hits, use.hits + use.misses));
+        printf("evicted-packages: %" PRIu64 "\n", use.evicted_packages);
+        printf("evicted-bytes: %" PRIu64 "\n", use.evicted_bytes);
         return 0;
+}
+
+/* Evicts down to CacheMaxSize (nothing without one), waiting for extractions and assemblies in
+ * progress. (assemble and extract do not evict: the root or packages they leave are for whoever
+ * asked, and no task pins them.) */
+static int evict(Cache *c, bool wait)
+{
+        CacheEvictResult res = {};
+        int r;
+
+        if (c->limits.max_size == 0)
+                return 0;
+        r = cache_evict(c, c->index, c->limits.max_size, wait, &res);
+        if (r < 0)
+                return log_error_errno(r, "Cannot evict from %s: %s", c->dir,
+                                       cache_index_strerror(c->index));
+        if (res.packages > 0 || res.roots > 0)
+                log_info("Evicted %" PRIu64 " packages (%.1f MB of objects) and %" PRIu64
+                         " roots; the cache holds %.1f MB of CacheMaxSize %.1f MB",
+                         res.packages, (double) res.bytes / 1e6, res.roots, (double) res.use_after / 1e6,
+                         (double) c->limits.max_size / 1e6);
+        if (res.use_after > c->limits.max_size && !res.busy)
+                log_warning("The cache holds %.1f MB, over CacheMaxSize %.1f MB: the rest belongs to "
+                            "%" PRIu64 " roots in use",
+                            (double) res.use_after / 1e6, (double) c->limits.max_size / 1e6,
+                            res.pinned_roots);
+        return 0;
+}
+
+static int cmd_evict(int argc, char **argv)
+{
+        _cleanup_(cache_closep) Cache *c = NULL;
+        int r;
+
+        r = open_cache(&c);
+        if (r < 0)
+                return r;
+        if (c->limits.max_size == 0)
+                log_info("No CacheMaxSize configured: nothing to evict");
+        return evict(c, true);
 }
 
 static void print_bad(const char *object, const char *reason, void *userdata)
@@ -138,6 +196,9 @@ static int cmd_gc(int argc, char **argv)
         int r;
 
         r = open_cache(&c);
+        if (r < 0)
+                return r;
+        r = evict(c, true);
         if (r < 0)
                 return r;
         r = cache_gc(c, CACHE_ROOT_MIN_AGE_SEC, &g);
@@ -322,6 +383,30 @@ static int cmd_extract(int argc, char **argv)
         r = command_packages(c, argc, argv, &all, &n);
         if (r < 0)
                 return r;
+        if (arg_path) {
+                /* --path P: of a package that CachePartialExtractSize makes partial, only P. */
+                _cleanup_(extract_plan_freep) ExtractPlan *plan = NULL;
+                _cleanup_free_ ExtractWant *wants = calloc(n ? n : 1, sizeof(ExtractWant));
+                _cleanup_free_ char *reason = NULL;
+                ExtractResult res = {};
+
+                if (!wants)
+                        return log_oom();
+                for (size_t i = 0; i < n; i++)
+                        wants[i] = (ExtractWant){ .id = all[i], .path = arg_path };
+                r = cache_extract_plan_for(c, all, n, wants, n, &plan);
+                if (r < 0)
+                        return log_error_errno(r, "Cannot read the index in %s: %s", c->dir,
+                                               cache_index_strerror(c->index));
+                r = cache_extract_run(c, plan, 0, &res, &reason);
+                if (r < 0)
+                        return log_error_errno(r, "%s", reason ?: strerror(-r));
+                log_info("Extracted %" PRIu64 " packages (%" PRIu64 " partially: %" PRIu64
+                         " files; %.1f MB) in %.3f s",
+                         res.packages, res.partial, res.files, (double) res.bytes / 1e6,
+                         (double) res.usec / 1e6);
+                return 0;
+        }
         return extract(c, all, n);
 }
 
@@ -437,16 +522,21 @@ static int cmd_known(int argc, char **argv)
 static void help(void)
 {
         printf("Usage: retrace-server-cache [--config FILE] COMMAND …\n"
-               "  stats                               packages, objects, bytes, dedup ratio\n"
+               "  stats                               packages, objects, bytes, dedup ratio, use, hits,\n"
+               "                                      evictions\n"
                "  verify                              re-hash every object\n"
-               "  gc                                  drop unreferenced objects, old roots, leftovers\n"
+               "  gc                                  evict down to CacheMaxSize, drop unreferenced "
+               "objects,\n"
+               "                                      old roots, leftovers\n"
+               "  evict                               evict least recently used packages down to "
+               "CacheMaxSize\n"
                "  lookup [--release R] [--arch A] [--path P] [--package NVR]… BUILD-ID…\n"
                "                                      binary, debuginfo and dwz package of each\n"
                "                                      build-id (P: the module's path in the core;\n"
                "                                      NVR: packages the crash names)\n"
                "  assemble RELEASE PACKAGE… [--with-debugger]\n"
                "                                      build or reuse a root, print its path\n"
-               "  extract RELEASE PACKAGE… [--with-debugger]\n"
+               "  extract [--path P] RELEASE PACKAGE… [--with-debugger]\n"
                "                                      extract the packages not extracted yet\n"
                "  extract --debuginfo RELEASE         extract every debuginfo and debugsource package\n"
                "                                      (debuginfod then answers without waiting)\n"
@@ -476,6 +566,7 @@ int main(int argc, char *argv[])
                 { "stats", cmd_stats },   { "verify", cmd_verify },     { "gc", cmd_gc },
                 { "lookup", cmd_lookup }, { "assemble", cmd_assemble }, { "closure", cmd_closure },
                 { "import", cmd_import }, { "known", cmd_known },       { "extract", cmd_extract },
+                { "evict", cmd_evict },
         };
         _cleanup_free_ char *error = NULL;
         int c, r;

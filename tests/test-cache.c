@@ -206,7 +206,63 @@ TEST(index_migrates_from_1)
         ASSERT_OK(cache_index_get_extracted(idx, 1, &extracted));
         ASSERT_FALSE(extracted);
         idx = cache_index_close(idx);
-        ASSERT_OK(cache_index_open(path, &idx)); /* version 2 now: opens as it is */
+        ASSERT_OK(cache_index_open(path, &idx)); /* version 3 now: opens as it is */
+        (void) path_rm_rf(dir);
+}
+
+/* Schema 3: last use, roots with their packages, counters (what eviction reads). */
+TEST(index_use_roots_counters)
+{
+        _cleanup_free_ char *dir = strdup("/tmp/test-cache.XXXXXX"), *path = NULL;
+        _cleanup_(cache_index_closep) CacheIndex *idx = NULL;
+        _cleanup_free_ int64_t *ids = NULL;
+        _cleanup_strv_free_ char **roots = NULL;
+        CacheLruEntry *lru = NULL;
+        size_t n = 0;
+        uint64_t v = 0, objects = 1, root_bytes = 0;
+        bool known = true;
+        const int64_t one = 1;
+        int64_t id = 0;
+
+        ASSERT_NOT_NULL(mkdtemp(dir));
+        path = path_join(dir, "index.sqlite");
+        ASSERT_NOT_NULL(path);
+        ASSERT_OK(cache_index_open(path, &idx));
+        ASSERT_OK(cache_index_add_package(idx,
+                                          &(PackageRecord){ .info = { .sha256 = (char *) "aa",
+                                                                      .name = (char *) "p",
+                                                                      .version = (char *) "1",
+                                                                      .release = (char *) "1",
+                                                                      .arch = (char *) "noarch",
+                                                                      .digest_algo = PGPHASHALGO_SHA256 } },
+                                          &id));
+        ASSERT_EQ(id, one);
+        ASSERT_OK(cache_index_counter_get(idx, "hits", &v));
+        ASSERT_EQ(v, 0u);
+        ASSERT_OK(cache_index_counter_add(idx, "hits", 3));
+        ASSERT_OK(cache_index_counter_add(idx, "hits", 4));
+        ASSERT_OK(cache_index_counter_get(idx, "hits", &v));
+        ASSERT_EQ(v, 7u);
+        ASSERT_OK(cache_index_root_known(idx, "k1", &known));
+        ASSERT_FALSE(known);
+        ASSERT_OK(cache_index_record_root(idx, "k1", 4096, &one, 1));
+        ASSERT_OK(cache_index_record_root(idx, "k1", 8192, &one, 1)); /* replaces */
+        ASSERT_OK(cache_index_root_known(idx, "k1", &known));
+        ASSERT_TRUE(known);
+        ASSERT_OK(cache_index_use(idx, &objects, &root_bytes));
+        ASSERT_EQ(objects, 0u);
+        ASSERT_EQ(root_bytes, 8192u);
+        ASSERT_OK(cache_index_root_packages(idx, "k1", &ids, &n));
+        ASSERT_EQ(n, 1u);
+        ASSERT_EQ(ids[0], 1);
+        ASSERT_OK(cache_index_package_roots(idx, 1, &roots));
+        ASSERT_EQ(strv_length(roots), 1u);
+        ASSERT_OK(cache_index_forget_root(idx, "k1"));
+        ASSERT_OK(cache_index_use(idx, &objects, &root_bytes));
+        ASSERT_EQ(root_bytes, 0u);
+        ASSERT_OK(cache_index_lru_extracted(idx, &lru, &n));
+        ASSERT_EQ(n, 0u);
+        free(lru);
         (void) path_rm_rf(dir);
 }
 
@@ -228,4 +284,4 @@ TEST(locations_and_urls)
 DEFINE_TEST_MAIN(TEST_ENTRY(build_id_paths), TEST_ENTRY(object_names),
                  TEST_ENTRY(object_writer_checks_digest), TEST_ENTRY(validate_paths), TEST_ENTRY(root_key),
                  TEST_ENTRY(releases), TEST_ENTRY(dep_matches), TEST_ENTRY(index_migrates_from_1),
-                 TEST_ENTRY(locations_and_urls))
+                 TEST_ENTRY(index_use_roots_counters), TEST_ENTRY(locations_and_urls))

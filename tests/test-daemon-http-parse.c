@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
-/* The HTTP layer's pure helpers: address ranges (DebuginfodAllowFrom), debuginfod paths and the
- * canonical form of a requested source path. */
+/* The HTTP layer's pure helpers: address ranges (DebuginfodAllowFrom), debuginfod paths, the
+ * canonical form of a requested source path, and a trusted proxy's X-Forwarded-For. */
 #include <arpa/inet.h>
 #include <string.h>
 
@@ -118,4 +118,45 @@ TEST(source_paths)
         }
 }
 
-DEFINE_TEST_MAIN(TEST_ENTRY(address_ranges), TEST_ENTRY(debuginfod_paths), TEST_ENTRY(source_paths))
+/* X-Forwarded-For from a trusted proxy: its last entry (the one the proxy added), one address. */
+TEST(forwarded_for)
+{
+        static const char *const ok[][2] = {
+                { "192.0.2.1", "192.0.2.1" },        { "203.0.113.9, 192.0.2.1", "192.0.2.1" },
+                { "forged,192.0.2.1", "192.0.2.1" }, { " 192.0.2.1 ", "192.0.2.1" },
+                { "2001:db8::1", "2001:db8::1" },    { "192.0.2.1, 2001:db8::7", "2001:db8::7" },
+        };
+        static const char *const bad[] = {
+                "",
+                " ",
+                "192.0.2.1,",
+                "192.0.2.1, ",
+                "192.0.2.1 192.0.2.2",
+                "unknown",
+                "192.0.2.1:8080",
+                "[2001:db8::1]",
+                "999.0.0.1",
+                "192.0.2.1, 2001:db8::1%eth0",
+        };
+
+        for (size_t i = 0; i < ELEMENTSOF(ok); i++) {
+                struct sockaddr_storage ss = {};
+                char text[INET6_ADDRSTRLEN];
+                const void *a;
+
+                ASSERT_OK(parse_forwarded_for(ok[i][0], &ss));
+                a = ss.ss_family == AF_INET ? (const void *) &((struct sockaddr_in *) &ss)->sin_addr
+                                            : (const void *) &((struct sockaddr_in6 *) &ss)->sin6_addr;
+                ASSERT_NOT_NULL(inet_ntop(ss.ss_family, a, text, sizeof(text)));
+                ASSERT_STREQ(text, ok[i][1]);
+        }
+        for (size_t i = 0; i < ELEMENTSOF(bad); i++) {
+                struct sockaddr_storage ss = {};
+
+                ASSERT_ERROR(parse_forwarded_for(bad[i], &ss), EINVAL);
+        }
+        ASSERT_ERROR(parse_forwarded_for(NULL, &(struct sockaddr_storage){}), EINVAL);
+}
+
+DEFINE_TEST_MAIN(TEST_ENTRY(address_ranges), TEST_ENTRY(debuginfod_paths), TEST_ENTRY(source_paths),
+                 TEST_ENTRY(forwarded_for))

@@ -47,6 +47,7 @@ def tasks_dir():
 
 
 def test_upload_formats():
+    ENV.set_keys(KeepFailedCrashFiles="yes")  # the uploaded files are compared after their task failed
     with start() as srv:
         srv.start(ready_path="settings")
         uploads = [("tar.xz", "application/x-xz-compressed-tar"), ("tar.gz", "application/x-gzip"),
@@ -65,6 +66,7 @@ def test_upload_formats():
             rt.check(body.decode().strip() in STATUS_TEXTS, body)
             with open(os.path.join(tasks_dir(), h["X-Task-Id"], "crash", "package")) as f:
                 rt.check(f.read() == open(os.path.join(CRASH, "package")).read(), "package differs")
+    ENV.set_keys()
 
 
 def test_refusals_in_protocol_order():
@@ -307,6 +309,72 @@ def test_stale_spools_removed():
         rt.check(st == 201, f"upload after the cleanup: {st} {body!r}")
 
 
+def test_slow_clients_from_one_address():
+    """300 connections from 127.0.0.2 that trickle a request head (a header line every 5 s) hold at most
+    MaxConnectionsPerAddress slots and no thread: meanwhile /settings from 127.0.0.1 answers within 1 s."""
+    import select
+    import socket
+    import urllib.request
+    with start() as srv:
+        srv.start(ready_path="settings")
+        slow, refused = [], 0
+        for _ in range(300):
+            sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            sock.settimeout(3)
+            try:
+                sock.bind(("127.0.0.2", 0))
+                sock.connect(("127.0.0.1", srv.port))
+                sock.sendall(b"GET /settings HTTP/1.1\r\nHost: x\r\n")
+                slow.append(sock)
+            except OSError:
+                refused += 1
+                sock.close()
+
+        def alive():
+            """The slow connections the server has not closed."""
+            n = 0
+            for sock in slow:
+                if sock.fileno() < 0:
+                    continue
+                readable, _, _ = select.select([sock], [], [], 0)
+                try:
+                    if readable and sock.recv(4096, socket.MSG_DONTWAIT) == b"":
+                        sock.close()
+                        continue
+                except OSError:
+                    sock.close()
+                    continue
+                n += 1
+            return n
+
+        def settings_time():
+            t0 = time.monotonic()
+            with urllib.request.urlopen(srv.base_url + "settings", timeout=10) as r:
+                rt.check(r.status == 200 and b"max_packed_size" in r.read(), "settings")
+            return time.monotonic() - t0
+
+        worst = 0.0
+        for round_ in range(3):
+            deadline = time.monotonic() + 5
+            while time.monotonic() < deadline:
+                worst = max(worst, settings_time())
+                time.sleep(0.5)
+            for i, sock in enumerate(slow):
+                if sock.fileno() >= 0:
+                    try:
+                        sock.sendall(f"X-Slow-{round_}: {i}\r\n".encode())
+                    except OSError:
+                        sock.close()
+            n = alive()
+            rt.check(n <= 32, f"{n} slow connections from one address held open (limit 32)")
+        rt.check(worst < 1.0, f"/settings took {worst:.2f} s while one address held its connections")
+        rt.check("HTTP: Server reached connection limit" in srv.log(), "refused connections are not logged")
+        print(f"   {len(slow)} slow connections made ({refused} refused), {alive()} held; "
+              f"/settings answered within {worst:.3f} s")
+        for sock in slow:
+            sock.close()
+
+
 def test_unpack_out_of_space():
     """Running out of disk while unpacking answers 507 (the upload fits, its members do not), and the
     spool is removed."""
@@ -335,6 +403,7 @@ def test_unpack_out_of_space():
 try:
     rt.run_tests([test_upload_formats, test_refusals_in_protocol_order, test_task_access, test_settings,
                   test_configured_paths, test_ambiguous_framing, test_state_file_modes, test_stale_spools_removed,
+                  test_slow_clients_from_one_address,
                   test_unpack_out_of_space,
                   test_tls])
 finally:

@@ -6,8 +6,8 @@ debuginfo/executable/source/section give the packaged files' bytes; the host's g
 with only DEBUGINFOD_URLS pointing at the daemon, fetches the executable, the libraries, their debug
 files and sources and prints the crashing thread with functions, files and lines, and `list` shows
 the source; eu-stack does the same. Unknown build-ids miss (404), X-DEBUGINFOD-MAXSIZE is honoured
-(406), path traversal in /source/ is refused, the endpoint is off by default and closed to addresses
-outside DebuginfodAllowFrom, /metrics counts it, and `retrace-server-cache extract --debuginfo`
+(406), path traversal in /source/ is refused, the endpoint is off by default, closed to addresses
+outside DebuginfodAllowFrom and rate limited per address (429), /metrics counts it, and `retrace-server-cache extract --debuginfo`
 pre-extracts a release's debug packages."""
 
 import http.client
@@ -109,6 +109,23 @@ def test_closed_to_other_addresses():
                 started = False
             rt.check(not started, "the daemon started with a malformed DebuginfodAllowFrom")
             rt.check("DebuginfodAllowFrom" in srv.log(), f"no message naming the key:\n{srv.log()}")
+    finally:
+        env.cleanup()
+
+
+def test_rate_limited():
+    env = DaemonEnv(AllowDebuginfod="yes", DebuginfodRequestsPerAddress="5", DebuginfodRequestsTotal="0")
+    try:
+        with env.server() as srv:
+            srv.start(ready_path="settings")
+            got = [raw_get(srv.port, f"/buildid/{MODULES[0]['build_id']}/debuginfo") for _ in range(8)]
+            codes = [st for st, _, _ in got]
+            rt.check(codes[:5] == [404] * 5 and set(codes[5:]) == {429}, f"budget of 5 per minute: {codes}")
+            rt.check(all(int(h["retry-after"]) >= 1 for st, h, _ in got if st == 429), "429 without Retry-After")
+            code, _, text = rt.http_get(srv.base_url + "settings")
+            rt.check(code == 200, "other requests were limited too")
+            code, _, metrics = rt.http_get(srv.base_url + "metrics")
+            rt.check(b"retrace_debuginfod_requests_limited_total 3" in metrics, metrics.decode())
     finally:
         env.cleanup()
 
@@ -251,4 +268,5 @@ def test_pre_extract_debuginfo():
 
 if __name__ == "__main__":
     rt.require_tool("debuginfod-find", "eu-stack", "eu-readelf", "gdb", "objcopy")
-    rt.run_tests([test_off_by_default, test_closed_to_other_addresses, test_real_clients, test_pre_extract_debuginfo])
+    rt.run_tests([test_off_by_default, test_closed_to_other_addresses, test_rate_limited, test_real_clients,
+                  test_pre_extract_debuginfo])

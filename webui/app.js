@@ -48,7 +48,8 @@ RT.request = async function (method, path, headers) {
 RT.describe = function (status, text) {
   const reasons = { 0: 'no answer', 400: 'bad request', 403: 'forbidden', 404: 'not found',
                     405: 'method not allowed', 409: 'conflict', 411: 'length required', 413: 'too large',
-                    415: 'unsupported type', 500: 'server error', 503: 'server busy', 507: 'server disk full' };
+                    415: 'unsupported type', 429: 'too many attempts', 500: 'server error', 503: 'server busy',
+                    507: 'server disk full' };
   const line = (text || '').trim().split('\n')[0];
   return (line || reasons[status] || 'error') + (status ? ' (HTTP ' + status + ')' : '');
 };

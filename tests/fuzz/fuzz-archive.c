@@ -11,11 +11,16 @@
 #include "common-macro.h"
 #include "common-path.h"
 #include "daemon-archive.h"
+#include "daemon-crashdata.h"
 #include "fuzz.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-        static const ArchiveLimits limits = { .max_unpacked = 4 << 20, .max_entries = 16 };
+        static UnpackBudget budget = UNPACK_BUDGET_INIT;
+        const ArchiveLimits limits = {
+                .max_unpacked = 4 << 20, .max_entries = 16, .max_decoder_memory = 16 << 20, .budget = &budget
+        };
+        const char *why;
         char dir[] = "/tmp/fuzz-archive.XXXXXX";
         _cleanup_free_ char *message = NULL;
         _cleanup_close_ int fd = -EBADF, dfd = -EBADF;
@@ -39,6 +44,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                                 abort(); /* a failed unpack left a file */
         }
         if (path_rm_rf(dir) < 0)
+                abort();
+        if (unpack_budget_outstanding(&budget) != 0)
+                abort(); /* every reservation is released */
+        /* The same bytes as the content of 'executable': a pure check that must hold for any input. */
+        if (crash_executable_check((const char *) data, size, &why) < 0 && !why)
                 abort();
         return 0;
 }

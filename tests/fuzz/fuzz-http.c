@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /* What a client sends before any body: the request path (a task's, a debuginfod one with its source
  * path), the Content-Type header, and (from the configuration) a listen address, a trusted proxy's
- * address and address ranges compared with a peer. The input is used as each of them in turn. */
+ * address and address ranges compared with a peer, and the X-Forwarded-For header a trusted proxy
+ * sends. The input is used as each of them in turn. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -30,8 +31,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                 if (parse_debuginfod_path(text, build_id, &kind, &rest)) {
                         _cleanup_free_ char *source = NULL;
 
-                        if (!kind || strlen(build_id) < 2 || (rest && debuginfod_source_path(rest, &source) >= 0 &&
-                                                               (source[0] != '/' || strstr(source, "/../"))))
+                        if (!kind || strlen(build_id) < 2 ||
+                            (rest && debuginfod_source_path(rest, &source) >= 0 &&
+                             (source[0] != '/' || strstr(source, "/../"))))
                                 abort();
                 }
         }
@@ -41,6 +43,31 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                 (void) address_in_ranges((const struct sockaddr *) &addr, text);
                 (void) address_matches((const struct sockaddr *) &addr, "127.0.0.1");
                 (void) address_matches((const struct sockaddr *) &addr, text);
+        }
+        if (parse_forwarded_for(text, &addr) >= 0 && addr.ss_family != AF_INET && addr.ss_family != AF_INET6)
+                abort();
+        /* A request head (the corpus holds those of the attacks in test_daemon_http_guard.py): the
+         * request line's path and each header's value go through the same helpers. */
+        for (char *line = text, *end; line && *line; line = end) {
+                char *value;
+
+                end = strstr(line, "\r\n");
+                if (end) {
+                        *end = '\0';
+                        end += 2;
+                }
+                value = strstr(line, ": ");
+                if (value) {
+                        value += 2;
+                        (void) content_type_accepted(value);
+                        if (parse_forwarded_for(value, &addr) >= 0 && addr.ss_family != AF_INET &&
+                            addr.ss_family != AF_INET6)
+                                abort();
+                } else if ((value = strchr(line, ' '))) {
+                        value[strcspn(value + 1, " ") + 1] = '\0';
+                        if (parse_task_path(value + 1, &id, &action, &manager) && !action)
+                                abort();
+                }
         }
         return 0;
 }
