@@ -388,6 +388,7 @@ typedef struct SourceReader {
         SourceFile files[SOURCE_CONTEXT_FILES];
         size_t next;
         unsigned found, missing;
+        uint64_t extracted_packages, extracted_bytes, extracted_usec;
 } SourceReader;
 
 static void source_reader_done(SourceReader *s)
@@ -398,7 +399,7 @@ static void source_reader_done(SourceReader *s)
         }
 }
 
-static int source_read(TaskRun *t, const char *build_id, const char *path, char **ret, size_t *ret_len)
+static int source_read(SourceReader *s, const char *build_id, const char *path, char **ret, size_t *ret_len)
 {
         _cleanup_(debuginfod_file_done) DebuginfodFile f = { .fd = -EBADF };
         _cleanup_free_ char *canonical = NULL, *text = NULL;
@@ -408,9 +409,12 @@ static int source_read(TaskRun *t, const char *build_id, const char *path, char 
         r = debuginfod_source_path(path, &canonical);
         if (r < 0)
                 return r;
-        r = pipeline_debuginfod_find(t->p, DEBUGINFOD_SOURCE, build_id, canonical, &f);
+        r = pipeline_debuginfod_find(s->t->p, DEBUGINFOD_SOURCE, build_id, canonical, &f);
         if (r < 0)
                 return r;
+        s->extracted_packages += f.extracted_packages;
+        s->extracted_bytes += f.extracted_bytes;
+        s->extracted_usec += f.extracted_usec;
         if (f.size > SOURCE_CONTEXT_MAX_FILE)
                 return -EFBIG;
         text = malloc(f.size + 1);
@@ -483,7 +487,7 @@ static int source_context_find(void *userdata, const char *build_id, const char 
                 free(f->key);
                 f->text = mfree(f->text);
                 f->key = TAKE_PTR(key);
-                r = source_read(s->t, build_id, path, &f->text, &f->len);
+                r = source_read(s, build_id, path, &f->text, &f->len);
                 if (r < 0 && r != -ENOENT)
                         task_log(s->t, 'W', "Cannot read the source %s of build-id %s: %s", path, build_id,
                                  strerror(-r));
@@ -599,6 +603,12 @@ int coredump_run_gdb(TaskRun *t, char **ret_failure)
                 (void) file_read_at(t->results_fd, "resolution.json", 16 << 20, &resolution, NULL);
                 r = gdb_backtrace_json_full(res, t->core, res->signal ?: t->core->signal, gopts.max_frames,
                                             resolution, &extras, &json);
+                /* -debugsource packages a sync only indexed are extracted for their sources */
+                if (sources.extracted_packages > 0)
+                        task_log(t, 'I',
+                                 "Extracted %" PRIu64 " packages (%.1f MB) in %.3f s for the source context",
+                                 sources.extracted_packages, (double) sources.extracted_bytes / 1e6,
+                                 (double) sources.extracted_usec / 1e6);
                 if (sources.found + sources.missing > 0)
                         task_log(t, sources.missing ? 'W' : 'I',
                                  "Source context: %u frames of the crashing thread with source lines, %u "
