@@ -79,6 +79,8 @@ static const ConfigKey config_keys[] = {
         KEY("MaxOutputSize", CONFIG_SIZE, max_output_size, "64M"),
         KEY("MaxBacktraceFrames", CONFIG_UINT, max_backtrace_frames, "2048"),
         KEY("MaxBacktraceSize", CONFIG_SIZE, max_backtrace_size, "16M"),
+        KEY("ReuseIdenticalUploads", CONFIG_BOOL, reuse_identical_uploads, "yes"),
+        KEY("RetryMissingDebuginfo", CONFIG_HOURS, retry_missing_debuginfo, "168h"),
         KEY("RequireHTTPS", CONFIG_BOOL, require_https, "no"),
         KEY("AllowAPIDelete", CONFIG_BOOL, allow_api_delete, "no"),
         KEY("AllowInteractive", CONFIG_BOOL, allow_interactive, "no"),

@@ -75,6 +75,8 @@ typedef struct RetraceConfig {
         uint64_t max_output_size;          /* MaxOutputSize: bytes of debugger output kept */
         uint64_t max_backtrace_frames;     /* MaxBacktraceFrames: frames per thread in a backtrace */
         uint64_t max_backtrace_size;       /* MaxBacktraceSize: bytes of the backtrace file */
+        bool reuse_identical_uploads;      /* ReuseIdenticalUploads: identical crash files reuse a result */
+        uint64_t retry_missing_debuginfo;  /* RetryMissingDebuginfo: seconds a task waits for build-ids */
         bool require_https;                /* RequireHTTPS */
         bool allow_api_delete;             /* AllowAPIDelete */
         bool allow_interactive;            /* AllowInteractive */

@@ -268,7 +268,61 @@ static const CoreModule *module_named(const CoreInfo *core, const char *path)
         return NULL;
 }
 
-static json_t *frame_json(const GdbFrame *f, bool have_address, uint64_t address, const CoreInfo *core)
+/* The absolute file of frame f from the "crash_sources" section (the crashing thread's "backtrace"
+ * with filename-display absolute), when that section has the same frame at the same line. */
+static char *absolute_source(const GdbResult *r, const GdbFrame *f)
+{
+        for (const char *l = r->crash_sources; l && *l;) {
+                size_t n = strcspn(l, "\n");
+                GdbFrame g = {};
+
+                if (l[0] == '#' && gdb_frame_parse(l, n, &g) >= 0) {
+                        bool same = g.index == f->index && g.file && g.line == f->line && g.file[0] == '/';
+                        char *file = same ? TAKE_PTR(g.file) : NULL;
+                        bool this_frame = g.index == f->index;
+
+                        gdb_frame_done(&g);
+                        if (this_frame)
+                                return file;
+                }
+                l += n;
+                if (*l == '\n')
+                        l++;
+        }
+        return NULL;
+}
+
+static json_t *source_context_json(const SourceContext *sc)
+{
+        json_t *lines = json_array();
+
+        for (char **l = sc->lines; lines && l && *l; l++)
+                (void) json_array_append_new(lines, json_string_safe(*l));
+        return json_pack("{s:I, s:o}", "first_line", (json_int_t) sc->first_line, "lines", lines);
+}
+
+/* "source_context" of a frame with a file and line in a module with a build-id, when the extras
+ * find its source. */
+static int frame_add_source(json_t *o, const GdbFrame *f, const CoreModule *m, const GdbResult *r,
+                            const BacktraceExtras *extras)
+{
+        _cleanup_free_ char *path = NULL;
+        SourceContext sc = {};
+        json_t *c;
+
+        if (!r || !extras || !extras->source_context || !f->file || !m || !m->build_id ||
+            f->index >= SOURCE_CONTEXT_MAX_FRAMES)
+                return 0;
+        path = absolute_source(r, f);
+        if (!path || extras->source_context(extras->userdata, m->build_id, path, f->line, &sc) < 0)
+                return 0;
+        c = source_context_json(&sc);
+        strv_free(sc.lines);
+        return c && json_object_set_new(o, "source_context", c) >= 0 ? 0 : -ENOMEM;
+}
+
+static json_t *frame_json(const GdbFrame *f, bool have_address, uint64_t address, const CoreInfo *core,
+                          const GdbResult *r, const BacktraceExtras *extras)
 {
         const CoreModule *m = have_address ? module_at(core, address) : NULL;
         json_t *o = json_object();
@@ -283,15 +337,46 @@ static json_t *frame_json(const GdbFrame *f, bool have_address, uint64_t address
             json_object_set_new(o, "file", json_string_safe(f->file)) < 0 ||
             json_object_set_new(o, "line", f->file ? json_integer(f->line) : json_null()) < 0 ||
             json_object_set_new(o, "module", json_string_safe(m ? m->name : f->library)) < 0 ||
-            json_object_set_new(o, "build_id", json_string_safe(m ? m->build_id : NULL)) < 0) {
+            json_object_set_new(o, "build_id", json_string_safe(m ? m->build_id : NULL)) < 0 ||
+            frame_add_source(o, f, m, r, extras) < 0) {
                 json_decref(o);
                 return NULL;
         }
         return o;
 }
 
+int gdb_crashing_thread(const GdbResult *r, GdbThreads *ret_threads, const GdbThread **ret)
+{
+        _cleanup_(gdb_threads_done) GdbThreads t = {};
+        unsigned crashing = gdb_current_thread_number(r->current_thread);
+        int k;
+
+        k = gdb_threads_parse(r->threads ?: "", &t);
+        if (k < 0)
+                return k;
+        if (t.n_threads == 0)
+                return -ENODATA;
+        for (size_t i = 0; i < t.n_threads; i++)
+                if (t.threads[i].number == crashing) {
+                        *ret = &t.threads[i];
+                        *ret_threads = t;
+                        t = (GdbThreads){};
+                        return 0;
+                }
+        *ret = &t.threads[0];
+        *ret_threads = t;
+        t = (GdbThreads){};
+        return 0;
+}
+
 int gdb_backtrace_json(const GdbResult *r, const CoreInfo *core, int signal, unsigned max_frames,
                        const char *resolution_json, char **ret)
+{
+        return gdb_backtrace_json_full(r, core, signal, max_frames, resolution_json, NULL, ret);
+}
+
+int gdb_backtrace_json_full(const GdbResult *r, const CoreInfo *core, int signal, unsigned max_frames,
+                            const char *resolution_json, const BacktraceExtras *extras, char **ret)
 {
         _cleanup_(gdb_threads_done) GdbThreads t = {};
         json_t *root = NULL, *threads = NULL, *resolution = NULL;
@@ -343,7 +428,8 @@ int gdb_backtrace_json(const GdbResult *r, const CoreInfo *core, int signal, uns
                         bool have = f->have_address || (is_crashing && f->index == 0 && r->have_pc);
                         uint64_t address = f->have_address ? f->address : r->pc;
 
-                        if (json_array_append_new(frames, frame_json(f, have, address, core)) < 0)
+                        if (json_array_append_new(frames, frame_json(f, have, address, core,
+                                                                     is_crashing ? r : NULL, extras)) < 0)
                                 goto oom;
                 }
         }
@@ -355,6 +441,12 @@ int gdb_backtrace_json(const GdbResult *r, const CoreInfo *core, int signal, uns
         k = json_object_set_new(root, "resolution", resolution ?: json_null());
         resolution = NULL;
         if (k < 0)
+                goto oom;
+        if (json_object_set_new(root, "duphash",
+                                extras && extras->duphash
+                                        ? json_pack("{s:o, s:o}", "hash", json_string_safe(extras->duphash),
+                                                    "component", json_string_safe(extras->duphash_component))
+                                        : json_null()) < 0)
                 goto oom;
         return json_dump_take(root, 0, ret);
 oom:

@@ -50,3 +50,30 @@ unsigned gdb_current_thread_number(const char *current_thread);
  * resolution.json, may be NULL) as "resolution". */
 int gdb_backtrace_json(const GdbResult *r, const CoreInfo *core, int signal, unsigned max_frames,
                        const char *resolution_json, char **ret);
+
+/* Source lines around a frame's line: first_line is the number of lines[0]. */
+typedef struct SourceContext {
+        unsigned first_line;
+        char **lines;
+} SourceContext;
+
+/* Finds the source lines around line of path (absolute, as gdb prints it with filename-display
+ * absolute) of the build build_id; -ENOENT when the source is not to be had. */
+typedef int (*SourceContextFunc)(void *userdata, const char *build_id, const char *path, unsigned line,
+                                 SourceContext *ret);
+
+#define SOURCE_CONTEXT_MAX_FRAMES 64 /* frames of the crashing thread that get source lines */
+
+/* What the pipeline adds to backtrace.json beyond gdb's output. */
+typedef struct BacktraceExtras {
+        const char *duphash; /* "duphash": {"hash", "component"}; null when NULL */
+        const char *duphash_component;
+        SourceContextFunc source_context; /* "source_context" of the crashing thread's frames */
+        void *userdata;
+} BacktraceExtras;
+int gdb_backtrace_json_full(const GdbResult *r, const CoreInfo *core, int signal, unsigned max_frames,
+                            const char *resolution_json, const BacktraceExtras *extras, char **ret);
+
+/* The crashing thread of r's "thread apply all" (gdb's current thread, else the first), parsed into
+ * *ret_threads; *ret points into it. -ENODATA when there is no thread. */
+int gdb_crashing_thread(const GdbResult *r, GdbThreads *ret_threads, const GdbThread **ret);

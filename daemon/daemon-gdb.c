@@ -31,6 +31,9 @@ static const struct {
         { "fault_address", { "print/x (unsigned long) $_siginfo._sifields._sigfault.si_addr" } },
         { "pc", { "print/x $pc" } },
         { "sp", { "print/x $sp" } },
+        /* The crashing thread's frames once more, with the absolute source paths (comp_dir joined with
+         * the file name as the DWARF has them) for the source context; last, as the setting stays. */
+        { "crash_sources", { "set filename-display absolute", "backtrace %u" } },
 };
 
 int gdb_build_argv(const char *gdb, const char *executable, const char *core, char ***ret_argv)
@@ -158,6 +161,7 @@ GdbResult *gdb_result_free(GdbResult *r)
         free(r->registers);
         free(r->instruction);
         free(r->disassembly);
+        free(r->crash_sources);
         return mfree(r);
 }
 
@@ -216,6 +220,7 @@ static int result_set(GdbResult *r, const char *name, char *text)
                                : streq(name, "registers")      ? &r->registers
                                : streq(name, "instruction")    ? &r->instruction
                                : streq(name, "disassembly")    ? &r->disassembly
+                               : streq(name, "crash_sources")  ? &r->crash_sources
                                                                : NULL;
                 if (field && !*field)
                         *field = TAKE_PTR(t);

@@ -39,6 +39,7 @@ typedef struct GdbResult {
         char *registers;
         char *instruction; /* x/i $pc */
         char *disassembly;
+        char *crash_sources; /* the crashing thread's backtrace with absolute source file names */
         int signal;
         unsigned max_frames; /* the frame limit per thread gdb ran with (0: unknown), set by the caller */
         bool have_fault_address, have_pc, have_sp;

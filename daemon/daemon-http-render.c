@@ -17,7 +17,8 @@ static json_t *json_seconds(int64_t usec)
 }
 
 int render_task_status(const Task *t, const TaskStage *stages, size_t n_stages, int64_t now_usec,
-                       const bool has_result[3], char **ret)
+                       const bool has_result[3], const char *bucket, uint64_t bucket_others,
+                       const char *waiting, char **ret)
 {
         json_t *o = json_object(), *list = json_array(), *results = json_object();
 
@@ -44,6 +45,11 @@ int render_task_status(const Task *t, const TaskStage *stages, size_t n_stages, 
         (void) json_object_set_new(o, "finished",
                                    t->finished_usec > 0 ? json_seconds(t->finished_usec) : json_null());
         (void) json_object_set_new(o, "results", results);
+        (void) json_object_set_new(o, "bucket",
+                                   bucket ? json_pack("{s:o, s:I}", "hash", json_string_safe(bucket),
+                                                      "others", (json_int_t) bucket_others)
+                                          : json_null());
+        (void) json_object_set_new(o, "waiting", json_string_safe(waiting));
         return json_dump_take(o, false, ret);
 }
 
@@ -91,6 +97,36 @@ static json_t *stats_rows_json(const StatsRow *rows, size_t n, bool with_success
         return list;
 }
 
+static json_t *strv_json(char *const *v, size_t max)
+{
+        json_t *a = json_array();
+        size_t n = 0;
+
+        for (char *const *p = v; a && p && *p && n < max; p++, n++)
+                (void) json_array_append_new(a, json_string_safe(*p));
+        return a;
+}
+
+/* Crash buckets: no task ids, /stats is public. */
+static json_t *buckets_json(const StatsBucket *v, size_t n)
+{
+        json_t *list = json_array();
+
+        for (size_t i = 0; list && i < n; i++) {
+                json_t *e = json_pack("{s:o, s:I, s:o, s:o, s:o, s:o}", "hash", json_string_safe(v[i].hash),
+                                      "count", (json_int_t) v[i].count, "first_seen",
+                                      json_seconds(v[i].first_usec), "last_seen",
+                                      json_seconds(v[i].last_usec), "releases", strv_json(v[i].releases, 20),
+                                      "packages", strv_json(v[i].packages, 20));
+
+                if (!e || json_array_append_new(list, e) < 0) {
+                        json_decref(list);
+                        return NULL;
+                }
+        }
+        return list;
+}
+
 int render_statistics(const TaskStatistics *st, char **ret)
 {
         static const char *const table_names[_STATS_TABLE_MAX] = {
@@ -115,6 +151,7 @@ int render_statistics(const TaskStatistics *st, char **ret)
                                                      json_seconds(st->durations[i].median_usec), "p95",
                                                      json_seconds(st->durations[i].p95_usec)));
         (void) json_object_set_new(o, "durations", durations);
+        (void) json_object_set_new(o, "buckets", buckets_json(st->buckets, st->n_buckets));
         return json_dump_take(o, true, ret);
 }
 

@@ -11,9 +11,11 @@
  * Prometheus text. Pure. */
 
 /* GET /<id>/status: the task, the start of each stage, the server's clock, which results exist
- * (backtrace, log, exploitable). */
+ * (backtrace, log, exploitable), its crash bucket and how many other crashes share it (bucket NULL:
+ * "bucket": null), and what it waits for ("waiting": "waiting for debuginfo of …", or null). */
 int render_task_status(const Task *t, const TaskStage *stages, size_t n_stages, int64_t now_usec,
-                       const bool has_result[3], char **ret);
+                       const bool has_result[3], const char *bucket, uint64_t bucket_others,
+                       const char *waiting, char **ret);
 /* GET /manager/tasks: {"tasks": [{id, type, status, stage, created, finished, package, release, arch}]} */
 int render_task_list(const TaskListEntry *v, size_t n, char **ret);
 /* GET /stats */

@@ -180,13 +180,38 @@ static enum MHD_Result respond_buffer(struct MHD_Connection *c, unsigned status,
         return ret;
 }
 
+/* The start of RetryMissingDebuginfo's window: tasks waiting since then. */
+static int64_t waiting_since(const RetraceConfig *cfg)
+{
+        return now_realtime_usec() - (int64_t) cfg->retry_missing_debuginfo * 1000000;
+}
+
+/* "waiting for debuginfo of MODULE (build-id …), … in RELEASE", NULL when the task does not wait. */
+static char *waiting_text(HttpServer *s, uint64_t id)
+{
+        WaitingTask *w = NULL;
+        char *text = NULL;
+
+        if (s->config->retry_missing_debuginfo > 0 &&
+            task_store_get_waiting(s->store, id, waiting_since(s->config), &w) >= 0) {
+                _cleanup_free_ char *list = strv_join(w[0].modules, ", ");
+
+                if (asprintf(&text, "waiting for debuginfo of %s in %s", strna(list), w[0].release) < 0)
+                        text = NULL;
+                waiting_tasks_free(w, 1);
+        }
+        return text;
+}
+
 /* GET /<id>/status: the task as JSON for the Web UI, with the start of each stage (seconds since the
  * epoch, the server's clock in "now" so that the page can count the running stage on). */
 static enum MHD_Result handle_task_status(HttpServer *s, struct MHD_Connection *c, const Task *t)
 {
-        _cleanup_free_ char *body = NULL;
+        _cleanup_free_ char *body = NULL, *bucket = NULL,
+                            *waiting = t->status != TASK_STATUS_PENDING ? waiting_text(s, t->id) : NULL;
         TaskStage *stages = NULL;
         size_t n_stages = 0, len;
+        uint64_t others = 0;
         bool has[3] = {
                 task_dir_has_result(s->save_dirfd, t->id, "backtrace"),
                 task_dir_has_result(s->save_dirfd, t->id, "log"),
@@ -196,7 +221,9 @@ static enum MHD_Result handle_task_status(HttpServer *s, struct MHD_Connection *
 
         if (task_store_list_stages(s->store, t->id, &stages, &n_stages) < 0)
                 return respond(c, MHD_HTTP_INTERNAL_SERVER_ERROR, "Cannot read task %" PRIu64 "\n", t->id);
-        r = render_task_status(t, stages, n_stages, now_realtime_usec(), has, &body);
+        (void) task_store_bucket(s->store, t->id, &bucket, &others);
+        r = render_task_status(t, stages, n_stages, now_realtime_usec(), has, bucket, others, waiting,
+                               &body);
         task_stages_free(stages, n_stages);
         if (r < 0)
                 return MHD_NO;
@@ -507,6 +534,21 @@ static enum MHD_Result handle_metrics(HttpServer *s, struct MHD_Connection *c)
 
                 if (task_store_totals(s->store, &totals) >= 0)
                         render_metrics_totals(f, &totals);
+        }
+        {
+                WaitingTask *w = NULL;
+                size_t n = 0;
+
+                if (s->config->retry_missing_debuginfo > 0)
+                        (void) task_store_list_waiting(s->store, waiting_since(s->config), &w, &n);
+                fprintf(f,
+                        "# HELP retrace_tasks_waiting_for_debuginfo Finished tasks that run again when a "
+                        "sync "
+                        "brings the debuginfo they lack.\n"
+                        "# TYPE retrace_tasks_waiting_for_debuginfo gauge\n"
+                        "retrace_tasks_waiting_for_debuginfo %zu\n",
+                        n);
+                waiting_tasks_free(w, n);
         }
         render_metrics_debuginfod(s, f);
         if (s->root_counts) {

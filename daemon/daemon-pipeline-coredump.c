@@ -11,6 +11,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "cache-debuginfod.h"
 #include "cache-lookup.h"
 #include "cache-release.h"
 #include "cache-resolve.h"
@@ -19,6 +20,7 @@
 #include "common-macro.h"
 #include "common-string.h"
 #include "daemon-crashdata.h"
+#include "daemon-duphash.h"
 #include "daemon-exploitable.h"
 #include "daemon-gdb.h"
 #include "daemon-gdb-frames.h"
@@ -353,6 +355,191 @@ int coredump_analyze(TaskRun *t, char **ret_failure)
         return 0;
 }
 
+/* ABRT's component: the source package of the executable's binary package, else the name of the
+ * package the crash names. */
+static int coredump_component(TaskRun *t, char **ret)
+{
+        const char *sourcerpm = NULL;
+
+        for (size_t i = 0; i < t->resolution.n_modules; i++) {
+                const ModuleResolution *m = &t->resolution.modules[i];
+
+                if (m->packages.binary.found && m->path && streq(m->path, t->executable)) {
+                        sourcerpm = m->packages.binary.package.sourcerpm;
+                        break;
+                }
+        }
+        return duphash_component(sourcerpm, t->package, ret);
+}
+
+/* The crash bucket of the crashing thread, logged with the text it hashes. */
+static int coredump_bucket(TaskRun *t, const GdbResult *res, char **ret_component)
+{
+        _cleanup_(gdb_threads_done) GdbThreads threads = {};
+        _cleanup_free_ char *component = NULL, *text = NULL;
+        const GdbThread *crashing;
+        char hash[41];
+        int r;
+
+        r = coredump_component(t, &component);
+        if (r == -ENOMEM)
+                return r;
+        r = gdb_crashing_thread(res, &threads, &crashing);
+        if (r == -ENODATA) {
+                task_log(t, 'W', "No crash bucket: gdb printed no thread");
+                return 0;
+        }
+        if (r >= 0)
+                r = duphash_gdb_thread(strempty(component), crashing, &text, hash);
+        if (r < 0)
+                return r;
+        free(t->duphash);
+        t->duphash = strdup(hash);
+        if (!t->duphash)
+                return -ENOMEM;
+        {
+                _cleanup_free_ char *shown = strdup(text);
+
+                /* one log line: the newlines of the text shown as "|" */
+                for (char *p = shown; p && *p; p++)
+                        if (*p == '\n')
+                                *p = '|';
+                task_log(t, 'I', "Crash bucket %s (duplicate hash of: %s)", hash, strna(shown));
+        }
+        *ret_component = TAKE_PTR(component);
+        return 0;
+}
+
+/* Source context: the sources of the crashing thread's frames, read once per file from the release's
+ * -debugsource packages through the cache's debuginfod lookup. */
+#define SOURCE_CONTEXT_LINES    3          /* lines before and after a frame's line */
+#define SOURCE_CONTEXT_MAX_FILE (8u << 20) /* larger source files are not read */
+#define SOURCE_CONTEXT_MAX_LINE 1024       /* bytes of one line kept */
+#define SOURCE_CONTEXT_FILES    16         /* files kept in memory at once */
+
+typedef struct SourceFile {
+        char *key; /* "build-id path" */
+        char *text;
+        size_t len;
+} SourceFile;
+
+typedef struct SourceReader {
+        TaskRun *t;
+        SourceFile files[SOURCE_CONTEXT_FILES];
+        size_t next;
+        unsigned found, missing;
+        uint64_t extracted_packages, extracted_bytes, extracted_usec;
+} SourceReader;
+
+static void source_reader_done(SourceReader *s)
+{
+        for (size_t i = 0; i < SOURCE_CONTEXT_FILES; i++) {
+                free(s->files[i].key);
+                free(s->files[i].text);
+        }
+}
+
+static int source_read(SourceReader *s, const char *build_id, const char *path, char **ret, size_t *ret_len)
+{
+        _cleanup_(debuginfod_file_done) DebuginfodFile f = { .fd = -EBADF };
+        _cleanup_free_ char *canonical = NULL, *text = NULL;
+        size_t done = 0;
+        int r;
+
+        r = debuginfod_source_path(path, &canonical);
+        if (r < 0)
+                return r;
+        r = pipeline_debuginfod_find(s->t->p, DEBUGINFOD_SOURCE, build_id, canonical, &f);
+        if (r < 0)
+                return r;
+        s->extracted_packages += f.extracted_packages;
+        s->extracted_bytes += f.extracted_bytes;
+        s->extracted_usec += f.extracted_usec;
+        if (f.size > SOURCE_CONTEXT_MAX_FILE)
+                return -EFBIG;
+        text = malloc(f.size + 1);
+        if (!text)
+                return -ENOMEM;
+        while (done < f.size) {
+                ssize_t k = pread(f.fd, text + done, f.size - done, (off_t) (f.offset + done));
+
+                if (k < 0 && errno == EINTR)
+                        continue;
+                if (k < 0)
+                        return -errno;
+                if (k == 0)
+                        break;
+                done += (size_t) k;
+        }
+        text[done] = 0;
+        *ret = TAKE_PTR(text);
+        *ret_len = done;
+        return 0;
+}
+
+/* Lines first..last (1-based, clamped to the file) of text. */
+static int source_lines(const char *text, size_t len, unsigned line, SourceContext *ret)
+{
+        _cleanup_strv_free_ char **lines = NULL;
+        unsigned first = line > SOURCE_CONTEXT_LINES ? line - SOURCE_CONTEXT_LINES : 1, n = 1;
+        const char *p = text, *end = text + len;
+        int r;
+
+        for (; p < end && n <= line + SOURCE_CONTEXT_LINES; n++) {
+                const char *eol = memchr(p, '\n', (size_t) (end - p));
+                size_t l = (size_t) ((eol ?: end) - p);
+
+                if (n >= first) {
+                        _cleanup_free_ char *s = strndup(p, MIN(l, (size_t) SOURCE_CONTEXT_MAX_LINE));
+
+                        if (!s)
+                                return -ENOMEM;
+                        if (*s && s[strlen(s) - 1] == '\r')
+                                s[strlen(s) - 1] = 0;
+                        r = strv_extend(&lines, s);
+                        if (r < 0)
+                                return r;
+                }
+                p = eol ? eol + 1 : end;
+        }
+        if (n <= line)
+                return -ENOENT; /* the file is shorter than the frame's line: not the right source */
+        *ret = (SourceContext){ .first_line = first, .lines = TAKE_PTR(lines) };
+        return 0;
+}
+
+static int source_context_find(void *userdata, const char *build_id, const char *path, unsigned line,
+                               SourceContext *ret)
+{
+        SourceReader *s = userdata;
+        _cleanup_free_ char *key = NULL;
+        SourceFile *f = NULL;
+        int r;
+
+        if (asprintf(&key, "%s %s", build_id, path) < 0)
+                return -ENOMEM;
+        for (size_t i = 0; i < SOURCE_CONTEXT_FILES && !f; i++)
+                if (s->files[i].key && streq(s->files[i].key, key))
+                        f = &s->files[i];
+        if (!f) {
+                f = &s->files[s->next];
+                s->next = (s->next + 1) % SOURCE_CONTEXT_FILES;
+                free(f->key);
+                f->text = mfree(f->text);
+                f->key = TAKE_PTR(key);
+                r = source_read(s, build_id, path, &f->text, &f->len);
+                if (r < 0 && r != -ENOENT)
+                        task_log(s->t, 'W', "Cannot read the source %s of build-id %s: %s", path, build_id,
+                                 strerror(-r));
+        }
+        r = f->text ? source_lines(f->text, f->len, line, ret) : -ENOENT;
+        if (r >= 0)
+                s->found++;
+        else
+                s->missing++;
+        return r;
+}
+
 /* 'executable' must resolve inside the assembled root (crash_executable_resolve()); absent from it
  * without symlinks on its way is only a warning: gdb then reads the core alone. */
 static int check_executable_in_root(TaskRun *t, char **ret_failure)
@@ -453,11 +640,30 @@ int coredump_run_gdb(TaskRun *t, char **ret_failure)
                 return task_failf(ret_failure, r, "Cannot write the resolution summary: %s", strerror(-r));
         res->max_frames = gopts.max_frames;
         {
-                _cleanup_free_ char *resolution = NULL, *json = NULL;
+                _cleanup_free_ char *resolution = NULL, *json = NULL, *component = NULL;
+                _cleanup_(source_reader_done) SourceReader sources = { .t = t };
+                BacktraceExtras extras = { .source_context = source_context_find, .userdata = &sources };
 
+                r = coredump_bucket(t, res, &component);
+                if (r < 0)
+                        return task_failf(ret_failure, r, "Cannot compute the crash bucket: %s",
+                                          strerror(-r));
+                extras.duphash = t->duphash;
+                extras.duphash_component = component;
                 (void) file_read_at(t->results_fd, "resolution.json", 16 << 20, &resolution, NULL);
-                r = gdb_backtrace_json(res, t->core, res->signal ?: t->core->signal, gopts.max_frames,
-                                       resolution, &json);
+                r = gdb_backtrace_json_full(res, t->core, res->signal ?: t->core->signal, gopts.max_frames,
+                                            resolution, &extras, &json);
+                /* -debugsource packages a sync only indexed are extracted for their sources */
+                if (sources.extracted_packages > 0)
+                        task_log(t, 'I',
+                                 "Extracted %" PRIu64 " packages (%.1f MB) in %.3f s for the source context",
+                                 sources.extracted_packages, (double) sources.extracted_bytes / 1e6,
+                                 (double) sources.extracted_usec / 1e6);
+                if (sources.found + sources.missing > 0)
+                        task_log(t, sources.missing ? 'W' : 'I',
+                                 "Source context: %u frames of the crashing thread with source lines, %u "
+                                 "whose source is not in the release's packages",
+                                 sources.found, sources.missing);
                 if (r >= 0)
                         r = task_write_result(t, "backtrace.json", json);
                 if (r < 0)

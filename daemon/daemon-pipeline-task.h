@@ -66,6 +66,11 @@ typedef struct TaskRun {
         char *vmlinux_object; /* the cache object with its content, bound read-only at VMLINUX_MOUNT */
         char **module_files;  /* with VmcoreModuleDebuginfo: the modules' debug files in the root */
         char *kernel_nevra;
+
+        /* the crash bucket (daemon-duphash.h): 40 hex digits, NULL when none was computed */
+        char *duphash;
+        /* identical uploads: the content hash this task runs for (others wait), NULL when none */
+        char *reuse_hash;
 } TaskRun;
 
 /* One stage of a task kind: fails with a one-line reason for the log in *ret_failure. */
@@ -106,6 +111,18 @@ int task_debugger_argv(TaskRun *t, const char *crash_dir, const char *vmlinux, u
  * be started or set up, or the time ran out; -ECANCELED (no failure) when the task was cancelled. */
 int task_sandbox_run(TaskRun *t, char *const *argv, int in_fd, const char *out_name, const char *what,
                      uint64_t timeout_sec, int *ret_status, char **ret_failure);
+
+/* Identical uploads (daemon-pipeline-reuse.c): 1 when t was finished with the result of an earlier
+ * task with the same crash files (waiting first while such a task runs), 0 when t must run (it is then
+ * registered, so that identical ones wait for it); -ECANCELED when the task was cancelled meanwhile. */
+int task_reuse_or_claim(TaskRun *t, int type);
+/* Lets the tasks waiting for t's result go on (at the end of t's run). */
+void task_reuse_release(TaskRun *t);
+
+/* Missing debuginfo (daemon-pipeline-retry.c): records the build-ids a finished coredump task lacks
+ * (all modules without packages or debuginfo when it failed; those that degraded its backtrace when
+ * it succeeded), or clears the record. */
+void task_record_waiting(TaskRun *t, bool success);
 
 /* The per-kind stages: analyze, prepare is the core's, run. */
 /* gdb indexes (daemon-gdbindex.c): CacheDir/gdb-index, made when missing; -ENOENT when CacheGdbIndex

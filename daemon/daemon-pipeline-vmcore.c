@@ -22,6 +22,7 @@
 #include "common-string.h"
 #include "common-time.h"
 #include "daemon-crash.h"
+#include "daemon-duphash.h"
 #include "daemon-pipeline-task.h"
 #include "daemon-taskdir.h"
 
@@ -396,6 +397,33 @@ static int crash_with_modules(TaskRun *t, CrashMode mode, int64_t start, CrashRe
         return 0;
 }
 
+/* The crash bucket of a vmcore: the panic string and the top frames of the panicking task. */
+static int vmcore_bucket(TaskRun *t, const CrashResult *res)
+{
+        _cleanup_free_ char *text = NULL;
+        char hash[41];
+        int r;
+
+        r = duphash_vmcore_text(res->panic, res->panic_task, &text);
+        if (r == -ENODATA) {
+                task_log(t, 'W', "No crash bucket: crash gave neither a panic message nor a stack");
+                return 0;
+        }
+        if (r >= 0)
+                r = duphash_sha1(text, hash);
+        if (r < 0)
+                return r;
+        free(t->duphash);
+        t->duphash = strdup(hash);
+        if (!t->duphash)
+                return -ENOMEM;
+        for (char *p = text; *p; p++)
+                if (*p == '\n')
+                        *p = '|';
+        task_log(t, 'I', "Crash bucket %s (duplicate hash of: %s)", hash, text);
+        return 0;
+}
+
 int vmcore_run_crash(TaskRun *t, char **ret_failure)
 {
         int64_t start = now_monotonic_usec();
@@ -432,6 +460,10 @@ int vmcore_run_crash(TaskRun *t, char **ret_failure)
                         r = task_write_result(t, "backtrace", bt);
                 if (r < 0)
                         return task_failf(ret_failure, r, "Cannot write the backtrace: %s", strerror(-r));
+                r = vmcore_bucket(t, res);
+                if (r < 0)
+                        return task_failf(ret_failure, r, "Cannot compute the crash bucket: %s",
+                                          strerror(-r));
                 return 0;
         }
         return task_failf(

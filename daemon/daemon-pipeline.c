@@ -108,6 +108,8 @@ static void task_run_done(TaskRun *t)
         free(t->vmlinux_object);
         strv_free(t->module_files);
         free(t->kernel_nevra);
+        free(t->duphash);
+        task_reuse_release(t);
 }
 
 /* ---------------------------------------------------------------- plugins and releases */
@@ -157,6 +159,7 @@ void pipeline_done(Pipeline *p)
                 plugin_free(p->plugins[i]);
         p->plugins = mfree(p->plugins);
         p->n_plugins = 0;
+        p->reuse_running = strv_free(p->reuse_running);
         p->unsaved = mfree(p->unsaved);
         p->n_unsaved = 0;
 }
@@ -1056,6 +1059,26 @@ void pipeline_run(void *userdata, TaskJob *job)
                 t.vmcore = true;
                 steps = vmcore_steps;
         }
+        {
+                WaitingTask *w = NULL;
+
+                if (task_store_get_waiting(p->store, t.id, pipeline_waiting_since(p), &w) >= 0) {
+                        _cleanup_free_ char *list = strv_join(w[0].modules, ", ");
+
+                        task_log(&t, 'I',
+                                 "Running again: a sync brought debuginfo the earlier run lacked (%s)",
+                                 strna(list));
+                }
+                waiting_tasks_free(w, w ? 1 : 0);
+        }
+        if (task && task->type == TASK_TYPE_RETRACE && p->config->reuse_identical_uploads) {
+                r = task_reuse_or_claim(&t, task->type);
+                if (r != 0) {
+                        if (r > 0)
+                                log_info("Task %" PRIu64 " finished successfully (identical upload)", t.id);
+                        goto finish;
+                }
+        }
         missing = task ? crash_files_find_missing(task->type, t.crash_fd) : NULL;
         if (missing) {
                 /* A failed task run again (task manager) after its crash files were dropped. */
@@ -1085,6 +1108,8 @@ void pipeline_run(void *userdata, TaskJob *job)
                         break;
         }
 
+        if (!t.vmcore && !store_failed)
+                task_record_waiting(&t, r >= 0);
         if (!store_failed)
                 (void) task_stage(&t, "Saving crash statistics");
         if (!store_failed)
@@ -1103,6 +1128,7 @@ void pipeline_run(void *userdata, TaskJob *job)
                                                     .total_usec = now_monotonic_usec() - t.start_usec,
                                                     .success = r >= 0,
                                                     .missing_build_ids = t.missing,
+                                                    .duphash = r >= 0 ? t.duphash : NULL,
                                             });
         if (!store_failed)
                 (void) task_stage(&t, "Finishing task");

@@ -32,6 +32,10 @@ typedef struct Pipeline {
         size_t n_unsaved;
         uint64_t cache_bytes;                   /* objects + roots, measured by the last eviction pass */
         bool cache_bytes_measured;
+        /* identical uploads (daemon-pipeline-reuse.c): content hashes of the tasks running now */
+        pthread_mutex_t reuse_lock;
+        pthread_cond_t reuse_cond;
+        char **reuse_running;
 } Pipeline;
 
 typedef struct UnsavedTask {
@@ -47,6 +51,15 @@ typedef struct UnsavedTask {
 bool pipeline_task_unsaved(Pipeline *p, uint64_t id);
 /* Tries to write FINISHED_FAILURE for every unsaved task that is due; called by the maintenance loop. */
 void pipeline_retry_unsaved(Pipeline *p);
+
+/* Missing debuginfo: restarts the finished tasks waiting for build-ids of which a sync brought one
+ * (looked up again only after the index changed); *ret_restarted counts them. */
+int pipeline_retry_waiting(Pipeline *p, unsigned *ret_restarted);
+/* The start of RetryMissingDebuginfo's window (CLOCK_REALTIME µs): tasks waiting since then count. */
+int64_t pipeline_waiting_since(const Pipeline *p);
+
+/* Sets up the identical-upload bookkeeping (before any task runs). */
+void pipeline_reuse_init(Pipeline *p);
 
 /* Loads every plugin (*.conf) of PluginDir; a bad file is an error naming it. */
 int pipeline_load_plugins(Pipeline *p, char **ret_error);

@@ -22,7 +22,7 @@
 #include "common-string.h"
 #include "common-time.h"
 
-#define SCHEMA_VERSION 3
+#define SCHEMA_VERSION 4
 
 /* One connection in serialized mode (SQLITE_OPEN_FULLMUTEX): HTTP threads and workers share it. */
 struct TaskStore {
@@ -57,6 +57,7 @@ static int store_prepare(TaskStore *s, const char *sql, sqlite3_stmt **ret)
 }
 
 static int store_migrate_v1(TaskStore *s);
+static char *column_strdup(sqlite3_stmt *st, int i);
 
 static int store_migrate(TaskStore *s)
 {
@@ -95,13 +96,33 @@ static int store_migrate(TaskStore *s)
                         return r;
         }
         /* v3: when each stage of a task began, for the Web UI's task page. */
+        if (version < 3) {
+                r = store_exec(s, "BEGIN;"
+                                  "CREATE TABLE task_stages ("
+                                  "  task_id INTEGER NOT NULL,"
+                                  "  stage TEXT NOT NULL,"
+                                  "  started_usec INTEGER NOT NULL);"
+                                  "CREATE INDEX task_stages_task ON task_stages(task_id, started_usec);"
+                                  "PRAGMA user_version = 3;"
+                                  "COMMIT;");
+                if (r < 0)
+                        return r;
+        }
+        /* v4: each finished task's crash bucket (its duplicate hash); each task's content hash over its
+         * crash files, for reusing the result of an identical upload. */
         return store_exec(s, "BEGIN;"
-                             "CREATE TABLE task_stages ("
-                             "  task_id INTEGER NOT NULL,"
-                             "  stage TEXT NOT NULL,"
-                             "  started_usec INTEGER NOT NULL);"
-                             "CREATE INDEX task_stages_task ON task_stages(task_id, started_usec);"
-                             "PRAGMA user_version = 3;"
+                             "ALTER TABLE stats ADD COLUMN duphash TEXT;"
+                             "CREATE INDEX stats_duphash ON stats(duphash);"
+                             "ALTER TABLE tasks ADD COLUMN content_hash TEXT;"
+                             "CREATE INDEX tasks_content_hash ON tasks(content_hash);"
+                             "CREATE TABLE task_waits ("
+                             "  task_id INTEGER PRIMARY KEY,"
+                             "  release TEXT NOT NULL,"
+                             "  modules TEXT NOT NULL,"
+                             "  build_ids TEXT NOT NULL,"
+                             "  since_usec INTEGER NOT NULL,"
+                             "  stamp INTEGER NOT NULL DEFAULT -1);"
+                             "PRAGMA user_version = 4;"
                              "COMMIT;");
 }
 
@@ -449,7 +470,8 @@ int task_store_restart(TaskStore *s, uint64_t id)
                 return -EBUSY;
         r = store_prepare(s,
                           "UPDATE tasks SET status = 'PENDING', stage = 'Analyzing crash data', "
-                          "started_usec = NULL, finished_usec = NULL, created_usec = ?1 "
+                          "started_usec = NULL, finished_usec = NULL, created_usec = ?1, "
+                          "content_hash = '" TASK_CONTENT_HASH_RERUN "' "
                           "WHERE id = ?2 AND status != 'PENDING'",
                           &st);
         if (r < 0)
@@ -470,6 +492,8 @@ int task_store_delete(TaskStore *s, uint64_t id)
         int r;
 
         r = store_delete_stages(s, id);
+        if (r >= 0)
+                r = task_store_clear_waiting(s, id);
         if (r < 0)
                 return r;
         r = store_prepare(s, "DELETE FROM tasks WHERE id = ?", &st);
@@ -531,8 +555,8 @@ int task_store_add_stats(TaskStore *s, const TaskStats *t)
         r = store_prepare(
                 s,
                 "INSERT OR REPLACE INTO stats (task_id, finished_usec, package, release, arch, core_size, "
-                "analyze_usec, prepare_usec, run_usec, total_usec, success, missing_build_ids) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "analyze_usec, prepare_usec, run_usec, total_usec, success, missing_build_ids, duphash) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 &st);
         if (r < 0)
                 return r;
@@ -548,8 +572,212 @@ int task_store_add_stats(TaskStore *s, const TaskStats *t)
         sqlite3_bind_int64(st, 10, t->total_usec);
         sqlite3_bind_int(st, 11, t->success);
         sqlite3_bind_text(st, 12, missing, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 13, t->duphash, -1, SQLITE_STATIC);
         r = sqlite3_step(st);
         return r == SQLITE_DONE ? 0 : sqlite_errno(r) ?: -EIO;
+}
+
+int task_store_set_content_hash(TaskStore *s, uint64_t id, const char *hash)
+{
+        _cleanup_(sqlite3_finalizep) sqlite3_stmt *st = NULL;
+        int r;
+
+        r = store_prepare(s, "UPDATE tasks SET content_hash = ? WHERE id = ?", &st);
+        if (r < 0)
+                return r;
+        sqlite3_bind_text(st, 1, hash, -1, SQLITE_STATIC);
+        sqlite3_bind_int64(st, 2, (sqlite3_int64) id);
+        r = sqlite3_step(st);
+        if (r != SQLITE_DONE)
+                return sqlite_errno(r) ?: -EIO;
+        return sqlite3_changes(s->db) > 0 ? 0 : -ENOENT;
+}
+
+int task_store_get_content_hash(TaskStore *s, uint64_t id, char **ret)
+{
+        _cleanup_(sqlite3_finalizep) sqlite3_stmt *st = NULL;
+        char *hash = NULL;
+        int r;
+
+        r = store_select_task(s, "SELECT content_hash FROM tasks WHERE id = ?", id, &st);
+        if (r < 0)
+                return r;
+        if (sqlite3_column_type(st, 0) != SQLITE_NULL && !(hash = column_strdup(st, 0)))
+                return -ENOMEM;
+        *ret = hash;
+        return 0;
+}
+
+void reusable_task_done(ReusableTask *t)
+{
+        free(t->package);
+        free(t->release);
+        free(t->arch);
+        free(t->duphash);
+        *t = (ReusableTask){};
+}
+
+int task_store_find_reusable(TaskStore *s, const char *hash, int type, uint64_t exclude, ReusableTask *ret)
+{
+        _cleanup_(sqlite3_finalizep) sqlite3_stmt *st = NULL;
+        ReusableTask t = {};
+        int r;
+
+        r = store_prepare(
+                s,
+                "SELECT t.id, st.package, st.release, st.arch, st.duphash, st.core_size FROM tasks t "
+                "JOIN stats st ON st.task_id = t.id WHERE t.content_hash = ? AND t.type = ? AND "
+                "t.id != ? AND t.status = 'FINISHED_SUCCESS' AND st.success "
+                "ORDER BY t.finished_usec DESC LIMIT 1",
+                &st);
+        if (r < 0)
+                return r;
+        sqlite3_bind_text(st, 1, hash, -1, SQLITE_STATIC);
+        sqlite3_bind_int(st, 2, type);
+        sqlite3_bind_int64(st, 3, (sqlite3_int64) exclude);
+        r = sqlite3_step(st);
+        if (r == SQLITE_DONE)
+                return -ENOENT;
+        if (r != SQLITE_ROW)
+                return sqlite_errno(r) ?: -EIO;
+        t.id = (uint64_t) sqlite3_column_int64(st, 0);
+        t.package = column_strdup(st, 1);
+        t.release = column_strdup(st, 2);
+        t.arch = column_strdup(st, 3);
+        t.duphash = column_strdup(st, 4);
+        t.core_size = (uint64_t) sqlite3_column_int64(st, 5);
+        *ret = t;
+        return 0;
+}
+
+int task_store_set_waiting(TaskStore *s, uint64_t id, const char *release, char *const *modules,
+                           char *const *build_ids)
+{
+        _cleanup_(sqlite3_finalizep) sqlite3_stmt *st = NULL;
+        _cleanup_free_ char *m = strv_join(modules, "\n"), *b = strv_join(build_ids, "\n");
+        int r;
+
+        if (!m || !b)
+                return -ENOMEM;
+        /* a task waiting again after a retry keeps the start of its window */
+        r = store_prepare(s,
+                          "INSERT INTO task_waits (task_id, release, modules, build_ids, since_usec) "
+                          "VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT(task_id) DO UPDATE SET release = ?2, "
+                          "modules = ?3, build_ids = ?4, stamp = -1",
+                          &st);
+        if (r < 0)
+                return r;
+        sqlite3_bind_int64(st, 1, (sqlite3_int64) id);
+        sqlite3_bind_text(st, 2, release, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 3, m, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 4, b, -1, SQLITE_STATIC);
+        sqlite3_bind_int64(st, 5, now_realtime_usec());
+        r = sqlite3_step(st);
+        return r == SQLITE_DONE ? 0 : sqlite_errno(r) ?: -EIO;
+}
+
+int task_store_clear_waiting(TaskStore *s, uint64_t id)
+{
+        _cleanup_(sqlite3_finalizep) sqlite3_stmt *st = NULL;
+        int r;
+
+        r = store_prepare(s, "DELETE FROM task_waits WHERE task_id = ?", &st);
+        if (r < 0)
+                return r;
+        sqlite3_bind_int64(st, 1, (sqlite3_int64) id);
+        r = sqlite3_step(st);
+        return r == SQLITE_DONE ? 0 : sqlite_errno(r) ?: -EIO;
+}
+
+int task_store_set_waiting_stamp(TaskStore *s, uint64_t id, int64_t stamp)
+{
+        _cleanup_(sqlite3_finalizep) sqlite3_stmt *st = NULL;
+        int r;
+
+        r = store_prepare(s, "UPDATE task_waits SET stamp = ? WHERE task_id = ?", &st);
+        if (r < 0)
+                return r;
+        sqlite3_bind_int64(st, 1, stamp);
+        sqlite3_bind_int64(st, 2, (sqlite3_int64) id);
+        r = sqlite3_step(st);
+        return r == SQLITE_DONE ? 0 : sqlite_errno(r) ?: -EIO;
+}
+
+void waiting_tasks_free(WaitingTask *v, size_t n)
+{
+        for (size_t i = 0; i < n; i++) {
+                free(v[i].release);
+                strv_free(v[i].modules);
+                strv_free(v[i].build_ids);
+        }
+        free(v);
+}
+
+static int store_list_waiting(TaskStore *s, uint64_t id, int64_t since_min, WaitingTask **ret, size_t *ret_n)
+{
+        _cleanup_(sqlite3_finalizep) sqlite3_stmt *st = NULL;
+        WaitingTask *v = NULL;
+        size_t n = 0, alloc = 0;
+        int r;
+
+        r = store_prepare(
+                s,
+                "SELECT w.task_id, w.release, w.modules, w.build_ids, w.since_usec, w.stamp "
+                "FROM task_waits w JOIN tasks t ON t.id = w.task_id "
+                "WHERE w.since_usec >= ?1 AND ((?2 = 0 AND t.status != 'PENDING') OR w.task_id = ?2) "
+                "ORDER BY w.since_usec",
+                &st);
+        if (r < 0)
+                return r;
+        sqlite3_bind_int64(st, 1, since_min);
+        sqlite3_bind_int64(st, 2, (sqlite3_int64) id);
+        while ((r = sqlite3_step(st)) == SQLITE_ROW) {
+                WaitingTask *w;
+
+                if (ARRAY_RESERVE(v, alloc, n + 1) < 0)
+                        goto oom;
+                w = &v[n++];
+                *w = (WaitingTask){ .id = (uint64_t) sqlite3_column_int64(st, 0),
+                                    .release = column_strdup(st, 1),
+                                    .since_usec = sqlite3_column_int64(st, 4),
+                                    .stamp = sqlite3_column_int64(st, 5) };
+                if (!w->release ||
+                    strv_split((const char *) sqlite3_column_text(st, 2) ?: "", "\n", &w->modules) < 0 ||
+                    strv_split((const char *) sqlite3_column_text(st, 3) ?: "", "\n", &w->build_ids) < 0)
+                        goto oom;
+        }
+        if (r != SQLITE_DONE) {
+                waiting_tasks_free(v, n);
+                return sqlite_errno(r) ?: -EIO;
+        }
+        *ret = v;
+        *ret_n = n;
+        return 0;
+oom:
+        waiting_tasks_free(v, n);
+        return -ENOMEM;
+}
+
+int task_store_list_waiting(TaskStore *s, int64_t since_min, WaitingTask **ret, size_t *ret_n)
+{
+        return store_list_waiting(s, 0, since_min, ret, ret_n);
+}
+
+int task_store_get_waiting(TaskStore *s, uint64_t id, int64_t since_min, WaitingTask **ret)
+{
+        WaitingTask *v = NULL;
+        size_t n = 0;
+        int r;
+
+        r = store_list_waiting(s, id, since_min, &v, &n);
+        if (r < 0)
+                return r;
+        if (n == 0) {
+                free(v);
+                return -ENOENT;
+        }
+        *ret = v;
+        return 0;
 }
 
 int task_store_list_finished(TaskStore *s, FinishedTask **ret, size_t *ret_n)
@@ -703,8 +931,92 @@ static int stats_missing(TaskStore *s, StatsRow **ret, size_t *ret_n)
         return 0;
 }
 
+void stats_buckets_free(StatsBucket *v, size_t n)
+{
+        for (size_t i = 0; i < n; i++) {
+                free(v[i].hash);
+                strv_free(v[i].releases);
+                strv_free(v[i].packages);
+        }
+        free(v);
+}
+
+/* The largest buckets of successful tasks, most crashes first. */
+static int stats_buckets(TaskStore *s, StatsBucket **ret, size_t *ret_n)
+{
+        _cleanup_(sqlite3_finalizep) sqlite3_stmt *st = NULL;
+        StatsBucket *v = NULL;
+        size_t n = 0, alloc = 0;
+        int r;
+
+        r = store_prepare(s,
+                          "SELECT duphash, COUNT(*), MIN(finished_usec), MAX(finished_usec), "
+                          "group_concat(DISTINCT release), group_concat(DISTINCT package) FROM stats "
+                          "WHERE duphash IS NOT NULL AND success GROUP BY duphash "
+                          "ORDER BY 2 DESC, 4 DESC LIMIT ?",
+                          &st);
+        if (r < 0)
+                return r;
+        sqlite3_bind_int(st, 1, STATS_BUCKETS_MAX);
+        while ((r = sqlite3_step(st)) == SQLITE_ROW) {
+                const char *releases = (const char *) sqlite3_column_text(st, 4),
+                           *packages = (const char *) sqlite3_column_text(st, 5);
+                StatsBucket *b;
+
+                if (ARRAY_RESERVE(v, alloc, n + 1) < 0)
+                        goto oom;
+                b = &v[n++];
+                *b = (StatsBucket){ .hash = column_strdup(st, 0),
+                                    .count = (uint64_t) sqlite3_column_int64(st, 1),
+                                    .first_usec = sqlite3_column_int64(st, 2),
+                                    .last_usec = sqlite3_column_int64(st, 3) };
+                /* release ids and package NEVRAs hold no ',' (group_concat's separator) */
+                if (!b->hash || strv_split(strempty(releases), ",", &b->releases) < 0 ||
+                    strv_split(strempty(packages), ",", &b->packages) < 0)
+                        goto oom;
+        }
+        if (r != SQLITE_DONE) {
+                stats_buckets_free(v, n);
+                return sqlite_errno(r) ?: -EIO;
+        }
+        *ret = v;
+        *ret_n = n;
+        return 0;
+oom:
+        stats_buckets_free(v, n);
+        return -ENOMEM;
+}
+
+int task_store_bucket(TaskStore *s, uint64_t id, char **ret_hash, uint64_t *ret_others)
+{
+        _cleanup_(sqlite3_finalizep) sqlite3_stmt *st = NULL;
+        _cleanup_free_ char *hash = NULL;
+        int r;
+
+        r = store_prepare(s,
+                          "SELECT a.duphash, (SELECT COUNT(*) FROM stats b WHERE b.duphash = a.duphash AND "
+                          "b.success AND b.task_id != a.task_id) FROM stats a "
+                          "WHERE a.task_id = ? AND a.duphash IS NOT NULL AND a.success",
+                          &st);
+        if (r < 0)
+                return r;
+        sqlite3_bind_int64(st, 1, (sqlite3_int64) id);
+        r = sqlite3_step(st);
+        if (r == SQLITE_DONE)
+                return -ENOENT;
+        if (r != SQLITE_ROW)
+                return sqlite_errno(r) ?: -EIO;
+        hash = column_strdup(st, 0);
+        if (!hash)
+                return -ENOMEM;
+        *ret_hash = TAKE_PTR(hash);
+        *ret_others = (uint64_t) sqlite3_column_int64(st, 1);
+        return 0;
+}
+
 void task_statistics_done(TaskStatistics *st)
 {
+        stats_buckets_free(st->buckets, st->n_buckets);
         for (size_t i = 0; i < _STATS_TABLE_MAX; i++)
                 stats_rows_free(st->rows[i], st->n_rows[i]);
         *st = (TaskStatistics){};
@@ -733,6 +1045,8 @@ int task_store_statistics(TaskStore *s, TaskStatistics *ret)
                                : stats_missing(s, &st.rows[i], &st.n_rows[i]);
         for (size_t i = 0; i < _TASK_STAGE_KIND_MAX && r >= 0; i++)
                 r = stats_durations(s, columns[i], &st.durations[i]);
+        if (r >= 0)
+                r = stats_buckets(s, &st.buckets, &st.n_buckets);
         if (r < 0) {
                 task_statistics_done(&st);
                 return r;

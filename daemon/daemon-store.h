@@ -76,7 +76,7 @@ typedef struct TaskListEntry {
         int type;
         char *status, *stage;
         int64_t created_usec, finished_usec; /* CLOCK_REALTIME; finished 0 while pending */
-        char *package, *release, *arch;     /* from the statistics; NULL before the task finished */
+        char *package, *release, *arch;      /* from the statistics; NULL before the task finished */
 } TaskListEntry;
 void task_list_entries_free(TaskListEntry *v, size_t n);
 /* The task manager's list: newest first, at most limit rows; status (a TaskStatus name) and query (a
@@ -93,9 +93,49 @@ typedef struct TaskStats {
         int64_t analyze_usec, prepare_usec, run_usec, total_usec;
         bool success;
         char *const *missing_build_ids;
+        const char *duphash; /* the crash bucket (daemon-duphash.h), NULL when none */
 } TaskStats;
 
 int task_store_add_stats(TaskStore *s, const TaskStats *st);
+/* The crash bucket of a successful task and how many other successful tasks share it; -ENOENT when
+ * the task has none (not finished, failed, or no hash). */
+int task_store_bucket(TaskStore *s, uint64_t id, char **ret_hash, uint64_t *ret_others);
+
+/* Identical uploads. A task's content hash over its crash files (set when it starts to run);
+ * TASK_CONTENT_HASH_RERUN marks a task the task manager restarted, which must run again rather than
+ * reuse an earlier result. */
+#define TASK_CONTENT_HASH_RERUN "rerun"
+int task_store_set_content_hash(TaskStore *s, uint64_t id, const char *hash);
+/* *ret NULL when the task has none. */
+int task_store_get_content_hash(TaskStore *s, uint64_t id, char **ret);
+/* The newest successful task of that type with that content hash, other than exclude, whose
+ * statistics exist: its id and what its statistics say. -ENOENT when there is none. */
+typedef struct ReusableTask {
+        uint64_t id;
+        char *package, *release, *arch, *duphash;
+        uint64_t core_size;
+} ReusableTask;
+void reusable_task_done(ReusableTask *t);
+int task_store_find_reusable(TaskStore *s, const char *hash, int type, uint64_t exclude, ReusableTask *ret);
+
+/* Missing debuginfo: a finished task that failed or is degraded for want of build-ids waits for a
+ * sync that brings them. modules: "path (build-id …)", build_ids alike in order. */
+typedef struct WaitingTask {
+        uint64_t id;
+        char *release;
+        char **modules, **build_ids;
+        int64_t since_usec; /* when it first waited (CLOCK_REALTIME) */
+        int64_t stamp;      /* the cache index's release stamp when last looked up, -1: never */
+} WaitingTask;
+void waiting_tasks_free(WaitingTask *v, size_t n);
+int task_store_set_waiting(TaskStore *s, uint64_t id, const char *release, char *const *modules,
+                           char *const *build_ids);
+int task_store_clear_waiting(TaskStore *s, uint64_t id);
+int task_store_set_waiting_stamp(TaskStore *s, uint64_t id, int64_t stamp);
+/* Finished tasks waiting since since_min or later, oldest first. */
+int task_store_list_waiting(TaskStore *s, int64_t since_min, WaitingTask **ret, size_t *ret_n);
+/* One task's wait (an array of one); -ENOENT when it does not wait. */
+int task_store_get_waiting(TaskStore *s, uint64_t id, int64_t since_min, WaitingTask **ret);
 
 /* Finished tasks, oldest first, for garbage collection. */
 typedef struct FinishedTask {
@@ -134,10 +174,22 @@ typedef struct StatsDuration {
         int64_t median_usec, p95_usec;
 } StatsDuration;
 
+/* A crash bucket: successful tasks with one duplicate hash. No task ids: /stats is public. */
+#define STATS_BUCKETS_MAX 50
+typedef struct StatsBucket {
+        char *hash;
+        uint64_t count;
+        int64_t first_usec, last_usec; /* when its first and last task finished (CLOCK_REALTIME) */
+        char **releases, **packages;   /* distinct values */
+} StatsBucket;
+void stats_buckets_free(StatsBucket *v, size_t n);
+
 typedef struct TaskStatistics {
         StatsRow *rows[_STATS_TABLE_MAX];
         size_t n_rows[_STATS_TABLE_MAX];
         StatsDuration durations[_TASK_STAGE_KIND_MAX];
+        StatsBucket *buckets; /* the STATS_BUCKETS_MAX largest, largest first */
+        size_t n_buckets;
 } TaskStatistics;
 
 int task_store_statistics(TaskStore *s, TaskStatistics *ret);

@@ -5,12 +5,15 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <unistd.h>
+
+#include <gnutls/crypto.h>
 
 #include "common-fd.h"
 #include "common-macro.h"
@@ -189,6 +192,156 @@ int task_dir_has_result(int save_dir_fd, uint64_t id, const char *name)
 
         (void) snprintf(rel, sizeof(rel), "%" PRIu64 "/results/%s", id, name);
         return faccessat(save_dir_fd, rel, F_OK, AT_SYMLINK_NOFOLLOW) >= 0;
+}
+
+static int cmp_names(const void *a, const void *b)
+{
+        return strcmp(*(char *const *) a, *(char *const *) b);
+}
+
+int task_dir_content_hash(int crash_fd, char ret[65])
+{
+        static const char digits[] = "0123456789abcdef";
+        _cleanup_strv_free_ char **names = NULL;
+        _cleanup_free_ char *buf = NULL;
+        gnutls_hash_hd_t h = NULL;
+        uint8_t d[32];
+        DIR *dir;
+        int fd, r = 0;
+
+        fd = openat(crash_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (fd < 0)
+                return -errno;
+        dir = fdopendir(fd);
+        if (!dir) {
+                r = -errno;
+                safe_close(fd);
+                return r;
+        }
+        for (struct dirent *de; (de = readdir(dir));)
+                if (!streq(de->d_name, ".") && !streq(de->d_name, "..") &&
+                    (r = strv_extend(&names, de->d_name)) < 0)
+                        break;
+        closedir(dir);
+        if (r < 0)
+                return r;
+        qsort(names, strv_length(names), sizeof(char *), cmp_names);
+        buf = malloc(1 << 20);
+        if (!buf || gnutls_hash_init(&h, GNUTLS_DIG_SHA256) < 0)
+                return -ENOMEM;
+        STRV_FOREACH (n, names) {
+                _cleanup_close_ int f = openat(crash_fd, *n, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
+                uint8_t size[8];
+                struct stat st;
+
+                (void) gnutls_hash(h, *n, strlen(*n) + 1);
+                if (f < 0 || fstat(f, &st) < 0 || !S_ISREG(st.st_mode))
+                        continue;
+                for (size_t i = 0; i < 8; i++)
+                        size[i] = (uint8_t) ((uint64_t) st.st_size >> (8 * i));
+                (void) gnutls_hash(h, size, sizeof(size));
+                for (;;) {
+                        ssize_t k = read(f, buf, 1 << 20);
+
+                        if (k < 0 && errno == EINTR)
+                                continue;
+                        if (k < 0) {
+                                r = -errno;
+                                break;
+                        }
+                        if (k == 0)
+                                break;
+                        (void) gnutls_hash(h, buf, (size_t) k);
+                }
+                if (r < 0)
+                        break;
+        }
+        gnutls_hash_deinit(h, d);
+        if (r < 0)
+                return r;
+        for (size_t i = 0; i < sizeof(d); i++) {
+                ret[2 * i] = digits[d[i] >> 4];
+                ret[2 * i + 1] = digits[d[i] & 15];
+        }
+        ret[64] = 0;
+        return 0;
+}
+
+/* Copies name from one directory to another (when a hard link is not possible). */
+static int copy_at(int from_fd, int to_fd, const char *name)
+{
+        _cleanup_close_ int in = -EBADF, out = -EBADF;
+        char buf[65536];
+
+        in = openat(from_fd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+        if (in < 0)
+                return -errno;
+        out = openat(to_fd, name, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
+        if (out < 0)
+                return -errno;
+        for (;;) {
+                ssize_t k = read(in, buf, sizeof(buf));
+
+                if (k < 0 && errno == EINTR)
+                        continue;
+                if (k < 0)
+                        return -errno;
+                if (k == 0)
+                        return 0;
+                for (ssize_t done = 0; done < k;) {
+                        ssize_t w = write(out, buf + done, (size_t) (k - done));
+
+                        if (w < 0 && errno == EINTR)
+                                continue;
+                        if (w < 0)
+                                return -errno;
+                        done += w;
+                }
+        }
+}
+
+int task_dir_link_results(int save_dir_fd, uint64_t from, uint64_t to, const char *const *except)
+{
+        _cleanup_close_ int from_fd = -EBADF, to_fd = -EBADF;
+        DIR *dir;
+        int r = 0, fd;
+
+        r = task_dir_open_part(save_dir_fd, from, TASK_PART_RESULTS, false, &from_fd);
+        if (r >= 0)
+                r = task_dir_open_part(save_dir_fd, to, TASK_PART_RESULTS, true, &to_fd);
+        if (r < 0)
+                return r;
+        fd = openat(from_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (fd < 0)
+                return -errno;
+        dir = fdopendir(fd);
+        if (!dir) {
+                r = -errno;
+                safe_close(fd);
+                return r;
+        }
+        for (struct dirent *de; (de = readdir(dir));) {
+                struct stat st;
+                bool skip =
+                        fstatat(from_fd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0 || !S_ISREG(st.st_mode);
+
+                for (const char *const *e = except; !skip && e && *e; e++)
+                        skip = streq(*e, de->d_name);
+                if (skip)
+                        continue;
+                (void) unlinkat(to_fd, de->d_name, 0);
+                if (linkat(from_fd, de->d_name, to_fd, de->d_name, 0) >= 0)
+                        continue;
+                if (errno != EXDEV && errno != EMLINK && errno != EPERM) {
+                        r = -errno;
+                        break;
+                }
+                r = copy_at(from_fd, to_fd, de->d_name);
+                if (r < 0)
+                        break;
+        }
+        closedir(dir);
+        return r;
 }
 
 int task_dir_remove_results(const char *save_dir, uint64_t id)

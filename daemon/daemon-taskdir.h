@@ -56,6 +56,13 @@ int task_dir_part_path(const char *save_dir, uint64_t id, TaskPart part, char **
 int task_dir_lock_path(const char *save_dir, uint64_t id, char **ret);
 /* Whether SaveDir/<id>/results/<name> exists. */
 int task_dir_has_result(int save_dir_fd, uint64_t id, const char *name);
+/* SHA-256 (lower-case hex) over the regular files of a task's crash/ (crash_fd) in name order: each
+ * file's name, a NUL, its size as 8 bytes little-endian, its content. Other entries count by name. */
+int task_dir_content_hash(int crash_fd, char ret[65]);
+/* Gives task `to` the results of task `from`: every regular file of from's results/ except those
+ * in except (NULL-terminated) is hard-linked (copied when a link is not possible) into to's results/,
+ * replacing what is there. */
+int task_dir_link_results(int save_dir_fd, uint64_t from, uint64_t to, const char *const *except);
 /* Removes SaveDir/<id>/results (a task run again from the start). */
 int task_dir_remove_results(const char *save_dir, uint64_t id);
 /* Removes the crash files of a task (the contents of crash/, and converted/), keeping its results. */

@@ -33,6 +33,7 @@
 
 #define MAINTENANCE_INTERVAL_SEC 2
 #define GC_INTERVAL_SEC          60
+#define RETRY_INTERVAL_SEC       10 /* waiting tasks: has a sync brought their debuginfo? */
 
 typedef struct Daemon {
         RetraceConfig *config;
@@ -245,6 +246,8 @@ static void *maintenance_main(void *arg)
                 pthread_mutex_unlock(&d->lock);
                 pipeline_retry_unsaved(&d->pipeline);
                 queue_pending(d);
+                if (ticks % (RETRY_INTERVAL_SEC / MAINTENANCE_INTERVAL_SEC) == 0)
+                        (void) pipeline_retry_waiting(&d->pipeline, NULL);
                 if (ticks++ % (GC_INTERVAL_SEC / MAINTENANCE_INTERVAL_SEC) == 0)
                         collect_garbage(d);
                 pthread_mutex_lock(&d->lock);
@@ -428,6 +431,7 @@ static int setup(Daemon *d, const char *listen_override)
         d->pipeline.cache->index_unlock = cache_mutex_unlock;
         d->pipeline.cache->index_lock = cache_mutex_lock;
         d->pipeline.cache->index_lock_userdata = &d->pipeline.cache_lock;
+        pipeline_reuse_init(&d->pipeline);
         r = pipeline_load_plugins(&d->pipeline, &error);
         if (r < 0)
                 return log_error_errno(r, "Failed to load the distribution plugins: %s", strna(error));

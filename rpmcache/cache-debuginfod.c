@@ -314,8 +314,14 @@ int cache_debuginfod_find(Cache *c, DebuginfodKind kind, const char *build_id, c
                         r = 0;
         }
         candidates_free(a, n);
-        /* What this thread's lookups extracted is no task's to report. */
+        /* What this thread's lookups extracted goes to the caller with the answer, never to a task's
+         * later report. */
         cache_lookup_take_extracted(&extracted);
+        if (r >= 0) {
+                ret->extracted_packages = extracted.packages + strv_length(extracted.partial);
+                ret->extracted_bytes = extracted.bytes;
+                ret->extracted_usec = extracted.usec;
+        }
         strv_free(extracted.partial);
         return r;
 }

@@ -29,6 +29,9 @@ typedef struct DebuginfodFile {
         uint64_t size;   /* bytes of the answer */
         char *nevra;     /* the package that holds it */
         char *path;      /* its path in that package */
+        /* what the lookup extracted on the way (packages, their bytes, the time it took), for a
+         * caller that reports it (a task); partially extracted packages count as packages */
+        uint64_t extracted_packages, extracted_bytes, extracted_usec;
 } DebuginfodFile;
 
 void debuginfod_file_done(DebuginfodFile *f);

@@ -841,6 +841,20 @@ static int query_u64(CacheIndex *idx, const char *sql, uint64_t *ret)
 #define OBJECT_MODE_SQL "(mode & 365)" /* 0555 */
 #define REGULAR_SQL     "(mode & 61440) = 32768"
 
+int cache_index_release_stamp(CacheIndex *idx, int64_t *ret)
+{
+        _cleanup_stmt_ sqlite3_stmt *st = NULL;
+        int r;
+
+        r = index_sql_prepare(idx, "SELECT COALESCE(MAX(rowid), 0) FROM package_releases", &st);
+        if (r < 0)
+                return r;
+        if (sqlite3_step(st) != SQLITE_ROW)
+                return -EIO;
+        *ret = sqlite3_column_int64(st, 0);
+        return 0;
+}
+
 int cache_index_list_releases(CacheIndex *idx, char ***ret)
 {
         _cleanup_stmt_ sqlite3_stmt *st = NULL;

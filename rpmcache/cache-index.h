@@ -169,6 +169,9 @@ int cache_index_find_debug_packages(CacheIndex *idx, const char *release, int64_
 
 /* The releases ("<distribution>-<version>-<arch>") the index holds packages for, sorted. */
 int cache_index_list_releases(CacheIndex *idx, char ***ret);
+/* A number that grows whenever a sync adds a package to a release (to tell that lookups which found
+ * nothing may find something now). */
+int cache_index_release_stamp(CacheIndex *idx, int64_t *ret);
 
 typedef struct CacheStats {
         uint64_t packages;

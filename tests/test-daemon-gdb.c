@@ -366,6 +366,59 @@ TEST(threads_json)
         json_decref(v);
 }
 
+/* The source context callback gets the absolute path of the crash_sources section for frames of the
+ * crashing thread with a line in a module with a build-id; a frame it has nothing for stays without. */
+static unsigned source_calls;
+static int fake_source(void *userdata, const char *build_id, const char *path, unsigned line,
+                       SourceContext *ret)
+{
+        source_calls++;
+        ASSERT_STREQ(build_id, "abcd");
+        ASSERT_STREQ(path, "/usr/src/debug/glibc-2.36/sysdeps/posix/raise.c");
+        ASSERT_EQ(line, 26u);
+        ASSERT_OK(strv_extend(&ret->lines, "  x = 1;"));
+        ASSERT_OK(strv_extend(&ret->lines, "  raise (sig);"));
+        ret->first_line = 25;
+        return 0;
+}
+
+TEST(source_context_json)
+{
+        static const char sources[] =
+                "\n@@retrace:crash_sources@@\n"
+                "#0  __pthread_kill_implementation (threadid=<optimized out>, signo=6) at "
+                "/usr/src/debug/glibc-2.36/nptl/pthread_kill.c:44\n"
+                "#1  0x00007ffff7e14fb2 in raise (sig=6) at "
+                "/usr/src/debug/glibc-2.36/sysdeps/posix/raise.c:26\n";
+        _cleanup_free_ char *out = NULL, *json = NULL;
+        _cleanup_(gdb_result_freep) GdbResult *r = NULL;
+        CoreModule modules[] = { { .name = (char *) "/usr/lib64/libc.so.6",
+                                   .build_id = (char *) "abcd",
+                                   .start = 0x7ffff7e00000,
+                                   .end = 0x7ffff7f00000 } };
+        CoreInfo core = { .arch = (char *) "x86_64", .signal = 6, .modules = modules, .n_modules = 1 };
+        BacktraceExtras extras = { .source_context = fake_source };
+        json_t *v, *frames, *sc;
+
+        ASSERT_TRUE(asprintf(&out, "%s%s", two_thread_abort, sources) > 0);
+        ASSERT_OK(gdb_result_parse(out, strlen(out), &r));
+        ASSERT_NOT_NULL(r->crash_sources);
+        ASSERT_OK(gdb_backtrace_json_full(r, &core, 6, 0, NULL, &extras, &json));
+        /* frame 0 has no address (so no module): no call; frame 1 of thread 1: one; thread 2: none */
+        ASSERT_EQ(source_calls, 1u);
+        v = json_loads(json, 0, NULL);
+        frames = json_object_get(json_array_get(json_object_get(v, "threads"), 0), "frames");
+        ASSERT_NULL(json_object_get(json_array_get(frames, 0), "source_context"));
+        sc = json_object_get(json_array_get(frames, 1), "source_context");
+        ASSERT_EQ(json_integer_value(json_object_get(sc, "first_line")), 25);
+        ASSERT_STREQ(json_string_value(json_array_get(json_object_get(sc, "lines"), 1)), "  raise (sig);");
+        ASSERT_NULL(json_object_get(
+                json_array_get(json_object_get(json_array_get(json_object_get(v, "threads"), 1), "frames"),
+                               1),
+                "source_context"));
+        json_decref(v);
+}
+
 TEST(frames_capped_note)
 {
         _cleanup_(gdb_result_freep) GdbResult *r = NULL;
@@ -385,6 +438,7 @@ static const struct test_case cases[] = { TEST_ENTRY(argv),
                                           TEST_ENTRY(limit),
                                           TEST_ENTRY(python_argv),
                                           TEST_ENTRY(frame_parse),
+                                          TEST_ENTRY(source_context_json),
                                           TEST_ENTRY(threads_json),
                                           TEST_ENTRY(frames_capped_note),
                                           TEST_ENTRY(sysroot_argv),

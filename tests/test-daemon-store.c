@@ -1,10 +1,12 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 #include <inttypes.h>
+#include <sqlite3.h>
 #include <stdio.h>
 #include <unistd.h>
 
 #include "common-macro.h"
 #include "common-path.h"
+#include "common-string.h"
 #include "daemon-store.h"
 #include "tests.h"
 
@@ -171,5 +173,78 @@ TEST(statuses)
         ASSERT_EQ(task_status_from_string("pending"), _TASK_STATUS_INVALID);
 }
 
+/* A store of schema 3 (as the daemon wrote it before crash buckets) gains them on open, keeping its
+ * statistics; buckets count successful tasks only, and the public list names no task. */
+TEST(buckets_and_migration_from_v3)
+{
+        _cleanup_free_ char *dir = make_dir(), *db = path_join(dir, "tasks.db"), *hash = NULL;
+        _cleanup_(task_store_freep) TaskStore *s = NULL;
+        TaskStatistics st;
+        sqlite3 *raw = NULL;
+        uint64_t others;
+        const char *a = "85b1bf80c17514116437c95ea07ba098a2243824",
+                   *b = "0eaddab22db73deec9288c4c14418a73c0267945";
+
+        ASSERT_EQ(sqlite3_open(db, &raw), SQLITE_OK);
+        ASSERT_EQ(
+                sqlite3_exec(
+                        raw,
+                        "CREATE TABLE tasks (id INTEGER PRIMARY KEY, password_hash BLOB NOT NULL, type "
+                        "INTEGER NOT NULL, status TEXT NOT NULL, stage TEXT NOT NULL, created_usec INTEGER "
+                        "NOT NULL, started_usec INTEGER, finished_usec INTEGER);"
+                        "CREATE INDEX tasks_status ON tasks(status, created_usec);"
+                        "CREATE TABLE stats (task_id INTEGER PRIMARY KEY, finished_usec INTEGER NOT NULL, "
+                        "package TEXT, release TEXT, arch TEXT, core_size INTEGER NOT NULL, analyze_usec "
+                        "INTEGER NOT NULL, prepare_usec INTEGER NOT NULL, run_usec INTEGER NOT NULL, "
+                        "total_usec INTEGER NOT NULL, success INTEGER NOT NULL, missing_build_ids TEXT NOT "
+                        "NULL);"
+                        "CREATE TABLE task_stages (task_id INTEGER NOT NULL, stage TEXT NOT NULL, "
+                        "started_usec INTEGER NOT NULL);"
+                        "INSERT INTO stats VALUES (7, 1, 'old-1-1', 'r-1-x', 'x', 1, 1, 1, 1, 1, 1, '');"
+                        "PRAGMA user_version = 3;",
+                        NULL, NULL, NULL),
+                SQLITE_OK);
+        sqlite3_close(raw);
+
+        ASSERT_OK(task_store_open(db, &s));
+        ASSERT_OK(task_store_add_stats(s, &(TaskStats){ .id = 101,
+                                                        .package = "hub-1-1",
+                                                        .release = "r-1-x",
+                                                        .success = true,
+                                                        .duphash = a }));
+        ASSERT_OK(task_store_add_stats(s, &(TaskStats){ .id = 102,
+                                                        .package = "hub-1-2",
+                                                        .release = "r-2-x",
+                                                        .success = true,
+                                                        .duphash = a }));
+        ASSERT_OK(task_store_add_stats(s, &(TaskStats){ .id = 103,
+                                                        .package = "hub-1-2",
+                                                        .release = "r-2-x",
+                                                        .success = true,
+                                                        .duphash = b }));
+        ASSERT_OK(task_store_add_stats(s, &(TaskStats){ .id = 104,
+                                                        .package = "hub-1-2",
+                                                        .release = "r-2-x",
+                                                        .success = false,
+                                                        .duphash = a }));
+        ASSERT_OK(task_store_bucket(s, 102, &hash, &others));
+        ASSERT_STREQ(hash, a);
+        ASSERT_EQ(others, 1u);
+        ASSERT_ERROR(task_store_bucket(s, 104, &hash, &others), ENOENT);
+        ASSERT_ERROR(task_store_bucket(s, 7, &hash, &others), ENOENT);
+
+        ASSERT_OK(task_store_statistics(s, &st));
+        ASSERT_EQ(st.n_buckets, 2u);
+        ASSERT_STREQ(st.buckets[0].hash, a);
+        ASSERT_EQ(st.buckets[0].count, 2u);
+        ASSERT_EQ(strv_length(st.buckets[0].releases), 2u);
+        ASSERT_EQ(strv_length(st.buckets[0].packages), 2u);
+        ASSERT_TRUE(st.buckets[0].first_usec <= st.buckets[0].last_usec);
+        ASSERT_EQ(st.rows[STATS_TOTALS][0].count, 5u); /* the row of schema 3 is still there */
+        task_statistics_done(&st);
+        ASSERT_OK(path_rm_rf(dir));
+}
+
 DEFINE_TEST_MAIN(TEST_ENTRY(create_get_password), TEST_ENTRY(lifecycle_survives_reopen),
-                 TEST_ENTRY(statuses), TEST_ENTRY(stages_restart_list))
+                 TEST_ENTRY(statuses), TEST_ENTRY(stages_restart_list),
+                 TEST_ENTRY(buckets_and_migration_from_v3))

@@ -53,6 +53,11 @@ def check_success(name, status, res):
              f"{name}: release and build-id not read from the dump:\n{log}")
     rt.check("(found by build-id)" in log, f"{name}: kernel not found by build-id:\n{log}")
     rt.check("crash analyzed the dump in mode full" in log, f"{name}: mode not logged:\n{log}")
+    # the crash bucket: "Kernel panic", the panic string, the top frames past the dump machinery
+    # (daemon/README.md, "Crash buckets"): here sysrq's handler comes first
+    m = re.search(r"Crash bucket ([0-9a-f]{40}) \(duplicate hash of: Kernel panic\|([^|]*)\|  (\S+)\|", log)
+    rt.check(m and "sysrq triggered crash" in m.group(2) and m.group(3).startswith("sysrq_"),
+             f"{name}: no crash bucket of the panic:\n{log}")
     # Only vmlinux of the debuginfo package enters the sandbox, bound from the cache's object store.
     rt.check(re.search(r"^\s*KERNEL: /vmlinux\s*$", bt, re.M), f"{name}: crash did not read /vmlinux:\n{bt[:3000]}")
     # TestOS ships Debian 12's crash 8.0.2, which cannot find the active task in this kernel's PID

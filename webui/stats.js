@@ -127,6 +127,16 @@ document.addEventListener('DOMContentLoaded', async () => {
                           [{ cls: 'bad' }]),
                  table('Build-ids most often missing', ['build-id', 'tasks'], missing.map((m) => [m.label, m.count])));
   else mNode.append(RT.el('p', {}, 'No build-id was missing.'));
+  // Crash buckets: successful crashes with one duplicate hash (no task ids: this page is public).
+  const buckets = s.buckets || [];
+  const bNode = RT.clear(document.getElementById('buckets'));
+  const day = (sec) => new Date(sec * 1000).toISOString().slice(0, 16).replace('T', ' ');
+  if (buckets.length)
+    bNode.append(table('Largest crash buckets (duplicate hash compatible with ABRT)',
+                       ['bucket', 'crashes', 'first seen', 'last seen', 'releases', 'package versions'],
+                       buckets.map((b) => [b.hash.slice(0, 12), b.count, day(b.first_seen), day(b.last_seen),
+                                           b.releases.join(', '), b.packages.join(', ')])));
+  else bNode.append(RT.el('p', {}, 'No crash bucket yet.'));
   document.getElementById('stats-view').hidden = false;
   document.getElementById('stats-view').dataset.loaded = 'yes';
 });

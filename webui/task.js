@@ -85,12 +85,31 @@ async function poll() {
     Task.lastStage = st.stage;
   }
   renderStages(st);
+  renderBucket(st.bucket);
+  const waiting = document.getElementById('waiting');
+  waiting.textContent = st.waiting ? 'This task is ' + st.waiting + ': it runs again by itself when a sync brings it.' : '';
+  waiting.hidden = !st.waiting;
   document.getElementById('task-view').dataset.status = st.status;
   if (st.status === 'PENDING') {
     Task.timer = setTimeout(poll, POLL_MS);
     return;
   }
   await loadResults(st);
+}
+
+// The crash bucket (daemon/README.md, "Crash buckets"): how many other crashes share this one's
+// duplicate hash; never which ones (they belong to others).
+function renderBucket(bucket) {
+  const p = document.getElementById('bucket');
+  if (!bucket) {
+    p.hidden = true;
+    return;
+  }
+  const n = bucket.others;
+  RT.clear(p).append(n === 0 ? 'No other crashes in this bucket' : n + ' other crash' + (n === 1 ? '' : 'es') + ' in this bucket',
+                     ' (duplicate hash ', RT.el('code', {}, bucket.hash), ').');
+  p.dataset.others = String(n);
+  p.hidden = false;
 }
 
 async function fetchResult(name) {
@@ -144,6 +163,18 @@ function parseFrames(text) {
   return frames;
 }
 
+// backtrace.json's source_context of a frame: the lines around its line, that line marked.
+function sourceContext(sc, line) {
+  const width = String(sc.first_line + sc.lines.length - 1).length;
+  const pre = RT.el('pre', { class: 'source-context' });
+  sc.lines.forEach((text, i) => {
+    const n = sc.first_line + i;
+    pre.append(RT.el('span', n === line ? { class: 'current' } : {},
+                     String(n).padStart(width, ' ') + (n === line ? ' > ' : '   ') + text + '\n'));
+  });
+  return RT.el('details', { class: 'source' }, RT.el('summary', {}, 'source'), pre);
+}
+
 function frameTable(frames, caption) {
   const body = RT.el('tbody');
   for (const f of frames) {
@@ -155,7 +186,8 @@ function frameTable(frames, caption) {
                       RT.el('td', { class: 'num' }, f.n),
                       RT.el('td', { class: 'func' }, RT.el('code', {}, f.func)),
                       RT.el('td', { class: 'args' }, RT.el('code', {}, f.args)),
-                      RT.el('td', { class: 'src' }, f.file ? RT.el('code', {}, f.file + ':' + f.line) : ''),
+                      RT.el('td', { class: 'src' }, f.file ? RT.el('code', {}, f.file + ':' + f.line) : '',
+                            f.source ? sourceContext(f.source, Number(f.line)) : ''),
                       RT.el('td', { class: 'lib' }, f.lib ? RT.el('code', {}, f.lib) : ''),
                       RT.el('td', {}, locals)));
   }
@@ -229,7 +261,7 @@ function dataFrames(thread, textFrames) {
     const t = byIndex.get(String(f.index));
     return { n: String(f.index), address: f.address || '', func: f.function || '??', args: t ? t.args : '',
              file: f.file || '', line: f.line === null ? '' : String(f.line), lib: f.module || '',
-             locals: t ? t.locals : [] };
+             locals: t ? t.locals : [], source: f.source_context || null };
   });
 }
 

@@ -20,10 +20,11 @@ class DaemonEnv(Env):
     """Env (config, plugins, RepoDir, CacheDir) plus SaveDir and the daemon's keys; the given testos
     releases are synced into the cache once."""
 
-    def __init__(self, releases=(), **keys):
+    def __init__(self, releases=(), always=None, **keys):
         super().__init__()
         with open(self.config) as f:
             self.base = f.read()
+        self.always = dict(always or {})  # keys every set_keys() keeps unless told otherwise
         self.set_keys(**keys)
         for version in releases:
             self.sync(version)
@@ -33,7 +34,7 @@ class DaemonEnv(Env):
         keys (Name=value)."""
         text = self.base + "SaveDir = tasks\n" + (f"SandboxPath = {SANDBOX}\n" if sandbox_path else "")
         keys.setdefault("TaskTimeout", "300")
-        for k, v in keys.items():
+        for k, v in {**self.always, **keys}.items():
             text += f"{k} = {v}\n"
         with open(self.config, "w") as f:
             f.write(text)

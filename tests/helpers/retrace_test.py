@@ -443,6 +443,11 @@ def backtrace_json_problems(doc):
         problems.append(f"fault_address {fa!r}")
     want(doc, "crashing_thread", (int, type(None)), "top")
     want(doc, "resolution", (dict, type(None)), "top")
+    dup = want(doc, "duphash", (dict, type(None)), "top")
+    if isinstance(dup, dict):
+        if not re.fullmatch(r"[0-9a-f]{40}", str(dup.get("hash"))):
+            problems.append(f"duphash hash {dup.get('hash')!r}")
+        want(dup, "component", (str, type(None)), "duphash")
     threads = want(doc, "threads", (list,), "top") or []
     if sum(1 for t in threads if isinstance(t, dict) and t.get("crashing") is True) != (1 if threads else 0):
         problems.append("not exactly one crashing thread")
@@ -470,6 +475,13 @@ def backtrace_json_problems(doc):
             b = want(f, "build_id", (str, type(None)), fw)
             if isinstance(b, str) and not re.fullmatch(r"[0-9a-f]+", b):
                 problems.append(f"{fw}: build_id {b!r}")
+            sc = f.get("source_context")
+            if sc is not None and not (isinstance(sc, dict) and isinstance(sc.get("first_line"), int)
+                                       and isinstance(sc.get("lines"), list) and 0 < len(sc["lines"]) <= 7
+                                       and isinstance(line, int)
+                                       and sc["first_line"] <= line < sc["first_line"] + len(sc["lines"])
+                                       and all(isinstance(x, str) for x in sc["lines"])):
+                problems.append(f"{fw}: source_context {sc!r}")
             if len(problems) > 20:
                 return problems
     return problems

@@ -69,8 +69,19 @@ async function launch() {
   function watch(p) {
     p.on('pageerror', (e) => problems.push('page error: ' + e.message));
     p.on('console', (m) => {
-      // A Content-Security-Policy violation (an inline script or style) shows up as a console error.
-      if (m.type() === 'error' && !/Failed to load resource/.test(m.text())) problems.push('console: ' + m.text());
+      // A Content-Security-Policy violation (an inline script or style) shows up as a console error. A
+      // failed load is one only when it is not an API answer the page expects (a result that does not
+      // exist yet, a wrong password): a missing page resource (a favicon, a script) is.
+      if (m.type() !== 'error') return;
+      const url = (m.location() && m.location().url) || '';
+      const api = /\/\d+(\/[a-z.]+)?$|\/manager\/|\/(create|stats|settings)$/.test(new URL(url, cfg.base_url).pathname);
+      if (!/Failed to load resource/.test(m.text()) || !api) problems.push('console: ' + m.text() + ' (' + url + ')');
+    });
+    // Every resource of a page (not the API's fetches) must load.
+    p.on('response', (r) => {
+      const type = r.request().resourceType();
+      if (r.status() >= 400 && type !== 'fetch' && type !== 'xhr')
+        problems.push('resource ' + r.url() + ' (' + type + ') answered ' + r.status());
     });
   }
   const page = context.pages()[0] || await context.newPage();
@@ -87,4 +98,17 @@ function run(main, steps) {
   });
 }
 
-module.exports = { cfg, check, shot, log, followStatus, crashFunctions, inOrder, launch, run };
+// The page links its icon, and the icon loads (a browser asks for /favicon.ico otherwise: a 404 on every
+// page load).
+async function checkIcon(page) {
+  const href = await page.evaluate(() => {
+    const l = document.querySelector('link[rel=icon]');
+    return l ? l.href : null;
+  });
+  check(href, 'no <link rel=icon> on ' + page.url());
+  const r = await page.request.get(href);
+  check(r.status() === 200 && /image\/svg\+xml/.test(r.headers()['content-type'] || ''),
+        'the icon ' + href + ' answered ' + r.status() + ' ' + r.headers()['content-type']);
+}
+
+module.exports = { cfg, check, checkIcon, shot, log, followStatus, crashFunctions, inOrder, launch, run };

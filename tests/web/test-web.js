@@ -6,7 +6,7 @@
 
 const fs = require('fs');
 const path = require('path');
-const { cfg, check, shot, log, followStatus, crashFunctions, inOrder, launch, run } = require('./common.js');
+const { cfg, check, checkIcon, shot, log, followStatus, crashFunctions, inOrder, launch, run } = require('./common.js');
 
 const BASE = cfg.base_url;
 const steps = { current: 'start' };
@@ -20,6 +20,7 @@ async function main() {
   const csp = resp.headers()['content-security-policy'] || '';
   check(/script-src 'self'/.test(csp) && !/unsafe-inline/.test(csp), 'weak or no CSP on /: ' + csp);
   await page.waitForFunction(() => /testos-1-x86_64/.test(document.getElementById('releases').textContent));
+  await checkIcon(page);
   await page.keyboard.press('Tab');
   check(await page.evaluate(() => document.activeElement.classList.contains('skip')),
         'the first Tab does not reach the skip link');
@@ -55,6 +56,15 @@ async function main() {
   const funcs = await crashFunctions(page);
   check(inOrder(funcs, cfg.functions), 'crashing thread shows ' + JSON.stringify(funcs) + ', expected in order ' +
         JSON.stringify(cfg.functions));
+  // Source context of the crashing thread's frames (backtrace.json): the first frame's lines hold the
+  // TestOS source's @line marker of its function.
+  const firstSource = await page.$eval('#backtrace table.frames tbody tr td.src', (td) => {
+    const pre = td.querySelector('details.source pre');
+    return pre ? { text: pre.textContent, current: pre.querySelector('.current').textContent } : null;
+  });
+  check(firstSource && firstSource.current.includes('@line ' + cfg.functions[0]),
+        'the first frame has no source context with its line marked: ' + JSON.stringify(firstSource));
+  await checkIcon(page);
   const logLines = await page.$$eval('#log li', (lis) => lis.length);
   check(logLines > 3, 'the log has ' + logLines + ' lines');
   check(await page.isVisible('#exploitable-section'), 'no exploitability shown');
@@ -76,6 +86,10 @@ async function main() {
   const r2 = await followStatus(page);
   check(r2.status === 'FINISHED_SUCCESS', 'the archive task ended ' + r2.status);
   check(inOrder(await crashFunctions(page), cfg.functions), 'the archive task shows other frames');
+  // The same crash as the first task: one bucket, the other crash counted, never named.
+  await page.waitForSelector('#bucket:not([hidden])');
+  const bucket = await page.textContent('#bucket');
+  check(/^1 other crash in this bucket/.test(bucket) && !bucket.includes(coreTask), 'bucket line: ' + bucket);
 
   steps.current = 'an oversized file is refused before the upload';
   let creates = 0;
@@ -113,6 +127,10 @@ async function main() {
   check((await page.textContent('#per-release')).includes(cfg.release), 'the release is not in the statistics');
   check((await page.textContent('#packages')).includes(cfg.package), 'the package is not in the statistics');
   check(await page.$$eval('#stats-view svg.chart rect', (r) => r.length) > 0, 'no bars drawn');
+  const buckets = await page.$$eval('#buckets tbody tr', (trs) => trs.map((t) => t.textContent));
+  check(buckets.length === 1 && buckets[0].includes(cfg.release), 'crash buckets: ' + JSON.stringify(buckets));
+  check(!(await page.textContent('#buckets')).includes(coreTask), 'the statistics name a task');
+  await checkIcon(page);
   await shot(page, 'stats');
   const statsNav = await page.goto(BASE + 'stats');
   check(/text\/html/.test(statsNav.headers()['content-type']), 'a browser navigating to /stats gets no page');
