@@ -24,7 +24,8 @@ enum MHD_Result refuse(HttpServer *s, struct MHD_Connection *c, Refusal why, uns
 bool request_is_https(HttpServer *s, struct MHD_Connection *c);
 
 /* GET /buildid/…: debuginfod's protocol over the package cache (daemon-http-debuginfod.c). */
-enum MHD_Result handle_debuginfod(HttpServer *s, struct MHD_Connection *c, const char *method, const char *url);
+enum MHD_Result handle_debuginfod(HttpServer *s, struct MHD_Connection *c, const char *method,
+                                  const char *url);
 /* Its lines of /metrics (none while AllowDebuginfod is off). */
 void render_metrics_debuginfod(HttpServer *s, FILE *f);
 

@@ -30,7 +30,7 @@ typedef struct Pipeline {
         pthread_mutex_t unsaved_lock;
         struct UnsavedTask *unsaved;
         size_t n_unsaved;
-        uint64_t cache_bytes;                   /* objects + roots, measured by the last eviction pass */
+        uint64_t cache_bytes; /* objects + roots, measured by the last eviction pass */
         bool cache_bytes_measured;
         /* identical uploads (daemon-pipeline-reuse.c): content hashes of the tasks running now */
         pthread_mutex_t reuse_lock;

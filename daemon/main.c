@@ -395,7 +395,7 @@ static int setup(Daemon *d, const char *listen_override)
         if (d->config->allow_debuginfod)
                 log_info("Answering debuginfod requests (/buildid/…) from %s",
                          isempty(d->config->debuginfod_allow_from) ? "every address"
-                                                                     : d->config->debuginfod_allow_from);
+                                                                   : d->config->debuginfod_allow_from);
         r = path_mkdir_p(d->config->save_dir, 0750);
         if (r < 0)
                 return log_error_errno(

@@ -358,7 +358,8 @@ int cache_index_find_debug_packages(CacheIndex *idx, const char *release, int64_
          * find-debuginfo puts debug files and sources. */
         r = index_sql_prepare(
                 idx,
-                "SELECT DISTINCT f.package_id FROM files f JOIN package_releases pr ON pr.package_id = f.package_id "
+                "SELECT DISTINCT f.package_id FROM files f JOIN package_releases pr ON pr.package_id = "
+                "f.package_id "
                 "WHERE pr.release = ?1 AND ((f.path >= '/usr/lib/debug/' AND f.path < '/usr/lib/debug0') OR "
                 "(f.path >= '/usr/src/debug/' AND f.path < '/usr/src/debug0')) ORDER BY f.package_id",
                 &st);

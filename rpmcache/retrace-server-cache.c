@@ -360,9 +360,8 @@ static int cmd_extract(int argc, char **argv)
         int r;
 
         if (argc < 2 || (argc < 3 && !arg_with_debugger && !arg_debuginfo))
-                return log_error_errno(
-                        EINVAL,
-                        "extract needs RELEASE and at least one PACKAGE (or --with-debugger, or --debuginfo)");
+                return log_error_errno(EINVAL, "extract needs RELEASE and at least one PACKAGE (or "
+                                               "--with-debugger, or --debuginfo)");
         if (arg_debuginfo && (argc > 2 || arg_with_debugger))
                 return log_error_errno(EINVAL, "extract --debuginfo takes only RELEASE");
         r = open_cache(&c);
@@ -374,10 +373,11 @@ static int cmd_extract(int argc, char **argv)
                 if (r < 0)
                         return log_error_errno(r, "Cannot list the debug packages of %s: %m", argv[1]);
                 if (n == 0)
-                        return log_error_errno(ENOENT,
-                                               "No package of %s ships debug files; is it synced (retrace-server-"
-                                               "reposync)?",
-                                               argv[1]);
+                        return log_error_errno(
+                                ENOENT,
+                                "No package of %s ships debug files; is it synced (retrace-server-"
+                                "reposync)?",
+                                argv[1]);
                 return extract(c, all, n);
         }
         r = command_packages(c, argc, argv, &all, &n);
@@ -548,16 +548,11 @@ static void help(void)
 int main(int argc, char *argv[])
 {
         static const struct option options[] = {
-                { "config", required_argument, NULL, 'c' },
-                { "release", required_argument, NULL, 'r' },
-                { "repo", required_argument, NULL, 'R' },
-                { "arch", required_argument, NULL, 'a' },
-                { "with-debugger", no_argument, NULL, 'd' },
-                { "debuginfo", no_argument, NULL, 'D' },
-                { "path", required_argument, NULL, 'p' },
-                { "package", required_argument, NULL, 'P' },
-                { "help", no_argument, NULL, 'h' },
-                {},
+                { "config", required_argument, NULL, 'c' },  { "release", required_argument, NULL, 'r' },
+                { "repo", required_argument, NULL, 'R' },    { "arch", required_argument, NULL, 'a' },
+                { "with-debugger", no_argument, NULL, 'd' }, { "debuginfo", no_argument, NULL, 'D' },
+                { "path", required_argument, NULL, 'p' },    { "package", required_argument, NULL, 'P' },
+                { "help", no_argument, NULL, 'h' },          {},
         };
         static const struct {
                 const char *name;

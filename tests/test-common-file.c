@@ -159,6 +159,6 @@ TEST(mkdir_p_and_rm_rf_readonly)
 }
 
 DEFINE_TEST_MAIN(TEST_ENTRY(path_join), TEST_ENTRY(path_resolve_link), TEST_ENTRY(path_simplify),
-                 TEST_ENTRY(path_checks),
-                 TEST_ENTRY(write_read_atomic), TEST_ENTRY(read_refuses_symlink_and_dir),
-                 TEST_ENTRY(fd_read_full_pipe), TEST_ENTRY(mkdir_p_and_rm_rf_readonly))
+                 TEST_ENTRY(path_checks), TEST_ENTRY(write_read_atomic),
+                 TEST_ENTRY(read_refuses_symlink_and_dir), TEST_ENTRY(fd_read_full_pipe),
+                 TEST_ENTRY(mkdir_p_and_rm_rf_readonly))

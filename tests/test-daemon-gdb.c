@@ -431,18 +431,12 @@ TEST(frames_capped_note)
         ASSERT_TRUE(layout_ok(bt));
 }
 
-static const struct test_case cases[] = { TEST_ENTRY(argv),
-                                          TEST_ENTRY(parse_sample),
-                                          TEST_ENTRY(parse_garbage),
-                                          TEST_ENTRY(layout_two_thread_abort),
-                                          TEST_ENTRY(limit),
-                                          TEST_ENTRY(python_argv),
-                                          TEST_ENTRY(frame_parse),
-                                          TEST_ENTRY(source_context_json),
-                                          TEST_ENTRY(threads_json),
-                                          TEST_ENTRY(frames_capped_note),
-                                          TEST_ENTRY(sysroot_argv),
-                                          TEST_ENTRY(foreign_arch) };
+static const struct test_case cases[] = { TEST_ENTRY(argv),          TEST_ENTRY(parse_sample),
+                                          TEST_ENTRY(parse_garbage), TEST_ENTRY(layout_two_thread_abort),
+                                          TEST_ENTRY(limit),         TEST_ENTRY(python_argv),
+                                          TEST_ENTRY(frame_parse),   TEST_ENTRY(source_context_json),
+                                          TEST_ENTRY(threads_json),  TEST_ENTRY(frames_capped_note),
+                                          TEST_ENTRY(sysroot_argv),  TEST_ENTRY(foreign_arch) };
 
 int main(int argc, char *argv[])
 {
