@@ -31,7 +31,8 @@ from daemon_helpers import DaemonEnv, post  # noqa: E402
 tos = rt.testos_dir()
 crash = next(c for c in rt.testos_manifest()["crashes"] if c["name"] == opts.crash)
 archive = open(os.path.join(tos, "crashes", crash["name"] + ".tar.xz"), "rb").read()
-env = DaemonEnv(releases=(crash["release"],))
+# the same upload again and again: every one must run gdb, not reuse the first result
+env = DaemonEnv(releases=(crash["release"],), ReuseIdenticalUploads="no")
 
 
 def retrace(srv):

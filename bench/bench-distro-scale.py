@@ -163,7 +163,9 @@ def ours(dist, manifest, work):
     with open(conf, "w") as f:
         f.write(f"[retrace]\nRepoDir = repo\nCacheDir = cache\nPluginDir = plugins\nSaveDir = tasks\n"
                 f"SandboxPath = {SANDBOX}\nTaskTimeout = 3600\nCachePrefetch = {opts.prefetch}\n"
-                f"MaxPackedSize = 2G\nMaxUnpackedSize = 4G\nMaxParallelTasks = 1\n")
+                f"MaxPackedSize = 2G\nMaxUnpackedSize = 4G\nMaxParallelTasks = 1\n"
+                # warm tasks upload the same crash again: each must run gdb, not reuse the result
+                f"ReuseIdenticalUploads = no\n")
     with open(os.path.join(dist, "plugins", "synth.conf")) as f:
         text = f.read().replace("../repos/", f"file://{dist}/repos/")
     with open(os.path.join(plugins, "synth.conf"), "w") as f:
@@ -182,7 +184,8 @@ def ours(dist, manifest, work):
     with srv:
         srv.start(ready_path="settings")
         r["first"], bt, tlog = retrace(srv, archive)
-        r["first_log"] = [ln for ln in tlog.splitlines() if "Extracted" in ln or "Resolution:" in ln]
+        r["first_log"] = [ln for ln in tlog.splitlines()
+                          if "Extracted" in ln or "Resolution:" in ln or "index" in ln]
         r["after_first"] = cache_stats(env)
         r["cache_after_first"] = du(os.path.join(work, "cache"))
         # the root the first task assembled, for gdb alone (the same gdb commands, the host's gdb);

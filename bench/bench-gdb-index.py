@@ -36,7 +36,7 @@ crashes = rt.testos_manifest()["crashes"]
 crash = (next(c for c in crashes if c["name"] == opts.crash) if opts.crash
          else max(crashes, key=lambda c: len(c["build_ids"])))
 archive = open(os.path.join(rt.testos_dir(), "crashes", crash["name"] + ".tar.xz"), "rb").read()
-env = DaemonEnv(releases=(crash["release"],))
+env = DaemonEnv(releases=(crash["release"],), ReuseIdenticalUploads="no")  # each upload runs gdb
 try:
     with env.server() as srv:
         srv.start(ready_path="settings")
