@@ -44,7 +44,7 @@ def wait_for(what, predicate, timeout=60):
 
 
 def test_task_succeeds_after_its_packages_were_evicted():
-    env = DaemonEnv(releases=(CRASH["release"],), CachePrefetch="none", CacheMaxSize="64K")
+    env = DaemonEnv(releases=(CRASH["release"],), CachePrefetch="none", ReuseIdenticalUploads="no", CacheMaxSize="64K")
     try:
         archive = os.path.join(TOS, "crashes", CRASH["name"] + ".tar.xz")
         with env.server() as srv:
@@ -84,7 +84,7 @@ def test_task_succeeds_after_its_packages_were_evicted():
 
 
 def test_pinned_root_survives_eviction():
-    env = DaemonEnv(releases=(CRASH["release"],), CachePrefetch="none", CacheMaxSize="1")
+    env = DaemonEnv(releases=(CRASH["release"],), CachePrefetch="none", ReuseIdenticalUploads="no", CacheMaxSize="1")
     try:
         closure = set(env.cache("closure", RELEASE).stdout.split())
         rt.check(closure, "empty debugger closure")

@@ -27,7 +27,7 @@ def retrace(srv, archive):
 
 
 def test_indexes_built_once_and_read_by_later_tasks():
-    env = DaemonEnv(releases=(CRASH["release"],), CachePrefetch="none")
+    env = DaemonEnv(releases=(CRASH["release"],), CachePrefetch="none", ReuseIdenticalUploads="no")
     try:
         archive = os.path.join(TOS, "crashes", CRASH["name"] + ".tar.xz")
         index_dir = os.path.join(env.cache_dir, "gdb-index")
@@ -58,7 +58,7 @@ def test_indexes_built_once_and_read_by_later_tasks():
 
 
 def test_off():
-    env = DaemonEnv(releases=(CRASH["release"],), CachePrefetch="none", CacheGdbIndex="no")
+    env = DaemonEnv(releases=(CRASH["release"],), CachePrefetch="none", ReuseIdenticalUploads="no", CacheGdbIndex="no")
     try:
         archive = os.path.join(TOS, "crashes", CRASH["name"] + ".tar.xz")
         with env.server() as srv:

@@ -119,7 +119,7 @@ def object_path(env, data, mode="444"):
 
 def test_big_debuginfo_is_extracted_file_by_file():
     work = tempfile.mkdtemp(prefix="test-partial-")
-    probe = DaemonEnv(releases=(CRASH["release"],), CachePrefetch="none")
+    probe = DaemonEnv(releases=(CRASH["release"],), CachePrefetch="none", ReuseIdenticalUploads="no")
     env = None
     try:
         exe = next(b["build_id"] for b in CRASH["build_ids"] if b["name"] == CRASH["executable"])
@@ -134,7 +134,7 @@ def test_big_debuginfo_is_extracted_file_by_file():
         rt.check(big_nevra == nevra, f"rebuilt {big_nevra}, not {nevra}")
         repos = make_repos(work, original, big)
 
-        env = DaemonEnv(CachePrefetch="none", CachePartialExtractSize="4M")
+        env = DaemonEnv(CachePrefetch="none", ReuseIdenticalUploads="no", CachePartialExtractSize="4M")
         env.write_plugin("testos", {"testos": [f"file://{repos['os']}"],
                                     "testos-debuginfo": [f"file://{repos['debug']}"]})
         env.sync(CRASH["release"])
