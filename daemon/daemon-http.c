@@ -910,7 +910,7 @@ static void request_completed(void *cls, struct MHD_Connection *c, void **con_cl
 
 /* libmicrohttpd's own messages (a connection refused at a limit, …) go to our log, at most one a
  * second: a client opening connections by the hundred must not flood the log. */
-static void log_mhd(void *cls, const char *format, va_list ap)
+_printf_(2, 0) static void log_mhd(void *cls, const char *format, va_list ap)
 {
         static int64_t last_usec;
         static uint64_t suppressed;
