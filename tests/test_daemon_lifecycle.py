@@ -73,9 +73,6 @@ def test_queue_full_answers_503():
         tasks = [upload(srv)]
         wait_for("the first task to wait for the cache", lambda: status(srv, *tasks[0])[2] == PREPARING)
         tasks += [upload(srv), upload(srv)]
-        # Under the sanitizers /settings was once seen counting 1 right after the third 201 (not
-        # reproduced since): wait a little for the count, then require it.
-        wait_for("/settings to count the three tasks", lambda: settings(srv)["running_tasks"] == "3", timeout=10)
         s = settings(srv)
         rt.check(s["running_tasks"] == "3" and s["max_running_tasks"] == "3", s)
         st, h, body = post(srv.port, ARCHIVE)
@@ -84,8 +81,9 @@ def test_queue_full_answers_503():
         for tid, pw in tasks:
             st, _ = wait_finished(srv.base_url, tid, pw)
             rt.check(st == "FINISHED_SUCCESS", f"task {tid}: {st}")
-        s = settings(srv)
-        rt.check(s["running_tasks"] == "0", s)
+        # A worker holds its place a moment after the task's end is written (the cache's eviction
+        # pass runs after each task): slow under the sanitizers.
+        wait_for("/settings to count no task", lambda: settings(srv)["running_tasks"] == "0", timeout=60)
 
 
 def test_concurrent_uploads_never_overfill():
