@@ -559,6 +559,32 @@ static unsigned seconds_until_token(double tokens, unsigned per_minute)
         return (unsigned) MIN(MAX(ceil(s), 1.0), 3600.0);
 }
 
+/* Under g->lock: refills e's and the total bucket; 0 and one token taken from both when each holds
+ * one, else the seconds until both do (nothing taken). */
+static unsigned buckets_take(RateEntry *e, unsigned per_address, double *total_tokens,
+                             int64_t *total_refill_usec, unsigned total, int64_t now)
+{
+        unsigned wait = 0;
+
+        if (per_address > 0) {
+                refill(&e->tokens, &e->refill_usec, per_address, now);
+                if (e->tokens < 1.0)
+                        wait = seconds_until_token(e->tokens, per_address);
+        }
+        if (total > 0) {
+                refill(total_tokens, total_refill_usec, total, now);
+                if (*total_tokens < 1.0)
+                        wait = MAX(wait, seconds_until_token(*total_tokens, total));
+        }
+        if (wait > 0)
+                return wait;
+        if (per_address > 0)
+                e->tokens -= 1.0;
+        if (total > 0)
+                *total_tokens -= 1.0;
+        return 0;
+}
+
 bool http_guard_password_begin(HttpGuard *g, struct MHD_Connection *c, unsigned *ret_retry_after)
 {
         unsigned per_address = g->config->password_failures_per_address,
@@ -573,16 +599,7 @@ bool http_guard_password_begin(HttpGuard *g, struct MHD_Connection *c, unsigned 
         http_guard_client_key(g, c, key, address);
         pthread_mutex_lock(&g->lock);
         e = rate_entry(g, key, address, now);
-        if (per_address > 0) {
-                refill(&e->tokens, &e->refill_usec, per_address, now);
-                if (e->tokens < 1.0)
-                        wait = seconds_until_token(e->tokens, per_address);
-        }
-        if (total > 0) {
-                refill(&g->total_tokens, &g->total_refill_usec, total, now);
-                if (g->total_tokens < 1.0)
-                        wait = MAX(wait, seconds_until_token(g->total_tokens, total));
-        }
+        wait = buckets_take(e, per_address, &g->total_tokens, &g->total_refill_usec, total, now);
         if (wait > 0) {
                 e->refused++;
                 g->limited++;
@@ -592,10 +609,6 @@ bool http_guard_password_begin(HttpGuard *g, struct MHD_Connection *c, unsigned 
                 *ret_retry_after = wait;
                 return false;
         }
-        if (per_address > 0)
-                e->tokens -= 1.0;
-        if (total > 0)
-                g->total_tokens -= 1.0;
         pthread_mutex_unlock(&g->lock);
         return true;
 }
@@ -652,26 +665,13 @@ bool http_guard_request_begin(HttpGuard *g, struct MHD_Connection *c, unsigned *
         http_guard_client_key(g, c, key, address);
         pthread_mutex_lock(&g->lock);
         e = rate_entry_in(g, g->requests, per_address, key, address, now);
-        if (per_address > 0) {
-                refill(&e->tokens, &e->refill_usec, per_address, now);
-                if (e->tokens < 1.0)
-                        wait = seconds_until_token(e->tokens, per_address);
-        }
-        if (total > 0) {
-                refill(&g->requests_tokens, &g->requests_refill_usec, total, now);
-                if (g->requests_tokens < 1.0)
-                        wait = MAX(wait, seconds_until_token(g->requests_tokens, total));
-        }
+        wait = buckets_take(e, per_address, &g->requests_tokens, &g->requests_refill_usec, total, now);
         if (wait > 0) {
                 g->requests_limited++;
                 pthread_mutex_unlock(&g->lock);
                 *ret_retry_after = wait;
                 return false;
         }
-        if (per_address > 0)
-                e->tokens -= 1.0;
-        if (total > 0)
-                g->requests_tokens -= 1.0;
         pthread_mutex_unlock(&g->lock);
         return true;
 }
