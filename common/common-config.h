@@ -84,13 +84,20 @@ typedef struct RetraceConfig {
         bool allow_metrics;                /* AllowMetrics */
         bool allow_task_manager;           /* AllowTaskManager */
         char *task_manager_password;       /* TaskManagerPassword: "sha256:HEX" or the password itself */
-        char *tls_certificate;             /* TLSCertificate: PEM file; with TLSKey, serve HTTPS */
-        char *tls_key;                     /* TLSKey */
-        char *trusted_proxy;               /* TrustedProxy: address whose X-Forwarded-Proto counts */
-        char *sandbox_path;                /* SandboxPath: the retrace-sandbox helper */
-        char *webui_dir;                   /* WebUIDir: the Web UI's static files */
-        bool allow_debuginfod;             /* AllowDebuginfod: answer debuginfod's /buildid/ requests */
-        char *debuginfod_allow_from;       /* DebuginfodAllowFrom: address ranges it answers ("": all) */
+        /* Tasks from a URL or DropDir (daemon-remote.c). */
+        bool allow_remote_tasks;         /* AllowRemoteTasks: the task manager may create them */
+        char *drop_dir;                  /* DropDir: files tasks may be created from ("": none) */
+        uint64_t max_download_size;      /* MaxDownloadSize: bytes fetched per task (0: MaxPackedSize) */
+        uint64_t download_timeout;       /* DownloadTimeout: seconds one task's download may take */
+        uint64_t download_stall_timeout; /* DownloadStallTimeout: seconds below 1 KiB/s before a retry */
+        unsigned download_retries;       /* DownloadRetries: resumptions after a cut connection */
+        char *tls_certificate;           /* TLSCertificate: PEM file; with TLSKey, serve HTTPS */
+        char *tls_key;                   /* TLSKey */
+        char *trusted_proxy;             /* TrustedProxy: address whose X-Forwarded-Proto counts */
+        char *sandbox_path;              /* SandboxPath: the retrace-sandbox helper */
+        char *webui_dir;                 /* WebUIDir: the Web UI's static files */
+        bool allow_debuginfod;           /* AllowDebuginfod: answer debuginfod's /buildid/ requests */
+        char *debuginfod_allow_from;     /* DebuginfodAllowFrom: address ranges it answers ("": all) */
         unsigned debuginfod_requests_per_address; /* DebuginfodRequestsPerAddress: per minute */
         unsigned debuginfod_requests_total;       /* DebuginfodRequestsTotal: per minute, all addresses */
 } RetraceConfig;

@@ -139,6 +139,9 @@ static bool upload_is_xz(int fd)
 typedef struct Unpack {
         int dest_dirfd;
         const ArchiveLimits *limits;
+        const char *raw_name; /* a single compressed or plain stream is this crash file; NULL: tar only */
+        bool zstd;            /* zstd accepted as well */
+        uint64_t input_size;  /* of the archive, for progress */
         uint64_t unpacked;
         char **created; /* names written so far, removed again on failure */
         char *message;
@@ -298,6 +301,13 @@ static int unpack_write_entry(Unpack *u, struct archive *a, const CrashFile *fil
                 }
                 written += len;
                 u->unpacked += len;
+                if (u->limits->progress) {
+                        uint64_t in = u->xz ? u->xz->strm.total_in : (uint64_t) archive_filter_bytes(a, -1);
+
+                        r = u->limits->progress(u->limits->progress_userdata, in, u->input_size);
+                        if (r < 0)
+                                return unpack_fail(u, r, "Stopped");
+                }
                 if (file->max_size > 0 && written > file->max_size)
                         break;
                 if (u->unpacked > u->limits->max_unpacked)
@@ -330,6 +340,11 @@ static int unpack_all(Unpack *u, int archive_fd)
         if (archive_read_support_filter_gzip(a) != ARCHIVE_OK ||
             archive_read_support_format_tar(a) != ARCHIVE_OK)
                 return unpack_fail(u, -EOPNOTSUPP, "libarchive lacks gzip or tar support");
+        if (u->zstd && archive_read_support_filter_zstd(a) != ARCHIVE_OK)
+                return unpack_fail(u, -EOPNOTSUPP, "libarchive lacks zstd support");
+        /* raw bids lowest: anything that is no tar (after decompression) is then one stream. */
+        if (u->raw_name && archive_read_support_format_raw(a) != ARCHIVE_OK)
+                return unpack_fail(u, -EOPNOTSUPP, "libarchive lacks support for single streams");
         if (u->xz)
                 r = archive_read_open(a, u->xz, NULL, xz_source_read, NULL);
         else
@@ -348,6 +363,13 @@ static int unpack_all(Unpack *u, int archive_fd)
                 if (++entries > u->limits->max_entries)
                         return unpack_fail(u, -E2BIG, "The archive has more than %" PRIu64 " members",
                                            u->limits->max_entries);
+                if (u->raw_name && archive_format(a) == ARCHIVE_FORMAT_RAW) {
+                        /* Not a tar: the whole (decompressed) stream is the one crash file. */
+                        file = crash_file_lookup(u->raw_name);
+                        if (!file)
+                                return -EINVAL;
+                        return unpack_write_entry(u, a, file);
+                }
                 r = unpack_check_entry(u, entry, &file);
                 if (r < 0)
                         return r;
@@ -360,12 +382,16 @@ static int unpack_all(Unpack *u, int archive_fd)
         return 0;
 }
 
-int archive_unpack_crash_data(int archive_fd, int dest_dirfd, const ArchiveLimits *limits,
-                              char **ret_message)
+static int unpack(int archive_fd, int dest_dirfd, const ArchiveLimits *limits, const char *raw_name,
+                  bool zstd, char **ret_message)
 {
-        Unpack u = { .dest_dirfd = dest_dirfd, .limits = limits };
+        Unpack u = { .dest_dirfd = dest_dirfd, .limits = limits, .raw_name = raw_name, .zstd = zstd };
         _cleanup_free_ XzSource *xz = NULL;
+        struct stat st;
         int r;
+
+        if (fstat(archive_fd, &st) >= 0)
+                u.input_size = (uint64_t) st.st_size;
 
         if (upload_is_xz(archive_fd)) {
                 /* On the heap: its buffers are too large for an HTTP thread's stack. calloc() is
@@ -391,4 +417,16 @@ int archive_unpack_crash_data(int archive_fd, int dest_dirfd, const ArchiveLimit
         free(u.message);
         strv_free(u.created);
         return r;
+}
+
+int archive_unpack_crash_data(int archive_fd, int dest_dirfd, const ArchiveLimits *limits,
+                              char **ret_message)
+{
+        return unpack(archive_fd, dest_dirfd, limits, NULL, false, ret_message);
+}
+
+int archive_unpack_remote(int archive_fd, int dest_dirfd, const ArchiveLimits *limits, const char *raw_name,
+                          char **ret_message)
+{
+        return unpack(archive_fd, dest_dirfd, limits, raw_name, true, ret_message);
 }

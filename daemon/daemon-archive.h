@@ -28,6 +28,10 @@ typedef struct ArchiveLimits {
         uint64_t max_decoder_memory; /* memory the xz decoder may use (its dictionary); 0: no limit */
         UnpackBudget *budget;        /* NULL: no disk accounting */
         uint64_t min_free;           /* with budget: bytes that must stay free beside the destination */
+        /* Called after each chunk written with the bytes of the archive read so far and its size; a
+         * negative return stops the unpack with that error. NULL: none. */
+        int (*progress)(void *userdata, uint64_t done, uint64_t total);
+        void *progress_userdata;
 } ArchiveLimits;
 
 /* Unpacks an uploaded crash-data archive (tar, optionally gzip- or xz-compressed; the compression is
@@ -49,3 +53,9 @@ typedef struct ArchiveLimits {
  * one-line explanation for the client. */
 int archive_unpack_crash_data(int archive_fd, int dest_dirfd, const ArchiveLimits *limits,
                               char **ret_message);
+
+/* A crash file fetched for a remote task (daemon-remote.h): a tar archive as above (plain, gzip, xz or
+ * zstd), or a single stream (plain, gzip, xz or zstd) that becomes the crash file raw_name (NULL: an
+ * archive only). The same rules, limits and errors as archive_unpack_crash_data(). */
+int archive_unpack_remote(int archive_fd, int dest_dirfd, const ArchiveLimits *limits, const char *raw_name,
+                          char **ret_message);

@@ -23,6 +23,12 @@ enum MHD_Result refuse(HttpServer *s, struct MHD_Connection *c, Refusal why, uns
 /* Whether the client reached us over TLS (ours, or a trusted proxy's X-Forwarded-Proto). */
 bool request_is_https(HttpServer *s, struct MHD_Connection *c);
 
+/* Whether the request carries the task manager's password (X-Manager-Password); answers (into *ret)
+ * and returns false when not. */
+bool manager_authorized(HttpServer *s, struct MHD_Connection *c, enum MHD_Result *ret);
+/* POST /manager/remote: a task from a URL or a file of DropDir (daemon-http-remote.c). */
+enum MHD_Result handle_manager_remote(HttpServer *s, struct MHD_Connection *c, const char *method);
+
 /* GET /buildid/…: debuginfod's protocol over the package cache (daemon-http-debuginfod.c). */
 enum MHD_Result handle_debuginfod(HttpServer *s, struct MHD_Connection *c, const char *method,
                                   const char *url);

@@ -7,6 +7,7 @@
 
 #include "common-json.h"
 #include "common-macro.h"
+#include "common-string.h"
 
 static const char *const stage_kind_names[_TASK_STAGE_KIND_MAX] = { "analyze", "prepare", "run", "total" };
 
@@ -16,9 +17,22 @@ static json_t *json_seconds(int64_t usec)
         return json_real(round((double) usec / 1e3) / 1e3);
 }
 
+/* A remote task's fetch: {"phase", "done", "total", "text"}, null when none. */
+static json_t *progress_json(const RemoteProgress *p)
+{
+        _cleanup_free_ char *text = NULL;
+
+        if (!p || isempty(p->phase))
+                return json_null();
+        if (remote_progress_text(p, &text) < 0)
+                return json_null();
+        return json_pack("{s:s, s:I, s:I, s:o}", "phase", p->phase, "done", (json_int_t) p->done, "total",
+                         (json_int_t) p->total, "text", json_string_safe(text));
+}
+
 int render_task_status(const Task *t, const TaskStage *stages, size_t n_stages, int64_t now_usec,
                        const bool has_result[3], const char *bucket, uint64_t bucket_others,
-                       const char *waiting, char **ret)
+                       const char *waiting, const RemoteProgress *progress, char **ret)
 {
         json_t *o = json_object(), *list = json_array(), *results = json_object();
 
@@ -50,10 +64,11 @@ int render_task_status(const Task *t, const TaskStage *stages, size_t n_stages, 
                                                       "others", (json_int_t) bucket_others)
                                           : json_null());
         (void) json_object_set_new(o, "waiting", json_string_safe(waiting));
+        (void) json_object_set_new(o, "progress", progress_json(progress));
         return json_dump_take(o, false, ret);
 }
 
-int render_task_list(const TaskListEntry *v, size_t n, char **ret)
+int render_task_list(const TaskListEntry *v, const RemoteProgress *progress, size_t n, char **ret)
 {
         json_t *list = json_array();
 
@@ -75,6 +90,7 @@ int render_task_list(const TaskListEntry *v, size_t n, char **ret)
                 (void) json_object_set_new(e, "package", json_string_safe(v[i].package ?: ""));
                 (void) json_object_set_new(e, "release", json_string_safe(v[i].release ?: ""));
                 (void) json_object_set_new(e, "arch", json_string_safe(v[i].arch ?: ""));
+                (void) json_object_set_new(e, "progress", progress_json(progress ? &progress[i] : NULL));
         }
         return json_dump_take(json_pack("{s:o}", "tasks", list), true, ret);
 }

@@ -32,6 +32,7 @@
 #include "daemon-http-parse.h"
 #include "daemon-http-private.h"
 #include "daemon-http-render.h"
+#include "daemon-remote.h"
 #include "daemon-taskdir.h"
 
 #define MAX_RESULT_SIZE  (256ULL << 20) /* a backtrace or log served from a task directory */
@@ -212,6 +213,9 @@ static enum MHD_Result handle_task_status(HttpServer *s, struct MHD_Connection *
         TaskStage *stages = NULL;
         size_t n_stages = 0, len;
         uint64_t others = 0;
+        RemoteProgress progress;
+        bool fetching = t->status == TASK_STATUS_PENDING &&
+                        remote_progress_read(s->save_dirfd, t->id, &progress) >= 0;
         bool has[3] = {
                 task_dir_has_result(s->save_dirfd, t->id, "backtrace"),
                 task_dir_has_result(s->save_dirfd, t->id, "log"),
@@ -223,7 +227,7 @@ static enum MHD_Result handle_task_status(HttpServer *s, struct MHD_Connection *
                 return respond(c, MHD_HTTP_INTERNAL_SERVER_ERROR, "Cannot read task %" PRIu64 "\n", t->id);
         (void) task_store_bucket(s->store, t->id, &bucket, &others);
         r = render_task_status(t, stages, n_stages, now_realtime_usec(), has, bucket, others, waiting,
-                               &body);
+                               fetching ? &progress : NULL, &body);
         task_stages_free(stages, n_stages);
         if (r < 0)
                 return MHD_NO;
@@ -269,7 +273,7 @@ static bool hex_equal_ct(const char *hex, const uint8_t *digest, size_t n)
 /* The task manager's credential: header X-Manager-Password against TaskManagerPassword, which holds
  * "sha256:" and the hex digest of the password, or the password itself. Compared in constant time;
  * answers and returns false when the request may not use the task manager. */
-static bool manager_authorized(HttpServer *s, struct MHD_Connection *c, enum MHD_Result *ret)
+bool manager_authorized(HttpServer *s, struct MHD_Connection *c, enum MHD_Result *ret)
 {
         const char *configured = s->config->task_manager_password, *given, *hex;
         uint8_t a[32], b[32], diff = 0;
@@ -462,7 +466,14 @@ static enum MHD_Result handle_manager_list(HttpServer *s, struct MHD_Connection 
         r = task_store_list(s->store, isempty(status) ? NULL : status, isempty(query) ? NULL : query, limit,
                             &tasks, &n);
         if (r >= 0) {
-                r = render_task_list(tasks, n, &json);
+                /* Tasks fetching their crash data from a URL or DropDir show how far they are. */
+                _cleanup_free_ RemoteProgress *progress = calloc(MAX(n, 1U), sizeof(RemoteProgress));
+
+                for (size_t i = 0; progress && i < n; i++)
+                        if (tasks[i].status &&
+                            streq(tasks[i].status, task_status_to_string(TASK_STATUS_PENDING)))
+                                (void) remote_progress_read(s->save_dirfd, tasks[i].id, &progress[i]);
+                r = progress ? render_task_list(tasks, progress, n, &json) : -ENOMEM;
                 task_list_entries_free(tasks, n);
         }
         if (r < 0)
@@ -795,6 +806,8 @@ static enum MHD_Result route(HttpServer *s, struct MHD_Connection *c, const char
                 return wants_html(c) ? serve_static(s, c, method, "stats.html") : handle_stats(s, c);
         if (is_manager_path(url, "manager/tasks"))
                 return handle_manager_list(s, c, method);
+        if (is_manager_path(url, "manager/remote"))
+                return handle_manager_remote(s, c, method);
         if (is_manager_path(url, "manager") || is_manager_path(url, "manager/"))
                 return serve_static(s, c, method, "manager.html");
         if (parse_task_path(url, &id, &action, &manager))

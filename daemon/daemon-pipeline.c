@@ -33,6 +33,7 @@
 #include "common-string.h"
 #include "common-time.h"
 #include "daemon-pipeline-task.h"
+#include "daemon-remote.h"
 #include "daemon-taskdir.h"
 #include "sandbox-status.h"
 
@@ -1045,8 +1046,8 @@ void pipeline_run(void *userdata, TaskJob *job)
                       .root_pin_fd = -EBADF,
                       .start_usec = now_monotonic_usec() };
         _cleanup_free_ char *failure = NULL;
-        const char *missing;
-        bool store_failed = false;
+        const char *missing = NULL;
+        bool store_failed = false, fetch_failed = false;
         int r;
 
         r = task_open(&t);
@@ -1071,7 +1072,14 @@ void pipeline_run(void *userdata, TaskJob *job)
                 }
                 waiting_tasks_free(w, w ? 1 : 0);
         }
-        if (task && task->type == TASK_TYPE_RETRACE && p->config->reuse_identical_uploads) {
+        /* A task from a URL or DropDir fetches its crash data first (daemon-remote.h). */
+        if (task) {
+                r = remote_task_fetch(&t, task->type, &failure);
+                if (r == -ECANCELED || task_job_cancelled(job))
+                        goto finish;
+                fetch_failed = r < 0;
+        }
+        if (!fetch_failed && task && task->type == TASK_TYPE_RETRACE && p->config->reuse_identical_uploads) {
                 r = task_reuse_or_claim(&t, task->type);
                 if (r != 0) {
                         if (r > 0)
@@ -1079,7 +1087,8 @@ void pipeline_run(void *userdata, TaskJob *job)
                         goto finish;
                 }
         }
-        missing = task ? crash_files_find_missing(task->type, t.crash_fd) : NULL;
+        if (!fetch_failed && task)
+                missing = crash_files_find_missing(task->type, t.crash_fd);
         if (missing) {
                 /* A failed task run again (task manager) after its crash files were dropped. */
                 r = task_failf(&failure, -ENOENT,
@@ -1087,7 +1096,7 @@ void pipeline_run(void *userdata, TaskJob *job)
                                "unless KeepFailedCrashFiles = yes; upload the crash again",
                                missing);
         }
-        for (size_t i = 0; !missing && i < ELEMENTSOF(stages); i++) {
+        for (size_t i = 0; !missing && !fetch_failed && i < ELEMENTSOF(stages); i++) {
                 int64_t begin = now_monotonic_usec();
 
                 if (task_job_cancelled(job))

@@ -26,6 +26,7 @@ static const char *const task_part_table[_TASK_PART_MAX] = {
         [TASK_PART_CRASH] = "crash",
         [TASK_PART_RESULTS] = "results",
         [TASK_PART_CONVERTED] = "converted",
+        [TASK_PART_REMOTE] = "remote",
 };
 
 DEFINE_STRING_TABLE_TO_STRING(task_part, TaskPart, _TASK_PART_MAX)
@@ -100,6 +101,22 @@ int task_spool_open_crash(TaskSpool *s, int *ret_fd)
         if (mkdir(crash, 0755) < 0 || chmod(crash, 0755) < 0)
                 return -errno;
         fd = open(crash, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (fd < 0)
+                return -errno;
+        *ret_fd = fd;
+        return 0;
+}
+
+int task_spool_open_remote(TaskSpool *s, int *ret_fd)
+{
+        _cleanup_free_ char *remote = path_join(s->path, "remote");
+        int fd;
+
+        if (!remote)
+                return -ENOMEM;
+        if (mkdir(remote, 0700) < 0)
+                return -errno;
+        fd = open(remote, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         if (fd < 0)
                 return -errno;
         *ret_fd = fd;

@@ -10,6 +10,7 @@
  *   SaveDir/<id>/crash/            the upload's files, read-only for the debugger
  *   SaveDir/<id>/results/          what the task produces (log, backtrace, …)
  *   SaveDir/<id>/converted/        a vmcore converted from makedumpfile's flattened format
+ *   SaveDir/<id>/remote/           a task from a URL or DropDir: request, download, progress
  *
  * Used alike by the HTTP layer (spools, results), the pipeline (a task's parts by fd) and the
  * maintenance loop (removal, free space). */
@@ -18,6 +19,7 @@ typedef enum TaskPart {
         TASK_PART_CRASH,
         TASK_PART_RESULTS,
         TASK_PART_CONVERTED,
+        TASK_PART_REMOTE,
         _TASK_PART_MAX,
         _TASK_PART_INVALID = -22,
 } TaskPart;
@@ -38,6 +40,8 @@ int task_spool_remove_stale(const char *save_dir, const char *owner);
 /* Makes the spool's crash/ (0755: readable by the sandbox's unprivileged id; the spool and then the
  * task directory keep everyone else out) and opens it. */
 int task_spool_open_crash(TaskSpool *s, int *ret_fd);
+/* Makes the spool's remote/ (0700, the daemon's own) and opens it: a task from a URL or DropDir. */
+int task_spool_open_remote(TaskSpool *s, int *ret_fd);
 /* The archive is no longer needed once unpacked. */
 void task_spool_drop_upload(TaskSpool *s);
 /* The spool becomes SaveDir/<id>. */
