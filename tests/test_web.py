@@ -4,7 +4,8 @@
 from npm) against a real daemon over TestOS. Submits a crash through the form (a core file with its
 facts, and an ABRT archive), follows the status live to success, reads the function names in the
 backtrace view; a wrong password, an oversized file, the statistics, the task manager (login, list,
-filter, restart, delete); a real kernel vmcore (kdump-compressed and ELF, vmcore_fixture.py)
+filter, restart, delete, a task from a URL served slowly on loopback with its download progress in the
+list and on the task page); a real kernel vmcore (kdump-compressed and ELF, vmcore_fixture.py)
 submitted as "A kernel vmcore" and shown with its panic first. Screenshots of every page go to
 build/meson-logs/web/.
 
@@ -12,10 +13,13 @@ playwright-core is installed with `npm ci` from tests/web/package-lock.json into
 build/tests/web-node/ (once per lock file); chromium, node and npm come from tools/install-deps."""
 
 import hashlib
+import http.server
 import json
 import os
 import shutil
 import subprocess
+import threading
+import time
 
 import retrace_test as rt
 import vmcore_fixture
@@ -53,6 +57,23 @@ def install_playwright():
     return dest
 
 
+class SlowFile(http.server.BaseHTTPRequestHandler):
+    """Serves one file in 32 KiB pieces 0.25 s apart: long enough for the pages to show a download."""
+    data = b""
+
+    def log_message(self, *args):
+        pass
+
+    def do_GET(self):
+        self.send_response(200)
+        self.send_header("Content-Length", str(len(SlowFile.data)))
+        self.end_headers()
+        for i in range(0, len(SlowFile.data), 32768):
+            self.wfile.write(SlowFile.data[i:i + 32768])
+            self.wfile.flush()
+            time.sleep(0.25)
+
+
 def main():
     node_dir = install_playwright()
     manifest = rt.testos_manifest()
@@ -60,7 +81,13 @@ def main():
     crash_dir = os.path.join(rt.testos_dir(), "crashes", "r1-null")
     release = crash["release_id"]
     env = DaemonEnv(releases=(release.split("-")[1],), MaxPackedSize="2", AllowTaskManager="yes",
-                    TaskManagerPassword="sha256:" + hashlib.sha256(MANAGER_PASSWORD.encode()).hexdigest())
+                    TaskManagerPassword="sha256:" + hashlib.sha256(MANAGER_PASSWORD.encode()).hexdigest(),
+                    AllowRemoteTasks="yes", ReuseIdenticalUploads="no")
+    with open(crash_dir + ".tar", "rb") as f:
+        SlowFile.data = f.read()
+    slow = http.server.ThreadingHTTPServer(("127.0.0.1", 0), SlowFile)
+    slow.daemon_threads = True
+    threading.Thread(target=slow.serve_forever, daemon=True).start()
     artifacts = os.path.join(BUILD, "meson-logs", "web")
     shutil.rmtree(artifacts, ignore_errors=True)
     oversized = os.path.join(env.dir, "oversized.tar.xz")
@@ -76,6 +103,7 @@ def main():
             "base_url": srv.base_url, "tmp": env.dir, "artifacts": artifacts, "crash_dir": crash_dir,
             "archive": crash_dir + ".tar.xz", "oversized": oversized, "executable": executable,
             "package": package, "release": release, "manager_password": MANAGER_PASSWORD,
+            "remote_url": f"http://127.0.0.1:{slow.server_address[1]}/crash.tar",
             "functions": [fr["function"] for fr in crash["frames"]] if "frames" in crash else None,
         }
         if not config["functions"]:
@@ -93,8 +121,10 @@ def main():
         rt.check(st == 200 and h["X-Task-Status"] == "FINISHED_SUCCESS", f"restarted task: {st} {h}")
         st, _, _ = rt.http_get(f"{srv.base_url}{result['archive_task']}", {"X-Task-Password": "x"})
         rt.check(st == 404, f"the task deleted in the task manager still answers {st}")
+    slow.shutdown()
+    slow.server_close()
     for name in ("index", "submit", "task", "task-phone", "submit-refused", "task-wrong-password", "stats",
-                 "manager", "task-manager-view"):
+                 "manager", "task-manager-view", "manager-remote"):
         rt.check(os.path.getsize(os.path.join(artifacts, name + ".png")) > 1000, f"no screenshot {name}.png")
     env.cleanup()
     test_vmcore(node_dir, artifacts)

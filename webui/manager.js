@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 // Task manager: log in with the TaskManagerPassword (kept in this tab's session storage, sent in the
-// X-Manager-Password header), list and filter tasks, open, restart or delete one.
+// X-Manager-Password header), list and filter tasks, open, restart or delete one, create one from a
+// URL or a file of DropDir (POST manager/remote) and follow its download in the list.
 'use strict';
 
 function headers() {
@@ -19,7 +20,36 @@ async function act(id, action) {
   await list();
 }
 
+let refresh = null;
+let following = null; // a task just created here: followed until it runs or ends
+
+async function createRemote() {
+  const h = headers();
+  h['X-Remote-Source'] = document.getElementById('remote-source').value.trim();
+  h['X-Task-Type'] = document.getElementById('remote-type').value;
+  const digest = document.getElementById('remote-digest').value.trim();
+  if (digest) h['X-Remote-Digest'] = digest;
+  const r = await RT.request('POST', 'manager/remote', h);
+  const out = document.getElementById('remote-created');
+  if (r.status !== 201) {
+    out.hidden = true;
+    message('Cannot create the task: ' + RT.describe(r.status, r.text), 'error');
+    return;
+  }
+  const id = r.headers.get('X-Task-Id');
+  RT.taskPassword.set(id, r.headers.get('X-Task-Password'));
+  following = id;
+  message('');
+  RT.clear(out).append('Task ', RT.el('a', { href: 'task.html?id=' + id + '&manager=1', 'data-id': id }, id),
+                       ' created (its password, for the one who reported the crash: ',
+                       RT.el('code', {}, r.headers.get('X-Task-Password')), ').');
+  out.hidden = false;
+  document.getElementById('remote-form').reset();
+  await list();
+}
+
 async function list() {
+  clearTimeout(refresh);
   const params = new URLSearchParams();
   const status = document.getElementById('filter-status').value;
   const q = document.getElementById('filter-q').value.trim();
@@ -53,7 +83,9 @@ async function list() {
     body.append(RT.el('tr', { 'data-id': t.id },
                       RT.el('td', {}, RT.el('a', { href: 'task.html?id=' + t.id + '&manager=1' }, String(t.id))),
                       RT.el('td', {}, RT.el('span', { class: 'badge ' + (labels[t.status] || '') },
-                                            labels[t.status] || t.status), ' ', t.stage),
+                                            labels[t.status] || t.status), ' ', t.stage,
+                            t.progress ? RT.el('span', { class: 'progress', 'data-phase': t.progress.phase },
+                                               ': ' + t.progress.text) : ''),
                       RT.el('td', {}, t.package || '–'),
                       RT.el('td', {}, t.release || '–'),
                       RT.el('td', {}, RT.formatTime(t.created)),
@@ -63,6 +95,9 @@ async function list() {
     (status || q ? ' matching the filter' : '') + ', newest first';
   document.getElementById('manager-view').hidden = false;
   document.getElementById('manager-view').dataset.loaded = String(Date.now());
+  // Tasks fetching their crash data: the list follows them.
+  if (!tasks.some((t) => String(t.id) === following && t.status === 'PENDING')) following = null;
+  if (following || tasks.some((t) => t.progress)) refresh = setTimeout(list, 1000);
   return true;
 }
 
@@ -76,6 +111,10 @@ document.addEventListener('DOMContentLoaded', () => {
   document.getElementById('filter-form').addEventListener('submit', (ev) => {
     ev.preventDefault();
     list();
+  });
+  document.getElementById('remote-form').addEventListener('submit', (ev) => {
+    ev.preventDefault();
+    createRemote();
   });
   document.getElementById('logout').addEventListener('click', () => {
     RT.managerPassword.forget();

@@ -89,12 +89,26 @@ async function poll() {
   const waiting = document.getElementById('waiting');
   waiting.textContent = st.waiting ? 'This task is ' + st.waiting + ': it runs again by itself when a sync brings it.' : '';
   waiting.hidden = !st.waiting;
+  renderProgress(st.progress);
   document.getElementById('task-view').dataset.status = st.status;
   if (st.status === 'PENDING') {
     Task.timer = setTimeout(poll, POLL_MS);
     return;
   }
   await loadResults(st);
+}
+
+// A task from a URL or DropDir: how far its download, digest or unpacking is.
+function renderProgress(p) {
+  const line = document.getElementById('progress-line');
+  const bar = document.getElementById('progress');
+  line.hidden = !p;
+  if (!p) return;
+  const what = { download: 'Downloading', digest: 'Checking the digest', unpack: 'Unpacking' }[p.phase] || p.phase;
+  if (p.total > 0) bar.value = Math.min(100, Math.floor(p.done * 100 / p.total));
+  else bar.removeAttribute('value');
+  document.getElementById('progress-text').textContent = what + ': ' + p.text;
+  line.dataset.phase = p.phase;
 }
 
 // The crash bucket (daemon/README.md, "Crash buckets"): how many other crashes share this one's

@@ -170,6 +170,27 @@ async function main() {
   await page.waitForFunction(() => /deleted/.test(document.getElementById('manager-message').textContent));
   await page.waitForFunction((id) => !document.querySelector('#tasks tbody tr[data-id="' + id + '"]'), archiveTask);
 
+  steps.current = 'task manager: a task from a URL';
+  await page.fill('#remote-source', cfg.remote_url);
+  await page.selectOption('#remote-type', '0');
+  await page.click('#remote-form button[type=submit]');
+  await page.waitForSelector('#remote-created:not([hidden]) a');
+  const remoteTask = await page.getAttribute('#remote-created a', 'data-id');
+  // The list follows the download by itself.
+  await page.waitForSelector('#tasks tbody tr[data-id="' + remoteTask + '"] .progress[data-phase=download]');
+  check(/of .* \(\d+%\)/.test(await page.textContent('#tasks tbody tr[data-id="' + remoteTask + '"] .progress')),
+        'no download progress in the list');
+  await shot(page, 'manager-remote');
+  await page.click('#remote-created a');
+  await page.waitForURL(/manager=1/);
+  const r4 = await followStatus(page);
+  check(r4.status === 'FINISHED_SUCCESS', 'the task from a URL ended ' + r4.status + ': ' + JSON.stringify(r4.seen));
+  const remoteStages = await page.$$eval('#stages tbody tr td:first-child', (tds) => tds.map((t) => t.textContent));
+  for (const s of ['Downloading remote resources', 'Post-processing downloaded file', 'Generating backtrace'])
+    check(remoteStages.includes(s), 'stage ' + s + ' missing for the task from a URL: ' + JSON.stringify(remoteStages));
+  check(inOrder(await crashFunctions(page), cfg.functions), 'the task from a URL shows other frames');
+  check(await page.isHidden('#progress-line'), 'a finished task still shows a download');
+
   check(problems.length === 0, 'the pages logged errors: ' + problems.join('; '));
   await context.close();
   fs.writeFileSync(path.join(cfg.tmp, 'result.json'),
