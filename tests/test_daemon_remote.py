@@ -356,7 +356,8 @@ def test_vmcore():
     prepare_files()
     with open(os.path.join(SERVED, "vmcore.xz"), "wb") as f:
         subprocess.run(["xz", "-1", "-T2", "-c", fx["kdump"]], stdout=f, check=True)
-    os.symlink(fx["elf"], os.path.join(SERVED, "vmcore.elf"))
+    # pyftpdlib follows no symlink out of its root: a copy
+    shutil.copy(fx["elf"], os.path.join(SERVED, "vmcore.elf"))
     e = vmcore_fixture.daemon_env(fx, MaxPackedSize="1G", MaxUnpackedSize="2G")
     e.set_keys(MaxPackedSize="1G", MaxUnpackedSize="2G", AllowTaskManager="yes", TaskManagerPassword=PASSWORD,
                AllowRemoteTasks="yes")
