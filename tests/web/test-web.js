@@ -176,10 +176,11 @@ async function main() {
   await page.click('#remote-form button[type=submit]');
   await page.waitForSelector('#remote-created:not([hidden]) a');
   const remoteTask = await page.getAttribute('#remote-created a', 'data-id');
-  // The list follows the download by itself.
-  await page.waitForSelector('#tasks tbody tr[data-id="' + remoteTask + '"] .progress[data-phase=download]');
-  check(/of .* \(\d+%\)/.test(await page.textContent('#tasks tbody tr[data-id="' + remoteTask + '"] .progress')),
-        'no download progress in the list');
+  // The list follows the download by itself (the size is known once the answer's headers are in).
+  await page.waitForFunction((id) => {
+    const p = document.querySelector('#tasks tbody tr[data-id="' + id + '"] .progress[data-phase=download]');
+    return p && /of .* \(\d+%\)/.test(p.textContent);
+  }, remoteTask);
   await shot(page, 'manager-remote');
   await page.click('#remote-created a');
   await page.waitForURL(/manager=1/);
