@@ -25,6 +25,8 @@ DEFINE_TRIVIAL_CLEANUP_FUNC(struct archive *, archive_read_free);
 
 #define UNPACK_READ_SIZE (64 * 1024)
 
+UnpackBudget unpack_budget_shared = UNPACK_BUDGET_INIT;
+
 uint64_t unpack_budget_outstanding(UnpackBudget *b)
 {
         uint64_t n;
@@ -35,10 +37,7 @@ uint64_t unpack_budget_outstanding(UnpackBudget *b)
         return n;
 }
 
-/* Reserves len bytes for a write into dirfd's file system: -ENOSPC when free space less every
- * outstanding reservation less len would drop below min_free. *ret_free gets the free bytes seen. */
-static int unpack_budget_reserve(UnpackBudget *b, int dirfd, uint64_t min_free, uint64_t len,
-                                 uint64_t *ret_free)
+int unpack_budget_reserve(UnpackBudget *b, int dirfd, uint64_t min_free, uint64_t len, uint64_t *ret_free)
 {
         struct statvfs sv;
         uint64_t free_bytes;
@@ -60,7 +59,7 @@ static int unpack_budget_reserve(UnpackBudget *b, int dirfd, uint64_t min_free, 
         return r;
 }
 
-static void unpack_budget_release(UnpackBudget *b, uint64_t len)
+void unpack_budget_release(UnpackBudget *b, uint64_t len)
 {
         pthread_mutex_lock(&b->lock);
         b->outstanding -= MIN(len, b->outstanding);

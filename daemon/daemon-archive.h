@@ -19,8 +19,16 @@ typedef struct UnpackBudget {
                 .lock = PTHREAD_MUTEX_INITIALIZER \
         }
 
+/* The process's one accountant: uploads being unpacked and remote tasks' downloads and unpacks. */
+extern UnpackBudget unpack_budget_shared;
+
 /* Bytes reserved by unpacks in progress right now. */
 uint64_t unpack_budget_outstanding(UnpackBudget *b);
+/* Reserves len bytes for a write into dirfd's file system: -ENOSPC when free space less every
+ * outstanding reservation less len would drop below min_free. *ret_free gets the free bytes seen. */
+int unpack_budget_reserve(UnpackBudget *b, int dirfd, uint64_t min_free, uint64_t len, uint64_t *ret_free);
+/* Gives a reservation back once its bytes are on disk (or were not written). */
+void unpack_budget_release(UnpackBudget *b, uint64_t len);
 
 typedef struct ArchiveLimits {
         uint64_t max_unpacked;       /* bytes of all members together, counted while unpacking */

@@ -33,9 +33,6 @@
 #include "daemon-http-render.h"
 #include "daemon-taskdir.h"
 
-/* Every unpack of this process reserves its disk space here (daemon-archive.h). */
-static UnpackBudget unpack_budget = UNPACK_BUDGET_INIT;
-
 struct Upload {
         HttpServer *server;
         TaskSpool spool; /* removed unless it became a task */
@@ -134,7 +131,7 @@ static bool create_check(HttpServer *s, struct MHD_Connection *c, const char *me
         /* Other uploads being unpacked hold reservations on the same free space. */
         r = task_dir_free_space(cfg->save_dir, &free_bytes);
         if (r >= 0)
-                free_bytes -= MIN(free_bytes, unpack_budget_outstanding(&unpack_budget));
+                free_bytes -= MIN(free_bytes, unpack_budget_outstanding(&unpack_budget_shared));
         if (r < 0 || free_bytes < length || free_bytes - length < cfg->min_storage_left) {
                 log_disk_refusal(cfg, r < 0 ? 0 : free_bytes);
                 REFUSE(REFUSAL_DISK, MHD_HTTP_INSUFFICIENT_STORAGE,
@@ -218,7 +215,7 @@ enum MHD_Result create_finish(HttpServer *s, struct MHD_Connection *c, Upload *u
         ArchiveLimits limits = { .max_unpacked = cfg->max_unpacked_size,
                                  .max_entries = cfg->max_archive_members,
                                  .max_decoder_memory = cfg->max_decompress_memory,
-                                 .budget = &unpack_budget,
+                                 .budget = &unpack_budget_shared, /* the process's one accountant */
                                  .min_free = cfg->min_storage_left };
         _cleanup_free_ char *message = NULL;
         _cleanup_close_ int crash_fd = -EBADF;

@@ -15,7 +15,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/statvfs.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -329,20 +328,23 @@ static size_t fetch_write(char *data, size_t size, size_t nmemb, void *userdata)
 {
         Fetch *f = userdata;
         size_t len = size * nmemb;
-        struct statvfs sv;
+        uint64_t free_bytes = 0;
         int r;
 
         if (f->offset + f->received + len > f->max) {
                 f->error = -EFBIG;
                 return 0;
         }
-        /* The floor of free space uploads keep (MinStorageLeft) holds for downloads too. */
-        if (fstatvfs(f->fd, &sv) >= 0 &&
-            (uint64_t) sv.f_bavail * sv.f_frsize < f->t->p->config->min_storage_left + len) {
-                f->error = -ENOSPC;
+        /* Reserved in the accountant of uploads: the floor of free space (MinStorageLeft) holds for
+         * downloads too, with the uploads being unpacked at the same time. */
+        r = unpack_budget_reserve(&unpack_budget_shared, f->remote_fd, f->t->p->config->min_storage_left,
+                                  len, &free_bytes);
+        if (r < 0) {
+                f->error = r;
                 return 0;
         }
         r = fd_write_all(f->fd, data, len);
+        unpack_budget_release(&unpack_budget_shared, len);
         if (r < 0) {
                 f->error = r;
                 return 0;
@@ -604,16 +606,13 @@ static bool file_is_packed(int fd)
         return n >= 262 && memcmp(head + 257, "ustar", 5) == 0;
 }
 
-/* Every unpack of remote crash data in this process reserves its disk space here. */
-static UnpackBudget remote_budget = UNPACK_BUDGET_INIT;
-
 static int fetch_unpack(Fetch *f, TaskType type, int fd, bool downloaded, char **ret_failure)
 {
         const RetraceConfig *cfg = f->t->p->config;
         ArchiveLimits limits = { .max_unpacked = cfg->max_unpacked_size,
                                  .max_entries = cfg->max_archive_members,
                                  .max_decoder_memory = cfg->max_decompress_memory,
-                                 .budget = &remote_budget,
+                                 .budget = &unpack_budget_shared,
                                  .min_free = cfg->min_storage_left,
                                  .progress = unpack_progress,
                                  .progress_userdata = f };

@@ -6,7 +6,8 @@ by a real HTTP server (with Range) and a real FTP server (pyftpdlib) on loopback
 gzip or zstd or plain, and from a file of DropDir; the task downloads ("Downloading remote
 resources"), checks its digest ("Calculating md5sum") and unpacks ("Post-processing downloaded
 file"), then retraces as an upload does. A wrong digest fails naming both digests; a connection cut
-in the middle is resumed with a Range request (and started over where the server ignores ranges);
+in the middle is resumed with a Range request (and started over where the server ignores ranges), a
+download interrupted by a restart of the daemon too;
 redirects to other schemes are refused; a path leaving DropDir (.., absolute, a symlink pointing
 out) is refused; the progress shows in /<id>/status and the manager's list; the size limit holds.
 A vmcore task from the vmcore fixture: bare xz over HTTP, plain over FTP."""
@@ -307,6 +308,30 @@ def test_resume():
         tid, pw, _, log = run(srv, s.http_url + "norange/crash.tar.xz")
         rt.check("cannot be resumed" in log, f"no restart in the log:\n{log}")
         check_retraced(srv, tid, pw, "restarted download")
+    # A daemon stopped in the middle of a download resumes it at its next start.
+    Files.requests.clear()
+    with Servers() as s:
+        with e.server() as srv:
+            srv.start(ready_path="settings")
+            tid, pw = create(srv, s.http_url + "slow/crash.tar")
+            deadline = time.monotonic() + 60
+            while True:
+                st, _, body = rt.http_get(f"{srv.base_url}{tid}/status", {"X-Task-Password": pw})
+                p = json.loads(body).get("progress")
+                if p and p["phase"] == "download" and p["done"] >= 65536:
+                    break
+                rt.check(time.monotonic() < deadline, f"the download did not start: {body!r}")
+                time.sleep(0.1)
+        with e.server() as srv:
+            srv.start(ready_path="settings")
+            status, seen = wait_finished(srv.base_url, tid, pw)
+            log = result(srv, tid, pw, "log")
+            rt.check(status == "FINISHED_SUCCESS", f"after the restart: {status}\n{log}")
+            rt.check("Resuming the download" in log, f"not resumed after the restart:\n{log}")
+            ranges = [r for p, r in Files.requests if p == "/slow/crash.tar"]
+            rt.check(len(ranges) == 2 and ranges[0] is None and ranges[1] and ranges[1] != "bytes=0-",
+                     f"requests seen: {ranges}")
+            check_retraced(srv, tid, pw, "resumed after a restart")
 
 
 def test_progress_and_limits():
