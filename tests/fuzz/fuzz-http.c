@@ -2,13 +2,15 @@
 /* What a client sends before any body: the request path (a task's, a debuginfod one with its source
  * path), the Content-Type header, and (from the configuration) a listen address, a trusted proxy's
  * address and address ranges compared with a peer, and the X-Forwarded-For header a trusted proxy
- * sends. The input is used as each of them in turn. */
+ * sends, and a task manager's remote source (X-Remote-Source, X-Remote-Digest) with the request file
+ * it becomes. The input is used as each of them in turn. */
 #include <stdlib.h>
 #include <string.h>
 
 #include "cache-debuginfod.h"
 #include "common-macro.h"
 #include "daemon-http-parse.h"
+#include "daemon-remote.h"
 #include "fuzz.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -46,6 +48,29 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         }
         if (parse_forwarded_for(text, &addr) >= 0 && addr.ss_family != AF_INET && addr.ss_family != AF_INET6)
                 abort();
+        {
+                /* A remote source and digest: what is accepted survives its request file unchanged,
+                 * and a DropDir path never climbs out. */
+                RemoteRequest req = {}, back = {};
+                _cleanup_free_ char *message = NULL, *file = NULL;
+                const char *digest = strchr(text, '|');
+
+                if (remote_request_parse(text, text, &req, &message) >= 0)
+                        remote_request_done(&req);
+                else if (!message)
+                        abort();
+                free(message);
+                message = NULL;
+                if (remote_request_parse(text, digest ? digest + 1 : NULL, &req, &message) >= 0) {
+                        if ((req.drop && (req.source[0] == '/' || strstr(req.source, "../"))) ||
+                            remote_request_format(&req, &file) < 0 ||
+                            remote_request_from_text(file, &back) < 0 || !streq(back.source, req.source) ||
+                            back.digest_kind != req.digest_kind || !streq(back.digest, req.digest))
+                                abort();
+                        remote_request_done(&back);
+                        remote_request_done(&req);
+                }
+        }
         /* A request head (the corpus holds those of the attacks in test_daemon_http_guard.py): the
          * request line's path and each header's value go through the same helpers. */
         for (char *line = text, *end; line && *line; line = end) {
