@@ -134,6 +134,19 @@ _printf_(3, 4) static void hook_log(const HookTask *t, char level, const char *f
                 (void) fd_write_all(t->log_fd, line, (size_t) n);
 }
 
+/* RETRACE_TASK_TYPE: the old server's task type names, in lower case. */
+static const char *hook_type_name(TaskType t)
+{
+        static const char *const names[_TASK_TYPE_MAX] = {
+                [TASK_TYPE_RETRACE] = "retrace",
+                [TASK_TYPE_DEBUG] = "debug",
+                [TASK_TYPE_VMCORE] = "vmcore",
+                [TASK_TYPE_RETRACE_INTERACTIVE] = "retrace-interactive",
+                [TASK_TYPE_VMCORE_INTERACTIVE] = "vmcore-interactive",
+        };
+        return t >= 0 && t < _TASK_TYPE_MAX && names[t] ? names[t] : "unknown";
+}
+
 /* The daemon's environment without the variables hooks are given, then those. */
 static int hook_environment(HookStage stage, const HookTask *t, char ***ret)
 {
@@ -145,7 +158,7 @@ static int hook_environment(HookStage stage, const HookTask *t, char ***ret)
                                 return -ENOMEM;
         if (strv_extendf(&env, "RETRACE_HOOK=%s", hook_stage_to_string(stage)) < 0 ||
             strv_extendf(&env, "RETRACE_TASK_ID=%" PRIu64, t->id) < 0 ||
-            strv_extendf(&env, "RETRACE_TASK_TYPE=%s", strempty(t->type)) < 0 ||
+            strv_extendf(&env, "RETRACE_TASK_TYPE=%s", hook_type_name(t->type)) < 0 ||
             strv_extendf(&env, "RETRACE_TASK_DIR=%s", strempty(t->dir)) < 0 ||
             strv_extendf(&env, "RETRACE_TASK_STATUS=%s", strempty(t->status)) < 0)
                 return -ENOMEM;
@@ -430,7 +443,7 @@ int hook_task_from_store(const RetraceConfig *c, TaskStore *s, uint64_t id, Hook
                 return r;
         *ret = (HookTask){
                 .id = id,
-                .type = task_type_to_string(t->type),
+                .type = t->type,
                 .status = task_status_to_string(t->status),
                 .log_fd = -EBADF,
         };

@@ -40,7 +40,7 @@ HookStage hook_stage_from_string(const char *s);
 /* What a hook is told about its task. */
 typedef struct HookTask {
         uint64_t id;
-        const char *type;    /* task_type_to_string() */
+        TaskType type;
         const char *dir;     /* SaveDir/<id> (ArchiveDir/<id> in post_clean_task after archiving) */
         const char *status;  /* task_status_to_string() */
         const char *cleanup; /* pre/post_clean_task: "delete" or "archive"; NULL otherwise */

@@ -1035,7 +1035,7 @@ static int task_run_hooks(TaskRun *t, HookStage stage, TaskStatus status, char *
                                   hook_stage_to_string(stage));
         return hooks_run(t->p->config, stage,
                          &(HookTask){ .id = t->id,
-                                      .type = task_type_to_string(t->type),
+                                      .type = t->type,
                                       .dir = dir,
                                       .status = task_status_to_string(status),
                                       .log_fd = t->log_fd },
