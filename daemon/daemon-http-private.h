@@ -40,3 +40,13 @@ enum MHD_Result handle_create(HttpServer *s, struct MHD_Connection *c, const cha
                               bool *ret_finish);
 /* Unpacks the received upload into a new task and answers; the connection is suspended meanwhile. */
 enum MHD_Result create_finish(HttpServer *s, struct MHD_Connection *c, Upload *u);
+
+/* The task manager's credential (X-Manager-Password); answers and returns false when the request may
+ * not use the task manager. */
+bool http_manager_authorized(HttpServer *s, struct MHD_Connection *c, enum MHD_Result *ret);
+
+/* POST /manager/<id>/notes with a JSON body {"notes": …, "case": …} (daemon-http-notes.c): body is what
+ * was received, too_large when more than HTTP_NOTES_MAX_BODY bytes came. */
+#define HTTP_NOTES_MAX_BODY (16 * 1024)
+enum MHD_Result handle_task_notes(HttpServer *s, struct MHD_Connection *c, const char *url,
+                                  const char *method, const char *body, size_t len, bool too_large);

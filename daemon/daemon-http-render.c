@@ -50,6 +50,8 @@ int render_task_status(const Task *t, const TaskStage *stages, size_t n_stages, 
                                                       "others", (json_int_t) bucket_others)
                                           : json_null());
         (void) json_object_set_new(o, "waiting", json_string_safe(waiting));
+        (void) json_object_set_new(o, "notes", json_string_safe(t->notes ?: ""));
+        (void) json_object_set_new(o, "case", json_string_safe(t->case_ref ?: ""));
         return json_dump_take(o, false, ret);
 }
 
@@ -75,6 +77,8 @@ int render_task_list(const TaskListEntry *v, size_t n, char **ret)
                 (void) json_object_set_new(e, "package", json_string_safe(v[i].package ?: ""));
                 (void) json_object_set_new(e, "release", json_string_safe(v[i].release ?: ""));
                 (void) json_object_set_new(e, "arch", json_string_safe(v[i].arch ?: ""));
+                (void) json_object_set_new(e, "notes", json_string_safe(v[i].notes ?: ""));
+                (void) json_object_set_new(e, "case", json_string_safe(v[i].case_ref ?: ""));
         }
         return json_dump_take(json_pack("{s:o}", "tasks", list), true, ret);
 }

@@ -269,7 +269,7 @@ static bool hex_equal_ct(const char *hex, const uint8_t *digest, size_t n)
 /* The task manager's credential: header X-Manager-Password against TaskManagerPassword, which holds
  * "sha256:" and the hex digest of the password, or the password itself. Compared in constant time;
  * answers and returns false when the request may not use the task manager. */
-static bool manager_authorized(HttpServer *s, struct MHD_Connection *c, enum MHD_Result *ret)
+bool http_manager_authorized(HttpServer *s, struct MHD_Connection *c, enum MHD_Result *ret)
 {
         const char *configured = s->config->task_manager_password, *given, *hex;
         uint8_t a[32], b[32], diff = 0;
@@ -365,7 +365,7 @@ static enum MHD_Result handle_task(HttpServer *s, struct MHD_Connection *c, cons
 
                 if (change ? !post : !streq(method, MHD_HTTP_METHOD_GET))
                         return respond(c, MHD_HTTP_METHOD_NOT_ALLOWED, "Use %s\n", change ? "POST" : "GET");
-                if (!manager_authorized(s, c, &ret))
+                if (!http_manager_authorized(s, c, &ret))
                         return ret;
         } else {
                 if (streq(action, "restart"))
@@ -433,7 +433,7 @@ static enum MHD_Result handle_task(HttpServer *s, struct MHD_Connection *c, cons
 static enum MHD_Result handle_manager_list(HttpServer *s, struct MHD_Connection *c, const char *method)
 {
         static const char query_chars[] =
-                "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._+~:-";
+                "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._+~:-#/ ";
         const char *status, *query, *limit_text;
         _cleanup_free_ char *json = NULL;
         TaskListEntry *tasks = NULL;
@@ -444,7 +444,7 @@ static enum MHD_Result handle_manager_list(HttpServer *s, struct MHD_Connection 
 
         if (!streq(method, MHD_HTTP_METHOD_GET))
                 return respond(c, MHD_HTTP_METHOD_NOT_ALLOWED, "Use GET\n");
-        if (!manager_authorized(s, c, &ret))
+        if (!http_manager_authorized(s, c, &ret))
                 return ret;
         status = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "status");
         query = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "q");
@@ -454,7 +454,7 @@ static enum MHD_Result handle_manager_list(HttpServer *s, struct MHD_Connection 
                                "status must be PENDING, FINISHED_SUCCESS or FINISHED_FAILURE\n");
         if (!isempty(query) && (strlen(query) > MAX_QUERY_LENGTH || !string_in_charset(query, query_chars)))
                 return respond(c, MHD_HTTP_BAD_REQUEST,
-                               "The filter is at most %d letters, digits and ._+~:- characters\n",
+                               "The filter is at most %d letters, digits, spaces and ._+~:-#/ characters\n",
                                MAX_QUERY_LENGTH);
         if (!isempty(limit_text) &&
             (parse_uint(limit_text, &limit) < 0 || limit == 0 || limit > MAX_LIST_TASKS))
@@ -733,6 +733,9 @@ typedef struct Request {
         bool framing_refused;     /* only its head was looked at; its body is dropped */
         bool deferred;            /* handed to a worker pool, the connection suspended meanwhile */
         bool failed;              /* the worker queued no answer: the connection is closed */
+        char *body;               /* POST …/notes: the body, at most HTTP_NOTES_MAX_BODY bytes */
+        size_t body_len;
+        bool body_too_large;
 } Request;
 
 static enum MHD_Result count_framing_header(void *cls, enum MHD_ValueKind kind, const char *key,
@@ -816,6 +819,39 @@ static void run_route(WorkItem *w)
         MHD_resume_connection(c); /* req may be gone from here on */
 }
 
+static void run_notes(WorkItem *w)
+{
+        Request *req = (Request *) w;
+        struct MHD_Connection *c = req->connection;
+
+        if (handle_task_notes(req->server, c, req->url, req->method, req->body, req->body_len,
+                              req->body_too_large) != MHD_YES)
+                req->failed = true;
+        MHD_resume_connection(c);
+}
+
+/* A small body kept in memory (the notes' JSON); what goes beyond the limit is dropped and remembered. */
+static void request_keep_body(Request *req, const char *data, size_t len)
+{
+        char *b;
+
+        if (req->body_too_large || len == 0)
+                return;
+        if (len > HTTP_NOTES_MAX_BODY - req->body_len) {
+                req->body_too_large = true;
+                return;
+        }
+        b = realloc(req->body, req->body_len + len + 1);
+        if (!b) {
+                req->body_too_large = true;
+                return;
+        }
+        memcpy(b + req->body_len, data, len);
+        req->body = b;
+        req->body_len += len;
+        b[req->body_len] = '\0';
+}
+
 static void run_create_finish(WorkItem *w)
 {
         Request *req = (Request *) w;
@@ -885,6 +921,14 @@ static enum MHD_Result handle_request(void *cls, struct MHD_Connection *c, const
                         return defer(req, &s->unpacks, run_create_finish);
                 return ret;
         }
+        if (string_endswith(url, "/notes")) {
+                if (*upload_data_size > 0) {
+                        request_keep_body(req, upload_data, *upload_data_size);
+                        *upload_data_size = 0;
+                        return MHD_YES;
+                }
+                return defer(req, &s->requests, run_notes);
+        }
         if (*upload_data_size > 0) { /* a body nobody asked for */
                 *upload_data_size = 0;
                 return MHD_YES;
@@ -901,6 +945,7 @@ static void request_completed(void *cls, struct MHD_Connection *c, void **con_cl
 
         if (req) {
                 upload_free(req->upload);
+                free(req->body);
                 free(req);
         }
         *con_cls = NULL;
