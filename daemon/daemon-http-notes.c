@@ -79,7 +79,7 @@ enum MHD_Result handle_task_notes(HttpServer *s, struct MHD_Connection *c, const
                 return respond(c, MHD_HTTP_NOT_FOUND, "There is no task %" PRIu64 "\n", id);
         if (r < 0)
                 return respond(c, MHD_HTTP_INTERNAL_SERVER_ERROR, "Cannot read task %" PRIu64 "\n", id);
-        doc = json_loadb(body ?: "", len, JSON_REJECT_DUPLICATES, &error);
+        doc = json_loadb(body ?: "", len, JSON_REJECT_DUPLICATES | JSON_ALLOW_NUL, &error);
         if (!doc || !json_is_object(doc)) {
                 json_decref(doc);
                 return respond(

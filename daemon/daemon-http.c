@@ -736,6 +736,7 @@ typedef struct Request {
         char *body;               /* POST …/notes: the body, at most HTTP_NOTES_MAX_BODY bytes */
         size_t body_len;
         bool body_too_large;
+        bool body_started; /* the head's call is over: the next empty call ends the body */
 } Request;
 
 static enum MHD_Result count_framing_header(void *cls, enum MHD_ValueKind kind, const char *key,
@@ -922,6 +923,11 @@ static enum MHD_Result handle_request(void *cls, struct MHD_Connection *c, const
                 return ret;
         }
         if (string_endswith(url, "/notes")) {
+                /* The body comes in the calls after the head's; the last call has none. */
+                if (!req->body_started) {
+                        req->body_started = true;
+                        return MHD_YES;
+                }
                 if (*upload_data_size > 0) {
                         request_keep_body(req, upload_data, *upload_data_size);
                         *upload_data_size = 0;

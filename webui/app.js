@@ -32,11 +32,11 @@ RT.clear = function (node) {
   return node;
 };
 
-// GET or POST a path relative to the page; resolves to {status, headers, text} (never rejects on
+// GET or POST a path (with an optional body) relative to the page; resolves to {status, headers, text} (never rejects on
 // an HTTP error status; a network failure becomes status 0 with the reason as text).
-RT.request = async function (method, path, headers) {
+RT.request = async function (method, path, headers, body) {
   try {
-    const r = await fetch(path, { method, headers: headers || {}, cache: 'no-store',
+    const r = await fetch(path, { method, headers: headers || {}, body, cache: 'no-store',
                                   credentials: 'same-origin', redirect: 'manual' });
     return { status: r.status, headers: r.headers, text: await r.text() };
   } catch (e) {
