@@ -32,6 +32,7 @@
 #include "common-path.h"
 #include "common-string.h"
 #include "common-time.h"
+#include "daemon-dedup.h"
 #include "daemon-hooks.h"
 #include "daemon-pipeline-task.h"
 #include "daemon-taskdir.h"
@@ -1042,6 +1043,23 @@ static int task_run_hooks(TaskRun *t, HookStage stage, TaskStatus status, char *
                          ret_failure);
 }
 
+/* DedupVmcores: a finished vmcore task's dump is linked to an identical one of an earlier task (after
+ * the end is saved: hashing a large dump must not delay the result). In the daemon's log only. */
+static void task_dedup_vmcore(TaskRun *t)
+{
+        uint64_t saved = 0;
+        int r;
+
+        r = dedup_task_crash_files(t->p->config->save_dir, t->id, &saved);
+        if (r < 0)
+                log_warning_errno(r, "Task %" PRIu64 ": cannot look for an identical vmcore: %m", t->id);
+        else if (saved > 0)
+                log_info("Task %" PRIu64
+                         ": its vmcore is identical to an earlier task's and is now stored once "
+                         "(%" PRIu64 " MiB saved)",
+                         t->id, saved >> 20);
+}
+
 void pipeline_run(void *userdata, TaskJob *job)
 {
         static const char *const stages[] = {
@@ -1180,6 +1198,9 @@ void pipeline_run(void *userdata, TaskJob *job)
                 task_drop_crash_files(&t);
         task_finish(&t, r >= 0, r >= 0 ? "Retrace job finished successfully" : "Retrace job failed");
         log_info("Task %" PRIu64 " %s", t.id, r >= 0 ? "finished successfully" : "failed");
+        if (t.vmcore && p->config->dedup_vmcores && (r >= 0 || p->config->keep_failed_crash_files) &&
+            !task_job_cancelled(job))
+                task_dedup_vmcore(&t);
         /* After the end is saved: the hooks see the final status (and may fetch the results). */
         (void) task_run_hooks(&t, r >= 0 ? HOOK_SUCCESS : HOOK_FAIL,
                               r >= 0 ? TASK_STATUS_FINISHED_SUCCESS : TASK_STATUS_FINISHED_FAILURE, NULL);

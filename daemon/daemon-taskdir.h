@@ -10,6 +10,7 @@
  *   SaveDir/<id>/crash/            the upload's files, read-only for the debugger
  *   SaveDir/<id>/results/          what the task produces (log, backtrace, …)
  *   SaveDir/<id>/converted/        a vmcore converted from makedumpfile's flattened format
+ *   SaveDir/.vmcores/<sha256>      hard links to crash files by content (daemon-dedup.c: DedupVmcores)
  *
  * Used alike by the HTTP layer (spools, results), the pipeline (a task's parts by fd) and the
  * maintenance loop (removal, free space). */

@@ -24,6 +24,7 @@
 #include "common-time.h"
 #include "config.h"
 #include "daemon-http-parse.h"
+#include "daemon-dedup.h"
 #include "daemon-hooks.h"
 #include "daemon-http.h"
 #include "daemon-pipeline.h"
@@ -236,6 +237,7 @@ static void collect_garbage(Daemon *d)
                         tasks[i].id = 0;
                 }
         }
+        (void) dedup_prune(cfg->save_dir); /* identical vmcores no task holds any more */
         {
                 uint64_t free_bytes = save_dir_free(cfg->save_dir);
 
