@@ -29,6 +29,7 @@
 #include "common-time.h"
 #include "daemon-archive.h"
 #include "daemon-crashdata.h"
+#include "daemon-archive-tasks.h"
 #include "daemon-http-parse.h"
 #include "daemon-http-private.h"
 #include "daemon-http-render.h"
@@ -374,6 +375,12 @@ static enum MHD_Result handle_task(HttpServer *s, struct MHD_Connection *c, cons
                         return respond(c, MHD_HTTP_METHOD_NOT_ALLOWED, "Use GET\n");
         }
         r = task_store_get(s->store, id, &t);
+        if (r == -ENOENT && task_archived(s->config, id))
+                return respond(c, MHD_HTTP_GONE,
+                               "Task %" PRIu64
+                               " was archived (ArchiveTaskAfter): ask the server's administrator "
+                               "for it\n",
+                               id);
         if (r == -ENOENT)
                 return respond(c, MHD_HTTP_NOT_FOUND, "There is no task %" PRIu64 "\n", id);
         if (r < 0)

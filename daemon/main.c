@@ -24,6 +24,7 @@
 #include "common-time.h"
 #include "config.h"
 #include "daemon-http-parse.h"
+#include "daemon-archive-tasks.h"
 #include "daemon-dedup.h"
 #include "daemon-hooks.h"
 #include "daemon-http.h"
@@ -227,9 +228,24 @@ static void collect_garbage(Daemon *d)
                 return;
         now = now_realtime_usec();
         for (size_t i = 0; i < n; i++) {
-                uint64_t keep = tasks[i].success ? cfg->delete_task_after : cfg->delete_failed_task_after;
+                uint64_t keep = tasks[i].success ? cfg->delete_task_after : cfg->delete_failed_task_after,
+                         archive = cfg->archive_task_after;
+                int64_t age = now - tasks[i].finished_usec;
 
-                if (keep > 0 && now - tasks[i].finished_usec > (int64_t) keep * 1000000) {
+                /* Archiving, when it is due and not after the deletion. */
+                if (archive > 0 && age > (int64_t) archive * 1000000 && (keep == 0 || archive <= keep)) {
+                        _cleanup_free_ char *error = NULL;
+                        int r = task_archive(cfg, d->store, tasks[i].id, &error);
+
+                        if (r >= 0)
+                                log_info("Task %" PRIu64 " archived to %s (older than ArchiveTaskAfter)",
+                                         tasks[i].id, cfg->archive_dir);
+                        else if (r != -ENOENT)
+                                log_warning_errno(r, "Task %" PRIu64 " cannot be archived: %s; it stays",
+                                                  tasks[i].id, error ?: strerror(-r));
+                        continue;
+                }
+                if (keep > 0 && age > (int64_t) keep * 1000000) {
                         task_remove(d, tasks[i].id,
                                     tasks[i].success ? "(older than DeleteTaskAfter)"
                                                      : "(older than DeleteFailedTaskAfter)",
@@ -407,6 +423,11 @@ static int setup(Daemon *d, const char *listen_override)
         r = hooks_check_config(d->config, &error);
         if (r < 0)
                 return log_error_errno(r, "%s", strna(error));
+        if (d->config->archive_task_after > 0 && isempty(d->config->archive_dir))
+                return log_error("ArchiveTaskAfter is set but ArchiveDir is not: set ArchiveDir to the "
+                                 "directory "
+                                 "archived tasks move to"),
+                       -EINVAL;
         if (!address_ranges_valid(d->config->debuginfod_allow_from))
                 return log_error("DebuginfodAllowFrom = %s is not a list of ADDR[/PREFIX] ranges "
                                  "(e.g. 127.0.0.0/8 ::1 10.0.0.0/8)",

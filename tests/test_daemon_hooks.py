@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: GPL-2.0-or-later
 """Site hooks (docs/hooks.md) on a real daemon: hooks writing marker files with their environment at
 every stage of a successful and of a failing coredump task, in order and in name order within a stage;
-removal and clean-up hooks; a hook that runs out of HookTimeout (its process group killed, the task
+removal and clean-up hooks (expiry and archiving, ArchiveTaskAfter); a hook that runs out of HookTimeout (its process group killed, the task
 finishes); a failing hook that does not block the task; a required one that fails it; files that are not
 executable ignored with a warning; a bad HookRequired refused at startup."""
 
@@ -220,6 +220,56 @@ def test_timeout_failure_and_required():
         rt.check(lines[-1][4] == "FINISHED_FAILURE", lines)
 
 
+def test_archive():
+    """ArchiveTaskAfter: a finished task moves with its results to ArchiveDir (by rename, and by copy when
+    ArchiveDir is on another file system, e.g. /dev/shm), with task.json; the API answers 410 for it; the
+    clean-up hooks run around the move, post_clean_task told the new place."""
+    import json
+    import shutil
+    marks = tempfile.mkdtemp(prefix="marks-")
+    hooks = hook_tree(marks, stages=["pre_clean_task", "post_clean_task"])
+    places = [tempfile.mkdtemp(prefix="archive-", dir=os.path.dirname(ENV.config))]
+    if os.path.isdir("/dev/shm") and os.access("/dev/shm", os.W_OK) and \
+            os.stat("/dev/shm").st_dev != os.stat(os.path.dirname(ENV.config)).st_dev:
+        places.append(tempfile.mkdtemp(prefix="archive-", dir="/dev/shm"))
+    try:
+        for archive_dir in places:
+            ENV.set_keys(HookDir=hooks)
+            with ENV.server() as srv:
+                srv.start(ready_path="settings")
+                tid, pw = upload(srv)
+                status, _ = wait_finished(srv.base_url, tid, pw)
+                rt.check(status == "FINISHED_SUCCESS", status)
+                st, _, backtrace = rt.http_get(f"{srv.base_url}{tid}/backtrace", {"X-Task-Password": pw})
+                rt.check(st == 200, f"backtrace: {st}")
+            time.sleep(1.5)
+            ENV.set_keys(HookDir=hooks, ArchiveTaskAfter="1s", ArchiveDir=archive_dir)
+            with ENV.server() as srv:
+                srv.start(ready_path="settings")
+                dest = os.path.join(archive_dir, tid)
+                lines = wait_for("the archive's post_clean_task hook",
+                                 lambda: (m := marks_of(marks, tid)) and m[-1][0] == "post_clean_task" and m)
+                rt.check([l[0] for l in lines] == ["pre_clean_task", "post_clean_task"], lines)
+                rt.check(lines[0][7] == "archive" and lines[0][6] == "present" and
+                         os.path.realpath(lines[0][5]) == os.path.realpath(os.path.join(save_dir(), tid)), lines[0])
+                rt.check(lines[1][7] == "archive" and lines[1][6] == "present" and
+                         os.path.realpath(lines[1][5]) == os.path.realpath(dest), lines[1])
+                rt.check(not os.path.exists(os.path.join(save_dir(), tid)), "the task stayed in SaveDir")
+                with open(os.path.join(dest, "results", "backtrace"), "rb") as f:
+                    rt.check(f.read() == backtrace, "the archived backtrace differs")
+                rt.check(os.path.getsize(os.path.join(dest, "crash", "coredump")) > 0, "no archived core")
+                doc = json.load(open(os.path.join(dest, "task.json")))
+                rt.check(doc["id"] == int(tid) and doc["status"] == "FINISHED_SUCCESS", doc)
+                st, _, body = rt.http_get(f"{srv.base_url}{tid}", {"X-Task-Password": pw})
+                rt.check(st == 410 and b"archived" in body, f"an archived task: {st} {body!r}")
+                st, _, body = rt.http_get(f"{srv.base_url}123456789", {"X-Task-Password": pw})
+                rt.check(st == 404, f"an unknown task: {st}")
+    finally:
+        for p in places:
+            shutil.rmtree(p, ignore_errors=True)
+        ENV.set_keys()
+
+
 def test_bad_hook_required_refused():
     ENV.set_keys(HookRequired="start, success")
     p = subprocess.run([SERVER, "--config", ENV.config, "--listen", f"127.0.0.1:{rt.free_port()}"],
@@ -230,6 +280,6 @@ def test_bad_hook_required_refused():
 
 try:
     rt.run_tests([test_bad_hook_required_refused, test_every_stage_of_a_successful_task,
-                  test_failing_task_and_clean_up, test_timeout_failure_and_required])
+                  test_failing_task_and_clean_up, test_timeout_failure_and_required, test_archive])
 finally:
     ENV.cleanup()
