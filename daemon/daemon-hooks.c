@@ -152,8 +152,11 @@ static int hook_environment(HookStage stage, const HookTask *t, char ***ret)
 {
         _cleanup_strv_free_ char **env = NULL;
 
+        /* Not the service manager's channels to the daemon: a hook must not speak for it. */
         for (char **e = environ; e && *e; e++)
-                if (!string_startswith(*e, "RETRACE_TASK_") && !string_startswith(*e, "RETRACE_HOOK="))
+                if (!string_startswith(*e, "RETRACE_TASK_") && !string_startswith(*e, "RETRACE_HOOK=") &&
+                    !string_startswith(*e, "NOTIFY_SOCKET=") && !string_startswith(*e, "LISTEN_") &&
+                    !string_startswith(*e, "WATCHDOG_"))
                         if (strv_extend(&env, *e) < 0)
                                 return -ENOMEM;
         if (strv_extendf(&env, "RETRACE_HOOK=%s", hook_stage_to_string(stage)) < 0 ||
