@@ -906,8 +906,8 @@ static enum MHD_Result handle_request(void *cls, struct MHD_Connection *c, const
                         req->framing_refused = true;
                         return refuse_framing(c);
                 }
-                if (string_endswith(url, "/create"))
-                        http_guard_set_phase(c, CONN_BODY);
+                if (string_endswith(url, "/create") || string_endswith(url, "/notes"))
+                        http_guard_set_phase(c, CONN_BODY); /* MinUploadRate holds for the body */
         }
         if (req->failed)
                 return MHD_NO;
@@ -936,6 +936,7 @@ static enum MHD_Result handle_request(void *cls, struct MHD_Connection *c, const
                         return MHD_YES;
                 }
                 if (*upload_data_size > 0) {
+                        http_guard_body(c, *upload_data_size);
                         request_keep_body(req, upload_data, *upload_data_size);
                         *upload_data_size = 0;
                         return MHD_YES;
