@@ -47,7 +47,7 @@ RT.request = async function (method, path, headers, body) {
 // A server's answer in words: its one-line error text when it has one.
 RT.describe = function (status, text) {
   const reasons = { 0: 'no answer', 400: 'bad request', 403: 'forbidden', 404: 'not found',
-                    405: 'method not allowed', 409: 'conflict', 411: 'length required', 413: 'too large',
+                    405: 'method not allowed', 409: 'conflict', 410: 'archived', 411: 'length required', 413: 'too large',
                     415: 'unsupported type', 429: 'too many attempts', 500: 'server error', 503: 'server busy',
                     507: 'server disk full' };
   const line = (text || '').trim().split('\n')[0];
