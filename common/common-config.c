@@ -103,6 +103,12 @@ static const ConfigKey config_keys[] = {
         KEY("DebuginfodAllowFrom", CONFIG_STRING, debuginfod_allow_from, ""),
         KEY("DebuginfodRequestsPerAddress", CONFIG_UINT, debuginfod_requests_per_address, "1200"),
         KEY("DebuginfodRequestsTotal", CONFIG_UINT, debuginfod_requests_total, "12000"),
+        KEY("HookDir", CONFIG_OPTIONAL_PATH, hook_dir, ""),
+        KEY("HookTimeout", CONFIG_SECONDS, hook_timeout, "300"),
+        KEY("HookRequired", CONFIG_STRING, hook_required, ""),
+        KEY("DedupVmcores", CONFIG_BOOL, dedup_vmcores, "yes"),
+        KEY("ArchiveTaskAfter", CONFIG_HOURS, archive_task_after, "0"),
+        KEY("ArchiveDir", CONFIG_OPTIONAL_PATH, archive_dir, ""),
 };
 
 static const char *const cache_prefetch_table[_CACHE_PREFETCH_MAX] = {

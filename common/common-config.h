@@ -100,6 +100,15 @@ typedef struct RetraceConfig {
         char *debuginfod_allow_from;     /* DebuginfodAllowFrom: address ranges it answers ("": all) */
         unsigned debuginfod_requests_per_address; /* DebuginfodRequestsPerAddress: per minute */
         unsigned debuginfod_requests_total;       /* DebuginfodRequestsTotal: per minute, all addresses */
+
+        /* Site hooks and task cleanup (daemon-hooks.c, daemon-archive-tasks.c; docs/hooks.md). */
+        char *hook_dir;              /* HookDir: HookDir/<stage>/ holds the hooks of a stage ("": none) */
+        uint64_t hook_timeout;       /* HookTimeout: seconds one hook may run */
+        char *hook_required;         /* HookRequired: stages whose failing hooks fail the task */
+        bool dedup_vmcores;          /* DedupVmcores: identical vmcores of tasks are hard-linked */
+        uint64_t archive_task_after; /* ArchiveTaskAfter: seconds after its end a task is archived (0: never)
+                                      */
+        char *archive_dir;           /* ArchiveDir: where archived tasks go */
 } RetraceConfig;
 
 #define RETRACE_CONFIG_ENV     "RETRACE_SERVER_CONFIG_PATH"

@@ -197,7 +197,7 @@ bool parse_task_path(const char *url, uint64_t *ret_id, const char **ret_action,
                     parse_uint64(idpart, ret_id) >= 0) {
                         static const char *const actions[] = { "",       "backtrace",   "backtrace.json",
                                                                "log",    "exploitable", "delete",
-                                                               "status", "restart" };
+                                                               "status", "restart",     "notes" };
                         const char *action = k == 2 ? parts[n - 1] : "";
 
                         for (size_t i = 0; i < ELEMENTSOF(actions); i++)

@@ -23,9 +23,6 @@ enum MHD_Result refuse(HttpServer *s, struct MHD_Connection *c, Refusal why, uns
 /* Whether the client reached us over TLS (ours, or a trusted proxy's X-Forwarded-Proto). */
 bool request_is_https(HttpServer *s, struct MHD_Connection *c);
 
-/* Whether the request carries the task manager's password (X-Manager-Password); answers (into *ret)
- * and returns false when not. */
-bool manager_authorized(HttpServer *s, struct MHD_Connection *c, enum MHD_Result *ret);
 /* POST /manager/remote: a task from a URL or a file of DropDir (daemon-http-remote.c). */
 enum MHD_Result handle_manager_remote(HttpServer *s, struct MHD_Connection *c, const char *method);
 
@@ -46,3 +43,13 @@ enum MHD_Result handle_create(HttpServer *s, struct MHD_Connection *c, const cha
                               bool *ret_finish);
 /* Unpacks the received upload into a new task and answers; the connection is suspended meanwhile. */
 enum MHD_Result create_finish(HttpServer *s, struct MHD_Connection *c, Upload *u);
+
+/* The task manager's credential (X-Manager-Password); answers and returns false when the request may
+ * not use the task manager. */
+bool http_manager_authorized(HttpServer *s, struct MHD_Connection *c, enum MHD_Result *ret);
+
+/* POST /manager/<id>/notes with a JSON body {"notes": …, "case": …} (daemon-http-notes.c): body is what
+ * was received, too_large when more than HTTP_NOTES_MAX_BODY bytes came. */
+#define HTTP_NOTES_MAX_BODY (16 * 1024)
+enum MHD_Result handle_task_notes(HttpServer *s, struct MHD_Connection *c, const char *url,
+                                  const char *method, const char *body, size_t len, bool too_large);

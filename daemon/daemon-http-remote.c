@@ -100,7 +100,7 @@ enum MHD_Result handle_manager_remote(HttpServer *s, struct MHD_Connection *c, c
 
         if (!streq(method, MHD_HTTP_METHOD_POST))
                 return respond(c, MHD_HTTP_METHOD_NOT_ALLOWED, "Use POST\n");
-        if (!manager_authorized(s, c, &ret))
+        if (!http_manager_authorized(s, c, &ret))
                 return ret;
         if (!s->config->allow_remote_tasks)
                 return respond(

@@ -65,6 +65,8 @@ int render_task_status(const Task *t, const TaskStage *stages, size_t n_stages, 
                                           : json_null());
         (void) json_object_set_new(o, "waiting", json_string_safe(waiting));
         (void) json_object_set_new(o, "progress", progress_json(progress));
+        (void) json_object_set_new(o, "notes", json_string_safe(t->notes ?: ""));
+        (void) json_object_set_new(o, "case", json_string_safe(t->case_ref ?: ""));
         return json_dump_take(o, false, ret);
 }
 
@@ -91,6 +93,8 @@ int render_task_list(const TaskListEntry *v, const RemoteProgress *progress, siz
                 (void) json_object_set_new(e, "release", json_string_safe(v[i].release ?: ""));
                 (void) json_object_set_new(e, "arch", json_string_safe(v[i].arch ?: ""));
                 (void) json_object_set_new(e, "progress", progress_json(progress ? &progress[i] : NULL));
+                (void) json_object_set_new(e, "notes", json_string_safe(v[i].notes ?: ""));
+                (void) json_object_set_new(e, "case", json_string_safe(v[i].case_ref ?: ""));
         }
         return json_dump_take(json_pack("{s:o}", "tasks", list), true, ret);
 }

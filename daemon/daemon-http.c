@@ -29,6 +29,7 @@
 #include "common-time.h"
 #include "daemon-archive.h"
 #include "daemon-crashdata.h"
+#include "daemon-archive-tasks.h"
 #include "daemon-http-parse.h"
 #include "daemon-http-private.h"
 #include "daemon-http-render.h"
@@ -273,7 +274,7 @@ static bool hex_equal_ct(const char *hex, const uint8_t *digest, size_t n)
 /* The task manager's credential: header X-Manager-Password against TaskManagerPassword, which holds
  * "sha256:" and the hex digest of the password, or the password itself. Compared in constant time;
  * answers and returns false when the request may not use the task manager. */
-bool manager_authorized(HttpServer *s, struct MHD_Connection *c, enum MHD_Result *ret)
+bool http_manager_authorized(HttpServer *s, struct MHD_Connection *c, enum MHD_Result *ret)
 {
         const char *configured = s->config->task_manager_password, *given, *hex;
         uint8_t a[32], b[32], diff = 0;
@@ -369,7 +370,7 @@ static enum MHD_Result handle_task(HttpServer *s, struct MHD_Connection *c, cons
 
                 if (change ? !post : !streq(method, MHD_HTTP_METHOD_GET))
                         return respond(c, MHD_HTTP_METHOD_NOT_ALLOWED, "Use %s\n", change ? "POST" : "GET");
-                if (!manager_authorized(s, c, &ret))
+                if (!http_manager_authorized(s, c, &ret))
                         return ret;
         } else {
                 if (streq(action, "restart"))
@@ -378,6 +379,12 @@ static enum MHD_Result handle_task(HttpServer *s, struct MHD_Connection *c, cons
                         return respond(c, MHD_HTTP_METHOD_NOT_ALLOWED, "Use GET\n");
         }
         r = task_store_get(s->store, id, &t);
+        if (r == -ENOENT && task_archived(s->config, id))
+                return respond(c, MHD_HTTP_GONE,
+                               "Task %" PRIu64
+                               " was archived (ArchiveTaskAfter): ask the server's administrator "
+                               "for it\n",
+                               id);
         if (r == -ENOENT)
                 return respond(c, MHD_HTTP_NOT_FOUND, "There is no task %" PRIu64 "\n", id);
         if (r < 0)
@@ -437,7 +444,7 @@ static enum MHD_Result handle_task(HttpServer *s, struct MHD_Connection *c, cons
 static enum MHD_Result handle_manager_list(HttpServer *s, struct MHD_Connection *c, const char *method)
 {
         static const char query_chars[] =
-                "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._+~:-";
+                "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._+~:-#/ ";
         const char *status, *query, *limit_text;
         _cleanup_free_ char *json = NULL;
         TaskListEntry *tasks = NULL;
@@ -448,7 +455,7 @@ static enum MHD_Result handle_manager_list(HttpServer *s, struct MHD_Connection 
 
         if (!streq(method, MHD_HTTP_METHOD_GET))
                 return respond(c, MHD_HTTP_METHOD_NOT_ALLOWED, "Use GET\n");
-        if (!manager_authorized(s, c, &ret))
+        if (!http_manager_authorized(s, c, &ret))
                 return ret;
         status = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "status");
         query = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "q");
@@ -458,7 +465,7 @@ static enum MHD_Result handle_manager_list(HttpServer *s, struct MHD_Connection 
                                "status must be PENDING, FINISHED_SUCCESS or FINISHED_FAILURE\n");
         if (!isempty(query) && (strlen(query) > MAX_QUERY_LENGTH || !string_in_charset(query, query_chars)))
                 return respond(c, MHD_HTTP_BAD_REQUEST,
-                               "The filter is at most %d letters, digits and ._+~:- characters\n",
+                               "The filter is at most %d letters, digits, spaces and ._+~:-#/ characters\n",
                                MAX_QUERY_LENGTH);
         if (!isempty(limit_text) &&
             (parse_uint(limit_text, &limit) < 0 || limit == 0 || limit > MAX_LIST_TASKS))
@@ -744,6 +751,10 @@ typedef struct Request {
         bool framing_refused;     /* only its head was looked at; its body is dropped */
         bool deferred;            /* handed to a worker pool, the connection suspended meanwhile */
         bool failed;              /* the worker queued no answer: the connection is closed */
+        char *body;               /* POST …/notes: the body, at most HTTP_NOTES_MAX_BODY bytes */
+        size_t body_len;
+        bool body_too_large;
+        bool body_started; /* the head's call is over: the next empty call ends the body */
 } Request;
 
 static enum MHD_Result count_framing_header(void *cls, enum MHD_ValueKind kind, const char *key,
@@ -829,6 +840,39 @@ static void run_route(WorkItem *w)
         MHD_resume_connection(c); /* req may be gone from here on */
 }
 
+static void run_notes(WorkItem *w)
+{
+        Request *req = (Request *) w;
+        struct MHD_Connection *c = req->connection;
+
+        if (handle_task_notes(req->server, c, req->url, req->method, req->body, req->body_len,
+                              req->body_too_large) != MHD_YES)
+                req->failed = true;
+        MHD_resume_connection(c);
+}
+
+/* A small body kept in memory (the notes' JSON); what goes beyond the limit is dropped and remembered. */
+static void request_keep_body(Request *req, const char *data, size_t len)
+{
+        char *b;
+
+        if (req->body_too_large || len == 0)
+                return;
+        if (len > HTTP_NOTES_MAX_BODY - req->body_len) {
+                req->body_too_large = true;
+                return;
+        }
+        b = realloc(req->body, req->body_len + len + 1);
+        if (!b) {
+                req->body_too_large = true;
+                return;
+        }
+        memcpy(b + req->body_len, data, len);
+        req->body = b;
+        req->body_len += len;
+        b[req->body_len] = '\0';
+}
+
 static void run_create_finish(WorkItem *w)
 {
         Request *req = (Request *) w;
@@ -875,8 +919,8 @@ static enum MHD_Result handle_request(void *cls, struct MHD_Connection *c, const
                         req->framing_refused = true;
                         return refuse_framing(c);
                 }
-                if (string_endswith(url, "/create"))
-                        http_guard_set_phase(c, CONN_BODY);
+                if (string_endswith(url, "/create") || string_endswith(url, "/notes"))
+                        http_guard_set_phase(c, CONN_BODY); /* MinUploadRate holds for the body */
         }
         if (req->failed)
                 return MHD_NO;
@@ -898,6 +942,20 @@ static enum MHD_Result handle_request(void *cls, struct MHD_Connection *c, const
                         return defer(req, &s->unpacks, run_create_finish);
                 return ret;
         }
+        if (string_endswith(url, "/notes")) {
+                /* The body comes in the calls after the head's; the last call has none. */
+                if (!req->body_started) {
+                        req->body_started = true;
+                        return MHD_YES;
+                }
+                if (*upload_data_size > 0) {
+                        http_guard_body(c, *upload_data_size);
+                        request_keep_body(req, upload_data, *upload_data_size);
+                        *upload_data_size = 0;
+                        return MHD_YES;
+                }
+                return defer(req, &s->requests, run_notes);
+        }
         if (*upload_data_size > 0) { /* a body nobody asked for */
                 *upload_data_size = 0;
                 return MHD_YES;
@@ -914,6 +972,7 @@ static void request_completed(void *cls, struct MHD_Connection *c, void **con_cl
 
         if (req) {
                 upload_free(req->upload);
+                free(req->body);
                 free(req);
         }
         *con_cls = NULL;

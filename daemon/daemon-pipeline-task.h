@@ -25,6 +25,7 @@ typedef struct TaskRun {
         Pipeline *p;
         TaskJob *job;
         uint64_t id;
+        TaskType type;
         int save_dir_fd;
         int crash_fd;   /* SaveDir/<id>/crash */
         int results_fd; /* SaveDir/<id>/results */

@@ -32,6 +32,8 @@
 #include "common-path.h"
 #include "common-string.h"
 #include "common-time.h"
+#include "daemon-dedup.h"
+#include "daemon-hooks.h"
 #include "daemon-pipeline-task.h"
 #include "daemon-remote.h"
 #include "daemon-taskdir.h"
@@ -1023,6 +1025,42 @@ static void task_drop_crash_files(TaskRun *t)
                 task_log(t, 'I', "Crash files removed (the task failed; KeepFailedCrashFiles = no)");
 }
 
+/* The site's hooks of a stage (daemon-hooks.h); fails with *ret_failure when a required one failed. */
+static int task_run_hooks(TaskRun *t, HookStage stage, TaskStatus status, char **ret_failure)
+{
+        _cleanup_free_ char *dir = NULL;
+
+        if (isempty(t->p->config->hook_dir))
+                return 0;
+        if (task_dir_path(t->p->config->save_dir, t->id, &dir) < 0)
+                return task_failf(ret_failure, -ENOMEM, "Out of memory running the %s hooks",
+                                  hook_stage_to_string(stage));
+        return hooks_run(t->p->config, stage,
+                         &(HookTask){ .id = t->id,
+                                      .type = t->type,
+                                      .dir = dir,
+                                      .status = task_status_to_string(status),
+                                      .log_fd = t->log_fd },
+                         ret_failure);
+}
+
+/* DedupVmcores: a finished vmcore task's dump is linked to an identical one of an earlier task (after
+ * the end is saved: hashing a large dump must not delay the result). In the daemon's log only. */
+static void task_dedup_vmcore(TaskRun *t)
+{
+        uint64_t saved = 0;
+        int r;
+
+        r = dedup_task_crash_files(t->p->config->save_dir, t->id, &saved);
+        if (r < 0)
+                log_warning_errno(r, "Task %" PRIu64 ": cannot look for an identical vmcore: %m", t->id);
+        else if (saved > 0)
+                log_info("Task %" PRIu64
+                         ": its vmcore is identical to an earlier task's and is now stored once "
+                         "(%" PRIu64 " MiB saved)",
+                         t->id, saved >> 20);
+}
+
 void pipeline_run(void *userdata, TaskJob *job)
 {
         static const char *const stages[] = {
@@ -1032,6 +1070,12 @@ void pipeline_run(void *userdata, TaskJob *job)
         };
         static const TaskStep coredump_steps[] = { coredump_analyze, task_prepare, coredump_run_gdb };
         static const TaskStep vmcore_steps[] = { vmcore_analyze, task_prepare, vmcore_run_crash };
+        /* The old server's hook stages around ours: its debuginfo download is our analysis (which finds
+         * the packages), its environment our root, its retrace our debugger run. */
+        static const HookStage pre_hooks[] = { HOOK_PRE_PREPARE_DEBUGINFO, HOOK_PRE_PREPARE_ENVIRONMENT,
+                                               HOOK_PRE_RETRACE };
+        static const HookStage post_hooks[] = { HOOK_POST_PREPARE_DEBUGINFO, HOOK_POST_PREPARE_ENVIRONMENT,
+                                                HOOK_POST_RETRACE };
         const TaskStep *steps = coredump_steps;
         _cleanup_(task_freep) Task *task = NULL;
         Pipeline *p = userdata;
@@ -1047,7 +1091,7 @@ void pipeline_run(void *userdata, TaskJob *job)
                       .start_usec = now_monotonic_usec() };
         _cleanup_free_ char *failure = NULL;
         const char *missing = NULL;
-        bool store_failed = false, fetch_failed = false;
+        bool store_failed = false, hook_failed, fetch_failed = false;
         int r;
 
         r = task_open(&t);
@@ -1060,6 +1104,11 @@ void pipeline_run(void *userdata, TaskJob *job)
                 t.vmcore = true;
                 steps = vmcore_steps;
         }
+        t.type = task ? task->type : TASK_TYPE_RETRACE;
+        r = task_run_hooks(&t, HOOK_PRE_START, TASK_STATUS_PENDING, &failure);
+        if (r >= 0)
+                r = task_run_hooks(&t, HOOK_START, TASK_STATUS_PENDING, &failure);
+        hook_failed = r < 0;
         {
                 WaitingTask *w = NULL;
 
@@ -1073,21 +1122,24 @@ void pipeline_run(void *userdata, TaskJob *job)
                 waiting_tasks_free(w, w ? 1 : 0);
         }
         /* A task from a URL or DropDir fetches its crash data first (daemon-remote.h). */
-        if (task) {
+        if (!hook_failed && task) {
                 r = remote_task_fetch(&t, task->type, &failure);
                 if (r == -ECANCELED || task_job_cancelled(job))
                         goto finish;
                 fetch_failed = r < 0;
         }
-        if (!fetch_failed && task && task->type == TASK_TYPE_RETRACE && p->config->reuse_identical_uploads) {
+        if (!hook_failed && !fetch_failed && task && task->type == TASK_TYPE_RETRACE &&
+            p->config->reuse_identical_uploads) {
                 r = task_reuse_or_claim(&t, task->type);
                 if (r != 0) {
-                        if (r > 0)
+                        if (r > 0) {
                                 log_info("Task %" PRIu64 " finished successfully (identical upload)", t.id);
+                                (void) task_run_hooks(&t, HOOK_SUCCESS, TASK_STATUS_FINISHED_SUCCESS, NULL);
+                        }
                         goto finish;
                 }
         }
-        if (!fetch_failed && task)
+        if (!hook_failed && !fetch_failed && task)
                 missing = crash_files_find_missing(task->type, t.crash_fd);
         if (missing) {
                 /* A failed task run again (task manager) after its crash files were dropped. */
@@ -1096,8 +1148,8 @@ void pipeline_run(void *userdata, TaskJob *job)
                                "unless KeepFailedCrashFiles = yes; upload the crash again",
                                missing);
         }
-        for (size_t i = 0; !missing && !fetch_failed && i < ELEMENTSOF(stages); i++) {
-                int64_t begin = now_monotonic_usec();
+        for (size_t i = 0; !missing && !hook_failed && !fetch_failed && i < ELEMENTSOF(stages); i++) {
+                int64_t begin;
 
                 if (task_job_cancelled(job))
                         goto finish;
@@ -1108,11 +1160,18 @@ void pipeline_run(void *userdata, TaskJob *job)
                         (void) task_failf(&failure, r, "The task store cannot be written: %s", strerror(-r));
                         break;
                 }
+                /* Hooks run outside the stage's time (the statistics measure the retrace). */
+                r = task_run_hooks(&t, pre_hooks[i], TASK_STATUS_PENDING, &failure);
+                if (r < 0)
+                        break;
+                begin = now_monotonic_usec();
                 r = steps[i](&t, &failure);
                 t.stage_usec[i] = now_monotonic_usec() - begin;
                 if (r == -ECANCELED || task_job_cancelled(job))
                         goto finish;
                 task_log(&t, 'I', "%s took %.3f s", stages[i], (double) t.stage_usec[i] / 1e6);
+                if (r >= 0)
+                        r = task_run_hooks(&t, post_hooks[i], TASK_STATUS_PENDING, &failure);
                 if (r < 0)
                         break;
         }
@@ -1149,6 +1208,12 @@ void pipeline_run(void *userdata, TaskJob *job)
                 task_drop_crash_files(&t);
         task_finish(&t, r >= 0, r >= 0 ? "Retrace job finished successfully" : "Retrace job failed");
         log_info("Task %" PRIu64 " %s", t.id, r >= 0 ? "finished successfully" : "failed");
+        if (t.vmcore && p->config->dedup_vmcores && (r >= 0 || p->config->keep_failed_crash_files) &&
+            !task_job_cancelled(job))
+                task_dedup_vmcore(&t);
+        /* After the end is saved: the hooks see the final status (and may fetch the results). */
+        (void) task_run_hooks(&t, r >= 0 ? HOOK_SUCCESS : HOOK_FAIL,
+                              r >= 0 ? TASK_STATUS_FINISHED_SUCCESS : TASK_STATUS_FINISHED_FAILURE, NULL);
 finish:
         task_run_done(&t);
         pipeline_evict(p);

@@ -22,7 +22,7 @@
 #include "common-string.h"
 #include "common-time.h"
 
-#define SCHEMA_VERSION 4
+#define SCHEMA_VERSION 5
 
 /* One connection in serialized mode (SQLITE_OPEN_FULLMUTEX): HTTP threads and workers share it. */
 struct TaskStore {
@@ -43,6 +43,8 @@ Task *task_free(Task *t)
         if (!t)
                 return NULL;
         free(t->stage);
+        free(t->notes);
+        free(t->case_ref);
         return mfree(t);
 }
 
@@ -110,19 +112,29 @@ static int store_migrate(TaskStore *s)
         }
         /* v4: each finished task's crash bucket (its duplicate hash); each task's content hash over its
          * crash files, for reusing the result of an identical upload. */
+        if (version < 4) {
+                r = store_exec(s, "BEGIN;"
+                                  "ALTER TABLE stats ADD COLUMN duphash TEXT;"
+                                  "CREATE INDEX stats_duphash ON stats(duphash);"
+                                  "ALTER TABLE tasks ADD COLUMN content_hash TEXT;"
+                                  "CREATE INDEX tasks_content_hash ON tasks(content_hash);"
+                                  "CREATE TABLE task_waits ("
+                                  "  task_id INTEGER PRIMARY KEY,"
+                                  "  release TEXT NOT NULL,"
+                                  "  modules TEXT NOT NULL,"
+                                  "  build_ids TEXT NOT NULL,"
+                                  "  since_usec INTEGER NOT NULL,"
+                                  "  stamp INTEGER NOT NULL DEFAULT -1);"
+                                  "PRAGMA user_version = 4;"
+                                  "COMMIT;");
+                if (r < 0)
+                        return r;
+        }
+        /* v5: the task manager's notes and case (bug) reference of a task. */
         return store_exec(s, "BEGIN;"
-                             "ALTER TABLE stats ADD COLUMN duphash TEXT;"
-                             "CREATE INDEX stats_duphash ON stats(duphash);"
-                             "ALTER TABLE tasks ADD COLUMN content_hash TEXT;"
-                             "CREATE INDEX tasks_content_hash ON tasks(content_hash);"
-                             "CREATE TABLE task_waits ("
-                             "  task_id INTEGER PRIMARY KEY,"
-                             "  release TEXT NOT NULL,"
-                             "  modules TEXT NOT NULL,"
-                             "  build_ids TEXT NOT NULL,"
-                             "  since_usec INTEGER NOT NULL,"
-                             "  stamp INTEGER NOT NULL DEFAULT -1);"
-                             "PRAGMA user_version = 4;"
+                             "ALTER TABLE tasks ADD COLUMN notes TEXT;"
+                             "ALTER TABLE tasks ADD COLUMN case_ref TEXT;"
+                             "PRAGMA user_version = 5;"
                              "COMMIT;");
 }
 
@@ -288,8 +300,8 @@ int task_store_get(TaskStore *s, uint64_t id, Task **ret)
 
         r = store_select_task(
                 s,
-                "SELECT type, status, stage, created_usec, started_usec, finished_usec FROM tasks "
-                "WHERE id = ?",
+                "SELECT type, status, stage, created_usec, started_usec, finished_usec, notes, case_ref "
+                "FROM tasks WHERE id = ?",
                 id, &st);
         if (r < 0)
                 return r;
@@ -305,6 +317,8 @@ int task_store_get(TaskStore *s, uint64_t id, Task **ret)
         t->created_usec = sqlite3_column_int64(st, 3);
         t->started_usec = sqlite3_column_int64(st, 4);
         t->finished_usec = sqlite3_column_int64(st, 5);
+        t->notes = column_strdup(st, 6);
+        t->case_ref = column_strdup(st, 7);
         *ret = TAKE_PTR(t);
         return 0;
 }
@@ -1063,6 +1077,8 @@ void task_list_entries_free(TaskListEntry *v, size_t n)
                 free(v[i].package);
                 free(v[i].release);
                 free(v[i].arch);
+                free(v[i].notes);
+                free(v[i].case_ref);
         }
         free(v);
 }
@@ -1103,9 +1119,11 @@ int task_store_list(TaskStore *s, const char *status, const char *query, unsigne
         r = store_prepare(
                 s,
                 "SELECT t.id, t.type, t.status, t.stage, t.created_usec, t.finished_usec, "
-                "s.package, s.release, s.arch FROM tasks t LEFT JOIN stats s ON s.task_id = t.id "
+                "s.package, s.release, s.arch, t.notes, t.case_ref FROM tasks t "
+                "LEFT JOIN stats s ON s.task_id = t.id "
                 "WHERE (?1 IS NULL OR t.status = ?1) AND (?2 IS NULL OR CAST(t.id AS TEXT) LIKE ?2 "
-                "ESCAPE '\\' OR s.package LIKE ?2 ESCAPE '\\' OR s.release LIKE ?2 ESCAPE '\\') "
+                "ESCAPE '\\' OR s.package LIKE ?2 ESCAPE '\\' OR s.release LIKE ?2 ESCAPE '\\' "
+                "OR t.notes LIKE ?2 ESCAPE '\\' OR t.case_ref LIKE ?2 ESCAPE '\\') "
                 "ORDER BY t.created_usec DESC LIMIT ?3",
                 &st);
         if (r < 0)
@@ -1130,6 +1148,8 @@ int task_store_list(TaskStore *s, const char *status, const char *query, unsigne
                         .package = column_strdup(st, 6),
                         .release = column_strdup(st, 7),
                         .arch = column_strdup(st, 8),
+                        .notes = column_strdup(st, 9),
+                        .case_ref = column_strdup(st, 10),
                 };
         }
         if (r != SQLITE_DONE) {
@@ -1161,4 +1181,23 @@ int task_store_totals(TaskStore *s, TaskTotals *ret)
         for (int i = 0; i < _TASK_STAGE_KIND_MAX; i++)
                 ret->stage_usec_sum[i] = sqlite3_column_int64(st, i + 2);
         return 0;
+}
+
+int task_store_set_notes(TaskStore *s, uint64_t id, const char *notes, const char *case_ref)
+{
+        _cleanup_(sqlite3_finalizep) sqlite3_stmt *st = NULL;
+        int r;
+
+        r = store_prepare(s, "UPDATE tasks SET notes = ?1, case_ref = ?2 WHERE id = ?3", &st);
+        if (r < 0)
+                return r;
+        if (!isempty(notes))
+                sqlite3_bind_text(st, 1, notes, -1, SQLITE_STATIC);
+        if (!isempty(case_ref))
+                sqlite3_bind_text(st, 2, case_ref, -1, SQLITE_STATIC);
+        sqlite3_bind_int64(st, 3, (sqlite3_int64) id);
+        r = sqlite3_step(st);
+        if (r != SQLITE_DONE)
+                return sqlite_errno(r) ?: -EIO;
+        return sqlite3_changes(s->db) > 0 ? 0 : -ENOENT;
 }

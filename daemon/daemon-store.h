@@ -31,6 +31,7 @@ typedef struct Task {
         int64_t created_usec;
         int64_t started_usec;
         int64_t finished_usec;
+        char *notes, *case_ref; /* the task manager's (NULL when none) */
 } Task;
 
 Task *task_free(Task *t);
@@ -77,12 +78,19 @@ typedef struct TaskListEntry {
         char *status, *stage;
         int64_t created_usec, finished_usec; /* CLOCK_REALTIME; finished 0 while pending */
         char *package, *release, *arch;      /* from the statistics; NULL before the task finished */
+        char *notes, *case_ref;              /* the task manager's; NULL when none */
 } TaskListEntry;
 void task_list_entries_free(TaskListEntry *v, size_t n);
 /* The task manager's list: newest first, at most limit rows; status (a TaskStatus name) and query (a
- * substring of the id, package or release) filter when not NULL. */
+ * substring of the id, package, release, notes or case reference) filter when not NULL. */
 int task_store_list(TaskStore *s, const char *status, const char *query, unsigned limit, TaskListEntry **ret,
                     size_t *ret_n);
+/* The task manager's notes (free text, at most TASK_NOTES_MAX bytes) and case (bug) reference (at most
+ * TASK_CASE_REF_MAX bytes) of a task; empty or NULL clears one. The caller checks the limits. -ENOENT
+ * for an unknown id. */
+#define TASK_NOTES_MAX    4096
+#define TASK_CASE_REF_MAX 64
+int task_store_set_notes(TaskStore *s, uint64_t id, const char *notes, const char *case_ref);
 /* Number of tasks with that status. */
 int task_store_count(TaskStore *s, TaskStatus status, uint64_t *ret);
 /* What the statistics keep of each finished task. */

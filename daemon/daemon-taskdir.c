@@ -392,6 +392,11 @@ int task_dir_drop_crash_files(const char *save_dir, uint64_t id)
         return 0;
 }
 
+int task_dir_path(const char *save_dir, uint64_t id, char **ret)
+{
+        return asprintf(ret, "%s/%" PRIu64, save_dir, id) < 0 ? -ENOMEM : 0;
+}
+
 int task_dir_remove(const char *save_dir, uint64_t id)
 {
         _cleanup_free_ char *dir = NULL;

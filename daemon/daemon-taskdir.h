@@ -11,6 +11,7 @@
  *   SaveDir/<id>/results/          what the task produces (log, backtrace, …)
  *   SaveDir/<id>/converted/        a vmcore converted from makedumpfile's flattened format
  *   SaveDir/<id>/remote/           a task from a URL or DropDir: request, download, progress
+ *   SaveDir/.vmcores/<sha256>      hard links to crash files by content (daemon-dedup.c: DedupVmcores)
  *
  * Used alike by the HTTP layer (spools, results), the pipeline (a task's parts by fd) and the
  * maintenance loop (removal, free space). */
@@ -71,6 +72,8 @@ int task_dir_link_results(int save_dir_fd, uint64_t from, uint64_t to, const cha
 int task_dir_remove_results(const char *save_dir, uint64_t id);
 /* Removes the crash files of a task (the contents of crash/, and converted/), keeping its results. */
 int task_dir_drop_crash_files(const char *save_dir, uint64_t id);
+/* SaveDir/<id> as a path (for hooks, which are told where their task is). */
+int task_dir_path(const char *save_dir, uint64_t id, char **ret);
 /* Removes SaveDir/<id> and everything in it. */
 int task_dir_remove(const char *save_dir, uint64_t id);
 /* Bytes free for an unprivileged writer in SaveDir. */

@@ -24,6 +24,9 @@
 #include "common-time.h"
 #include "config.h"
 #include "daemon-http-parse.h"
+#include "daemon-archive-tasks.h"
+#include "daemon-dedup.h"
+#include "daemon-hooks.h"
 #include "daemon-http.h"
 #include "daemon-pipeline.h"
 #include "daemon-queue.h"
@@ -88,18 +91,31 @@ static void hook_task_created(void *userdata, uint64_t id)
                 log_warning_errno(r, "Task %" PRIu64 " could not be queued yet: %m", id);
 }
 
-/* Deleting a task, written once: from the API, the task manager and garbage collection. */
-static void task_remove(Daemon *d, uint64_t id, const char *why)
+/* Deleting a task, written once: from the API, the task manager and garbage collection (expired);
+ * the site's pre/post_remove_task hooks, or pre/post_clean_task for an expired task, run around it. */
+static void task_remove(Daemon *d, uint64_t id, const char *why, bool expired)
 {
+        HookTask h;
+        bool hooks = !isempty(d->config->hook_dir) && hook_task_from_store(d->config, d->store, id, &h) >= 0;
+
+        if (hooks) {
+                h.cleanup = expired ? "delete" : NULL;
+                (void) hooks_run(d->config, expired ? HOOK_PRE_CLEAN_TASK : HOOK_PRE_REMOVE_TASK, &h, NULL);
+        }
         (void) task_queue_cancel(d->queue, id);
         (void) task_dir_remove(d->config->save_dir, id);
         (void) task_store_delete(d->store, id);
         log_info("Task %" PRIu64 " deleted %s", id, why);
+        if (hooks) {
+                (void) hooks_run(d->config, expired ? HOOK_POST_CLEAN_TASK : HOOK_POST_REMOVE_TASK, &h,
+                                 NULL);
+                hook_task_done(&h);
+        }
 }
 
 static void hook_task_delete(void *userdata, uint64_t id, const char *how)
 {
-        task_remove(userdata, id, how);
+        task_remove(userdata, id, how, false);
 }
 
 static int hook_supported_releases(void *userdata, char ***ret)
@@ -212,15 +228,32 @@ static void collect_garbage(Daemon *d)
                 return;
         now = now_realtime_usec();
         for (size_t i = 0; i < n; i++) {
-                uint64_t keep = tasks[i].success ? cfg->delete_task_after : cfg->delete_failed_task_after;
+                uint64_t keep = tasks[i].success ? cfg->delete_task_after : cfg->delete_failed_task_after,
+                         archive = cfg->archive_task_after;
+                int64_t age = now - tasks[i].finished_usec;
 
-                if (keep > 0 && now - tasks[i].finished_usec > (int64_t) keep * 1000000) {
+                /* Archiving, when it is due and not after the deletion. */
+                if (archive > 0 && age > (int64_t) archive * 1000000 && (keep == 0 || archive <= keep)) {
+                        _cleanup_free_ char *error = NULL;
+                        int r = task_archive(cfg, d->store, tasks[i].id, &error);
+
+                        if (r >= 0)
+                                log_info("Task %" PRIu64 " archived to %s (older than ArchiveTaskAfter)",
+                                         tasks[i].id, cfg->archive_dir);
+                        else if (r != -ENOENT)
+                                log_warning_errno(r, "Task %" PRIu64 " cannot be archived: %s; it stays",
+                                                  tasks[i].id, error ?: strerror(-r));
+                        continue;
+                }
+                if (keep > 0 && age > (int64_t) keep * 1000000) {
                         task_remove(d, tasks[i].id,
                                     tasks[i].success ? "(older than DeleteTaskAfter)"
-                                                     : "(older than DeleteFailedTaskAfter)");
+                                                     : "(older than DeleteFailedTaskAfter)",
+                                    true);
                         tasks[i].id = 0;
                 }
         }
+        (void) dedup_prune(cfg->save_dir); /* identical vmcores no task holds any more */
         {
                 uint64_t free_bytes = save_dir_free(cfg->save_dir);
 
@@ -387,6 +420,14 @@ static int setup(Daemon *d, const char *listen_override)
         if (d->config->allow_task_manager && isempty(d->config->task_manager_password))
                 log_warning("AllowTaskManager is on but TaskManagerPassword is not set: the task manager "
                             "refuses every login");
+        r = hooks_check_config(d->config, &error);
+        if (r < 0)
+                return log_error_errno(r, "%s", strna(error));
+        if (d->config->archive_task_after > 0 && isempty(d->config->archive_dir))
+                return log_error("ArchiveTaskAfter is set but ArchiveDir is not: set ArchiveDir to the "
+                                 "directory "
+                                 "archived tasks move to"),
+                       -EINVAL;
         if (!address_ranges_valid(d->config->debuginfod_allow_from))
                 return log_error("DebuginfodAllowFrom = %s is not a list of ADDR[/PREFIX] ranges "
                                  "(e.g. 127.0.0.0/8 ::1 10.0.0.0/8)",

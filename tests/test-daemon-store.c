@@ -166,6 +166,57 @@ TEST(stages_restart_list)
         ASSERT_OK(path_rm_rf(dir));
 }
 
+/* The task manager's notes and case reference: read back, listed, filtered, kept by a restart, cleared. */
+TEST(notes)
+{
+        _cleanup_free_ char *dir = make_dir(), *db = path_join(dir, "tasks.db");
+        _cleanup_(task_store_freep) TaskStore *s = NULL;
+        char password[TASK_PASSWORD_LEN + 1];
+        TaskListEntry *list = NULL;
+        size_t n = 0;
+        uint64_t a, b;
+        Task *t = NULL;
+
+        ASSERT_OK(task_store_open(db, &s));
+        ASSERT_OK(task_store_create(s, TASK_TYPE_RETRACE, &a, password));
+        ASSERT_OK(task_store_create(s, TASK_TYPE_VMCORE, &b, password));
+        ASSERT_OK(task_store_get(s, a, &t));
+        ASSERT_NULL(t->notes);
+        ASSERT_NULL(t->case_ref);
+        t = task_free(t);
+        ASSERT_OK(task_store_set_notes(s, a, "customer sees it weekly\nsecond line", "RHBZ#2024"));
+        ASSERT_OK(task_store_get(s, a, &t));
+        ASSERT_STREQ(t->notes, "customer sees it weekly\nsecond line");
+        ASSERT_STREQ(t->case_ref, "RHBZ#2024");
+        t = task_free(t);
+        ASSERT_OK(task_store_list(s, NULL, "weekly", 10, &list, &n));
+        ASSERT_EQ(n, 1);
+        ASSERT_EQ(list[0].id, a);
+        ASSERT_STREQ(list[0].case_ref, "RHBZ#2024");
+        task_list_entries_free(list, n);
+        ASSERT_OK(task_store_list(s, NULL, "BZ#20", 10, &list, &n));
+        ASSERT_EQ(n, 1);
+        task_list_entries_free(list, n);
+        ASSERT_OK(task_store_list(s, NULL, NULL, 10, &list, &n));
+        ASSERT_EQ(n, 2);
+        for (size_t i = 0; i < n; i++)
+                if (list[i].id == b)
+                        ASSERT_NULL(list[i].notes);
+        task_list_entries_free(list, n);
+        ASSERT_OK(task_store_finish(s, a, false, "Retrace job failed"));
+        ASSERT_OK(task_store_restart(s, a));
+        ASSERT_OK(task_store_get(s, a, &t));
+        ASSERT_STREQ(t->case_ref, "RHBZ#2024");
+        t = task_free(t);
+        ASSERT_OK(task_store_set_notes(s, a, "", NULL));
+        ASSERT_OK(task_store_get(s, a, &t));
+        ASSERT_NULL(t->notes);
+        ASSERT_NULL(t->case_ref);
+        t = task_free(t);
+        ASSERT_ERROR(task_store_set_notes(s, 1, "x", "y"), ENOENT);
+        ASSERT_OK(path_rm_rf(dir));
+}
+
 TEST(statuses)
 {
         ASSERT_STREQ(task_status_to_string(TASK_STATUS_FINISHED_FAILURE), "FINISHED_FAILURE");
@@ -247,4 +298,4 @@ TEST(buckets_and_migration_from_v3)
 
 DEFINE_TEST_MAIN(TEST_ENTRY(create_get_password), TEST_ENTRY(lifecycle_survives_reopen),
                  TEST_ENTRY(statuses), TEST_ENTRY(stages_restart_list),
-                 TEST_ENTRY(buckets_and_migration_from_v3))
+                 TEST_ENTRY(buckets_and_migration_from_v3), TEST_ENTRY(notes))

@@ -8,6 +8,7 @@ read from the dump; an unknown kernel, a truncated dump and a hanging crash fail
 
 import os
 import re
+import time
 
 import retrace_test as rt
 import vmcore_fixture
@@ -163,10 +164,54 @@ def test_timeout():
         env.cleanup()
 
 
+def test_identical_vmcores_stored_once():
+    """DedupVmcores: two tasks of the same dump end with one inode (each task its own name for it, the
+    index SaveDir/.vmcores a third); deleting either task leaves the other's dump whole; a dump of the same
+    size and start but other content is never linked."""
+    import hashlib
+    from daemon_helpers import raw_request
+    env = make_env(AllowAPIDelete="yes", KeepFailedCrashFiles="yes")
+    data = read(FX["elf"])
+    other = bytearray(data)
+    other[-5000:] = bytes(5000)  # same size and first bytes, other content
+    if bytes(other) == data:
+        other[-1] ^= 0xff
+    tasks = os.path.join(os.path.dirname(env.config), "tasks")
+    try:
+        with env.server() as srv:
+            srv.start(ready_path="settings")
+            ids = []
+            for blob in (data, data, bytes(other)):
+                st, h, body = post(srv.port, tar_of([("vmcore", blob)]), "application/x-tar", task_type=2)
+                rt.check(st == 201, f"create: {st} {body!r}")
+                ids.append((h["X-Task-Id"], h["X-Task-Password"]))
+            for tid, pw in ids:
+                wait_finished(srv.base_url, tid, pw, timeout=600)
+            paths = [os.path.join(tasks, tid, "crash", "vmcore") for tid, _ in ids]
+            deadline = time.monotonic() + 120  # linked after the end is saved
+            while time.monotonic() < deadline and os.stat(paths[0]).st_ino != os.stat(paths[1]).st_ino:
+                time.sleep(0.2)
+            a, b, c = (os.stat(p) for p in paths)
+            rt.check(a.st_ino == b.st_ino and a.st_nlink == 3, f"identical dumps not linked: {a} {b}")
+            rt.check(c.st_ino != a.st_ino, "a dump of other content was linked to the fixture's")
+            index = os.path.join(tasks, ".vmcores", hashlib.sha256(data).hexdigest())
+            rt.check(os.stat(index).st_ino == a.st_ino, "the index does not name the dump by its SHA-256")
+            # Deleting the first task leaves the second's dump, whole.
+            tid, pw = ids[0]
+            st, _, body = raw_request(srv.port, f"POST /{tid}/delete HTTP/1.1\r\nHost: x\r\nX-Task-Password: {pw}\r\n"
+                                                "Content-Length: 0\r\nConnection: close\r\n\r\n")
+            rt.check(st == 200, f"delete: {st} {body!r}")
+            rt.check(not os.path.exists(paths[0]), "the deleted task's dump stayed")
+            rt.check(os.stat(paths[1]).st_nlink == 2 and read(paths[1]) == data, "the other task's dump changed")
+            rt.check(read(paths[2]) == bytes(other), "the third dump changed")
+    finally:
+        env.cleanup()
+
+
 if __name__ == "__main__":
     rt.require_userns()
     try:
         rt.run_tests([test_elf, test_kdump, test_flattened, test_unknown_kernel, test_truncated,
-                      test_module_debuginfo, test_timeout])
+                      test_module_debuginfo, test_timeout, test_identical_vmcores_stored_once])
     finally:
         ENV.cleanup()

@@ -197,6 +197,70 @@ def test_manager():
             rt.check(not os.path.exists(os.path.join(ENV.dir, "tasks", b)), "the task directory stayed")
 
 
+def post_body(srv, path, headers, body):
+    head = f"POST /{path} HTTP/1.1\r\nHost: x\r\nContent-Length: {len(body)}\r\nConnection: close\r\n"
+    for k, v in headers.items():
+        head += f"{k}: {v}\r\n"
+    return raw_request(srv.port, head + "\r\n", body)
+
+
+def test_manager_notes():
+    """Notes and a case reference per task: set through the task manager only (its password), bounded,
+    shown in /<id>/status to whoever may see the task and in the manager's list, which filters by them."""
+    ENV.set_keys(AllowTaskManager="yes", TaskManagerPassword=PASSWORD)
+    auth = {"X-Manager-Password": PASSWORD}
+    with ENV.server() as srv:
+        srv.start(ready_path="settings")
+        a, pa = create(srv)
+        b, pb = create(srv)
+        notes = "Customer ACME sees it weekly.\nAsked for the config — ünïcödé kept."
+        doc = json.dumps({"notes": notes, "case": "RHBZ#2024-17"}).encode()
+        for bad in ({}, {"X-Manager-Password": "wrong"}):
+            st, _, _ = post_body(srv, f"manager/{a}/notes", bad, doc)
+            rt.check(st == 403, f"notes with {bad}: {st}")
+        st, _, _ = post_body(srv, f"{a}/notes", {"X-Task-Password": pa}, doc)
+        rt.check(st == 404, f"notes with the task's password: {st}")
+        st, _, _ = get(srv, f"manager/{a}/notes", auth)
+        rt.check(st == 405, f"GET notes: {st}")
+        st, h, body = post_body(srv, f"manager/{a}/notes", auth, doc)
+        rt.check(st == 200 and json.loads(body) == {"id": int(a), "notes": notes, "case": "RHBZ#2024-17"},
+                 f"notes: {st} {body!r}")
+        for bad_doc, why in ((b"not json", b"JSON object"), (b"[1]", b"JSON object"),
+                             (json.dumps({"notes": "x" * 4097}).encode(), b"longer than 4096"),
+                             (json.dumps({"case": "y" * 65}).encode(), b"longer than 64"),
+                             (json.dumps({"case": "two\nlines"}).encode(), b"one line"),
+                             (json.dumps({"notes": "bell\u0007"}).encode(), b"control characters"),
+                             (json.dumps({"notes": "nul\u0000"}).encode(), b"NUL"),
+                             (json.dumps({"notes": 5}).encode(), b"string")):
+            st, _, body = post_body(srv, f"manager/{a}/notes", auth, bad_doc)
+            rt.check(st == 400 and why in body, f"{bad_doc[:40]!r}: {st} {body!r}")
+        st, _, body = post_body(srv, f"manager/{a}/notes", auth, b"{" + b" " * 20000 + b"}")
+        rt.check(st == 413, f"a huge body: {st} {body!r}")
+        st, _, _ = post_body(srv, "manager/123456789/notes", auth, doc)
+        rt.check(st == 404, f"notes of an unknown task: {st}")
+        # Exactly at the limits.
+        st, _, _ = post_body(srv, f"manager/{b}/notes", auth, json.dumps({"notes": "n" * 4096, "case": "c" * 64}).encode())
+        rt.check(st == 200, f"notes at the limits: {st}")
+        # The owner sees them; the list shows and filters by them.
+        st, _, body = get(srv, f"{a}/status", {"X-Task-Password": pa})
+        doc_a = json.loads(body)
+        rt.check(doc_a["notes"] == notes and doc_a["case"] == "RHBZ#2024-17", doc_a)
+        st, _, body = get(srv, f"{b}/status", {"X-Task-Password": pa})
+        rt.check(st == 403, f"another task's notes with a's password: {st}")
+        for q in ("RHBZ%232024", "ACME", "sees+it"):
+            st, _, body = get(srv, f"manager/tasks?q={q}", auth)
+            rows = json.loads(body)["tasks"]
+            rt.check(st == 200 and [str(t["id"]) for t in rows] == [a] and rows[0]["case"] == "RHBZ#2024-17"
+                     and rows[0]["notes"] == notes, f"q={q}: {st} {body!r}")
+        # A key left out stays; an empty one clears.
+        st, _, body = post_body(srv, f"manager/{a}/notes", auth, json.dumps({"case": ""}).encode())
+        rt.check(st == 200 and json.loads(body)["notes"] == notes and json.loads(body)["case"] == "", body)
+        st, _, body = get(srv, "manager/tasks?q=RHBZ", auth)
+        rt.check(json.loads(body)["tasks"] == [], body)
+        wait_finished(srv.base_url, a, pa)
+        wait_finished(srv.base_url, b, pb)
+
+
 def test_dump_config_hides_the_password():
     ENV.set_keys(TaskManagerPassword=PASSWORD)
     import subprocess
@@ -210,4 +274,4 @@ def test_dump_config_hides_the_password():
 
 if __name__ == "__main__":
     rt.run_tests([test_static_and_headers, test_status_json_and_stages, test_manager_off_and_unset, test_manager,
-                  test_dump_config_hides_the_password])
+                  test_manager_notes, test_dump_config_hides_the_password])

@@ -32,11 +32,11 @@ RT.clear = function (node) {
   return node;
 };
 
-// GET or POST a path relative to the page; resolves to {status, headers, text} (never rejects on
+// GET or POST a path (with an optional body) relative to the page; resolves to {status, headers, text} (never rejects on
 // an HTTP error status; a network failure becomes status 0 with the reason as text).
-RT.request = async function (method, path, headers) {
+RT.request = async function (method, path, headers, body) {
   try {
-    const r = await fetch(path, { method, headers: headers || {}, cache: 'no-store',
+    const r = await fetch(path, { method, headers: headers || {}, body, cache: 'no-store',
                                   credentials: 'same-origin', redirect: 'manual' });
     return { status: r.status, headers: r.headers, text: await r.text() };
   } catch (e) {
@@ -47,7 +47,7 @@ RT.request = async function (method, path, headers) {
 // A server's answer in words: its one-line error text when it has one.
 RT.describe = function (status, text) {
   const reasons = { 0: 'no answer', 400: 'bad request', 403: 'forbidden', 404: 'not found',
-                    405: 'method not allowed', 409: 'conflict', 411: 'length required', 413: 'too large',
+                    405: 'method not allowed', 409: 'conflict', 410: 'archived', 411: 'length required', 413: 'too large',
                     415: 'unsupported type', 429: 'too many attempts', 500: 'server error', 503: 'server busy',
                     507: 'server disk full' };
   const line = (text || '').trim().split('\n')[0];

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 // Task manager: log in with the TaskManagerPassword (kept in this tab's session storage, sent in the
-// X-Manager-Password header), list and filter tasks, open, restart or delete one, create one from a
-// URL or a file of DropDir (POST manager/remote) and follow its download in the list.
+// X-Manager-Password header), list and filter tasks (also by their case and notes), open, restart or
+// delete one (the task page edits a task's notes), create one from a URL or a file of DropDir
+// (POST manager/remote) and follow its download in the list.
 'use strict';
 
 function headers() {
@@ -88,6 +89,10 @@ async function list() {
                                                ': ' + t.progress.text) : ''),
                       RT.el('td', {}, t.package || '–'),
                       RT.el('td', {}, t.release || '–'),
+                      RT.el('td', { class: 'notes-cell' },
+                            t.case ? RT.el('strong', {}, t.case) : '', t.case && t.notes ? ' ' : '',
+                            t.notes ? (t.notes.split('\n')[0].slice(0, 80) + (t.notes.length > 80 || t.notes.includes('\n') ? '…' : '')) : '',
+                            !t.case && !t.notes ? '–' : ''),
                       RT.el('td', {}, RT.formatTime(t.created)),
                       RT.el('td', { class: 'actions' }, restart, ' ', del)));
   }

@@ -90,6 +90,7 @@ async function poll() {
   waiting.textContent = st.waiting ? 'This task is ' + st.waiting + ': it runs again by itself when a sync brings it.' : '';
   waiting.hidden = !st.waiting;
   renderProgress(st.progress);
+  renderNotes(st);
   document.getElementById('task-view').dataset.status = st.status;
   if (st.status === 'PENDING') {
     Task.timer = setTimeout(poll, POLL_MS);
@@ -109,6 +110,36 @@ function renderProgress(p) {
   else bar.removeAttribute('value');
   document.getElementById('progress-text').textContent = what + ': ' + p.text;
   line.dataset.phase = p.phase;
+}
+
+// The task manager's notes and case reference (daemon/README.md, "Task manager notes"): shown to whoever
+// may see the task; the manager's form is filled once, so that a poll never overwrites typing.
+function renderNotes(st) {
+  const notes = st.notes || '', caseRef = st.case || '';
+  document.getElementById('case-ref').textContent = caseRef;
+  document.getElementById('case-line').hidden = !caseRef;
+  document.getElementById('notes').textContent = notes;
+  document.getElementById('notes').hidden = !notes;
+  document.getElementById('notes-view').hidden = !notes && !caseRef;
+  if (Task.manager && !Task.notesFilled) {
+    document.getElementById('notes-case').value = caseRef;
+    document.getElementById('notes-text').value = notes;
+    Task.notesFilled = true;
+  }
+}
+
+async function saveNotes(ev) {
+  ev.preventDefault();
+  const body = JSON.stringify({ notes: document.getElementById('notes-text').value,
+                                case: document.getElementById('notes-case').value.trim() });
+  const r = await RT.request('POST', 'manager/' + encodeURIComponent(Task.id) + '/notes',
+                             Object.assign({ 'Content-Type': 'application/json' }, authHeaders()), body);
+  if (r.status !== 200) {
+    RT.say(document.getElementById('task-message'), 'Saving the notes failed: ' + RT.describe(r.status, r.text), 'error');
+    return;
+  }
+  RT.say(document.getElementById('task-message'), 'Notes of task ' + Task.id + ' saved.', 'ok');
+  renderNotes(JSON.parse(r.text));
 }
 
 // The crash bucket (daemon/README.md, "Crash buckets"): how many other crashes share this one's
@@ -407,6 +438,7 @@ document.addEventListener('DOMContentLoaded', () => {
     () => RT.download('log-' + Task.id + '.txt', Task.log));
   document.getElementById('task-restart').addEventListener('click', () => managerAction('restart'));
   document.getElementById('task-delete').addEventListener('click', () => managerAction('delete'));
+  document.getElementById('notes-form').addEventListener('submit', saveNotes);
 
   if (!Task.id || !/^[0-9]{1,19}$/.test(Task.id)) {
     showForm(null);

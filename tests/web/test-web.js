@@ -164,6 +164,31 @@ async function main() {
   check(r3.status === 'FINISHED_SUCCESS', 'the restarted task ended ' + r3.status);
   check(inOrder(await crashFunctions(page), cfg.functions), 'the restarted task shows other frames');
   await shot(page, 'task-manager-view');
+
+  steps.current = 'task manager notes';
+  await page.fill('#notes-case', 'BZ#4711');
+  await page.fill('#notes-text', 'Seen twice this week.\nAsked the reporter for the config.');
+  await page.click('#notes-form button[type=submit]');
+  await page.waitForFunction(() => /saved/.test(document.getElementById('task-message').textContent));
+  check((await page.textContent('#case-ref')) === 'BZ#4711', 'the manager\'s task page lacks the case reference');
+  check(/Asked the reporter/.test(await page.textContent('#notes')), 'the manager\'s task page lacks the notes');
+  // The task's owner (its password, kept in this tab) sees them on the task page too.
+  await page.goto(BASE + 'task.html?id=' + coreTask);
+  await page.waitForSelector('#notes-view:not([hidden])');
+  check((await page.textContent('#case-ref')) === 'BZ#4711', 'the owner\'s task page lacks the case reference');
+  check(/Seen twice this week\.\nAsked/.test(await page.textContent('#notes')), 'the owner\'s task page lacks the notes');
+  check(await page.isHidden('#manager-actions'), 'the owner sees the manager\'s form');
+  await shot(page, 'task-notes');
+  // The manager's list shows and filters by them.
+  await page.goto(BASE + 'manager.html');
+  await page.waitForSelector('#manager-view:not([hidden])');
+  await page.fill('#filter-q', 'BZ#4711');
+  await page.click('#filter-form button[type=submit]');
+  await page.waitForFunction((id) => {
+    const rows = document.querySelectorAll('#tasks tbody tr');
+    return rows.length === 1 && rows[0].dataset.id === id && /Seen twice this week/.test(rows[0].textContent);
+  }, coreTask);
+  await shot(page, 'manager-notes');
   await page.goto(BASE + 'manager.html');
   await page.waitForSelector('#tasks tbody tr[data-id="' + archiveTask + '"]');
   await page.click('#tasks tbody tr[data-id="' + archiveTask + '"] button[data-action=delete]');
