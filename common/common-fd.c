@@ -5,6 +5,8 @@
 #include <fcntl.h>
 #include <stdlib.h>
 #include <limits.h>
+#include <linux/openat2.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "common-macro.h"
@@ -124,4 +126,16 @@ int dir_open_at(int dir_fd, const char *name, DIR **ret)
         }
         *ret = d;
         return 0;
+}
+
+int fd_openat2(int dir_fd, const char *path, const struct open_how *how)
+{
+        /* The kernel retries once by itself; a busy system may need more. */
+        for (unsigned attempt = 0; attempt < 100; attempt++) {
+                long fd = syscall(SYS_openat2, dir_fd, path, how, sizeof(*how));
+
+                if (fd >= 0 || (errno != EAGAIN && errno != EINTR))
+                        return (int) fd;
+        }
+        return -1; /* errno: EAGAIN */
 }

@@ -16,3 +16,8 @@ int fd_close_all_but(const int *keep, size_t n);
 /* Opens the directory name (no symlink at the last component) relative to dir_fd for readdir();
  * "." reads dir_fd itself. */
 int dir_open_at(int dir_fd, const char *name, DIR **ret);
+struct open_how;
+/* openat2(2): the fd, or -1 with errno set (ENOSYS before Linux 5.6). Retries the spurious EAGAIN
+ * that RESOLVE_BENEATH and RESOLVE_IN_ROOT give when a rename or mount anywhere on the system raced
+ * with the lookup. */
+int fd_openat2(int dir_fd, const char *path, const struct open_how *how);

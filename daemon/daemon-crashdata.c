@@ -8,8 +8,8 @@
 #include <string.h>
 #include <unistd.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
 
+#include "common-fd.h"
 #include "common-macro.h"
 #include "common-string.h"
 
@@ -165,13 +165,13 @@ int crash_executable_resolve(int root_fd, const char *executable, const char **r
                 return r;
         while (*executable == '/')
                 executable++;
-        fd = (int) syscall(SYS_openat2, root_fd, executable, &how, sizeof(how));
+        fd = fd_openat2(root_fd, executable, &how);
         if (fd < 0 && errno == ENOENT)
                 return -ENOENT;
         if (fd < 0 && errno == ELOOP) {
                 /* Symlinks on the way (e.g. /bin → usr/bin): followed, but never out of the root. */
                 how.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS;
-                fd = (int) syscall(SYS_openat2, root_fd, executable, &how, sizeof(how));
+                fd = fd_openat2(root_fd, executable, &how);
                 if (fd < 0 && IN_SET(errno, ENOENT, ENOTDIR)) {
                         *ret_why = "leads through symlinks to nothing in the assembled root";
                         return -ELOOP;

@@ -14,7 +14,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "cache-elf.h"
@@ -39,7 +38,7 @@ static int open_in_root(const char *root, const char *path, int *ret)
 
         if (dir_fd < 0)
                 return -errno;
-        fd = syscall(SYS_openat2, dir_fd, path[0] == '/' ? path + 1 : path, &how, sizeof(how));
+        fd = fd_openat2(dir_fd, path[0] == '/' ? path + 1 : path, &how);
         if (fd < 0)
                 return -errno;
         *ret = (int) fd;

@@ -15,7 +15,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <gnutls/crypto.h>
@@ -217,7 +216,7 @@ int remote_drop_open(const char *drop_dir, const char *path, int *ret_fd)
         dir_fd = open(drop_dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
         if (dir_fd < 0)
                 return -errno;
-        fd = (int) syscall(SYS_openat2, dir_fd, path, &how, sizeof(how));
+        fd = fd_openat2(dir_fd, path, &how);
         if (fd < 0)
                 return errno == ENOSYS ? -EOPNOTSUPP : errno == ELOOP ? -EXDEV : -errno;
         if (fstat(fd, &st) < 0)

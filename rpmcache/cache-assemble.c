@@ -12,11 +12,11 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "cache-evict.h"
 #include "cache-objects.h"
+#include "common-fd.h"
 #include "common-path.h"
 #include "common-string.h"
 
@@ -68,7 +68,7 @@ static int open_in_tree(int root_fd, const char *rel, int flags)
         };
         long fd;
 
-        fd = syscall(SYS_openat2, root_fd, isempty(rel) ? "." : rel, &how, sizeof(how));
+        fd = fd_openat2(root_fd, isempty(rel) ? "." : rel, &how);
         return fd < 0 ? -errno : (int) fd;
 }
 
