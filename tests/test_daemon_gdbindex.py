@@ -90,8 +90,9 @@ def test_dwz_indexes():
             built, with_dwz = int(m.group(1)), int(m.group(3))
             names = {f[:-len(".gdb-index")] for f in os.listdir(index_dir)}
             ids = {mod["build_id"] for mod in crash["modules"]}
-            rt.check(len(ids & names) == built and len(names - ids) >= 1,
-                     f"expected the debug files' indexes and at least one alt file's: {names} vs {ids}")
+            # one per debug file built (the system libraries' too) plus one per distinct alt file
+            rt.check(ids <= names and len(names) > built,
+                     f"expected the debug files' indexes and at least one alt file's: {names} vs {ids}, {built} built")
             status, log2 = retrace(srv, archive)
             rt.check(status == "FINISHED_SUCCESS", f"{status}\n{log2}")
             rt.check("gdb indexes: built" not in log2, f"built again:\n{log2}")
