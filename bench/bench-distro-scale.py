@@ -46,6 +46,7 @@ ap.add_argument("--warm", type=int, default=3, help="warm runs (median)")
 ap.add_argument("--prefetch", default="debugger", choices=("none", "debugger", "all"))
 ap.add_argument("--cache", default="/var/tmp/retrace-synth", help="generated distributions (see the generator)")
 ap.add_argument("--jobs", type=int, default=2, help="rpmbuild processes of the generator")
+ap.add_argument("--funcs-per-unit", type=int, help="the generator's functions per compilation unit (default: its own)")
 ap.add_argument("--testos", help="TestOS for the system packages (default: $RETRACE_TESTOS_DIR, BUILD/tests/testos "
                 "or the build's -Dtestos_dir)")
 ap.add_argument("--skip-dnf", action="store_true")
@@ -345,7 +346,8 @@ def main():
     for n in opts.sizes:
         log(f"N={n}: generating (or reusing) the distribution")
         t, out = timed(sh, [sys.executable, os.path.join(HERE, "gen-synthetic-distro.py"), "--libs", str(n),
-                            "--cache", opts.cache, "--jobs", str(opts.jobs), "--testos", TESTOS])
+                            "--cache", opts.cache, "--jobs", str(opts.jobs), "--testos", TESTOS]
+                           + (["--funcs-per-unit", str(opts.funcs_per_unit)] if opts.funcs_per_unit else []))
         dist = out.strip().splitlines()[-1]
         with open(os.path.join(dist, "manifest.json")) as f:
             manifest = json.load(f)
