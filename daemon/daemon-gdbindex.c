@@ -113,13 +113,24 @@ static int publish_index(int out_fd, size_t i, int index_fd, const char *path, c
         d = fdopendir(TAKE_FD(sub));
         if (!d)
                 return -errno;
-        for (struct dirent *de; dwz_build_id && (de = readdir(d));)
-                if (string_endswith(de->d_name, ".gdb-index") && !streq(de->d_name, main_name)) {
+        for (struct dirent *de; (de = readdir(d));) {
+                if (!string_endswith(de->d_name, ".gdb-index"))
+                        continue;
+                if (!dwz_build_id || streq(de->d_name, main_name)) {
+                        /* without an alt file the one index there is the debug file's, whatever
+                         * name gdb gave it (the file's resolved name) */
+                        free(main_name);
+                        main_name = strdup(de->d_name);
+                        if (!main_name)
+                                return -ENOMEM;
+                        if (!dwz_build_id)
+                                break;
+                } else if (!dwz_name) {
                         dwz_name = strdup(de->d_name);
                         if (!dwz_name)
                                 return -ENOMEM;
-                        break;
                 }
+        }
         if (dwz_build_id && !dwz_name)
                 return -ENOENT; /* without it gdb ignores the debug file's index */
         /* The alt file's first: gdb takes the debug file's index only with it. */
