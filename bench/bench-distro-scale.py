@@ -46,6 +46,7 @@ ap.add_argument("--warm", type=int, default=3, help="warm runs (median)")
 ap.add_argument("--prefetch", default="debugger", choices=("none", "debugger", "all"))
 ap.add_argument("--cache", default="/var/tmp/retrace-synth", help="generated distributions (see the generator)")
 ap.add_argument("--jobs", type=int, default=2, help="rpmbuild processes of the generator")
+ap.add_argument("--funcs-per-unit", type=int, help="the generator's functions per compilation unit (default: its own)")
 ap.add_argument("--testos", help="TestOS for the system packages (default: $RETRACE_TESTOS_DIR, BUILD/tests/testos "
                 "or the build's -Dtestos_dir)")
 ap.add_argument("--skip-dnf", action="store_true")
@@ -118,8 +119,21 @@ def gdb_argv(exe, core, sysroot, debuginfod=False):
         + argv[3:]
 
 
+def with_log(argv, log):
+    """argv writing the commands' output to gdb's log file log, as the daemon runs gdb (daemon-gdb.c:
+    `set logging` from the first command on; stdout keeps the preamble)."""
+    i = argv.index("-ex")
+    cmds = [f"set logging file {log}", "set logging overwrite on", "set logging redirect on",
+            "set logging enabled on"]
+    return argv[:i] + [x for c in cmds for x in ("-ex", c)] + argv[i:]
+
+
 def run_gdb(argv, env=None):
     out = sh(argv, env=env)
+    log = next((a[len("set logging file "):] for a in argv if a.startswith("set logging file ")), None)
+    if log:
+        with open(log) as f:
+            out += f.read()
     if "@@retrace:crash_thread@@\n#0" not in out:
         sys.exit("bench: gdb printed no backtrace:\n" + out[-3000:])
     return out
@@ -269,13 +283,17 @@ def debuginfod(dist, manifest, work, alone_argv):
         r["cold_frames"] = frames_with_lines(out)
         argv = gdb_argv(os.path.join(work, "sysroot", "usr/bin/synapp"), core, os.path.join(work, "sysroot"),
                         debuginfod=True)
-        # alternating with gdb alone on our root again: the load may have changed since our tasks ran
-        warm, alone = [], []
+        # alternating with gdb alone on our root again: the load may have changed since our tasks ran;
+        # and the same gdb writing its output to a log file, as the daemon runs it
+        logged = with_log(argv, os.path.join(work, "gdb.log"))
+        warm, alone, warm_log = [], [], []
         for _ in range(opts.warm):
             t, out = timed(run_gdb, argv, env)
             warm.append(t)
             alone.append(timed(run_gdb, alone_argv)[0])
+            warm_log.append(timed(run_gdb, logged, env)[0])
         r["warm"], r["gdb_alone"] = statistics.median(warm), statistics.median(alone)
+        r["warm_log"] = statistics.median(warm_log)
         r["warm_frames"] = frames_with_lines(out)
     finally:
         os.killpg(proc.pid, 15)
@@ -328,7 +346,8 @@ def main():
     for n in opts.sizes:
         log(f"N={n}: generating (or reusing) the distribution")
         t, out = timed(sh, [sys.executable, os.path.join(HERE, "gen-synthetic-distro.py"), "--libs", str(n),
-                            "--cache", opts.cache, "--jobs", str(opts.jobs), "--testos", TESTOS])
+                            "--cache", opts.cache, "--jobs", str(opts.jobs), "--testos", TESTOS]
+                           + (["--funcs-per-unit", str(opts.funcs_per_unit)] if opts.funcs_per_unit else []))
         dist = out.strip().splitlines()[-1]
         with open(os.path.join(dist, "manifest.json")) as f:
             manifest = json.load(f)
@@ -371,7 +390,8 @@ def report(row):
           f"{o['gdb_frames'][1]} with file:line)")
     print(f"debuginfod + gdb cold: {dcold:.2f} s (unpack sysroot {d['extract']:.2f} s + gdb {d['cold_gdb']:.2f} s; "
           f"{d['cold_frames'][1]} frames with file:line)")
-    print(f"debuginfod + gdb warm (median of {opts.warm}): {d['warm']:.2f} s")
+    print(f"debuginfod + gdb warm (median of {opts.warm}): {d['warm']:.2f} s; the same with gdb's output to its "
+          f"log file (as the daemon runs it): {d['warm_log']:.2f} s")
     if "skipped" in x:
         print(f"dnf --installroot + gdb: skipped ({x['skipped']})")
     else:
@@ -383,6 +403,8 @@ def report(row):
     print("ratios:")
     print(f"  first task / debuginfod cold      {o['first'] / dcold:5.2f}   [target {TARGETS['first']}]")
     print(f"  warm task / debuginfod warm       {o['warm'] / d['warm']:5.2f}   [target {TARGETS['warm']}]")
+    print(f"  warm task / debuginfod warm, gdb writing to its log file on both sides "
+          f"{o['warm'] / d['warm_log']:5.2f}")
     print(f"  warm task / gdb alone             {o['warm'] / o['gdb_alone']:5.2f}   (alternating runs)")
     print(f"  debuginfod warm / gdb alone       {d['warm'] / d['gdb_alone']:5.2f}   (alternating runs)")
     adj = (o['warm'] / o['gdb_alone']) / (d['warm'] / d['gdb_alone'])
@@ -397,8 +419,9 @@ def report(row):
 
 def summary(rows):
     print("\n| N | packages | RPMs | sync | s/GB | index | index/RPM | kB/pkg | first | warm | gdb alone | "
-          "dbgd cold | dbgd warm | dnf+gdb | first/dbgd cold | warm/dbgd warm | same, via gdb alone | cache/installed |")
-    print("|" + "---|" * 18)
+          "dbgd cold | dbgd warm | dnf+gdb | first/dbgd cold | warm/dbgd warm | same, via gdb alone | "
+          "warm/dbgd warm, both logging | cache/installed |")
+    print("|" + "---|" * 19)
     for n, dist, m, o, d, x in rows:
         s, a = o["sync_stats"], o["after_first"]
         rpm, pk = s["rpm-bytes"], s["packages"]
@@ -410,7 +433,7 @@ def summary(rows):
               f"{o['first']:.2f} s | {o['warm']:.2f} s | {o['gdb_alone']:.2f} s | {dcold:.2f} s | {d['warm']:.2f} s | "
               f"{dnf_t} | {o['first'] / dcold:.2f} | {o['warm'] / d['warm']:.2f} | "
               f"{(o['warm'] / o['gdb_alone']) / (d['warm'] / d['gdb_alone']):.2f} | "
-              f"{o['cache_after_first'] / inst:.2f} |")
+              f"{o['warm'] / d['warm_log']:.2f} | {o['cache_after_first'] / inst:.2f} |")
     # what each added library (3 packages: binary, debuginfo, debugsource) costs, between sizes:
     # the system packages (gdb's closure, the largest RPMs) are the same at every N and drop out
     for (n0, _, _, o0, d0, _), (n1, _, _, o1, d1, _) in zip(rows, rows[1:]):

@@ -12,7 +12,6 @@
 #include "common-parse.h"
 #include "common-string.h"
 
-/* Section name → gdb commands that produce it. */
 /* Section name → gdb commands that produce it; "%u" is the frame limit per thread. */
 static const struct {
         const char *name;
@@ -99,6 +98,27 @@ int gdb_build_argv_full(const char *gdb, const char *executable, const char *cor
                 ADD(sysroot);
                 ADD("-iex");
                 ADD(debug);
+        }
+        if (opts->log_file) {
+                /* On stdout gdb writes every token of a value on its own (`bt full` of a deep stack:
+                 * tens of thousands of write() calls of a few bytes, each after an isatty() ioctl);
+                 * its log file is a buffered stdio stream. From the first command on: the preamble
+                 * (loading the core) stays on stdout and the debug lines of loading (the index cache's)
+                 * on stderr; the commands' errors go to the log in order (they are on stderr
+                 * otherwise). A gdb older than 12 lacks `set logging enabled`: its output stays on
+                 * stdout. The caller reads stdout, then the log. */
+                _cleanup_free_ char *file = NULL;
+
+                if (asprintf(&file, "set logging file %s", opts->log_file) < 0)
+                        return -ENOMEM;
+                ADD("-ex");
+                ADD(file);
+                ADD("-ex");
+                ADD("set logging overwrite on");
+                ADD("-ex");
+                ADD("set logging redirect on");
+                ADD("-ex");
+                ADD("set logging enabled on");
         }
         for (size_t i = 0; i < ELEMENTSOF(sections); i++) {
                 _cleanup_free_ char *marker = NULL;

@@ -19,6 +19,8 @@ typedef struct GdbOptions {
         const char *index_cache;   /* gdb's index cache directory inside the sandbox (read-only), or NULL */
         const char *sysroot;       /* a foreign core's packages inside the root: gdb's sysroot and
                                     * debug-file-directory; NULL for the root itself */
+        const char *log_file;      /* a file inside the sandbox that gets the commands' output instead
+                                    * of stdout (gdb's `set logging`, buffered), or NULL */
 } GdbOptions;
 
 /* As gdb_build_argv(), with a frame limit and, for a Python interpreter, its stack (py-bt, py-list,

@@ -4,7 +4,9 @@
  * in the sandbox over the task's root (package data only, nothing of the task's), stored as
  * CacheDir/gdb-index/<build-id>.gdb-index (gdb's index cache naming) beside the object store, so
  * that the package's verified objects stay as they are; every task's gdb reads them through its
- * index cache, bound read-only. */
+ * index cache, bound read-only. A debug file with a dwz alt file gets the alt file's index too
+ * (CacheDir/gdb-index/<alt file's build-id>.gdb-index: gdb's index cache reads the debug file's index
+ * only with it). */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -67,14 +69,42 @@ int task_gdb_index_dir(TaskRun *t, char **ret)
         return 0;
 }
 
-/* Moves the index gdb wrote into out/<i>/ to <index_dir>/<build_id>.gdb-index. */
-static int publish_index(int out_fd, size_t i, int index_fd, const char *build_id, uint64_t *bytes)
+/* A regular file of sane size, whatever gdb (in the sandbox) left there, renamed to
+ * <index_dir>/<build_id>.gdb-index. */
+static int publish_one(int dir_fd, const char *name, int index_fd, const char *build_id, uint64_t *bytes)
 {
+        _cleanup_free_ char *target = NULL;
+        struct stat st;
+
+        if (fstatat(dir_fd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+                return -errno;
+        if (!S_ISREG(st.st_mode) || st.st_size == 0 || st.st_size > MAX_INDEX_SIZE)
+                return -EBADMSG;
+        if (asprintf(&target, "%s.gdb-index", build_id) < 0)
+                return -ENOMEM;
+        (void) fchmodat(dir_fd, name, 0444, 0);
+        if (renameat(dir_fd, name, index_fd, target) < 0)
+                return -errno;
+        *bytes += (uint64_t) st.st_size;
+        return 0;
+}
+
+/* Moves the indexes gdb wrote into out/<i>/ to <index_dir>: `save gdb-index` names them by the files'
+ * base names, the debug file's as <basename of path>.gdb-index and, with a dwz alt file, that file's
+ * (gdb's index cache wants one for it too) as <its basename>.gdb-index: the one other name there. gdb's
+ * index cache looks each up by its file's build-id. */
+static int publish_index(int out_fd, size_t i, int index_fd, const char *path, const char *build_id,
+                         const char *dwz_build_id, uint64_t *bytes)
+{
+        _cleanup_free_ char *main_name = NULL, *dwz_name = NULL;
         _cleanup_closedir_ DIR *d = NULL;
         _cleanup_close_ int sub = -EBADF;
+        const char *base = strrchr(path, '/');
         char name[32];
-        int r = -ENOENT;
+        int r;
 
+        if (asprintf(&main_name, "%s.gdb-index", base ? base + 1 : path) < 0)
+                return -ENOMEM;
         (void) snprintf(name, sizeof(name), "%zu", i);
         sub = openat(out_fd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
         if (sub < 0)
@@ -83,33 +113,40 @@ static int publish_index(int out_fd, size_t i, int index_fd, const char *build_i
         if (!d)
                 return -errno;
         for (struct dirent *de; (de = readdir(d));) {
-                _cleanup_free_ char *target = NULL;
-                struct stat st;
-
                 if (!string_endswith(de->d_name, ".gdb-index"))
                         continue;
-                /* A regular file of sane size, whatever gdb (in the sandbox) left there. */
-                if (fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0 || !S_ISREG(st.st_mode) ||
-                    st.st_size == 0 || st.st_size > MAX_INDEX_SIZE)
-                        continue;
-                if (asprintf(&target, "%s.gdb-index", build_id) < 0)
-                        return -ENOMEM;
-                (void) fchmodat(dirfd(d), de->d_name, 0444, 0);
-                if (renameat(dirfd(d), de->d_name, index_fd, target) < 0)
-                        return -errno;
-                *bytes += (uint64_t) st.st_size;
-                r = 0;
-                break;
+                if (!dwz_build_id || streq(de->d_name, main_name)) {
+                        /* without an alt file the one index there is the debug file's, whatever
+                         * name gdb gave it (the file's resolved name) */
+                        free(main_name);
+                        main_name = strdup(de->d_name);
+                        if (!main_name)
+                                return -ENOMEM;
+                        if (!dwz_build_id)
+                                break;
+                } else if (!dwz_name) {
+                        dwz_name = strdup(de->d_name);
+                        if (!dwz_name)
+                                return -ENOMEM;
+                }
         }
-        return r;
+        if (dwz_build_id && !dwz_name)
+                return -ENOENT; /* without it gdb ignores the debug file's index */
+        /* The alt file's first: gdb takes the debug file's index only with it. */
+        if (dwz_name) {
+                r = publish_one(dirfd(d), dwz_name, index_fd, dwz_build_id, bytes);
+                if (r < 0)
+                        return r;
+        }
+        return publish_one(dirfd(d), main_name, index_fd, build_id, bytes);
 }
 
 int task_build_gdb_indexes(TaskRun *t)
 {
         _cleanup_free_ char *index_dir = NULL, *tmp_name = NULL, *tmp_path = NULL, *failure = NULL;
-        _cleanup_strv_free_ char **paths = NULL, **build_ids = NULL, **argv = NULL;
+        _cleanup_strv_free_ char **paths = NULL, **build_ids = NULL, **dwz_ids = NULL, **argv = NULL;
         _cleanup_close_ int index_fd = -EBADF, tmp_fd = -EBADF;
-        unsigned cached = 0, indexed = 0, dwz = 0, built = 0;
+        unsigned cached = 0, indexed = 0, dwz = 0, built = 0, no_dwz = 0;
         uint64_t bytes = 0;
         int64_t start = now_monotonic_usec();
         int r, status;
@@ -133,6 +170,7 @@ int task_build_gdb_indexes(TaskRun *t)
                         continue;
                 if (asprintf(&name, "%s.gdb-index", m->build_id) < 0)
                         return -ENOMEM;
+                /* An alt file's index is published before the debug file's: this one is enough. */
                 if (faccessat(index_fd, name, F_OK, AT_SYMLINK_NOFOLLOW) >= 0) {
                         cached++;
                         continue;
@@ -145,24 +183,28 @@ int task_build_gdb_indexes(TaskRun *t)
                         elf_facts_done(&f);
                         continue;
                 }
-                /* gdb's index cache names an objfile with a dwz alt file by both build-ids; not
-                 * built yet. */
-                if (f.debugaltlink) {
-                        dwz++;
+                if (f.debugaltlink && !valid_build_id(f.altlink_build_id)) {
+                        /* gdb's index cache names the alt file's index by its build-id */
+                        no_dwz++;
                         elf_facts_done(&f);
                         continue;
                 }
-                elf_facts_done(&f);
+                dwz += !!f.debugaltlink;
                 if (strv_extend(&paths, m->packages.debuginfo.path) < 0 ||
-                    strv_extend(&build_ids, m->build_id) < 0)
+                    strv_extend(&build_ids, m->build_id) < 0 ||
+                    strv_extend(&dwz_ids, f.debugaltlink ? f.altlink_build_id : "") < 0) {
+                        elf_facts_done(&f);
                         return -ENOMEM;
+                }
+                elf_facts_done(&f);
         }
         if (!paths) {
-                if (cached > 0 || indexed > 0 || dwz > 0)
-                        task_log(t, 'I',
-                                 "gdb indexes: %u in the cache, %u debug files with their own, %u with dwz "
-                                 "alt files (not built)",
-                                 cached, indexed, dwz);
+                if (cached > 0 || indexed > 0 || no_dwz > 0)
+                        task_log(
+                                t, 'I',
+                                "gdb indexes: %u in the cache, %u debug files with their own, %u with a dwz "
+                                "alt link without build-id (not built)",
+                                cached, indexed, no_dwz);
                 return 0;
         }
 
@@ -237,13 +279,16 @@ int task_build_gdb_indexes(TaskRun *t)
         if (r < 0)
                 goto finish;
         for (size_t i = 0; paths[i]; i++)
-                if (publish_index(tmp_fd, i, index_fd, build_ids[i], &bytes) >= 0)
+                if (publish_index(tmp_fd, i, index_fd, paths[i], build_ids[i],
+                                  dwz_ids[i][0] ? dwz_ids[i] : NULL, &bytes) >= 0)
                         built++;
-        task_log(t, built == strv_length(paths) ? 'I' : 'W',
-                 "gdb indexes: built %u of %zu for debug files without .gdb_index/.debug_names (%.1f MB) in "
-                 "%.3f s; %u in the cache, %u with their own, %u with dwz alt files (not built)",
-                 built, strv_length(paths), (double) bytes / 1e6,
-                 (double) (now_monotonic_usec() - start) / 1e6, cached, indexed, dwz);
+        task_log(
+                t, built == strv_length(paths) ? 'I' : 'W',
+                "gdb indexes: built %u of %zu for debug files without .gdb_index/.debug_names (%u of them "
+                "with a dwz alt file; %.1f MB) in %.3f s; %u in the cache, %u with their own, %u with a dwz "
+                "alt link without build-id (not built)",
+                built, strv_length(paths), dwz, (double) bytes / 1e6,
+                (double) (now_monotonic_usec() - start) / 1e6, cached, indexed, no_dwz);
 finish:
         if (r < 0)
                 task_log(t, 'W', "gdb indexes not built: %s", failure ?: strerror(-r));

@@ -16,8 +16,10 @@
 #include "cache-release.h"
 #include "cache-resolve.h"
 #include "common-elf.h"
+#include "common-fd.h"
 #include "common-file.h"
 #include "common-macro.h"
+#include "common-path.h"
 #include "common-string.h"
 #include "daemon-crashdata.h"
 #include "daemon-duphash.h"
@@ -564,13 +566,105 @@ static int check_executable_in_root(TaskRun *t, char **ret_failure)
         return 0;
 }
 
+/* gdb's log (GdbOptions.log_file): results/gdb-log/gdb.log, written by gdb in the sandbox. */
+#define GDB_LOG_DIR  "gdb-log"
+#define GDB_LOG_NAME "gdb.log"
+
+/* An empty results/gdb-log that the sandbox's user may write (nobody when the daemon is root; only
+ * the daemon reaches it, results/ is its own). */
+static int gdb_log_dir_make(TaskRun *t, char **ret_path)
+{
+        _cleanup_free_ char *results = NULL, *path = NULL;
+        int r;
+
+        r = task_dir_part_path(t->p->config->save_dir, t->id, TASK_PART_RESULTS, &results);
+        if (r < 0)
+                return r;
+        path = path_join(results, GDB_LOG_DIR);
+        if (!path)
+                return -ENOMEM;
+        (void) path_rm_rf(path); /* an earlier run's */
+        if (mkdirat(t->results_fd, GDB_LOG_DIR, 0700) < 0 ||
+            fchmodat(t->results_fd, GDB_LOG_DIR, 0777, 0) < 0)
+                return -errno;
+        *ret_path = TAKE_PTR(path);
+        return 0;
+}
+
+/* The log gdb wrote, opened without following links or blocking on a FIFO (the sandbox's user owns
+ * what is in the directory); -ENODATA when gdb wrote none (a gdb older than 12: stdout has it). */
+static int gdb_log_read(TaskRun *t, size_t max, char **ret, size_t *ret_len)
+{
+        _cleanup_close_ int dir_fd = -EBADF, fd = -EBADF;
+        struct stat st;
+
+        dir_fd = openat(t->results_fd, GDB_LOG_DIR, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        if (dir_fd < 0)
+                return -errno;
+        fd = openat(dir_fd, GDB_LOG_NAME, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+        if (fd < 0)
+                return errno == ENOENT ? -ENODATA : -errno;
+        if (fstat(fd, &st) < 0)
+                return -errno;
+        if (!S_ISREG(st.st_mode))
+                return -EBADFD;
+        if (st.st_size == 0)
+                return -ENODATA;
+        return fd_read_full(fd, max, ret, ret_len);
+}
+
+/* gdb's output: what it printed on stdout (all of it, or the preamble when it wrote a log), then its
+ * log; kept together as results/gdb-output. */
+static int gdb_output_read(TaskRun *t, const char *log_dir, char **ret, size_t *ret_len)
+{
+        const RetraceConfig *cfg = t->p->config;
+        const size_t max = cfg->max_output_size + (1 << 20);
+        _cleanup_free_ char *out = NULL, *log = NULL;
+        size_t out_len = 0, log_len = 0;
+        char *all;
+        int r;
+
+        r = file_read_at(t->results_fd, "gdb-output", max, &out, &out_len);
+        if (r < 0 || !log_dir) {
+                if (log_dir)
+                        (void) path_rm_rf(log_dir);
+                if (r >= 0) {
+                        *ret = TAKE_PTR(out);
+                        *ret_len = out_len;
+                }
+                return r;
+        }
+        r = gdb_log_read(t, max, &log, &log_len);
+        (void) path_rm_rf(log_dir);
+        if (r < 0) {
+                if (r != -ENODATA)
+                        task_log(t, 'W', "Cannot read gdb's log: %s", strerror(-r));
+                *ret = TAKE_PTR(out);
+                *ret_len = out_len;
+                return 0;
+        }
+        if (log_len >= cfg->max_output_size)
+                task_log(t, 'W', "gdb's output reached MaxOutputSize (%" PRIu64 " bytes): the rest is cut",
+                         cfg->max_output_size);
+        all = malloc(out_len + log_len + 1);
+        if (!all)
+                return -ENOMEM;
+        memcpy(all, out, out_len);
+        memcpy(all + out_len, log, log_len);
+        all[out_len + log_len] = '\0';
+        (void) file_write_atomic_at(t->results_fd, "gdb-output", all, out_len + log_len, 0600);
+        *ret = all;
+        *ret_len = out_len + log_len;
+        return 0;
+}
+
 int coredump_run_gdb(TaskRun *t, char **ret_failure)
 {
         const RetraceConfig *cfg = t->p->config;
         _cleanup_strv_free_ char **gdb = NULL, **argv = NULL;
         _cleanup_free_ char *crash_dir = NULL, *out = NULL, *bt = NULL, *ex = NULL;
         _cleanup_(gdb_result_freep) GdbResult *res = NULL;
-        _cleanup_free_ char *python_helper = NULL;
+        _cleanup_free_ char *python_helper = NULL, *log_dir = NULL;
         GdbOptions gopts;
         ExploitInput in;
         size_t out_len;
@@ -595,6 +689,14 @@ int coredump_run_gdb(TaskRun *t, char **ret_failure)
                               .python_helper = python_helper,
                               .index_cache = cfg->cache_gdb_index ? GDB_INDEX_MOUNT : NULL,
                               .sysroot = t->foreign ? "/" FOREIGN_SYSROOT : NULL };
+        r = gdb_log_dir_make(t, &log_dir);
+        if (r == -ENOMEM)
+                return r;
+        if (r < 0)
+                task_log(t, 'W', "Cannot make the directory for gdb's log (gdb writes to stdout): %s",
+                         strerror(-r));
+        else
+                gopts.log_file = DEBUGGER_LOG_MOUNT "/" GDB_LOG_NAME;
         if (t->foreign) {
                 /* The foreign program is only read, never run: gdb takes it from the sysroot. */
                 _cleanup_free_ char *exe = NULL;
@@ -611,7 +713,7 @@ int coredump_run_gdb(TaskRun *t, char **ret_failure)
         r = task_dir_part_path(cfg->save_dir, t->id, TASK_PART_CRASH, &crash_dir);
         if (r < 0)
                 return r;
-        r = task_debugger_argv(t, crash_dir, NULL, cfg->task_timeout, gdb, &argv);
+        r = task_debugger_argv(t, crash_dir, NULL, log_dir, cfg->task_timeout, gdb, &argv);
         if (r < 0)
                 return r;
 
@@ -621,7 +723,7 @@ int coredump_run_gdb(TaskRun *t, char **ret_failure)
         if (gopts.index_cache)
                 task_log_gdb_index_use(t);
 
-        r = file_read_at(t->results_fd, "gdb-output", cfg->max_output_size + (1 << 20), &out, &out_len);
+        r = gdb_output_read(t, log_dir, &out, &out_len);
         if (r < 0)
                 return task_failf(ret_failure, r, "Cannot read gdb's output: %s", strerror(-r));
         r = gdb_result_parse(out, out_len, &res);

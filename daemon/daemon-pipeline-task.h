@@ -100,10 +100,12 @@ const Plugin *pipeline_plugin_for_distribution(Pipeline *p, const char *distribu
 int task_write_result(TaskRun *t, const char *name, const char *text);
 
 /* retrace-sandbox's command line for a debugger: the task's root, crash_dir read-only at CRASH_MOUNT
- * (and a vmlinux, when given, at VMLINUX_MOUNT), a private /tmp, a fixed environment, the time and
- * output limits, then cmd. */
-int task_debugger_argv(TaskRun *t, const char *crash_dir, const char *vmlinux, uint64_t timeout_sec,
-                       char *const *cmd, char ***ret);
+ * (and a vmlinux, when given, at VMLINUX_MOUNT; a log directory, when given, writable at
+ * DEBUGGER_LOG_MOUNT, every file the command writes bounded by MaxOutputSize), a private /tmp, a
+ * fixed environment, the time and output limits, then cmd. */
+int task_debugger_argv(TaskRun *t, const char *crash_dir, const char *vmlinux, const char *log_dir,
+                       uint64_t timeout_sec, char *const *cmd, char ***ret);
+#define DEBUGGER_LOG_MOUNT "/out" /* the debugger's log directory inside the sandbox */
 
 /* Runs argv (a retrace-sandbox command line) and waits: stdin from in_fd (or /dev/null when < 0),
  * stdout into results/out_name, stderr into results/sandbox-errors, the sandbox's own report into

@@ -347,7 +347,8 @@ static int crash_run_once(TaskRun *t, CrashMode mode, char *const *module_loads,
         if (in_fd < 0)
                 return task_failf(ret_failure, -errno, "Cannot read crash's commands: %m");
         /* The dump's directory read-only: a dump of any size is never copied. */
-        r = task_debugger_argv(t, t->dump_dir, t->vmlinux_object, (uint64_t) (left / 1000000), cmd, &argv);
+        r = task_debugger_argv(t, t->dump_dir, t->vmlinux_object, NULL, (uint64_t) (left / 1000000), cmd,
+                               &argv);
         if (r < 0)
                 return r;
         task_log(t, 'I', "Running crash (%s)%s", crash_mode_to_string(mode),

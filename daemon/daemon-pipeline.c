@@ -700,17 +700,18 @@ int task_write_result(TaskRun *t, const char *name, const char *text)
         return file_write_atomic_at(t->results_fd, name, text, strlen(text), 0600);
 }
 
-int task_debugger_argv(TaskRun *t, const char *crash_dir, const char *vmlinux, uint64_t timeout_sec,
-                       char *const *cmd, char ***ret)
+int task_debugger_argv(TaskRun *t, const char *crash_dir, const char *vmlinux, const char *log_dir,
+                       uint64_t timeout_sec, char *const *cmd, char ***ret)
 {
         const RetraceConfig *cfg = t->p->config;
         _cleanup_strv_free_ char **argv = NULL;
         _cleanup_free_ char *index_dir = NULL;
-        char timeout[32], limit[32];
+        char timeout[32], limit[32], fsize[48];
         int r;
 
         (void) snprintf(timeout, sizeof(timeout), "%" PRIu64, timeout_sec);
         (void) snprintf(limit, sizeof(limit), "%" PRIu64, cfg->max_output_size);
+        (void) snprintf(fsize, sizeof(fsize), "fsize=%" PRIu64, cfg->max_output_size);
         {
                 const char *head[] = { cfg->sandbox_path, "--root",  t->root,
                                        "--ro-bind",       crash_dir, CRASH_MOUNT };
@@ -723,6 +724,12 @@ int task_debugger_argv(TaskRun *t, const char *crash_dir, const char *vmlinux, u
                 r = strv_extend_many(&argv, head, ELEMENTSOF(head));
                 if (r >= 0 && vmlinux)
                         r = strv_extend_many(&argv, bind, ELEMENTSOF(bind));
+                /* What the debugger writes there is its output: the same bound as on stdout. */
+                if (r >= 0 && log_dir)
+                        r = strv_extend_many(&argv,
+                                             (const char *const[]){ "--bind", log_dir, DEBUGGER_LOG_MOUNT,
+                                                                    "--rlimit", fsize },
+                                             5);
                 if (r >= 0 && task_gdb_index_dir(t, &index_dir) >= 0)
                         r = strv_extend_many(
                                 &argv, (const char *const[]){ "--ro-bind", index_dir, GDB_INDEX_MOUNT }, 3);
@@ -836,10 +843,11 @@ void pipeline_evict(Pipeline *p)
         __atomic_store_n(&p->cache_bytes, res.use_after, __ATOMIC_RELAXED);
         __atomic_store_n(&p->cache_bytes_measured, true, __ATOMIC_RELAXED);
         if (res.packages > 0 || res.roots > 0)
-                log_info("Evicted %" PRIu64 " packages (%.1f MB of objects) and %" PRIu64
-                         " roots from the package cache; it holds %.1f MB of CacheMaxSize %.1f MB",
-                         res.packages, (double) res.bytes / 1e6, res.roots, (double) res.use_after / 1e6,
-                         (double) p->config->cache_max_size / 1e6);
+                log_info("Evicted %" PRIu64 " packages (%.1f MB of objects and gdb indexes), %" PRIu64
+                         " roots and %" PRIu64 " gdb indexes from the package cache; it holds %.1f MB of "
+                         "CacheMaxSize %.1f MB",
+                         res.packages, (double) res.bytes / 1e6, res.roots, res.gdb_indexes,
+                         (double) res.use_after / 1e6, (double) p->config->cache_max_size / 1e6);
 }
 
 void pipeline_render_cache_metrics(Pipeline *p, FILE *f)

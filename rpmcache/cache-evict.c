@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <dirent.h>
 #include <ftw.h>
 #include <stdlib.h>
 #include <string.h>
@@ -259,15 +260,125 @@ static int evict_batch(Cache *c, CacheIndex *idx, IdSet *victims, CacheEvictResu
         return r;
 }
 
-static int current_use(CacheIndex *idx, uint64_t *ret)
+/* ---- the daemon's gdb indexes: CacheDir/gdb-index/<build-id>.gdb-index (daemon/daemon-gdbindex.c) */
+
+#define GDB_INDEX_DIR "gdb-index"
+
+static bool gdb_index_name(const char *name, char build_id[static 129])
 {
-        uint64_t objects, roots;
+        size_t n = strlen(name);
+
+        if (n <= STRLEN(".gdb-index") || n - STRLEN(".gdb-index") > 128 ||
+            !string_endswith(name, ".gdb-index"))
+                return false;
+        n -= STRLEN(".gdb-index");
+        if (strspn(name, "0123456789abcdef") != n)
+                return false;
+        memcpy(build_id, name, n);
+        build_id[n] = '\0';
+        return true;
+}
+
+int cache_gdb_index_bytes(Cache *c, uint64_t *ret)
+{
+        _cleanup_closedir_ DIR *d = NULL;
+        uint64_t sum = 0;
+        int r;
+
+        r = dir_open_at(c->dir_fd, GDB_INDEX_DIR, &d);
+        if (r == -ENOENT) {
+                *ret = 0;
+                return 0;
+        }
+        if (r < 0)
+                return r;
+        for (struct dirent *de; (de = readdir(d));) {
+                struct stat st;
+
+                if (de->d_name[0] != '.' && fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) >= 0 &&
+                    S_ISREG(st.st_mode))
+                        sum += (uint64_t) st.st_blocks * 512;
+        }
+        *ret = sum;
+        return 0;
+}
+
+/* Whether some package holding build_id's debug file is in the store (whole or in part); true when
+ * the index knows no package with it (a dwz alt file without a build-id link: its index is tiny). */
+static int gdb_index_wanted(CacheIndex *idx, const char *build_id, bool *ret)
+{
+        BuildIdHit *hits = NULL;
+        size_t n = 0;
+        bool wanted = true;
+        int r;
+
+        r = cache_index_lookup_build_id(idx, build_id, NULL, &hits, &n);
+        if (r < 0)
+                return r;
+        for (size_t i = 0; i < n; i++) {
+                bool extracted = false;
+                uint64_t generation = 0;
+
+                if (i == 0)
+                        wanted = false;
+                if ((cache_index_get_extracted(idx, hits[i].package.id, &extracted) >= 0 && extracted) ||
+                    (cache_index_get_partial(idx, hits[i].package.id, &generation) >= 0 && generation > 0)) {
+                        wanted = true;
+                        break;
+                }
+        }
+        build_id_hit_array_free(hits, n);
+        *ret = wanted;
+        return 0;
+}
+
+/* Deletes the indexes whose debug files were evicted with their packages (an index is of use only
+ * with its debug file; a later task that extracts it again builds the index again). */
+static int evict_gdb_indexes(Cache *c, CacheIndex *idx, CacheEvictResult *res)
+{
+        _cleanup_closedir_ DIR *d = NULL;
+        int r;
+
+        r = dir_open_at(c->dir_fd, GDB_INDEX_DIR, &d);
+        if (r == -ENOENT)
+                return 0;
+        if (r < 0)
+                return r;
+        for (struct dirent *de; (de = readdir(d));) {
+                char build_id[129];
+                struct stat st;
+                bool wanted;
+
+                if (!gdb_index_name(de->d_name, build_id))
+                        continue;
+                r = gdb_index_wanted(idx, build_id, &wanted);
+                if (r < 0)
+                        return r;
+                if (wanted || fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+                        continue;
+                if (unlinkat(dirfd(d), de->d_name, 0) < 0) {
+                        if (errno == ENOENT)
+                                continue;
+                        return -errno;
+                }
+                res->gdb_indexes++;
+                res->bytes += (uint64_t) st.st_blocks * 512;
+        }
+        return 0;
+}
+
+static int current_use(Cache *c, CacheIndex *idx, uint64_t *ret)
+{
+        uint64_t objects, roots, indexes;
         int r;
 
         r = cache_index_use(idx, &objects, &roots);
         if (r < 0)
                 return r;
-        *ret = objects + roots;
+        r = cache_gdb_index_bytes(c, &indexes);
+        if (r < 0)
+                return r;
+        *ret = objects + roots + indexes;
         return 0;
 }
 
@@ -296,7 +407,7 @@ int cache_evict(Cache *c, CacheIndex *idx, uint64_t max_size, bool wait, CacheEv
         r = find_pinned(c, idx, &pinned, &res.pinned_roots);
         if (r < 0)
                 goto finish;
-        r = current_use(idx, &use);
+        r = current_use(c, idx, &use);
         if (r < 0)
                 goto finish;
         res.use_before = res.use_after = use;
@@ -322,9 +433,11 @@ int cache_evict(Cache *c, CacheIndex *idx, uint64_t max_size, bool wait, CacheEv
                 if (r >= 0 && victims.n > 0)
                         r = evict_batch(c, idx, &victims, &res);
                 free(victims.ids);
+                if (r >= 0 && res.packages > 0)
+                        r = evict_gdb_indexes(c, idx, &res);
                 if (r < 0)
                         goto finish;
-                r = current_use(idx, &use);
+                r = current_use(c, idx, &use);
                 if (r < 0)
                         goto finish;
         }

@@ -7,9 +7,9 @@
 #include "cache-store.h"
 
 /* The bounded cache (CacheMaxSize): the objects of extracted packages (their files' sizes, each
- * distinct object once) plus the assembled roots' own bytes (directories, symlinks, copies; their
- * hardlinks to objects count as the objects) are kept under the limit by evicting the least
- * recently used packages: their roots are removed, they are marked not extracted, and their
+ * distinct object once) plus the daemon's gdb indexes plus the assembled roots' own bytes (directories,
+ * symlinks, copies; their hardlinks to objects count as the objects) are kept under the limit by evicting
+ * the least recently used packages: their roots are removed, they are marked not extracted, and their
  * objects that no remaining extracted package references are deleted. A later task extracts them
  * again from the stored RPM.
  *
@@ -31,9 +31,10 @@ typedef struct CacheEvictResult {
         bool busy;           /* evict.lock was held by others (wait = false): nothing done */
         uint64_t use_before; /* bytes */
         uint64_t use_after;
-        uint64_t packages; /* evicted */
-        uint64_t bytes;    /* of objects deleted (st_blocks) */
-        uint64_t roots;    /* removed */
+        uint64_t packages;    /* evicted */
+        uint64_t bytes;       /* of objects deleted (st_blocks) */
+        uint64_t roots;       /* removed */
+        uint64_t gdb_indexes; /* CacheDir/gdb-index files deleted with their debug files (in bytes too) */
         uint64_t pinned_roots;
 } CacheEvictResult;
 
@@ -51,6 +52,11 @@ typedef struct CacheUse {
         uint64_t evicted_bytes;
 } CacheUse;
 int cache_use(CacheIndex *idx, CacheUse *ret);
+
+/* The bytes of the daemon's gdb indexes (CacheDir/gdb-index/<build-id>.gdb-index, built at extraction
+ * by daemon/daemon-gdbindex.c): part of the use that CacheMaxSize bounds. After packages are evicted,
+ * the indexes of debug files that no extracted package holds any more are deleted too. */
+int cache_gdb_index_bytes(Cache *c, uint64_t *ret);
 
 /* The bytes a root takes besides the objects it links (directories, symlinks, files with one link). */
 int cache_root_bytes(const char *path, uint64_t *ret);

@@ -75,6 +75,7 @@ static int cmd_stats(int argc, char **argv)
         CacheStats s;
         CacheDiskUse u;
         CacheUse use;
+        uint64_t gdb_index = 0;
         int r;
 
         r = open_cache(&c);
@@ -110,9 +111,13 @@ static int cmd_stats(int argc, char **argv)
         if (r < 0)
                 return log_error_errno(r, "Cannot read the index in %s: %s", c->dir,
                                        cache_index_strerror(c->index));
-        printf("cache-bytes: %" PRIu64 "\n", use.object_bytes + use.root_bytes);
+        r = cache_gdb_index_bytes(c, &gdb_index);
+        if (r < 0)
+                return log_error_errno(r, "Cannot read %s/gdb-index: %m", c->dir);
+        printf("cache-bytes: %" PRIu64 "\n", use.object_bytes + use.root_bytes + gdb_index);
         printf("cache-object-bytes: %" PRIu64 "\n", use.object_bytes);
         printf("cache-root-bytes: %" PRIu64 "\n", use.root_bytes);
+        printf("cache-gdb-index-bytes: %" PRIu64 "\n", gdb_index);
         printf("cache-max-size: %" PRIu64 "\n", c->limits.max_size);
         printf("package-hits: %" PRIu64 "\n", use.hits);
         printf("package-misses: %" PRIu64 "\n", use.misses);
@@ -137,10 +142,11 @@ static int evict(Cache *c, bool wait)
                 return log_error_errno(r, "Cannot evict from %s: %s", c->dir,
                                        cache_index_strerror(c->index));
         if (res.packages > 0 || res.roots > 0)
-                log_info("Evicted %" PRIu64 " packages (%.1f MB of objects) and %" PRIu64
-                         " roots; the cache holds %.1f MB of CacheMaxSize %.1f MB",
-                         res.packages, (double) res.bytes / 1e6, res.roots, (double) res.use_after / 1e6,
-                         (double) c->limits.max_size / 1e6);
+                log_info("Evicted %" PRIu64 " packages (%.1f MB of objects and gdb indexes), %" PRIu64
+                         " roots and %" PRIu64
+                         " gdb indexes; the cache holds %.1f MB of CacheMaxSize %.1f MB",
+                         res.packages, (double) res.bytes / 1e6, res.roots, res.gdb_indexes,
+                         (double) res.use_after / 1e6, (double) c->limits.max_size / 1e6);
         if (res.use_after > c->limits.max_size && !res.busy)
                 log_warning("The cache holds %.1f MB, over CacheMaxSize %.1f MB: the rest belongs to "
                             "%" PRIu64 " roots in use",

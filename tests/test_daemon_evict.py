@@ -62,6 +62,10 @@ def test_task_succeeds_after_its_packages_were_evicted():
                 return s if done else None
             s = wait_for("the eviction after the first task", evicted)
             rt.check(s["evicted-packages"] >= first, f"evicted fewer packages than extracted: {s}")
+            # the gdb indexes count in CacheMaxSize and went with their debug files' packages
+            index_dir = os.path.join(env.cache_dir, "gdb-index")
+            rt.check(s["cache-gdb-index-bytes"] == 0 and not os.listdir(index_dir),
+                     f"gdb indexes left after their packages were evicted: {os.listdir(index_dir)} {s}")
             status, log = retrace(srv, archive)
             rt.check(status == "FINISHED_SUCCESS", f"second task after eviction: {status}\n{log}")
             rt.check(extracted_in(log) > 0, f"the second task did not extract again:\n{log}")

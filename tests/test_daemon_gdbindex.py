@@ -4,7 +4,9 @@
 sandbox, an index for each of its modules' debug files that has no .gdb_index/.debug_names, stored
 as CacheDir/gdb-index/<build-id>.gdb-index (the package's objects untouched: verify passes); the
 next task's gdb reads them from its index cache (its "[index-cache]" debug lines, counted in the
-log: every index tried was found). With CacheGdbIndex = no nothing is built or bound."""
+log: every index tried was found). A debug file with a dwz alt file (Mosaic's release 10) gets the
+alt file's index too, named by the alt file's build-id, and gdb reads both. With CacheGdbIndex = no
+nothing is built or bound."""
 
 import os
 import re
@@ -57,6 +59,51 @@ def test_indexes_built_once_and_read_by_later_tasks():
         env.cleanup()
 
 
+MOSAIC = os.environ.get("RETRACE_MOSAIC_DIR", "")
+
+
+def test_dwz_indexes():
+    """Mosaic 10 runs dwz: every debug file of m10-wheel has a .gnu_debugaltlink."""
+    import json
+    if not os.path.isfile(os.path.join(MOSAIC, "manifest.json")):
+        rt.fail(f"Mosaic is not built in {MOSAIC!r} (meson target mosaic)")
+    with open(os.path.join(MOSAIC, "manifest.json")) as f:
+        crash = next(c for c in json.load(f)["crashes"] if c["name"] == "m10-wheel")
+    env = DaemonEnv(CachePrefetch="none", ReuseIdenticalUploads="no")
+    try:
+        with open(os.path.join(MOSAIC, "plugins", "mosaic.conf")) as f:
+            text = f.read()
+        text = re.sub(r"^(\s*mirrors\s*=\s*)\.\./", rf"\1file://{MOSAIC}/", text, flags=re.M)
+        with open(os.path.join(env.plugins, "mosaic.conf"), "w") as f:
+            f.write(text)
+        env.sync("10", name="mosaic")
+        archive = os.path.join(MOSAIC, "crashes", crash["name"] + ".tar.xz")
+        index_dir = os.path.join(env.cache_dir, "gdb-index")
+        with env.server() as srv:
+            srv.start(ready_path="settings")
+            status, log = retrace(srv, archive)
+            rt.check(status == "FINISHED_SUCCESS", f"{status}\n{log}")
+            m = re.search(r"gdb indexes: built (\d+) of (\d+) for debug files without .*\((\d+) of them with a dwz",
+                          log)
+            rt.check(m and int(m.group(1)) == int(m.group(2)) and int(m.group(3)) > 0,
+                     f"no index built for the debug files with dwz alt files:\n{log}")
+            built, with_dwz = int(m.group(1)), int(m.group(3))
+            names = {f[:-len(".gdb-index")] for f in os.listdir(index_dir)}
+            ids = {mod["build_id"] for mod in crash["modules"]}
+            # one per debug file built (the system libraries' too) plus one per distinct alt file
+            rt.check(ids <= names and len(names) > built,
+                     f"expected the debug files' indexes and at least one alt file's: {names} vs {ids}, {built} built")
+            status, log2 = retrace(srv, archive)
+            rt.check(status == "FINISHED_SUCCESS", f"{status}\n{log2}")
+            rt.check("gdb indexes: built" not in log2, f"built again:\n{log2}")
+            m = re.search(r"gdb read (\d+) indexes from the index cache \((\d+) debug files had none there\)", log2)
+            rt.check(m and int(m.group(1)) >= built + with_dwz and int(m.group(2)) == 0,
+                     f"gdb did not read the debug files' and the alt files' indexes:\n{log2}")
+        rt.check("0 bad" in env.cache("verify").stdout, "the package objects changed")
+    finally:
+        env.cleanup()
+
+
 def test_off():
     env = DaemonEnv(releases=(CRASH["release"],), CachePrefetch="none", ReuseIdenticalUploads="no", CacheGdbIndex="no")
     try:
@@ -72,4 +119,4 @@ def test_off():
 
 
 if __name__ == "__main__":
-    rt.run_tests([test_indexes_built_once_and_read_by_later_tasks, test_off])
+    rt.run_tests([test_indexes_built_once_and_read_by_later_tasks, test_dwz_indexes, test_off])
