@@ -40,3 +40,16 @@ enum MHD_Result handle_create(HttpServer *s, struct MHD_Connection *c, const cha
                               bool *ret_finish);
 /* Unpacks the received upload into a new task and answers; the connection is suspended meanwhile. */
 enum MHD_Result create_finish(HttpServer *s, struct MHD_Connection *c, Upload *u);
+
+/* The X-Task-Password check of every per-task request; false when it answered a refusal (*ret). */
+bool check_task_password(HttpServer *s, struct MHD_Connection *c, uint64_t id, enum MHD_Result *ret);
+
+/* Interactive sessions (daemon-http-interact.c). */
+typedef struct InteractState InteractState;
+int interact_state_new(InteractState **ret);
+/* Ends the sessions (waits a few seconds for them) and frees st. */
+InteractState *interact_state_free(InteractState *st);
+/* "/<id>/interact" or "/<id>/interact/log" (under any prefix). */
+bool parse_interact_path(const char *url, uint64_t *ret_id, bool *ret_log);
+/* POST /<id>/interact: a token; GET /<id>/interact?token=…: the WebSocket; GET /<id>/interact/log. */
+enum MHD_Result handle_interact(HttpServer *s, struct MHD_Connection *c, const char *method, uint64_t id, bool log);

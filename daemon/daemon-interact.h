@@ -13,6 +13,9 @@
 
 #include "common-macro.h"
 
+#define CRASH_MOUNT   "/crash"   /* where the task's crash files appear inside the sandbox */
+#define VMLINUX_MOUNT "/vmlinux" /* the kernel's debug file, bound from the cache's object store */
+
 #define INTERACTIVE_SPEC_NAME  "interactive.json" /* in the task's results/ */
 #define INTERACTIVE_LOG_NAME   "interact-log"     /* the sessions' transcript, in results/ */
 #define INTERACTIVE_INIT_MOUNT "/interact.init"   /* the debugger's command file inside the sandbox */

@@ -11,12 +11,11 @@
 #include "cache-extract.h"
 #include "common-macro.h"
 #include "daemon-core.h"
+#include "daemon-interact.h"
 #include "daemon-pipeline.h"
 #include "daemon-resolution.h"
 #include "daemon-vmcore.h"
 
-#define CRASH_MOUNT   "/crash"   /* where the task's crash files appear inside the sandbox */
-#define VMLINUX_MOUNT "/vmlinux" /* the kernel's debug file, bound from the cache's object store */
 
 /* The directory of a foreign core's packages inside the root (gdb's sysroot is "/" FOREIGN_SYSROOT). */
 #define FOREIGN_SYSROOT "sysroot"
