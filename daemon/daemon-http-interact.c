@@ -187,8 +187,8 @@ static int load_spec(HttpServer *s, uint64_t id, InteractiveSpec **ret, const ch
 
 /* Checks everything but the password: enabled, the task finished well with an environment that has
  * not expired. Answers the refusal itself (returns false). */
-static bool task_allows_session(HttpServer *s, struct MHD_Connection *c, uint64_t id, InteractiveSpec **ret_spec,
-                                enum MHD_Result *ret)
+static bool task_allows_session(HttpServer *s, struct MHD_Connection *c, uint64_t id,
+                                InteractiveSpec **ret_spec, enum MHD_Result *ret)
 {
         const RetraceConfig *cfg = s->config;
         _cleanup_(task_freep) Task *t = NULL;
@@ -216,14 +216,15 @@ static bool task_allows_session(HttpServer *s, struct MHD_Connection *c, uint64_
         }
         if (!task_type_is_interactive(t->type) && !cfg->interactive_any_task) {
                 *ret = respond(c, MHD_HTTP_CONFLICT,
-                               "Task %" PRIu64 " is not interactive: upload with X-Task-Type 3 (coredump) or "
+                               "Task %" PRIu64
+                               " is not interactive: upload with X-Task-Type 3 (coredump) or "
                                "4 (vmcore), or enable InteractiveAnyTask\n",
                                id);
                 return false;
         }
         if (load_spec(s, id, &spec, &why) < 0) {
-                *ret = respond(c, MHD_HTTP_CONFLICT, "Task %" PRIu64 " allows no interactive session: %s\n", id,
-                               why);
+                *ret = respond(c, MHD_HTTP_CONFLICT, "Task %" PRIu64 " allows no interactive session: %s\n",
+                               id, why);
                 return false;
         }
         if (cfg->interactive_expiry > 0 &&
@@ -271,15 +272,17 @@ static enum MHD_Result interact_token(HttpServer *s, struct MHD_Connection *c, u
         pthread_mutex_unlock(&st->lock);
         if (busy)
                 return respond(c, MHD_HTTP_CONFLICT,
-                               "Task %" PRIu64 " has an interactive session open already: one at a time\n", id);
+                               "Task %" PRIu64 " has an interactive session open already: one at a time\n",
+                               id);
         if (full)
-                return respond_too_many(c, 60, "Too many interactive session tokens waiting; try again later\n");
+                return respond_too_many(c, 60,
+                                        "Too many interactive session tokens waiting; try again later\n");
         if (asprintf(&body, "{\"token\": \"%s\", \"expires\": %" PRIi64 "}\n", token,
                      (int64_t) (now_realtime_usec() / 1000000 + TOKEN_LIFETIME_USEC / 1000000)) < 0)
                 return MHD_NO;
         {
-                struct MHD_Response *resp = MHD_create_response_from_buffer(strlen(body), body,
-                                                                            MHD_RESPMEM_MUST_FREE);
+                struct MHD_Response *resp =
+                        MHD_create_response_from_buffer(strlen(body), body, MHD_RESPMEM_MUST_FREE);
 
                 if (!resp) {
                         free(body);
@@ -421,7 +424,8 @@ static void session_log(Session *ss, const char *prefix, const uint8_t *data, si
         if (ss->log_fd < 0 || ss->log_full)
                 return;
         if (ss->log_size + np + n > limit) {
-                static const char note[] = "\n[the session log reached InteractiveLogSize: the rest is not kept]\n";
+                static const char note[] =
+                        "\n[the session log reached InteractiveLogSize: the rest is not kept]\n";
 
                 ss->log_full = true;
                 if (ss->log_size + sizeof(note) <= limit + sizeof(note))
@@ -478,7 +482,8 @@ static ssize_t ws_recv(wslay_event_context_ptr ctx, uint8_t *buf, size_t len, in
         return n;
 }
 
-static ssize_t ws_send(wslay_event_context_ptr ctx, const uint8_t *data, size_t len, int flags, void *userdata)
+static ssize_t ws_send(wslay_event_context_ptr ctx, const uint8_t *data, size_t len, int flags,
+                       void *userdata)
 {
         Session *ss = userdata;
         ssize_t n;
@@ -517,7 +522,8 @@ static void session_resize(Session *ss, const uint8_t *msg, size_t len)
         (void) ioctl(ss->master, TIOCSWINSZ, &ws);
 }
 
-static void ws_message(wslay_event_context_ptr ctx, const struct wslay_event_on_msg_recv_arg *arg, void *userdata)
+static void ws_message(wslay_event_context_ptr ctx, const struct wslay_event_on_msg_recv_arg *arg,
+                       void *userdata)
 {
         Session *ss = userdata;
 
@@ -597,14 +603,16 @@ static int session_argv(Session *ss, const InteractiveSpec *spec, const char *ro
                                                     init_path, INTERACTIVE_INIT_MOUNT },
                              11);
         if (r >= 0 && spec->vmlinux)
-                r = strv_extend_many(&argv, (const char *const[]){ "--ro-bind", spec->vmlinux, VMLINUX_MOUNT }, 3);
-        if (r >= 0)
                 r = strv_extend_many(&argv,
-                                     (const char *const[]){ "--tmpfs", "/tmp", "--chdir", "/tmp", "--setenv", "HOME",
-                                                            "/tmp", "--setenv", "LANG", "C.UTF-8", "--setenv",
-                                                            "TERM", "xterm-256color", "--setenv", "PATH",
-                                                            "/usr/bin:/bin", "--timeout", timeout, "--tty",
-                                                            "--no-exec", "--" },
+                                     (const char *const[]){ "--ro-bind", spec->vmlinux, VMLINUX_MOUNT }, 3);
+        if (r >= 0)
+                r = strv_extend_many(&argv, (const char *const[]){ "--tmpfs",        "/tmp",      "--chdir",
+                                                                   "/tmp",           "--setenv",  "HOME",
+                                                                   "/tmp",           "--setenv",  "LANG",
+                                                                   "C.UTF-8",        "--setenv",  "TERM",
+                                                                   "xterm-256color", "--setenv",  "PATH",
+                                                                   "/usr/bin:/bin",  "--timeout", timeout,
+                                                                   "--tty",          "--no-exec", "--" },
                                      21);
         STRV_FOREACH (c, spec->command)
                 if (r >= 0)
@@ -652,12 +660,15 @@ static int session_start(Session *ss, int hold_fds[2], char **ret_message)
 
         r = load_spec(s, ss->id, &spec, &why);
         if (r < 0)
-                return asprintf(ret_message, "The task allows no interactive session: %s", why) < 0 ? -ENOMEM : r;
+                return asprintf(ret_message, "The task allows no interactive session: %s", why) < 0 ? -ENOMEM
+                                                                                                    : r;
         if (!s->interactive_root)
-                return asprintf(ret_message, "This server cannot prepare task roots") < 0 ? -ENOMEM : -ENOTSUP;
+                return asprintf(ret_message, "This server cannot prepare task roots") < 0 ? -ENOMEM
+                                                                                          : -ENOTSUP;
         r = s->interactive_root(s->userdata, spec, &root, hold_fds, &reason);
         if (r < 0)
-                return asprintf(ret_message, "Cannot prepare the task's root: %s", reason ?: strerror(-r)) < 0
+                return asprintf(ret_message, "Cannot prepare the task's root: %s", reason ?: strerror(-r)) <
+                                       0
                                ? -ENOMEM
                                : r;
         r = task_dir_open_part(s->save_dirfd, ss->id, TASK_PART_RESULTS, false, &results_fd);
@@ -672,8 +683,8 @@ static int session_start(Session *ss, int hold_fds[2], char **ret_message)
         if (r >= 0) {
                 ss->log_fd = openat(results_fd, INTERACTIVE_LOG_NAME,
                                     O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOFOLLOW, 0600);
-                err_fd = openat(results_fd, "interact-errors", O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW,
-                                0600);
+                err_fd = openat(results_fd, "interact-errors",
+                                O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
                 if (ss->log_fd >= 0) {
                         struct stat st;
 
@@ -691,7 +702,8 @@ static int session_start(Session *ss, int hold_fds[2], char **ret_message)
                 return asprintf(ret_message, "Cannot start the session: %s", strerror(-r)) < 0 ? -ENOMEM : r;
         session_log_event(ss, "session started from %s: %s (root ready in %.3f s)", ss->address, spec->kind,
                           (double) (now_monotonic_usec() - start) / 1e6);
-        log_info("Task %" PRIu64 ": interactive %s session from %s started", ss->id, spec->kind, ss->address);
+        log_info("Task %" PRIu64 ": interactive %s session from %s started", ss->id, spec->kind,
+                 ss->address);
         return 0;
 }
 
@@ -705,8 +717,9 @@ static void session_pump(Session *ss, wslay_event_context_ptr ctx)
         ss->last_input_usec = start;
         while (!ss->end_reason) {
                 struct pollfd p[2] = {
-                        { .fd = ss->sock, .events = (short) ((wslay_event_want_read(ctx) ? POLLIN : 0) |
-                                                             (wslay_event_want_write(ctx) ? POLLOUT : 0)) },
+                        { .fd = ss->sock,
+                          .events = (short) ((wslay_event_want_read(ctx) ? POLLIN : 0) |
+                                             (wslay_event_want_write(ctx) ? POLLOUT : 0)) },
                         /* Output waits while the client is slow to take what was queued. */
                         { .fd = ss->master,
                           .events = wslay_event_get_queued_msg_length(ctx) < (1u << 20) ? POLLIN : 0 },
@@ -729,7 +742,8 @@ static void session_pump(Session *ss, wslay_event_context_ptr ctx)
                         session_end(ss, ss->end_buf);
                         break;
                 }
-                if (cfg->interactive_max_time > 0 && now - start > (int64_t) cfg->interactive_max_time * 1000000) {
+                if (cfg->interactive_max_time > 0 &&
+                    now - start > (int64_t) cfg->interactive_max_time * 1000000) {
                         (void) snprintf(ss->end_buf, sizeof(ss->end_buf),
                                         "the session reached InteractiveMaxTime (%" PRIu64 " s)",
                                         cfg->interactive_max_time);
@@ -851,8 +865,8 @@ static void *session_thread(void *userdata)
         return NULL;
 }
 
-static void upgraded(void *cls, struct MHD_Connection *c, void *req_cls, const char *extra_in, size_t extra_in_size,
-                     MHD_socket sock, struct MHD_UpgradeResponseHandle *urh)
+static void upgraded(void *cls, struct MHD_Connection *c, void *req_cls, const char *extra_in,
+                     size_t extra_in_size, MHD_socket sock, struct MHD_UpgradeResponseHandle *urh)
 {
         Session *ss = cls;
         pthread_t thread;
@@ -895,8 +909,10 @@ static enum MHD_Result interact_upgrade(HttpServer *s, struct MHD_Connection *c,
         Session *ss;
         int r;
 
-        if (!header_lists(MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_UPGRADE), "websocket") ||
-            !header_lists(MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONNECTION), "upgrade"))
+        if (!header_lists(MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_UPGRADE),
+                          "websocket") ||
+            !header_lists(MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONNECTION),
+                          "upgrade"))
                 return respond(c, MHD_HTTP_BAD_REQUEST,
                                "GET /<id>/interact opens a WebSocket: send the upgrade headers (RFC 6455); "
                                "POST /<id>/interact with X-Task-Password gives the token\n");
@@ -919,7 +935,8 @@ static enum MHD_Result interact_upgrade(HttpServer *s, struct MHD_Connection *c,
                                "nor in InteractiveOrigins)\n");
         if (!token || strlen(token) != 64 || !string_in_charset(token, "0123456789abcdef"))
                 return respond(c, MHD_HTTP_FORBIDDEN,
-                               "A valid token is needed: POST /%" PRIu64 "/interact with X-Task-Password\n", id);
+                               "A valid token is needed: POST /%" PRIu64 "/interact with X-Task-Password\n",
+                               id);
         if (!task_allows_session(s, c, id, NULL, &ret))
                 return ret;
         r = token_take(s->interact, id, token);
@@ -930,9 +947,11 @@ static enum MHD_Result interact_upgrade(HttpServer *s, struct MHD_Connection *c,
                                id, id);
         if (r == -EBUSY)
                 return respond(c, MHD_HTTP_CONFLICT,
-                               "Task %" PRIu64 " has an interactive session open already: one at a time\n", id);
+                               "Task %" PRIu64 " has an interactive session open already: one at a time\n",
+                               id);
         if (r < 0)
-                return respond(c, MHD_HTTP_SERVICE_UNAVAILABLE, "Too many interactive sessions; try again later\n");
+                return respond(c, MHD_HTTP_SERVICE_UNAVAILABLE,
+                               "Too many interactive sessions; try again later\n");
         if (websocket_accept(key, accept_key) < 0) {
                 active_remove(s->interact, id);
                 return respond(c, MHD_HTTP_INTERNAL_SERVER_ERROR, "Cannot answer the WebSocket key\n");
@@ -980,9 +999,11 @@ static enum MHD_Result interact_log(HttpServer *s, struct MHD_Connection *c, uin
                 return ret;
         r = task_dir_open_part(s->save_dirfd, id, TASK_PART_RESULTS, false, &dfd);
         if (r >= 0)
-                r = file_read_at(dfd, INTERACTIVE_LOG_NAME, s->config->interactive_log_size + 4096, &buf, &len);
+                r = file_read_at(dfd, INTERACTIVE_LOG_NAME, s->config->interactive_log_size + 4096, &buf,
+                                 &len);
         if (r == -ENOENT)
-                return respond(c, MHD_HTTP_NOT_FOUND, "Task %" PRIu64 " has had no interactive session\n", id);
+                return respond(c, MHD_HTTP_NOT_FOUND, "Task %" PRIu64 " has had no interactive session\n",
+                               id);
         if (r < 0)
                 return respond(c, MHD_HTTP_INTERNAL_SERVER_ERROR, "Cannot read the session log\n");
         resp = MHD_create_response_from_buffer(len, TAKE_PTR(buf), MHD_RESPMEM_MUST_FREE);
@@ -994,7 +1015,8 @@ static enum MHD_Result interact_log(HttpServer *s, struct MHD_Connection *c, uin
         return ret;
 }
 
-enum MHD_Result handle_interact(HttpServer *s, struct MHD_Connection *c, const char *method, uint64_t id, bool log)
+enum MHD_Result handle_interact(HttpServer *s, struct MHD_Connection *c, const char *method, uint64_t id,
+                                bool log)
 {
         if (log) {
                 if (!streq(method, MHD_HTTP_METHOD_GET))

@@ -52,4 +52,5 @@ InteractState *interact_state_free(InteractState *st);
 /* "/<id>/interact" or "/<id>/interact/log" (under any prefix). */
 bool parse_interact_path(const char *url, uint64_t *ret_id, bool *ret_log);
 /* POST /<id>/interact: a token; GET /<id>/interact?token=…: the WebSocket; GET /<id>/interact/log. */
-enum MHD_Result handle_interact(HttpServer *s, struct MHD_Connection *c, const char *method, uint64_t id, bool log);
+enum MHD_Result handle_interact(HttpServer *s, struct MHD_Connection *c, const char *method, uint64_t id,
+                                bool log);

@@ -976,7 +976,8 @@ int http_server_start(HttpServer *s, char **ret_error)
         struct sockaddr_storage addr;
         /* Event loops in a pool of threads: a slow or idle client costs a connection slot, no thread. */
         unsigned flags =
-                MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG | MHD_ALLOW_SUSPEND_RESUME | MHD_ALLOW_UPGRADE |
+                MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG | MHD_ALLOW_SUSPEND_RESUME |
+                MHD_ALLOW_UPGRADE |
                 (MHD_is_feature_supported(MHD_FEATURE_EPOLL) == MHD_YES ? MHD_USE_EPOLL : MHD_USE_POLL);
         unsigned limit = cfg->max_connections ?: 1, per_address = cfg->max_connections_per_address,
                  threads = cfg->http_threads ?: 1, timeout = (unsigned) MIN(cfg->connection_timeout, 3600U);

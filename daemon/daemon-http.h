@@ -85,8 +85,8 @@ typedef struct HttpServer {
         uint64_t debuginfod_requests[_DEBUGINFOD_KIND_MAX][_DEBUGINFOD_OUTCOME_MAX];
         uint64_t debuginfod_bytes[_DEBUGINFOD_KIND_MAX];
         HttpGuard *guard;
-        WorkPool requests; /* answers requests off the event loops (HTTPWorkers) */
-        WorkPool unpacks;  /* turns received uploads into tasks (UnpackWorkers) */
+        WorkPool requests;              /* answers requests off the event loops (HTTPWorkers) */
+        WorkPool unpacks;               /* turns received uploads into tasks (UnpackWorkers) */
         struct InteractState *interact; /* tokens and sessions (daemon-http-interact.c) */
 } HttpServer;
 

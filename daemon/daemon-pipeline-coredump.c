@@ -690,7 +690,9 @@ int coredump_run_gdb(TaskRun *t, char **ret_failure)
                 _cleanup_strv_free_ char **interactive = NULL;
                 _cleanup_free_ char *exe = NULL;
 
+                /* No python helper (python is refused), no index cache (not bound in sessions). */
                 gopts.python_helper = NULL;
+                gopts.index_cache = NULL;
                 if (t->foreign && asprintf(&exe, "/" FOREIGN_SYSROOT "%s", t->executable) < 0)
                         return -ENOMEM;
                 r = gdb_build_interactive_argv(t->foreign ? t->plugin->gdb_foreign_executable

@@ -16,7 +16,6 @@
 #include "daemon-resolution.h"
 #include "daemon-vmcore.h"
 
-
 /* The directory of a foreign core's packages inside the root (gdb's sysroot is "/" FOREIGN_SYSROOT). */
 #define FOREIGN_SYSROOT "sysroot"
 

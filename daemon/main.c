@@ -151,8 +151,8 @@ static void hook_cache_metrics(void *userdata, FILE *f)
         pipeline_render_cache_metrics(&d->pipeline, f);
 }
 
-static int hook_interactive_root(void *userdata, const InteractiveSpec *spec, char **ret_root, int ret_fds[2],
-                                 char **ret_reason)
+static int hook_interactive_root(void *userdata, const InteractiveSpec *spec, char **ret_root,
+                                 int ret_fds[2], char **ret_reason)
 {
         Daemon *d = userdata;
         return pipeline_interactive_root(&d->pipeline, spec, ret_root, ret_fds, ret_reason);
