@@ -28,6 +28,7 @@ class WebSocket:
         self.sock = sock
         self.buf = rest
         self.closed = None  # (code, reason) once the server's close frame came
+        self.pending = b""  # terminal output read past what read_until() returned
 
     @classmethod
     def connect(cls, port, path, headers=None, timeout=30):
@@ -126,10 +127,11 @@ class WebSocket:
         return opcode, payload
 
     def read_until(self, needle, timeout=60):
-        """Terminal output until needle (bytes or str) appears; returns all of it. Fails on a close."""
+        """Terminal output up to and including needle (bytes or str); what came after it stays for the
+        next call. Fails on a close."""
         if isinstance(needle, str):
             needle = needle.encode()
-        out = b""
+        out, self.pending = self.pending, b""
         deadline = time.monotonic() + timeout
         while needle not in out:
             left = deadline - time.monotonic()
@@ -143,12 +145,14 @@ class WebSocket:
                 out += f[1]
             elif f[0] == CLOSE:
                 raise EOFError(f"session closed {self.closed}; output:\n{out.decode(errors='replace')}")
-        return out
+        end = out.index(needle) + len(needle)
+        self.pending = out[end:]
+        return out[:end]
 
     def wait_closed(self, timeout):
         """Reads until the server's close frame (or the end of the connection); returns (code, reason)
         and the output read meanwhile."""
-        out = b""
+        out, self.pending = self.pending, b""
         deadline = time.monotonic() + timeout
         while self.closed is None and time.monotonic() < deadline:
             try:

@@ -1,0 +1,221 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0-or-later
+"""Interactive sessions on a real daemon with TestOS: gdb on a finished type-3 task's core over the
+WebSocket (the crashing frames, a local variable's value, resize), the refusals of shell, pipe,
+python, make and run, one session per task, the idle timeout, the session log, and the handshake by
+hand: bad, reused and expired tokens, a foreign Origin, a wrong password, missing upgrade headers,
+a task that is not interactive."""
+
+import json
+import os
+import re
+import time
+import urllib.error
+import urllib.request
+
+import retrace_test as rt
+import ws_client
+from daemon_helpers import DaemonEnv, post, tar_of, wait_finished
+
+TOS = rt.testos_dir()
+MANIFEST = rt.testos_manifest()
+IDLE = 6
+ENV = DaemonEnv(releases=tuple(MANIFEST["releases"]), AllowInteractive="yes",
+                InteractiveIdleTimeout=str(IDLE), ReuseIdenticalUploads="no")
+ANSI = re.compile(rb"\x1b\[[0-9;?]*[A-Za-z]")
+
+
+def crash(kind):
+    return next(c for c in MANIFEST["crashes"] if c["kind"] == kind and c["release"] == sorted(MANIFEST["releases"])[0])
+
+
+def upload(srv, c, task_type):
+    d = os.path.join(TOS, "crashes", c["name"])
+    members = [(f, open(os.path.join(d, f), "rb").read())
+               for f in ("coredump", "executable", "package", "os_release") if os.path.exists(os.path.join(d, f))]
+    st, h, body = post(srv.port, tar_of(members), task_type=task_type)
+    rt.check(st == 201, f"upload: {st} {body!r}")
+    status, seen = wait_finished(srv.base_url, h["X-Task-Id"], h["X-Task-Password"])
+    rt.check(status == "FINISHED_SUCCESS", f"{status} {seen}")
+    return h["X-Task-Id"], h["X-Task-Password"]
+
+
+def token(srv, tid, password):
+    """(status, body) of POST /<id>/interact."""
+    req = urllib.request.Request(f"{srv.base_url}{tid}/interact", method="POST", data=b"",
+                                 headers={"X-Task-Password": password})
+    try:
+        with urllib.request.urlopen(req, timeout=30) as r:
+            return r.status, json.loads(r.read())
+    except urllib.error.HTTPError as e:
+        return e.code, e.read().decode()
+
+
+def open_session(srv, tid, password, headers=None):
+    st, body = token(srv, tid, password)
+    rt.check(st == 201, f"POST /{tid}/interact: {st} {body}")
+    rt.check(isinstance(body["token"], str) and len(body["token"]) >= 32, body)
+    rt.check(abs(body["expires"] - (time.time() + 60)) < 30, f"expires {body['expires']} is not in 60 s")
+    return ws_client.WebSocket.connect(srv.port, f"/{tid}/interact?token={body['token']}", headers)
+
+
+def command(ws, text, timeout=60):
+    """Types text and a newline; the output up to the next prompt, colours removed."""
+    ws.send_keys(text + "\n")
+    out = ws.read_until("(gdb) ", timeout)
+    return ANSI.sub(b"", out).decode(errors="replace").replace("\r", "")
+
+
+def refused(ws, srv, url_token):
+    try:
+        ws_client.WebSocket.connect(srv.port, url_token)
+    except ws_client.HandshakeRefused as e:
+        return e.status, e.body
+    rt.fail(f"{url_token} was not refused")
+
+
+def test_gdb_session_and_handshake():
+    c = crash("null")
+    with ENV.server() as srv:
+        srv.start(ready_path="settings")
+        tid, password = upload(srv, c, 3)
+        host = f"127.0.0.1:{srv.port}"
+
+        # a token asked for now expires while the rest runs; checked at the end
+        st, early = token(srv, tid, password)
+        rt.check(st == 201, f"{st} {early}")
+        early_at = time.monotonic()
+
+        # wrong password: no token; no token or a made-up one: no upgrade; no upgrade headers: 400
+        st, body = token(srv, tid, "wrong")
+        rt.check(st == 403, f"wrong password gave {st} {body}")
+        st, body = refused(None, srv, f"/{tid}/interact")
+        rt.check(st == 403 and "token" in body, f"{st} {body}")
+        st, body = refused(None, srv, f"/{tid}/interact?token={'0' * 64}")
+        rt.check(st == 403, f"made-up token: {st} {body}")
+        st, _, body = rt.http_get(f"{srv.base_url}{tid}/interact?token={'0' * 64}")
+        rt.check(st == 400 and b"upgrade" in body, f"no upgrade headers: {st} {body!r}")
+
+        # a foreign origin is refused (and the token is not used up by that)
+        st, tok = token(srv, tid, password)
+        rt.check(st == 201, f"{st} {tok}")
+        try:
+            ws_client.WebSocket.connect(srv.port, f"/{tid}/interact?token={tok['token']}",
+                                        {"Origin": "http://evil.example"})
+            rt.fail("a foreign Origin was let in")
+        except ws_client.HandshakeRefused as e:
+            rt.check(e.status == 403 and "Origin" in e.body, f"{e.status} {e.body}")
+
+        # the session, from a page of this server
+        ws = ws_client.WebSocket.connect(srv.port, f"/{tid}/interact?token={tok['token']}",
+                                         {"Origin": f"http://{host}"})
+        banner = ANSI.sub(b"", ws.read_until("(gdb) ")).decode(errors="replace")
+        rt.check("Program terminated with signal SIGSEGV" in banner, banner)
+
+        # the token was used once: a second use is refused; one session per task
+        st, body = refused(None, srv, f"/{tid}/interact?token={tok['token']}")
+        rt.check(st == 403, f"reused token: {st} {body}")
+        st, body = token(srv, tid, password)
+        rt.check(st == 409 and "one at a time" in body, f"second session: {st} {body}")
+
+        command(ws, "set pagination off")  # a terminal of 24 lines would page a long backtrace
+        bt = command(ws, "bt")
+        frames = [m.group(1) for m in re.finditer(r"^#\d+\s+(?:0x[0-9a-f]+ in )?(\S+) \(", bt, re.M)]
+        want = [f["function"] for f in c["frames"]]
+        rt.check(frames[:len(want)] == want, f"bt frames {frames}, want {want}:\n{bt}")
+
+        # frame 1: its locals, and one printed on its own shows the same value
+        out = command(ws, "frame 1")
+        rt.check(f" in {want[1]} (" in out or f"{want[1]} (" in out, out)
+        args = command(ws, "info args")
+        locals_ = command(ws, "info locals")
+        pairs = re.findall(r"^(\w+) = (.+)$", locals_ + args, re.M)
+        rt.check(pairs, f"frame 1 has no variables:\n{args}{locals_}")
+        name, value = pairs[0]
+        out = command(ws, f"print {name}")
+        rt.check(re.search(r"\$\d+ = (\([^)]*\) )?" + re.escape(value.strip()), out), f"print {name}: {out!r}, want {value}")
+
+        # no shell, no interpreter, no programs
+        for cmd in ("shell id", "!id", "pipe bt | cat", "| bt | cat", "python print(1)", "pi print(2)",
+                    "make", "run", "guile 1"):
+            out = command(ws, cmd)
+            rt.check("Refused" in out and "uid=" not in out and "\n1\n" not in out and "\n2\n" not in out,
+                     f"{cmd!r} was not refused: {out!r}")
+
+        # resize: gdb follows the terminal's size (readline keeps the last column free)
+        ws.resize(123, 41)
+        ws.send_keys("show height\n")
+        out = ws.read_until("in a page is") + ws.read_until("(gdb) ")
+        rt.check(b"in a page is 41." in ANSI.sub(b"", out), f"after resize: {out!r}")
+        out = command(ws, "show width")
+        rt.check(re.search(r"in a line is 12[23]\.", out), f"after resize: {out!r}")
+
+        # the idle timeout ends it, with the reason in the close frame
+        start = time.monotonic()
+        closed, _ = ws.wait_closed(IDLE + 30)
+        rt.check(closed is not None and "InteractiveIdleTimeout" in closed[1], f"close: {closed}")
+        rt.check(time.monotonic() - start >= IDLE - 1, "closed before the idle timeout")
+        ws.close()
+
+        # the transcript: what was typed (as the terminal echoed it) and printed
+        log = ""
+        for _ in range(50):
+            st, _, body = rt.http_get(f"{srv.base_url}{tid}/interact/log", {"X-Task-Password": password})
+            log = body.decode(errors="replace")
+            if "session ended" in log:
+                break
+            time.sleep(0.1)
+        rt.check(st == 200 and "session started" in log and "session ended" in log and "idle" in log, log[-2000:])
+        rt.check("bt" in log and want[0] in log and "Refused" in log, log[-2000:])
+        st, _, _ = rt.http_get(f"{srv.base_url}{tid}/interact/log", {"X-Task-Password": "wrong"})
+        rt.check(st == 403, f"log with a wrong password: {st}")
+
+        # a new session after the first ended
+        ws = open_session(srv, tid, password)
+        ws.read_until("(gdb) ")
+        ws.send_keys("quit\n")
+        closed, _ = ws.wait_closed(30)
+        rt.check(closed is not None and "exited" in closed[1], f"after quit: {closed}")
+        ws.close()
+
+        # the token from the start has expired
+        time.sleep(max(0.0, 61 - (time.monotonic() - early_at)))
+        st, body = refused(None, srv, f"/{tid}/interact?token={early['token']}")
+        rt.check(st == 403, f"expired token: {st} {body}")
+
+
+def test_not_interactive_task():
+    c = crash("abort")
+    with ENV.server() as srv:
+        srv.start(ready_path="settings")
+        tid, password = upload(srv, c, 0)
+        st, body = token(srv, tid, password)
+        rt.check(st == 409 and "InteractiveAnyTask" in body, f"type 0: {st} {body}")
+    ENV.set_keys(AllowInteractive="yes", InteractiveAnyTask="yes", ReuseIdenticalUploads="no")
+    try:
+        with ENV.server() as srv:
+            srv.start(ready_path="settings")
+            tid, password = upload(srv, c, 0)
+            ws = open_session(srv, tid, password)
+            ws.read_until("(gdb) ")
+            command(ws, "set pagination off")  # a terminal of 24 lines would page the backtrace
+            out = command(ws, "bt")
+            rt.check(c["frames"][0]["function"] in out, out)
+            ws.close()
+    finally:
+        ENV.set_keys(AllowInteractive="yes", InteractiveIdleTimeout=str(IDLE), ReuseIdenticalUploads="no")
+    ENV.set_keys(ReuseIdenticalUploads="no")  # AllowInteractive = no
+    try:
+        with ENV.server() as srv:
+            srv.start(ready_path="settings")
+            tid, password = upload(srv, c, 0)
+            st, body = token(srv, tid, password)
+            rt.check(st == 403 and "AllowInteractive" in body, f"sessions while disabled: {st} {body}")
+            st, _, body = rt.http_get(f"{srv.base_url}{tid}/interact/log", {"X-Task-Password": password})
+            rt.check(st == 404, f"{st} {body!r}")
+    finally:
+        ENV.set_keys(AllowInteractive="yes", InteractiveIdleTimeout=str(IDLE), ReuseIdenticalUploads="no")
+
+if __name__ == "__main__":
+    rt.require_userns()
+    rt.run_tests([test_gdb_session_and_handshake, test_not_interactive_task])
