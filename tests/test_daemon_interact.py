@@ -9,6 +9,7 @@ a task that is not interactive."""
 import json
 import os
 import re
+import signal
 import time
 import urllib.error
 import urllib.request
@@ -216,6 +217,77 @@ def test_not_interactive_task():
     finally:
         ENV.set_keys(AllowInteractive="yes", InteractiveIdleTimeout=str(IDLE), ReuseIdenticalUploads="no")
 
+def pty_read_until(fd, needle, timeout=60):
+    import select
+    out = b""
+    deadline = time.monotonic() + timeout
+    while needle.encode() not in ANSI.sub(b"", out):
+        left = deadline - time.monotonic()
+        if left <= 0:
+            rt.fail(f"{needle!r} not seen on the client's terminal within {timeout} s:\n"
+                    f"{out.decode(errors='replace')}")
+        r, _, _ = select.select([fd], [], [], left)
+        if r:
+            try:
+                chunk = os.read(fd, 65536)
+            except OSError:  # EIO: the client exited
+                chunk = b""
+            if not chunk:
+                rt.fail(f"the client ended before {needle!r}:\n{out.decode(errors='replace')}")
+            out += chunk
+    return ANSI.sub(b"", out).decode(errors="replace")
+
+
+def test_client_interact_on_a_pty():
+    """retrace-client interact ID attaches a terminal: raw mode (keys go through as typed), the window
+    size follows the terminal (SIGWINCH), the end of the session restores the terminal."""
+    import fcntl
+    import pty
+    import struct
+    import subprocess
+    import termios
+    client = os.path.join(os.environ["RETRACE_BUILD_DIR"], "client", "retrace-client")
+    c = crash("null")
+    with ENV.server() as srv:
+        srv.start(ready_path="settings")
+        tid, password = upload(srv, c, 3)
+        master, slave = pty.openpty()
+        fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 30, 100, 0, 0))
+        before = termios.tcgetattr(slave)
+        p = subprocess.Popen([client, "--url", srv.base_url, "interact", tid, "--password", password],
+                             stdin=slave, stdout=slave, stderr=slave, start_new_session=True)
+        try:
+            pty_read_until(master, "(gdb) ")
+            os.write(master, b"show height\r")
+            pty_read_until(master, "in a page is 30.")
+            # a new window size reaches gdb
+            fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 33, 90, 0, 0))
+            os.kill(p.pid, signal.SIGWINCH)
+            time.sleep(0.5)
+            os.write(master, b"show height\r")
+            pty_read_until(master, "in a page is 33.")
+            os.write(master, b"set pagination off\r")
+            os.write(master, b"bt\r")
+            out = pty_read_until(master, c["frames"][-1]["function"] + " (")
+            rt.check(c["frames"][0]["function"] in out, out)
+            os.write(master, b"shell id\r")
+            out = pty_read_until(master, "Refused")
+            rt.check("uid=" not in out, out)
+            os.write(master, b"quit\r")
+            pty_read_until(master, "the session ended: the debugger exited")
+            rt.check(p.wait(timeout=30) == 0, f"the client exited with {p.returncode}")
+            rt.check(termios.tcgetattr(slave) == before, "the terminal was not restored")
+        finally:
+            if p.poll() is None:
+                p.kill()
+            os.close(master)
+            os.close(slave)
+        # a wrong password: no session, a clear refusal
+        r = subprocess.run([client, "--url", srv.base_url, "interact", tid, "--password", "wrong"],
+                           capture_output=True, text=True, timeout=60, stdin=subprocess.DEVNULL)
+        rt.check(r.returncode == 1 and "403" in r.stderr, f"{r.returncode} {r.stderr}")
+
+
 if __name__ == "__main__":
     rt.require_userns()
-    rt.run_tests([test_gdb_session_and_handshake, test_not_interactive_task])
+    rt.run_tests([test_gdb_session_and_handshake, test_not_interactive_task, test_client_interact_on_a_pty])
