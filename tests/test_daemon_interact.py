@@ -288,6 +288,47 @@ def test_client_interact_on_a_pty():
         rt.check(r.returncode == 1 and "403" in r.stderr, f"{r.returncode} {r.stderr}")
 
 
+def test_crash_session_on_a_vmcore():
+    """A type-4 task: crash on the vmcore with vmlinux, over the same WebSocket; `bt` shows the panicking
+    task's stack, `log` the kernel's panic; crash's shell escape finds no program to run."""
+    import vmcore_fixture
+    fx = vmcore_fixture.ensure()
+    env = vmcore_fixture.daemon_env(fx, MaxPackedSize="1G", MaxUnpackedSize="2G", AllowInteractive="yes",
+                                    InteractiveIdleTimeout="60")
+    try:
+        with env.server() as srv:
+            srv.start(ready_path="settings")
+            with open(fx["kdump"], "rb") as f:
+                data = f.read()
+            st, h, body = post(srv.port, tar_of([("vmcore", data)], mode="w"), "application/x-tar", task_type=4)
+            rt.check(st == 201, f"create: {st} {body!r}")
+            tid, password = h["X-Task-Id"], h["X-Task-Password"]
+            status, seen = wait_finished(srv.base_url, tid, password, timeout=600)
+            rt.check(status == "FINISHED_SUCCESS", f"{status} {seen}")
+            ws = open_session(srv, tid, password)
+            ws.read_until("crash> ", 120)
+
+            def crash_cmd(text):
+                ws.send_keys(text + "\n")
+                return ANSI.sub(b"", ws.read_until("crash> ", 120)).decode(errors="replace").replace("\r", "")
+
+            out = crash_cmd("bt")
+            rt.check("sysrq_handle_crash" in out, f"crash bt:\n{out}")
+            out = crash_cmd("log")
+            rt.check("sysrq: Trigger a crash" in out, f"crash log:\n{out[-3000:]}")
+            out = crash_cmd("!id")
+            rt.check("uid=" not in out and "cannot" in out, f"crash ran a shell command:\n{out}")
+            out = crash_cmd("sys | cat")
+            rt.check("RELEASE" not in out and "cannot" in out, f"crash piped through a program:\n{out}")
+            ws.send_keys("quit\n")
+            closed, _ = ws.wait_closed(30)
+            rt.check(closed is not None and "exited" in closed[1], f"after quit: {closed}")
+            ws.close()
+    finally:
+        env.cleanup()
+
+
 if __name__ == "__main__":
     rt.require_userns()
-    rt.run_tests([test_gdb_session_and_handshake, test_not_interactive_task, test_client_interact_on_a_pty])
+    rt.run_tests([test_gdb_session_and_handshake, test_not_interactive_task, test_client_interact_on_a_pty,
+                  test_crash_session_on_a_vmcore])
