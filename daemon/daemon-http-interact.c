@@ -30,6 +30,7 @@
 #include <wslay/wslay.h>
 
 #include "common-file.h"
+#include "common-json.h"
 #include "common-log.h"
 #include "common-parse.h"
 #include "common-string.h"
@@ -132,20 +133,21 @@ static void tokens_prune_locked(InteractState *st, int64_t now)
                         i++;
 }
 
-bool parse_interact_path(const char *url, uint64_t *ret_id, bool *ret_log)
+bool parse_interact_path(const char *url, uint64_t *ret_id, const char **ret_sub)
 {
+        static const char *const subs[] = { "", "log", "status" };
         const char *p = strstr(url, "/interact");
         const char *start;
         size_t n;
         char digits[21];
 
         for (; p; p = strstr(p + 1, "/interact")) {
-                const char *rest = p + STRLEN("/interact");
-                bool log = false;
+                const char *rest = p + STRLEN("/interact"), *sub = NULL;
 
-                if (streq(rest, "/log"))
-                        log = true;
-                else if (!streq(rest, ""))
+                for (size_t i = 0; i < ELEMENTSOF(subs); i++)
+                        if (i == 0 ? streq(rest, "") : rest[0] == '/' && streq(rest + 1, subs[i]))
+                                sub = subs[i];
+                if (!sub)
                         continue;
                 for (start = p; start > url && start[-1] != '/'; start--)
                         ;
@@ -156,7 +158,7 @@ bool parse_interact_path(const char *url, uint64_t *ret_id, bool *ret_log)
                 digits[n] = 0;
                 if (!string_in_charset(digits, "0123456789") || parse_uint64(digits, ret_id) < 0)
                         continue;
-                *ret_log = log;
+                *ret_sub = sub;
                 return true;
         }
         return false;
@@ -1015,13 +1017,60 @@ static enum MHD_Result interact_log(HttpServer *s, struct MHD_Connection *c, uin
         return ret;
 }
 
-enum MHD_Result handle_interact(HttpServer *s, struct MHD_Connection *c, const char *method, uint64_t id,
-                                bool log)
+/* GET /<id>/interact/status (owner): whether a session can start now, for the task page. */
+static enum MHD_Result interact_status(HttpServer *s, struct MHD_Connection *c, uint64_t id)
 {
-        if (log) {
+        _cleanup_(interactive_spec_freep) InteractiveSpec *spec = NULL;
+        _cleanup_free_ char *body = NULL;
+        enum MHD_Result ret;
+        bool busy;
+        json_t *o;
+        size_t len;
+
+        if (!check_task_password(s, c, id, &ret))
+                return ret;
+        pthread_mutex_lock(&s->interact->lock);
+        busy = active_locked(s->interact, id);
+        pthread_mutex_unlock(&s->interact->lock);
+        {
+                const char *why = NULL;
+                _cleanup_(task_freep) Task *t = NULL;
+                bool available = s->config->allow_interactive && task_store_get(s->store, id, &t) >= 0 &&
+                                 t->status == TASK_STATUS_FINISHED_SUCCESS &&
+                                 (task_type_is_interactive(t->type) || s->config->interactive_any_task) &&
+                                 load_spec(s, id, &spec, &why) >= 0 &&
+                                 (s->config->interactive_expiry == 0 ||
+                                  spec->finished + (int64_t) s->config->interactive_expiry >=
+                                          now_realtime_usec() / 1000000);
+
+                o = json_pack("{s:b, s:o, s:b, s:I, s:I}", "available", available, "kind",
+                              json_string_safe(available ? spec->kind : NULL), "busy", busy, "idle_timeout",
+                              (json_int_t) s->config->interactive_idle_timeout, "max_time",
+                              (json_int_t) s->config->interactive_max_time);
+        }
+        if (!o || json_dump_take(o, 0, &body) < 0)
+                return MHD_NO;
+        len = strlen(body);
+        {
+                struct MHD_Response *resp =
+                        MHD_create_response_from_buffer(len, TAKE_PTR(body), MHD_RESPMEM_MUST_FREE);
+
+                if (!resp)
+                        return MHD_NO;
+                (void) MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, "application/json");
+                ret = queue_response(c, MHD_HTTP_OK, resp);
+                MHD_destroy_response(resp);
+        }
+        return ret;
+}
+
+enum MHD_Result handle_interact(HttpServer *s, struct MHD_Connection *c, const char *method, uint64_t id,
+                                const char *sub)
+{
+        if (!streq(sub, "")) {
                 if (!streq(method, MHD_HTTP_METHOD_GET))
                         return respond(c, MHD_HTTP_METHOD_NOT_ALLOWED, "Use GET\n");
-                return interact_log(s, c, id);
+                return streq(sub, "log") ? interact_log(s, c, id) : interact_status(s, c, id);
         }
         if (streq(method, MHD_HTTP_METHOD_POST))
                 return interact_token(s, c, id);

@@ -810,10 +810,10 @@ static enum MHD_Result route(HttpServer *s, struct MHD_Connection *c, const char
         if (is_manager_path(url, "manager") || is_manager_path(url, "manager/"))
                 return serve_static(s, c, method, "manager.html");
         {
-                bool log;
+                const char *sub;
 
-                if (parse_interact_path(url, &id, &log))
-                        return handle_interact(s, c, method, id, log);
+                if (parse_interact_path(url, &id, &sub))
+                        return handle_interact(s, c, method, id, sub);
         }
         if (parse_task_path(url, &id, &action, &manager))
                 return handle_task(s, c, method, id, action, manager);

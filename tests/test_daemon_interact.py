@@ -82,6 +82,11 @@ def test_gdb_session_and_handshake():
         tid, password = upload(srv, c, 3)
         host = f"127.0.0.1:{srv.port}"
 
+        st, _, body = rt.http_get(f"{srv.base_url}{tid}/interact/status", {"X-Task-Password": password})
+        info = json.loads(body)
+        rt.check(st == 200 and info["available"] is True and info["kind"] == "gdb" and info["busy"] is False,
+                 f"status: {st} {body!r}")
+
         # a token asked for now expires while the rest runs; checked at the end
         st, early = token(srv, tid, password)
         rt.check(st == 201, f"{st} {early}")
@@ -118,6 +123,8 @@ def test_gdb_session_and_handshake():
         rt.check(st == 403, f"reused token: {st} {body}")
         st, body = token(srv, tid, password)
         rt.check(st == 409 and "one at a time" in body, f"second session: {st} {body}")
+        st, _, body = rt.http_get(f"{srv.base_url}{tid}/interact/status", {"X-Task-Password": password})
+        rt.check(st == 200 and json.loads(body)["busy"] is True, f"status while open: {st} {body!r}")
 
         command(ws, "set pagination off")  # a terminal of 24 lines would page a long backtrace
         bt = command(ws, "bt")
@@ -192,6 +199,10 @@ def test_not_interactive_task():
         tid, password = upload(srv, c, 0)
         st, body = token(srv, tid, password)
         rt.check(st == 409 and "InteractiveAnyTask" in body, f"type 0: {st} {body}")
+        st, _, body = rt.http_get(f"{srv.base_url}{tid}/interact/status", {"X-Task-Password": password})
+        rt.check(st == 200 and json.loads(body)["available"] is False, f"status of type 0: {st} {body!r}")
+        st, _, body = rt.http_get(f"{srv.base_url}{tid}/interact/status", {"X-Task-Password": "wrong"})
+        rt.check(st == 403, f"status with a wrong password: {st} {body!r}")
     ENV.set_keys(AllowInteractive="yes", InteractiveAnyTask="yes", ReuseIdenticalUploads="no")
     try:
         with ENV.server() as srv:

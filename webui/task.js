@@ -141,7 +141,7 @@ async function loadResults(st) {
     document.getElementById('log-section').hidden = false;
   }
   if (st.status === 'FINISHED_SUCCESS' && !Task.manager && typeof RTTerminal !== 'undefined')
-    RTTerminal.offer(Task.id, authHeaders, st.type === 2 || st.type === 4);
+    RTTerminal.offer(Task.id, authHeaders);
   document.getElementById('task-view').dataset.loaded = 'yes';
 }
 

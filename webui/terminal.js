@@ -5,7 +5,7 @@
 // the terminal's bytes both ways, a text frame {"resize": [cols, rows]} follows the terminal's size.
 'use strict';
 
-const RTTerminal = { id: null, headers: null, term: null, fit: null, ws: null, sheet: null };
+const RTTerminal = { id: null, headers: null, term: null, fit: null, ws: null, sheet: null, offered: false };
 
 // xterm.js writes its dynamic styles (colours, cell sizes) into <style> elements and some cells' colours
 // into style attributes, both of which the page's Content-Security-Policy (style-src 'self', nothing
@@ -172,14 +172,25 @@ async function downloadLog() {
   RT.download('session-' + RTTerminal.id + '.txt', r.text);
 }
 
-// Called by the task page once the task finished successfully (never for the task manager's view).
-RTTerminal.offer = function (id, headers, kernel) {
+// Called by the task page once the task finished successfully (never for the task manager's view):
+// the section appears when the server says this task allows sessions (GET <id>/interact/status).
+RTTerminal.offer = async function (id, headers) {
   RTTerminal.id = id;
   RTTerminal.headers = headers;
   const section = document.getElementById('terminal-section');
-  if (!section || !section.hidden) return;
-  document.getElementById('term-what').textContent = kernel ? 'crash on the vmcore' : 'gdb on the core';
+  if (!section || !section.hidden || RTTerminal.offered) return;
+  RTTerminal.offered = true;
+  const r = await RT.request('GET', encodeURIComponent(id) + '/interact/status', headers());
+  let st = null;
+  try {
+    st = r.status === 200 ? JSON.parse(r.text) : null;
+  } catch (e) {
+    st = null;
+  }
+  if (!st || !st.available) return;
+  document.getElementById('term-what').textContent = st.kind === 'crash' ? 'crash on the vmcore' : 'gdb on the core';
   section.hidden = false;
+  if (st.busy) termStatus('A session of this task is open elsewhere; it can start here once that one ended.', 'busy');
   document.getElementById('term-start').addEventListener('click', startSession);
   document.getElementById('term-copy').addEventListener('click', copySelection);
   document.getElementById('term-log').addEventListener('click', downloadLog);
