@@ -32,7 +32,7 @@ int gdb_build_interactive_argv(const char *gdb, const char *executable, const ch
                                const GdbOptions *opts, const char *init, char ***ret_argv);
 /* The command file of interactive sessions: the commands that would start another program or an
  * interpreter (shell and "!", pipe and "|", make, python and "pi", guile, run, start, attach, source,
- * compile) are replaced by ones that only say they are refused. The sandbox's --no-exec refuses any
+ * compile, target, interpreter-exec) are replaced by ones that only say they are refused. The sandbox's --no-exec refuses any
  * program anyway; this makes the refusal say why. */
 extern const char gdb_interactive_init[];
 

@@ -203,16 +203,27 @@ def test_not_interactive_task():
         rt.check(st == 200 and json.loads(body)["available"] is False, f"status of type 0: {st} {body!r}")
         st, _, body = rt.http_get(f"{srv.base_url}{tid}/interact/status", {"X-Task-Password": "wrong"})
         rt.check(st == 403, f"status with a wrong password: {st} {body!r}")
-    ENV.set_keys(AllowInteractive="yes", InteractiveAnyTask="yes", ReuseIdenticalUploads="no")
+    ENV.set_keys(AllowInteractive="yes", InteractiveAnyTask="yes", ReuseIdenticalUploads="no",
+                 InteractiveIdleTimeout="300", InteractiveMaxTime="8")
     try:
         with ENV.server() as srv:
             srv.start(ready_path="settings")
             tid, password = upload(srv, c, 0)
             ws = open_session(srv, tid, password)
+            start = time.monotonic()
             ws.read_until("(gdb) ")
             command(ws, "set pagination off")  # a terminal of 24 lines would page the backtrace
             out = command(ws, "bt")
             rt.check(c["frames"][0]["function"] in out, out)
+            # busy typing, yet the session ends at InteractiveMaxTime
+            while ws.closed is None and time.monotonic() - start < 60:
+                try:
+                    ws.send_keys("print 1\n")
+                except OSError:
+                    break
+                ws.wait_closed(1)
+            rt.check(ws.closed is not None and "InteractiveMaxTime" in ws.closed[1], f"close: {ws.closed}")
+            rt.check(time.monotonic() - start >= 7, "ended before InteractiveMaxTime")
             ws.close()
     finally:
         ENV.set_keys(AllowInteractive="yes", InteractiveIdleTimeout=str(IDLE), ReuseIdenticalUploads="no")
