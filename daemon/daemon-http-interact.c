@@ -36,6 +36,7 @@
 #include "common-string.h"
 #include "common-time.h"
 #include "daemon-crashdata.h"
+#include "daemon-http-parse.h"
 #include "daemon-http-private.h"
 #include "daemon-interact.h"
 #include "daemon-taskdir.h"
@@ -131,37 +132,6 @@ static void tokens_prune_locked(InteractState *st, int64_t now)
                         st->tokens[i] = st->tokens[--st->n_tokens];
                 else
                         i++;
-}
-
-bool parse_interact_path(const char *url, uint64_t *ret_id, const char **ret_sub)
-{
-        static const char *const subs[] = { "", "log", "status" };
-        const char *p = strstr(url, "/interact");
-        const char *start;
-        size_t n;
-        char digits[21];
-
-        for (; p; p = strstr(p + 1, "/interact")) {
-                const char *rest = p + STRLEN("/interact"), *sub = NULL;
-
-                for (size_t i = 0; i < ELEMENTSOF(subs); i++)
-                        if (i == 0 ? streq(rest, "") : rest[0] == '/' && streq(rest + 1, subs[i]))
-                                sub = subs[i];
-                if (!sub)
-                        continue;
-                for (start = p; start > url && start[-1] != '/'; start--)
-                        ;
-                n = (size_t) (p - start);
-                if (n == 0 || n > 19 || start == url)
-                        continue;
-                memcpy(digits, start, n);
-                digits[n] = 0;
-                if (!string_in_charset(digits, "0123456789") || parse_uint64(digits, ret_id) < 0)
-                        continue;
-                *ret_sub = sub;
-                return true;
-        }
-        return false;
 }
 
 /* The task's interactive environment, or a refusal already answered (*ret_answer). */
@@ -504,20 +474,12 @@ static ssize_t ws_send(wslay_event_context_ptr ctx, const uint8_t *data, size_t 
         return n;
 }
 
-/* {"resize": [cols, rows]} */
 static void session_resize(Session *ss, const uint8_t *msg, size_t len)
 {
-        _cleanup_(json_decrefp) json_t *o = json_loadb((const char *) msg, len, 0, NULL);
-        json_t *a = o ? json_object_get(o, "resize") : NULL;
-        json_int_t cols, rows;
         struct winsize ws = {};
+        unsigned cols, rows;
 
-        if (!json_is_array(a) || json_array_size(a) != 2 || !json_is_integer(json_array_get(a, 0)) ||
-            !json_is_integer(json_array_get(a, 1)))
-                return;
-        cols = json_integer_value(json_array_get(a, 0));
-        rows = json_integer_value(json_array_get(a, 1));
-        if (cols < 1 || cols > 1000 || rows < 1 || rows > 1000)
+        if (parse_resize_message((const char *) msg, len, &cols, &rows) < 0)
                 return;
         ws.ws_col = (unsigned short) cols;
         ws.ws_row = (unsigned short) rows;

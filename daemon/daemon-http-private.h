@@ -49,9 +49,6 @@ typedef struct InteractState InteractState;
 int interact_state_new(InteractState **ret);
 /* Ends the sessions (waits a few seconds for them) and frees st. */
 InteractState *interact_state_free(InteractState *st);
-/* "/<id>/interact", "/<id>/interact/log" or "/<id>/interact/status" (under any prefix): *ret_sub is "",
- * "log" or "status". Pure. */
-bool parse_interact_path(const char *url, uint64_t *ret_id, const char **ret_sub);
 /* POST /<id>/interact: a token; GET /<id>/interact?token=…: the WebSocket; GET /<id>/interact/log and
  * /<id>/interact/status. */
 enum MHD_Result handle_interact(HttpServer *s, struct MHD_Connection *c, const char *method, uint64_t id,

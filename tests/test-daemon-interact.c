@@ -3,7 +3,7 @@
  * finished task keeps (results/interactive.json), written and read back, and refused when damaged. */
 #include <string.h>
 
-#include "daemon-http-private.h"
+#include "daemon-http-parse.h"
 #include "daemon-interact.h"
 #include "tests.h"
 
@@ -29,6 +29,31 @@ TEST(interact_paths)
         ASSERT_FALSE(parse_interact_path("/12345678901234567890/interact", &id, &sub));
         ASSERT_FALSE(parse_interact_path("/-1/interact", &id, &sub));
         ASSERT_FALSE(parse_interact_path("/1/backtrace", &id, &sub));
+}
+
+TEST(resize_messages)
+{
+        static const char *const bad[] = { "",
+                                           "{}",
+                                           "{\"resize\": [80]}",
+                                           "{\"resize\": [\"80\", 24]}",
+                                           "[80, 24]",
+                                           "{\"resize\": 3}",
+                                           "{\"resize\": [80, 24, 1]}" };
+        unsigned cols = 0, rows = 0;
+
+        ASSERT_OK(parse_resize_message("{\"resize\": [120, 40]}", strlen("{\"resize\": [120, 40]}"), &cols,
+                                       &rows));
+        ASSERT_EQ(cols, 120u);
+        ASSERT_EQ(rows, 40u);
+        for (size_t i = 0; i < ELEMENTSOF(bad); i++)
+                ASSERT_ERROR(parse_resize_message(bad[i], strlen(bad[i]), &cols, &rows), EINVAL);
+        ASSERT_ERROR(
+                parse_resize_message("{\"resize\": [0, 24]}", strlen("{\"resize\": [0, 24]}"), &cols, &rows),
+                ERANGE);
+        ASSERT_ERROR(parse_resize_message("{\"resize\": [80, 100000]}", strlen("{\"resize\": [80, 100000]}"),
+                                          &cols, &rows),
+                     ERANGE);
 }
 
 TEST(spec_round_trip)
@@ -90,4 +115,5 @@ TEST(spec_damaged)
         ASSERT_NULL(s);
 }
 
-DEFINE_TEST_MAIN(TEST_ENTRY(interact_paths), TEST_ENTRY(spec_round_trip), TEST_ENTRY(spec_damaged))
+DEFINE_TEST_MAIN(TEST_ENTRY(interact_paths), TEST_ENTRY(resize_messages), TEST_ENTRY(spec_round_trip),
+                 TEST_ENTRY(spec_damaged))
