@@ -5,13 +5,14 @@ as test_web.py): a finished TestOS task of type 3 opened on its page, gdb starte
 terminal, `bt` shows the crashing frames, `frame 1` and `print` of a local show its value, `shell id`
 and `python print(1)` are refused, copy and paste, a second session and a wrong password are refused
 while the first is open, the idle timeout ends it with a clear "Session ended"; no Content-Security-
-Policy violation on the way."""
+Policy violation on the way. Then a vmcore task of type 4: crash in the terminal, `bt` and `log`."""
 
 import json
 import os
 import subprocess
 
 import retrace_test as rt
+import vmcore_fixture
 from daemon_helpers import DaemonEnv, post, tar_of, wait_finished
 from test_web import WEB_SRC, install_playwright
 
@@ -53,7 +54,34 @@ def main():
         env.cleanup()
     for name in ("terminal", "terminal-ended"):
         rt.check(os.path.getsize(os.path.join(artifacts, name + ".png")) > 1000, f"no screenshot {name}.png")
+    crash_session(node_dir, artifacts)
     print(f"web: terminal passed; screenshots in {artifacts}")
+
+
+def crash_session(node_dir, artifacts):
+    """A type-4 vmcore task (vmcore_fixture.py): crash in the page's terminal."""
+    fx = vmcore_fixture.ensure()
+    env = vmcore_fixture.daemon_env(fx, MaxPackedSize="1G", MaxUnpackedSize="2G", AllowInteractive="yes",
+                                    InteractiveIdleTimeout="120")
+    try:
+        with env.server() as srv:
+            srv.start(ready_path="settings")
+            with open(fx["kdump"], "rb") as f:
+                st, h, body = post(srv.port, tar_of([("vmcore", f.read())], mode="w"), "application/x-tar",
+                                   task_type=4)
+            rt.check(st == 201, f"create: {st} {body!r}")
+            status, _ = wait_finished(srv.base_url, h["X-Task-Id"], h["X-Task-Password"], timeout=600)
+            rt.check(status == "FINISHED_SUCCESS", status)
+            config = {"base_url": srv.base_url, "tmp": env.dir, "artifacts": artifacts,
+                      "task": h["X-Task-Id"], "password": h["X-Task-Password"]}
+            node_env = dict(os.environ, NODE_PATH=os.path.join(node_dir, "node_modules"),
+                            WEB_TEST_CONFIG=json.dumps(config))
+            r = subprocess.run(["node", os.path.join(WEB_SRC, "test-web-interact-crash.js")], env=node_env,
+                               timeout=600)
+            rt.check(r.returncode == 0, "the browser's crash terminal test failed (output above)")
+    finally:
+        env.cleanup()
+    rt.check(os.path.getsize(os.path.join(artifacts, "terminal-crash.png")) > 1000, "no screenshot terminal-crash.png")
 
 
 if __name__ == "__main__":
