@@ -310,6 +310,81 @@ def test_client_interact_on_a_pty():
         rt.check(r.returncode == 1 and "403" in r.stderr, f"{r.returncode} {r.stderr}")
 
 
+def test_client_interact_over_tls():
+    """The daemon's own TLS: the upgrade and the frames go through libmicrohttpd's TLS, the client's
+    through curl's (--insecure for the self-signed certificate); a browser Origin from
+    InteractiveOrigins is let in."""
+    import pty
+    import shutil
+    import subprocess
+    import tempfile
+    rt.require_tool("openssl")
+    client = os.path.join(os.environ["RETRACE_BUILD_DIR"], "client", "retrace-client")
+    tmp = tempfile.mkdtemp(prefix="test-interact-")
+    cert, key = os.path.join(tmp, "cert.pem"), os.path.join(tmp, "key.pem")
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", key, "-out", cert,
+                    "-days", "2", "-subj", "/CN=127.0.0.1"], check=True, capture_output=True)
+    import ssl
+    ctx = ssl.create_default_context()
+    ctx.load_verify_locations(cert)
+    ctx.check_hostname = False
+    ENV.set_keys(AllowInteractive="yes", InteractiveAnyTask="yes", ReuseIdenticalUploads="no",
+                 TLSCertificate=cert, TLSKey=key)
+    try:
+        with ENV.server(ssl_context=ctx) as srv:
+            srv.start(ready_path="settings")
+            env = dict(os.environ, RETRACE_SERVER_URI=srv.base_url)
+            r = subprocess.run([client, "--insecure", "--status-delay", "0", "batch", "--dir",
+                                os.path.join(TOS, "crashes", crash("null")["name"])],
+                               capture_output=True, text=True, timeout=300, env=env)
+            rt.check(r.returncode == 0, f"batch over TLS: {r.stdout}{r.stderr}")
+            tid = r.stdout.split("Task Id: ")[1].split()[0]
+            password = r.stdout.split("Task Password: ")[1].split()[0]
+            master, slave = pty.openpty()
+            p = subprocess.Popen([client, "--insecure", "interact", tid, "--password", password], env=env,
+                                 stdin=slave, stdout=slave, stderr=slave, start_new_session=True)
+            try:
+                pty_read_until(master, "(gdb) ")
+                os.write(master, b"print 6*7\r")
+                pty_read_until(master, "= 42")
+                os.write(master, b"quit\r")
+                pty_read_until(master, "the session ended: the debugger exited")
+                rt.check(p.wait(timeout=30) == 0, f"the client exited with {p.returncode}")
+            finally:
+                if p.poll() is None:
+                    p.kill()
+                os.close(master)
+                os.close(slave)
+    finally:
+        ENV.set_keys(AllowInteractive="yes", InteractiveIdleTimeout=str(IDLE), ReuseIdenticalUploads="no")
+        shutil.rmtree(tmp)
+
+
+def test_origin_allow_list():
+    """InteractiveOrigins lets a page of another origin in; others stay out."""
+    c = crash("null")
+    ENV.set_keys(AllowInteractive="yes", ReuseIdenticalUploads="no",
+                 InteractiveOrigins="https://ui.example.org, https://other.example.org:8443")
+    try:
+        with ENV.server() as srv:
+            srv.start(ready_path="settings")
+            tid, password = upload(srv, c, 3)
+            ws = open_session(srv, tid, password, {"Origin": "https://other.example.org:8443"})
+            ws.read_until("(gdb) ")
+            ws.close()
+            time.sleep(0.5)
+            for origin in ("https://ui.example.org.evil", "http://ui.example.org", "null"):
+                st, tok = token(srv, tid, password)
+                rt.check(st == 201, f"{st} {tok}")
+                try:
+                    ws_client.WebSocket.connect(srv.port, f"/{tid}/interact?token={tok['token']}", {"Origin": origin})
+                    rt.fail(f"Origin {origin} was let in")
+                except ws_client.HandshakeRefused as e:
+                    rt.check(e.status == 403, f"{origin}: {e.status} {e.body}")
+    finally:
+        ENV.set_keys(AllowInteractive="yes", InteractiveIdleTimeout=str(IDLE), ReuseIdenticalUploads="no")
+
+
 def test_crash_session_on_a_vmcore():
     """A type-4 task: crash on the vmcore with vmlinux, over the same WebSocket; `bt` shows the panicking
     task's stack, `log` the kernel's panic; crash's shell escape finds no program to run."""
@@ -353,4 +428,4 @@ def test_crash_session_on_a_vmcore():
 if __name__ == "__main__":
     rt.require_userns()
     rt.run_tests([test_gdb_session_and_handshake, test_not_interactive_task, test_client_interact_on_a_pty,
-                  test_crash_session_on_a_vmcore])
+                  test_client_interact_over_tls, test_origin_allow_list, test_crash_session_on_a_vmcore])
