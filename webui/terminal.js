@@ -159,7 +159,7 @@ async function copySelection() {
     await navigator.clipboard.writeText(text);
     out.textContent = 'Copied.';
   } catch (e) {
-    out.textContent = 'The browser refused the clipboard; use Ctrl+Shift+C or the context menu.';
+    out.textContent = 'The browser refused the clipboard; copy with the context menu instead.';
   }
 }
 
