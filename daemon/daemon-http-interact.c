@@ -550,7 +550,7 @@ static int open_pty(int *ret_master, int *ret_slave)
 
 /* retrace-sandbox's command line: the batch run's (root, crash files read-only, private /tmp, no
  * network, seccomp, no capabilities, limits), the terminal (--tty), no other program (--no-exec), and
- * InteractiveMaxTime as its timeout. */
+ * InteractiveMaxTime (+30 s) as its timeout. */
 static int session_argv(Session *ss, const InteractiveSpec *spec, const char *root, const char *init_path,
                         char ***ret)
 {
@@ -559,7 +559,9 @@ static int session_argv(Session *ss, const InteractiveSpec *spec, const char *ro
         char timeout[32], self[32];
         int r;
 
-        (void) snprintf(timeout, sizeof(timeout), "%" PRIu64, cfg->interactive_max_time ?: 3600);
+        /* The session ends itself at InteractiveMaxTime (and says so); the sandbox's own timeout, a little
+         * later, is the backstop. */
+        (void) snprintf(timeout, sizeof(timeout), "%" PRIu64, (cfg->interactive_max_time ?: 3600) + 30);
         (void) snprintf(self, sizeof(self), "%d", (int) getpid());
         r = strv_extend_many(&argv,
                              (const char *const[]){ cfg->sandbox_path, "--parent-pid", self, "--root", root,
