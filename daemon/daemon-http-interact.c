@@ -43,6 +43,7 @@
 
 #define TOKEN_LIFETIME_USEC (60 * 1000000LL)
 #define MAX_TOKENS          256        /* tokens handed out and not used yet, all tasks together */
+#define MAX_TASK_TOKENS     4          /* the same for one task */
 #define MAX_SESSIONS        64         /* sessions at once, all tasks together */
 #define MAX_FRAME_MESSAGE   (64 << 10) /* a message from the client: keystrokes or a resize */
 #define WS_GUID             "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
@@ -234,6 +235,13 @@ static enum MHD_Result interact_token(HttpServer *s, struct MHD_Connection *c, u
         tokens_prune_locked(st, now);
         busy = active_locked(st, id);
         full = st->n_tokens >= MAX_TOKENS;
+        {
+                size_t mine = 0;
+
+                for (size_t i = 0; i < st->n_tokens; i++)
+                        mine += st->tokens[i].id == id;
+                full = full || mine >= MAX_TASK_TOKENS;
+        }
         if (!busy && !full) {
                 InteractToken *t = &st->tokens[st->n_tokens++];
 

@@ -381,6 +381,11 @@ def test_origin_allow_list():
                     rt.fail(f"Origin {origin} was let in")
                 except ws_client.HandshakeRefused as e:
                     rt.check(e.status == 403, f"{origin}: {e.status} {e.body}")
+            # those three tokens are still waiting: a fourth, then no more for this task
+            st, _ = token(srv, tid, password)
+            rt.check(st == 201, f"fourth token: {st}")
+            st, body = token(srv, tid, password)
+            rt.check(st == 429, f"fifth waiting token: {st} {body}")
     finally:
         ENV.set_keys(AllowInteractive="yes", InteractiveIdleTimeout=str(IDLE), ReuseIdenticalUploads="no")
 
