@@ -32,8 +32,8 @@ int gdb_build_interactive_argv(const char *gdb, const char *executable, const ch
                                const GdbOptions *opts, const char *init, char ***ret_argv);
 /* The command file of interactive sessions: the commands that would start another program or an
  * interpreter (shell and "!", pipe and "|", make, python and "pi", guile, run, start, attach, source,
- * compile, target, interpreter-exec) are replaced by ones that only say they are refused. The sandbox's --no-exec refuses any
- * program anyway; this makes the refusal say why. */
+ * compile, target, interpreter-exec) are replaced by ones that only say they are refused. The sandbox's
+ * --no-exec refuses any program anyway; this makes the refusal say why. */
 extern const char gdb_interactive_init[];
 
 /* Cuts *bt (in place) to at most max_size bytes at a line end and appends a note; 1 when cut. */
