@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <getopt.h>
 #include <inttypes.h>
+#include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,6 +15,7 @@
 #include <unistd.h>
 
 #include "client-crash.h"
+#include "client-interact.h"
 #include "client-release.h"
 #include "common-fd.h"
 #include "common-file.h"
@@ -410,12 +412,55 @@ static int cmd_batch(Options *o)
         return log_error_errno(EPROTO, "The retrace failed; the task log is above");
 }
 
+/* POST /<id>/interact for a token, then the terminal on the session's WebSocket. */
+static int cmd_interact(const Options *o)
+{
+        _cleanup_free_ char *path = NULL, *h = NULL;
+        _cleanup_(json_decrefp) json_t *doc = NULL;
+        const char *headers[2] = {};
+        const char *token;
+        Response r = {};
+        CURL *curl;
+        int k;
+
+        if (asprintf(&path, "%s/interact", o->task) < 0 ||
+            asprintf(&h, "X-Task-Password: %s", o->password) < 0)
+                return -ENOMEM;
+        headers[0] = h;
+        k = request(o, "POST", path, headers, NULL, 0, &r);
+        if (k < 0)
+                return k;
+        if (r.status != 201) {
+                log_error("The server refused the session (%ld): %s", r.status,
+                          r.body ? string_strip(r.body) : "");
+                response_done(&r);
+                return -EACCES;
+        }
+        doc = json_loadb(r.body ? r.body : "", r.len, 0, NULL);
+        response_done(&r);
+        token = json_string_value(json_object_get(doc, "token"));
+        if (!token || strlen(token) > 256 || !string_in_charset(token, "0123456789abcdefABCDEF"))
+                return log_error_errno(EPROTO, "The server's answer carries no session token");
+        curl = curl_easy_init();
+        if (!curl)
+                return -ENOMEM;
+        if (o->insecure) {
+                curl_easy_setopt(curl, CURLOPT_SSL_VERIFYPEER, 0L);
+                curl_easy_setopt(curl, CURLOPT_SSL_VERIFYHOST, 0L);
+        }
+        k = client_interact(curl, o->url, o->task, token);
+        curl_easy_cleanup(curl);
+        return k;
+}
+
 static void help(void)
 {
         printf("retrace-client [OPTIONS] batch|create (--dir DIR | --core FILE --executable PATH [--package "
                "N-V-R]\n"
                "                                        [--os-release TEXT] [--arch ARCH])\n"
-               "retrace-client [OPTIONS] status|backtrace|log|exploitable --task ID --password PASSWORD\n\n"
+               "retrace-client [OPTIONS] status|backtrace|log|exploitable --task ID --password PASSWORD\n"
+               "retrace-client [OPTIONS] interact ID --password PASSWORD   (the task's debugger on this "
+               "terminal)\n\n"
                "  --url URL            the server (default $RETRACE_SERVER_URI, else "
                "http://127.0.0.1:8080/)\n"
                "  --insecure           do not verify the server's TLS certificate "
@@ -516,9 +561,12 @@ int main(int argc, char *argv[])
                 default:
                         return EXIT_FAILURE;
                 }
-        if (optind + 1 != argc) {
-                log_error(
-                        "Give one command (batch, create, status, backtrace, log, exploitable); see --help");
+        if (optind + 2 == argc && streq(argv[optind], "interact") && !o.task)
+                o.task = argv[optind + 1]; /* interact ID */
+        else if (optind + 1 != argc) {
+                log_error("Give one command (batch, create, status, backtrace, log, exploitable, interact); "
+                          "see "
+                          "--help");
                 return EXIT_FAILURE;
         }
         cmd = argv[optind];
@@ -536,6 +584,12 @@ int main(int argc, char *argv[])
                         return EXIT_FAILURE;
                 }
                 k = cmd_show(&o, streq(cmd, "status") ? NULL : cmd);
+        } else if (streq(cmd, "interact")) {
+                if (!o.task || !o.password) {
+                        log_error("interact needs the task's ID and --password PASSWORD");
+                        return EXIT_FAILURE;
+                }
+                k = cmd_interact(&o);
         } else {
                 log_error("Unknown command '%s'; see --help", cmd);
                 return EXIT_FAILURE;

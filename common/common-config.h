@@ -80,6 +80,12 @@ typedef struct RetraceConfig {
         bool require_https;                /* RequireHTTPS */
         bool allow_api_delete;             /* AllowAPIDelete */
         bool allow_interactive;            /* AllowInteractive */
+        bool interactive_any_task;         /* InteractiveAnyTask: sessions on finished tasks of any type */
+        uint64_t interactive_expiry;       /* InteractiveExpiry: seconds after its end a task allows them */
+        uint64_t interactive_idle_timeout; /* InteractiveIdleTimeout: seconds a session may stay silent */
+        uint64_t interactive_max_time;     /* InteractiveMaxTime: seconds one session may last */
+        char *interactive_origins;         /* InteractiveOrigins: browser origins allowed besides Host's */
+        uint64_t interactive_log_size;     /* InteractiveLogSize: bytes of a task's session log */
         bool vmcore_module_debuginfo;      /* VmcoreModuleDebuginfo */
         bool allow_metrics;                /* AllowMetrics */
         bool allow_task_manager;           /* AllowTaskManager */

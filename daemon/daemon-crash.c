@@ -143,6 +143,28 @@ int crash_module_loads(const char *mod_section, char *const *module_files, char 
         return 0;
 }
 
+int crash_build_interactive_init(char *const *module_loads, char **ret)
+{
+        _cleanup_free_ char *s = strdup("set scroll off\n");
+        char *n;
+
+        if (!s)
+                return -ENOMEM;
+        STRV_FOREACH (l, module_loads) {
+                const char *sp = strchr(*l, ' ');
+
+                if (!sp || !crash_path_is_safe(sp + 1) || sp == *l ||
+                    strspn(*l, MODULE_NAME_CHARSET) != (size_t) (sp - *l))
+                        return -EINVAL;
+                if (asprintf(&n, "%smod -s %s\n", s, *l) < 0)
+                        return -ENOMEM;
+                free(s);
+                s = n;
+        }
+        *ret = TAKE_PTR(s);
+        return 0;
+}
+
 int crash_build_argv(const char *crash, const char *vmlinux, const char *dump, CrashMode mode, char ***ret)
 {
         _cleanup_strv_free_ char **argv = NULL;

@@ -30,6 +30,10 @@ int crash_module_loads(const char *mod_section, char *const *module_files, char 
 /* Is path a debug file of a module crash can load (.ko, .ko.debug)? */
 bool crash_is_module_file(const char *path);
 /* crash's command line: batch (-s), no init files, the mode's option, vmlinux, then the dump. */
+/* The command file of an interactive crash session (crash -i): no pager, then the module loads
+ * (crash_module_loads(), may be NULL). crash's "!" and pipes need a shell, which the sandbox's --no-exec
+ * refuses. */
+int crash_build_interactive_init(char *const *module_loads, char **ret);
 int crash_build_argv(const char *crash, const char *vmlinux, const char *dump, CrashMode mode, char ***ret);
 
 typedef struct CrashResult {

@@ -42,6 +42,55 @@ int gdb_build_argv(const char *gdb, const char *executable, const char *core, ch
         return gdb_build_argv_full(gdb, executable, core, &defaults, ret_argv);
 }
 
+#define REFUSE(cmd)                                                                                     \
+        "define " cmd "\n"                                                                              \
+        "echo Refused: '" cmd "' is not available in interactive sessions (no shell, no scripting, no " \
+        "programs)\\n\n"                                                                                \
+        "end\n"
+
+const char gdb_interactive_init[] = "set confirm off\n" REFUSE("shell") REFUSE("pipe") REFUSE("make") REFUSE(
+        "python") REFUSE("python-interactive") REFUSE("guile") REFUSE("guile-repl") REFUSE("run")
+        REFUSE("start") REFUSE("starti") REFUSE("attach") REFUSE("source") REFUSE("compile")
+                REFUSE("target") "set confirm on\n"
+                                 "echo Interactive gdb on the task's core: bt, frame N, print, info locals, "
+                                 "x, list …\\n\n";
+
+int gdb_build_interactive_argv(const char *gdb, const char *executable, const char *core,
+                               const GdbOptions *opts, const char *init, char ***ret_argv)
+{
+        static const char *const settings[] = {
+                "set auto-load off",         "set debuginfod enabled off", "set startup-with-shell off",
+                "set print frame-info auto", "set history save off",
+        };
+        _cleanup_strv_free_ char **argv = NULL;
+        int r;
+
+        r = strv_extend_many(&argv, (const char *const[]){ gdb, "-q", "-nx" }, 3);
+        for (size_t i = 0; r >= 0 && i < ELEMENTSOF(settings); i++)
+                r = strv_extend_many(&argv, (const char *const[]){ "-iex", settings[i] }, 2);
+        if (r >= 0 && opts->index_cache)
+                r = strv_extend(&argv, "-iex");
+        if (r >= 0 && opts->index_cache)
+                r = strv_extendf(&argv, "set index-cache directory %s", opts->index_cache);
+        if (r >= 0 && opts->index_cache)
+                r = strv_extend_many(&argv, (const char *const[]){ "-iex", "set index-cache enabled on" },
+                                     2);
+        if (r >= 0 && opts->sysroot)
+                r = strv_extend(&argv, "-iex");
+        if (r >= 0 && opts->sysroot)
+                r = strv_extendf(&argv, "set sysroot %s", opts->sysroot);
+        if (r >= 0 && opts->sysroot)
+                r = strv_extend(&argv, "-iex");
+        if (r >= 0 && opts->sysroot)
+                r = strv_extendf(&argv, "set debug-file-directory %s/usr/lib/debug", opts->sysroot);
+        if (r >= 0)
+                r = strv_extend_many(&argv, (const char *const[]){ "-ix", init, executable, core }, 4);
+        if (r < 0)
+                return r;
+        *ret_argv = TAKE_PTR(argv);
+        return 0;
+}
+
 int gdb_build_argv_full(const char *gdb, const char *executable, const char *core, const GdbOptions *opts,
                         char ***ret_argv)
 {

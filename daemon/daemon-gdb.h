@@ -27,6 +27,17 @@ typedef struct GdbOptions {
  * py-locals) through the helper that the root's python debuginfo ships. */
 int gdb_build_argv_full(const char *gdb, const char *executable, const char *core, const GdbOptions *opts,
                         char ***ret_argv);
+/* gdb for an interactive session on a terminal: the settings of the batch run (no auto-load, no
+ * debuginfod, the index cache and sysroot of opts), then init (GDB_INTERACTIVE_INIT, a command file inside
+ * the sandbox), executable and core; no batch commands. */
+int gdb_build_interactive_argv(const char *gdb, const char *executable, const char *core,
+                               const GdbOptions *opts, const char *init, char ***ret_argv);
+/* The command file of interactive sessions: the commands that would start another program or an
+ * interpreter (shell and "!", pipe and "|", make, python and "pi", guile, run, start, attach, source,
+ * compile, target, interpreter-exec) are replaced by ones that only say they are refused. The sandbox's
+ * --no-exec refuses any program anyway; this makes the refusal say why. */
+extern const char gdb_interactive_init[];
+
 /* Cuts *bt (in place) to at most max_size bytes at a line end and appends a note; 1 when cut. */
 int gdb_backtrace_limit(char **bt, size_t max_size);
 

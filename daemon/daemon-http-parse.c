@@ -9,6 +9,9 @@
 #include <string.h>
 #include <strings.h>
 
+#include <jansson.h>
+
+#include "common-json.h"
 #include "common-macro.h"
 #include "common-parse.h"
 #include "common-string.h"
@@ -265,5 +268,58 @@ int parse_forwarded_for(const char *value, struct sockaddr_storage *ret)
         else
                 return -EINVAL;
         *ret = addr;
+        return 0;
+}
+
+bool parse_interact_path(const char *url, uint64_t *ret_id, const char **ret_sub)
+{
+        static const char *const subs[] = { "", "log", "status" };
+        const char *p = strstr(url, "/interact");
+        const char *start;
+        size_t n;
+        char digits[21];
+
+        for (; p; p = strstr(p + 1, "/interact")) {
+                const char *rest = p + STRLEN("/interact"), *sub = NULL;
+
+                for (size_t i = 0; i < ELEMENTSOF(subs); i++)
+                        if (i == 0 ? streq(rest, "") : rest[0] == '/' && streq(rest + 1, subs[i]))
+                                sub = subs[i];
+                if (!sub)
+                        continue;
+                for (start = p; start > url && start[-1] != '/'; start--)
+                        ;
+                n = (size_t) (p - start);
+                if (n == 0 || n > 19 || start == url)
+                        continue;
+                memcpy(digits, start, n);
+                digits[n] = 0;
+                if (!string_in_charset(digits, "0123456789") || parse_uint64(digits, ret_id) < 0)
+                        continue;
+                *ret_sub = sub;
+                return true;
+        }
+        return false;
+}
+
+int parse_resize_message(const char *msg, size_t len, unsigned *ret_cols, unsigned *ret_rows)
+{
+        _cleanup_(json_decrefp) json_t *o = NULL;
+        json_t *a;
+        json_int_t cols, rows;
+
+        if (len > 4096)
+                return -EINVAL;
+        o = json_loadb(msg, len, JSON_REJECT_DUPLICATES, NULL);
+        a = json_is_object(o) ? json_object_get(o, "resize") : NULL;
+        if (!json_is_array(a) || json_array_size(a) != 2 || !json_is_integer(json_array_get(a, 0)) ||
+            !json_is_integer(json_array_get(a, 1)))
+                return -EINVAL;
+        cols = json_integer_value(json_array_get(a, 0));
+        rows = json_integer_value(json_array_get(a, 1));
+        if (cols < 1 || cols > 1000 || rows < 1 || rows > 1000)
+                return -ERANGE;
+        *ret_cols = (unsigned) cols;
+        *ret_rows = (unsigned) rows;
         return 0;
 }

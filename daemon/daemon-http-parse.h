@@ -2,6 +2,7 @@
 #pragma once
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <sys/socket.h>
 
@@ -30,3 +31,9 @@ int parse_listen(const char *text, struct sockaddr_storage *ret, bool *ret_ipv6)
  * itself added; earlier ones are the client's say), an IPv4 or IPv6 address. -EINVAL when absent or
  * malformed. */
 int parse_forwarded_for(const char *value, struct sockaddr_storage *ret);
+
+/* Interactive sessions: "/<id>/interact", "/<id>/interact/log" or "/<id>/interact/status" (under any
+ * prefix); *ret_sub is "", "log" or "status". */
+bool parse_interact_path(const char *url, uint64_t *ret_id, const char **ret_sub);
+/* A session's text message {"resize": [cols, rows]}: both 1..1000 (-ERANGE), anything else -EINVAL. */
+int parse_resize_message(const char *msg, size_t len, unsigned *ret_cols, unsigned *ret_rows);

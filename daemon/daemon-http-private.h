@@ -53,3 +53,16 @@ bool http_manager_authorized(HttpServer *s, struct MHD_Connection *c, enum MHD_R
 #define HTTP_NOTES_MAX_BODY (16 * 1024)
 enum MHD_Result handle_task_notes(HttpServer *s, struct MHD_Connection *c, const char *url,
                                   const char *method, const char *body, size_t len, bool too_large);
+
+/* The X-Task-Password check of every per-task request; false when it answered a refusal (*ret). */
+bool check_task_password(HttpServer *s, struct MHD_Connection *c, uint64_t id, enum MHD_Result *ret);
+
+/* Interactive sessions (daemon-http-interact.c). */
+typedef struct InteractState InteractState;
+int interact_state_new(InteractState **ret);
+/* Ends the sessions (waits a few seconds for them) and frees st. */
+InteractState *interact_state_free(InteractState *st);
+/* POST /<id>/interact: a token; GET /<id>/interact?token=…: the WebSocket; GET /<id>/interact/log and
+ * /<id>/interact/status. */
+enum MHD_Result handle_interact(HttpServer *s, struct MHD_Connection *c, const char *method, uint64_t id,
+                                const char *sub);

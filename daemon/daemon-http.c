@@ -353,15 +353,42 @@ static enum MHD_Result task_restart(HttpServer *s, struct MHD_Connection *c, uin
 }
 
 /* /<id>[/action] with the task's password, or /manager/<id>[/action] with the task manager's. */
+bool check_task_password(HttpServer *s, struct MHD_Connection *c, uint64_t id, enum MHD_Result *ret)
+{
+        const char *password = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "X-Task-Password");
+        unsigned retry_after = 0;
+        int r;
+
+        if (!password || strlen(password) > 256) {
+                *ret = respond(c, MHD_HTTP_FORBIDDEN, "The X-Task-Password header is missing\n");
+                return false;
+        }
+        if (!http_guard_password_begin(s->guard, c, &retry_after)) {
+                *ret = respond_too_many(c, retry_after, TOO_MANY_PASSWORDS);
+                return false;
+        }
+        r = task_store_check_password(s->store, id, password);
+        {
+                char what[64];
+
+                /* Only a wrong password counts against the budget, not a store error. */
+                (void) snprintf(what, sizeof(what), "password for task %" PRIu64, id);
+                http_guard_password_end(s->guard, c, r != -EACCES, what);
+        }
+        if (r == -ENOENT)
+                *ret = respond(c, MHD_HTTP_NOT_FOUND, "There is no task %" PRIu64 "\n", id);
+        else if (r < 0)
+                *ret = respond(c, MHD_HTTP_FORBIDDEN, "Wrong password for task %" PRIu64 "\n", id);
+        return r >= 0;
+}
+
 static enum MHD_Result handle_task(HttpServer *s, struct MHD_Connection *c, const char *method, uint64_t id,
                                    const char *action, bool manager)
 {
         _cleanup_(task_freep) Task *t = NULL;
-        const char *password;
         struct MHD_Response *resp;
         enum MHD_Result ret;
         bool post = streq(method, MHD_HTTP_METHOD_POST);
-        unsigned retry_after = 0;
         int r;
 
         if (manager) {
@@ -390,23 +417,8 @@ static enum MHD_Result handle_task(HttpServer *s, struct MHD_Connection *c, cons
         if (r < 0)
                 return respond(c, MHD_HTTP_INTERNAL_SERVER_ERROR, "Cannot read task %" PRIu64 "\n", id);
         if (!manager) {
-                password = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "X-Task-Password");
-                if (!password || strlen(password) > 256)
-                        return respond(c, MHD_HTTP_FORBIDDEN, "The X-Task-Password header is missing\n");
-                if (!http_guard_password_begin(s->guard, c, &retry_after))
-                        return respond_too_many(c, retry_after, TOO_MANY_PASSWORDS);
-                r = task_store_check_password(s->store, id, password);
-                {
-                        char what[64];
-
-                        /* Only a wrong password counts against the budget, not a store error. */
-                        (void) snprintf(what, sizeof(what), "password for task %" PRIu64, id);
-                        http_guard_password_end(s->guard, c, r != -EACCES, what);
-                }
-                if (r == -ENOENT)
-                        return respond(c, MHD_HTTP_NOT_FOUND, "There is no task %" PRIu64 "\n", id);
-                if (r < 0)
-                        return respond(c, MHD_HTTP_FORBIDDEN, "Wrong password for task %" PRIu64 "\n", id);
+                if (!check_task_password(s, c, id, &ret))
+                        return ret;
         }
 
         if (streq(action, "")) {
@@ -821,6 +833,12 @@ static enum MHD_Result route(HttpServer *s, struct MHD_Connection *c, const char
                 return handle_manager_remote(s, c, method);
         if (is_manager_path(url, "manager") || is_manager_path(url, "manager/"))
                 return serve_static(s, c, method, "manager.html");
+        {
+                const char *sub;
+
+                if (parse_interact_path(url, &id, &sub))
+                        return handle_interact(s, c, method, id, sub);
+        }
         if (parse_task_path(url, &id, &action, &manager))
                 return handle_task(s, c, method, id, action, manager);
         if (string_endswith(url, "/"))
@@ -1031,6 +1049,7 @@ int http_server_start(HttpServer *s, char **ret_error)
         /* Event loops in a pool of threads: a slow or idle client costs a connection slot, no thread. */
         unsigned flags =
                 MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG | MHD_ALLOW_SUSPEND_RESUME |
+                MHD_ALLOW_UPGRADE |
                 (MHD_is_feature_supported(MHD_FEATURE_EPOLL) == MHD_YES ? MHD_USE_EPOLL : MHD_USE_POLL);
         unsigned limit = cfg->max_connections ?: 1, per_address = cfg->max_connections_per_address,
                  threads = cfg->http_threads ?: 1, timeout = (unsigned) MIN(cfg->connection_timeout, 3600U);
@@ -1080,7 +1099,9 @@ int http_server_start(HttpServer *s, char **ret_error)
                 return (void) asprintf(ret_error, "Cannot open SaveDir %s: %s", cfg->save_dir,
                                        strerror(errno)),
                        -errno;
-        r = http_guard_new(cfg, &s->guard);
+        r = interact_state_new(&s->interact);
+        if (r >= 0)
+                r = http_guard_new(cfg, &s->guard);
         if (r >= 0)
                 r = work_pool_start(&s->requests, cfg->http_workers ?: 1, "http-worker");
         if (r >= 0)
@@ -1125,6 +1146,8 @@ void http_server_stop(HttpServer *s)
                 listen_fd = MHD_quiesce_daemon(s->mhd);
         work_pool_stop(&s->requests);
         work_pool_stop(&s->unpacks);
+        /* Upgraded connections must be closed by their sessions before libmicrohttpd stops. */
+        s->interact = interact_state_free(s->interact);
         if (s->mhd)
                 MHD_stop_daemon(s->mhd);
         s->mhd = NULL;

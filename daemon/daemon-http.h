@@ -37,6 +37,8 @@ typedef enum DebuginfodOutcome {
         _DEBUGINFOD_OUTCOME_MAX,
 } DebuginfodOutcome;
 
+typedef struct InteractiveSpec InteractiveSpec;
+
 typedef struct HttpServer {
         const RetraceConfig *config;
         TaskStore *store;
@@ -71,6 +73,9 @@ typedef struct HttpServer {
         void (*root_counts)(void *userdata, uint64_t *ret_reused, uint64_t *ret_assembled);
         /* The package cache's metrics (use, limit, hits, misses, evictions), appended to /metrics. */
         void (*cache_metrics)(void *userdata, FILE *f);
+        /* An interactive session's root (pipeline_interactive_root()): ret_fds hold it until closed. */
+        int (*interactive_root)(void *userdata, const InteractiveSpec *spec, char **ret_root, int ret_fds[2],
+                                char **ret_reason);
 
         /* Internal. */
         struct MHD_Daemon *mhd;
@@ -80,8 +85,9 @@ typedef struct HttpServer {
         uint64_t debuginfod_requests[_DEBUGINFOD_KIND_MAX][_DEBUGINFOD_OUTCOME_MAX];
         uint64_t debuginfod_bytes[_DEBUGINFOD_KIND_MAX];
         HttpGuard *guard;
-        WorkPool requests; /* answers requests off the event loops (HTTPWorkers) */
-        WorkPool unpacks;  /* turns received uploads into tasks (UnpackWorkers) */
+        WorkPool requests;              /* answers requests off the event loops (HTTPWorkers) */
+        WorkPool unpacks;               /* turns received uploads into tasks (UnpackWorkers) */
+        struct InteractState *interact; /* tokens and sessions (daemon-http-interact.c) */
 } HttpServer;
 
 /* Listens on config->listen ("ADDR:PORT", "[ADDR]:PORT"); HTTPS when TLSCertificate and TLSKey are

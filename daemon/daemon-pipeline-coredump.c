@@ -25,6 +25,7 @@
 #include "daemon-duphash.h"
 #include "daemon-exploitable.h"
 #include "daemon-gdb.h"
+#include "daemon-interact.h"
 #include "daemon-gdb-frames.h"
 #include "daemon-pipeline-task.h"
 #include "daemon-python.h"
@@ -786,5 +787,23 @@ int coredump_run_gdb(TaskRun *t, char **ret_failure)
                 r = task_write_result(t, "exploitable", ex);
         if (r < 0)
                 return task_failf(ret_failure, r, "Cannot write the backtrace: %s", strerror(-r));
+        {
+                /* The same gdb, root and files again, by hand (daemon-interact.h). */
+                _cleanup_strv_free_ char **interactive = NULL;
+                _cleanup_free_ char *exe = NULL;
+
+                /* No python helper (python is refused), no index cache (not bound in sessions). */
+                gopts.python_helper = NULL;
+                gopts.index_cache = NULL;
+                if (t->foreign && asprintf(&exe, "/" FOREIGN_SYSROOT "%s", t->executable) < 0)
+                        return -ENOMEM;
+                r = gdb_build_interactive_argv(t->foreign ? t->plugin->gdb_foreign_executable
+                                                          : t->plugin->gdb_executable,
+                                               exe ?: t->executable, CRASH_MOUNT "/coredump", &gopts,
+                                               INTERACTIVE_INIT_MOUNT, &interactive);
+                if (r < 0)
+                        return r;
+                task_save_interactive(t, "gdb", interactive, crash_dir, NULL, gdb_interactive_init);
+        }
         return 0;
 }

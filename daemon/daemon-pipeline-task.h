@@ -11,12 +11,10 @@
 #include "cache-extract.h"
 #include "common-macro.h"
 #include "daemon-core.h"
+#include "daemon-interact.h"
 #include "daemon-pipeline.h"
 #include "daemon-resolution.h"
 #include "daemon-vmcore.h"
-
-#define CRASH_MOUNT   "/crash"   /* where the task's crash files appear inside the sandbox */
-#define VMLINUX_MOUNT "/vmlinux" /* the kernel's debug file, bound from the cache's object store */
 
 /* The directory of a foreign core's packages inside the root (gdb's sysroot is "/" FOREIGN_SYSROOT). */
 #define FOREIGN_SYSROOT "sysroot"
@@ -47,6 +45,8 @@ typedef struct TaskRun {
         char **missing;
         TaskResolution resolution; /* coredump tasks: how each module of the core was mapped */
         char *root;
+        int64_t *root_ids; /* the packages of the root (at / for a foreign core), for interactive use */
+        size_t n_root_ids;
         int cache_lock_fd; /* a shared flock on CacheDir/lock while the task uses a root */
         int root_pin_fd;   /* a shared flock on the root's directory: eviction leaves it (cache-evict.h) */
         uint64_t lookup_extracted; /* packages the resolver extracted for this task (cache misses) */
@@ -126,6 +126,13 @@ void task_reuse_release(TaskRun *t);
  * (all modules without packages or debuginfo when it failed; those that degraded its backtrace when
  * it succeeded), or clears the record. */
 void task_record_waiting(TaskRun *t, bool success);
+
+/* Interactive use (daemon-pipeline-interact.c): when the task allows it, writes results/interactive.json:
+ * the root's packages, the crash files' directory (and vmlinux), the debugger's command line for a
+ * terminal and its command file (init), so that a session can start the debugger again. Never fails
+ * the task: a failure is logged. */
+void task_save_interactive(TaskRun *t, const char *kind, char *const *command, const char *crash_dir,
+                           const char *vmlinux, const char *init);
 
 /* The per-kind stages: analyze, prepare is the core's, run. */
 /* gdb indexes (daemon-gdbindex.c): CacheDir/gdb-index, made when missing; -ENOENT when CacheGdbIndex

@@ -425,6 +425,30 @@ static int vmcore_bucket(TaskRun *t, const CrashResult *res)
         return 0;
 }
 
+/* crash again by hand (daemon-interact.h): the same mode, vmlinux and dump, the modules' debug files
+ * loaded first; no pager (crash's "set scroll off"). */
+static void vmcore_save_interactive(TaskRun *t, CrashMode mode, const CrashResult *res)
+{
+        _cleanup_strv_free_ char **cmd = NULL, **loads = NULL;
+        _cleanup_free_ char *dump = NULL, *init = NULL;
+        int r;
+
+        if (t->module_files && mode != CRASH_MODE_MINIMAL && res->mod)
+                (void) crash_module_loads(res->mod, t->module_files, &loads);
+        if (asprintf(&dump, CRASH_MOUNT "/%s", t->dump_name) < 0)
+                return;
+        r = crash_build_argv(CRASH_EXECUTABLE, VMLINUX_MOUNT, dump, mode, &cmd);
+        if (r >= 0)
+                r = strv_extend_many(&cmd, (const char *const[]){ "-i", INTERACTIVE_INIT_MOUNT }, 2);
+        if (r >= 0)
+                r = crash_build_interactive_init(loads, &init);
+        if (r < 0) {
+                task_log(t, 'W', "Cannot keep the environment for interactive sessions: %s", strerror(-r));
+                return;
+        }
+        task_save_interactive(t, "crash", cmd, t->dump_dir, t->vmlinux_object, init);
+}
+
 int vmcore_run_crash(TaskRun *t, char **ret_failure)
 {
         int64_t start = now_monotonic_usec();
@@ -465,6 +489,7 @@ int vmcore_run_crash(TaskRun *t, char **ret_failure)
                 if (r < 0)
                         return task_failf(ret_failure, r, "Cannot compute the crash bucket: %s",
                                           strerror(-r));
+                vmcore_save_interactive(t, mode, res);
                 return 0;
         }
         return task_failf(

@@ -98,6 +98,7 @@ static void task_run_done(TaskRun *t)
         free(t->release);
         free(t->debugger_release);
         free(t->ids);
+        free(t->root_ids);
         for (size_t i = 0; i < t->n_wants; i++)
                 free((char *) t->wants[i].path);
         free(t->wants);
@@ -656,6 +657,8 @@ static int task_prepare(TaskRun *t, char **ret_failure)
         __atomic_add_fetch(a.reused ? &t->p->roots_reused : &t->p->roots_assembled, 1, __ATOMIC_RELAXED);
         t->root = TAKE_PTR(a.path);
         assemble_result_done(&a);
+        t->root_ids = TAKE_PTR(all);
+        t->n_root_ids = n_all;
         if (!t->vmcore)
                 (void) task_build_gdb_indexes(t);
         return 0;
@@ -1108,7 +1111,9 @@ void pipeline_run(void *userdata, TaskJob *job)
                 task_finish(&t, false, "Retrace job failed");
                 goto finish;
         }
-        if (task_store_get(p->store, t.id, &task) >= 0 && task_type_is_vmcore(task->type)) {
+        if (task_store_get(p->store, t.id, &task) >= 0)
+                t.type = task->type;
+        if (task && task_type_is_vmcore(task->type)) {
                 t.vmcore = true;
                 steps = vmcore_steps;
         }

@@ -85,6 +85,13 @@ int pipeline_map_release(Pipeline *p, const char *id, char **ret_release, char *
  * job is cancelled the task is left as it is (deleted, or requeued at the next start). */
 void pipeline_run(void *userdata, TaskJob *job);
 
+/* An interactive session's root (daemon-interact.h): the packages of spec extracted again where they were
+ * evicted, the root assembled (or reused) and pinned. ret_fds[0] holds the cache lock, ret_fds[1] the
+ * root's pin: close both when the session ends. A failure may name its cause in *ret_reason. */
+typedef struct InteractiveSpec InteractiveSpec;
+int pipeline_interactive_root(Pipeline *p, const InteractiveSpec *spec, char **ret_root, int ret_fds[2],
+                              char **ret_reason);
+
 /* Measures the package cache and evicts least recently used packages down to CacheMaxSize (nothing
  * without one); skipped while a task is preparing its root (the next task's end tries again).
  * Called at start and after each task. */

@@ -167,6 +167,13 @@ static void hook_cache_metrics(void *userdata, FILE *f)
         pipeline_render_cache_metrics(&d->pipeline, f);
 }
 
+static int hook_interactive_root(void *userdata, const InteractiveSpec *spec, char **ret_root,
+                                 int ret_fds[2], char **ret_reason)
+{
+        Daemon *d = userdata;
+        return pipeline_interactive_root(&d->pipeline, spec, ret_root, ret_fds, ret_reason);
+}
+
 /* Queues PENDING tasks that are not queued yet: after a restart (tasks that were waiting or running
  * when the daemon died, even by SIGKILL), and uploads that raced for the last place. */
 static void queue_pending(Daemon *d)
@@ -506,6 +513,7 @@ static int setup(Daemon *d, const char *listen_override)
                 .root_counts = hook_root_counts,
                 .debuginfod_find = hook_debuginfod_find,
                 .cache_metrics = hook_cache_metrics,
+                .interactive_root = hook_interactive_root,
                 .save_dirfd = -EBADF,
                 .webui_dirfd = -EBADF,
         };

@@ -38,6 +38,9 @@ static void help(void)
                "  --pids-max N|max       tasks inside at most: pids.max, else counted (default 64)\n"
                "  --memory-max SIZE|max  memory of all inside: memory.max, else polled RSS sum (8G)\n"
                "  --allow-ptrace         allow ptrace and process_vm_readv/writev inside\n"
+               "  --tty                  stdin is a terminal: the command's stdin, stdout, stderr and\n"
+               "                         controlling terminal (output is not captured)\n"
+               "  --no-exec              the command may execute no other program (Landlock)\n"
                "  --status-fd FD         write one JSON object to FD when done\n"
                "  --parent-pid PID       fail unless PID is still the parent once its death is armed\n"
                "  --lock PATH            hold an flock on PATH while the sandbox lives; wait for it\n"
@@ -79,6 +82,8 @@ static int parse_argv(int argc, char *argv[], SandboxConfig *c)
                 ARG_PIDS_MAX,
                 ARG_MEMORY_MAX,
                 ARG_ALLOW_PTRACE,
+                ARG_TTY,
+                ARG_NO_EXEC,
                 ARG_STATUS_FD,
                 ARG_PARENT_PID,
                 ARG_LOCK,
@@ -101,6 +106,8 @@ static int parse_argv(int argc, char *argv[], SandboxConfig *c)
                 { "pids-max", required_argument, NULL, ARG_PIDS_MAX },
                 { "memory-max", required_argument, NULL, ARG_MEMORY_MAX },
                 { "allow-ptrace", no_argument, NULL, ARG_ALLOW_PTRACE },
+                { "tty", no_argument, NULL, ARG_TTY },
+                { "no-exec", no_argument, NULL, ARG_NO_EXEC },
                 { "status-fd", required_argument, NULL, ARG_STATUS_FD },
                 { "parent-pid", required_argument, NULL, ARG_PARENT_PID },
                 { "lock", required_argument, NULL, ARG_LOCK },
@@ -232,6 +239,16 @@ static int parse_argv(int argc, char *argv[], SandboxConfig *c)
                         break;
                 case ARG_ALLOW_PTRACE:
                         c->allow_ptrace = true;
+                        break;
+                case ARG_TTY:
+                        if (!isatty(STDIN_FILENO))
+                                return log_error_errno(ENOTTY,
+                                                       "--tty needs a terminal on stdin (the slave of a "
+                                                       "pseudo-terminal the caller opened)");
+                        c->tty = true;
+                        break;
+                case ARG_NO_EXEC:
+                        c->no_exec = true;
                         break;
                 case ARG_STATUS_FD:
                         r = parse_int(optarg, &c->status_fd);

@@ -57,6 +57,8 @@ typedef struct SandboxConfig {
         uint64_t pids_max;   /* pids.max; SANDBOX_CGROUP_UNLIMITED for "max" */
         uint64_t memory_max; /* memory.max (memory.swap.max is 0); SANDBOX_CGROUP_UNLIMITED for "max" */
         bool allow_ptrace;
+        bool tty;         /* stdin is a terminal: the command's stdin, stdout, stderr and controlling tty */
+        bool no_exec;     /* Landlock: nothing but the command (and its ELF interpreter) may be executed */
         int status_fd;    /* -EBADF: none */
         pid_t parent_pid; /* 0: die with whatever parent we have at start; else it must be this one */
         char *lock_path;  /* held (flock) by the helper and init while the sandbox lives; NULL: none */

@@ -5,6 +5,7 @@
 #include <limits.h>
 #include <poll.h>
 #include <signal.h>
+#include <sys/ioctl.h>
 #include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -12,6 +13,7 @@
 #include "common-fd.h"
 #include "common-string.h"
 #include "sandbox-caps.h"
+#include "sandbox-landlock.h"
 #include "sandbox-limits.h"
 #include "sandbox-mount.h"
 #include "sandbox-seccomp.h"
@@ -133,7 +135,18 @@ _noreturn_ static void exec_command(const SandboxConfig *c, const SandboxInitFds
                 r = sandbox_error_set(&e, errno, "cannot start a new session");
                 goto fail;
         }
-        if (dup2(fds->out, STDOUT_FILENO) < 0 || dup2(fds->err, STDERR_FILENO) < 0) {
+        if (c->tty) {
+                /* The terminal is the command's all three and its controlling terminal (job control,
+                 * ^C): stdin came in as it is; the captured output pipes stay unused. */
+                if (ioctl(STDIN_FILENO, TIOCSCTTY, 0) < 0) {
+                        r = sandbox_error_set(&e, errno, "cannot make stdin the controlling terminal");
+                        goto fail;
+                }
+                if (dup2(STDIN_FILENO, STDOUT_FILENO) < 0 || dup2(STDIN_FILENO, STDERR_FILENO) < 0) {
+                        r = sandbox_error_set(&e, errno, "cannot connect the command to the terminal");
+                        goto fail;
+                }
+        } else if (dup2(fds->out, STDOUT_FILENO) < 0 || dup2(fds->err, STDERR_FILENO) < 0) {
                 r = sandbox_error_set(&e, errno, "cannot connect the command's output");
                 goto fail;
         }
@@ -146,6 +159,17 @@ _noreturn_ static void exec_command(const SandboxConfig *c, const SandboxInitFds
         if (r < 0) {
                 report(fds->report, SANDBOX_REPORT_EXEC_FAILED, -r, 0, c->argv[0]);
                 _exit(r == -ENOENT ? SANDBOX_EXIT_NOT_FOUND : SANDBOX_EXIT_CANNOT_EXEC);
+        }
+        if (c->no_exec) {
+                r = sandbox_landlock_exec_only(path);
+                if (r < 0) {
+                        (void) sandbox_error_set(&e, r,
+                                                 r == -EOPNOTSUPP
+                                                         ? "--no-exec needs Landlock (Linux 5.13 or later "
+                                                           "with landlock among the kernel's lsm= modules)"
+                                                         : "cannot restrict execution with Landlock");
+                        goto fail;
+                }
         }
         r = fd_read_full(fds->filter, 1024 * 1024, &filter, &filter_size);
         if (r >= 0)

@@ -416,6 +416,52 @@ def test_program_root_holds_only_the_program():
     rt.check(p.returncode == EXIT_SETUP and b"--empty-root" in p.stderr, text(p))
 
 
+def test_tty_and_no_exec():
+    """--tty: the command runs on the caller's pseudo-terminal as its controlling terminal (^C typed on
+    it reaches the command as SIGINT). --no-exec: nothing inside executes another program, even one
+    the root holds (Landlock); without it the same program runs."""
+    import pty
+    import select
+    bash, true = os.path.realpath("/bin/bash"), os.path.realpath("/usr/bin/true")
+    script = ('[ -t 0 ] && [ -t 1 ] && [ -t 2 ] && echo ON-A-TTY; '
+              f'{true} && echo EXEC-RAN || echo EXEC-REFUSED; '
+              'trap "echo GOT-SIGINT; exit 3" INT; echo READY; while :; do read -t 1 x; done')
+
+    def run(*extra):
+        master, slave = pty.openpty()
+        p = subprocess.Popen([HELPER, "--empty-root", "--ro-bind-program", bash, "--ro-bind-program", true,
+                              "--tty", *extra, "--timeout", "60", "--", bash, "-c", script],
+                             stdin=slave, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        os.close(slave)
+        out = b""
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and b"GOT-SIGINT" not in out:
+            r, _, _ = select.select([master], [], [], 1)
+            if not r:
+                continue
+            try:
+                chunk = os.read(master, 4096)
+            except OSError:
+                break
+            if not chunk:
+                break
+            out += chunk
+            if b"READY" in out and b"\x03" not in out:
+                os.write(master, b"\x03")  # ^C on the terminal
+                out += b"\x03"
+        rc = p.wait(timeout=60)
+        os.close(master)
+        return rc, out.decode(errors="replace"), p.stderr.read().decode(errors="replace")
+
+    rc, out, err = run()
+    rt.check("ON-A-TTY" in out and "EXEC-RAN" in out and "GOT-SIGINT" in out and rc == 3, f"{rc} {out!r} {err}")
+    rc, out, err = run("--no-exec")
+    rt.check("ON-A-TTY" in out and "EXEC-REFUSED" in out and "Permission denied" in out and "GOT-SIGINT" in out
+             and rc == 3, f"--no-exec: {rc} {out!r} {err}")
+    p = subprocess.run([HELPER, "--empty-root", "--tty", "--", "/x"], stdin=subprocess.DEVNULL, capture_output=True)
+    rt.check(p.returncode == EXIT_SETUP and b"--tty needs a terminal" in p.stderr, text(p))
+
+
 def test_output_limit():
     p, status = sandbox(["/probe", "spew", "100000"], probe_options("--output-limit", "1000"))
     rt.check(p.returncode == 0 and len(p.stdout) == 1000, f"{len(p.stdout)} bytes passed\n{text(p)[:2000]}")
@@ -455,7 +501,7 @@ try:
                   test_killing_the_helper_kills_everything, test_parent_death_kills_everything,
                   test_parent_pid_and_lock, test_fork_bomb_is_contained,
                   test_fork_bomb_stops_at_the_default_ceiling, test_memory_ceiling_holds_for_the_whole_tree,
-                  test_program_root_holds_only_the_program, test_output_limit,
+                  test_program_root_holds_only_the_program, test_tty_and_no_exec, test_output_limit,
                   test_gdb_backtraces_in_sandbox])
 finally:
     roots.cleanup()

@@ -185,6 +185,8 @@ async function loadResults(st) {
     renderLog(log);
     document.getElementById('log-section').hidden = false;
   }
+  if (st.status === 'FINISHED_SUCCESS' && !Task.manager && typeof RTTerminal !== 'undefined')
+    RTTerminal.offer(Task.id, authHeaders);
   document.getElementById('task-view').dataset.loaded = 'yes';
 }
 

@@ -3,7 +3,8 @@
  * path), the Content-Type header, and (from the configuration) a listen address, a trusted proxy's
  * address and address ranges compared with a peer, and the X-Forwarded-For header a trusted proxy
  * sends, and a task manager's remote source (X-Remote-Source, X-Remote-Digest) with the request file
- * it becomes. The input is used as each of them in turn. */
+ * it becomes; an interactive session's path and resize message. The input is used as each of them in turn.
+ */
 #include <stdlib.h>
 #include <string.h>
 
@@ -26,6 +27,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         if (parse_task_path(text, &id, &action, &manager) && !action)
                 abort();
         (void) content_type_accepted(text);
+        {
+                const char *sub = NULL;
+                unsigned cols, rows;
+
+                if (parse_interact_path(text, &id, &sub) && !sub)
+                        abort();
+                if (parse_resize_message(text, size, &cols, &rows) >= 0 &&
+                    (cols < 1 || cols > 1000 || rows < 1 || rows > 1000))
+                        abort();
+        }
         {
                 const char *kind = NULL, *rest = NULL;
                 char build_id[129];
