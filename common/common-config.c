@@ -97,6 +97,11 @@ static const ConfigKey config_keys[] = {
         KEY("DebuginfodAllowFrom", CONFIG_STRING, debuginfod_allow_from, ""),
         KEY("DebuginfodRequestsPerAddress", CONFIG_UINT, debuginfod_requests_per_address, "1200"),
         KEY("DebuginfodRequestsTotal", CONFIG_UINT, debuginfod_requests_total, "12000"),
+        KEY("TaskStore", CONFIG_STRING, task_store, ""),
+        KEY("TaskStorePasswordFile", CONFIG_OPTIONAL_PATH, task_store_password_file, ""),
+        KEY("TaskStoreConnections", CONFIG_UINT, task_store_connections, "4"),
+        KEY("TaskLeaseTime", CONFIG_SECONDS, task_lease_time, "60"),
+        KEY("TaskMaxAttempts", CONFIG_UINT, task_max_attempts, "3"),
 };
 
 static const char *const cache_prefetch_table[_CACHE_PREFETCH_MAX] = {
@@ -360,7 +365,8 @@ void config_dump(const RetraceConfig *c, FILE *f)
                 case CONFIG_OPTIONAL_PATH:
                 case CONFIG_STRING:
                         /* A secret is not printed, only whether it is set. */
-                        if (streq(k->name, "TaskManagerPassword") && !isempty(*(char *const *) field))
+                        if ((streq(k->name, "TaskManagerPassword") || streq(k->name, "TaskStore")) &&
+                            !isempty(*(char *const *) field))
                                 fprintf(f, "%s = (set)\n", k->name);
                         else
                                 fprintf(f, "%s = %s\n", k->name, strempty(*(char *const *) field));

@@ -1093,6 +1093,14 @@ void pipeline_run(void *userdata, TaskJob *job)
                 if (task_job_cancelled(job))
                         goto finish;
                 r = task_stage(&t, stages[i]);
+                if (r == -ESTALE) {
+                        /* A shared store gave the task to another daemon (this one's lease expired): its
+                         * files and its end are that daemon's now. */
+                        log_warning("Task %" PRIu64
+                                    ": no longer this daemon's (lease lost); not run further",
+                                    t.id);
+                        goto finish;
+                }
                 if (r < 0) {
                         /* A store that cannot be written cannot report the task either. */
                         store_failed = true;
@@ -1136,6 +1144,8 @@ void pipeline_run(void *userdata, TaskJob *job)
                 task_log(&t, 'E', "%s", failure ?: "The retrace failed");
         task_log(&t, 'I', "Retrace took %" PRIi64 " seconds",
                  (now_monotonic_usec() - t.start_usec + 500000) / 1000000);
+        if (task_job_cancelled(job) && task_store_is_shared(p->store))
+                goto finish; /* its lease lost, or shutting down: not ended here, another daemon runs it */
         if (r < 0)
                 task_drop_crash_files(&t);
         task_finish(&t, r >= 0, r >= 0 ? "Retrace job finished successfully" : "Retrace job failed");

@@ -60,6 +60,12 @@ typedef struct PgStore {
 
 #define PG(s) ((PgStore *) (s))
 
+/* The server's notices (e.g. "relation … already exists, skipping") are for debugging only. */
+static void pg_notice(void *userdata, const char *message)
+{
+        log_debug("PostgreSQL: %.*s", (int) strcspn(message, "\n"), message);
+}
+
 static PGconn *pg_connect(PgStore *p)
 {
         const char *keys[5] = { "dbname", "application_name" },
@@ -77,8 +83,10 @@ static PGconn *pg_connect(PgStore *p)
         }
         keys[n] = values[n] = NULL;
         c = PQconnectdbParams(keys, values, /* expand_dbname= */ 1);
-        if (c && PQstatus(c) == CONNECTION_OK)
+        if (c && PQstatus(c) == CONNECTION_OK) {
+                (void) PQsetNoticeProcessor(c, pg_notice, NULL);
                 return c;
+        }
         if (c) {
                 _cleanup_free_ char *msg = strdup(PQerrorMessage(c));
 

@@ -11,6 +11,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <gnutls/crypto.h>
@@ -60,6 +61,36 @@ int task_spool_create(const char *save_dir, const char *owner, TaskSpool *ret)
 
 int task_spool_remove_stale(const char *save_dir, const char *owner)
 {
+        return task_spool_remove_stale_older(save_dir, owner, 0);
+}
+
+/* The newest modification time of a spool and its direct entries (an upload being received or
+ * unpacked writes there), in seconds since the epoch; 0 when unknown. */
+static time_t spool_newest(int dfd, const char *name)
+{
+        _cleanup_close_ int fd = openat(dfd, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+        struct stat st;
+        struct dirent *de;
+        time_t newest = 0;
+        DIR *d;
+
+        if (fd < 0)
+                return fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0 ? 0 : st.st_mtime;
+        if (fstat(fd, &st) >= 0)
+                newest = st.st_mtime;
+        d = fdopendir(fd);
+        if (!d)
+                return newest;
+        (void) TAKE_FD(fd);
+        while ((de = readdir(d)))
+                if (fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) >= 0 && st.st_mtime > newest)
+                        newest = st.st_mtime;
+        closedir(d);
+        return newest;
+}
+
+int task_spool_remove_stale_older(const char *save_dir, const char *owner, unsigned min_age_sec)
+{
         _cleanup_free_ char *incoming = path_join(save_dir, INCOMING);
         _cleanup_close_ int dfd = -EBADF;
         struct dirent *de;
@@ -81,6 +112,9 @@ int task_spool_remove_stale(const char *save_dir, const char *owner)
                 if (streq(de->d_name, ".") || streq(de->d_name, ".."))
                         continue;
                 if (owner && strncmp(de->d_name, owner, strlen(owner)) == 0)
+                        continue;
+                if (min_age_sec > 0 &&
+                    time(NULL) - spool_newest(dirfd(d), de->d_name) < (time_t) min_age_sec)
                         continue;
                 path = path_join(incoming, de->d_name);
                 if (path && path_rm_rf(path) >= 0)
