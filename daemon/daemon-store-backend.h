@@ -44,6 +44,7 @@ typedef struct TaskStoreBackend {
         int (*renew)(TaskStore *s, const uint64_t *ids, size_t n, uint64_t **ret_lost, size_t *ret_n_lost);
         int (*release)(TaskStore *s, uint64_t id);
         int (*reap)(TaskStore *s, unsigned max_attempts);
+        int (*enqueue)(TaskStore *s, uint64_t id);
         int (*queue_depth)(TaskStore *s, uint64_t *ret_unclaimed, uint64_t *ret_claimed);
         int (*render_metrics)(TaskStore *s, FILE *f);
 } TaskStoreBackend;

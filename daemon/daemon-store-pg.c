@@ -32,6 +32,7 @@
 #define USEC_PER_SEC       1000000LL
 #define PG_CONNECT_TIMEOUT "5"
 #define PG_CHANNEL         "retrace_tasks"
+#define UPLOAD_HOLD_SEC    600 /* a created task waits this long at most for its files */
 /* The server's clock, in µs: leases compare against one clock whatever the daemons' hosts say. */
 #define NOW_USEC "(extract(epoch from clock_timestamp()) * 1000000)::bigint"
 
@@ -499,14 +500,15 @@ static int pg_store_create(TaskStore *s, TaskType type, uint64_t *ret_id,
                 r = store_random_task_id(&id);
                 if (r < 0)
                         return r;
-                /* The notification is delivered at commit: the row is there for whom it wakes. */
-                r = PG_EXEC(
-                        PG(s), NULL,
-                        "WITH t AS (INSERT INTO tasks (id, password_hash, type, status, stage, "
-                        "created_usec) "
-                        "VALUES ($1, $2::bytea, $3, 'PENDING', 'Analyzing crash data', $4) RETURNING id) "
-                        "SELECT pg_notify('" PG_CHANNEL "', id::text) FROM t",
-                        num_u64(id).s, hex, num_i64(type).s, num_i64(now_realtime_usec()).s);
+                /* Held (a lease without owner) until its files are in SaveDir: pg_store_enqueue(). An
+                 * api daemon that dies in between leaves the hold to expire and the reaper. */
+                r = PG_EXEC(PG(s), NULL,
+                            "INSERT INTO tasks (id, password_hash, type, status, stage, created_usec, "
+                            "lease_until) "
+                            "VALUES ($1, $2::bytea, $3, 'PENDING', 'Analyzing crash data', $4, " NOW_USEC
+                            " + $5::bigint * 1000000)",
+                            num_u64(id).s, hex, num_i64(type).s, num_i64(now_realtime_usec()).s,
+                            num_i64(UPLOAD_HOLD_SEC).s);
                 if (r == -EEXIST)
                         continue;
                 if (r < 0)
@@ -1342,12 +1344,32 @@ static int pg_store_reap(TaskStore *s, unsigned max_attempts)
                                 "cause "
                                 "is found",
                                 id, attempts, owner, max_attempts);
+                else if (PQgetisnull(res, i, 1))
+                        log_warning("Task %" PRIu64 ": its api daemon did not queue it after its upload "
+                                    "(it died, or lost the task store); queued now",
+                                    id);
                 else
                         log_warning("Task %" PRIu64 ": the lease of %s expired (attempt %" PRIi64
                                     " of %u); queued again",
                                     id, owner, attempts, max_attempts);
         }
         return n;
+}
+
+static int pg_store_enqueue(TaskStore *s, uint64_t id)
+{
+        _cleanup_pgresult_ PGresult *res = NULL;
+        int r;
+
+        /* The notification is delivered at commit: the row is claimable for whom it wakes. */
+        r = PG_EXEC(
+                PG(s), &res,
+                "WITH u AS (UPDATE tasks SET lease_until = NULL WHERE id = $1 AND status = 'PENDING' AND "
+                "lease_owner IS NULL RETURNING id) SELECT pg_notify('" PG_CHANNEL "', id::text) FROM u",
+                num_u64(id).s);
+        if (r < 0)
+                return r;
+        return PQntuples(res) > 0 ? 0 : -ENOENT;
 }
 
 static int pg_store_queue_depth(TaskStore *s, uint64_t *ret_unclaimed, uint64_t *ret_claimed)
@@ -1452,6 +1474,7 @@ const TaskStoreBackend task_store_backend_pg = {
         .renew = pg_store_renew,
         .release = pg_store_release,
         .reap = pg_store_reap,
+        .enqueue = pg_store_enqueue,
         .queue_depth = pg_store_queue_depth,
         .render_metrics = pg_store_render_metrics,
 };

@@ -280,6 +280,10 @@ int task_store_reap(TaskStore *s, unsigned max_attempts)
 {
         DISPATCH(reap, max_attempts);
 }
+int task_store_enqueue(TaskStore *s, uint64_t id)
+{
+        DISPATCH(enqueue, id);
+}
 int task_store_queue_depth(TaskStore *s, uint64_t *ret_unclaimed, uint64_t *ret_claimed)
 {
         DISPATCH(queue_depth, ret_unclaimed, ret_claimed);

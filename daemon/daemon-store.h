@@ -235,7 +235,10 @@ int task_store_release(TaskStore *s, uint64_t id);
 /* Requeues PENDING tasks whose lease expired (their daemon died), failing those claimed max_attempts
  * times already; returns how many were requeued or failed. */
 int task_store_reap(TaskStore *s, unsigned max_attempts);
-/* PENDING tasks not claimed and claimed by some daemon. */
+/* A task created by task_store_create() is held until its files are in SaveDir; then this makes it
+ * claimable and wakes the idle workers. */
+int task_store_enqueue(TaskStore *s, uint64_t id);
+/* PENDING tasks not claimed and claimed by some daemon (or held for their upload). */
 int task_store_queue_depth(TaskStore *s, uint64_t *ret_unclaimed, uint64_t *ret_claimed);
 /* The backend's own gauges for /metrics (per-daemon leases, queue depth); nothing on sqlite. */
 int task_store_render_metrics(TaskStore *s, FILE *f);

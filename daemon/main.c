@@ -146,8 +146,16 @@ static void hook_task_created(void *userdata, uint64_t id)
         Daemon *d = userdata;
         int r;
 
-        if (d->shared)
-                return; /* the store notified the workers (LISTEN) */
+        if (d->shared) {
+                /* Its files are in SaveDir: claimable now, and the idle workers are woken (NOTIFY). */
+                r = task_store_enqueue(d->store, id);
+                if (r < 0)
+                        log_warning_errno(r,
+                                          "Task %" PRIu64 " cannot be queued in the task store yet (%m); a "
+                                          "worker's reaper queues it within 10 minutes",
+                                          id);
+                return;
+        }
         r = task_queue_push(d->queue, id);
 
         /* A full queue here is a race with another upload: the maintenance loop queues it later. */
