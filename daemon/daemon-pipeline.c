@@ -990,6 +990,14 @@ static void task_finish(TaskRun *t, bool success, const char *text)
         int r;
 
         r = task_store_finish(t->p->store, t->id, success, text);
+        if (r == -ENOTCONN && task_store_is_shared(t->p->store)) {
+                /* Its lease expires and it runs again: never failed for an outage of the store. */
+                log_warning("Task %" PRIu64
+                            ": its end cannot be saved, the task store cannot be reached; it "
+                            "runs again after its lease",
+                            t->id);
+                return;
+        }
         if (r < 0 && r != -ENOENT && !task_job_cancelled(t->job)) {
                 (void) usleep(500 * 1000);
                 r = task_store_finish(t->p->store, t->id, success, text);
@@ -1093,12 +1101,15 @@ void pipeline_run(void *userdata, TaskJob *job)
                 if (task_job_cancelled(job))
                         goto finish;
                 r = task_stage(&t, stages[i]);
-                if (r == -ESTALE) {
-                        /* A shared store gave the task to another daemon (this one's lease expired): its
-                         * files and its end are that daemon's now. */
-                        log_warning("Task %" PRIu64
-                                    ": no longer this daemon's (lease lost); not run further",
-                                    t.id);
+                if (r == -ESTALE || (r == -ENOTCONN && task_store_is_shared(p->store))) {
+                        /* A shared store gave the task to another daemon (this one's lease expired), or
+                         * cannot be reached for longer than the workers wait: the task stays PENDING and
+                         * runs again once its lease expires; its files and its end are not this run's. */
+                        log_warning(
+                                "Task %" PRIu64 ": %s; not run further here", t.id,
+                                r == -ESTALE
+                                        ? "no longer this daemon's (lease lost)"
+                                        : "the task store cannot be reached; it runs again after its lease");
                         goto finish;
                 }
                 if (r < 0) {

@@ -53,6 +53,7 @@ typedef struct PgStore {
         PgConn pool[PG_POOL_MAX];
         unsigned n_pool;
         bool down;                 /* the last attempt failed for want of a connection */
+        bool logged_down;          /* and that was logged: once per outage */
         int64_t last_attempt_usec; /* of a connection that failed */
 
         pthread_mutex_t listen_lock;
@@ -93,8 +94,13 @@ static PGconn *pg_connect(PgStore *p)
 
                 if (msg)
                         msg[strcspn(msg, "\n")] = '\0';
-                log_warning("Cannot connect to the task store (PostgreSQL %s): %s", p->safe_name,
-                            strna(msg));
+                pthread_mutex_lock(&p->lock);
+                if (!p->logged_down)
+                        log_warning("Cannot connect to the task store (PostgreSQL %s): %s; trying again "
+                                    "until it answers",
+                                    p->safe_name, strna(msg));
+                p->logged_down = true;
+                pthread_mutex_unlock(&p->lock);
                 PQfinish(c);
         }
         return NULL;
@@ -140,8 +146,9 @@ static int pg_acquire(PgStore *p, bool force, PgConn **ret)
                         pthread_mutex_unlock(&p->lock);
                         return -ENOTCONN;
                 }
-                if (p->down)
+                if (p->logged_down)
                         log_info("Connected to the task store (PostgreSQL %s) again", p->safe_name);
+                p->logged_down = false;
                 p->down = false;
                 pthread_mutex_unlock(&p->lock);
         }
@@ -601,7 +608,7 @@ static int pg_store_set_stage(TaskStore *s, uint64_t id, const char *stage)
         r = PG_EXEC(
                 PG(s), &res,
                 "WITH u AS (UPDATE tasks SET stage = $1, started_usec = COALESCE(started_usec, $2::bigint) "
-                "WHERE id = $3 AND ($4::text IS NULL OR lease_owner IS NULL OR lease_owner = $4::text) "
+                "WHERE id = $3 AND ($4::text IS NULL OR lease_owner = $4::text) "
                 "RETURNING id) "
                 "INSERT INTO task_stages (task_id, stage, started_usec) SELECT id, $1, $2::bigint FROM u "
                 "RETURNING task_id",
@@ -621,7 +628,7 @@ static int pg_store_finish(TaskStore *s, uint64_t id, bool success, const char *
                 PG(s), &res,
                 "WITH u AS (UPDATE tasks SET status = $5, stage = $1, finished_usec = $2::bigint, "
                 "lease_until = NULL "
-                "WHERE id = $3 AND ($4::text IS NULL OR lease_owner IS NULL OR lease_owner = $4::text) "
+                "WHERE id = $3 AND ($4::text IS NULL OR lease_owner = $4::text) "
                 "RETURNING id) "
                 "INSERT INTO task_stages (task_id, stage, started_usec) SELECT id, $1, $2::bigint FROM u "
                 "RETURNING task_id",
@@ -754,7 +761,7 @@ static int pg_store_add_stats(TaskStore *s, const TaskStats *t)
                 "analyze_usec, prepare_usec, run_usec, total_usec, success, missing_build_ids, duphash) "
                 "SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11::boolean, $12, $13 "
                 "WHERE EXISTS (SELECT 1 FROM tasks WHERE id = $1 AND "
-                "($14::text IS NULL OR lease_owner IS NULL OR lease_owner = $14::text)) "
+                "($14::text IS NULL OR lease_owner = $14::text)) "
                 "ON CONFLICT (task_id) DO UPDATE SET finished_usec = EXCLUDED.finished_usec, "
                 "package = EXCLUDED.package, release = EXCLUDED.release, arch = EXCLUDED.arch, "
                 "core_size = EXCLUDED.core_size, analyze_usec = EXCLUDED.analyze_usec, "

@@ -35,6 +35,7 @@
 #define MAINTENANCE_INTERVAL_SEC 2
 #define GC_INTERVAL_SEC          60
 #define RETRY_INTERVAL_SEC       10   /* waiting tasks: has a sync brought their debuginfo? */
+#define WORKER_STORE_RETRY_SEC   60   /* shared store: a worker's writes wait that long for PostgreSQL */
 #define SPOOL_STALE_SEC          3600 /* shared SaveDir: an upload spool untouched that long is dead */
 
 /* What this daemon does (--role): with a shared store, any number of each run against it. */
@@ -488,7 +489,8 @@ static int open_stores(Daemon *d)
                                : log_error_errno(r, "Failed to open the task store (TaskStore): %m");
         d->shared = task_store_is_shared(d->store);
         if (d->shared && d->role != ROLE_API) {
-                o.retry_sec = o.lease_sec;
+                /* A short outage (a restart of PostgreSQL) passes unnoticed by the runs. */
+                o.retry_sec = MAX(o.lease_sec, WORKER_STORE_RETRY_SEC);
                 o.connections = (cfg->max_parallel_tasks ?: 1) + 2;
                 r = task_store_open_options(&o, &d->work_store);
                 if (r < 0)
