@@ -83,7 +83,8 @@ static time_t spool_newest(int dfd, const char *name)
                 return newest;
         (void) TAKE_FD(fd);
         while ((de = readdir(d)))
-                if (fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) >= 0 && st.st_mtime > newest)
+                if (!streq(de->d_name, ".") && !streq(de->d_name, "..") &&
+                    fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) >= 0 && st.st_mtime > newest)
                         newest = st.st_mtime;
         closedir(d);
         return newest;
