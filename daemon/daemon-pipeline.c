@@ -687,9 +687,23 @@ static int spawn_sandbox(char *const *argv, int in_fd, int out_fd, int err_fd, i
         return -r;
 }
 
+/* A result the sandbox writes is written under NAME.part and renamed when the sandbox has ended
+ * (publish_result()): a reader of the task directory (another daemon sharing SaveDir, the HTTP API)
+ * never sees half a file under its name. */
 static int open_result(TaskRun *t, const char *name)
 {
-        return openat(t->results_fd, name, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
+        char part[256];
+
+        (void) snprintf(part, sizeof(part), "%s.part", name);
+        return openat(t->results_fd, part, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
+}
+
+static void publish_result(TaskRun *t, const char *name)
+{
+        char part[256];
+
+        (void) snprintf(part, sizeof(part), "%s.part", name);
+        (void) renameat(t->results_fd, part, t->results_fd, name);
 }
 
 int task_write_result(TaskRun *t, const char *name, const char *text)
@@ -781,6 +795,9 @@ int task_sandbox_run(TaskRun *t, char *const *argv, int in_fd, const char *out_n
                         break;
                 }
         task_job_set_child(t->job, 0);
+        publish_result(t, out_name);
+        publish_result(t, "sandbox-errors");
+        publish_result(t, "sandbox-status.json");
         if (task_job_cancelled(t->job))
                 return -ECANCELED;
 

@@ -302,8 +302,26 @@ int task_dir_content_hash(int crash_fd, char ret[65])
         return 0;
 }
 
-/* Copies name from one directory to another (when a hard link is not possible). */
+static int copy_at_as(int from_fd, int to_fd, const char *name, const char *to_name);
+
+/* Copies name from one directory to another (when a hard link is not possible): to NAME.part, renamed
+ * once complete, so that a reader never sees half a file under its name. */
 static int copy_at(int from_fd, int to_fd, const char *name)
+{
+        char part[256];
+        int r;
+
+        if (snprintf(part, sizeof(part), "%s.part", name) >= (int) sizeof(part))
+                return -ENAMETOOLONG;
+        r = copy_at_as(from_fd, to_fd, name, part);
+        if (r >= 0 && renameat(to_fd, part, to_fd, name) < 0)
+                r = -errno;
+        if (r < 0)
+                (void) unlinkat(to_fd, part, 0);
+        return r;
+}
+
+static int copy_at_as(int from_fd, int to_fd, const char *name, const char *to_name)
 {
         _cleanup_close_ int in = -EBADF, out = -EBADF;
         char buf[65536];
@@ -311,7 +329,7 @@ static int copy_at(int from_fd, int to_fd, const char *name)
         in = openat(from_fd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
         if (in < 0)
                 return -errno;
-        out = openat(to_fd, name, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
+        out = openat(to_fd, to_name, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
         if (out < 0)
                 return -errno;
         for (;;) {
