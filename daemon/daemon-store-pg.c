@@ -1372,7 +1372,8 @@ static int pg_store_enqueue(TaskStore *s, uint64_t id)
         r = PG_EXEC(
                 PG(s), &res,
                 "WITH u AS (UPDATE tasks SET lease_until = NULL WHERE id = $1 AND status = 'PENDING' AND "
-                "lease_owner IS NULL RETURNING id) SELECT pg_notify('" PG_CHANNEL "', id::text) FROM u",
+                "lease_owner IS NULL AND lease_until IS NOT NULL RETURNING id) SELECT pg_notify('" PG_CHANNEL
+                "', id::text) FROM u",
                 num_u64(id).s);
         if (r < 0)
                 return r;
