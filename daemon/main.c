@@ -599,7 +599,7 @@ static int setup(Daemon *d, const char *listen_override)
         }
         if (d->shared && d->queue) {
                 r = claimer_start(
-                        &d->claimer, d->work_store, d->queue,
+                        &d->claimer, d->store, d->queue,
                         (unsigned) MIN(MAX(d->config->task_lease_time, (uint64_t) 1), (uint64_t) 86400),
                         d->config->task_max_attempts ?: 1);
                 if (r < 0)
