@@ -63,10 +63,13 @@ static void *claim_main(void *arg)
                         continue;
                 }
                 if (r < 0) {
+                        if (backoff == 0)
+                                log_warning_errno(
+                                        r,
+                                        "Cannot claim a task from the task store: %m; trying again "
+                                        "with a backoff of up to %u s",
+                                        (unsigned) BACKOFF_MAX_SEC);
                         backoff = backoff ? MIN(backoff * 2, (unsigned) BACKOFF_MAX_SEC) : 1;
-                        log_warning_errno(
-                                r, "Cannot claim a task from the task store: %m; trying again in %u s",
-                                backoff);
                         if (claimer_sleep(c, backoff * 1000))
                                 break;
                         continue;

@@ -597,6 +597,8 @@ static int setup(Daemon *d, const char *listen_override)
                 if (r < 0)
                         return log_error_errno(r, "Failed to start the workers: %m");
         }
+        /* Claims and leases go through the store that fails at once: they back off by themselves, and a
+         * stop never waits for an unreachable PostgreSQL. */
         if (d->shared && d->queue) {
                 r = claimer_start(
                         &d->claimer, d->store, d->queue,
