@@ -1002,7 +1002,9 @@ void pipeline_retry_unsaved(Pipeline *p)
  * try after a pause; then the task is left to pipeline_retry_unsaved(), which ends it as
  * FINISHED_FAILURE once the store can be written, with a growing delay: it never runs again in a
  * loop of failures. */
-static void task_finish(TaskRun *t, bool success, const char *text)
+/* Returns false when the end was not this run's to save: a shared store whose lease this daemon
+ * lost, or no store at all (the task runs again after its lease). */
+static bool task_finish(TaskRun *t, bool success, const char *text)
 {
         int r;
 
@@ -1013,14 +1015,20 @@ static void task_finish(TaskRun *t, bool success, const char *text)
                             ": its end cannot be saved, the task store cannot be reached; it "
                             "runs again after its lease",
                             t->id);
-                return;
+                return false;
         }
         if (r < 0 && r != -ENOENT && !task_job_cancelled(t->job)) {
                 (void) usleep(500 * 1000);
                 r = task_store_finish(t->p->store, t->id, success, text);
         }
+        if (r == -ENOENT && task_store_is_shared(t->p->store)) {
+                log_warning("Task %" PRIu64 ": its lease was lost before its end was saved (deleted, or "
+                            "requeued after the lease expired); this run's end does not count",
+                            t->id);
+                return false;
+        }
         if (r >= 0 || r == -ENOENT) /* saved, or the task was deleted meanwhile */
-                return;
+                return true;
         task_log(t, 'E',
                  "The task store cannot be written (%s): the task ends as failed once it can be "
                  "(free space in SaveDir)",
@@ -1030,6 +1038,7 @@ static void task_finish(TaskRun *t, bool success, const char *text)
                         "FINISHED_FAILURE once the store can be written; free space in SaveDir",
                         t->id);
         pipeline_add_unsaved(t->p, t->id);
+        return true;
 }
 
 /* A failed task keeps its log and results; its crash files go at once unless KeepFailedCrashFiles. */
@@ -1176,8 +1185,8 @@ void pipeline_run(void *userdata, TaskJob *job)
                 goto finish; /* its lease lost, or shutting down: not ended here, another daemon runs it */
         if (r < 0)
                 task_drop_crash_files(&t);
-        task_finish(&t, r >= 0, r >= 0 ? "Retrace job finished successfully" : "Retrace job failed");
-        log_info("Task %" PRIu64 " %s", t.id, r >= 0 ? "finished successfully" : "failed");
+        if (task_finish(&t, r >= 0, r >= 0 ? "Retrace job finished successfully" : "Retrace job failed"))
+                log_info("Task %" PRIu64 " %s", t.id, r >= 0 ? "finished successfully" : "failed");
 finish:
         task_run_done(&t);
         pipeline_evict(p);

@@ -1157,10 +1157,30 @@ static int pg_store_totals(TaskStore *s, TaskTotals *ret)
 static int pg_store_available(TaskStore *s)
 {
         PgStore *p = PG(s);
-        bool down;
+        bool down, suspect = false;
 
         pthread_mutex_lock(&p->lock);
-        down = p->down;
+        /* An idle connection the server closed (a restart, a shutdown) is readable at once (EOF or
+         * its goodbye message): noticed here without a round trip, so that the first request after
+         * the server went away answers 503 too, not an error of a failed statement. */
+        for (unsigned i = 0; i < p->n_pool; i++) {
+                PgConn *c = &p->pool[i];
+                struct pollfd pfd;
+
+                if (c->busy || !c->conn)
+                        continue;
+                pfd = (struct pollfd){ .fd = PQsocket(c->conn), .events = POLLIN };
+                if (pfd.fd < 0 || poll(&pfd, 1, 0) <= 0)
+                        continue;
+                if (PQconsumeInput(c->conn) == 0 || PQstatus(c->conn) != CONNECTION_OK) {
+                        PQfinish(c->conn);
+                        c->conn = NULL;
+                        p->down = true;
+                        p->last_attempt_usec = 0; /* try to reconnect now */
+                } else
+                        suspect = true; /* e.g. the server's "terminating connection" before its EOF */
+        }
+        down = p->down || suspect;
         pthread_mutex_unlock(&p->lock);
         if (!down)
                 return 0;

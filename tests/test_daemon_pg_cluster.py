@@ -268,8 +268,9 @@ def test_postgresql_restart_under_load():
     """PostgreSQL stopped while tasks run: the API answers 503 with Retry-After (and does not hang), the
     workers wait; once it is back every task finishes, none lost, none run twice to completion."""
     clear_store()
-    api = Daemon("api", "api")
-    workers = [Daemon("worker", f"worker{i}", reuse="no") for i in range(3)]
+    # leases longer than the outage: the running tasks keep theirs and each finishes once
+    api = Daemon("api", "api", TaskLeaseTime="30")
+    workers = [Daemon("worker", f"worker{i}", reuse="no", TaskLeaseTime="30") for i in range(3)]
     with api, workers[0], workers[1], workers[2]:
         api.start(ready_path="settings")
         for w in workers:
@@ -289,8 +290,12 @@ def test_postgresql_restart_under_load():
                 code, headers, _ = rt.http_get(f"{api.base_url}{ids[0]}", {"X-Task-Password": "x"}, timeout=10)
                 rt.check(time.monotonic() - t0 < 9, "the API hung while PostgreSQL was down")
                 saw_503 = code == 503 and headers.get("Retry-After") == "5"
+                rt.check(code in (503, 403), f"GET /<id> while PostgreSQL is down: {code}")
                 time.sleep(0.2)
             rt.check(saw_503, "no 503 with Retry-After while PostgreSQL was down")
+            for path in ("stats", "metrics", "settings"):
+                code, headers, _ = rt.http_get(api.base_url + path, timeout=10)
+                rt.check(code == 503 and headers.get("Retry-After") == "5", f"/{path} while PostgreSQL is down: {code}")
             st, h, body = post(api.port, ARCHIVES[CRASHES[0]])
             rt.check(st == 503 and h.get("Retry-After"), f"upload while PostgreSQL is down: {st} {body!r}")
             time.sleep(2)
