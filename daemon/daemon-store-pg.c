@@ -471,8 +471,9 @@ int pg_store_open(const TaskStoreOptions *o, TaskStore **ret)
         }
         r = pg_migrate(p);
         if (r == -ENOTCONN)
-                log_error("The task store (PostgreSQL %s) cannot be reached: start PostgreSQL or correct "
-                          "TaskStore",
+                log_error("The task store (PostgreSQL %s) cannot be reached or refused the login (the "
+                          "error above says which): start PostgreSQL, or correct TaskStore, "
+                          "TaskStorePasswordFile or PGPASSWORD",
                           p->safe_name);
         if (r < 0)
                 goto fail;

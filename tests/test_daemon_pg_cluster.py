@@ -145,6 +145,37 @@ def test_migrate_only():
     rt.check("s3cr3t" not in r.stdout and "TaskStore = (set)" in r.stdout, r.stdout)
 
 
+def test_password_file():
+    """A role that needs a password: refused without one (a clear error), accepted with
+    TaskStorePasswordFile or libpq's PGPASSWORD; the password is never printed."""
+    PG.add_password_role("retrace_pw", "Pw-only-in-a-file-42")
+    pwfile = os.path.join(ENV.dir, "pgpass-file")
+    with open(pwfile, "w") as f:
+        f.write("Pw-only-in-a-file-42\n")
+    os.chmod(pwfile, 0o600)
+    uri = PG.uri.replace("user=postgres", "user=retrace_pw")
+
+    def migrate(extra_conf="", extra_env=None):
+        conf = os.path.join(ENV.dir, "pw.conf")
+        with open(conf, "w") as f:
+            f.write(BASE_CONFIG + f"TaskStore = {uri}\n" + extra_conf)
+        env = dict(ENV.env(), RETRACE_SERVER_CONFIG_PATH=conf, HOME=ENV.dir, **(extra_env or {}))
+        env.pop("PGPASSWORD", None) if not extra_env else None
+        r = subprocess.run([SERVER, "--migrate"], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                           text=True, timeout=60)
+        rt.check("Pw-only-in-a-file-42" not in r.stdout, f"the password was printed: {r.stdout}")
+        return r
+
+    r = migrate()
+    rt.check(r.returncode != 0 and "password" in r.stdout and "TaskStore" in r.stdout, r.stdout)
+    r = migrate(f"TaskStorePasswordFile = {pwfile}\n")
+    rt.check(r.returncode == 0 and "up to date" in r.stdout, r.stdout)
+    r = migrate(extra_env={"PGPASSWORD": "Pw-only-in-a-file-42"})
+    rt.check(r.returncode == 0, r.stdout)
+    r = migrate(f"TaskStorePasswordFile = {pwfile}-missing\n")
+    rt.check(r.returncode != 0 and "TaskStorePasswordFile" in r.stdout, r.stdout)
+
+
 def test_hundred_uploads_each_run_once():
     """1 api + 3 workers: 100 uploads all finish, each claimed once by one worker, which finished it."""
     clear_store()
@@ -329,7 +360,8 @@ def test_two_apis_same_stats():
 
 
 try:
-    rt.run_tests([test_roles_need_a_shared_store, test_migrate_only, test_hundred_uploads_each_run_once,
+    rt.run_tests([test_roles_need_a_shared_store, test_migrate_only, test_password_file,
+                  test_hundred_uploads_each_run_once,
                   test_killed_worker_task_finished_by_another, test_postgresql_restart_under_load,
                   test_two_apis_same_stats])
 except BaseException:

@@ -77,6 +77,17 @@ class PgCluster:
             rt.fail(f"psql {sql!r}: {r.stderr}")
         return [line.split("\t") for line in r.stdout.splitlines() if line]
 
+    def add_password_role(self, name, password):
+        """A superuser role that must log in with its password (scram-sha-256), the others stay trusted."""
+        self.psql(f"CREATE ROLE {name} LOGIN SUPERUSER PASSWORD '{password}'")
+        hba = os.path.join(self.data, "pg_hba.conf")
+        with open(hba) as f:
+            text = f.read()
+        with open(hba, "w") as f:
+            f.write(f"local all {name} scram-sha-256\n" + text)
+        self.run("pg_ctl", "-D", self.data, "reload")
+        time.sleep(0.5)  # the postmaster rereads pg_hba.conf asynchronously
+
     def print_log(self):
         try:
             with open(self.log, errors="replace") as f:
