@@ -115,6 +115,11 @@ static const ConfigKey config_keys[] = {
         KEY("DedupVmcores", CONFIG_BOOL, dedup_vmcores, "yes"),
         KEY("ArchiveTaskAfter", CONFIG_HOURS, archive_task_after, "0"),
         KEY("ArchiveDir", CONFIG_OPTIONAL_PATH, archive_dir, ""),
+        KEY("TaskStore", CONFIG_STRING, task_store, ""),
+        KEY("TaskStorePasswordFile", CONFIG_OPTIONAL_PATH, task_store_password_file, ""),
+        KEY("TaskStoreConnections", CONFIG_UINT, task_store_connections, "4"),
+        KEY("TaskLeaseTime", CONFIG_SECONDS, task_lease_time, "60"),
+        KEY("TaskMaxAttempts", CONFIG_UINT, task_max_attempts, "3"),
 };
 
 static const char *const cache_prefetch_table[_CACHE_PREFETCH_MAX] = {
@@ -378,7 +383,8 @@ void config_dump(const RetraceConfig *c, FILE *f)
                 case CONFIG_OPTIONAL_PATH:
                 case CONFIG_STRING:
                         /* A secret is not printed, only whether it is set. */
-                        if (streq(k->name, "TaskManagerPassword") && !isempty(*(char *const *) field))
+                        if ((streq(k->name, "TaskManagerPassword") || streq(k->name, "TaskStore")) &&
+                            !isempty(*(char *const *) field))
                                 fprintf(f, "%s = (set)\n", k->name);
                         else
                                 fprintf(f, "%s = %s\n", k->name, strempty(*(char *const *) field));

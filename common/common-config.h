@@ -115,6 +115,13 @@ typedef struct RetraceConfig {
         uint64_t archive_task_after; /* ArchiveTaskAfter: seconds after its end a task is archived (0: never)
                                       */
         char *archive_dir;           /* ArchiveDir: where archived tasks go */
+
+        /* The shared task store (several daemons, daemon-store-pg.c). */
+        char *task_store; /* TaskStore: a PostgreSQL connection string; "": sqlite in SaveDir */
+        char *task_store_password_file;  /* TaskStorePasswordFile: the PostgreSQL password's file */
+        unsigned task_store_connections; /* TaskStoreConnections: connections each daemon keeps */
+        uint64_t task_lease_time;        /* TaskLeaseTime: seconds a claim lasts unless renewed */
+        unsigned task_max_attempts;      /* TaskMaxAttempts: leases that may expire before a task fails */
 } RetraceConfig;
 
 #define RETRACE_CONFIG_ENV     "RETRACE_SERVER_CONFIG_PATH"

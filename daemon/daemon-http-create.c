@@ -106,6 +106,9 @@ static bool create_check(HttpServer *s, struct MHD_Connection *c, const char *me
 
         if (cfg->require_https && !request_is_https(s, c))
                 REFUSE(REFUSAL_HTTPS, MHD_HTTP_FORBIDDEN, "HTTPS is required");
+        if (task_store_available(s->store) < 0)
+                REFUSE(REFUSAL_STORE, MHD_HTTP_SERVICE_UNAVAILABLE,
+                       "The task store cannot be reached; try again later");
         /* The place is held from here on: concurrent uploads cannot all pass a check of the queue's
          * length and then together overfill it. */
         if (s->queue_reserve) {
@@ -161,6 +164,8 @@ static enum MHD_Result create_refuse(HttpServer *s, struct MHD_Connection *c, Up
         (void) MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, "text/plain; charset=utf-8");
         if (u->why == REFUSAL_FULL)
                 (void) MHD_add_response_header(resp, MHD_HTTP_HEADER_RETRY_AFTER, "60");
+        if (u->why == REFUSAL_STORE)
+                (void) MHD_add_response_header(resp, MHD_HTTP_HEADER_RETRY_AFTER, STORE_RETRY_AFTER);
         ret = queue_response(c, u->status, resp);
         MHD_destroy_response(resp);
         return ret;
@@ -295,6 +300,10 @@ enum MHD_Result create_finish(HttpServer *s, struct MHD_Connection *c, Upload *u
         }
 
         r = task_store_create(s->store, type, &id, password);
+        if (r == -ENOTCONN) {
+                log_warning("An upload is refused: the task store cannot be reached");
+                return upload_drop_spool(u), respond_store_unavailable(c);
+        }
         if (r < 0) {
                 log_error_errno(r, "Failed to record a new task: %m");
                 return upload_drop_spool(u),

@@ -17,6 +17,9 @@ enum MHD_Result queue_response(struct MHD_Connection *c, unsigned status, struct
 _printf_(3, 4) enum MHD_Result respond(struct MHD_Connection *c, unsigned status, const char *format, ...);
 /* 429 with Retry-After and a text/plain body (a static string). */
 enum MHD_Result respond_too_many(struct MHD_Connection *c, unsigned retry_after, const char *body);
+/* 503 with Retry-After: the shared task store cannot be reached (PostgreSQL down or restarting). */
+#define STORE_RETRY_AFTER "5"
+enum MHD_Result respond_store_unavailable(struct MHD_Connection *c);
 /* A refusal of an upload, counted for /metrics by reason. */
 enum MHD_Result refuse(HttpServer *s, struct MHD_Connection *c, Refusal why, unsigned status,
                        const char *message);

@@ -86,6 +86,7 @@ static const char *const refusal_names[_REFUSAL_MAX] = {
         [REFUSAL_BAD_ARCHIVE] = "bad_archive",
         [REFUSAL_TYPE] = "task_type",
         [REFUSAL_MISSING_FILE] = "missing_file",
+        [REFUSAL_STORE] = "store_unavailable",
 };
 
 enum MHD_Result respond(struct MHD_Connection *c, unsigned status, const char *format, ...)
@@ -611,6 +612,7 @@ static enum MHD_Result handle_metrics(HttpServer *s, struct MHD_Connection *c)
         }
         if (s->cache_metrics)
                 s->cache_metrics(s->userdata, f);
+        (void) task_store_render_metrics(s->store, f);
         (void) task_dir_free_space(s->config->save_dir, &free_bytes);
         fprintf(f,
                 "# HELP retrace_free_disk_bytes Free space where tasks are stored.\n"
@@ -810,11 +812,35 @@ static enum MHD_Result refuse_framing(struct MHD_Connection *c)
 }
 
 /* Everything but POST /create, on a worker of the request pool. */
+enum MHD_Result respond_store_unavailable(struct MHD_Connection *c)
+{
+        static const char body[] = "The task store cannot be reached; try again later\n";
+        struct MHD_Response *r;
+        enum MHD_Result ret;
+
+        r = MHD_create_response_from_buffer(strlen(body), (void *) body, MHD_RESPMEM_PERSISTENT);
+        if (!r)
+                return MHD_NO;
+        (void) MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, "text/plain; charset=utf-8");
+        (void) MHD_add_response_header(r, MHD_HTTP_HEADER_RETRY_AFTER, STORE_RETRY_AFTER);
+        ret = queue_response(c, MHD_HTTP_SERVICE_UNAVAILABLE, r);
+        MHD_destroy_response(r);
+        return ret;
+}
+
 static enum MHD_Result route(HttpServer *s, struct MHD_Connection *c, const char *url, const char *method)
 {
         const char *action, *last;
         bool manager = false;
         uint64_t id;
+
+        /* A shared store (PostgreSQL) that cannot be reached: every answer that reads it is 503. The
+         * static pages and debuginfod's files do not need it. */
+        if ((string_endswith(url, "/settings") || string_endswith(url, "/metrics") ||
+             string_endswith(url, "/stats") || is_manager_path(url, "manager/tasks") ||
+             parse_task_path(url, &id, &action, &manager)) &&
+            task_store_available(s->store) < 0)
+                return respond_store_unavailable(c);
 
         if (strstr(url,
                    "/buildid/")) /* the package cache's lookups may extract files: never on an event loop */

@@ -25,6 +25,7 @@ typedef enum Refusal {
         REFUSAL_BAD_ARCHIVE,
         REFUSAL_TYPE,
         REFUSAL_MISSING_FILE,
+        REFUSAL_STORE, /* the shared task store cannot be reached */
         _REFUSAL_MAX,
 } Refusal;
 

@@ -693,9 +693,23 @@ static int spawn_sandbox(char *const *argv, int in_fd, int out_fd, int err_fd, i
         return -r;
 }
 
+/* A result the sandbox writes is written under NAME.part and renamed when the sandbox has ended
+ * (publish_result()): a reader of the task directory (another daemon sharing SaveDir, the HTTP API)
+ * never sees half a file under its name. */
 static int open_result(TaskRun *t, const char *name)
 {
-        return openat(t->results_fd, name, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
+        char part[256];
+
+        (void) snprintf(part, sizeof(part), "%s.part", name);
+        return openat(t->results_fd, part, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
+}
+
+static void publish_result(TaskRun *t, const char *name)
+{
+        char part[256];
+
+        (void) snprintf(part, sizeof(part), "%s.part", name);
+        (void) renameat(t->results_fd, part, t->results_fd, name);
 }
 
 int task_write_result(TaskRun *t, const char *name, const char *text)
@@ -794,6 +808,9 @@ int task_sandbox_run(TaskRun *t, char *const *argv, int in_fd, const char *out_n
                         break;
                 }
         task_job_set_child(t->job, 0);
+        publish_result(t, out_name);
+        publish_result(t, "sandbox-errors");
+        publish_result(t, "sandbox-status.json");
         if (task_job_cancelled(t->job))
                 return -ECANCELED;
 
@@ -999,17 +1016,33 @@ void pipeline_retry_unsaved(Pipeline *p)
  * try after a pause; then the task is left to pipeline_retry_unsaved(), which ends it as
  * FINISHED_FAILURE once the store can be written, with a growing delay: it never runs again in a
  * loop of failures. */
-static void task_finish(TaskRun *t, bool success, const char *text)
+/* Returns false when the end was not this run's to save: a shared store whose lease this daemon
+ * lost, or no store at all (the task runs again after its lease). */
+static bool task_finish(TaskRun *t, bool success, const char *text)
 {
         int r;
 
         r = task_store_finish(t->p->store, t->id, success, text);
+        if (r == -ENOTCONN && task_store_is_shared(t->p->store)) {
+                /* Its lease expires and it runs again: never failed for an outage of the store. */
+                log_warning("Task %" PRIu64
+                            ": its end cannot be saved, the task store cannot be reached; it "
+                            "runs again after its lease",
+                            t->id);
+                return false;
+        }
         if (r < 0 && r != -ENOENT && !task_job_cancelled(t->job)) {
                 (void) usleep(500 * 1000);
                 r = task_store_finish(t->p->store, t->id, success, text);
         }
+        if (r == -ENOENT && task_store_is_shared(t->p->store)) {
+                log_warning("Task %" PRIu64 ": its lease was lost before its end was saved (deleted, or "
+                            "requeued after the lease expired); this run's end does not count",
+                            t->id);
+                return false;
+        }
         if (r >= 0 || r == -ENOENT) /* saved, or the task was deleted meanwhile */
-                return;
+                return true;
         task_log(t, 'E',
                  "The task store cannot be written (%s): the task ends as failed once it can be "
                  "(free space in SaveDir)",
@@ -1019,6 +1052,7 @@ static void task_finish(TaskRun *t, bool success, const char *text)
                         "FINISHED_FAILURE once the store can be written; free space in SaveDir",
                         t->id);
         pipeline_add_unsaved(t->p, t->id);
+        return true;
 }
 
 /* A failed task keeps its log and results; its crash files go at once unless KeepFailedCrashFiles. */
@@ -1167,6 +1201,17 @@ void pipeline_run(void *userdata, TaskJob *job)
                 if (task_job_cancelled(job))
                         goto finish;
                 r = task_stage(&t, stages[i]);
+                if (r == -ESTALE || (r == -ENOTCONN && task_store_is_shared(p->store))) {
+                        /* A shared store gave the task to another daemon (this one's lease expired), or
+                         * cannot be reached for longer than the workers wait: the task stays PENDING and
+                         * runs again once its lease expires; its files and its end are not this run's. */
+                        log_warning(
+                                "Task %" PRIu64 ": %s; not run further here", t.id,
+                                r == -ESTALE
+                                        ? "no longer this daemon's (lease lost)"
+                                        : "the task store cannot be reached; it runs again after its lease");
+                        goto finish;
+                }
                 if (r < 0) {
                         /* A store that cannot be written cannot report the task either. */
                         store_failed = true;
@@ -1217,9 +1262,12 @@ void pipeline_run(void *userdata, TaskJob *job)
                 task_log(&t, 'E', "%s", failure ?: "The retrace failed");
         task_log(&t, 'I', "Retrace took %" PRIi64 " seconds",
                  (now_monotonic_usec() - t.start_usec + 500000) / 1000000);
+        if (task_job_cancelled(job) && task_store_is_shared(p->store))
+                goto finish; /* its lease lost, or shutting down: not ended here, another daemon runs it */
         if (r < 0)
                 task_drop_crash_files(&t);
-        task_finish(&t, r >= 0, r >= 0 ? "Retrace job finished successfully" : "Retrace job failed");
+        if (!task_finish(&t, r >= 0, r >= 0 ? "Retrace job finished successfully" : "Retrace job failed"))
+                goto finish; /* another daemon holds the task now (shared store): it ends it */
         log_info("Task %" PRIu64 " %s", t.id, r >= 0 ? "finished successfully" : "failed");
         if (t.vmcore && p->config->dedup_vmcores && (r >= 0 || p->config->keep_failed_crash_files) &&
             !task_job_cancelled(job))

@@ -6,6 +6,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "common-macro.h"
 
@@ -19,6 +20,7 @@ struct TaskJob {
 struct TaskQueue {
         pthread_mutex_t lock;
         pthread_cond_t wake;
+        pthread_cond_t done; /* a job ended: a worker is idle */
         bool stopping;
 
         uint64_t *waiting; /* ring buffer of capacity ids */
@@ -90,6 +92,7 @@ static void *worker_main(void *arg)
 
                 pthread_mutex_lock(&q->lock);
                 q->running[slot] = NULL;
+                pthread_cond_broadcast(&q->done);
         }
         pthread_mutex_unlock(&q->lock);
         return NULL;
@@ -106,6 +109,7 @@ int task_queue_new(unsigned workers, unsigned capacity, TaskRunFunc run, void *u
                 return -ENOMEM;
         pthread_mutex_init(&q->lock, NULL);
         pthread_cond_init(&q->wake, NULL);
+        pthread_cond_init(&q->done, NULL);
         q->capacity = capacity;
         q->n_workers = workers;
         q->run = run;
@@ -139,10 +143,12 @@ TaskQueue *task_queue_free(TaskQueue *q)
                 if (q->running && q->running[i])
                         job_cancel_locked(q->running[i]);
         pthread_cond_broadcast(&q->wake);
+        pthread_cond_broadcast(&q->done);
         pthread_mutex_unlock(&q->lock);
         for (unsigned i = 0; q->threads && i < q->n_workers; i++)
                 pthread_join(q->threads[i], NULL);
         pthread_cond_destroy(&q->wake);
+        pthread_cond_destroy(&q->done);
         pthread_mutex_destroy(&q->lock);
         free(q->waiting);
         free(q->running);
@@ -272,4 +278,53 @@ bool task_queue_cancel(TaskQueue *q, uint64_t id)
                 }
         pthread_mutex_unlock(&q->lock);
         return found;
+}
+
+unsigned task_queue_idle(TaskQueue *q)
+{
+        unsigned busy;
+
+        pthread_mutex_lock(&q->lock);
+        busy = running_locked(q) + q->n_waiting;
+        pthread_mutex_unlock(&q->lock);
+        return busy < q->n_workers ? q->n_workers - busy : 0;
+}
+
+void task_queue_wait_idle(TaskQueue *q, unsigned timeout_ms)
+{
+        struct timespec deadline;
+
+        clock_gettime(CLOCK_REALTIME, &deadline);
+        deadline.tv_sec += timeout_ms / 1000;
+        deadline.tv_nsec += (long) (timeout_ms % 1000) * 1000000L;
+        if (deadline.tv_nsec >= 1000000000L) {
+                deadline.tv_sec++;
+                deadline.tv_nsec -= 1000000000L;
+        }
+        pthread_mutex_lock(&q->lock);
+        if (!q->stopping && running_locked(q) + q->n_waiting >= q->n_workers)
+                (void) pthread_cond_timedwait(&q->done, &q->lock, &deadline);
+        pthread_mutex_unlock(&q->lock);
+}
+
+int task_queue_ids(TaskQueue *q, uint64_t **ret, size_t *ret_n)
+{
+        uint64_t *ids;
+        size_t n = 0;
+
+        pthread_mutex_lock(&q->lock);
+        ids = calloc(q->n_waiting + q->n_workers + 1, sizeof(uint64_t));
+        if (ids) {
+                for (unsigned i = 0; i < q->n_waiting; i++)
+                        ids[n++] = q->waiting[(q->head + i) % q->capacity];
+                for (unsigned i = 0; i < q->n_workers; i++)
+                        if (q->running[i])
+                                ids[n++] = q->running[i]->id;
+        }
+        pthread_mutex_unlock(&q->lock);
+        if (!ids)
+                return -ENOMEM;
+        *ret = ids;
+        *ret_n = n;
+        return 0;
 }

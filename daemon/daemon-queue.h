@@ -2,6 +2,7 @@
 #pragma once
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
 
@@ -41,3 +42,10 @@ unsigned task_queue_running(TaskQueue *q);
 unsigned task_queue_waiting(TaskQueue *q);
 /* Drops a waiting task, or cancels a running one (kills its child); false when neither. */
 bool task_queue_cancel(TaskQueue *q, uint64_t id);
+
+/* For a queue fed by claims from a shared store (daemon-claim.c): workers with nothing to do (neither
+ * running nor a task waiting for them), waiting until one is (at most timeout_ms), and the ids of
+ * every task waiting or running (whose leases are renewed). */
+unsigned task_queue_idle(TaskQueue *q);
+void task_queue_wait_idle(TaskQueue *q, unsigned timeout_ms);
+int task_queue_ids(TaskQueue *q, uint64_t **ret, size_t *ret_n);

@@ -44,6 +44,22 @@ typedef struct TaskStore TaskStore;
 
 /* Opens (creating when needed) the sqlite task database at path: WAL, schema version checked. */
 int task_store_open(const char *path, TaskStore **ret);
+
+/* Where the tasks are: the sqlite file (single node), or PostgreSQL shared by several daemons. */
+typedef struct TaskStoreOptions {
+        const char *sqlite_path;   /* used without uri */
+        const char *uri;           /* TaskStore: "postgresql://…" or any libpq connection string */
+        const char *password_file; /* TaskStorePasswordFile: the password, else libpq's PGPASSWORD… */
+        const char *owner;         /* this daemon's name in leases and /metrics */
+        unsigned lease_sec;        /* TaskLeaseSec: a claim lasts this long unless renewed */
+        unsigned connections;      /* connections kept open (at least 1) */
+        unsigned retry_sec;        /* a lost connection is retried that long before an error (workers) */
+} TaskStoreOptions;
+/* Opens the store the options name and brings its schema up to date (migrations). */
+int task_store_open_options(const TaskStoreOptions *o, TaskStore **ret);
+const char *task_store_backend_name(TaskStore *s);
+/* Whether several daemons share the store (PostgreSQL): tasks are then claimed, not pushed. */
+bool task_store_is_shared(TaskStore *s);
 TaskStore *task_store_free(TaskStore *s);
 static inline void task_store_freep(TaskStore **s)
 {
@@ -212,3 +228,25 @@ int task_store_totals(TaskStore *s, TaskTotals *ret);
 
 /* Ids of PENDING tasks, oldest first (to requeue after a restart). */
 int task_store_list_pending(TaskStore *s, uint64_t **ret_ids, size_t *ret_n);
+
+/* The shared queue (PostgreSQL; -EOPNOTSUPP on sqlite). */
+/* 0 when the store answers; -ENOTCONN while it cannot be reached (reconnects, without waiting long). */
+int task_store_available(TaskStore *s);
+/* Takes the oldest unclaimed PENDING task into a lease of this daemon (SKIP LOCKED); -ENOENT: none. */
+int task_store_claim(TaskStore *s, uint64_t *ret_id);
+/* Waits up to timeout_ms for a notification that a task may be claimable (LISTEN); 0 either way. */
+int task_store_wait_for_work(TaskStore *s, unsigned timeout_ms);
+/* Renews this daemon's leases on ids; *ret_lost: those it no longer holds (deleted, reaped, taken). */
+int task_store_renew(TaskStore *s, const uint64_t *ids, size_t n, uint64_t **ret_lost, size_t *ret_n_lost);
+/* Gives a claimed task back unfinished (shutdown): another daemon takes it at once. */
+int task_store_release(TaskStore *s, uint64_t id);
+/* Requeues PENDING tasks whose lease expired (their daemon died), failing those claimed max_attempts
+ * times already; returns how many were requeued or failed. */
+int task_store_reap(TaskStore *s, unsigned max_attempts);
+/* A task created by task_store_create() is held until its files are in SaveDir; then this makes it
+ * claimable and wakes the idle workers. */
+int task_store_enqueue(TaskStore *s, uint64_t id);
+/* PENDING tasks not claimed and claimed by some daemon (or held for their upload). */
+int task_store_queue_depth(TaskStore *s, uint64_t *ret_unclaimed, uint64_t *ret_claimed);
+/* The backend's own gauges for /metrics (per-daemon leases, queue depth); nothing on sqlite. */
+int task_store_render_metrics(TaskStore *s, FILE *f);

@@ -11,6 +11,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <gnutls/crypto.h>
@@ -61,6 +62,37 @@ int task_spool_create(const char *save_dir, const char *owner, TaskSpool *ret)
 
 int task_spool_remove_stale(const char *save_dir, const char *owner)
 {
+        return task_spool_remove_stale_older(save_dir, owner, 0);
+}
+
+/* The newest modification time of a spool and its direct entries (an upload being received or
+ * unpacked writes there), in seconds since the epoch; 0 when unknown. */
+static time_t spool_newest(int dfd, const char *name)
+{
+        _cleanup_close_ int fd = openat(dfd, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+        struct stat st;
+        struct dirent *de;
+        time_t newest = 0;
+        DIR *d;
+
+        if (fd < 0)
+                return fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0 ? 0 : st.st_mtime;
+        if (fstat(fd, &st) >= 0)
+                newest = st.st_mtime;
+        d = fdopendir(fd);
+        if (!d)
+                return newest;
+        (void) TAKE_FD(fd);
+        while ((de = readdir(d)))
+                if (!streq(de->d_name, ".") && !streq(de->d_name, "..") &&
+                    fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) >= 0 && st.st_mtime > newest)
+                        newest = st.st_mtime;
+        closedir(d);
+        return newest;
+}
+
+int task_spool_remove_stale_older(const char *save_dir, const char *owner, unsigned min_age_sec)
+{
         _cleanup_free_ char *incoming = path_join(save_dir, INCOMING);
         _cleanup_close_ int dfd = -EBADF;
         struct dirent *de;
@@ -82,6 +114,9 @@ int task_spool_remove_stale(const char *save_dir, const char *owner)
                 if (streq(de->d_name, ".") || streq(de->d_name, ".."))
                         continue;
                 if (owner && strncmp(de->d_name, owner, strlen(owner)) == 0)
+                        continue;
+                if (min_age_sec > 0 &&
+                    time(NULL) - spool_newest(dirfd(d), de->d_name) < (time_t) min_age_sec)
                         continue;
                 path = path_join(incoming, de->d_name);
                 if (path && path_rm_rf(path) >= 0)
@@ -284,8 +319,26 @@ int task_dir_content_hash(int crash_fd, char ret[65])
         return 0;
 }
 
-/* Copies name from one directory to another (when a hard link is not possible). */
+static int copy_at_as(int from_fd, int to_fd, const char *name, const char *to_name);
+
+/* Copies name from one directory to another (when a hard link is not possible): to NAME.part, renamed
+ * once complete, so that a reader never sees half a file under its name. */
 static int copy_at(int from_fd, int to_fd, const char *name)
+{
+        char part[256];
+        int r;
+
+        if (snprintf(part, sizeof(part), "%s.part", name) >= (int) sizeof(part))
+                return -ENAMETOOLONG;
+        r = copy_at_as(from_fd, to_fd, name, part);
+        if (r >= 0 && renameat(to_fd, part, to_fd, name) < 0)
+                r = -errno;
+        if (r < 0)
+                (void) unlinkat(to_fd, part, 0);
+        return r;
+}
+
+static int copy_at_as(int from_fd, int to_fd, const char *name, const char *to_name)
 {
         _cleanup_close_ int in = -EBADF, out = -EBADF;
         char buf[65536];
@@ -293,7 +346,7 @@ static int copy_at(int from_fd, int to_fd, const char *name)
         in = openat(from_fd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
         if (in < 0)
                 return -errno;
-        out = openat(to_fd, name, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
+        out = openat(to_fd, to_name, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
         if (out < 0)
                 return -errno;
         for (;;) {

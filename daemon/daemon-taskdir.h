@@ -38,6 +38,9 @@ int task_spool_create(const char *save_dir, const char *owner, TaskSpool *ret);
 /* Removes the spools in SaveDir/.incoming whose name does not start with owner (all of them when
  * owner is NULL): uploads of an earlier process, which nobody will finish. Returns how many. */
 int task_spool_remove_stale(const char *save_dir, const char *owner);
+/* The same, sparing spools modified in the last min_age_sec seconds (a SaveDir shared by several
+ * daemons holds the uploads other daemons are receiving). */
+int task_spool_remove_stale_older(const char *save_dir, const char *owner, unsigned min_age_sec);
 /* Makes the spool's crash/ (0755: readable by the sandbox's unprivileged id; the spool and then the
  * task directory keep everyone else out) and opens it. */
 int task_spool_open_crash(TaskSpool *s, int *ret_fd);

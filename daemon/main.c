@@ -23,6 +23,7 @@
 #include "common-path.h"
 #include "common-time.h"
 #include "config.h"
+#include "daemon-claim.h"
 #include "daemon-http-parse.h"
 #include "daemon-archive-tasks.h"
 #include "daemon-dedup.h"
@@ -36,11 +37,26 @@
 
 #define MAINTENANCE_INTERVAL_SEC 2
 #define GC_INTERVAL_SEC          60
-#define RETRY_INTERVAL_SEC       10 /* waiting tasks: has a sync brought their debuginfo? */
+#define RETRY_INTERVAL_SEC       10   /* waiting tasks: has a sync brought their debuginfo? */
+#define WORKER_STORE_RETRY_SEC   60   /* shared store: a worker's writes wait that long for PostgreSQL */
+#define SPOOL_STALE_SEC          3600 /* shared SaveDir: an upload spool untouched that long is dead */
+
+/* What this daemon does (--role): with a shared store, any number of each run against it. */
+typedef enum DaemonRole {
+        ROLE_ALL,    /* serves the API and runs tasks: the single node */
+        ROLE_API,    /* serves the API; uploads go to the shared SaveDir and queue */
+        ROLE_WORKER, /* claims tasks from the shared queue and runs them; no HTTP */
+} DaemonRole;
 
 typedef struct Daemon {
         RetraceConfig *config;
-        TaskStore *store;
+        DaemonRole role;
+        bool shared;           /* the store is shared (PostgreSQL): tasks are claimed, not pushed */
+        TaskStore *store;      /* HTTP's: fails at once while PostgreSQL is unreachable (503) */
+        TaskStore *work_store; /* the workers' (shared store only): retries a lost connection */
+        Claimer claimer;
+        unsigned n_reserved; /* shared store: uploads being received here, not tasks yet */
+        char owner[128];     /* shared store: this daemon's name in leases and /metrics */
         Pipeline pipeline;
         TaskQueue *queue;
         HttpServer http;
@@ -51,40 +67,100 @@ typedef struct Daemon {
         char spool_owner[20]; /* "p" and 16 random hex digits and "-": this process's spools */
 } Daemon;
 
+/* With a shared store, the queue is the store's PENDING tasks: an upload takes a place while fewer than
+ * MaxQueuedTasks wait unclaimed, counting the uploads this daemon is receiving. */
 static int hook_queue_reserve(void *userdata)
 {
         Daemon *d = userdata;
-        return task_queue_reserve(d->queue);
+        uint64_t unclaimed = 0, claimed = 0;
+        int r;
+
+        if (!d->shared)
+                return task_queue_reserve(d->queue);
+        r = task_store_queue_depth(d->store, &unclaimed, &claimed);
+        if (r < 0)
+                return r;
+        pthread_mutex_lock(&d->lock);
+        if (unclaimed + d->n_reserved >= (uint64_t) (d->config->max_queued_tasks ?: 1))
+                r = -EAGAIN;
+        else
+                d->n_reserved++;
+        pthread_mutex_unlock(&d->lock);
+        return r;
 }
 
 static void hook_queue_release(void *userdata)
 {
         Daemon *d = userdata;
-        task_queue_release(d->queue);
+
+        if (!d->shared) {
+                task_queue_release(d->queue);
+                return;
+        }
+        pthread_mutex_lock(&d->lock);
+        if (d->n_reserved > 0)
+                d->n_reserved--;
+        pthread_mutex_unlock(&d->lock);
+}
+
+static void shared_depth(Daemon *d, unsigned *ret_unclaimed, unsigned *ret_claimed)
+{
+        uint64_t unclaimed = 0, claimed = 0;
+
+        (void) task_store_queue_depth(d->store, &unclaimed, &claimed);
+        *ret_unclaimed = (unsigned) MIN(unclaimed, (uint64_t) UINT_MAX);
+        *ret_claimed = (unsigned) MIN(claimed, (uint64_t) UINT_MAX);
 }
 
 static unsigned hook_load(void *userdata)
 {
         Daemon *d = userdata;
-        return task_queue_running(d->queue) + task_queue_waiting(d->queue);
+        unsigned unclaimed, claimed;
+
+        if (!d->shared)
+                return task_queue_running(d->queue) + task_queue_waiting(d->queue);
+        shared_depth(d, &unclaimed, &claimed);
+        return unclaimed + claimed;
 }
 
 static unsigned hook_queue_running(void *userdata)
 {
         Daemon *d = userdata;
-        return task_queue_running(d->queue);
+        unsigned unclaimed, claimed;
+
+        if (!d->shared)
+                return task_queue_running(d->queue);
+        shared_depth(d, &unclaimed, &claimed);
+        return claimed;
 }
 
 static unsigned hook_queue_waiting(void *userdata)
 {
         Daemon *d = userdata;
-        return task_queue_waiting(d->queue);
+        unsigned unclaimed, claimed;
+
+        if (!d->shared)
+                return task_queue_waiting(d->queue);
+        shared_depth(d, &unclaimed, &claimed);
+        return unclaimed;
 }
 
 static void hook_task_created(void *userdata, uint64_t id)
 {
         Daemon *d = userdata;
-        int r = task_queue_push(d->queue, id);
+        int r;
+
+        if (d->shared) {
+                /* Its files are in SaveDir: claimable now, and the idle workers are woken (NOTIFY). */
+                r = task_store_enqueue(d->store, id);
+                if (r < 0)
+                        log_warning_errno(r,
+                                          "Task %" PRIu64 " cannot be queued in the task store yet (%m); a "
+                                          "worker's reaper queues it within 10 minutes",
+                                          id);
+                return;
+        }
+        r = task_queue_push(d->queue, id);
 
         /* A full queue here is a race with another upload: the maintenance loop queues it later. */
         if (r < 0 && r != -EAGAIN && r != -EEXIST)
@@ -102,7 +178,10 @@ static void task_remove(Daemon *d, uint64_t id, const char *why, bool expired)
                 h.cleanup = expired ? "delete" : NULL;
                 (void) hooks_run(d->config, expired ? HOOK_PRE_CLEAN_TASK : HOOK_PRE_REMOVE_TASK, &h, NULL);
         }
-        (void) task_queue_cancel(d->queue, id);
+        /* With a shared store, the daemon running it elsewhere stops when its lease renewal finds the
+         * task gone. */
+        if (d->queue)
+                (void) task_queue_cancel(d->queue, id);
         (void) task_dir_remove(d->config->save_dir, id);
         (void) task_store_delete(d->store, id);
         log_info("Task %" PRIu64 " deleted %s", id, why);
@@ -181,6 +260,8 @@ static void queue_pending(Daemon *d)
         _cleanup_free_ uint64_t *ids = NULL;
         size_t n = 0;
 
+        if (d->shared) /* workers claim them */
+                return;
         if (task_store_list_pending(d->store, &ids, &n) < 0)
                 return;
         for (size_t i = 0; i < n; i++) {
@@ -209,7 +290,8 @@ static uint64_t save_dir_free(const char *save_dir)
  * nobody finishes (all of them at startup, owner NULL). */
 static void remove_stale_spools(Daemon *d, const char *owner)
 {
-        int r = task_spool_remove_stale(d->config->save_dir, owner);
+        /* A shared SaveDir holds other daemons' spools too: only those untouched for long are stale. */
+        int r = task_spool_remove_stale_older(d->config->save_dir, owner, d->shared ? SPOOL_STALE_SEC : 0);
 
         if (r < 0)
                 log_warning("Cannot clean stale upload spools in %s/.incoming: %s", d->config->save_dir,
@@ -284,11 +366,14 @@ static void *maintenance_main(void *arg)
                 struct timespec deadline;
 
                 pthread_mutex_unlock(&d->lock);
-                pipeline_retry_unsaved(&d->pipeline);
-                queue_pending(d);
-                if (ticks % (RETRY_INTERVAL_SEC / MAINTENANCE_INTERVAL_SEC) == 0)
-                        (void) pipeline_retry_waiting(&d->pipeline, NULL);
-                if (ticks++ % (GC_INTERVAL_SEC / MAINTENANCE_INTERVAL_SEC) == 0)
+                if (d->role != ROLE_API) {
+                        pipeline_retry_unsaved(&d->pipeline);
+                        queue_pending(d);
+                        if (ticks % (RETRY_INTERVAL_SEC / MAINTENANCE_INTERVAL_SEC) == 0)
+                                (void) pipeline_retry_waiting(&d->pipeline, NULL);
+                }
+                /* Garbage collection is the API's: a worker-only daemon never deletes tasks. */
+                if (ticks++ % (GC_INTERVAL_SEC / MAINTENANCE_INTERVAL_SEC) == 0 && d->role != ROLE_WORKER)
                         collect_garbage(d);
                 pthread_mutex_lock(&d->lock);
                 clock_gettime(CLOCK_REALTIME, &deadline);
@@ -302,10 +387,13 @@ static void *maintenance_main(void *arg)
 
 static void help(void)
 {
-        printf("retrace-server [--config FILE] [--listen ADDR:PORT]\n\n"
+        printf("retrace-server [--config FILE] [--listen ADDR:PORT] [--role all|api|worker]\n\n"
                "Retraces uploaded crash dumps; serves the HTTP API of PROTOCOL.md.\n\n"
                "  --config FILE        retrace-server.conf to read (default: $%s, else %s)\n"
                "  --listen ADDR:PORT   overrides Listen (default 127.0.0.1:8080)\n"
+               "  --role ROLE          all (default): serve the API and run tasks; api: serve the API\n"
+               "                       only; worker: run tasks only (api and worker need TaskStore)\n"
+               "  --migrate            bring the task store's schema up to date and exit\n"
                "  --dump-config        print the configuration in effect and exit\n"
                "  --version            print the version and exit\n",
                RETRACE_CONFIG_ENV, SYSCONFDIR "/retrace-server/retrace-server.conf");
@@ -406,11 +494,71 @@ static void cgroup_setup(void)
                          (unsigned long long) (SANDBOX_MEMORY_MAX_DEFAULT >> 20));
 }
 
+/* The task store: sqlite in SaveDir, or PostgreSQL (TaskStore) shared with other daemons; then the
+ * workers get a store of their own that rides out a short outage of PostgreSQL (it retries for up to
+ * TaskLeaseTime), while HTTP's answers 503 at once. */
+static int open_stores(Daemon *d)
+{
+        const RetraceConfig *cfg = d->config;
+        _cleanup_free_ char *db = path_join(cfg->save_dir, "tasks.db");
+        TaskStoreOptions o = {
+                .sqlite_path = db,
+                .uri = cfg->task_store,
+                .password_file = cfg->task_store_password_file,
+                .owner = d->owner,
+                .lease_sec = (unsigned) MIN(MAX(cfg->task_lease_time, (uint64_t) 1), (uint64_t) 86400),
+                .connections = cfg->task_store_connections,
+        };
+        int r;
+
+        if (!db)
+                return log_oom();
+        if (isempty(cfg->task_store) && d->role != ROLE_ALL)
+                return log_error("--role %s needs a task store shared by the daemons: set TaskStore = "
+                                 "postgresql://… (see docs/deployment.md); with the sqlite store in SaveDir "
+                                 "one daemon serves the API and runs the tasks (--role all)",
+                                 d->role == ROLE_API ? "api" : "worker"),
+                       -EINVAL;
+        if (!isempty(cfg->task_store_password_file) && isempty(cfg->task_store))
+                log_warning("TaskStorePasswordFile is set but TaskStore is not: the sqlite store needs no "
+                            "password");
+        r = task_store_open_options(&o, &d->store);
+        if (r < 0)
+                return isempty(cfg->task_store)
+                               ? log_error_errno(r, "Failed to open the task database %s: %m", db)
+                               : log_error_errno(r, "Failed to open the task store (TaskStore): %m");
+        d->shared = task_store_is_shared(d->store);
+        if (d->shared && d->role != ROLE_API) {
+                /* A short outage (a restart of PostgreSQL) passes unnoticed by the runs. */
+                o.retry_sec = MAX(o.lease_sec, WORKER_STORE_RETRY_SEC);
+                o.connections = (cfg->max_parallel_tasks ?: 1) + 2;
+                r = task_store_open_options(&o, &d->work_store);
+                if (r < 0)
+                        return log_error_errno(
+                                r, "Failed to open the task store (TaskStore) for the workers: %m");
+        }
+        return 0;
+}
+
+static void set_owner(Daemon *d)
+{
+        char host[64] = "";
+
+        /* host:pid names this daemon in leases, logs and /metrics; a restart is a new owner. */
+        if (gethostname(host, sizeof(host) - 1) < 0 || host[0] == '\0')
+                strcpy(host, "localhost");
+        (void) snprintf(d->owner, sizeof(d->owner), "%s:%d", host, (int) getpid());
+}
+
 static int setup(Daemon *d, const char *listen_override)
 {
-        _cleanup_free_ char *db = NULL, *error = NULL;
+        _cleanup_free_ char *error = NULL;
         CacheLimits limits;
         int r;
+
+        pthread_mutex_init(&d->lock, NULL);
+        pthread_cond_init(&d->wake, NULL);
+        set_owner(d);
 
         if (listen_override) {
                 char *l = strdup(listen_override);
@@ -451,13 +599,11 @@ static int setup(Daemon *d, const char *listen_override)
                         "Failed to create SaveDir %s: %m (set SaveDir in the configuration to a "
                         "directory you may write)",
                         d->config->save_dir);
-        db = path_join(d->config->save_dir, "tasks.db");
-        if (!db)
-                return log_oom();
-        r = task_store_open(db, &d->store);
+        r = open_stores(d);
         if (r < 0)
-                return log_error_errno(r, "Failed to open the task database %s: %m", db);
-        remove_stale_spools(d, NULL);
+                return r;
+        if (d->role != ROLE_WORKER)
+                remove_stale_spools(d, NULL);
         {
                 uint64_t token;
 
@@ -472,7 +618,7 @@ static int setup(Daemon *d, const char *listen_override)
                 return log_error_errno(r, "Failed to open the package cache in CacheDir %s: %m",
                                        d->config->cache_dir);
         d->pipeline.config = d->config;
-        d->pipeline.store = d->store;
+        d->pipeline.store = d->work_store ?: d->store;
         pthread_mutex_init(&d->pipeline.cache_lock, NULL);
         pthread_mutex_init(&d->pipeline.unsaved_lock, NULL);
         /* A lookup that must extract a package releases the mutex meanwhile (cache-store.h). */
@@ -490,10 +636,27 @@ static int setup(Daemon *d, const char *listen_override)
         /* Measures the cache (for /metrics) and applies a CacheMaxSize lowered since the last run. */
         pipeline_evict(&d->pipeline);
 
-        r = task_queue_new(d->config->max_parallel_tasks ?: 1, d->config->max_queued_tasks ?: 1,
-                           pipeline_run, &d->pipeline, &d->queue);
-        if (r < 0)
-                return log_error_errno(r, "Failed to start the workers: %m");
+        /* With a shared store the queue holds only what this daemon claimed: one task per worker. */
+        if (d->role != ROLE_API) {
+                r = task_queue_new(d->config->max_parallel_tasks ?: 1,
+                                   d->shared ? (d->config->max_parallel_tasks ?: 1)
+                                             : (d->config->max_queued_tasks ?: 1),
+                                   pipeline_run, &d->pipeline, &d->queue);
+                if (r < 0)
+                        return log_error_errno(r, "Failed to start the workers: %m");
+        }
+        /* Claims and leases go through the store that fails at once: they back off by themselves, and a
+         * stop never waits for an unreachable PostgreSQL. */
+        if (d->shared && d->queue) {
+                r = claimer_start(
+                        &d->claimer, d->store, d->queue,
+                        (unsigned) MIN(MAX(d->config->task_lease_time, (uint64_t) 1), (uint64_t) 86400),
+                        d->config->task_max_attempts ?: 1);
+                if (r < 0)
+                        return log_error_errno(r, "Failed to start claiming tasks: %m");
+        }
+        if (d->role == ROLE_WORKER)
+                goto maintenance;
 
         d->http = (HttpServer){
                 .config = d->config,
@@ -522,8 +685,7 @@ static int setup(Daemon *d, const char *listen_override)
         if (r < 0)
                 return log_error_errno(r, "%s", strna(error));
 
-        pthread_mutex_init(&d->lock, NULL);
-        pthread_cond_init(&d->wake, NULL);
+maintenance:
         r = -pthread_create(&d->maintenance, NULL, maintenance_main, d);
         if (r < 0)
                 return log_error_errno(r, "Failed to start the maintenance thread: %m");
@@ -532,18 +694,20 @@ static int setup(Daemon *d, const char *listen_override)
 
 int main(int argc, char *argv[])
 {
-        enum { ARG_DUMP_CONFIG = 0x100, ARG_VERSION };
+        enum { ARG_DUMP_CONFIG = 0x100, ARG_VERSION, ARG_ROLE, ARG_MIGRATE };
         static const struct option options[] = {
                 { "config", required_argument, NULL, 'c' },
                 { "listen", required_argument, NULL, 'l' },
                 { "dump-config", no_argument, NULL, ARG_DUMP_CONFIG },
+                { "role", required_argument, NULL, ARG_ROLE },
+                { "migrate", no_argument, NULL, ARG_MIGRATE },
                 { "version", no_argument, NULL, ARG_VERSION },
                 { "help", no_argument, NULL, 'h' },
                 {},
         };
         const char *arg_config = NULL, *arg_listen = NULL;
         _cleanup_free_ char *error = NULL;
-        bool dump = false;
+        bool dump = false, migrate = false;
         Daemon d = {};
         sigset_t mask;
         int r, c, sig;
@@ -559,6 +723,21 @@ int main(int argc, char *argv[])
                         break;
                 case ARG_DUMP_CONFIG:
                         dump = true;
+                        break;
+                case ARG_ROLE:
+                        if (streq(optarg, "all"))
+                                d.role = ROLE_ALL;
+                        else if (streq(optarg, "api"))
+                                d.role = ROLE_API;
+                        else if (streq(optarg, "worker"))
+                                d.role = ROLE_WORKER;
+                        else {
+                                log_error("--role must be all, api or worker, not '%s'", optarg);
+                                return EXIT_FAILURE;
+                        }
+                        break;
+                case ARG_MIGRATE:
+                        migrate = true;
                         break;
                 case ARG_VERSION:
                         printf("retrace-server %s\n", PACKAGE_VERSION);
@@ -584,6 +763,22 @@ int main(int argc, char *argv[])
                 config_free(d.config);
                 return EXIT_SUCCESS;
         }
+        if (migrate) {
+                /* Opening the store applies the migrations it lacks; nothing else starts. */
+                set_owner(&d);
+                d.role = ROLE_ALL;
+                r = isempty(d.config->task_store) ? path_mkdir_p(d.config->save_dir, 0750) : 0;
+                if (r < 0)
+                        log_error_errno(r, "Failed to create SaveDir %s: %m", d.config->save_dir);
+                else
+                        r = open_stores(&d);
+                if (r >= 0)
+                        log_info("The task store (%s) is up to date", task_store_backend_name(d.store));
+                d.store = task_store_free(d.store);
+                d.work_store = task_store_free(d.work_store);
+                config_free(d.config);
+                return r < 0 ? EXIT_FAILURE : EXIT_SUCCESS;
+        }
 
         /* Signals are taken synchronously; every thread started below inherits the mask. */
         sigemptyset(&mask);
@@ -594,9 +789,18 @@ int main(int argc, char *argv[])
 
         r = setup(&d, arg_listen);
         if (r >= 0) {
-                log_info("Listening on %s://%s/, tasks in %s, %u workers, %zu distribution plugin(s)",
-                         isempty(d.config->tls_certificate) ? "http" : "https", d.config->listen,
-                         d.config->save_dir, d.config->max_parallel_tasks, d.pipeline.n_plugins);
+                if (d.role == ROLE_WORKER)
+                        log_info("Worker %s claiming tasks from the shared queue, tasks in %s, %u workers, "
+                                 "%zu "
+                                 "distribution plugin(s)",
+                                 d.owner, d.config->save_dir, d.config->max_parallel_tasks,
+                                 d.pipeline.n_plugins);
+                else
+                        log_info(
+                                "Listening on %s://%s/, tasks in %s, %u workers, %zu distribution plugin(s)",
+                                isempty(d.config->tls_certificate) ? "http" : "https", d.config->listen,
+                                d.config->save_dir, d.role == ROLE_API ? 0 : d.config->max_parallel_tasks,
+                                d.pipeline.n_plugins);
                 (void) notify_send("READY=1\nSTATUS=Accepting uploads");
                 (void) sigwait(&mask, &sig);
                 (void) notify_send("STOPPING=1");
@@ -615,9 +819,20 @@ int main(int argc, char *argv[])
                 pthread_mutex_unlock(&d.lock);
                 pthread_join(d.maintenance, NULL);
         }
+        if (d.claimer.started) {
+                _cleanup_free_ uint64_t *held = NULL;
+                size_t n_held = 0;
+
+                /* Stop claiming, stop the runs, then give their leases back for another daemon. */
+                claimer_stop(&d.claimer);
+                (void) task_queue_ids(d.queue, &held, &n_held);
+                d.queue = task_queue_free(d.queue);
+                claimer_release(&d.claimer, held, n_held);
+        }
         d.queue = task_queue_free(d.queue);
         pipeline_done(&d.pipeline);
         d.pipeline.cache = cache_close(d.pipeline.cache);
+        d.work_store = task_store_free(d.work_store);
         d.store = task_store_free(d.store);
         config_free(d.config);
         return r < 0 ? EXIT_FAILURE : EXIT_SUCCESS;

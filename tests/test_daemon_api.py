@@ -1,7 +1,9 @@
 #!/usr/bin/env python3
 # SPDX-License-Identifier: GPL-2.0-or-later
 """The HTTP API of PROTOCOL.md against a real retrace-server on loopback: uploads in every accepted
-format, the refusals in PROTOCOL.md's order, per-task password checks, /settings and /metrics."""
+format, the refusals in PROTOCOL.md's order, per-task password checks, /settings and /metrics.
+With RETRACE_TEST_STORE=postgresql (the test_daemon_api_pg variant) the same suite runs against a
+PostgreSQL task store (TaskStore) in a cluster of its own instead of the sqlite file in SaveDir."""
 
 import os
 import time
@@ -15,7 +17,13 @@ TOS = rt.testos_dir()
 CRASH = os.path.join(TOS, "crashes", "r1-null")
 
 
-ENV = DaemonEnv()
+PG_STORE = os.environ.get("RETRACE_TEST_STORE") == "postgresql"
+if PG_STORE:
+    import pg_helpers
+    PG = pg_helpers.PgCluster()
+    ENV = DaemonEnv(always={"TaskStore": PG.uri})
+else:
+    ENV = DaemonEnv()
 STATUS_TEXTS = ("Analyzing crash data", "Preparing environment for backtrace generation", "Generating backtrace",
                 "Cleaning environment after backtrace generation", "Saving crash statistics", "Finishing task",
                 "Retrace job finished successfully", "Retrace job failed")
@@ -273,7 +281,8 @@ def test_state_file_modes():
                 if os.path.exists(path):
                     mode = os.stat(path).st_mode & 0o777
                     rt.check(mode == 0o600, f"{name} is {mode:o}, not 600")
-            rt.check(os.path.exists(os.path.join(tasks_dir(), "tasks.db")), "no tasks.db")
+            # the PostgreSQL store keeps nothing in SaveDir
+            rt.check(os.path.exists(os.path.join(tasks_dir(), "tasks.db")) != PG_STORE, "tasks.db")
             for name in (".incoming", h["X-Task-Id"]):
                 mode = os.stat(os.path.join(tasks_dir(), name)).st_mode & 0o777
                 rt.check(mode == 0o700, f"{name} is {mode:o}, not 700")
@@ -300,6 +309,10 @@ def test_stale_spools_removed():
         os.makedirs(os.path.join(path, "crash"), exist_ok=True)
         with open(os.path.join(path, "upload"), "wb") as f:
             f.write(b"\0" * 4096)
+        # untouched for two hours: stale also in a SaveDir that other daemons share (TaskStore)
+        old = time.time() - 7200
+        for p in (os.path.join(path, "crash"), os.path.join(path, "upload"), path):
+            os.utime(p, (old, old))
     with start() as srv:
         srv.start(ready_path="settings")
         left = [p for p in stale if os.path.exists(p)]
@@ -408,3 +421,5 @@ try:
                   test_tls])
 finally:
     ENV.cleanup()
+    if PG_STORE:
+        PG.close()

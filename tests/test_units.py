@@ -24,6 +24,8 @@ def test_units_verify():
         units = {
             "retrace-server.service": os.path.join(BUILD, "units", "retrace-server.service"),
             "retrace-server-user.service": os.path.join(BUILD, "units", "retrace-server-user.service"),
+            "retrace-server-api.service": os.path.join(BUILD, "units", "retrace-server-api.service"),
+            "retrace-server-worker.service": os.path.join(BUILD, "units", "retrace-server-worker.service"),
             "retrace-server-reposync@testos-1-x86_64.service":
                 os.path.join(SOURCE, "units", "retrace-server-reposync@.service"),
             "retrace-server-reposync@testos-1-x86_64.timer":
@@ -53,6 +55,11 @@ def test_units_verify():
                         "RestrictNamespaces=user mnt pid net"):
             rt.check(setting in text, f"retrace-server.service lacks {setting}")
         rt.check("ProtectKernelTunables=yes" not in text, "ProtectKernelTunables breaks the sandbox's /proc")
+        for role in ("api", "worker"):
+            with open(units[f"retrace-server-{role}.service"]) as f:
+                text = f.read()
+            rt.check(f"--role {role} " in text and "Type=notify" in text and "NoNewPrivileges=yes" in text,
+                     f"retrace-server-{role}.service:\n{text}")
     finally:
         shutil.rmtree(tmp)
 
