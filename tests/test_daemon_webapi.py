@@ -4,7 +4,8 @@
 headers (and nothing outside WebUIDir), /stats as a page for browsers and JSON for the rest,
 /<id>/status with per-stage times, and the task manager's API (off by default; a wrong, missing or
 unset credential refused; list, filter and limits; restart; delete) — while the PROTOCOL.md answers
-stay as they were."""
+stay as they were. With RETRACE_TEST_STORE=postgresql (the test_daemon_webapi_pg variant) the same
+suite runs against a PostgreSQL store (the task manager's list, filters and notes through its backend)."""
 
 import hashlib
 import json
@@ -16,7 +17,13 @@ from daemon_helpers import DaemonEnv, post, raw_request, wait_finished
 TOS = rt.testos_dir()
 CRASH = os.path.join(TOS, "crashes", "r1-null")
 PASSWORD = "manager-secret"
-ENV = DaemonEnv(releases=("1",))
+if os.environ.get("RETRACE_TEST_STORE") == "postgresql":
+    import pg_helpers
+    PG = pg_helpers.PgCluster()
+    ENV = DaemonEnv(releases=("1",), always={"TaskStore": PG.uri})
+else:
+    PG = None
+    ENV = DaemonEnv(releases=("1",))
 
 
 def get(srv, path, headers=None):
@@ -273,5 +280,9 @@ def test_dump_config_hides_the_password():
 
 
 if __name__ == "__main__":
-    rt.run_tests([test_static_and_headers, test_status_json_and_stages, test_manager_off_and_unset, test_manager,
-                  test_manager_notes, test_dump_config_hides_the_password])
+    try:
+        rt.run_tests([test_static_and_headers, test_status_json_and_stages, test_manager_off_and_unset,
+                      test_manager, test_manager_notes, test_dump_config_hides_the_password])
+    finally:
+        if PG is not None:
+            PG.close()
