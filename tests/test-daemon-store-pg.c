@@ -239,6 +239,7 @@ TEST(the_rest_of_the_interface)
         ASSERT_EQ(k, 1u);
         ASSERT_ERROR(task_store_restart(s, c), EBUSY);
         ASSERT_OK(task_store_restart(s, a));
+        hash = mfree(hash);
         ASSERT_OK(task_store_get_content_hash(s, a, &hash));
         ASSERT_STREQ(hash, TASK_CONTENT_HASH_RERUN);
         ASSERT_OK(task_store_delete(s, b));
