@@ -77,6 +77,8 @@ enum MHD_Result handle_task_notes(HttpServer *s, struct MHD_Connection *c, const
         r = task_store_get(s->store, id, &t);
         if (r == -ENOENT)
                 return respond(c, MHD_HTTP_NOT_FOUND, "There is no task %" PRIu64 "\n", id);
+        if (r == -ENOTCONN) /* the shared store went away after the check in route() */
+                return respond_store_unavailable(c);
         if (r < 0)
                 return respond(c, MHD_HTTP_INTERNAL_SERVER_ERROR, "Cannot read task %" PRIu64 "\n", id);
         doc = json_loadb(body ?: "", len, JSON_REJECT_DUPLICATES | JSON_ALLOW_NUL, &error);
@@ -109,6 +111,8 @@ enum MHD_Result handle_task_notes(HttpServer *s, struct MHD_Connection *c, const
         json_decref(doc);
         if (r == -ENOENT)
                 return respond(c, MHD_HTTP_NOT_FOUND, "There is no task %" PRIu64 "\n", id);
+        if (r == -ENOTCONN) /* the shared store went away after the check in route() */
+                return respond_store_unavailable(c);
         if (r < 0)
                 return respond(c, MHD_HTTP_INTERNAL_SERVER_ERROR,
                                "Cannot save the notes of task %" PRIu64 "\n", id);

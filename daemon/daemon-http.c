@@ -225,7 +225,10 @@ static enum MHD_Result handle_task_status(HttpServer *s, struct MHD_Connection *
         };
         int r;
 
-        if (task_store_list_stages(s->store, t->id, &stages, &n_stages) < 0)
+        r = task_store_list_stages(s->store, t->id, &stages, &n_stages);
+        if (r == -ENOTCONN) /* the shared store went away after the check in route() */
+                return respond_store_unavailable(c);
+        if (r < 0)
                 return respond(c, MHD_HTTP_INTERNAL_SERVER_ERROR, "Cannot read task %" PRIu64 "\n", t->id);
         (void) task_store_bucket(s->store, t->id, &bucket, &others);
         r = render_task_status(t, stages, n_stages, now_realtime_usec(), has, bucket, others, waiting,
@@ -344,6 +347,8 @@ static enum MHD_Result task_restart(HttpServer *s, struct MHD_Connection *c, uin
                 return respond(c, MHD_HTTP_CONFLICT, "Task %" PRIu64 " has not finished yet\n", id);
         if (r == -ENOENT)
                 return respond(c, MHD_HTTP_NOT_FOUND, "There is no task %" PRIu64 "\n", id);
+        if (r == -ENOTCONN) /* the shared store went away after the check in route() */
+                return respond_store_unavailable(c);
         if (r < 0)
                 return respond(c, MHD_HTTP_INTERNAL_SERVER_ERROR, "Cannot restart task %" PRIu64 "\n", id);
         (void) task_dir_remove_results(s->config->save_dir, id);
@@ -378,6 +383,8 @@ bool check_task_password(HttpServer *s, struct MHD_Connection *c, uint64_t id, e
         }
         if (r == -ENOENT)
                 *ret = respond(c, MHD_HTTP_NOT_FOUND, "There is no task %" PRIu64 "\n", id);
+        else if (r == -ENOTCONN) /* the shared store went away after the check in route() */
+                *ret = respond_store_unavailable(c);
         else if (r < 0)
                 *ret = respond(c, MHD_HTTP_FORBIDDEN, "Wrong password for task %" PRIu64 "\n", id);
         return r >= 0;
@@ -415,6 +422,8 @@ static enum MHD_Result handle_task(HttpServer *s, struct MHD_Connection *c, cons
                                id);
         if (r == -ENOENT)
                 return respond(c, MHD_HTTP_NOT_FOUND, "There is no task %" PRIu64 "\n", id);
+        if (r == -ENOTCONN) /* the shared store went away after the check in route() */
+                return respond_store_unavailable(c);
         if (r < 0)
                 return respond(c, MHD_HTTP_INTERNAL_SERVER_ERROR, "Cannot read task %" PRIu64 "\n", id);
         if (!manager) {
@@ -496,6 +505,8 @@ static enum MHD_Result handle_manager_list(HttpServer *s, struct MHD_Connection 
                 r = progress ? render_task_list(tasks, progress, n, &json) : -ENOMEM;
                 task_list_entries_free(tasks, n);
         }
+        if (r == -ENOTCONN) /* the shared store went away after the check in route() */
+                return respond_store_unavailable(c);
         if (r < 0)
                 return respond(c, MHD_HTTP_INTERNAL_SERVER_ERROR, "Cannot list the tasks\n");
         len = strlen(json);
@@ -683,6 +694,8 @@ static enum MHD_Result handle_stats(HttpServer *s, struct MHD_Connection *c)
                 r = render_statistics(&st, &json);
                 task_statistics_done(&st);
         }
+        if (r == -ENOTCONN) /* the shared store went away after the check in route() */
+                return respond_store_unavailable(c);
         if (r < 0)
                 return respond(c, MHD_HTTP_INTERNAL_SERVER_ERROR, "Cannot compute the statistics\n");
         len = strlen(json);
