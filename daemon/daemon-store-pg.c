@@ -691,15 +691,16 @@ static int pg_store_restart(TaskStore *s, uint64_t id)
         task_free(t);
         if (status == TASK_STATUS_PENDING)
                 return -EBUSY;
+        /* Held like a new upload until the caller has removed the old results: pg_store_enqueue(). */
         r = PG_EXEC(PG(s), &res,
                     "WITH u AS (UPDATE tasks SET status = 'PENDING', stage = 'Analyzing crash data', "
                     "started_usec = NULL, finished_usec = NULL, created_usec = $1::bigint, "
-                    "content_hash = '" TASK_CONTENT_HASH_RERUN "', lease_owner = NULL, lease_until = NULL, "
-                    "attempts = 0, claimed_usec = NULL "
+                    "content_hash = '" TASK_CONTENT_HASH_RERUN "', lease_owner = NULL, "
+                    "lease_until = " NOW_USEC " + $3::bigint * 1000000, attempts = 0, claimed_usec = NULL "
                     "WHERE id = $2 AND status != 'PENDING' RETURNING id), "
                     "d AS (DELETE FROM task_stages WHERE task_id IN (SELECT id FROM u)) "
-                    "SELECT id, pg_notify('" PG_CHANNEL "', id::text) FROM u",
-                    num_i64(now_realtime_usec()).s, num_u64(id).s);
+                    "SELECT id FROM u",
+                    num_i64(now_realtime_usec()).s, num_u64(id).s, num_i64(UPLOAD_HOLD_SEC).s);
         if (r < 0)
                 return r;
         return PQntuples(res) > 0 ? 0 : -EBUSY;

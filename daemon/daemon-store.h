@@ -84,7 +84,8 @@ typedef struct TaskStage {
 } TaskStage;
 int task_store_list_stages(TaskStore *s, uint64_t id, TaskStage **ret, size_t *ret_n);
 void task_stages_free(TaskStage *v, size_t n);
-/* A finished task back to PENDING with its stage history cleared; -EBUSY while it is PENDING. */
+/* A finished task back to PENDING with its stage history cleared; -EBUSY while it is PENDING. A shared
+ * store holds it, as a new task, until task_store_enqueue(). */
 int task_store_restart(TaskStore *s, uint64_t id);
 
 /* A row of the task manager's list. */

@@ -135,8 +135,11 @@ TEST(attempt_limit)
         /* claimed twice, expired twice: failed, not queued again */
         ASSERT_EQ(status_of(a, t), TASK_STATUS_FINISHED_FAILURE);
         ASSERT_ERROR(task_store_claim(a, &id), ENOENT);
-        /* the task manager's restart queues it again with a fresh count */
+        /* the task manager's restart queues it again with a fresh count, held until its old results
+         * are gone (enqueue), so that no worker starts while they are removed */
         ASSERT_OK(task_store_restart(a, t));
+        ASSERT_ERROR(task_store_claim(a, &id), ENOENT);
+        ASSERT_OK(task_store_enqueue(a, t));
         ASSERT_OK(task_store_claim(a, &id));
         ASSERT_EQ(id, t);
 }
