@@ -5,7 +5,6 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <gnutls/crypto.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,40 +18,6 @@
 #include "daemon-taskdir.h"
 
 #define DEDUP_COMPARE_HEAD (64 * 1024) /* bytes compared besides the digest and the size */
-
-static int file_sha256(int fd, char ret[65])
-{
-        static const char digits[] = "0123456789abcdef";
-        _cleanup_free_ char *buf = malloc(1 << 20);
-        gnutls_hash_hd_t h = NULL;
-        uint8_t d[32];
-        int r = 0;
-
-        if (!buf || gnutls_hash_init(&h, GNUTLS_DIG_SHA256) < 0)
-                return -ENOMEM;
-        for (;;) {
-                ssize_t k = read(fd, buf, 1 << 20);
-
-                if (k < 0 && errno == EINTR)
-                        continue;
-                if (k < 0) {
-                        r = -errno;
-                        break;
-                }
-                if (k == 0)
-                        break;
-                (void) gnutls_hash(h, buf, (size_t) k);
-        }
-        gnutls_hash_deinit(h, d);
-        if (r < 0)
-                return r;
-        for (size_t i = 0; i < sizeof(d); i++) {
-                ret[2 * i] = digits[d[i] >> 4];
-                ret[2 * i + 1] = digits[d[i] & 15];
-        }
-        ret[64] = 0;
-        return 0;
-}
 
 /* Whether the first DEDUP_COMPARE_HEAD bytes of two files are equal (a check beside the digest). */
 static int same_head(int a, int b)
@@ -95,7 +60,7 @@ static int dedup_file(int index_fd, int crash_fd, const char *name, uint64_t *re
                 return -errno;
         if (!S_ISREG(st.st_mode) || st.st_size < DEDUP_MIN_SIZE || st.st_nlink > 1)
                 return 0; /* small, or linked already */
-        r = file_sha256(fd, hash);
+        r = file_sha256_hex(fd, hash);
         if (r < 0)
                 return r;
         for (int attempt = 0; attempt < 3; attempt++) {

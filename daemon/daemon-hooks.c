@@ -109,10 +109,7 @@ int hooks_check_config(const RetraceConfig *c, char **ret_error)
  * daemon's log when the task has none. */
 _printf_(3, 4) static void hook_log(const HookTask *t, char level, const char *format, ...)
 {
-        _cleanup_free_ char *msg = NULL, *line = NULL;
-        char stamp[32];
-        time_t now = time(NULL);
-        struct tm tm;
+        _cleanup_free_ char *msg = NULL;
         va_list ap;
         int n;
 
@@ -128,10 +125,7 @@ _printf_(3, 4) static void hook_log(const HookTask *t, char level, const char *f
                         log_info("Task %" PRIu64 ": %s", t->id, msg);
                 return;
         }
-        (void) strftime(stamp, sizeof(stamp), "%Y-%m-%d %H:%M:%S", localtime_r(&now, &tm));
-        n = asprintf(&line, "[%s] [%c] %s\n", stamp, level, msg);
-        if (n > 0)
-                (void) fd_write_all(t->log_fd, line, (size_t) n);
+        task_log_append(t->log_fd, level, msg);
 }
 
 /* RETRACE_TASK_TYPE: the old server's task type names, in lower case. */

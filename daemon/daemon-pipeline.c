@@ -43,24 +43,15 @@ extern char **environ;
 
 void task_log(TaskRun *t, char level, const char *format, ...)
 {
-        _cleanup_free_ char *msg = NULL, *line = NULL;
-        char stamp[32];
-        time_t now = time(NULL);
-        struct tm tm;
+        _cleanup_free_ char *msg = NULL;
         va_list ap;
         int n;
 
         va_start(ap, format);
         n = vasprintf(&msg, format, ap);
         va_end(ap);
-        if (n < 0)
-                return;
-        (void) strftime(stamp, sizeof(stamp), "%Y-%m-%d %H:%M:%S", localtime_r(&now, &tm));
-        n = asprintf(&line, "[%s] [%c] %s\n", stamp, level, msg);
-        if (n < 0)
-                return;
-        if (t->log_fd >= 0)
-                (void) fd_write_all(t->log_fd, line, (size_t) n);
+        if (n >= 0 && t->log_fd >= 0)
+                task_log_append(t->log_fd, level, msg);
 }
 
 int task_failf(char **ret_failure, int error, const char *format, ...)

@@ -251,13 +251,40 @@ static int cmp_names(const void *a, const void *b)
         return strcmp(*(char *const *) a, *(char *const *) b);
 }
 
-int task_dir_content_hash(int crash_fd, char ret[65])
+/* Feeds everything fd still has to read into h, through buf (size bytes). */
+static int hash_read_all(gnutls_hash_hd_t h, int fd, char *buf, size_t size)
+{
+        for (;;) {
+                ssize_t k = read(fd, buf, size);
+
+                if (k < 0 && errno == EINTR)
+                        continue;
+                if (k < 0)
+                        return -errno;
+                if (k == 0)
+                        return 0;
+                (void) gnutls_hash(h, buf, (size_t) k);
+        }
+}
+
+static void sha256_hex(gnutls_hash_hd_t h, char ret[65])
 {
         static const char digits[] = "0123456789abcdef";
+        uint8_t d[32];
+
+        gnutls_hash_deinit(h, d);
+        for (size_t i = 0; i < sizeof(d); i++) {
+                ret[2 * i] = digits[d[i] >> 4];
+                ret[2 * i + 1] = digits[d[i] & 15];
+        }
+        ret[64] = 0;
+}
+
+int task_dir_content_hash(int crash_fd, char ret[65])
+{
         _cleanup_strv_free_ char **names = NULL;
         _cleanup_free_ char *buf = NULL;
         gnutls_hash_hd_t h = NULL;
-        uint8_t d[32];
         DIR *dir;
         int fd, r = 0;
 
@@ -292,31 +319,25 @@ int task_dir_content_hash(int crash_fd, char ret[65])
                 for (size_t i = 0; i < 8; i++)
                         size[i] = (uint8_t) ((uint64_t) st.st_size >> (8 * i));
                 (void) gnutls_hash(h, size, sizeof(size));
-                for (;;) {
-                        ssize_t k = read(f, buf, 1 << 20);
-
-                        if (k < 0 && errno == EINTR)
-                                continue;
-                        if (k < 0) {
-                                r = -errno;
-                                break;
-                        }
-                        if (k == 0)
-                                break;
-                        (void) gnutls_hash(h, buf, (size_t) k);
-                }
+                r = hash_read_all(h, f, buf, 1 << 20);
                 if (r < 0)
                         break;
         }
-        gnutls_hash_deinit(h, d);
-        if (r < 0)
-                return r;
-        for (size_t i = 0; i < sizeof(d); i++) {
-                ret[2 * i] = digits[d[i] >> 4];
-                ret[2 * i + 1] = digits[d[i] & 15];
-        }
-        ret[64] = 0;
-        return 0;
+        sha256_hex(h, ret);
+        return r;
+}
+
+int file_sha256_hex(int fd, char ret[65])
+{
+        _cleanup_free_ char *buf = malloc(1 << 20);
+        gnutls_hash_hd_t h = NULL;
+        int r;
+
+        if (!buf || gnutls_hash_init(&h, GNUTLS_DIG_SHA256) < 0)
+                return -ENOMEM;
+        r = hash_read_all(h, fd, buf, 1 << 20);
+        sha256_hex(h, ret);
+        return r;
 }
 
 static int copy_at_as(int from_fd, int to_fd, const char *name, const char *to_name);
@@ -467,4 +488,18 @@ int task_dir_free_space(const char *save_dir, uint64_t *ret)
                 return -errno;
         *ret = (uint64_t) st.f_bavail * st.f_frsize;
         return 0;
+}
+
+void task_log_append(int log_fd, char level, const char *msg)
+{
+        _cleanup_free_ char *line = NULL;
+        char stamp[32];
+        time_t now = time(NULL);
+        struct tm tm;
+        int n;
+
+        (void) strftime(stamp, sizeof(stamp), "%Y-%m-%d %H:%M:%S", localtime_r(&now, &tm));
+        n = asprintf(&line, "[%s] [%c] %s\n", stamp, level, msg);
+        if (n > 0)
+                (void) fd_write_all(log_fd, line, (size_t) n);
 }

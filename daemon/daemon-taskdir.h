@@ -67,6 +67,10 @@ int task_dir_has_result(int save_dir_fd, uint64_t id, const char *name);
 /* SHA-256 (lower-case hex) over the regular files of a task's crash/ (crash_fd) in name order: each
  * file's name, a NUL, its size as 8 bytes little-endian, its content. Other entries count by name. */
 int task_dir_content_hash(int crash_fd, char ret[65]);
+/* Appends one line to a task's log in its format: "[YYYY-MM-DD HH:MM:SS] [level] msg". */
+void task_log_append(int log_fd, char level, const char *msg);
+/* The SHA-256 of what fd still has to read, as 64 hex digits. */
+int file_sha256_hex(int fd, char ret[65]);
 /* Gives task `to` the results of task `from`: every regular file of from's results/ except those
  * in except (NULL-terminated) is hard-linked (copied when a link is not possible) into to's results/,
  * replacing what is there. */
