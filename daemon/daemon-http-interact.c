@@ -260,19 +260,7 @@ static enum MHD_Result interact_token(HttpServer *s, struct MHD_Connection *c, u
         if (asprintf(&body, "{\"token\": \"%s\", \"expires\": %" PRIi64 "}\n", token,
                      (int64_t) (now_realtime_usec() / 1000000 + TOKEN_LIFETIME_USEC / 1000000)) < 0)
                 return MHD_NO;
-        {
-                struct MHD_Response *resp =
-                        MHD_create_response_from_buffer(strlen(body), body, MHD_RESPMEM_MUST_FREE);
-
-                if (!resp) {
-                        free(body);
-                        return MHD_NO;
-                }
-                (void) MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, "application/json");
-                ret = queue_response(c, MHD_HTTP_CREATED, resp);
-                MHD_destroy_response(resp);
-        }
-        return ret;
+        return respond_buffer(c, MHD_HTTP_CREATED, body, strlen(body), "application/json", NULL);
 }
 
 /* Takes the token (one use): true when it is id's and still valid; the task is then marked busy. */
@@ -964,7 +952,6 @@ static enum MHD_Result interact_log(HttpServer *s, struct MHD_Connection *c, uin
 {
         _cleanup_free_ char *buf = NULL;
         _cleanup_close_ int dfd = -EBADF;
-        struct MHD_Response *resp;
         enum MHD_Result ret;
         size_t len;
         int r;
@@ -980,13 +967,7 @@ static enum MHD_Result interact_log(HttpServer *s, struct MHD_Connection *c, uin
                                id);
         if (r < 0)
                 return respond(c, MHD_HTTP_INTERNAL_SERVER_ERROR, "Cannot read the session log\n");
-        resp = MHD_create_response_from_buffer(len, TAKE_PTR(buf), MHD_RESPMEM_MUST_FREE);
-        if (!resp)
-                return MHD_NO;
-        (void) MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, "text/plain; charset=utf-8");
-        ret = queue_response(c, MHD_HTTP_OK, resp);
-        MHD_destroy_response(resp);
-        return ret;
+        return respond_buffer(c, MHD_HTTP_OK, TAKE_PTR(buf), len, "text/plain; charset=utf-8", NULL);
 }
 
 /* GET /<id>/interact/status (owner): whether a session can start now, for the task page. */
@@ -1023,17 +1004,7 @@ static enum MHD_Result interact_status(HttpServer *s, struct MHD_Connection *c, 
         if (!o || json_dump_take(o, 0, &body) < 0)
                 return MHD_NO;
         len = strlen(body);
-        {
-                struct MHD_Response *resp =
-                        MHD_create_response_from_buffer(len, TAKE_PTR(body), MHD_RESPMEM_MUST_FREE);
-
-                if (!resp)
-                        return MHD_NO;
-                (void) MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, "application/json");
-                ret = queue_response(c, MHD_HTTP_OK, resp);
-                MHD_destroy_response(resp);
-        }
-        return ret;
+        return respond_buffer(c, MHD_HTTP_OK, TAKE_PTR(body), len, "application/json", NULL);
 }
 
 enum MHD_Result handle_interact(HttpServer *s, struct MHD_Connection *c, const char *method, uint64_t id,

@@ -119,14 +119,7 @@ enum MHD_Result handle_task_notes(HttpServer *s, struct MHD_Connection *c, const
         log_info("Task %" PRIu64 ": notes changed from the task manager", id);
         {
                 size_t n = strlen(answer);
-                struct MHD_Response *resp =
-                        MHD_create_response_from_buffer(n, TAKE_PTR(answer), MHD_RESPMEM_MUST_FREE);
 
-                if (!resp)
-                        return MHD_NO;
-                (void) MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, "application/json");
-                ret = queue_response(c, MHD_HTTP_OK, resp);
-                MHD_destroy_response(resp);
-                return ret;
+                return respond_buffer(c, MHD_HTTP_OK, TAKE_PTR(answer), n, "application/json", NULL);
         }
 }

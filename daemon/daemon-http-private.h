@@ -20,6 +20,10 @@ enum MHD_Result respond_too_many(struct MHD_Connection *c, unsigned retry_after,
 /* 503 with Retry-After: the shared task store cannot be reached (PostgreSQL down or restarting). */
 #define STORE_RETRY_AFTER "5"
 enum MHD_Result respond_store_unavailable(struct MHD_Connection *c);
+/* An answer with a body the caller allocated (taken over, freed on failure too), its content type and
+ * an optional Cache-Control. */
+enum MHD_Result respond_buffer(struct MHD_Connection *c, unsigned status, char *body, size_t len,
+                               const char *type, const char *cache_control);
 /* A refusal of an upload, counted for /metrics by reason. */
 enum MHD_Result refuse(HttpServer *s, struct MHD_Connection *c, Refusal why, unsigned status,
                        const char *message);

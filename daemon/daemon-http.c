@@ -164,8 +164,8 @@ static enum MHD_Result serve_result(HttpServer *s, struct MHD_Connection *c, uin
 }
 
 /* An answer with a body the caller allocated (taken over) and a content type. */
-static enum MHD_Result respond_buffer(struct MHD_Connection *c, unsigned status, char *body, size_t len,
-                                      const char *type, const char *cache_control)
+enum MHD_Result respond_buffer(struct MHD_Connection *c, unsigned status, char *body, size_t len,
+                               const char *type, const char *cache_control)
 {
         struct MHD_Response *resp;
         enum MHD_Result ret;
