@@ -17,7 +17,8 @@ static const struct {
         const char *name;
         const char *commands[3];
 } sections[] = {
-        { "crash_thread", { "backtrace full %u" } },
+        /* The crashing thread's frames are its block of "threads" (thread_block()): a `backtrace full`
+         * of it of its own would print the same frames and locals once more. */
         { "current_thread", { "thread" } },
         { "threads", { "thread apply all -ascending backtrace full %u" } },
         { "sharedlibs", { "info sharedlibrary" } },
@@ -297,6 +298,43 @@ static int result_set(GdbResult *r, const char *name, char *text)
         return 0;
 }
 
+/* The frames of the current thread ("[Current thread is N (…)]") in the output of `thread apply all
+ * backtrace`: the lines after its header "Thread N (…):" up to the next header; with no current thread
+ * named, those of the only thread. NULL when there is no such block. */
+static char *thread_block(const char *threads, const char *current)
+{
+        const char *id = current ? strstr(current, "[Current thread is ") : NULL;
+        const char *found = NULL;
+        size_t id_len = 0;
+        unsigned headers = 0;
+
+        if (!threads)
+                return NULL;
+        if (id) {
+                id += STRLEN("[Current thread is ");
+                id_len = strspn(id, "0123456789.");
+                if (id_len == 0 || id[id_len] != ' ')
+                        return NULL;
+        }
+        for (const char *l = threads; *l;) {
+                size_t n = strcspn(l, "\n");
+                const char *next = l + n + (l[n] == '\n');
+
+                if (string_startswith(l, "Thread ") && l[n - 1] == ':' && l[7] >= '0' && l[7] <= '9') {
+                        const char *num = l + STRLEN("Thread ");
+
+                        if (found && id)
+                                return section_dup(found, l);
+                        if (id ? strncmp(num, id, id_len) == 0 && num[id_len] == ' ' : headers == 0)
+                                found = next;
+                        headers++;
+                }
+                l = next;
+        }
+        /* without a thread named, only the block of a single thread is the crashing one */
+        return found && (id || headers == 1) ? section_dup(found, found + strlen(found)) : NULL;
+}
+
 int gdb_result_parse(const char *out, size_t len, GdbResult **ret)
 {
         _cleanup_(gdb_result_freep) GdbResult *r = calloc(1, sizeof(GdbResult));
@@ -335,6 +373,8 @@ int gdb_result_parse(const char *out, size_t len, GdbResult **ret)
                 if (k < 0)
                         return k;
         }
+        if (!r->crash_thread)
+                r->crash_thread = thread_block(r->threads, r->current_thread);
         *ret = TAKE_PTR(r);
         return 0;
 }
