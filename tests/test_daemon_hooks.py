@@ -45,8 +45,18 @@ def write_hook(hook_dir, stage, name, text, mode=0o755):
     return path
 
 
+# The tests' hook and mark directories, removed at the end of the run.
+TEMP_DIRS = []
+
+
+def temp_dir(prefix):
+    d = tempfile.mkdtemp(prefix=prefix)
+    TEMP_DIRS.append(d)
+    return d
+
+
 def hook_tree(marks, stages=ALL_STAGES):
-    d = tempfile.mkdtemp(prefix="hooks-")
+    d = temp_dir("hooks-")
     for s in stages:
         write_hook(d, s, "10-mark", MARKER.replace("@MARKS@", marks))
     return d
@@ -87,7 +97,7 @@ def save_dir():
 
 
 def test_every_stage_of_a_successful_task():
-    marks = tempfile.mkdtemp(prefix="marks-")
+    marks = temp_dir("marks-")
     hooks = hook_tree(marks)
     # Name order within a stage; a file that is not executable and a directory are ignored.
     write_hook(hooks, "start", "20-second", MARKER.replace("@MARKS@", marks))
@@ -145,7 +155,7 @@ def failing_members():
 def test_failing_task_and_clean_up():
     """A task failing in its analysis: the fail hook after pre_prepare_debuginfo; after a restart with a
     short DeleteTaskAfter, the clean-up hooks of its expiry."""
-    marks = tempfile.mkdtemp(prefix="marks-")
+    marks = temp_dir("marks-")
     hooks = hook_tree(marks)
     ENV.set_keys(HookDir=hooks)
     with ENV.server() as srv:
@@ -168,8 +178,8 @@ def test_failing_task_and_clean_up():
 
 
 def test_timeout_failure_and_required():
-    marks = tempfile.mkdtemp(prefix="marks-")
-    hooks = tempfile.mkdtemp(prefix="hooks-")
+    marks = temp_dir("marks-")
+    hooks = temp_dir("hooks-")
     # Leaves a process of its own group behind and never ends: both are killed at HookTimeout.
     write_hook(hooks, "start", "10-hang",
                f"#!/bin/sh\nsleep 600 &\necho $! > {marks}/child\necho $$ > {marks}/parent\n"
@@ -226,7 +236,7 @@ def test_archive():
     clean-up hooks run around the move, post_clean_task told the new place."""
     import json
     import shutil
-    marks = tempfile.mkdtemp(prefix="marks-")
+    marks = temp_dir("marks-")
     hooks = hook_tree(marks, stages=["pre_clean_task", "post_clean_task"])
     places = [tempfile.mkdtemp(prefix="archive-", dir=os.path.dirname(ENV.config))]
     if os.path.isdir("/dev/shm") and os.access("/dev/shm", os.W_OK) and \
@@ -283,3 +293,5 @@ try:
                   test_failing_task_and_clean_up, test_timeout_failure_and_required, test_archive])
 finally:
     ENV.cleanup()
+    for d in TEMP_DIRS:
+        rt.rmtree(d)
