@@ -175,9 +175,14 @@ static bool task_allows_session(HttpServer *s, struct MHD_Connection *c, uint64_
                 return false;
         }
         r = task_store_get(s->store, id, &t);
+        if (r == -ENOTCONN) { /* the shared store went away after the check in route() */
+                *ret = respond_store_unavailable(c);
+                return false;
+        }
         if (r < 0) {
-                *ret = respond(c, r == -ENOENT ? MHD_HTTP_NOT_FOUND : MHD_HTTP_INTERNAL_SERVER_ERROR,
-                               "There is no task %" PRIu64 "\n", id);
+                *ret = r == -ENOENT ? respond(c, MHD_HTTP_NOT_FOUND, "There is no task %" PRIu64 "\n", id)
+                                    : respond(c, MHD_HTTP_INTERNAL_SERVER_ERROR,
+                                              "Cannot read task %" PRIu64 "\n", id);
                 return false;
         }
         if (t->status != TASK_STATUS_FINISHED_SUCCESS) {

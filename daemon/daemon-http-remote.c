@@ -143,6 +143,10 @@ enum MHD_Result handle_manager_remote(HttpServer *s, struct MHD_Connection *c, c
         if (r < 0) {
                 if (s->queue_release)
                         s->queue_release(s->userdata);
+                if (r == -ENOTCONN) { /* the shared store went away after the check in route() */
+                        log_warning("A remote task is refused: the task store cannot be reached");
+                        return respond_store_unavailable(c);
+                }
                 log_error_errno(r, "Failed to create a task from %s: %m", req.source);
                 return respond(c, MHD_HTTP_INTERNAL_SERVER_ERROR, "Cannot create the task\n");
         }
