@@ -10,6 +10,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -21,6 +22,7 @@
 #include "common-path.h"
 #include "common-string.h"
 #include "common-time.h"
+#include "daemon-archive.h"
 #include "daemon-crash.h"
 #include "daemon-duphash.h"
 #include "daemon-pipeline-task.h"
@@ -38,14 +40,18 @@ static const char *const dump_names[] = { "vmcore", "vmcore.vmss", "vmcore.vmsn"
  * host's tool, not the distribution's; never the host's whole file system, which holds every task's
  * crash and the server's configuration): the flattened upload on stdin, the reassembled dump into
  * SaveDir/<id>/converted.
- * The flattened file is removed afterwards, so that the task keeps one copy of the dump. */
+ * The flattened file is removed afterwards, so that the task keeps one copy of the dump. While it runs
+ * the second copy is reserved in the uploads' disk accountant (MinStorageLeft holds), and the output is
+ * bounded by MaxUnpackedSize (RLIMIT_FSIZE). */
 static int vmcore_convert_flattened(TaskRun *t, char **ret_failure)
 {
         const RetraceConfig *cfg = t->p->config;
-        _cleanup_free_ char *conv = NULL, *timeout = NULL, *err = NULL;
+        _cleanup_free_ char *conv = NULL, *timeout = NULL, *err = NULL, *fsize = NULL;
         _cleanup_strv_free_ char **argv = NULL;
         _cleanup_close_ int in_fd = -EBADF, conv_fd = -EBADF;
         const char *makedumpfile = NULL;
+        uint64_t reserved, free_bytes = 0;
+        struct stat st;
         int r, status;
 
         for (size_t i = 0; i < ELEMENTSOF(makedumpfile_paths) && !makedumpfile; i++)
@@ -56,14 +62,25 @@ static int vmcore_convert_flattened(TaskRun *t, char **ret_failure)
                                   "The dump is in makedumpfile's flattened format, and makedumpfile is not "
                                   "installed on the server to convert it: install makedumpfile");
         if (task_dir_part_path(cfg->save_dir, t->id, TASK_PART_CONVERTED, &conv) < 0 ||
-            asprintf(&timeout, "%" PRIu64, cfg->task_timeout) < 0)
+            asprintf(&timeout, "%" PRIu64, cfg->task_timeout) < 0 ||
+            asprintf(&fsize, "fsize=%" PRIu64, cfg->max_unpacked_size) < 0)
                 return -ENOMEM;
         r = task_dir_open_part(t->save_dir_fd, t->id, TASK_PART_CONVERTED, true, &conv_fd);
         if (r < 0)
                 return task_failf(ret_failure, r, "Cannot create %s: %s", conv, strerror(-r));
         in_fd = openat(t->crash_fd, t->dump_name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-        if (in_fd < 0)
+        if (in_fd < 0 || fstat(in_fd, &st) < 0)
                 return task_failf(ret_failure, -errno, "Cannot open the dump: %m");
+        /* the reassembled dump holds the flattened one's data once more */
+        reserved = (uint64_t) st.st_size;
+        r = unpack_budget_reserve(&unpack_budget_shared, t->save_dir_fd, cfg->min_storage_left, reserved,
+                                  &free_bytes);
+        if (r < 0)
+                return task_failf(ret_failure, r,
+                                  "Not enough free space in SaveDir to convert the flattened dump: it needs "
+                                  "%" PRIu64 " bytes, %" PRIu64 " are free and MinStorageLeft keeps %" PRIu64
+                                  " (free space, or lower MinStorageLeft, and restart the task)",
+                                  reserved, free_bytes, cfg->min_storage_left);
         {
                 const char *a[] = { cfg->sandbox_path,
                                     "--empty-root",
@@ -76,6 +93,8 @@ static int vmcore_convert_flattened(TaskRun *t, char **ret_failure)
                                     "/tmp",
                                     "--timeout",
                                     timeout,
+                                    "--rlimit",
+                                    fsize,
                                     "--status-fd",
                                     "3",
                                     "--",
@@ -83,14 +102,22 @@ static int vmcore_convert_flattened(TaskRun *t, char **ret_failure)
                                     "-R",
                                     "/out/vmcore" };
                 r = strv_extend_many(&argv, a, ELEMENTSOF(a));
-                if (r < 0)
+                if (r < 0) {
+                        unpack_budget_release(&unpack_budget_shared, reserved);
                         return r;
+                }
         }
         task_log(t, 'I', "Converting the flattened dump with makedumpfile -R");
         r = task_sandbox_run(t, argv, in_fd, "makedumpfile-output", "makedumpfile -R", cfg->task_timeout,
                              &status, ret_failure);
+        unpack_budget_release(&unpack_budget_shared, reserved);
         if (r < 0)
                 return r;
+        if (WIFEXITED(status) && WEXITSTATUS(status) == 128 + SIGXFSZ) /* the sandbox's exit for a signal */
+                return task_failf(ret_failure, -EFBIG,
+                                  "The reassembled dump would be larger than MaxUnpackedSize (%" PRIu64
+                                  " bytes): raise MaxUnpackedSize to retrace it",
+                                  cfg->max_unpacked_size);
         if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
                 (void) file_read_at(t->results_fd, "makedumpfile-output", 4096, &err, NULL);
                 return task_failf(ret_failure, -EBADMSG,

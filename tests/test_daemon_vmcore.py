@@ -8,6 +8,7 @@ read from the dump; an unknown kernel, a truncated dump and a hanging crash fail
 
 import os
 import re
+import struct
 import time
 
 import retrace_test as rt
@@ -92,6 +93,18 @@ def test_flattened():
         status, res = submit(srv, read(FX["flattened"]))
         check_success("flattened", status, res)
         rt.check("Converting the flattened dump with makedumpfile -R" in res["log"], res["log"])
+
+
+def test_flattened_too_large():
+    """A flattened stream whose one block lies beyond MaxUnpackedSize (2G here): makedumpfile -R would
+    make a file larger than the limit; RLIMIT_FSIZE stops it and the log says which key to raise."""
+    head = (b"makedumpfile".ljust(16, b"\0") + struct.pack(">qq", 1, 1)).ljust(4096, b"\0")
+    data = head + struct.pack(">qq", 3 << 30, 512) + b"x" * 512 + struct.pack(">qq", -1, -1)
+    with ENV.server() as srv:
+        srv.start(ready_path="settings")
+        status, res = submit(srv, data)
+        rt.check(status == "FINISHED_FAILURE", f"{status}\n{res['log']}")
+        rt.check("larger than MaxUnpackedSize" in res["log"] and "raise MaxUnpackedSize" in res["log"], res["log"])
 
 
 def test_unknown_kernel():
@@ -211,7 +224,7 @@ def test_identical_vmcores_stored_once():
 if __name__ == "__main__":
     rt.require_userns()
     try:
-        rt.run_tests([test_elf, test_kdump, test_flattened, test_unknown_kernel, test_truncated,
+        rt.run_tests([test_elf, test_kdump, test_flattened, test_flattened_too_large, test_unknown_kernel, test_truncated,
                       test_module_debuginfo, test_timeout, test_identical_vmcores_stored_once])
     finally:
         ENV.cleanup()
