@@ -70,7 +70,7 @@ try:
         t0 = time.monotonic()
         out = subprocess.run(floor_argv, capture_output=True, text=True)
         floor.append(time.monotonic() - t0)
-        assert "@@retrace:crash_thread@@\n#0" in out.stdout, out.stdout[-2000:] + out.stderr[-2000:]
+        assert "@@retrace:crash_sources@@\n#0" in out.stdout, out.stdout[-2000:] + out.stderr[-2000:]
 finally:
     env.cleanup()
 
