@@ -135,13 +135,16 @@ def run_gdb(argv, env=None):
     if log:
         with open(log) as f:
             out += f.read()
-    if "@@retrace:crash_sources@@\n#0" not in out:
+    if not re.search(r"@@retrace:threads@@\n+Thread 1 .*\n#0 ", out):
         sys.exit("bench: gdb printed no backtrace:\n" + out[-3000:])
     return out
 
 
 def frames_with_lines(out):
-    block = out.split("@@retrace:crash_sources@@", 1)[1].split("@@retrace:", 1)[0]
+    """Frames of the crashing (and only) thread in the threads section, and those with file:line
+    (not the crash_sources section: with debuginfod, gdb fetches each frame's source file there and
+    its download messages break the frame lines)."""
+    block = out.split("@@retrace:threads@@", 1)[1].split("@@retrace:", 1)[0]
     frames = [ln for ln in block.splitlines() if re.match(r"#\d+ ", ln)]
     return len(frames), sum(1 for f in frames if re.search(r" at \S+:\d+", f))
 
