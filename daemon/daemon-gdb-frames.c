@@ -159,8 +159,7 @@ int gdb_frame_parse(const char *line, size_t len, GdbFrame *ret)
         return 0;
 }
 
-/* "Thread 2 (Thread 0x7f… (LWP 11)):" or "Thread 1 (LWP 8):" */
-static bool thread_header(const char *line, size_t len, GdbThread *ret)
+bool gdb_thread_header(const char *line, size_t len, GdbThread *ret)
 {
         const char *p = line + STRLEN("Thread "), *end = line + len, *lwp;
 
@@ -192,7 +191,7 @@ int gdb_threads_parse(const char *text, GdbThreads *ret)
                 size_t n = strcspn(l, "\n");
                 GdbThread th;
 
-                if (thread_header(l, n, &th)) {
+                if (gdb_thread_header(l, n, &th)) {
                         if (ARRAY_RESERVE(t.threads, allocated, t.n_threads + 1) < 0) {
                                 r = -ENOMEM;
                                 break;

@@ -38,6 +38,9 @@ void gdb_threads_done(GdbThreads *t);
 /* Parses one frame line ("#3  0x… in f (a=1) at x.c:4"); -EINVAL when it is not one. Pure. */
 int gdb_frame_parse(const char *line, size_t len, GdbFrame *ret);
 void gdb_frame_done(GdbFrame *f);
+/* A thread's header line in "thread apply all backtrace": "Thread 2 (Thread 0x7f… (LWP 11)):" or
+ * "Thread 1 (LWP 8):" (number, and the LWP when given); false for any other line. */
+bool gdb_thread_header(const char *line, size_t len, GdbThread *ret);
 /* Takes the text of "thread apply all backtrace full" apart into threads and frames; lines that
  * are neither a thread header nor a frame (locals, notes) are skipped. Pure; the text is untrusted. */
 int gdb_threads_parse(const char *text, GdbThreads *ret);

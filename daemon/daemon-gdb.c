@@ -11,6 +11,7 @@
 #include "common-marker.h"
 #include "common-parse.h"
 #include "common-string.h"
+#include "daemon-gdb-frames.h"
 
 /* Section name → gdb commands that produce it; "%u" is the frame limit per thread. */
 static const struct {
@@ -303,36 +304,25 @@ static int result_set(GdbResult *r, const char *name, char *text)
  * named, those of the only thread. NULL when there is no such block. */
 static char *thread_block(const char *threads, const char *current)
 {
-        const char *id = current ? strstr(current, "[Current thread is ") : NULL;
+        unsigned want = gdb_current_thread_number(current), headers = 0;
         const char *found = NULL;
-        size_t id_len = 0;
-        unsigned headers = 0;
 
-        if (!threads)
-                return NULL;
-        if (id) {
-                id += STRLEN("[Current thread is ");
-                id_len = strspn(id, "0123456789.");
-                if (id_len == 0 || id[id_len] != ' ')
-                        return NULL;
-        }
-        for (const char *l = threads; *l;) {
+        for (const char *l = threads; l && *l;) {
                 size_t n = strcspn(l, "\n");
                 const char *next = l + n + (l[n] == '\n');
+                GdbThread th;
 
-                if (string_startswith(l, "Thread ") && l[n - 1] == ':' && l[7] >= '0' && l[7] <= '9') {
-                        const char *num = l + STRLEN("Thread ");
-
-                        if (found && id)
+                if (gdb_thread_header(l, n, &th)) {
+                        if (found && want)
                                 return section_dup(found, l);
-                        if (id ? strncmp(num, id, id_len) == 0 && num[id_len] == ' ' : headers == 0)
+                        if (want ? th.number == want : headers == 0)
                                 found = next;
                         headers++;
                 }
                 l = next;
         }
         /* without a thread named, only the block of a single thread is the crashing one */
-        return found && (id || headers == 1) ? section_dup(found, found + strlen(found)) : NULL;
+        return found && (want || headers == 1) ? section_dup(found, found + strlen(found)) : NULL;
 }
 
 int gdb_result_parse(const char *out, size_t len, GdbResult **ret)

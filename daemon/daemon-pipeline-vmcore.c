@@ -71,16 +71,6 @@ static int vmcore_convert_flattened(TaskRun *t, char **ret_failure)
         in_fd = openat(t->crash_fd, t->dump_name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
         if (in_fd < 0 || fstat(in_fd, &st) < 0)
                 return task_failf(ret_failure, -errno, "Cannot open the dump: %m");
-        /* the reassembled dump holds the flattened one's data once more */
-        reserved = (uint64_t) st.st_size;
-        r = unpack_budget_reserve(&unpack_budget_shared, t->save_dir_fd, cfg->min_storage_left, reserved,
-                                  &free_bytes);
-        if (r < 0)
-                return task_failf(ret_failure, r,
-                                  "Not enough free space in SaveDir to convert the flattened dump: it needs "
-                                  "%" PRIu64 " bytes, %" PRIu64 " are free and MinStorageLeft keeps %" PRIu64
-                                  " (free space, or lower MinStorageLeft, and restart the task)",
-                                  reserved, free_bytes, cfg->min_storage_left);
         {
                 const char *a[] = { cfg->sandbox_path,
                                     "--empty-root",
@@ -102,11 +92,19 @@ static int vmcore_convert_flattened(TaskRun *t, char **ret_failure)
                                     "-R",
                                     "/out/vmcore" };
                 r = strv_extend_many(&argv, a, ELEMENTSOF(a));
-                if (r < 0) {
-                        unpack_budget_release(&unpack_budget_shared, reserved);
+                if (r < 0)
                         return r;
-                }
         }
+        /* the reassembled dump holds the flattened one's data once more */
+        reserved = (uint64_t) st.st_size;
+        r = unpack_budget_reserve(&unpack_budget_shared, t->save_dir_fd, cfg->min_storage_left, reserved,
+                                  &free_bytes);
+        if (r < 0)
+                return task_failf(ret_failure, r,
+                                  "Not enough free space in SaveDir to convert the flattened dump: it needs "
+                                  "%" PRIu64 " bytes, %" PRIu64 " are free and MinStorageLeft keeps %" PRIu64
+                                  " (free space, or lower MinStorageLeft, and restart the task)",
+                                  reserved, free_bytes, cfg->min_storage_left);
         task_log(t, 'I', "Converting the flattened dump with makedumpfile -R");
         r = task_sandbox_run(t, argv, in_fd, "makedumpfile-output", "makedumpfile -R", cfg->task_timeout,
                              &status, ret_failure);
